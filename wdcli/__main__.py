@@ -1,0 +1,3 @@
+from wdcli.cli import main
+
+main()

@@ -1,0 +1,560 @@
+"""The config schema (pydantic models: the one source of truth) and the YAML loader.
+
+A config names a dataset, a model, a grid of λ and the seeds. Every key is validated here,
+with errors that name the file and the field; `--set key=value` overrides go through the same
+path, so `validate`, `schema`, `sweep` and `init` can never disagree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from wdcli.errors import ConfigError
+
+
+class Strict(BaseModel):
+    """Base of every config section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+class DatasetBase(Strict):
+    n_samples: int | None = Field(
+        None, ge=2, description="Samples to draw (synthetic) or to subsample (bundled, csv)."
+    )
+    n_train: int | None = Field(
+        None, ge=1, description="Training samples; overrides test_size when given."
+    )
+    test_size: float = Field(0.25, gt=0, lt=1, description="Fraction of samples held out.")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        description="Fixes the data and the split for every run; leave it out to draw them "
+        "anew with each run's seed.",
+    )
+
+
+class PolyData(DatasetBase):
+    """One input x in [0, 1], target sin(2πx) + noise, polynomial features x¹…x^degree."""
+
+    name: Literal["poly"]
+    n_samples: int | None = Field(60, ge=2, description="Samples to draw.")
+    noise: float = Field(0.3, ge=0, description="Std of the Gaussian noise on the target.")
+    degree: int = Field(15, ge=1, le=60, description="Highest power of x among the features.")
+
+
+class RegressionData(DatasetBase):
+    """scikit-learn's make_regression: a random linear target plus noise."""
+
+    name: Literal["regression"]
+    n_samples: int | None = Field(200, ge=2, description="Samples to draw.")
+    n_features: int = Field(100, ge=1, description="Number of features.")
+    n_informative: int = Field(10, ge=1, description="Features that enter the target.")
+    effective_rank: int | None = Field(
+        None, ge=1, description="Approximate rank of X (correlated features); None: full rank."
+    )
+    noise: float = Field(10.0, ge=0, description="Std of the Gaussian noise on the target.")
+
+
+class Friedman1Data(DatasetBase):
+    """scikit-learn's make_friedman1: a smooth nonlinear target of 5 of the features."""
+
+    name: Literal["friedman1"]
+    n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
+    n_features: int = Field(10, ge=5, description="Number of features (5 are informative).")
+    noise: float = Field(1.0, ge=0, description="Std of the Gaussian noise on the target.")
+
+
+class ClassificationData(DatasetBase):
+    """scikit-learn's make_classification: Gaussian clusters per class."""
+
+    name: Literal["classification"]
+    n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
+    n_features: int = Field(20, ge=2, description="Number of features.")
+    n_informative: int = Field(5, ge=1, description="Features that carry the class.")
+    n_classes: int = Field(2, ge=2, description="Number of classes.")
+    class_sep: float = Field(1.0, gt=0, description="Distance between the class clusters.")
+    flip_y: float = Field(0.01, ge=0, le=1, description="Fraction of labels flipped at random.")
+
+
+class MoonsData(DatasetBase):
+    """Two interleaving half circles (two classes, two features)."""
+
+    name: Literal["moons"]
+    n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
+    noise: float = Field(0.3, ge=0, description="Std of the Gaussian noise on the points.")
+
+
+class CirclesData(DatasetBase):
+    """A circle inside a circle (two classes, two features)."""
+
+    name: Literal["circles"]
+    n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
+    noise: float = Field(0.1, ge=0, description="Std of the Gaussian noise on the points.")
+    factor: float = Field(0.5, gt=0, lt=1, description="Inner circle's radius / outer's.")
+
+
+class DiabetesData(DatasetBase):
+    """scikit-learn's bundled diabetes data (442 samples, 10 features, regression)."""
+
+    name: Literal["diabetes"]
+
+
+class BreastCancerData(DatasetBase):
+    """scikit-learn's bundled breast cancer data (569 samples, 30 features, 2 classes)."""
+
+    name: Literal["breast_cancer"]
+
+
+class WineData(DatasetBase):
+    """scikit-learn's bundled wine data (178 samples, 13 features, 3 classes)."""
+
+    name: Literal["wine"]
+
+
+class IrisData(DatasetBase):
+    """scikit-learn's bundled iris data (150 samples, 4 features, 3 classes)."""
+
+    name: Literal["iris"]
+
+
+class DigitsData(DatasetBase):
+    """scikit-learn's bundled 8×8 digits (1797 samples, 64 features, 10 classes)."""
+
+    name: Literal["digits"]
+
+
+class CsvData(DatasetBase):
+    """Your own CSV file: numeric feature columns and one target column."""
+
+    name: Literal["csv"]
+    path: Path = Field(description="CSV file with a header row (relative to the config file).")
+    target: str = Field(description="Name of the target column.")
+    test_path: Path | None = Field(
+        None, description="Optional CSV with the same columns, used as the test split."
+    )
+    task: Literal["auto", "regression", "classification"] = Field(
+        "auto",
+        description="auto: classification when the target holds text, regression otherwise.",
+    )
+
+
+DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
+    cls.model_fields["name"].annotation.__args__[0]: cls
+    for cls in (
+        PolyData,
+        RegressionData,
+        Friedman1Data,
+        ClassificationData,
+        MoonsData,
+        CirclesData,
+        DiabetesData,
+        BreastCancerData,
+        WineData,
+        IrisData,
+        DigitsData,
+        CsvData,
+    )
+}
+
+DatasetConfig = Annotated[Union[tuple(DATASET_CONFIGS.values())], Field(discriminator="name")]
+
+# --------------------------------------------------------------------------- models
+
+
+class LinearModel(Strict):
+    """Ridge regression: the exact λ path from one factorisation."""
+
+    name: Literal["linear"]
+    solver: Literal["auto", "svd", "eigh"] = Field(
+        "auto",
+        description="svd: thin SVD of X (safe on ill-conditioned X); eigh: eigendecomposition "
+        "of the Gram matrix (faster); auto: eigh when X is well conditioned, else svd.",
+    )
+
+
+class LogisticModel(Strict):
+    """L2-regularised logistic (two classes) or softmax (more) regression."""
+
+    name: Literal["logistic"]
+    tol: float = Field(
+        1e-8, gt=0, description="Stop when the gradient's max-norm is below this."
+    )
+    max_iter: int = Field(100, ge=1, description="Most Newton iterations per λ.")
+
+
+class MLPModel(Strict):
+    """A small fully connected network trained by mini-batch gradient descent."""
+
+    name: Literal["mlp"]
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(
+        [64, 64], description="Units in each hidden layer."
+    )
+    activation: Literal[
+        "relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "identity"
+    ] = Field("relu", description="Activation of the hidden layers.")
+    init: Literal["auto", "he", "glorot"] = Field(
+        "auto", description="Initial weights; auto: He for relu-like, Glorot otherwise."
+    )
+    optimizer: Literal["sgd", "momentum", "adam"] = Field("adam", description="Update rule.")
+    lr: float = Field(1e-3, gt=0, description="Learning rate.")
+    momentum: float = Field(0.9, ge=0, lt=1, description="Momentum (optimizer: momentum).")
+    nesterov: bool = Field(False, description="Nesterov momentum (optimizer: momentum).")
+    beta1: float = Field(0.9, ge=0, lt=1, description="Adam's first-moment decay.")
+    beta2: float = Field(0.999, ge=0, lt=1, description="Adam's second-moment decay.")
+    eps: float = Field(1e-8, gt=0, description="Adam's epsilon.")
+    batch_size: int = Field(32, ge=1, description="Samples per mini-batch (capped at n_train).")
+    epochs: int = Field(200, ge=1, description="Passes over the training data.")
+    regularization: Literal["l2", "decoupled"] = Field(
+        "l2",
+        description="l2: λΣw² added to the loss; decoupled: w ← w − lr·2λ·w beside the "
+        "optimiser step (AdamW-style).",
+    )
+    dtype: Literal["float64", "float32"] = Field("float64", description="Floating point type.")
+    eval_every: int = Field(
+        1, ge=1, description="Record train/test loss in the curve every this many epochs."
+    )
+
+
+MODEL_CONFIGS: dict[str, type[Strict]] = {
+    "linear": LinearModel,
+    "logistic": LogisticModel,
+    "mlp": MLPModel,
+}
+
+ModelConfig = Annotated[Union[LinearModel, LogisticModel, MLPModel], Field(discriminator="name")]
+
+# --------------------------------------------------------------------------- grid, seeds
+
+
+class LambdaGrid(Strict):
+    """An evenly spaced grid of λ (log or linear), optionally with λ = 0 added."""
+
+    start: float = Field(gt=0, description="Smallest nonzero λ.")
+    stop: float = Field(gt=0, description="Largest λ.")
+    num: int = Field(ge=1, le=10_000, description="Number of nonzero λ.")
+    scale: Literal["log", "linear"] = Field("log", description="Spacing of the grid.")
+    include_zero: bool = Field(False, description="Also run λ = 0 (no penalty).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LambdaGrid:
+        if self.stop < self.start:
+            raise ValueError(f"stop ({self.stop:g}) must be ≥ start ({self.start:g})")
+        return self
+
+
+def _list_or_other(tag: str):
+    return lambda value: "list" if isinstance(value, list) else tag
+
+
+LambdaList = list[Annotated[float, Field(ge=0, allow_inf_nan=False)]]
+SeedList = list[Annotated[int, Field(ge=0)]]
+
+
+class Config(Strict):
+    """A wdcli experiment: one dataset, one model, a grid of λ and the seeds."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=80,
+        description="Names the results file (letters, digits, '-', '_', '.').",
+    )
+    dataset: DatasetConfig
+    model: ModelConfig
+    lambdas: Annotated[
+        Union[Annotated[LambdaList, Tag("list")], Annotated[LambdaGrid, Tag("grid")]],
+        Discriminator(_list_or_other("grid")),
+    ] = Field(description="Explicit list of λ ≥ 0, or {start, stop, num, scale, include_zero}.")
+    seeds: Annotated[
+        Union[Annotated[SeedList, Tag("list")], Annotated[int, Field(ge=1), Tag("count")]],
+        Discriminator(_list_or_other("count")),
+    ] = Field(1, description="Number of seeds (0, 1, …) or an explicit list of seeds.")
+    tolerance: float = Field(
+        0.05,
+        ge=0,
+        description="A λ is 'good' when its mean test loss is within this fraction of the best.",
+    )
+
+    @field_validator("lambdas")
+    @classmethod
+    def _lambdas_distinct(cls, value):
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("must hold at least one λ")
+            _no_duplicates(value)
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_distinct(cls, value):
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("must hold at least one seed")
+            _no_duplicates(value)
+        return value
+
+    def lambda_values(self) -> list[float]:
+        """The λ grid, ascending, λ = 0 first when present."""
+        grid = self.lambdas
+        if isinstance(grid, list):
+            return sorted(float(v) for v in grid)
+        if grid.num == 1:
+            values = [grid.start]
+        elif grid.scale == "log":
+            # Powers of ten computed from exponents, so that a decade grid gives 1e-3, not
+            # 0.0009999999999999998.
+            low, high = math.log10(grid.start), math.log10(grid.stop)
+            step = (high - low) / (grid.num - 1)
+            values = [10 ** (low + i * step) for i in range(grid.num)]
+            values[0], values[-1] = grid.start, grid.stop
+        else:
+            step = (grid.stop - grid.start) / (grid.num - 1)
+            values = [grid.start + i * step for i in range(grid.num)]
+        return ([0.0] if grid.include_zero else []) + values
+
+    def seed_values(self) -> list[int]:
+        """The seeds, in the order given (0 … n-1 for a count)."""
+        return list(self.seeds) if isinstance(self.seeds, list) else list(range(self.seeds))
+
+    def resolved(self) -> dict[str, Any]:
+        """The config with every default filled in, as plain JSON types."""
+        return self.model_dump(mode="json")
+
+    def hash(self) -> str:
+        """A short, stable hash of the resolved config: equal configs, equal hashes."""
+        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _no_duplicates(values: list) -> None:
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate value {value:g}")
+        seen.add(value)
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader that reads 1e-4 as a number (YAML 1.1 wants 1.0e-4) and refuses
+    duplicate keys instead of keeping the last one silently."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in keys:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"line {line}: duplicate key '{key}'")
+            keys.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text with the safe loader; errors name the source and the line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}: {where}invalid YAML: {problem}") from None
+
+
+# --------------------------------------------------------------------------- overrides
+
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _split_key(key: str) -> list[str | int]:
+    parts: list[str | int] = []
+    pos = 0
+    for match in _KEY_PART.finditer(key):
+        if match.start() != pos and not (key[pos] == "." and match.start() == pos + 1):
+            break
+        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        pos = match.end()
+    if not parts or pos != len(key):
+        raise ConfigError(f"--set {key}: not a key (use dotted names and [i], e.g. model.hidden[0])")
+    return parts
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one `key=value` override in place; the value is parsed as YAML."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment}: expected key=value")
+    key = key.strip()
+    parts = _split_key(key)
+    value = parse_yaml(text, f"--set {key}") if text.strip() else None
+    node: Any = data
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                raise ConfigError(f"--set {key}: {_join_key(parts[:i]) or 'config'} is not a list")
+            if part >= len(node):
+                raise ConfigError(f"--set {key}: index {part} out of range (length {len(node)})")
+        elif not isinstance(node, dict):
+            raise ConfigError(f"--set {key}: {_join_key(parts[:i])} is not a mapping")
+        if i == len(parts) - 1:
+            node[part] = value
+        else:
+            if isinstance(part, str) and not isinstance(node.get(part), (dict, list)):
+                node[part] = {}
+            node = node[part]
+
+
+def _join_key(parts: list[str | int]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate(data: Any, source: str) -> Config:
+    """Validate raw data (from YAML) into a Config, or raise ConfigError naming the field."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(f"{source}: the config is {kind}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {_describe(err, data)}" for err in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+    _resolve_paths(config, source)
+    return config
+
+
+def _describe(err: dict, data: dict) -> str:
+    """One line for a pydantic error: the field path, then what is wrong."""
+    loc = list(err["loc"])
+    if len(loc) > 1 and loc[0] in ("dataset", "model", "lambdas", "seeds"):
+        tag = loc.pop(1)  # the union member's tag, not a key the user wrote
+    else:
+        tag = None
+    field = _join_key(loc) or "config"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{field}: unknown key{_suggest(loc, tag)}"
+    if kind == "missing":
+        return f"{field}: required key is missing"
+    if kind == "union_tag_invalid":
+        names = DATASET_CONFIGS if loc == ["dataset"] else MODEL_CONFIGS
+        given = err["ctx"]["tag"]
+        close = difflib.get_close_matches(str(given), list(names), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{field}.name: unknown name '{given}'{hint}; choose from {', '.join(names)}"
+    if kind == "union_tag_not_found":
+        return f"{field}.name: required key is missing"
+    if kind == "model_attributes_type" or kind == "model_type":
+        return f"{field}: must be a mapping"
+    message = err["msg"]
+    message = message.removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be").replace("String should", "must")
+    for words, sign in _COMPARISONS.items():
+        message = message.replace(words, sign)
+    return f"{field}: {message[0].lower()}{message[1:]}"
+
+
+_COMPARISONS = {
+    "greater than or equal to": "≥",
+    "less than or equal to": "≤",
+    "greater than": ">",
+    "less than": "<",
+}
+
+
+def _suggest(loc: list, tag: str | None) -> str:
+    """' (did you mean 'hidden'?)' for a misspelt key, from the fields of its section."""
+    section = {
+        "dataset": DATASET_CONFIGS.get(tag),
+        "model": MODEL_CONFIGS.get(tag),
+        "lambdas": LambdaGrid,
+    }.get(loc[0]) if len(loc) == 2 else (Config if len(loc) == 1 else None)
+    if section is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _resolve_paths(config: Config, source: str) -> None:
+    """Make a CSV dataset's paths relative to the config file, as a user reads them."""
+    data = config.dataset
+    if isinstance(data, CsvData) and not source.startswith("<"):
+        base = Path(source).parent
+        if not data.path.is_absolute():
+            data.path = base / data.path
+        if data.test_path is not None and not data.test_path.is_absolute():
+            data.test_path = base / data.test_path
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config file, apply `--set` overrides, validate."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder, not a config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    data = parse_yaml(text, source)
+    for assignment in overrides:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            break
+        apply_override(data, assignment)
+    return validate(data, source)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a config file, for editors."""
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "wdcli config"
+    return schema
