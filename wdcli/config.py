@@ -13,7 +13,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -39,7 +39,13 @@ class Strict(BaseModel):
 # --------------------------------------------------------------------------- datasets
 
 
+REGRESSION = "regression"
+CLASSIFICATION = "classification"
+
+
 class DatasetBase(Strict):
+    TASK: ClassVar[str | None] = REGRESSION  # what a model must learn; None: read from the data
+
     n_samples: int | None = Field(
         None, ge=2, description="Samples to draw (synthetic) or to subsample (bundled, csv)."
     )
@@ -89,6 +95,7 @@ class Friedman1Data(DatasetBase):
 class ClassificationData(DatasetBase):
     """scikit-learn's make_classification: Gaussian clusters per class."""
 
+    TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["classification"]
     n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
     n_features: int = Field(20, ge=2, description="Number of features.")
@@ -101,6 +108,7 @@ class ClassificationData(DatasetBase):
 class MoonsData(DatasetBase):
     """Two interleaving half circles (two classes, two features)."""
 
+    TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["moons"]
     n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
     noise: float = Field(0.3, ge=0, description="Std of the Gaussian noise on the points.")
@@ -109,6 +117,7 @@ class MoonsData(DatasetBase):
 class CirclesData(DatasetBase):
     """A circle inside a circle (two classes, two features)."""
 
+    TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["circles"]
     n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
     noise: float = Field(0.1, ge=0, description="Std of the Gaussian noise on the points.")
@@ -124,30 +133,35 @@ class DiabetesData(DatasetBase):
 class BreastCancerData(DatasetBase):
     """scikit-learn's bundled breast cancer data (569 samples, 30 features, 2 classes)."""
 
+    TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["breast_cancer"]
 
 
 class WineData(DatasetBase):
     """scikit-learn's bundled wine data (178 samples, 13 features, 3 classes)."""
 
+    TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["wine"]
 
 
 class IrisData(DatasetBase):
     """scikit-learn's bundled iris data (150 samples, 4 features, 3 classes)."""
 
+    TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["iris"]
 
 
 class DigitsData(DatasetBase):
     """scikit-learn's bundled 8×8 digits (1797 samples, 64 features, 10 classes)."""
 
+    TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["digits"]
 
 
 class CsvData(DatasetBase):
     """Your own CSV file: numeric feature columns and one target column."""
 
+    TASK: ClassVar[str | None] = None
     name: Literal["csv"]
     path: Path = Field(description="CSV file with a header row (relative to the config file).")
     target: str = Field(description="Name of the target column.")
@@ -178,7 +192,14 @@ DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
     )
 }
 
-DatasetConfig = Annotated[Union[tuple(DATASET_CONFIGS.values())], Field(discriminator="name")]
+DatasetConfig = Annotated[tuple(DATASET_CONFIGS.values()), Field(discriminator="name")]
+
+def task_of(cfg: DatasetBase) -> str | None:
+    """The dataset's task when it is known without reading data (None for csv 'auto')."""
+    if isinstance(cfg, CsvData):
+        return None if cfg.task == "auto" else cfg.task
+    return cfg.TASK
+
 
 # --------------------------------------------------------------------------- models
 
@@ -243,7 +264,7 @@ MODEL_CONFIGS: dict[str, type[Strict]] = {
     "mlp": MLPModel,
 }
 
-ModelConfig = Annotated[Union[LinearModel, LogisticModel, MLPModel], Field(discriminator="name")]
+ModelConfig = Annotated[LinearModel | LogisticModel | MLPModel, Field(discriminator="name")]
 
 # --------------------------------------------------------------------------- grid, seeds
 
@@ -283,11 +304,11 @@ class Config(Strict):
     dataset: DatasetConfig
     model: ModelConfig
     lambdas: Annotated[
-        Union[Annotated[LambdaList, Tag("list")], Annotated[LambdaGrid, Tag("grid")]],
+        Annotated[LambdaList, Tag("list")] | Annotated[LambdaGrid, Tag("grid")],
         Discriminator(_list_or_other("grid")),
     ] = Field(description="Explicit list of λ ≥ 0, or {start, stop, num, scale, include_zero}.")
     seeds: Annotated[
-        Union[Annotated[SeedList, Tag("list")], Annotated[int, Field(ge=1), Tag("count")]],
+        Annotated[SeedList, Tag("list")] | Annotated[int, Field(ge=1), Tag("count")],
         Discriminator(_list_or_other("count")),
     ] = Field(1, description="Number of seeds (0, 1, …) or an explicit list of seeds.")
     tolerance: float = Field(

@@ -16,11 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from wdcli.config import CsvData, DatasetBase
+from wdcli.config import CLASSIFICATION, REGRESSION, CsvData, DatasetBase, task_of
 from wdcli.errors import DataError
-
-REGRESSION = "regression"
-CLASSIFICATION = "classification"
 
 
 @dataclass(frozen=True)
@@ -201,35 +198,21 @@ def _read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     return X, np.asarray(labels, dtype=object)
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A registry entry: the task (None: decided by the data) and the loader."""
-
-    task: str | None
-    load: Callable[..., Raw]
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    "poly": DatasetSpec(REGRESSION, _poly),
-    "regression": DatasetSpec(REGRESSION, _regression),
-    "friedman1": DatasetSpec(REGRESSION, _friedman1),
-    "classification": DatasetSpec(CLASSIFICATION, _classification),
-    "moons": DatasetSpec(CLASSIFICATION, _moons),
-    "circles": DatasetSpec(CLASSIFICATION, _circles),
-    "diabetes": DatasetSpec(REGRESSION, _bundled("load_diabetes")),
-    "breast_cancer": DatasetSpec(CLASSIFICATION, _bundled("load_breast_cancer")),
-    "wine": DatasetSpec(CLASSIFICATION, _bundled("load_wine")),
-    "iris": DatasetSpec(CLASSIFICATION, _bundled("load_iris")),
-    "digits": DatasetSpec(CLASSIFICATION, _bundled("load_digits")),
-    "csv": DatasetSpec(None, _csv),
+# name -> loader; each dataset's options and task are declared by its config class.
+LOADERS: dict[str, Callable[..., Raw]] = {
+    "poly": _poly,
+    "regression": _regression,
+    "friedman1": _friedman1,
+    "classification": _classification,
+    "moons": _moons,
+    "circles": _circles,
+    "diabetes": _bundled("load_diabetes"),
+    "breast_cancer": _bundled("load_breast_cancer"),
+    "wine": _bundled("load_wine"),
+    "iris": _bundled("load_iris"),
+    "digits": _bundled("load_digits"),
+    "csv": _csv,
 }
-
-
-def task_of(cfg: DatasetBase) -> str | None:
-    """The dataset's task when it is known without reading data (None for csv 'auto')."""
-    if isinstance(cfg, CsvData):
-        return None if cfg.task == "auto" else cfg.task
-    return DATASETS[cfg.name].task
 
 
 # --------------------------------------------------------------------------- building
@@ -238,7 +221,7 @@ def task_of(cfg: DatasetBase) -> str | None:
 def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
     """Load, subsample, split and standardise; `cfg.seed` (when set) overrides `seed`."""
     data_seed = cfg.seed if cfg.seed is not None else seed
-    raw = DATASETS[cfg.name].load(cfg, data_seed)
+    raw = LOADERS[cfg.name](cfg, data_seed)
     rng = np.random.default_rng([data_seed, 1])  # a stream of its own, apart from the loader's
     X, y = _subsample(raw.X, raw.y, cfg, rng)
     if raw.test is None:

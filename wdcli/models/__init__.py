@@ -10,10 +10,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+from wdcli.config import CLASSIFICATION, REGRESSION, Config, task_of
+from wdcli.errors import ConfigError
 
-from wdcli.data import CLASSIFICATION, REGRESSION
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -62,3 +65,15 @@ MODELS: dict[str, ModelSpec] = {
         "small numpy MLP, all λ trained as one stacked model",
     ),
 }
+
+
+def check_task(config: Config, task: str | None = None) -> None:
+    """Refuse a model that cannot learn the dataset's task (known before any data is read)."""
+    task = task or task_of(config.dataset)
+    tasks = MODELS[config.model.name].tasks
+    if task is not None and task not in tasks:
+        fitting = [name for name, spec in MODELS.items() if task in spec.tasks]
+        raise ConfigError(
+            f"model.name: '{config.model.name}' is for {' and '.join(tasks)}, but dataset "
+            f"'{config.dataset.name}' is {task}; use {' or '.join(fitting)}"
+        )

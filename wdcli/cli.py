@@ -1,0 +1,282 @@
+"""The command line: parse, call the library, print, map errors to exit codes.
+
+Exit codes: 0 ok · 1 a check failed (compare found a regression) · 2 the input was wrong ·
+130 interrupted. Results go to stdout; progress and messages to stderr. Heavy modules
+(numpy, scikit-learn, matplotlib) are imported inside commands so that `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wdcli import __version__
+
+app = typer.Typer(
+    name="wdcli",
+    help="See what L2 regularisation / weight decay does to a model: sweep λ, compare train "
+    "and test loss, find where it overfits and underfits.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+
+
+class ExecutorName(str, Enum):
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
+
+
+class ListWhat(str, Enum):
+    datasets = "datasets"
+    models = "models"
+
+
+class ModelName(str, Enum):
+    linear = "linear"
+    logistic = "logistic"
+    mlp = "mlp"
+
+
+_state = {"debug": False}
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _stdout():
+    from rich.console import Console
+
+    # A pipe gets plain text at a width that fits the table, not rich's default of 80.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+@contextmanager
+def _errors():
+    """Turn library errors into one line on stderr and exit code 2 (tracebacks with --debug)."""
+    from wdcli.errors import WdcliError
+
+    try:
+        yield
+    except WdcliError as exc:
+        if _state["debug"]:
+            raise
+        for line in str(exc).splitlines():
+            typer.echo(line, err=True)
+        raise typer.Exit(code=exc.exit_code) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wdcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    _state["debug"] = debug
+
+
+def _print_document(document: dict, fmt: Format) -> None:
+    from wdcli import report
+
+    if fmt is Format.json:
+        from wdcli.results import dumps
+
+        sys.stdout.write(dumps(document))
+    elif fmt is Format.markdown:
+        sys.stdout.write(report.markdown(document))
+    elif fmt is Format.csv:
+        sys.stdout.write(report.csv_text(document))
+    else:
+        _stdout().print(report.rich_table(document))
+
+
+ConfigArg = Annotated[Path, typer.Argument(help="A YAML config file.", show_default=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print the results.")]
+
+
+@app.command()
+def sweep(
+    config_path: ConfigArg,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Override a key: --set model.lr=0.01 (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results file [default: results/NAME-TIME.json]."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted sweep from its journal.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing results file.")] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Local processes (-1: all cores).")
+    ] = None,
+    executor: Annotated[
+        ExecutorName | None,
+        typer.Option("--executor", "-e", help="Where units run [default: measured best]."),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages.")] = False,
+) -> None:
+    """Train the model at every λ and seed of CONFIG and print train/test loss per λ.
+
+    Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
+    """
+    from wdcli.config import load_config
+    from wdcli.executors import make_executor
+    from wdcli.models import check_task
+    from wdcli.store import open_destination
+    from wdcli.sweep import execute
+
+    err = _stderr()
+    with _errors():
+        config = load_config(config_path, overrides or [])
+        check_task(config)
+        runner = make_executor(executor.value if executor else None, jobs, address)
+        destination = open_destination(config, out, resume=resume, force=force)
+        if destination.resumed and not quiet:
+            err.print(f"resuming {destination.journal.path}: "
+                      f"{len(destination.done_runs)} runs already done")
+        try:
+            with _progress(quiet) as on_progress:
+                document = execute(config, destination, runner, on_progress)
+        except KeyboardInterrupt:
+            again = f"wdcli sweep {config_path} --resume --out {destination.results_path}"
+            typer.echo(f"interrupted; finished runs are in {destination.journal.path}\n"
+                       f"continue with: {again}", err=True)
+            raise typer.Exit(code=130) from None
+    _print_document(document, fmt)
+    if not quiet:
+        err.print(f"wrote {destination.results_path}")
+
+
+@contextmanager
+def _progress(quiet: bool):
+    """A progress callback: a bar on a terminal's stderr, nothing otherwise."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("runs", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=_stderr(), transient=True) as bar:
+        task = bar.add_task("runs", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command()
+def show(
+    results_path: Annotated[Path, typer.Argument(help="A results file.", show_default=False)],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Print a results file again, as `sweep` printed it.
+
+    Example: wdcli show results/poly-20260101-120000.json --format markdown
+    """
+    from wdcli.results import load_results
+
+    with _errors():
+        document = load_results(results_path)
+    _print_document(document, fmt)
+
+
+@app.command()
+def validate(
+    config_path: ConfigArg,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="Override a key (repeatable).")
+    ] = None,
+) -> None:
+    """Check a config without running it; print the resolved λ grid and seeds.
+
+    Example: wdcli validate configs/mlp.yaml
+    """
+    from wdcli.config import load_config
+    from wdcli.models import check_task
+
+    with _errors():
+        config = load_config(config_path, overrides or [])
+        check_task(config)
+    lambdas = config.lambda_values()
+    seeds = config.seed_values()
+    typer.echo(f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
+               f"{len(lambdas)} λ × {len(seeds)} seeds = {len(lambdas) * len(seeds)} runs)")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of config files (for editors).
+
+    Example: wdcli schema > wdcli.schema.json
+    """
+    from wdcli.config import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def init(
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="Model of the config.")] = (
+        ModelName.mlp
+    ),
+) -> None:
+    """Print a commented starter config.
+
+    Example: wdcli init --model linear > my.yaml
+    """
+    from wdcli.starters import STARTERS
+
+    sys.stdout.write(STARTERS[model.value])
+
+
+@app.command(name="list")
+def list_(
+    what: Annotated[ListWhat, typer.Argument(help="datasets or models.", show_default=False)],
+) -> None:
+    """List the datasets or models, with their options and defaults.
+
+    Example: wdcli list datasets
+    """
+    from wdcli.catalogue import datasets_table, models_table
+
+    table = datasets_table() if what is ListWhat.datasets else models_table()
+    _stdout().print(table)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    app()

@@ -1,0 +1,182 @@
+"""The results file: one self-contained JSON document per sweep, written atomically.
+
+Writing goes to a temporary file in the same folder, which is fsync'd and renamed over the
+target, so a reader sees the old file or the new one, never half of one. Loading checks the
+schema version and the fields that scripts rely on, and says what is wrong in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from wdcli import CONVENTION, __version__
+from wdcli.errors import ResultsError
+
+SCHEMA_VERSION = 1
+REQUIRED = ("schema_version", "config", "runs", "summary", "best_lambda", "lambda_1se")
+RUN_FIELDS = ("lambda", "seed", "train_loss", "test_loss", "status")
+SUMMARY_FIELDS = ("lambda", "train_loss_mean", "test_loss_mean", "regime")
+
+
+def now() -> str:
+    """The current UTC time in ISO 8601, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def environment() -> dict:
+    """Versions that can change the numbers: Python, numpy, scikit-learn, the BLAS."""
+    import numpy
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    blas = [
+        {k: pool.get(k) for k in ("internal_api", "version", "num_threads")}
+        for pool in threadpool_info()
+        if pool.get("user_api") == "blas"
+    ]
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "numpy": numpy.__version__,
+        "scikit_learn": sklearn.__version__,
+        "blas": blas,
+    }
+
+
+def build_document(
+    *,
+    config: dict,
+    config_hash: str,
+    task: str,
+    data_fingerprint: str,
+    runs: list[dict],
+    summary: list[dict],
+    best_lambda: float | None,
+    lambda_1se: float | None,
+    started_at: str,
+    finished_at: str,
+    executor: str,
+) -> dict:
+    """The results document of DESIGN.md, fields in a stable order."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "wdcli_version": __version__,
+        "convention": CONVENTION,
+        "config": config,
+        "config_hash": config_hash,
+        "task": task,
+        "data_fingerprint": data_fingerprint,
+        "environment": {**environment(), "executor": executor},
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "runs": runs,
+        "summary": summary,
+        "best_lambda": best_lambda,
+        "lambda_1se": lambda_1se,
+    }
+
+
+def dumps(document: dict) -> str:
+    """The document as JSON text (no NaN: non-finite numbers are null already)."""
+    return json.dumps(document, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def write_atomic(path: Path, text: str, overwrite: bool = False) -> None:
+    """Write text to path via a temp file + fsync + rename; never replace a file unless asked."""
+    path = Path(path)
+    if path.is_dir():
+        raise ResultsError(f"{path}: is a folder")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if path exists, even if another process made it
+            except FileExistsError:
+                raise ResultsError(
+                    f"{path}: already exists; pass --force to overwrite it or --out another file"
+                ) from None
+            os.unlink(tmp)
+        _fsync_folder(path.parent)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_results(path: str | Path) -> dict:
+    """Read and check a results file; every problem is a ResultsError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ResultsError(f"{path}: is a folder, not a results file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    if not text.strip():
+        raise ResultsError(f"{path}: is empty, not a results file")
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    check_document(document, str(path))
+    return document
+
+
+def check_document(document, source: str) -> None:
+    """Raise ResultsError unless document looks like a results file this version reads."""
+    if not isinstance(document, dict):
+        raise ResultsError(f"{source}: not a results file (a JSON {_kind(document)}, not an object)")
+    version = document.get("schema_version")
+    if version is None:
+        raise ResultsError(f"{source}: not a results file (no schema_version)")
+    if version != SCHEMA_VERSION:
+        newer = isinstance(version, int) and version > SCHEMA_VERSION
+        hint = "; upgrade wdcli to read it" if newer else ""
+        raise ResultsError(
+            f"{source}: schema version {version!r}, this wdcli reads version {SCHEMA_VERSION}{hint}"
+        )
+    for key in REQUIRED:
+        if key not in document:
+            raise ResultsError(f"{source}: missing field '{key}'")
+    for key, fields in (("runs", RUN_FIELDS), ("summary", SUMMARY_FIELDS)):
+        rows = document[key]
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ResultsError(f"{source}: field '{key}' must be a list of objects")
+        for i, row in enumerate(rows):
+            missing = [f for f in fields if f not in row]
+            if missing:
+                raise ResultsError(f"{source}: {key}[{i}]: missing field '{missing[0]}'")
+    if not isinstance(document["config"], dict):
+        raise ResultsError(f"{source}: field 'config' must be an object")
+
+
+def _kind(value) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )

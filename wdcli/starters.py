@@ -1,0 +1,59 @@
+"""`wdcli init`: commented starter configs, one per model (each is tested to validate)."""
+
+_HEAD = """\
+# A wdcli config. Run it with:  wdcli sweep THIS_FILE
+# Check it without running:     wdcli validate THIS_FILE
+# Every key and its default:    wdcli list datasets · wdcli list models · wdcli schema
+# Convention: J = mean data loss + λ·Σw² (weights only, biases unpenalised).
+"""
+
+_GRID = """\
+lambdas:                    # the grid of λ: an explicit list such as [0, 1e-4, 1e-2], or
+  start: 1e-6               #   smallest nonzero λ
+  stop: 1.0                 #   largest λ
+  num: 13                   #   how many nonzero λ
+  scale: log                #   log or linear spacing
+  include_zero: true        #   also run λ = 0 (no penalty) as its own row
+seeds: 3                    # seeds 0, 1, 2: each draws its own data, split and initial weights
+tolerance: 0.05             # a λ is 'good' within 5 % of the best mean test loss
+"""
+
+STARTERS = {
+    "mlp": _HEAD + """\
+name: my-mlp                # names the results file: results/my-mlp-TIME.json
+dataset:
+  name: friedman1           # a smooth nonlinear regression target
+  n_samples: 400
+  noise: 1.0
+  test_size: 0.5
+model:
+  name: mlp
+  hidden: [64, 64]          # two hidden layers of 64 units
+  activation: relu
+  optimizer: adam           # sgd | momentum | adam
+  lr: 0.001
+  batch_size: 32
+  epochs: 200
+  regularization: l2        # l2 (penalty in the loss) | decoupled (AdamW-style decay)
+""" + _GRID,
+    "linear": _HEAD + """\
+name: my-ridge
+dataset:
+  name: regression          # a random linear target plus noise
+  n_samples: 200
+  n_features: 100
+  noise: 10.0
+  test_size: 0.5
+model:
+  name: linear              # exact ridge: every λ from one factorisation
+""" + _GRID,
+    "logistic": _HEAD + """\
+name: my-logistic
+dataset:
+  name: breast_cancer       # bundled with scikit-learn, two classes
+  n_train: 100              # a small training set shows overfitting clearly
+model:
+  name: logistic
+  tol: 1.0e-8               # stop when the gradient's max-norm is below this
+""" + _GRID,
+}

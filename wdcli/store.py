@@ -1,0 +1,129 @@
+"""Where a sweep writes: the results file and its journal, fresh or resumed.
+
+Default names are `results/NAME-YYYYmmdd-HHMMSS.json`; the journal beside it is created with
+O_EXCL, which reserves the name, so two sweeps started in the same second never share a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from wdcli.config import Config
+from wdcli.errors import ResultsError
+from wdcli.journal import JOURNAL_SUFFIX, Journal, journal_path, read_journal
+from wdcli.results import now
+
+RESULTS_FOLDER = Path("results")
+
+
+@dataclass
+class Destination:
+    """An open journal, the results file it leads to, and the runs it already holds."""
+
+    results_path: Path
+    journal: Journal
+    overwrite: bool = False
+    done_runs: list[dict] = field(default_factory=list)
+    started_at: str = ""
+    resumed: bool = False
+
+
+def open_destination(
+    config: Config,
+    out: Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    folder: Path = RESULTS_FOLDER,
+) -> Destination:
+    """Reserve the results file of a sweep and open its journal (new, or resumed)."""
+    if out is not None:
+        return _open_named(config, Path(out), resume, force)
+    if resume:
+        found = _find_resumable(config, folder)
+        if found is not None:
+            return _resume(config, found, overwrite=False)
+    return _open_new(config, folder)
+
+
+def _header(config: Config) -> dict:
+    return {"journal_version": 1, "name": config.name, "config_hash": config.hash(),
+            "config": config.resolved(), "started_at": now()}
+
+
+def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destination:
+    if out.is_dir():
+        raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
+    if not out.parent.is_dir():
+        raise ResultsError(f"{out.parent}: no such folder")
+    if out.exists() and not force:
+        raise ResultsError(f"{out}: already exists; pass --force to overwrite it or --out another file")
+    journal = journal_path(out)
+    if journal.exists():
+        if resume:
+            return _resume(config, journal, overwrite=force)
+        if not force:
+            raise ResultsError(
+                f"{journal}: an unfinished sweep is recorded there; pass --resume to continue "
+                "it or --force to start over"
+            )
+    header = _header(config)
+    return Destination(out, Journal.create(journal, header, exclusive=False),
+                       overwrite=force, started_at=header["started_at"])
+
+
+def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
+    contents = read_journal(journal)
+    found = contents.header.get("config_hash")
+    if found != config.hash():
+        raise ResultsError(
+            f"{journal}: was written for a different config (hash {found}, this config is "
+            f"{config.hash()}); run without --resume, or with --out for a new file"
+        )
+    results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
+    wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
+    runs = {(r["lambda"], r["seed"]): r for r in contents.runs}  # a run written twice counts once
+    done = [run for key, run in runs.items() if key in wanted]
+    return Destination(results, Journal.reopen(journal), overwrite=overwrite, done_runs=done,
+                       started_at=contents.header.get("started_at") or now(), resumed=True)
+
+
+def _find_resumable(config: Config, folder: Path) -> Path | None:
+    """The newest unfinished journal of this config's name; refuse one of another config."""
+    candidates = []
+    for path in folder.glob(f"{config.name}-*{JOURNAL_SUFFIX}"):
+        try:
+            header = read_journal(path).header
+        except ResultsError:
+            continue
+        if header.get("name") == config.name:
+            candidates.append((path.stat().st_mtime, path, header.get("config_hash")))
+    if not candidates:
+        return None
+    matching = [c for c in candidates if c[2] == config.hash()]
+    if not matching:
+        newest = max(candidates)
+        raise ResultsError(
+            f"{newest[1]}: was written for a different config (hash {newest[2]}, this config is "
+            f"{config.hash()}); run without --resume to start anew"
+        )
+    return max(matching)[1]
+
+
+def _open_new(config: Config, folder: Path) -> Destination:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        results = folder / f"{config.name}-{stamp}{suffix}.json"
+        if results.exists():
+            continue
+        header = _header(config)
+        try:
+            journal = Journal.create(journal_path(results), header, exclusive=True)
+        except FileExistsError:
+            continue
+        return Destination(results, journal, started_at=header["started_at"])
+    raise ResultsError(f"{folder}: no free results file name for '{config.name}'")
+

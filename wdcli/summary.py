@@ -1,0 +1,92 @@
+"""The summary per λ: means over seeds, λ_min, λ_1se and the regime of every λ.
+
+From the per-λ mean test loss T(λ) over the k seeds, as glmnet selects:
+    λ_min  = the largest λ with T(λ) = min T (ties go to more regularisation)
+    SE     = sample std / √k of the test loss at λ_min
+    λ_1se  = the largest λ with T(λ) ≤ T(λ_min) + SE(λ_min)           (only when k ≥ 2)
+A λ is `good` when T(λ) ≤ T(λ_min)·(1 + tolerance), `overfit` when it is outside that band
+below λ_min, `underfit` when outside above it, `diverged` when every run at it diverged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+# Per-run numbers summarised as mean/std/se for every λ, when the runs have them.
+SUMMARISED = (
+    "train_loss",
+    "test_loss",
+    "weight_sq_norm",
+    "df",
+    "train_accuracy",
+    "test_accuracy",
+)
+
+
+def _stats(values: list[float]) -> tuple[float, float | None, float | None]:
+    k = len(values)
+    mean = math.fsum(values) / k
+    if k < 2:
+        return mean, None, None
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (k - 1))
+    return mean, std, std / math.sqrt(k)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def summarise_lambda(lam: float, runs: list[dict]) -> dict:
+    """One summary row: counts and mean/std/se of every summarised number over the ok runs."""
+    ok = [r for r in runs if r["status"] == "ok" and _finite(r.get("test_loss"))]
+    row: dict = {"lambda": lam, "n_runs": len(runs), "n_diverged": len(runs) - len(ok)}
+    for key in SUMMARISED:
+        values = [r[key] for r in ok if _finite(r.get(key))]
+        if key in ("train_loss", "test_loss") or values:
+            mean, std, se = _stats(values) if values else (None, None, None)
+            row.update({f"{key}_mean": mean, f"{key}_std": std, f"{key}_se": se})
+    return row
+
+
+def select_lambdas(rows: list[dict]) -> tuple[float | None, float | None]:
+    """(λ_min, λ_1se) from summary rows sorted by λ; None where undefined."""
+    scored = [r for r in rows if r["test_loss_mean"] is not None]
+    if not scored:
+        return None, None
+    best = min(r["test_loss_mean"] for r in scored)
+    lam_min_row = [r for r in scored if r["test_loss_mean"] == best][-1]
+    se = lam_min_row["test_loss_se"]
+    if se is None:
+        return lam_min_row["lambda"], None
+    within = [r for r in scored if r["test_loss_mean"] <= best + se]
+    return lam_min_row["lambda"], within[-1]["lambda"]
+
+
+def label_regimes(rows: list[dict], lam_min: float | None, tolerance: float) -> None:
+    """Set each row's `regime` in place (see the module docstring)."""
+    if lam_min is None:
+        for row in rows:
+            row["regime"] = "diverged"
+        return
+    best = next(r["test_loss_mean"] for r in rows if r["lambda"] == lam_min)
+    ceiling = best + tolerance * abs(best)
+    for row in rows:
+        loss = row["test_loss_mean"]
+        if loss is None:
+            row["regime"] = "diverged"
+        elif loss <= ceiling:
+            row["regime"] = "good"
+        else:
+            row["regime"] = "overfit" if row["lambda"] < lam_min else "underfit"
+
+
+def summarise(runs: Iterable[dict], tolerance: float) -> tuple[list[dict], float | None, float | None]:
+    """Summary rows (λ ascending), λ_min and λ_1se of a sweep's runs."""
+    by_lambda: dict[float, list[dict]] = {}
+    for run in runs:
+        by_lambda.setdefault(run["lambda"], []).append(run)
+    rows = [summarise_lambda(lam, by_lambda[lam]) for lam in sorted(by_lambda)]
+    lam_min, lam_1se = select_lambdas(rows)
+    label_regimes(rows, lam_min, tolerance)
+    return rows, lam_min, lam_1se
