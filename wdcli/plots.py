@@ -1,0 +1,512 @@
+"""Figures of a sweep: loss against λ (the validation curve) and loss against epoch.
+
+    render([results], "sweep.png")                        # validation curve
+    render([l2, decoupled], "cmp.svg", sources=[...])     # several sweeps overlaid
+    render([results], "curves.png", curves=True, lambdas=[0, 1e-3])
+
+`results` are loaded results documents (dicts, see docs/plots.md). matplotlib is imported inside
+the functions, so that importing this module costs nothing until a figure is drawn. Figures are
+plain `matplotlib.figure.Figure` objects (no pyplot, no global backend), and the same input
+gives byte-identical PNG and SVG files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from wdcli import CONVENTION
+from wdcli.errors import WdcliError
+
+FORMATS = (".png", ".svg")
+DPI = 120
+WIDTH, HEIGHT = 8.0, 5.0  # inches: 960 × 600 pixels at DPI, readable at 100 %
+TRAIN, TEST = "#1f77b4", "#ff7f0e"  # matplotlib's first two colours
+FILE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+REGIME_COLOURS = {"overfit": "#d62728", "good": "#2ca02c", "underfit": "#9467bd",
+                  "diverged": "#7f7f7f"}
+# Every key a figure depends on, so that a user's matplotlibrc cannot change the output.
+STYLE = {
+    "font.family": "DejaVu Sans", "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
+    "legend.fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9, "figure.titlesize": 11,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+    "axes.grid.which": "major", "grid.alpha": 0.3, "grid.linewidth": 0.6,
+    "lines.linewidth": 1.8, "lines.markersize": 5, "legend.frameon": False,
+    "svg.fonttype": "path", "svg.hashsalt": "wdcli", "figure.dpi": DPI, "savefig.dpi": DPI,
+}
+
+
+class PlotError(WdcliError):
+    """A figure cannot be drawn from these results, or not to this file."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def render(results, out, *, curves: bool = False, lambdas: Sequence[float] | None = None,
+           sources: Sequence[str] | None = None) -> Path:
+    """Draw one or several results documents to `out` (.png or .svg) and return its path.
+
+    curves=False draws the validation curve, curves=True the per-epoch curves of `lambdas`
+    (default: smallest λ, λ_min, largest λ). `sources` name the documents (their file names)
+    in messages and tell apart sweeps whose config names are equal.
+    """
+    path = output_path(out)
+    if curves:
+        fig = curves_figure(results, lambdas=lambdas, sources=sources)
+    else:
+        fig = validation_figure(results, sources=sources)
+    return save(fig, path)
+
+
+def output_path(out) -> Path:
+    """`out` as a Path, or PlotError when its extension is not one matplotlib is asked for."""
+    path = Path(out)
+    if path.suffix.lower() not in FORMATS:
+        raise PlotError(f"{out}: the figure file must end in .png or .svg")
+    return path
+
+
+def save(fig, out) -> Path:
+    """Write `fig` to `out` without dates or version strings, so equal figures are equal bytes."""
+    path = output_path(out)
+    fmt = path.suffix.lower()[1:]
+    metadata = {"Date": None, "Creator": None} if fmt == "svg" else {"Software": None}
+    try:
+        with _style():
+            fig.savefig(path, format=fmt, metadata=metadata, dpi=DPI)
+    except OSError as err:
+        raise PlotError(f"{out}: cannot write the figure: {err.strerror or err}") from None
+    return path
+
+
+def validation_figure(results, sources: Sequence[str] | None = None):
+    """Train and test loss against λ (accuracy below for classification), as a Figure."""
+    docs = _documents(results, sources)
+    with _style():
+        return _validation(docs)
+
+
+def curves_figure(results, lambdas: Sequence[float] | None = None,
+                  sources: Sequence[str] | None = None):
+    """Per-epoch train and test loss (mean over seeds) at a few λ, one panel per document."""
+    docs = _documents(results, sources)
+    for doc in docs:
+        if not any(run.get("curve") for run in doc.data.get("runs", [])):
+            model = doc.data.get("config", {}).get("model", {}).get("name", "?")
+            raise PlotError(f"{doc.source}: no per-epoch curves in these results (model "
+                            f"'{model}'); only mlp sweeps record them")
+    with _style():
+        return _curves(docs, lambdas)
+
+
+def nearest_lambda(grid: Sequence[float], value: float) -> float:
+    """The λ of `grid` closest to `value` on a log scale; 0 matches only 0 (or the smallest)."""
+    positive = [lam for lam in grid if lam > 0]
+    if value <= 0 or not positive:
+        return min(grid, key=abs)
+    return min(positive, key=lambda lam: abs(math.log(lam / value)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the documents
+
+
+class _Doc:
+    """One results document with the columns a figure needs (None → nan)."""
+
+    def __init__(self, data: Mapping, source: str, label: str, index: int):
+        self.data, self.source, self.label, self.index = data, source, label, index
+        self.rows = data["summary"]
+        self.lam = self.column("lambda")
+        self.task = data.get("task", "regression")
+        self.name = str(data.get("config", {}).get("name", label))
+        self.seeds = max((row.get("n_runs") or 0 for row in self.rows), default=0)
+
+    def column(self, key: str) -> np.ndarray:
+        return np.array([np.nan if r.get(key) is None else r[key] for r in self.rows], float)
+
+    def regimes(self) -> list[str]:
+        return [str(row.get("regime", "")) for row in self.rows]
+
+    def diverged(self) -> np.ndarray:
+        return np.array([(row.get("n_diverged") or 0) > 0 or row.get("regime") == "diverged"
+                         for row in self.rows], bool)
+
+
+def _documents(results, sources) -> list[_Doc]:
+    docs = [results] if isinstance(results, Mapping) else list(results)
+    if not docs:
+        raise PlotError("no results to plot")
+    sources = list(sources) if sources else [
+        "results" if len(docs) == 1 else f"results[{i}]" for i in range(len(docs))]
+    for data, source in zip(docs, sources, strict=True):
+        _check(data, source)
+    names = [str(d.get("config", {}).get("name", s)) for d, s in zip(docs, sources, strict=True)]
+    labels = [f"{n} ({Path(s).name})" if names.count(n) > 1 else n
+              for n, s in zip(names, sources, strict=True)]
+    if len(set(labels)) < len(labels):
+        labels = [f"{label} #{i + 1}" for i, label in enumerate(labels)]
+    out = [_Doc(*args, i) for i, args in enumerate(zip(docs, sources, labels, strict=True))]
+    tasks = {doc.task for doc in out}
+    if len(tasks) > 1:
+        raise PlotError(f"{out[-1].source}: cannot overlay classification and regression "
+                        "results in one figure")
+    return out
+
+
+def _check(data, source: str) -> None:
+    if not isinstance(data, Mapping):
+        raise PlotError(f"{source}: not a results document (expected a JSON object)")
+    rows = data.get("summary")
+    if not isinstance(rows, list) or not rows:
+        raise PlotError(f"{source}: no 'summary' rows to plot")
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or not isinstance(row.get("lambda"), int | float):
+            raise PlotError(f"{source}: summary[{i}].lambda: missing or not a number")
+        if row["lambda"] < 0:
+            raise PlotError(f"{source}: summary[{i}].lambda: must be ≥ 0")
+        if "test_loss_mean" not in row:
+            raise PlotError(f"{source}: summary[{i}]: no 'test_loss_mean'")
+
+
+# ---------------------------------------------------------------------------------------------
+# The validation curve
+
+
+@contextmanager
+def _style():
+    import matplotlib
+
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(STYLE)
+        yield
+
+
+def _validation(docs: list[_Doc]):
+    from matplotlib.figure import Figure
+
+    classification = docs[0].task == "classification"
+    has_zero = any((doc.lam == 0).any() for doc in docs)
+    fig = Figure(figsize=(WIDTH, HEIGHT + 2.0 * classification), layout="constrained")
+    fig.get_layout_engine().set(wspace=0.0, w_pad=0.04)
+    rows = _panels(fig, 2 if classification else 1, has_zero)
+    single = len(docs) == 1
+    for doc in docs:
+        colours = (TRAIN, TEST) if single else (FILE_COLOURS[doc.index % len(FILE_COLOURS)],) * 2
+        _draw(rows[0], doc, "loss", colours, single)
+        if classification:
+            _draw(rows[1], doc, "accuracy", colours, single)
+    _limits(rows, docs, log_loss=_log_scale(docs))
+    for r, row in enumerate(rows):
+        for doc in docs:
+            _mark_lambdas(row, doc, legend=(r == 0), single=single)
+            if single:
+                _shade_regimes(row, doc, labels=(r == 0))
+        _mark_diverged(row, docs, legend=(r == 0))
+    _dress(fig, rows, docs, classification)
+    return fig
+
+
+def _panels(fig, nrows: int, has_zero: bool) -> list[tuple]:
+    """Rows of (λ = 0 panel or None, log-λ panel); the narrow left panel holds λ = 0 alone."""
+    grid = fig.add_gridspec(nrows, 2 if has_zero else 1,
+                            width_ratios=[1, 11] if has_zero else None,
+                            height_ratios=[3, 2] if nrows == 2 else None)
+    rows, main0 = [], None
+    for r in range(nrows):
+        zero = fig.add_subplot(grid[r, 0]) if has_zero else None
+        main = fig.add_subplot(grid[r, -1], sharey=zero, sharex=main0)
+        main0 = main0 or main
+        main.set_xscale("log")
+        if zero is not None:
+            _break_axes(zero, main)
+        rows.append((zero, main))
+    return rows
+
+
+def _break_axes(zero, main) -> None:
+    """Join the λ = 0 panel to the log-λ panel with the usual // marks of a broken axis."""
+    zero.set_xlim(-1, 1)
+    zero.set_xticks([0], ["λ = 0"])
+    zero.spines["right"].set_visible(False)
+    zero.grid(False, axis="x")
+    main.spines["left"].set_visible(False)
+    main.tick_params(axis="y", which="both", left=False, labelleft=False)
+    for ax, x in ((zero, 1.0), (main, 0.0)):
+        ax.plot([x], [0.0], transform=ax.transAxes, marker=[(-1, -1.6), (1, 1.6)], ms=9,
+                ls="none", color="0.3", mec="0.3", mew=1, clip_on=False, gid="axis-break")
+
+
+def _y(doc: _Doc, what: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    key = f"{split}_{what}"
+    mean, se = doc.column(f"{key}_mean"), doc.column(f"{key}_se")
+    return mean, se
+
+
+def _draw(row, doc: _Doc, what: str, colours, single: bool) -> None:
+    """Mean train and test curves with ±1 SE bands; λ = 0 as its own point with error bar."""
+    zero, main = row
+    pos, at_zero = doc.lam > 0, doc.lam == 0
+    for split, colour, marker, ls in (("train", colours[0], "o", "--" if not single else "-"),
+                                      ("test", colours[1], "s", "-")):
+        mean, se = _y(doc, what, split)
+        label = split if single else f"{doc.label}: {split}"
+        main.plot(doc.lam[pos], mean[pos], ls=ls, marker=marker, color=colour, label=label,
+                  gid=f"{split}-{what}")
+        if pos.sum() == 1 and np.isfinite(se[pos]).all():  # a band of one point is invisible
+            main.errorbar(doc.lam[pos], mean[pos], yerr=se[pos], fmt="none", ecolor=colour,
+                          capsize=4, gid=f"{split}-{what}-se")
+        elif np.isfinite(se[pos]).any():
+            main.fill_between(doc.lam[pos], (mean - se)[pos], (mean + se)[pos], color=colour,
+                              alpha=0.18, lw=0, gid=f"{split}-{what}-se",
+                              label=_band_label(doc) if split == "test" and single else None)
+        if zero is not None and at_zero.any():
+            err = se[at_zero] if np.isfinite(se[at_zero]).all() else None
+            zero.errorbar([0.0], mean[at_zero], yerr=err, fmt=marker, color=colour, capsize=3,
+                          ms=6, gid=f"lambda-zero-{split}-{what}")
+
+
+def _band_label(doc: _Doc) -> str:
+    return f"±1 SE over {doc.seeds} seeds"
+
+
+def _log_scale(docs: list[_Doc]) -> bool:
+    """Loss on a log axis when it spans more than a factor 30 (e.g. a huge loss at λ = 0)."""
+    values = np.concatenate([np.concatenate([d.column("train_loss_mean"),
+                                             d.column("test_loss_mean")]) for d in docs])
+    values = values[np.isfinite(values)]
+    return values.size > 0 and values.min() > 0 and values.max() / values.min() > 30
+
+
+def _limits(rows, docs: list[_Doc], log_loss: bool) -> None:
+    """λ range half a grid step beyond the ends; head-room above the loss for region labels."""
+    positive = np.unique(np.concatenate([d.lam[d.lam > 0] for d in docs]))
+    if positive.size:
+        step = math.sqrt(positive[-1] / positive[0]) ** (1 / max(positive.size - 1, 1))
+        step = step if positive.size > 1 else 3.0
+        rows[0][1].set_xlim(positive[0] / step, positive[-1] * step)
+    main = rows[0][1]
+    main.relim()
+    main.autoscale_view()
+    if log_loss:
+        main.set_yscale("log")
+    lo, hi = _data_range(docs, log_loss)
+    if lo is not None:
+        if log_loss:
+            span = math.log10(hi / lo) or 1.0
+            main.set_ylim(lo / 10 ** (0.05 * span), hi * 10 ** (0.22 * span))
+        else:
+            span = (hi - lo) or abs(hi) or 1.0
+            main.set_ylim(lo - 0.05 * span, hi + 0.22 * span)
+
+
+def _data_range(docs: list[_Doc], log_loss: bool):
+    parts = []
+    for doc in docs:
+        for split in ("train", "test"):
+            mean, se = _y(doc, "loss", split)
+            se = np.where(np.isfinite(se), se, 0.0)
+            parts += [mean + se, mean if log_loss else mean - se]
+    values = np.concatenate(parts)
+    values = values[np.isfinite(values) & ((values > 0) if log_loss else True)]
+    return (values.min(), values.max()) if values.size else (None, None)
+
+
+def _axis_for(row, lam: float):
+    zero, main = row
+    return zero if lam == 0 and zero is not None else main
+
+
+def _fmt(lam: float) -> str:
+    return "0" if lam == 0 else f"{lam:.3g}"
+
+
+def _mark_lambdas(row, doc: _Doc, legend: bool, single: bool) -> None:
+    """Vertical lines at λ_min (dashed) and at the one-standard-error λ (dotted)."""
+    colour = "0.15" if single else FILE_COLOURS[doc.index % len(FILE_COLOURS)]
+    prefix = "" if single else f"{doc.label}: "
+    for key, name, ls in (("best_lambda", "λ_min", "--"), ("lambda_1se", "λ_1se", ":")):
+        lam = doc.data.get(key)
+        if lam is None:
+            continue
+        label = f"{prefix}{name} = {_fmt(lam)}" if legend else None
+        _axis_for(row, lam).axvline(lam if lam > 0 else 0.0, color=colour, ls=ls,
+                                    lw=1.3 if single else 1.0, alpha=1 if single else 0.7,
+                                    label=label, gid=key, zorder=1.5)
+
+
+def _shade_regimes(row, doc: _Doc, labels: bool) -> None:
+    """Shade each run of equal regimes and name it at the top of the panel."""
+    zero, main = row
+    regimes, lam = doc.regimes(), doc.lam
+    positive = [(lv, rg) for lv, rg in zip(lam, regimes, strict=True) if lv > 0]
+    if zero is not None and (lam == 0).any():
+        regime = regimes[int(np.argmax(lam == 0))]
+        if regime in REGIME_COLOURS:
+            zero.axvspan(-1, 1, color=REGIME_COLOURS[regime], alpha=0.10, lw=0,
+                         gid=f"region-{regime}")
+            # named here only when the shading does not simply carry on to the right
+            if labels and (not positive or positive[0][1] != regime):
+                _region_label(zero, 0.0, regime, vertical=True)
+    xlo, xhi = main.get_xlim()
+    for start, stop, regime in _runs(positive):
+        lo = xlo if start == 0 else math.sqrt(positive[start - 1][0] * positive[start][0])
+        hi = xhi if stop == len(positive) else math.sqrt(positive[stop - 1][0] * positive[stop][0])
+        if regime not in REGIME_COLOURS:
+            continue
+        main.axvspan(lo, hi, color=REGIME_COLOURS[regime], alpha=0.10, lw=0,
+                     gid=f"region-{regime}")
+        if labels:
+            width = math.log(hi / lo) / math.log(xhi / xlo)
+            _region_label(main, math.sqrt(lo * hi), regime, vertical=width < 0.013 * len(regime))
+
+
+def _runs(pairs):
+    """(start, stop, value) of each stretch of equal values in [(λ, value), …]."""
+    start = 0
+    for i in range(1, len(pairs) + 1):
+        if i == len(pairs) or pairs[i][1] != pairs[start][1]:
+            yield start, i, pairs[start][1]
+            start = i
+
+
+def _region_label(ax, x: float, regime: str, vertical: bool) -> None:
+    ax.text(x, 0.97, regime, transform=ax.get_xaxis_transform(), ha="center", va="top",
+            rotation=90 if vertical else 0, fontsize=9, color=REGIME_COLOURS[regime],
+            fontweight="bold", gid=f"region-label-{regime}",
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.7))
+
+
+def _mark_diverged(row, docs: list[_Doc], legend: bool) -> None:
+    """An × on the λ axis wherever a run diverged (its loss is missing from the mean)."""
+    labelled = False
+    for doc in docs:
+        for lam in doc.lam[doc.diverged()]:
+            ax = _axis_for(row, lam)
+            label = "diverged runs" if legend and not labelled else None
+            ax.plot([lam if lam > 0 else 0.0], [0.0], "x", color="#b00000", ms=9, mew=2,
+                    transform=ax.get_xaxis_transform(), clip_on=False, label=label,
+                    gid="diverged", zorder=5)
+            labelled = labelled or label is not None
+
+
+def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
+    zero, main = rows[0]
+    first = zero if zero is not None else main
+    first.set_ylabel("loss (cross-entropy)" if classification else "loss (mean squared error)")
+    if classification:
+        (rows[1][0] or rows[1][1]).set_ylabel("accuracy")
+        for ax in rows[0]:
+            if ax is not None:
+                ax.tick_params(labelbottom=False)
+    rows[-1][1].set_xlabel("λ (L2 penalty strength, log scale)")
+    names = " vs ".join(doc.label for doc in docs)
+    model = str(docs[0].data.get("config", {}).get("model", {}).get("name", ""))
+    if len(docs) == 1 and model and model != names:
+        names += f" ({model})"
+    what = "train and test loss against λ"
+    convention = docs[0].data.get("convention") or CONVENTION
+    fig.suptitle(f"{names}: {what}\n{convention}")
+    handles, labels = _legend_entries(rows[0])
+    ncols = len(labels) if len(labels) <= 5 else math.ceil(len(labels) / 2)
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
+
+
+def _legend_entries(row):
+    handles, labels = [], []
+    for ax in row:
+        if ax is None:
+            continue
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    return handles, labels
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-epoch curves
+
+
+def _curves(docs: list[_Doc], requested):
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    width = WIDTH if len(docs) == 1 else min(4.6 * len(docs), 16.0)
+    fig = Figure(figsize=(width, HEIGHT), layout="constrained")
+    axes = fig.subplots(1, len(docs), sharey=True, squeeze=False)[0]
+    log_y = False
+    for ax, doc in zip(axes, docs, strict=True):
+        log_y |= _draw_curves(ax, doc, requested)
+        ax.set_xlabel("epoch")
+        if len(docs) > 1:
+            ax.set_title(doc.label)
+    if log_y:
+        axes[0].set_yscale("log")
+    axes[0].set_ylabel("loss (cross-entropy)" if docs[0].task == "classification"
+                       else "loss (mean squared error)")
+    convention = docs[0].data.get("convention") or CONVENTION
+    names = " vs ".join(doc.label for doc in docs)
+    seeds = max(doc.seeds for doc in docs)
+    fig.suptitle(f"{names}: loss per epoch, mean over {seeds} seed{'s' * (seeds != 1)}"
+                 f"\n{convention}")
+    styles = [Line2D([], [], color="0.3", ls="-", label="test"),
+              Line2D([], [], color="0.3", ls="--", label="train")]
+    for ax in axes:
+        ax.legend(handles=ax.get_legend_handles_labels()[0] + styles, loc="best",
+                  frameon=True, framealpha=0.9, edgecolor="none")
+    return fig
+
+
+def _pick(doc: _Doc, requested) -> list[float]:
+    grid = sorted(float(v) for v in doc.lam)
+    if requested:
+        chosen = {nearest_lambda(grid, float(v)) for v in requested}
+    else:
+        best = doc.data.get("best_lambda")
+        chosen = {grid[0], grid[-1]} | ({float(best)} if best is not None else set())
+    return sorted(chosen)
+
+
+def _mean_curve(doc: _Doc, lam: float):
+    """Epochs and the seed-mean train and test curves at λ (None when every run diverged)."""
+    curves = [run["curve"] for run in doc.data.get("runs", [])
+              if run.get("lambda") == lam and run.get("curve")]
+    if not curves:
+        return None
+    n = min(len(c["epoch"]) for c in curves)
+
+    def stack(key):
+        return np.array([[np.nan if v is None else v for v in c[key][:n]] for c in curves],
+                        float).mean(axis=0)
+
+    return np.asarray(curves[0]["epoch"][:n], float), stack("train_loss"), stack("test_loss")
+
+
+def _draw_curves(ax, doc: _Doc, requested) -> bool:
+    import matplotlib
+
+    chosen = _pick(doc, requested)
+    cmap = matplotlib.colormaps["viridis"]
+    best = doc.data.get("best_lambda")
+    values = []
+    for k, lam in enumerate(chosen):
+        colour = cmap(0.85 * k / max(len(chosen) - 1, 1))
+        name = f"λ = {_fmt(lam)}" + (" (λ_min)" if best is not None and lam == best else "")
+        curve = _mean_curve(doc, lam)
+        if curve is None:
+            ax.plot([], [], "x", color=colour, label=f"{name}: every run diverged")
+            continue
+        epoch, train, test = curve
+        ax.plot(epoch, test, color=colour, ls="-", label=name, gid=f"curve-test-{_fmt(lam)}")
+        ax.plot(epoch, train, color=colour, ls="--", gid=f"curve-train-{_fmt(lam)}")
+        values += [train, test]
+    finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else []
+    return len(finite) > 0 and finite.min() > 0 and finite.max() / finite.min() > 30
