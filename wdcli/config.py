@@ -7,10 +7,13 @@ path, so `validate`, `schema`, `sweep` and `init` can never disagree.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import hashlib
 import json
 import math
+import operator
 import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -192,7 +195,9 @@ DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
     )
 }
 
-DatasetConfig = Annotated[tuple(DATASET_CONFIGS.values()), Field(discriminator="name")]
+DatasetConfig = Annotated[
+    functools.reduce(operator.or_, DATASET_CONFIGS.values()), Field(discriminator="name")
+]
 
 def task_of(cfg: DatasetBase) -> str | None:
     """The dataset's task when it is known without reading data (None for csv 'auto')."""
@@ -439,8 +444,12 @@ def _split_key(key: str) -> list[str | int]:
     return parts
 
 
-def apply_override(data: dict, assignment: str) -> None:
-    """Apply one `key=value` override in place; the value is parsed as YAML."""
+def apply_override(data: dict, assignment: str, defaults: dict | None = None) -> None:
+    """Apply one `key=value` override in place; the value is parsed as YAML.
+
+    A section or list that the file leaves to its default is first copied from `defaults`
+    (the resolved config), so `--set model.hidden[1]=32` works on the default hidden sizes.
+    """
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {assignment}: expected key=value")
@@ -448,6 +457,7 @@ def apply_override(data: dict, assignment: str) -> None:
     parts = _split_key(key)
     value = parse_yaml(text, f"--set {key}") if text.strip() else None
     node: Any = data
+    default: Any = defaults
     for i, part in enumerate(parts):
         if isinstance(part, int):
             if not isinstance(node, list):
@@ -456,12 +466,21 @@ def apply_override(data: dict, assignment: str) -> None:
                 raise ConfigError(f"--set {key}: index {part} out of range (length {len(node)})")
         elif not isinstance(node, dict):
             raise ConfigError(f"--set {key}: {_join_key(parts[:i])} is not a mapping")
+        default = _child(default, part)
         if i == len(parts) - 1:
             node[part] = value
         else:
             if isinstance(part, str) and not isinstance(node.get(part), (dict, list)):
-                node[part] = {}
+                node[part] = copy.deepcopy(default) if isinstance(default, (dict, list)) else {}
             node = node[part]
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and part < len(node):
+        return node[part]
+    return None
 
 
 def _join_key(parts: list[str | int]) -> str:
@@ -482,7 +501,9 @@ def validate(data: Any, source: str) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {_describe(err, data)}" for err in exc.errors()]
+        # A misspelt key also makes the real one missing: name the misspelling first.
+        errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
+        lines = [f"{source}: {_describe(err, data)}" for err in errors]
         raise ConfigError("\n".join(lines)) from None
     _resolve_paths(config, source)
     return config
@@ -564,13 +585,18 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     data = parse_yaml(text, source)
-    for assignment in overrides:
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            break
-        apply_override(data, assignment)
+    if overrides and isinstance(data, dict):
+        defaults = _resolved_or_none(data)
+        for assignment in overrides:
+            apply_override(data, assignment, defaults)
     return validate(data, source)
+
+
+def _resolved_or_none(data: dict) -> dict | None:
+    try:
+        return Config.model_validate(copy.deepcopy(data)).resolved()
+    except (ValidationError, ValueError):
+        return None
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,0 +1,174 @@
+"""The command line end to end: exit codes, stdout and stderr, files on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from wdcli.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_sweep_prints_a_table_and_writes_results(ridge_config, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("sweep", str(ridge_config))
+    assert result.exit_code == 0, result.stderr
+    assert "tiny-ridge: linear on regression, 4 λ × 2 seeds" in result.stdout
+    assert "J = mean data loss + λ·Σw²" in result.stdout
+    assert "λ_min" in result.stdout
+    files = list((tmp_path / "results").glob("tiny-ridge-*.json"))
+    assert len(files) == 1
+    assert result.stderr.strip() == f"wrote results/{files[0].name}"
+    assert not list((tmp_path / "results").glob("*.journal.jsonl"))
+    document = json.loads(files[0].read_text())
+    assert document["schema_version"] == 1
+    assert len(document["runs"]) == 8 and len(document["summary"]) == 4
+
+
+def test_sweep_json_has_the_design_names(ridge_config, tmp_path):
+    out = tmp_path / "r.json"
+    result = run("sweep", str(ridge_config), "--out", str(out), "--format", "json", "--quiet")
+    assert result.exit_code == 0 and result.stderr == ""
+    document = json.loads(result.stdout)
+    assert document == json.loads(out.read_text())
+    for key in ("schema_version", "wdcli_version", "config", "config_hash", "data_fingerprint",
+                "environment", "started_at", "finished_at", "runs", "summary", "best_lambda",
+                "lambda_1se"):
+        assert key in document
+    run0 = document["runs"][0]
+    for key in ("lambda", "seed", "train_loss", "test_loss", "penalty", "weight_sq_norm",
+                "status", "seconds", "df"):
+        assert key in run0
+    assert run0["penalty"] == pytest.approx(run0["lambda"] * run0["weight_sq_norm"])
+    row = document["summary"][0]
+    for key in ("lambda", "train_loss_mean", "train_loss_std", "test_loss_mean",
+                "test_loss_std", "test_loss_se", "regime"):
+        assert key in row
+    assert document["best_lambda"] in [r["lambda"] for r in document["summary"]]
+
+
+def test_markdown_and_csv_formats(ridge_config, tmp_path):
+    md = run("sweep", str(ridge_config), "-o", str(tmp_path / "a.json"), "-f", "markdown", "-q")
+    assert md.exit_code == 0
+    assert "| λ | train loss | test loss | gap | Σw² | df | regime |  |" in md.stdout
+    csv = run("show", str(tmp_path / "a.json"), "--format", "csv")
+    assert csv.exit_code == 0
+    lines = csv.stdout.splitlines()
+    assert lines[0].startswith("lambda,n_runs,n_diverged,train_loss_mean")
+    assert len(lines) == 5
+
+
+def test_existing_results_file_is_never_overwritten_silently(ridge_config, tmp_path):
+    out = tmp_path / "r.json"
+    out.write_text("precious")
+    result = run("sweep", str(ridge_config), "--out", str(out))
+    assert result.exit_code == 2
+    assert result.stderr == f"{out}: already exists; pass --force to overwrite it or --out another file\n"
+    assert out.read_text() == "precious"
+    assert run("sweep", str(ridge_config), "--out", str(out), "--force", "-q").exit_code == 0
+    assert json.loads(out.read_text())["schema_version"] == 1
+
+
+def test_overrides_reach_the_sweep(ridge_config, tmp_path):
+    result = run("sweep", str(ridge_config), "--set", "lambdas=[0.5]", "--set", "seeds=1",
+                 "-o", str(tmp_path / "r.json"), "-f", "json", "-q")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert [r["lambda"] for r in document["runs"]] == [0.5]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.solvr=svd"], "{p}: model.solvr: unknown key (did you mean 'solver'?)\n"),
+        (["dataset={name: moons}"],
+         "model.name: 'linear' is for regression, but dataset 'moons' is classification; "
+         "use logistic or mlp\n"),
+        (["dataset.n_train=1000"], "dataset.n_train: must be < the number of samples (60), got 1000\n"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(ridge_config, tmp_path, overrides, message):
+    args = ["sweep", str(ridge_config), "-o", str(tmp_path / "r.json")]
+    for item in overrides:
+        args += ["--set", item]
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr == message.format(p=ridge_config)
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_missing_config_file(tmp_path):
+    result = run("sweep", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr == f"{tmp_path / 'nope.yaml'}: no such file\n"
+
+
+def test_validate(ridge_config):
+    result = run("validate", str(ridge_config))
+    assert result.exit_code == 0
+    assert result.stdout == f"{ridge_config}: ok (linear on regression, 4 λ × 2 seeds = 8 runs)\n"
+
+
+def test_init_prints_a_config_that_validates(tmp_path):
+    for model in ("mlp", "linear", "logistic"):
+        result = run("init", "--model", model)
+        assert result.exit_code == 0
+        path = tmp_path / f"{model}.yaml"
+        path.write_text(result.stdout)
+        assert run("validate", str(path)).exit_code == 0
+
+
+def test_schema_is_json():
+    result = run("schema")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["title"] == "wdcli config"
+
+
+@pytest.mark.parametrize("what", ["datasets", "models"])
+def test_list(what):
+    result = run("list", what)
+    assert result.exit_code == 0
+    names = ["poly", "friedman1", "digits", "csv"] if what == "datasets" else ["linear", "logistic", "mlp"]
+    for name in names:
+        assert name in result.stdout
+
+
+def test_show_refuses_a_bad_results_file(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("[1, 2]")
+    result = run("show", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"{path}: not a results file (a JSON array, not an object)\n"
+
+
+def _commands():
+    return sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_command_has_help(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.stdout
+    assert "Example:" in result.stdout
+
+
+def test_main_help_and_version():
+    assert "sweep" in run("--help").stdout
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("wdcli ")
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "wdcli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("wdcli ")
