@@ -55,7 +55,7 @@ def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool =
         for x, v in zip(xs, series[split], strict=True):
             if _ok(v):
                 canvas.mark(x, scale.px(v) // 4, MARKERS[split], split)
-    lines = [_header(results, scale), *_plot_lines(canvas, scale, margin),
+    lines = [_header(results, scale, width), *_plot_lines(canvas, scale, margin),
              _axis(xs, lams, cols, margin), _labels(xs, lams, best, cols, margin),
              _regimes(xs, [str(row.get("regime", "")) for row in rows], cols, margin)]
     out = Text("\n").join(lines)
@@ -155,7 +155,7 @@ class _Canvas:
         return out
 
 
-def _header(results: Mapping, scale: _YScale) -> Text:
+def _header(results: Mapping, scale: _YScale, width: int) -> Text:
     out = Text("  ")
     out.append(f"{MARKERS['train']} train", style=STYLES["train"])
     out.append("   ")
@@ -164,8 +164,12 @@ def _header(results: Mapping, scale: _YScale) -> Text:
     if best is not None:
         out.append("   ┊ λ_min", style=STYLES["best"])
     seeds = max((row.get("n_runs") or 0 for row in results.get("summary", [])), default=0)
-    what = f"mean loss over {seeds} seed{'s' * (seeds != 1)}"
-    out.append(f"   ({what}{', log scale' if scale.log else ''})", style="dim")
+    seeds_note = f"mean loss over {seeds} seed{'s' * (seeds != 1)}"
+    notes = [f"{seeds_note}, log scale", "log scale"] if scale.log else [seeds_note]
+    for note in notes:  # the longest that fits
+        if len(out) + len(note) + 5 <= width:
+            out.append(f"   ({note})", style="dim")
+            break
     return out
 
 
@@ -173,7 +177,8 @@ def _plot_lines(canvas: _Canvas, scale: _YScale, margin: int) -> list[Text]:
     labels = dict(scale.ticks())
     out = []
     for cy in range(canvas.rows):
-        line = Text(labels.get(cy, "").rjust(margin - 1) + " ", style="dim")
+        line = Text()
+        line.append(labels.get(cy, "").rjust(margin - 1) + " ", style="dim")
         line.append("┤" if cy in labels else "│", style=STYLES["axis"])
         line.append_text(canvas.row(cy))
         out.append(line)
@@ -241,5 +246,5 @@ def _bracket(name: str, n: int) -> str:
         left = (n - 2 - len(label)) // 2
         return "├" + "─" * left + label + "─" * (n - 2 - len(label) - left) + "┤"
     if len(name) <= n:
-        return name.center(n, "─")
-    return name[0].center(n, "─")  # too narrow: the initial (o, g, u, d)
+        return name.center(n)
+    return ("×" if name == "diverged" else name[:1]).center(n)  # too narrow: o, g, u or ×
