@@ -1,0 +1,317 @@
+"""Figures (wdcli.plots) and the terminal chart (wdcli.termchart) drawn from fixture results.
+
+The fixtures in tests/fixtures/ are written by tests/fixtures/make_fixtures.py.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from wdcli import CONVENTION
+from wdcli.errors import WdcliError
+from wdcli.plots import (
+    PlotError,
+    curves_figure,
+    nearest_lambda,
+    output_path,
+    render,
+    save,
+    validation_figure,
+)
+from wdcli.termchart import loss_chart
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+
+
+def legend_texts(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def by_gid(fig, gid: str) -> list:
+    return fig.findobj(lambda a: a.get_gid() == gid)
+
+
+@pytest.fixture(scope="module")
+def regression_fig():
+    return validation_figure(load("regression"), sources=["regression.json"])
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def test_png_has_the_size_of_the_figure(tmp_path):
+    path = render([load("regression")], tmp_path / "sweep.png")
+    assert png_size(path) == (960, 600)
+
+
+def test_classification_png_is_taller_for_the_accuracy_panel(tmp_path):
+    path = render([load("classification")], tmp_path / "cls.PNG")
+    assert png_size(path) == (960, 840)
+
+
+def test_svg_is_xml_of_the_figure_size(tmp_path):
+    path = render([load("regression")], tmp_path / "sweep.svg")
+    root = ET.parse(path).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert (root.get("width"), root.get("height")) == ("576pt", "360pt")
+
+
+def test_output_is_byte_identical_across_renders(tmp_path):
+    doc = load("mlp_curves")
+    for suffix in (".svg", ".png"):
+        first = render([doc], tmp_path / f"a{suffix}").read_bytes()
+        second = render([doc], tmp_path / f"b{suffix}").read_bytes()
+        assert first == second
+    svg = (tmp_path / "a.svg").read_text(encoding="utf-8")
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+
+
+def test_bad_extension_is_refused_before_drawing(tmp_path):
+    out = tmp_path / "sweep.pdf"
+    with pytest.raises(PlotError) as info:
+        render([{"not": "results"}], out)
+    assert str(info.value) == f"{out}: the figure file must end in .png or .svg"
+    assert isinstance(info.value, WdcliError) and info.value.exit_code == 2
+    with pytest.raises(PlotError, match=r"^sweep: the figure file must end in \.png or \.svg$"):
+        output_path("sweep")
+
+
+def test_unwritable_folder_is_a_plot_error(tmp_path, regression_fig):
+    out = tmp_path / "missing" / "sweep.png"
+    with pytest.raises(PlotError, match=r"missing/sweep\.png: cannot write the figure: "):
+        save(regression_fig, out)
+
+
+def test_importing_draws_in_no_matplotlib():
+    code = "import sys, wdcli.plots, wdcli.termchart; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- the validation curve --------------------------------------------------------------------
+
+
+def test_title_names_the_sweep_and_the_convention(regression_fig):
+    title = regression_fig.get_suptitle()
+    assert title.splitlines() == ["poly (linear): train and test loss against λ", CONVENTION]
+
+
+def test_legend_has_the_curves_the_band_and_both_lambdas(regression_fig):
+    assert legend_texts(regression_fig) == [
+        "train", "test", "±1 SE over 3 seeds", "λ_min = 0.01", "λ_1se = 0.0316"]
+
+
+def test_lambda_min_and_1se_are_vertical_lines(regression_fig):
+    (best,) = [ln for ln in by_gid(regression_fig, "best_lambda") if ln.get_label()[0] != "_"]
+    (one_se,) = [ln for ln in by_gid(regression_fig, "lambda_1se") if ln.get_label()[0] != "_"]
+    assert list(best.get_xdata()) == [0.01, 0.01]
+    assert list(one_se.get_xdata()) == [0.0316, 0.0316]
+    assert (best.get_linestyle(), one_se.get_linestyle()) == ("--", ":")
+
+
+def test_regimes_are_shaded_and_named(regression_fig):
+    for regime in ("overfit", "good", "underfit"):
+        assert by_gid(regression_fig, f"region-{regime}"), regime
+        (label,) = by_gid(regression_fig, f"region-label-{regime}")
+        assert label.get_text() == regime
+    assert not by_gid(regression_fig, "region-diverged")
+
+
+def test_lambda_zero_is_its_own_point_in_its_own_panel(regression_fig):
+    zero, main = regression_fig.axes[:2]
+    assert [t.get_text() for t in zero.get_xticklabels()] == ["λ = 0"]
+    assert main.get_xscale() == "log"
+    points = [ln for ln in zero.get_lines() if (ln.get_gid() or "").startswith("lambda-zero")]
+    assert {ln.get_gid() for ln in points} == {"lambda-zero-train-loss", "lambda-zero-test-loss"}
+    assert all(list(ln.get_xdata()) == [0.0] for ln in points)
+    test_line = by_gid(regression_fig, "test-loss")[0]
+    assert 0.0 not in list(test_line.get_xdata())  # λ = 0 is not on the log axis
+    assert by_gid(regression_fig, "axis-break")
+
+
+def test_se_bands_cover_the_mean(regression_fig):
+    (band,) = by_gid(regression_fig, "test-loss-se")
+    doc = load("regression")
+    rows = [r for r in doc["summary"] if r["lambda"] > 0]
+    lo, hi = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
+    assert lo == pytest.approx(min(r["test_loss_mean"] - r["test_loss_se"] for r in rows))
+    assert hi == pytest.approx(max(r["test_loss_mean"] + r["test_loss_se"] for r in rows))
+
+
+def test_classification_has_an_accuracy_panel():
+    fig = validation_figure(load("classification"))
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()] == [
+        "loss (cross-entropy)", "accuracy"]
+    assert by_gid(fig, "test-accuracy") and by_gid(fig, "train-accuracy")
+    assert by_gid(fig, "lambda-zero-test-accuracy")
+    assert fig.axes[1].get_yscale() == "log"  # λ = 0's loss is far off the others
+
+
+def test_diverged_lambdas_are_crossed_on_the_axis():
+    fig = validation_figure(load("diverged"))
+    crosses = by_gid(fig, "diverged")
+    assert sorted(float(ln.get_xdata()[0]) for ln in crosses) == [0.1, 1.0]
+    assert all(ln.get_marker() == "x" for ln in crosses)
+    assert "diverged runs" in legend_texts(fig)
+    assert by_gid(fig, "region-diverged")
+    assert len(fig.axes) == 1  # no λ = 0 in this grid, no λ = 0 panel
+
+
+def test_one_seed_has_no_band_and_no_1se_line():
+    fig = validation_figure(load("one_seed"))
+    assert not by_gid(fig, "test-loss-se") and not by_gid(fig, "lambda_1se")
+    assert legend_texts(fig) == ["train", "test", "λ_min = 0.000316"]
+
+
+def test_a_single_lambda_draws_error_bars(tmp_path):
+    fig = validation_figure(load("single_lambda"))
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo < 0.01 < hi
+    assert by_gid(fig, "test-loss-se")
+    assert png_size(save(fig, tmp_path / "one.png")) == (960, 600)
+
+
+def test_overlay_colours_each_file_and_labels_it():
+    fig = validation_figure([load("mlp_curves"), load("mlp_decoupled")])
+    labels = legend_texts(fig)
+    assert {"mlp: train", "mlp: test", "mlp-decoupled: train", "mlp-decoupled: test"} <= set(labels)
+    assert "mlp-decoupled: λ_min = 0.001" in labels
+    tests = [ln for ln in by_gid(fig, "test-loss")]
+    assert len({ln.get_color() for ln in tests}) == 2
+    assert not fig.findobj(lambda a: (a.get_gid() or "").startswith("region"))
+    assert fig.get_suptitle().startswith("mlp vs mlp-decoupled: ")
+
+
+def test_overlay_of_equal_names_uses_the_file_names():
+    doc = load("regression")
+    fig = validation_figure([doc, doc], sources=["runs/a.json", "runs/b.json"])
+    assert "poly (a.json): test" in legend_texts(fig)
+    assert "poly (b.json): test" in legend_texts(fig)
+
+
+def test_regression_and_classification_do_not_overlay():
+    with pytest.raises(PlotError) as info:
+        validation_figure([load("regression"), load("classification")], sources=["r.json", "c.json"])
+    assert str(info.value) == (
+        "c.json: cannot overlay classification and regression results in one figure")
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"summary": []}, "r.json: no 'summary' rows to plot"),
+    ([], "r.json: not a results document (expected a JSON object)"),
+    ({"summary": [{"lambda": "x"}]}, "r.json: summary[0].lambda: missing or not a number"),
+    ({"summary": [{"lambda": -1, "test_loss_mean": 1}]}, "r.json: summary[0].lambda: must be ≥ 0"),
+    ({"summary": [{"lambda": 0.1}]}, "r.json: summary[0]: no 'test_loss_mean'"),
+])
+def test_bad_documents_are_named(doc, message):
+    with pytest.raises(PlotError) as info:
+        validation_figure([doc], sources=["r.json"])
+    assert str(info.value) == message
+
+
+# --- per-epoch curves ------------------------------------------------------------------------
+
+
+def test_curves_default_to_smallest_best_and_largest_lambda(tmp_path):
+    fig = curves_figure(load("mlp_curves"))
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "λ = 0", "λ = 0.01 (λ_min)", "λ = 1", "test", "train"]
+    assert ax.get_xlabel() == "epoch"
+    test = by_gid(fig, "curve-test-0.01")[0]
+    runs = [r for r in load("mlp_curves")["runs"] if r["lambda"] == 0.01]
+    assert test.get_ydata()[-1] == pytest.approx(sum(r["test_loss"] for r in runs) / len(runs))
+    assert CONVENTION in fig.get_suptitle() and "mean over 3 seeds" in fig.get_suptitle()
+    assert png_size(save(fig, tmp_path / "c.png")) == (960, 600)
+
+
+def test_curves_at_given_lambdas_take_the_nearest_in_the_file():
+    fig = curves_figure(load("mlp_curves"), lambdas=[2e-3, 0.5, 0.6])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["λ = 0.001", "λ = 1", "test", "train"]
+
+
+def test_curves_of_several_files_are_side_by_side():
+    fig = curves_figure([load("mlp_curves"), load("mlp_decoupled")])
+    assert [ax.get_title() for ax in fig.axes] == ["mlp", "mlp-decoupled"]
+
+
+def test_curves_of_a_file_without_them_say_so():
+    with pytest.raises(PlotError) as info:
+        render([load("regression")], "out.png", curves=True, sources=["regression.json"])
+    assert str(info.value) == ("regression.json: no per-epoch curves in these results "
+                               "(model 'linear'); only mlp sweeps record them")
+
+
+def test_nearest_lambda_is_nearest_on_a_log_scale():
+    grid = [0.0, 1e-3, 1e-2, 1.0]
+    assert nearest_lambda(grid, 0) == 0.0
+    assert nearest_lambda(grid, 2e-3) == 1e-3
+    assert nearest_lambda(grid, 4e-3) == 1e-2
+    assert nearest_lambda(grid, 1e-9) == 1e-3
+    assert nearest_lambda(grid, 50) == 1.0
+    assert nearest_lambda([0.0], 0.3) == 0.0
+
+
+# --- terminal chart --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["regression", "classification", "diverged", "one_seed",
+                                  "single_lambda", "mlp_curves"])
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_chart_fits_the_width(name, width):
+    chart = loss_chart(load(name), width=width, height=6)
+    lines = chart.plain.splitlines()
+    assert len(lines) == 6 + 4
+    assert max(len(line) for line in lines) <= width
+
+
+def test_chart_shows_markers_lambda_zero_and_regimes():
+    lines = loss_chart(load("regression"), width=80, color=False).plain.splitlines()
+    assert lines[0].startswith("  ○ train   ● test   ┊ λ_min")
+    plot = "\n".join(lines[1:9])
+    assert plot.count("●") == 14  # a test marker covers a train marker in the same cell
+    assert 7 <= plot.count("○") < 14
+    assert "λ=0" in lines[-2] and lines[-2].rstrip().endswith("1")
+    assert [w for w in ("overfit", "good", "underfit") if w in lines[-1]] == [
+        "overfit", "good", "underfit"]
+
+
+def test_chart_without_colour_has_no_styles():
+    assert loss_chart(load("regression"), color=False).spans == []
+    assert loss_chart(load("regression"), color=True).spans != []
+
+
+def test_chart_marks_diverged_lambdas():
+    regimes = loss_chart(load("diverged"), width=100, color=False).plain.splitlines()[-1]
+    assert regimes.rstrip().endswith("┤  ×")  # too narrow to spell "diverged"
+    wide = loss_chart(load("diverged"), width=300, color=False).plain.splitlines()[-1]
+    assert wide.rstrip().endswith("├─ diverged ─┤")
+
+
+def test_chart_of_nothing_finite_says_so():
+    doc = {"summary": [{"lambda": 0.1, "train_loss_mean": None, "test_loss_mean": None,
+                        "regime": "diverged"}], "best_lambda": None}
+    assert loss_chart(doc).plain == "(no finite loss to chart: every run diverged)"
