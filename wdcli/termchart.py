@@ -21,7 +21,7 @@ MARKERS = {"train": "○", "test": "●"}
 # Braille dot bits by (column, row) inside a cell: U+2800 + the sum of the raised dots.
 DOTS = {(0, 0): 0x01, (0, 1): 0x02, (0, 2): 0x04, (0, 3): 0x40,
         (1, 0): 0x08, (1, 1): 0x10, (1, 2): 0x20, (1, 3): 0x80}
-ZERO_GAP = 4  # cells between the λ = 0 column and the log-λ axis
+ZERO_GAP = 5  # cells between the λ = 0 column and the log-λ axis
 
 
 def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool = True) -> Text:
@@ -162,7 +162,7 @@ def _header(results: Mapping, scale: _YScale, width: int) -> Text:
     out.append(f"{MARKERS['test']} test", style=STYLES["test"])
     best = results.get("best_lambda")
     if best is not None:
-        out.append("   ┊ λ_min", style=STYLES["best"])
+        out.append(f"   ┊ λ_min = {_short(float(best))}", style=STYLES["best"])
     seeds = max((row.get("n_runs") or 0 for row in results.get("summary", [])), default=0)
     seeds_note = f"mean loss over {seeds} seed{'s' * (seeds != 1)}"
     notes = [f"{seeds_note}, log scale", "log scale"] if scale.log else [seeds_note]
@@ -198,20 +198,19 @@ def _axis(xs: list[int], lams: list[float], cols: int, margin: int) -> Text:
 
 def _labels(xs: list[int], lams: list[float], best, cols: int, margin: int) -> Text:
     """λ under its tick where there is room: λ = 0, the ends and λ_min first, then the rest."""
+    positive = [i for i, lam in enumerate(lams) if lam > 0]
+    ends = {i for i, lam in enumerate(lams) if lam == 0} | set(positive[:1] + positive[-1:])
     order = sorted(range(len(lams)), key=lambda i: (
-        0 if lams[i] == 0 or i in (0, len(lams) - 1) else 1 if lams[i] == best else 2, i))
+        0 if i in ends else 1 if lams[i] == best else 2, i))
     line = [" "] * (cols + 1)
     taken = [False] * (cols + 1)
     for i in order:
         text = "λ=0" if lams[i] == 0 else _short(lams[i])
         start = min(max(xs[i] + 1 - len(text) // 2, 0), cols + 1 - len(text))
-        span = range(max(start - 1, 0), min(start + len(text) + 1, cols + 1))
-        if any(taken[c] for c in span):
-            continue
+        if any(taken[c] for c in range(max(start - 1, 0), min(start + len(text) + 1, cols + 1))):
+            continue  # a label needs a space on each side
         for k, ch in enumerate(text):
-            line[start + k] = ch
-        for c in span:
-            taken[c] = True
+            line[start + k], taken[start + k] = ch, True
     return Text(" " * margin + "".join(line), style="dim")
 
 
