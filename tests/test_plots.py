@@ -306,9 +306,14 @@ def test_chart_without_colour_has_no_styles():
 
 def test_chart_marks_diverged_lambdas():
     regimes = loss_chart(load("diverged"), width=100, color=False).plain.splitlines()[-1]
-    assert regimes.rstrip().endswith("┤  ×")  # too narrow to spell "diverged"
+    assert regimes.rstrip().endswith("┤├─×──┤")  # too narrow to spell "diverged"
     wide = loss_chart(load("diverged"), width=300, color=False).plain.splitlines()[-1]
     assert wide.rstrip().endswith("├─ diverged ─┤")
+
+
+def test_chart_names_lambda_min_even_when_it_is_zero():
+    doc = load("regression") | {"best_lambda": 0.0}
+    assert "┊ λ_min = 0 " in loss_chart(doc, width=100, color=False).plain.splitlines()[0]
 
 
 def test_chart_of_nothing_finite_says_so():

@@ -421,7 +421,7 @@ def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
 
 def _legend_entries(row):
     handles, labels = [], []
-    for ax in row:
+    for ax in reversed(row):  # the log-λ panel first: its curves lead the legend
         if ax is None:
             continue
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):

@@ -215,8 +215,8 @@ def _labels(xs: list[int], lams: list[float], best, cols: int, margin: int) -> T
 
 
 def _short(lam: float) -> str:
-    """3 significant digits, exponent without padding: 1e-6, 3.16e-4, 0.01, 1, 100."""
-    if 1e-3 <= lam < 1e4:
+    """3 significant digits, exponent without padding: 0, 1e-6, 3.16e-4, 0.01, 1, 100."""
+    if lam == 0 or 1e-3 <= lam < 1e4:
         return f"{lam:.3g}"
     mantissa, exponent = f"{lam:.2e}".split("e")
     return f"{float(mantissa):.3g}e{int(exponent)}"
@@ -246,4 +246,5 @@ def _bracket(name: str, n: int) -> str:
         return "├" + "─" * left + label + "─" * (n - 2 - len(label) - left) + "┤"
     if len(name) <= n:
         return name.center(n)
-    return ("×" if name == "diverged" else name[:1]).center(n)  # too narrow: o, g, u or ×
+    initial = "×" if name == "diverged" else name[:1]  # too narrow for the word: o, g, u, ×
+    return "├" + initial.center(n - 2, "─") + "┤" if n >= 3 else initial.center(n)
