@@ -122,7 +122,7 @@ class _Doc:
 
     def __init__(self, data: Mapping, source: str, label: str, index: int):
         self.data, self.source, self.label, self.index = data, source, label, index
-        self.rows = data["summary"]
+        self.rows = sorted(data["summary"], key=lambda row: row["lambda"])
         self.lam = self.column("lambda")
         self.task = data.get("task", "regression")
         self.name = str(data.get("config", {}).get("name", label))
@@ -203,7 +203,7 @@ def _validation(docs: list[_Doc]):
         _draw(rows[0], doc, "loss", colours, single)
         if classification:
             _draw(rows[1], doc, "accuracy", colours, single)
-    _limits(rows, docs, log_loss=_log_scale(docs))
+    _limits(rows, docs, log_loss=_log_scale(docs), headroom=0.22 if single else 0.06)
     for r, row in enumerate(rows):
         for doc in docs:
             _mark_lambdas(row, doc, legend=(r == 0), single=single)
@@ -245,9 +245,8 @@ def _break_axes(zero, main) -> None:
 
 
 def _y(doc: _Doc, what: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    key = f"{split}_{what}"
-    mean, se = doc.column(f"{key}_mean"), doc.column(f"{key}_se")
-    return mean, se
+    """Mean and standard error over seeds of e.g. test_loss, per λ."""
+    return doc.column(f"{split}_{what}_mean"), doc.column(f"{split}_{what}_se")
 
 
 def _draw(row, doc: _Doc, what: str, colours, single: bool) -> None:
@@ -285,7 +284,7 @@ def _log_scale(docs: list[_Doc]) -> bool:
     return values.size > 0 and values.min() > 0 and values.max() / values.min() > 30
 
 
-def _limits(rows, docs: list[_Doc], log_loss: bool) -> None:
+def _limits(rows, docs: list[_Doc], log_loss: bool, headroom: float) -> None:
     """λ range half a grid step beyond the ends; head-room above the loss for region labels."""
     positive = np.unique(np.concatenate([d.lam[d.lam > 0] for d in docs]))
     if positive.size:
@@ -301,10 +300,10 @@ def _limits(rows, docs: list[_Doc], log_loss: bool) -> None:
     if lo is not None:
         if log_loss:
             span = math.log10(hi / lo) or 1.0
-            main.set_ylim(lo / 10 ** (0.05 * span), hi * 10 ** (0.22 * span))
+            main.set_ylim(lo / 10 ** (0.05 * span), hi * 10 ** (headroom * span))
         else:
             span = (hi - lo) or abs(hi) or 1.0
-            main.set_ylim(lo - 0.05 * span, hi + 0.22 * span)
+            main.set_ylim(lo - 0.05 * span, hi + headroom * span)
 
 
 def _data_range(docs: list[_Doc], log_loss: bool):
