@@ -1,0 +1,458 @@
+"""The numpy MLP: K networks, one per λ, trained together as one stacked model.
+
+    J_k(θ) = L_data(θ) + λ_k · Σ_w w²        (weights only; biases are never penalised)
+
+L_data is the mean over samples of (y − ŷ)² for regression (one identity output, no ½), or
+of the natural-log cross-entropy for classification (one sigmoid output for two classes,
+softmax above). `regularization: l2` adds 2λ·w to the gradient; `decoupled` leaves the
+gradient alone and applies w ← w − η·2λ·w beside the optimiser step, from the pre-step w.
+
+Layout: the K models share one architecture and are stacked on a leading axis; all their
+parameters live in one flat vector θ (the gradient in one flat g), so that an optimiser step
+is a few whole-vector numpy calls. Layer 1 is W1 (d + 1, K·h1) with the bias as its last row:
+the inputs are shared, so X padded with a column of ones times W1 is ONE GEMM for all K, and
+its gradient Xᵀ·δ is another, bias included. Later layers are W (K, h, h') and b (K, h'),
+applied as batched matmuls. Activations are batch-major, (rows, K, h).
+
+Common random numbers: the initial weights (one network's, copied to all K) and the order of
+the mini-batches come from two streams spawned from `np.random.SeedSequence(seed)` and depend
+on nothing else, so a λ trains the same whatever other λ share the call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from wdcli.activations import ACTIVATIONS, RELU_LIKE, _sigmoid_into
+from wdcli.config import MLPModel
+from wdcli.data import REGRESSION, Dataset
+from wdcli.models import Fit
+from wdcli.optim import OPTIMIZERS
+
+LOSSES = ("squared_error", "binary_log_loss", "log_loss")
+EVAL_BYTES = 64 * 2**20  # the most one layer's activations may take while evaluating a split
+BLOCK = 256  # rows per partial sum when evaluating: sums do not depend on the chunk size
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each layer of K stacked networks sits in the flat parameter vector.
+
+    `sizes` is (d, h1, …, o). The views are [W1 (d + 1, K·h1) whose last row is b1,
+    W2 (K, h1, h2), b2 (K, h2), …].
+    """
+
+    sizes: tuple[int, ...]
+    K: int
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        d, h1 = self.sizes[:2]
+        shapes = [(d + 1, self.K * h1)]
+        for fan_in, fan_out in pairwise(self.sizes[1:]):
+            shapes += [(self.K, fan_in, fan_out), (self.K, fan_out)]
+        return shapes
+
+    @property
+    def size(self) -> int:
+        return sum(math.prod(shape) for shape in self.shapes)
+
+    def views(self, flat: np.ndarray) -> list[np.ndarray]:
+        views, start = [], 0
+        for shape in self.shapes:
+            stop = start + math.prod(shape)
+            views.append(flat[start:stop].reshape(shape))
+            start = stop
+        return views
+
+    def first(self, view: np.ndarray) -> np.ndarray:
+        """Layer 1's (d + 1, K·h1) view seen as (d + 1, K, h1)."""
+        return view.reshape(self.sizes[0] + 1, self.K, self.sizes[1])
+
+
+def stack(layout: Layout, params: Sequence[np.ndarray], flat: np.ndarray) -> None:
+    """Write [W1, b1, W2, b2, …] into `flat`: one network's (W (fan_in, fan_out), b (fan_out,)),
+    copied to every model, or K networks' (W (K, fan_in, fan_out), b (K, fan_out))."""
+    views = layout.views(flat)
+    W1, b1 = params[0], params[1]
+    first = layout.first(views[0])
+    first[:-1] = W1[:, None, :] if W1.ndim == 2 else W1.transpose(1, 0, 2)
+    first[-1] = b1
+    for view, value in zip(views[1:], params[2:], strict=True):
+        view[...] = value
+
+
+def unstack(layout: Layout, flat: np.ndarray) -> list[np.ndarray]:
+    """The K networks as [W1 (K, d, h1), b1 (K, h1), W2 (K, h1, h2), b2 (K, h2), …] (copies)."""
+    views = layout.views(flat)
+    first = layout.first(views[0])
+    return [first[:-1].transpose(1, 0, 2).copy(), first[-1].copy()] + [v.copy() for v in views[1:]]
+
+
+def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype) -> np.ndarray:
+    """A flat vector holding values[k] on model k's weights (and biases, when `biases`)."""
+    flat = np.zeros(layout.size, dtype)
+    views = layout.views(flat)
+    first = layout.first(views[0])
+    first[: None if biases else -1] = values[:, None]
+    for i, view in enumerate(views[1:]):
+        if biases or i % 2 == 0:
+            view[...] = values.reshape((-1,) + (1,) * (view.ndim - 1))
+    return flat
+
+
+def weight_sq_norm(params: Sequence[np.ndarray]) -> np.ndarray:
+    """Σw² over the weight matrices of each of the K networks of `unstack` (biases left out)."""
+    K = params[0].shape[0]
+    return sum(np.sum(np.square(W, dtype=np.float64).reshape(K, -1), axis=1) for W in params[::2])
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def init_params(sizes: Sequence[int], activation: str, init: str, rng) -> list[np.ndarray]:
+    """One network's initial [W1, b1, W2, b2, …] in float64, biases zero.
+
+    he: W ~ N(0, 2/fan_in); glorot: W ~ U(±√(6/(fan_in + fan_out))); auto: he for relu-like
+    activations, glorot otherwise.
+    """
+    if init == "auto":
+        init = "he" if activation in RELU_LIKE else "glorot"
+    params = []
+    for fan_in, fan_out in pairwise(sizes):
+        if init == "he":
+            W = rng.normal(0.0, math.sqrt(2.0 / fan_in), (fan_in, fan_out))
+        else:
+            bound = math.sqrt(6.0 / (fan_in + fan_out))
+            W = rng.uniform(-bound, bound, (fan_in, fan_out))
+        params += [W, np.zeros(fan_out)]
+    return params
+
+
+def encode_targets(y: np.ndarray, task: str, n_classes: int, dtype) -> tuple[np.ndarray, str]:
+    """Targets as output columns Y (n, o) and the loss: y itself for regression, 0/1 for two
+    classes (one sigmoid output), one-hot for more (softmax)."""
+    if task == REGRESSION:
+        return np.asarray(y, dtype).reshape(-1, 1), "squared_error"
+    y = np.asarray(y)
+    if n_classes <= 2:
+        return (y == 1).astype(dtype).reshape(-1, 1), "binary_log_loss"
+    return (y[:, None] == np.arange(n_classes)).astype(dtype), "log_loss"
+
+
+def _with_ones(X: np.ndarray, dtype) -> np.ndarray:
+    """X with a column of ones appended: layer 1's bias is the last row of W1."""
+    Xa = np.empty((X.shape[0], X.shape[1] + 1), dtype)
+    Xa[:, :-1] = X
+    Xa[:, -1] = 1
+    return Xa
+
+
+# --------------------------------------------------------------------------- passes
+
+
+class _Buffers:
+    """Preallocated activations of every layer for up to `rows` rows: Z (rows, K, h) per
+    hidden layer and out (rows, K, o); for training also f'(z) and the backpropagated δ."""
+
+    def __init__(self, layout: Layout, rows: int, train: bool, dtype):
+        hidden = layout.sizes[1:-1]
+        self.Z = [np.empty((rows, layout.K, h), dtype) for h in hidden]
+        self.out = np.empty((rows, layout.K, layout.sizes[-1]), dtype)
+        self.dZ = [np.empty_like(Z) for Z in self.Z] if train else None
+        self.D = [np.empty_like(Z) for Z in self.Z] if train else None
+
+
+def _forward(P, Xa, buf: _Buffers, activation) -> np.ndarray:
+    """The output layer's z (R, K, o) for the R rows of Xa; hidden activations stay in buf."""
+    R = Xa.shape[0]
+    layers = [Z[:R] for Z in buf.Z] + [buf.out[:R]]
+    A = layers[0]
+    np.matmul(Xa, P[0], out=A.reshape(R, -1))
+    for i in range(1, len(layers)):
+        activation(A, None if buf.dZ is None else buf.dZ[i - 1][:R])
+        Z = layers[i]
+        np.matmul(A.transpose(1, 0, 2), P[2 * i - 1], out=Z.transpose(1, 0, 2))
+        Z += P[2 * i]
+        A = Z
+    return A
+
+
+def _output_delta(z: np.ndarray, Yb: np.ndarray, loss: str) -> None:
+    """Turn z (R, K, o) into δ = ∂L_data/∂z in place: (ŷ − y)·2/R for squared error,
+    (p − y)/R for cross-entropy with the canonical sigmoid or softmax output."""
+    R = z.shape[0]
+    if loss == "binary_log_loss":
+        _sigmoid_into(z, z)
+    elif loss == "log_loss":
+        _softmax(z)
+    z -= Yb[:, None, :]
+    z *= (2.0 if loss == "squared_error" else 1.0) / R
+
+
+def _softmax(z: np.ndarray) -> None:
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+
+
+def _backward(P, G, Xa, buf: _Buffers, delta: np.ndarray) -> None:
+    """Gradients of L_data into G, from the output layer's δ (R, K, o)."""
+    R = Xa.shape[0]
+    for i in range(len(buf.Z), 0, -1):
+        A, W = buf.Z[i - 1][:R], P[2 * i - 1]
+        np.matmul(A.transpose(1, 2, 0), delta.transpose(1, 0, 2), out=G[2 * i - 1])
+        np.sum(delta, axis=0, out=G[2 * i])
+        D = buf.D[i - 1][:R]  # δ below = (δ·Wᵀ) ⊙ f'(z)
+        if W.shape[2] == 1:  # one output: an outer product, cheaper as a broadcast
+            np.multiply(delta, W[:, :, 0], out=D)
+        else:
+            np.matmul(delta.transpose(1, 0, 2), W.transpose(0, 2, 1), out=D.transpose(1, 0, 2))
+        D *= buf.dZ[i - 1][:R]
+        delta = D
+    np.matmul(Xa.T, delta.reshape(R, -1), out=G[0])
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _row_losses(z: np.ndarray, Y: np.ndarray, loss: str) -> np.ndarray:
+    """Per-row data loss (R, K) from the output layer's z (R, K, o)."""
+    if loss == "squared_error":
+        return np.square(z[:, :, 0] - Y[:, None, 0])
+    if loss == "binary_log_loss":  # −log σ(z) for y = 1, −log(1 − σ(z)) for y = 0
+        return np.logaddexp(0, z[:, :, 0]) - Y[:, None, 0] * z[:, :, 0]
+    top = z.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(z - top).sum(axis=-1)) + top[:, :, 0]
+    return lse - np.einsum("rkc,rc->rk", z, Y)
+
+
+def _block_sums(row_losses: np.ndarray) -> np.ndarray:
+    """(R, K) -> (K, ⌈R/BLOCK⌉) float64 sums of BLOCK rows, so that the total does not depend
+    on how the rows were chunked (or on K)."""
+    R, K = row_losses.shape
+    padded = np.zeros((K, -(-R // BLOCK) * BLOCK))
+    padded[:, :R] = row_losses.T
+    return padded.reshape(K, -1, BLOCK).sum(axis=2)
+
+
+class _Evaluator:
+    """Mean data loss (and accuracy, for classification) of all K models on one split,
+    computed in chunks of rows so that memory stays bounded whatever K and n are."""
+
+    def __init__(self, layout: Layout, X: np.ndarray, Y: np.ndarray, loss: str, dtype):
+        self.Xa, self.Y, self.loss = _with_ones(X, dtype), np.asarray(Y, dtype), loss
+        n, widest = len(Y), max(layout.sizes[1:])
+        rows = EVAL_BYTES // (layout.K * widest * np.dtype(dtype).itemsize) // BLOCK * BLOCK
+        self.rows = min(max(BLOCK, rows), -(-n // BLOCK) * BLOCK)
+        self.buf = _Buffers(layout, min(self.rows, n), train=False, dtype=dtype)
+        self.labels = None if loss == "squared_error" else self.Y.argmax(axis=1)
+        if loss == "binary_log_loss":
+            self.labels = self.Y[:, 0] > 0.5
+
+    def __call__(self, P, activation) -> tuple[np.ndarray, np.ndarray | None]:
+        n = len(self.Y)
+        sums, correct = [], 0
+        for start in range(0, n, self.rows):
+            rows = slice(start, start + self.rows)
+            z = _forward(P, self.Xa[rows], self.buf, activation)
+            sums.append(_block_sums(_row_losses(z, self.Y[rows], self.loss)))
+            if self.labels is not None:
+                correct = correct + np.sum(self._predict(z) == self.labels[rows, None], axis=0)
+        mean = np.concatenate(sums, axis=1).sum(axis=1) / n
+        return mean, (None if self.labels is None else correct / n)
+
+    def _predict(self, z: np.ndarray) -> np.ndarray:
+        return z[:, :, 0] > 0 if self.loss == "binary_log_loss" else z.argmax(axis=-1)
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class Trained:
+    """What `train_stacked` returns; arrays have K rows, one per λ.
+
+    `params` are the trained networks as `unstack` gives them. Curves hold L_data on the whole
+    split at each epoch of `epochs` (0 = before training; the last is the final epoch), NaN
+    from the evaluation at which a run was found diverged. The final losses and accuracies are
+    the curves' last column and the accuracies at the end (NaN for diverged runs).
+    """
+
+    params: list[np.ndarray]
+    epochs: np.ndarray
+    train_curve: np.ndarray
+    test_curve: np.ndarray | None
+    train_accuracy: np.ndarray | None
+    test_accuracy: np.ndarray | None
+    diverged: np.ndarray
+
+
+def eval_epochs(epochs: int, every: int) -> np.ndarray:
+    """Epochs at which the curves are recorded: 0, every, 2·every, …, and always the last."""
+    return np.unique(np.r_[np.arange(0, epochs + 1, every), epochs])
+
+
+def train_stacked(
+    X: np.ndarray,
+    Y: np.ndarray,
+    params: Sequence[np.ndarray],
+    lambdas: np.ndarray,
+    orders: Iterable[np.ndarray],
+    options: MLPModel,
+    loss: str,
+    X_test: np.ndarray | None = None,
+    Y_test: np.ndarray | None = None,
+) -> Trained:
+    """Train K = len(lambdas) networks from the same initial `params`, one per λ.
+
+    X (n, d) and Y (n, o) are the training rows and output columns (see `encode_targets`,
+    which also gives `loss`); `params` is [W1, b1, W2, b2, …] as `stack` takes it. `orders`
+    yields one permutation of range(n) per epoch (options.epochs of them); each epoch's
+    mini-batches are consecutive runs of batch_size rows of it, the last one shorter when
+    batch_size does not divide n. Everything else comes from `options` (an MLPModel).
+    """
+    dtype = np.dtype(options.dtype)
+    lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
+    layout = Layout((X.shape[1], *options.hidden, Y.shape[1]), len(lambdas))
+    theta = np.zeros(layout.size, dtype)
+    stack(layout, params, theta)
+    evaluators = [_Evaluator(layout, X, Y, loss, dtype)]
+    if X_test is not None:
+        evaluators.append(_Evaluator(layout, X_test, Y_test, loss, dtype))
+    trainer = _Trainer(layout, theta, X, Y, lambdas, options, loss)
+    record = eval_epochs(options.epochs, options.eval_every)
+    curves = np.full((len(evaluators), layout.K, len(record)), np.nan)
+    accuracy = [None] * len(evaluators)
+    orders = iter(orders)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for epoch in range(options.epochs + 1):
+            if epoch > 0:
+                trainer.epoch(next(orders))
+                trainer.check_parameters()
+            if epoch in record:
+                column = np.searchsorted(record, epoch)
+                accuracy = trainer.evaluate(evaluators, curves[:, :, column])
+    diverged = trainer.diverged
+    for acc in accuracy:
+        if acc is not None:
+            acc[diverged] = np.nan
+    return Trained(
+        params=unstack(layout, theta),
+        epochs=record,
+        train_curve=curves[0],
+        test_curve=curves[1] if X_test is not None else None,
+        train_accuracy=accuracy[0],
+        test_accuracy=accuracy[1] if X_test is not None else None,
+        diverged=diverged,
+    )
+
+
+class _Trainer:
+    """The state of one stacked training run: parameters, gradient, optimiser, buffers."""
+
+    def __init__(self, layout, theta, X, Y, lambdas, options: MLPModel, loss: str):
+        dtype = theta.dtype
+        self.layout, self.theta, self.loss = layout, theta, loss
+        self.grad = np.zeros_like(theta)
+        self.P, self.G = layout.views(theta), layout.views(self.grad)
+        self.Xa, self.Y = _with_ones(X, dtype), np.asarray(Y, dtype)
+        self.batch = min(options.batch_size, len(self.Y))
+        self.buf = _Buffers(layout, self.batch, train=True, dtype=dtype)
+        self.activation = ACTIVATIONS[options.activation]
+        self.optimizer = OPTIMIZERS[options.optimizer](layout.size, dtype, options)
+        two_lambda = per_model(layout, 2 * lambdas, biases=False, dtype=np.float64)
+        self.lam2 = self.decay = None
+        if options.regularization == "l2":
+            self.lam2, self.scratch = two_lambda.astype(dtype), np.zeros_like(theta)
+        else:  # w ← w − η·2λ·w
+            self.decay = (1 - options.lr * two_lambda).astype(dtype)
+        self.diverged = np.zeros(layout.K, bool)
+        self.frozen = None
+
+    def epoch(self, order: np.ndarray) -> None:
+        """One pass over the training rows in the given order."""
+        Xp, Yp = np.take(self.Xa, order, axis=0), np.take(self.Y, order, axis=0)
+        theta, grad, lam2, decay = self.theta, self.grad, self.lam2, self.decay
+        for start in range(0, len(Yp), self.batch):
+            xb, yb = Xp[start : start + self.batch], Yp[start : start + self.batch]
+            z = _forward(self.P, xb, self.buf, self.activation)
+            _output_delta(z, yb, self.loss)
+            _backward(self.P, self.G, xb, self.buf, z)
+            if lam2 is not None:
+                np.multiply(theta, lam2, out=self.scratch)
+                grad += self.scratch
+            step = self.optimizer.step(grad)
+            if self.frozen is not None:
+                np.copyto(step, 0, where=self.frozen)
+            if decay is not None:
+                theta *= decay
+            theta += step
+
+    def check_parameters(self) -> None:
+        """Mark models with non-finite parameters diverged."""
+        views = self.layout.views(self.theta)
+        finite = np.isfinite(self.layout.first(views[0])).all(axis=(0, 2))
+        for view in views[1:]:
+            finite &= np.isfinite(view).reshape(self.layout.K, -1).all(axis=1)
+        self._freeze(~finite)
+
+    def evaluate(self, evaluators, out: np.ndarray) -> list:
+        """Losses of every split into out (splits, K); the accuracies (or None) returned."""
+        accuracy = []
+        for i, evaluate in enumerate(evaluators):
+            out[i], acc = evaluate(self.P, self.activation)
+            accuracy.append(acc)
+        self._freeze(~np.isfinite(out[0]))
+        out[:, self.diverged] = np.nan
+        return accuracy
+
+    def _freeze(self, models: np.ndarray) -> None:
+        """Stop training the given models: their parameters stay as they are from now on."""
+        new = models & ~self.diverged
+        if not new.any():
+            return
+        self.diverged |= new
+        self.frozen = per_model(self.layout, self.diverged, biases=True, dtype=bool)
+        if self.decay is not None:
+            self.decay[self.frozen] = 1
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def fit_mlp(data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel) -> Fit:
+    """Train one MLP per λ on `data`, all together, with the seed's initial weights and
+    mini-batch order shared by every λ (see the module docstring)."""
+    dtype = np.dtype(options.dtype)
+    lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
+    Y, loss = encode_targets(data.y_train, data.task, data.n_classes, dtype)
+    Y_test, _ = encode_targets(data.y_test, data.task, data.n_classes, dtype)
+    init_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
+    sizes = (data.X_train.shape[1], *options.hidden, Y.shape[1])
+    params = init_params(sizes, options.activation, options.init, np.random.default_rng(init_stream))
+    order_rng = np.random.default_rng(order_stream)
+    orders = (order_rng.permutation(len(Y)) for _ in range(options.epochs))
+    run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
+                        data.X_test, Y_test)  # fmt: skip
+    sq_norm = weight_sq_norm(run.params)
+    sq_norm[run.diverged] = np.nan
+    metrics = {}
+    if run.train_accuracy is not None:
+        metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
+    return Fit(
+        train_loss=run.train_curve[:, -1].copy(),
+        test_loss=run.test_curve[:, -1].copy(),
+        weight_sq_norm=sq_norm,
+        metrics=metrics,
+        curves={"epoch": run.epochs, "train_loss": run.train_curve, "test_loss": run.test_curve},
+        diverged=run.diverged,
+    )
