@@ -1,0 +1,513 @@
+"""Logistic (two classes) and softmax (more) regression, every λ of a sweep solved together.
+
+    J(W, b) = (1/n)·Σᵢ CE(yᵢ, f(W xᵢ + b)) + λ·‖W‖²       (b unpenalised)
+
+f is the sigmoid of one output for two classes and the softmax of C outputs above (the full
+C-class parametrisation, as scikit-learn's multinomial). The minimiser is scikit-learn's
+LogisticRegression(C = 1 / (2·n·λ)) on the same X.
+
+Softmax is unchanged when one vector is added to every class's row of (W, b), so only the part
+of (W, b) whose rows sum to zero is identifiable; that is also where the minimiser lies (for
+λ > 0 the penalty forces ΣW_c = 0; for b and for λ = 0 it is the minimum-norm choice). We
+therefore solve in an orthonormal basis Q (C, C−1) of that subspace: θ = Q·η, ‖W‖² = ‖η_W‖²,
+and the Hessian in η is not singular by construction.
+
+All K = len(λ) problems share X, so they run as one: parameters η (K, m, q) with m outputs
+(1 or C − 1) and q = d + 1 columns (the last is the intercept). Each Newton iteration forms the
+K Hessians with one GEMM, solves them with one batched `np.linalg.solve` and takes a
+backtracking (Armijo) step; λ that have converged are frozen while the others go on. Above
+`_DENSE_MAX_PARAMS` parameters per λ the Newton system is solved by batched conjugate
+gradients instead (Hessian-free). See docs/logistic.md.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import helmert
+from scipy.special import expit, log_expit
+
+from wdcli.config import LogisticModel
+from wdcli.data import Dataset
+from wdcli.models import Fit
+
+_CHUNK_ELEMENTS = 2**22  # per-sample arrays are built in row chunks of ≤ 4M floats (32 MB)
+_HESSIAN_ELEMENTS = 2**24  # dense Hessians are formed for groups of λ within 16M floats
+_DENSE_MAX_PARAMS = 1024  # above this many parameters per λ: Newton-CG instead of a dense solve
+_CG_MAX_ITER = 1000  # conjugate-gradient iterations per Newton step, at most
+_LEVENBERG = 1e-10  # damping μ = _LEVENBERG · mean diag(H): keeps a flat Hessian invertible
+_ARMIJO = 1e-4  # sufficient decrease: J(η + t·d) ≤ J(η) + _ARMIJO · t · ∇Jᵀd
+_MAX_HALVINGS = 40  # backtracking gives up (the λ stalls) below t = 2⁻⁴⁰
+_ROUNDOFF = 64 * np.finfo(float).eps  # a change of J below this fraction is rounding noise
+
+
+@dataclass
+class LogisticPath:
+    """The solution for K values of λ.
+
+    coef (K, m, d) and intercept (K, m), m = 1 for two classes (the sigmoid's logit of class 1)
+    and m = C above; iterations (K,) Newton steps taken; grad_norm (K,) the final max-norm of
+    ∇J over (coef, intercept); converged (K,) whether grad_norm ≤ tol with a small final step.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    iterations: np.ndarray
+    grad_norm: np.ndarray
+    converged: np.ndarray
+
+
+def fit_logistic(data: Dataset, lambdas: np.ndarray, seed: int, options: LogisticModel) -> Fit:
+    """The `logistic` model: every λ solved to `options.tol` by batched Newton.
+
+    The problem is convex and the solver deterministic, so `seed` plays no part beyond the data.
+    """
+    lambdas = np.asarray(lambdas, dtype=float)
+    path = solve_logistic(
+        data.X_train, data.y_train, data.n_classes, lambdas, options.tol, options.max_iter
+    )
+    train_loss, train_accuracy = cross_entropy(data.X_train, data.y_train, path)
+    test_loss, test_accuracy = cross_entropy(data.X_test, data.y_test, path)
+    return Fit(
+        train_loss=train_loss,
+        test_loss=test_loss,
+        weight_sq_norm=np.einsum("kmd,kmd->k", path.coef, path.coef),
+        metrics={
+            "train_accuracy": train_accuracy,
+            "test_accuracy": test_accuracy,
+            "iterations": path.iterations,
+            "grad_norm": path.grad_norm,
+            "converged": path.converged,
+        },
+        diverged=~(np.isfinite(train_loss) & np.isfinite(test_loss)),
+    )
+
+
+# --------------------------------------------------------------------------- the problem
+
+
+class _Problem:
+    """X with a column of ones, the labels, the class basis Q and the row chunks.
+
+    Parameters η (K, m, q) give the full (coef, intercept) θ = Q·η (K, C', q) of C' outputs:
+    binary C' = m = 1 (the logit of class 1, Q = [[1]]); softmax C' = C, m = C − 1, Q (C, C − 1)
+    orthonormal columns orthogonal to the ones vector. Per-sample arrays are laid out
+    (outputs, K, rows), so that sums over classes run over the leading axis.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, n_classes: int, K: int):
+        n, d = X.shape
+        self.n, self.d, self.q = n, d, d + 1
+        self.X1 = _with_ones(X)  # (n, q)
+        self.y = np.asarray(y, dtype=np.int64)
+        self.n_classes = n_classes
+        self.binary = n_classes == 2
+        self.Q = np.ones((1, 1)) if self.binary else helmert(n_classes).T  # (C', m)
+        self.m = self.Q.shape[1]
+        self.p = self.m * self.q  # parameters per λ
+        self.pairs_m = np.triu_indices(self.m)
+        self.pairs_q = np.triu_indices(self.q)
+        a, b = self.pairs_m
+        self.QQ = (self.Q[:, a] * self.Q[:, b]).T  # (pairs, C'): Q_ca·Q_cb
+        width = max(len(self.pairs_q[0]), K * (len(a) + 2 * len(self.Q)), 1)
+        self.rows = max(256, _CHUNK_ELEMENTS // width)
+        self._outer = {}  # packed outer products x̃ x̃ᵀ per chunk, kept when they fit
+
+    def chunks(self):
+        """(start, X̃ rows, y rows) in chunks of bounded memory."""
+        for start in range(0, self.n, self.rows):
+            stop = start + self.rows
+            yield start, self.X1[start:stop], self.y[start:stop]
+
+    def outer(self, start: int, Xc: np.ndarray) -> np.ndarray:
+        """Packed outer products: row r holds x̃_ri·x̃_rj for i ≤ j, (rows, q(q+1)/2)."""
+        if start in self._outer:
+            return self._outer[start]
+        i, j = self.pairs_q
+        U = Xc[:, i] * Xc[:, j]
+        if self.n * len(i) <= _CHUNK_ELEMENTS:
+            self._outer[start] = U
+        return U
+
+    def full(self, eta: np.ndarray) -> np.ndarray:
+        """θ = Q·η: (K, m, ·) → (K, C', ·)."""
+        return eta if self.binary else np.einsum("cm,km...->kc...", self.Q, eta)
+
+    def reduce(self, theta: np.ndarray) -> np.ndarray:
+        """Qᵀ·θ: a gradient over θ (K, C', ·) → over η (K, m, ·)."""
+        return theta if self.binary else np.einsum("cm,kc...->km...", self.Q, theta)
+
+
+def _with_ones(X: np.ndarray) -> np.ndarray:
+    return np.hstack([X, np.ones((len(X), 1))])
+
+
+def _logits(Xc: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """L = θ·X̃ᵀ for every λ in one GEMM: (rows, q), (K, C', q) → (C', K, rows)."""
+    K, c, q = theta.shape
+    return (theta.transpose(1, 0, 2).reshape(c * K, q) @ Xc.T).reshape(c, K, len(Xc))
+
+
+def _link(binary: bool, L: np.ndarray, yc: np.ndarray):
+    """Per-sample loss (K, rows) and what the derivatives need, from logits L (C', K, rows).
+
+    Binary:  loss = log(1 + eᶻ) − y·z; keeps (σ(z), σ(−z)).
+    Softmax: loss = logsumexp(L) − L_y = (L_t − L_y) + log(1 + Σ_{c≠t} e^{L_c − L_t}) with t the
+             top class; keeps (δ = P − e_t, t). Written around the top class, loss and
+             derivatives stay exact when the classes separate and P → e_t (λ = 0).
+    """
+    if binary:
+        z = L[0]
+        return -log_expit(np.where(yc == 1, z, -z)), (expit(L), expit(-L))
+    top = L.argmax(axis=0)[None]  # (1, K, rows)
+    L_top = np.take_along_axis(L, top, axis=0)
+    E = np.exp(L - L_top)
+    np.put_along_axis(E, top, 0.0, axis=0)
+    others = E.sum(axis=0)  # Σ_{c≠t} e^{L_c − L_t}
+    delta = E / (1.0 + others)  # P_c for c ≠ t …
+    np.put_along_axis(delta, top, -others / (1.0 + others), axis=0)  # … and P_t − 1
+    L_y = np.take_along_axis(L, np.broadcast_to(yc, top.shape), axis=0)
+    return (L_top - L_y)[0] + np.log1p(others), (delta, top)
+
+
+def _residual(binary: bool, state, yc: np.ndarray) -> np.ndarray:
+    """∂loss/∂L = P − Y, (C', K, rows): binary −σ(−z) for y = 1 and σ(z) for y = 0."""
+    if binary:
+        P1, P0 = state
+        return np.where(yc == 1, -P0, P1)
+    delta, top = state  # P − Y = δ + e_t − e_y
+    label = np.broadcast_to(yc, top.shape)
+    shift = (top != label).astype(float)  # 0 where t = y: then P − Y = δ exactly
+    R = delta.copy()
+    np.put_along_axis(R, top, np.take_along_axis(R, top, axis=0) + shift, axis=0)
+    np.put_along_axis(R, label, np.take_along_axis(R, label, axis=0) - shift, axis=0)
+    return R
+
+
+def _curvature(problem: _Problem, state) -> np.ndarray:
+    """∂²loss/∂Z² in η's coordinates, packed over pairs a ≤ b: (pairs, K, rows).
+
+    Binary σ(z)σ(−z). Softmax Qᵀ(diag P − P·Pᵀ)Q; with P = e_t + δ, diag P − P·Pᵀ =
+    diag δ − e_t·δᵀ − δ·e_tᵀ − δ·δᵀ (no cancellation as P → e_t), so entry (a, b) is
+    Σ_c Q_ca·Q_cb·δ_c − q_a·w_b − w_a·q_b − w_a·w_b with w = Qᵀδ, q = Qᵀe_t.
+    """
+    if problem.binary:
+        P1, P0 = state
+        return P1 * P0
+    delta, top = state
+    c, K, rows = delta.shape
+    w = (problem.Q.T @ delta.reshape(c, K * rows)).reshape(-1, K, rows)  # (m, K, rows)
+    q = np.moveaxis(problem.Q[top[0]], -1, 0)  # (m, K, rows)
+    a, b = problem.pairs_m
+    S = (problem.QQ @ delta.reshape(c, K * rows)).reshape(len(a), K, rows)
+    return S - q[a] * w[b] - w[a] * q[b] - w[a] * w[b]
+
+
+def _curvature_product(problem: _Problem, state, V: np.ndarray) -> np.ndarray:
+    """(diag P − P·Pᵀ)·v per sample, V (C', K, rows): binary σσ̄·v; softmax, with s = δ·v,
+    δ⊙(v − v_t − s) − e_t·s."""
+    if problem.binary:
+        P1, P0 = state
+        return P1 * P0 * V
+    delta, top = state
+    s = (delta * V).sum(axis=0)
+    out = delta * (V - np.take_along_axis(V, top, axis=0) - s)
+    np.put_along_axis(out, top, np.take_along_axis(out, top, axis=0) - s, axis=0)
+    return out
+
+
+def _curvature_diagonal(problem: _Problem, state) -> np.ndarray:
+    """The diagonal entries (a, a) of _curvature: (m, K, rows)."""
+    if problem.binary:
+        P1, P0 = state
+        return P1 * P0
+    delta, top = state
+    c, K, rows = delta.shape
+    w = (problem.Q.T @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
+    q = np.moveaxis(problem.Q[top[0]], -1, 0)
+    S = ((problem.Q.T ** 2) @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
+    return S - 2 * q * w - w * w
+
+
+def _objective(problem: _Problem, eta: np.ndarray, lambdas: np.ndarray):
+    """J (K,) and ∇J over η (K, m, q): ∇J = Qᵀ(P − Y)ᵀX̃/n + 2λ·[η_W, 0]."""
+    K, m, q = eta.shape
+    theta = problem.full(eta)
+    c = theta.shape[1]
+    value = np.zeros(K)
+    grad = np.zeros((c * K, q))
+    for _, Xc, yc in problem.chunks():
+        loss, state = _link(problem.binary, _logits(Xc, theta), yc)
+        value += loss.sum(axis=1)
+        grad += _residual(problem.binary, state, yc).reshape(c * K, len(yc)) @ Xc
+    W = eta[..., :-1]
+    value = value / problem.n + lambdas * np.einsum("kmd,kmd->k", W, W)
+    grad = problem.reduce(grad.reshape(c, K, q).transpose(1, 0, 2)) / problem.n
+    grad[..., :-1] += 2 * lambdas[:, None, None] * W
+    return value, grad
+
+
+# --------------------------------------------------------------------------- Newton directions
+
+
+def _hessians(problem: _Problem, eta: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
+    """∇²J (K, p, p) = Σ_r S_r ⊗ x̃_r x̃_rᵀ / n + 2λ on the weights, p = m·q.
+
+    Both factors are symmetric, so one GEMM of the packed curvature S (K·pairs_m, rows) with the
+    packed outer products (rows, pairs_q) gives every distinct entry of all K Hessians.
+    """
+    K, m, q = eta.shape
+    theta = problem.full(eta)
+    pairs_m, pairs_q = len(problem.pairs_m[0]), len(problem.pairs_q[0])
+    packed = np.zeros((pairs_m * K, pairs_q))
+    for start, Xc, yc in problem.chunks():
+        _, state = _link(problem.binary, _logits(Xc, theta), yc)
+        S = _curvature(problem, state)
+        packed += S.reshape(pairs_m * K, len(yc)) @ problem.outer(start, Xc)
+    packed = packed.reshape(pairs_m, K, pairs_q).transpose(1, 0, 2) / problem.n
+    H = packed.reshape(K, pairs_m * pairs_q)[:, _unpack_index(m, q)]
+    weights = np.flatnonzero(np.arange(problem.p) % q < q - 1)
+    H[:, weights, weights] += 2 * lambdas[:, None]
+    return H
+
+
+@functools.lru_cache(maxsize=8)
+def _unpack_index(m: int, q: int) -> np.ndarray:
+    """For H[a·q + i, b·q + j], its place in the packed (pair(a, b), pair(i, j)) array."""
+
+    def table(size):
+        t = np.zeros((size, size), dtype=np.int64)
+        i, j = np.triu_indices(size)
+        t[i, j] = t[j, i] = np.arange(len(i))
+        return t
+
+    a, i = np.divmod(np.arange(m * q), q)
+    n_pairs_q = q * (q + 1) // 2
+    return table(m)[a[:, None], a[None, :]] * n_pairs_q + table(q)[i[:, None], i[None, :]]
+
+
+def _damp(H: np.ndarray) -> np.ndarray:
+    """H + μI with μ = _LEVENBERG · mean diag(H) (and ≥ the tiniest float): never singular."""
+    diagonal = np.einsum("kii->ki", H)
+    diagonal += (_LEVENBERG * diagonal.mean(axis=1) + np.finfo(float).tiny)[:, None]
+    return H
+
+
+def _dense_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
+    """Newton steps d = −(∇²J + μI)⁻¹∇J, in groups of λ whose Hessians fit in memory."""
+    K, m, q = eta.shape
+    p = problem.p
+    group = max(1, _HESSIAN_ELEMENTS // (3 * p * p))
+    steps = np.empty((K, p))
+    for start in range(0, K, group):
+        part = slice(start, start + group)
+        H = _damp(_hessians(problem, eta[part], lambdas[part]))
+        steps[part] = np.linalg.solve(H, -grad[part].reshape(-1, p, 1))[..., 0]
+    return steps.reshape(K, m, q)
+
+
+def _cg_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
+    """Newton steps by preconditioned conjugate gradients on (∇²J + μI)·d = −∇J, all λ at once.
+
+    Only products ∇²J·v = Qᵀ X̃ᵀ(S·(X̃·Qv))/n + 2λ·v_W are needed (two GEMMs, no p×p matrix),
+    with S = diag P − P·Pᵀ per sample (σ(1 − σ) for two classes). Jacobi preconditioner; each
+    λ stops at ‖r‖ ≤ min(½, √‖∇J‖)·‖∇J‖ (inexact Newton, superlinear).
+    """
+    K, m, q = eta.shape
+    states, diagonal = _curvature_cache(problem, eta)
+    diagonal[..., :-1] += 2 * lambdas[:, None, None]
+    mu = _LEVENBERG * diagonal.reshape(K, -1).mean(axis=1) + np.finfo(float).tiny
+    diagonal += mu[:, None, None]
+
+    def product(v, live):
+        v_full = problem.full(v)
+        c = v_full.shape[1]
+        Hv = np.zeros((c * len(live), q))
+        for (_, Xc, _), state in zip(problem.chunks(), states):
+            state = tuple(part[:, live] for part in state)
+            Sv = _curvature_product(problem, state, _logits(Xc, v_full))
+            Hv += Sv.reshape(c * len(live), len(Xc)) @ Xc
+        Hv = problem.reduce(Hv.reshape(c, len(live), q).transpose(1, 0, 2)) / problem.n
+        Hv += mu[live, None, None] * v
+        Hv[..., :-1] += 2 * lambdas[live, None, None] * v[..., :-1]
+        return Hv
+
+    def dot(a, b):
+        return np.einsum("kmq,kmq->k", a, b)
+
+    x = np.zeros_like(eta)
+    r = -grad
+    z = r / diagonal
+    direction = z.copy()
+    rz = dot(r, z)
+    norm_b = np.sqrt(dot(r, r))
+    forcing = np.minimum(0.5, np.sqrt(norm_b)) * norm_b
+    live = np.flatnonzero(norm_b > 0)
+    for _ in range(min(problem.p, _CG_MAX_ITER)):
+        if live.size == 0:
+            break
+        Ad = product(direction[live], live)
+        alpha = rz[live] / dot(direction[live], Ad)
+        x[live] += alpha[:, None, None] * direction[live]
+        r[live] -= alpha[:, None, None] * Ad
+        z[live] = r[live] / diagonal[live]
+        rz_new = dot(r[live], z[live])
+        beta = rz_new / rz[live]
+        rz[live] = rz_new
+        direction[live] = z[live] + beta[:, None, None] * direction[live]
+        live = live[np.sqrt(dot(r[live], r[live])) > forcing[live]]
+    return x
+
+
+def _curvature_cache(problem: _Problem, eta):
+    """Per chunk what products with ∇²J need, and diag ∇²J's data part (K, m, q)."""
+    K, m, q = eta.shape
+    theta = problem.full(eta)
+    states = []
+    diagonal = np.zeros((m * K, q))
+    for _, Xc, yc in problem.chunks():
+        _, state = _link(problem.binary, _logits(Xc, theta), yc)
+        states.append(state)
+        S_diag = _curvature_diagonal(problem, state)
+        diagonal += S_diag.reshape(m * K, len(yc)) @ Xc**2
+    return states, diagonal.reshape(m, K, q).transpose(1, 0, 2) / problem.n
+
+
+# --------------------------------------------------------------------------- the solver
+
+
+def solve_logistic(
+    X: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    lambdas: np.ndarray,
+    tol: float = 1e-8,
+    max_iter: int = 100,
+    solver: str = "auto",
+) -> LogisticPath:
+    """Minimise J for every λ at once by damped Newton with backtracking.
+
+    X (n, d) features, y (n,) class codes 0…C−1, lambdas (K,) ≥ 0. A λ stops when the max-norm
+    of ∇J is ≤ tol and the Newton step is small (max-norm ≤ √tol·(1 + max|θ|)); the second
+    test only matters where no minimiser exists (λ = 0 with separable classes: there ∇J → 0
+    while θ runs off to infinity), which then ends at max_iter with converged False.
+    `solver`: "dense" (stacked Hessians), "cg" (Hessian-free) or "auto" (dense up to
+    _DENSE_MAX_PARAMS parameters per λ).
+    """
+    lambdas = np.asarray(lambdas, dtype=float)
+    if lambdas.ndim != 1 or not np.all(np.isfinite(lambdas) & (lambdas >= 0)):
+        raise ValueError("lambdas: must be a 1-D array of finite values ≥ 0")
+    K = len(lambdas)
+    problem = _Problem(np.asarray(X, dtype=float), y, n_classes, K)
+    dense = solver == "dense" or (solver == "auto" and problem.p <= _DENSE_MAX_PARAMS)
+    directions = _dense_directions if dense else _cg_directions
+    eta = _initial(problem, K)
+    iterations = np.zeros(K, dtype=np.int64)
+    converged = np.zeros(K, dtype=bool)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        value, grad = _objective(problem, eta, lambdas)
+        active = np.arange(K)
+        for it in range(max_iter + 1):
+            a = active
+            steps = directions(problem, eta[a], lambdas[a], grad[a])
+            done = _has_converged(problem, eta[a], grad[a], steps, tol)
+            converged[a[done]] = True
+            active, steps = a[~done], steps[~done]
+            if active.size == 0 or it == max_iter:
+                break
+            moved = _line_search(problem, eta, value, grad, lambdas, active, steps)
+            iterations[active[moved]] += 1
+            active = active[moved]  # a λ whose line search failed has stalled: it stops
+            if active.size == 0:
+                break
+    theta = problem.full(eta)
+    return LogisticPath(
+        coef=theta[..., :-1],
+        intercept=theta[..., -1],
+        iterations=iterations,
+        grad_norm=_max_abs(problem.full(grad)),
+        converged=converged,
+    )
+
+
+def _initial(problem: _Problem, K: int) -> np.ndarray:
+    """W = 0 and the intercepts that fit the class frequencies (J's minimiser at λ = ∞)."""
+    eta = np.zeros((K, problem.m, problem.q))
+    counts = np.bincount(problem.y, minlength=problem.n_classes)
+    log_freq = np.log(np.maximum(counts, 0.5) / problem.n)
+    if problem.binary:
+        eta[:, 0, -1] = log_freq[1] - log_freq[0]
+    else:
+        eta[:, :, -1] = problem.Q.T @ (log_freq - log_freq.mean())
+    return eta
+
+
+def _max_abs(a: np.ndarray) -> np.ndarray:
+    return np.abs(a).max(axis=tuple(range(1, a.ndim)), initial=0.0)
+
+
+def _has_converged(problem, eta, grad, steps, tol) -> np.ndarray:
+    """max|∇J| ≤ tol and the Newton step max|d| ≤ √tol·(1 + max|θ|), over full (coef, b)."""
+    small_grad = _max_abs(problem.full(grad)) <= tol
+    size = 1.0 + _max_abs(problem.full(eta))
+    return small_grad & (_max_abs(problem.full(steps)) <= np.sqrt(tol) * size)
+
+
+def _line_search(problem, eta, value, grad, lambdas, active, steps) -> np.ndarray:
+    """Backtracking from t = 1 for the λ in `active`; updates eta, value, grad in place.
+
+    A trial is accepted on sufficient decrease (Armijo), or, when the change of J is lost in
+    rounding, when the gradient shrinks. Returns which of `active` moved.
+    """
+    slope = np.einsum("kmq,kmq->k", grad[active], steps)
+    uphill = ~(slope < 0)  # a non-descent (or non-finite) Newton step: fall back to −∇J
+    steps[uphill] = -grad[active][uphill]
+    slope[uphill] = -np.einsum("kmq,kmq->k", steps[uphill], steps[uphill])
+    t = np.ones(len(active))
+    accepted = np.zeros(len(active), dtype=bool)
+    pending = np.arange(len(active))
+    for _ in range(_MAX_HALVINGS):
+        k = active[pending]
+        trial = eta[k] + t[pending, None, None] * steps[pending]
+        trial_value, trial_grad = _objective(problem, trial, lambdas[k])
+        armijo = trial_value <= value[k] + _ARMIJO * t[pending] * slope[pending]
+        flat = (np.abs(trial_value - value[k]) <= _ROUNDOFF * np.abs(value[k])) & (
+            _max_abs(trial_grad) < _max_abs(grad[k])
+        )
+        finite = np.isfinite(trial_value) & np.all(np.isfinite(trial), axis=(1, 2))
+        ok = finite & (armijo | flat)
+        eta[k[ok]], value[k[ok]], grad[k[ok]] = trial[ok], trial_value[ok], trial_grad[ok]
+        accepted[pending[ok]] = True
+        pending = pending[~ok]
+        if pending.size == 0:
+            break
+        t[pending] *= 0.5
+    return accepted
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def cross_entropy(X: np.ndarray, y: np.ndarray, path: LogisticPath):
+    """Mean cross-entropy (natural log) and accuracy (K,) of each λ's model on (X, y).
+
+    The data loss alone, without the penalty; rows are taken in chunks of bounded memory.
+    """
+    theta = np.concatenate([path.coef, path.intercept[..., None]], axis=-1)  # (K, C', q)
+    K, c, _ = theta.shape
+    binary = c == 1
+    total, correct = np.zeros(K), np.zeros(K)
+    y = np.asarray(y, dtype=np.int64)
+    rows = max(256, _CHUNK_ELEMENTS // max(2 * K * c, 1))
+    with np.errstate(over="ignore", under="ignore"):
+        for start in range(0, len(y), rows):
+            yc = y[start : start + rows]
+            L = _logits(_with_ones(X[start : start + rows]), theta)  # (C', K, rows)
+            loss, _ = _link(binary, L, yc)
+            total += loss.sum(axis=1)
+            predicted = (L[0] > 0).astype(np.int64) if binary else L.argmax(axis=0)
+            correct += (predicted == yc).sum(axis=1)
+    n = max(len(y), 1)
+    return total / n, correct / n
