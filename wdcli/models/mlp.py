@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from wdcli.activations import ACTIVATIONS, RELU_LIKE, _sigmoid_into
 from wdcli.config import MLPModel
@@ -210,7 +211,7 @@ def _backward(P, G, Xa, buf: _Buffers, delta: np.ndarray) -> None:
     for i in range(len(buf.Z), 0, -1):
         A, W = buf.Z[i - 1][:R], P[2 * i - 1]
         np.matmul(A.transpose(1, 2, 0), delta.transpose(1, 0, 2), out=G[2 * i - 1])
-        np.sum(delta, axis=0, out=G[2 * i])
+        _sum_rows(delta, G[2 * i])
         D = buf.D[i - 1][:R]  # δ below = (δ·Wᵀ) ⊙ f'(z)
         if W.shape[2] == 1:  # one output: an outer product, cheaper as a broadcast
             np.multiply(delta, W[:, :, 0], out=D)
@@ -219,6 +220,18 @@ def _backward(P, G, Xa, buf: _Buffers, delta: np.ndarray) -> None:
         D *= buf.dZ[i - 1][:R]
         delta = D
     np.matmul(Xa.T, delta.reshape(R, -1), out=G[0])
+
+
+def _sum_rows(D: np.ndarray, out: np.ndarray) -> None:
+    """Σ over the rows of D (R, K, w), each column added in row order whatever K is.
+
+    numpy adds rows one after the other when a row has several entries, but switches to
+    pairwise summation for a single column (K = 1, w = 1), which would change the bits.
+    """
+    if D[0].size == 1:
+        out[...] = np.cumsum(D.reshape(-1))[-1]
+    else:
+        np.sum(D, axis=0, out=out)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -272,6 +285,30 @@ class _Evaluator:
 
     def _predict(self, z: np.ndarray) -> np.ndarray:
         return z[:, :, 0] > 0 if self.loss == "binary_log_loss" else z.argmax(axis=-1)
+
+
+def objective_and_gradient(
+    params: Sequence[np.ndarray], X: np.ndarray, Y: np.ndarray, lambdas, activation: str, loss: str
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """J_k = L_data + λ_k·Σw² of K networks on all rows of X, and ∂J/∂params.
+
+    `params` and the gradient are as `unstack` gives them (leading axis K); Y and `loss` as
+    `encode_targets` gives them. The same passes as training, on one full batch.
+    """
+    lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
+    hidden = [W.shape[2] for W in params[0:-2:2]]
+    layout = Layout((X.shape[1], *hidden, Y.shape[1]), len(lambdas))
+    dtype = params[0].dtype
+    theta, grad = np.zeros(layout.size, dtype), np.zeros(layout.size, dtype)
+    stack(layout, params, theta)
+    P, G = layout.views(theta), layout.views(grad)
+    Xa, buf = _with_ones(X, dtype), _Buffers(layout, len(X), train=True, dtype=dtype)
+    z = _forward(P, Xa, buf, ACTIVATIONS[activation])
+    data_loss = _row_losses(z, Y, loss).mean(axis=0)
+    _output_delta(z, Y, loss)
+    _backward(P, G, Xa, buf, z)
+    grad += per_model(layout, 2 * lambdas, biases=False, dtype=dtype) * theta
+    return data_loss + lambdas * weight_sq_norm(params), unstack(layout, grad)
 
 
 # --------------------------------------------------------------------------- training
@@ -333,7 +370,11 @@ def train_stacked(
     curves = np.full((len(evaluators), layout.K, len(record)), np.nan)
     accuracy = [None] * len(evaluators)
     orders = iter(orders)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
+    # single-threaded GEMM gives each column the same bits whatever K is (threaded it does not).
+    # Overflow is expected (e^z in activations) and divergence is handled below.
+    ignore = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(**ignore):
         for epoch in range(options.epochs + 1):
             if epoch > 0:
                 trainer.epoch(next(orders))
@@ -438,7 +479,8 @@ def fit_mlp(data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel) ->
     Y_test, _ = encode_targets(data.y_test, data.task, data.n_classes, dtype)
     init_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
     sizes = (data.X_train.shape[1], *options.hidden, Y.shape[1])
-    params = init_params(sizes, options.activation, options.init, np.random.default_rng(init_stream))
+    init_rng = np.random.default_rng(init_stream)
+    params = init_params(sizes, options.activation, options.init, init_rng)
     order_rng = np.random.default_rng(order_stream)
     orders = (order_rng.permutation(len(Y)) for _ in range(options.epochs))
     run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
