@@ -376,3 +376,42 @@ def test_trained_weights_equal_scikit_learn(kind, activation, solver):
         for got, want, start in zip(run.params, expected, params, strict=True):
             assert np.abs(want - start).max() > 1e-5  # training moved the weights
             np.testing.assert_allclose(got[k], want, rtol=0, atol=1e-10 * np.abs(want).max())
+
+
+# --------------------------------------------------------------------------- divergence, dtype
+
+
+def test_divergence_marks_only_the_runs_that_blew_up():
+    # With sgd, λ = 1e6 multiplies the weights by 1 − lr·2λ ≈ −2·10⁴ per step: overflow.
+    data, lambdas = dataset("multiclass"), np.array([0.0, 1e-3, 1e6, 0.01])
+    opts = options(optimizer="sgd", lr=0.01, epochs=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no floating point warnings escape
+        fit = fit_mlp(data, lambdas, 0, opts)
+    assert fit.diverged.tolist() == [False, False, True, False]
+    for values in (fit.train_loss, fit.test_loss, fit.weight_sq_norm, *fit.metrics.values()):
+        assert np.isnan(values[2]) and np.all(np.isfinite(values[[0, 1, 3]]))
+    curve = fit.curves["train_loss"][2]
+    assert np.isfinite(curve[0]) and np.isnan(curve[-1])
+    # the others went on exactly as they do without the diverged run
+    _assert_same_fit(_take(fit, [0, 1, 3]), fit_mlp(data, lambdas[[0, 1, 3]], 0, opts))
+
+
+def test_a_huge_learning_rate_diverges_every_run_quietly():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_mlp(
+            dataset("regression"), np.array([0.0, 0.1]), 0, options(lr=1e4, optimizer="sgd")
+        )
+    assert fit.diverged.all() and np.isnan(fit.train_loss).all()
+
+
+def test_float32_trains_in_float32_close_to_float64():
+    data, lambdas = dataset("multiclass"), np.array([0.0, 0.01, 0.1])
+    opts64, opts32 = options(epochs=5), options(epochs=5, dtype="float32")
+    run = _train(data, lambdas, opts32)
+    assert all(p.dtype == np.float32 for p in run.params)
+    f64, f32 = fit_mlp(data, lambdas, 0, opts64), fit_mlp(data, lambdas, 0, opts32)
+    np.testing.assert_allclose(f32.train_loss, f64.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(f32.weight_sq_norm, f64.weight_sq_norm, rtol=1e-5)
+    assert np.abs(f32.train_loss / f64.train_loss - 1).max() > 1e-10  # really float32
