@@ -10,7 +10,7 @@ from sklearn.linear_model import Ridge
 
 from wdcli.config import LinearModel
 from wdcli.data import Dataset, standardise
-from wdcli.models.linear import fit_ridge_path, mean_squared_error, ridge_factor, ridge_path
+from wdcli.models.linear import fit_ridge_path, mean_squared_error, ridge_path
 
 LAMBDAS = np.array([1e-6, 1e-4, 1e-2, 1e-1, 1.0, 10.0])
 
@@ -63,14 +63,14 @@ def test_auto_takes_the_svd_on_ill_conditioned_data(kind):
         X, _ = standardise(x[:, None] ** np.arange(1, 16), x[:, None] ** np.arange(1, 16))
     else:
         X, _ = _data("collinear")
-    Xc = X - X.mean(axis=0)
-    np.testing.assert_array_equal(ridge_factor(Xc, "auto")[1], ridge_factor(Xc, "svd")[1])
+    y = np.sin(X[:, 0])
+    np.testing.assert_array_equal(ridge_path(X, y, LAMBDAS, "auto")[0], ridge_path(X, y, LAMBDAS, "svd")[0])
 
 
 def test_auto_takes_eigh_on_well_conditioned_data():
-    X, _ = _data("tall")
-    Xc = X - X.mean(axis=0)
-    np.testing.assert_array_equal(ridge_factor(Xc, "auto")[1], ridge_factor(Xc, "eigh")[1])
+    for kind in ("tall", "wide"):
+        X, y = _data(kind)
+        np.testing.assert_array_equal(ridge_path(X, y, LAMBDAS, "auto")[0], ridge_path(X, y, LAMBDAS, "eigh")[0])
 
 
 def test_df_formula_and_losses():

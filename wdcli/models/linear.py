@@ -24,63 +24,70 @@ from wdcli.models import Fit
 _EIGH_MAX_CONDITION = 1e8
 
 
-def ridge_factor(X: np.ndarray, solver: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Factor a centred X (n, d) as X = U·diag(s)·Vᵀ with s > 0 (rank r).
-
-    Returns (U (n, r), s (r,), V (d, r)). `eigh` reaches the same factors through the
-    eigendecomposition of the smaller Gram matrix (XᵀX or XXᵀ), several times faster than
-    the SVD but with cond(X)² in its error; `auto` takes it only when X is well conditioned.
-    """
-    if solver == "svd":
-        return _factor_by_svd(X)
-    U, s, V = _factor_by_eigh(X)
-    # Centring costs one dimension, so a centred X of full rank has rank min(n − 1, d).
-    full_rank = min(X.shape[0] - 1, X.shape[1])
-    if solver == "auto" and (len(s) < full_rank or s[-1] ** 2 * _EIGH_MAX_CONDITION < s[0] ** 2):
-        return _factor_by_svd(X)
-    return U, s, V
-
-
-def _factor_by_svd(X: np.ndarray):
-    U, s, Vt = np.linalg.svd(X, full_matrices=False)
-    r = _rank(s, X.shape)
-    return U[:, :r], s[:r], Vt[:r].T
-
-
-def _factor_by_eigh(X: np.ndarray):
-    n, d = X.shape
-    tall = n >= d
-    gram = X.T @ X if tall else X @ X.T  # (min(n, d), min(n, d))
-    eigvals, eigvecs = np.linalg.eigh(gram)
-    eigvals, eigvecs = eigvals[::-1], eigvecs[:, ::-1]  # descending
-    r = _rank(eigvals, X.shape)  # eigenvalues carry errors of eps·s_max², so cut there
-    s, eigvecs = np.sqrt(eigvals[:r]), eigvecs[:, :r]
-    other = (X @ eigvecs if tall else X.T @ eigvecs) / s  # the other singular vectors
-    return (other, s, eigvecs) if tall else (eigvecs, s, other)
-
-
-def _rank(s: np.ndarray, shape: tuple[int, int]) -> int:
-    """Singular values above max(n, d)·eps·s_max count (numpy's matrix_rank rule)."""
-    if s.size == 0 or s[0] == 0:
-        return 0
-    return int(np.sum(s > s[0] * max(shape) * np.finfo(s.dtype).eps))
-
-
 def ridge_path(
     X: np.ndarray, y: np.ndarray, lambdas: np.ndarray, solver: str = "auto"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ridge weights for every λ from one factorisation.
 
     X (n, d), y (n,), lambdas (K,). Returns W (K, d), intercepts b (K,), df (K,).
+    `svd` factors X itself; `eigh` factors the smaller Gram matrix (XᵀX or XXᵀ), several
+    times faster but with cond(X)² in its error; `auto` takes eigh when X is well conditioned.
     """
     n = X.shape[0]
     x_mean, y_mean = X.mean(axis=0), y.mean()
-    U, s, V = ridge_factor(X - x_mean, solver)
-    Uty = U.T @ (y - y_mean)  # (r,)
-    shrink = s / (s**2 + n * lambdas[:, None])  # (K, r): s/(s² + nλ)
-    W = (shrink * Uty) @ V.T  # (K, d)
-    df = np.sum(s**2 / (s**2 + n * lambdas[:, None]), axis=1)
+    Xc, yc = X - x_mean, y - y_mean
+    path = None if solver == "svd" else _path_by_eigh(Xc, yc, n * lambdas, strict=solver == "auto")
+    if path is None:
+        path = _path_by_svd(Xc, yc, n * lambdas)
+    W, df = path
     return W, y_mean - W @ x_mean, df
+
+
+def _path_by_svd(Xc, yc, penalties):
+    # Xc = U·diag(s)·Vᵀ  ⇒  w(λ) = V · diag(s/(s² + nλ)) · Uᵀyc
+    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    r = _rank(s, Xc.shape)
+    s, z = s[:r], U[:, :r].T @ yc
+    W = (s * z / (s**2 + penalties[:, None])) @ Vt[:r]  # (K, d)
+    return W, _df(s**2, penalties)
+
+
+def _path_by_eigh(Xc, yc, penalties, strict: bool):
+    """The path from the Gram matrix's eigendecomposition; None when `strict` and X is too
+    ill-conditioned for it (then the SVD is the accurate path)."""
+    n, d = Xc.shape
+    tall = n >= d
+    eigvals, Q = np.linalg.eigh(Xc.T @ Xc if tall else Xc @ Xc.T)
+    eigvals, Q = eigvals[::-1], Q[:, ::-1]  # descending: eigvals = s², Q = V (tall) or U (wide)
+    r = _rank(eigvals, Xc.shape)
+    full_rank = min(n - 1, d)  # centring costs one dimension
+    if strict and (r < full_rank or eigvals[r - 1] * _EIGH_MAX_CONDITION < eigvals[0]):
+        return None
+    eigvals, Q = eigvals[:r], Q[:, :r]
+    if tall:
+        # s·Uᵀyc = Vᵀ·Xcᵀyc, so w(λ) = V · diag(1/(s² + nλ)) · Vᵀ·Xcᵀyc
+        z = Q.T @ (Xc.T @ yc)
+        W = (z / (eigvals + penalties[:, None])) @ Q.T
+    else:
+        # w(λ) = Xcᵀ · U · diag(1/(s² + nλ)) · Uᵀyc: the dual form, never forming V
+        z = Q.T @ yc
+        W = ((z / (eigvals + penalties[:, None])) @ Q.T) @ Xc
+    return W, _df(eigvals, penalties)
+
+
+def _df(eigvals: np.ndarray, penalties: np.ndarray) -> np.ndarray:
+    """Effective degrees of freedom Σ s²/(s² + nλ) for each λ."""
+    return np.sum(eigvals / (eigvals + penalties[:, None]), axis=1)
+
+
+def _rank(values: np.ndarray, shape: tuple[int, int]) -> int:
+    """How many of the descending values count: those above max(n, d)·eps·largest.
+
+    numpy's matrix_rank rule, applied to s for the SVD and to s² for eigh (whose eigenvalues
+    carry errors of about eps·s_max²)."""
+    if values.size == 0 or values[0] <= 0:
+        return 0
+    return int(np.sum(values > values[0] * max(shape) * np.finfo(values.dtype).eps))
 
 
 def mean_squared_error(X: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
