@@ -325,7 +325,7 @@ def _cg_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
         v_full = problem.full(v)
         c = v_full.shape[1]
         Hv = np.zeros((c * len(live), q))
-        for (_, Xc, _), state in zip(problem.chunks(), states):
+        for (_, Xc, _), state in zip(problem.chunks(), states, strict=True):
             state = tuple(part[:, live] for part in state)
             Sv = _curvature_product(problem, state, _logits(Xc, v_full))
             Hv += Sv.reshape(c * len(live), len(Xc)) @ Xc
