@@ -172,3 +172,29 @@ def test_main_help_and_version():
 def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "wdcli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("wdcli ")
+
+
+def test_plot_writes_a_png_and_refuses_other_extensions(ridge_config, tmp_path):
+    results = tmp_path / "r.json"
+    assert run("sweep", str(ridge_config), "-o", str(results), "-q").exit_code == 0
+    result = run("plot", str(results))
+    assert result.exit_code == 0
+    png = tmp_path / "r.png"
+    assert result.stderr == f"wrote {png}\n"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = run("plot", str(results), "-o", str(tmp_path / "r.pdf"))
+    assert bad.exit_code == 2
+    assert bad.stderr == f"{tmp_path / 'r.pdf'}: the figure file must end in .png or .svg\n"
+    curves = run("plot", str(results), "--curves", "-o", str(tmp_path / "c.svg"))
+    assert curves.exit_code == 2
+    assert curves.stderr == (f"{results}: no per-epoch curves in these results (model 'linear'); "
+                             "only mlp sweeps record them\n")
+
+
+def test_show_can_draw_the_chart_under_the_table(ridge_config, tmp_path):
+    results = tmp_path / "r.json"
+    run("sweep", str(ridge_config), "-o", str(results), "-q")
+    with_chart = run("show", str(results), "--chart")
+    assert with_chart.exit_code == 0
+    assert "○ train   ● test" in with_chart.stdout
+    assert "○ train" not in run("show", str(results)).stdout  # not a terminal: no chart by default

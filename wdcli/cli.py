@@ -101,7 +101,8 @@ def _main(
     _state["debug"] = debug
 
 
-def _print_document(document: dict, fmt: Format) -> None:
+def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> None:
+    """Print a results document to stdout; `chart` None: under the table on a wide terminal."""
     from wdcli import report
 
     if fmt is Format.json:
@@ -113,11 +114,22 @@ def _print_document(document: dict, fmt: Format) -> None:
     elif fmt is Format.csv:
         sys.stdout.write(report.csv_text(document))
     else:
-        _stdout().print(report.rich_table(document))
+        console = _stdout()
+        console.print(report.rich_table(document))
+        if chart or (chart is None and console.is_terminal and console.width >= 100):
+            from wdcli.termchart import loss_chart
+
+            console.print(loss_chart(document, width=min(console.width, 120),
+                                     color=not console.no_color and console.is_terminal))
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="A YAML config file.", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print the results.")]
+ChartOpt = Annotated[
+    bool | None,
+    typer.Option("--chart/--no-chart", help="A loss chart under the table [default: on a wide "
+                 "terminal].", show_default=False),
+]
 
 
 @app.command()
@@ -146,6 +158,7 @@ def sweep(
         str | None, typer.Option("--address", help="Dask scheduler, e.g. tcp://host:8786.")
     ] = None,
     fmt: FormatOpt = Format.table,
+    chart: ChartOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages.")] = False,
 ) -> None:
     """Train the model at every λ and seed of CONFIG and print train/test loss per λ.
@@ -175,7 +188,7 @@ def sweep(
             typer.echo(f"interrupted; finished runs are in {destination.journal.path}\n"
                        f"continue with: {again}", err=True)
             raise typer.Exit(code=130) from None
-    _print_document(document, fmt)
+    _print_document(document, fmt, chart)
     if not quiet:
         err.print(f"wrote {destination.results_path}")
 
@@ -202,6 +215,7 @@ def _progress(quiet: bool):
 def show(
     results_path: Annotated[Path, typer.Argument(help="A results file.", show_default=False)],
     fmt: FormatOpt = Format.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Print a results file again, as `sweep` printed it.
 
@@ -211,7 +225,41 @@ def show(
 
     with _errors():
         document = load_results(results_path)
-    _print_document(document, fmt)
+    _print_document(document, fmt, chart)
+
+
+@app.command()
+def plot(
+    results_paths: Annotated[
+        list[Path], typer.Argument(help="One or more results files (several: overlaid).",
+                                   show_default=False)
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Figure file, .png or .svg [default: RESULTS.png]."),
+    ] = None,
+    curves: Annotated[
+        bool, typer.Option("--curves", help="Per-epoch train/test loss for a few λ instead.")
+    ] = False,
+    lambdas: Annotated[
+        list[float] | None,
+        typer.Option("--lambda", "-l", help="λ to draw with --curves (repeatable; nearest λ "
+                     "in the file) [default: smallest, λ_min, largest]."),
+    ] = None,
+) -> None:
+    """Draw train and test loss against λ (or per-epoch curves) to a PNG or SVG file.
+
+    Example: wdcli plot results/poly-20260101-120000.json -o poly.png
+    """
+    from wdcli import plots
+    from wdcli.results import load_results
+
+    with _errors():
+        target = plots.output_path(out or results_paths[0].with_suffix(".png"))
+        documents = [load_results(path) for path in results_paths]
+        written = plots.render(documents, target, curves=curves, lambdas=lambdas or None,
+                               sources=[str(path) for path in results_paths])
+    typer.echo(f"wrote {written}", err=True)
 
 
 @app.command()
