@@ -15,9 +15,10 @@ and the Hessian in η is not singular by construction.
 All K = len(λ) problems share X, so they run as one: parameters η (K, m, q) with m outputs
 (1 or C − 1) and q = d + 1 columns (the last is the intercept). Each Newton iteration forms the
 K Hessians with one GEMM, solves them with one batched `np.linalg.solve` and takes a
-backtracking (Armijo) step; λ that have converged are frozen while the others go on. Above
-`_DENSE_MAX_PARAMS` parameters per λ the Newton system is solved by batched conjugate
-gradients instead (Hessian-free). See docs/logistic.md.
+backtracking (Armijo) step; λ that have converged are frozen while the others go on. When the
+Hessians would cost more than conjugate gradients (many parameters, or many samples and a few
+hundred parameters), the Newton systems are solved by batched CG instead, Hessian-free. See
+docs/logistic.md.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from wdcli.models import Fit
 
 _CHUNK_ELEMENTS = 2**22  # per-sample arrays are built in row chunks of ≤ 4M floats (32 MB)
 _HESSIAN_ELEMENTS = 2**24  # dense Hessians are formed for groups of λ within 16M floats
-_DENSE_MAX_PARAMS = 1024  # above this many parameters per λ: Newton-CG instead of a dense solve
+_CG_STEPS_GUESS = 25  # `auto` prices a Newton-CG direction at this many CG iterations
 _CG_MAX_ITER = 1000  # conjugate-gradient iterations per Newton step, at most
 _LEVENBERG = 1e-10  # damping μ = _LEVENBERG · mean diag(H): keeps a flat Hessian invertible
 _ARMIJO = 1e-4  # sufficient decrease: J(η + t·d) ≤ J(η) + _ARMIJO · t · ∇Jᵀd
@@ -155,21 +156,22 @@ def _link(binary: bool, L: np.ndarray, yc: np.ndarray):
 
     Binary:  loss = log(1 + eᶻ) − y·z; keeps (σ(z), σ(−z)).
     Softmax: loss = logsumexp(L) − L_y = (L_t − L_y) + log(1 + Σ_{c≠t} e^{L_c − L_t}) with t the
-             top class; keeps (δ = P − e_t, t). Written around the top class, loss and
-             derivatives stay exact when the classes separate and P → e_t (λ = 0).
+             top class; keeps (δ = P − e_t, e_t as a mask, t). Written around the top class,
+             loss and derivatives stay exact when the classes separate and P → e_t (λ = 0).
     """
     if binary:
         z = L[0]
         return -log_expit(np.where(yc == 1, z, -z)), (expit(L), expit(-L))
+    classes = np.arange(len(L))[:, None, None]
     top = L.argmax(axis=0)[None]  # (1, K, rows)
-    L_top = np.take_along_axis(L, top, axis=0)
+    is_top = classes == top  # (C, K, rows)
+    L_top = np.take_along_axis(L, top, axis=0)[0]
     E = np.exp(L - L_top)
-    np.put_along_axis(E, top, 0.0, axis=0)
+    np.putmask(E, is_top, 0.0)
     others = E.sum(axis=0)  # Σ_{c≠t} e^{L_c − L_t}
-    delta = E / (1.0 + others)  # P_c for c ≠ t …
-    np.put_along_axis(delta, top, -others / (1.0 + others), axis=0)  # … and P_t − 1
-    L_y = np.take_along_axis(L, np.broadcast_to(yc, top.shape), axis=0)
-    return (L_top - L_y)[0] + np.log1p(others), (delta, top)
+    delta = np.where(is_top, -others / (1.0 + others), E / (1.0 + others))  # P − e_t
+    L_y = np.where(classes == yc, L, 0.0).sum(axis=0)
+    return L_top - L_y + np.log1p(others), (delta, is_top, top)
 
 
 def _residual(binary: bool, state, yc: np.ndarray) -> np.ndarray:
@@ -177,13 +179,10 @@ def _residual(binary: bool, state, yc: np.ndarray) -> np.ndarray:
     if binary:
         P1, P0 = state
         return np.where(yc == 1, -P0, P1)
-    delta, top = state  # P − Y = δ + e_t − e_y
-    label = np.broadcast_to(yc, top.shape)
-    shift = (top != label).astype(float)  # 0 where t = y: then P − Y = δ exactly
-    R = delta.copy()
-    np.put_along_axis(R, top, np.take_along_axis(R, top, axis=0) + shift, axis=0)
-    np.put_along_axis(R, label, np.take_along_axis(R, label, axis=0) - shift, axis=0)
-    return R
+    delta, is_top, _ = state  # P − Y = δ + (e_t − e_y), the bracket exactly 0 where t = y
+    shift = is_top.astype(float)
+    shift -= np.arange(len(delta))[:, None, None] == yc
+    return delta + shift
 
 
 def _curvature(problem: _Problem, state) -> np.ndarray:
@@ -196,13 +195,15 @@ def _curvature(problem: _Problem, state) -> np.ndarray:
     if problem.binary:
         P1, P0 = state
         return P1 * P0
-    delta, top = state
+    delta, _, top = state
     c, K, rows = delta.shape
     w = (problem.Q.T @ delta.reshape(c, K * rows)).reshape(-1, K, rows)  # (m, K, rows)
-    q = np.moveaxis(problem.Q[top[0]], -1, 0)  # (m, K, rows)
+    q = problem.Q.T[:, top[0]]  # (m, K, rows)
     a, b = problem.pairs_m
     S = (problem.QQ @ delta.reshape(c, K * rows)).reshape(len(a), K, rows)
-    return S - q[a] * w[b] - w[a] * q[b] - w[a] * w[b]
+    S -= q[a] * w[b]
+    S -= w[a] * (q + w)[b]
+    return S
 
 
 def _curvature_product(problem: _Problem, state, V: np.ndarray) -> np.ndarray:
@@ -211,10 +212,10 @@ def _curvature_product(problem: _Problem, state, V: np.ndarray) -> np.ndarray:
     if problem.binary:
         P1, P0 = state
         return P1 * P0 * V
-    delta, top = state
+    delta, is_top, top = state
     s = (delta * V).sum(axis=0)
     out = delta * (V - np.take_along_axis(V, top, axis=0) - s)
-    np.put_along_axis(out, top, np.take_along_axis(out, top, axis=0) - s, axis=0)
+    out -= is_top * s
     return out
 
 
@@ -223,10 +224,10 @@ def _curvature_diagonal(problem: _Problem, state) -> np.ndarray:
     if problem.binary:
         P1, P0 = state
         return P1 * P0
-    delta, top = state
+    delta, _, top = state
     c, K, rows = delta.shape
     w = (problem.Q.T @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
-    q = np.moveaxis(problem.Q[top[0]], -1, 0)
+    q = problem.Q.T[:, top[0]]
     S = ((problem.Q.T ** 2) @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
     return S - 2 * q * w - w * w
 
@@ -390,38 +391,22 @@ def solve_logistic(
     """Minimise J for every λ at once by damped Newton with backtracking.
 
     X (n, d) features, y (n,) class codes 0…C−1, lambdas (K,) ≥ 0. A λ stops when the max-norm
-    of ∇J is ≤ tol and the Newton step is small (max-norm ≤ √tol·(1 + max|θ|)); the second
-    test only matters where no minimiser exists (λ = 0 with separable classes: there ∇J → 0
-    while θ runs off to infinity), which then ends at max_iter with converged False.
-    `solver`: "dense" (stacked Hessians), "cg" (Hessian-free) or "auto" (dense up to
-    _DENSE_MAX_PARAMS parameters per λ).
+    of ∇J is ≤ tol; at λ = 0 the Newton step must also be small (max-norm ≤ √tol·(1 + max|θ|)),
+    since there a minimiser may not exist (separable classes: ∇J → 0 while θ runs off to
+    infinity), and such a λ ends at max_iter with converged False.
+    `solver`: "dense" (stacked Hessians), "cg" (Hessian-free) or "auto" (the one of fewer
+    flops per Newton step, see _prefers_dense).
     """
     lambdas = np.asarray(lambdas, dtype=float)
     if lambdas.ndim != 1 or not np.all(np.isfinite(lambdas) & (lambdas >= 0)):
         raise ValueError("lambdas: must be a 1-D array of finite values ≥ 0")
     K = len(lambdas)
     problem = _Problem(np.asarray(X, dtype=float), y, n_classes, K)
-    dense = solver == "dense" or (solver == "auto" and problem.p <= _DENSE_MAX_PARAMS)
+    dense = solver == "dense" or (solver == "auto" and _prefers_dense(problem))
     directions = _dense_directions if dense else _cg_directions
     eta = _initial(problem, K)
-    iterations = np.zeros(K, dtype=np.int64)
-    converged = np.zeros(K, dtype=bool)
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        value, grad = _objective(problem, eta, lambdas)
-        active = np.arange(K)
-        for it in range(max_iter + 1):
-            a = active
-            steps = directions(problem, eta[a], lambdas[a], grad[a])
-            done = _has_converged(problem, eta[a], grad[a], steps, tol)
-            converged[a[done]] = True
-            active, steps = a[~done], steps[~done]
-            if active.size == 0 or it == max_iter:
-                break
-            moved = _line_search(problem, eta, value, grad, lambdas, active, steps)
-            iterations[active[moved]] += 1
-            active = active[moved]  # a λ whose line search failed has stalled: it stops
-            if active.size == 0:
-                break
+        grad, iterations, converged = _newton(problem, eta, lambdas, tol, max_iter, directions)
     theta = problem.full(eta)
     return LogisticPath(
         coef=theta[..., :-1],
@@ -430,6 +415,50 @@ def solve_logistic(
         grad_norm=_max_abs(problem.full(grad)),
         converged=converged,
     )
+
+
+def _newton(problem: _Problem, eta, lambdas, tol, max_iter, directions):
+    """Newton iterations on the λ not yet converged; updates eta in place.
+
+    For λ > 0, J is strongly convex in W and a small gradient means the minimiser is reached.
+    For λ = 0 a minimiser may not exist (separable classes: ∇J → 0 as θ runs off to infinity),
+    so there the Newton step must be small as well. Returns ∇J, iterations, converged.
+    """
+    K = len(lambdas)
+    value, grad = _objective(problem, eta, lambdas)
+    iterations = np.zeros(K, dtype=np.int64)
+    converged = np.zeros(K, dtype=bool)
+    active = np.arange(K)
+    for it in range(max_iter + 1):
+        small = _max_abs(problem.full(grad[active])) <= tol
+        finished = small & (lambdas[active] > 0)
+        converged[active[finished]] = True
+        active, small = active[~finished], small[~finished]
+        if it == max_iter:  # only the step test of λ = 0 is left to do
+            active, small = active[small], small[small]
+        if active.size == 0:
+            break
+        steps = directions(problem, eta[active], lambdas[active], grad[active])
+        finished = small & _small_step(problem, eta[active], steps, tol)
+        converged[active[finished]] = True
+        active, steps = active[~finished], steps[~finished]
+        if it == max_iter or active.size == 0:
+            break
+        moved = _line_search(problem, eta, value, grad, lambdas, active, steps)
+        iterations[active[moved]] += 1
+        active = active[moved]  # a λ whose line search failed has stalled: it stops
+    return grad, iterations, converged
+
+
+def _prefers_dense(problem: _Problem) -> bool:
+    """Whether one dense Newton direction costs fewer flops than _CG_STEPS_GUESS CG iterations.
+
+    Dense: the packed Hessian GEMM, 2·n·(m(m+1)/2)·(q(q+1)/2), plus the LU solve, ⅔·p³.
+    CG: two GEMMs of n·q·C' per iteration, 4·n·q·C'.
+    """
+    n, q, m, outputs = problem.n, problem.q, problem.m, len(problem.Q)
+    dense = 2 * n * (m * (m + 1) // 2) * (q * (q + 1) // 2) + 2 * problem.p**3 / 3
+    return dense <= _CG_STEPS_GUESS * 4 * n * q * outputs
 
 
 def _initial(problem: _Problem, K: int) -> np.ndarray:
@@ -448,11 +477,10 @@ def _max_abs(a: np.ndarray) -> np.ndarray:
     return np.abs(a).max(axis=tuple(range(1, a.ndim)), initial=0.0)
 
 
-def _has_converged(problem, eta, grad, steps, tol) -> np.ndarray:
-    """max|∇J| ≤ tol and the Newton step max|d| ≤ √tol·(1 + max|θ|), over full (coef, b)."""
-    small_grad = _max_abs(problem.full(grad)) <= tol
+def _small_step(problem, eta, steps, tol) -> np.ndarray:
+    """The Newton step max|d| ≤ √tol·(1 + max|θ|), over the full (coef, intercept)."""
     size = 1.0 + _max_abs(problem.full(eta))
-    return small_grad & (_max_abs(problem.full(steps)) <= np.sqrt(tol) * size)
+    return _max_abs(problem.full(steps)) <= np.sqrt(tol) * size
 
 
 def _line_search(problem, eta, value, grad, lambdas, active, steps) -> np.ndarray:

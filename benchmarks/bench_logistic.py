@@ -1,0 +1,141 @@
+"""Logistic: wdcli's batched 30-λ sweep against a scikit-learn LogisticRegression loop.
+
+What a user would otherwise run: for each λ, LogisticRegression(C = 1/(2·n·λ), tol).fit on
+the training split, then the train and test cross-entropy and accuracy. scikit-learn minimises
+C·Σloss + ½‖w‖², i.e. n·C times wdcli's J = mean loss + λ‖w‖², and its lbfgs and newton-cholesky
+solvers scale the problem to J itself internally, so the same `tol` bounds the same quantity,
+the max-norm of ∇J: lbfgs stops at max|∇J| ≤ tol (or when J stops falling by 64·eps relative);
+newton-cholesky at max|∇J| ≤ tol and ½·(Newton decrement)² ≤ tol; wdcli at max|∇J| ≤ tol and
+a Newton step ≤ √tol. The table shows the resulting max|∇J| of each side, and the largest
+relative gap in J between wdcli's solutions and scikit-learn's (positive: wdcli's is higher).
+
+Both sides run in this one process, interleaved, repeats times; times are medians.
+
+    python benchmarks/bench_logistic.py [--repeats 3] [--threads 1] [--cases binary,cancer,…]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+from wdcli.config import BreastCancerData, ClassificationData, DigitsData, LogisticModel
+from wdcli.data import Dataset, build_dataset
+from wdcli.models.logistic import fit_logistic, solve_logistic
+
+LAMBDAS = np.logspace(-6, 0, 30)
+TOL = 1e-8
+CASES = {
+    "binary": ClassificationData(name="classification", n_samples=2000, n_features=30,
+                                 n_informative=10),
+    "cancer": BreastCancerData(name="breast_cancer"),
+    "classes5": ClassificationData(name="classification", n_samples=2000, n_features=30,
+                                   n_informative=10, n_classes=5),
+    "digits": DigitsData(name="digits"),  # slow for scikit-learn: minutes per repeat
+}
+SKLEARN_SOLVERS = ("lbfgs", "newton-cholesky")
+
+
+def cross_entropy(model, X, y) -> tuple[float, float]:
+    P = model.predict_proba(X)
+    return float(-np.mean(np.log(P[np.arange(len(y)), y]))), float(model.score(X, y))
+
+
+def sklearn_sweep(data: Dataset, solver: str) -> list[LogisticRegression]:
+    n = len(data.y_train)
+    models = []
+    for lam in LAMBDAS:
+        model = LogisticRegression(C=1 / (2 * n * lam), tol=TOL, max_iter=10_000, solver=solver)
+        model.fit(data.X_train, data.y_train)
+        cross_entropy(model, data.X_train, data.y_train), cross_entropy(model, data.X_test,
+                                                                       data.y_test)
+        models.append(model)
+    return models
+
+
+def wdcli_sweep(data: Dataset):
+    return fit_logistic(data, LAMBDAS, 0, LogisticModel(name="logistic", tol=TOL))
+
+
+def objective_and_gradient(X, y, coef, intercept, lam) -> tuple[float, float]:
+    """J and max|∇J| over (coef, intercept), written out: coef (C', d), C' = 1 for two classes."""
+    L = X @ coef.T + intercept
+    if coef.shape[0] == 1:
+        z = L[:, 0]
+        loss = np.logaddexp(0.0, z) - (y == 1) * z
+        R = (1 / (1 + np.exp(-z)) - (y == 1))[:, None]
+    else:
+        top = L.max(axis=1, keepdims=True)
+        E = np.exp(L - top)
+        loss = (top[:, 0] + np.log(E.sum(axis=1))) - L[np.arange(len(y)), y]
+        R = E / E.sum(axis=1, keepdims=True) - np.eye(coef.shape[0])[y]
+    grad = np.hstack([R.T @ X / len(y) + 2 * lam * coef, R.mean(axis=0)[:, None]])
+    return float(loss.mean() + lam * np.sum(coef**2)), float(np.abs(grad).max())
+
+
+def timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def bench(case: str, repeats: int) -> list[dict]:
+    data = build_dataset(CASES[case], 0)
+    runs = {"wdcli": lambda: wdcli_sweep(data)}
+    for solver in SKLEARN_SOLVERS:
+        runs[solver] = lambda s=solver: sklearn_sweep(data, s)
+    seconds = {name: [] for name in runs}
+    for _ in range(repeats):  # interleaved, so that a slow spell of the machine hits all sides
+        for name, run in runs.items():
+            seconds[name].append(timed(run))
+    path = solve_logistic(data.X_train, data.y_train, data.n_classes, LAMBDAS, TOL)
+    X, y = data.X_train, data.y_train
+    ours = [objective_and_gradient(X, y, path.coef[k], path.intercept[k], lam)
+            for k, lam in enumerate(LAMBDAS)]
+    rows = [{"method": "wdcli", "seconds": statistics.median(seconds["wdcli"]), "gap": 0.0,
+             "grad": max(g for _, g in ours), "iterations": int(path.iterations.sum()),
+             "converged": int(path.converged.sum())}]
+    for solver in SKLEARN_SOLVERS:
+        models = sklearn_sweep(data, solver)
+        theirs = [objective_and_gradient(X, y, m.coef_, m.intercept_, lam)
+                  for m, lam in zip(models, LAMBDAS, strict=True)]
+        gaps = [(J - J_ref) / J_ref for (J, _), (J_ref, _) in zip(ours, theirs, strict=True)]
+        assert max(gaps) <= 1e-8, f"{case}: wdcli's J is above {solver}'s by {max(gaps):.1e}"
+        rows.append({"method": solver, "seconds": statistics.median(seconds[solver]),
+                     "gap": max(gaps, key=abs), "grad": max(g for _, g in theirs),
+                     "iterations": int(sum(m.n_iter_[0] for m in models)),
+                     "converged": len(models)})
+    shape = f"{X.shape[0]}×{X.shape[1]}, C={data.n_classes}"
+    for row in rows:
+        row.update(case=case, shape=shape, speedup=row["seconds"] / rows[0]["seconds"])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads cap")
+    parser.add_argument("--cases", default="binary,cancer,classes5",
+                        help=f"comma-separated, of: {', '.join(CASES)}")
+    args = parser.parse_args()
+    warnings.simplefilter("error")  # a ConvergenceWarning would make the comparison unfair
+    print(f"{len(LAMBDAS)} λ in [{LAMBDAS[0]:g}, {LAMBDAS[-1]:g}], tol {TOL:g}, "
+          f"threads {args.threads or 'default'}, median of {args.repeats}")
+    print(f"{'case':<9} {'n×d, classes':<17} {'method':<16} {'seconds':>8} {'vs wdcli':>9} "
+          f"{'iters':>6} {'conv':>5} {'max|∇J|':>9} {'rel ΔJ':>9}")
+    with threadpool_limits(limits=args.threads):
+        for case in args.cases.split(","):
+            for r in bench(case, args.repeats):
+                print(f"{r['case']:<9} {r['shape']:<17} {r['method']:<16} {r['seconds']:>8.3f} "
+                      f"{r['speedup']:>8.1f}× {r['iterations']:>6} {r['converged']:>5} "
+                      f"{r['grad']:>9.1e} {r['gap']:>9.1e}")
+
+
+if __name__ == "__main__":
+    main()
