@@ -170,6 +170,8 @@ class _Net:
         self.W = views[1::2]
         self.WT = [W.transpose(0, 2, 1) for W in self.W]
         self.b = [b[:, :, None] for b in views[2::2]]
+        # with one hidden layer and one output: w2 (K, h1) flattened, one entry per column of W1
+        self.W1_columns_out = self.W[0].reshape(1, -1) if len(self.W) == 1 else None
 
 
 class _Buffers:
@@ -184,16 +186,18 @@ class _Buffers:
         K = layout.K
         self.Z = [np.empty((K, h, rows), dtype) for h in layout.sizes[1:-1]]
         self.out = np.empty((K, layout.sizes[-1], rows), dtype)
+        self.layers = self.Z + [self.out]
         self.dZ = [np.empty_like(Z) if train else None for Z in self.Z]
         self.D = [np.empty_like(Z) for Z in self.Z] if train else []
-        self.first = (self.Z + [self.out])[0].reshape(-1, rows).T  # (rows, K·h1)
+        self.deltas_T = [D.transpose(0, 2, 1) for D in self.D + [self.out]]  # (K, rows, h)
+        self.first = self.layers[0].reshape(-1, rows).T  # (rows, K·h1)
         self.first_delta = (self.D + [self.out])[0].reshape(-1, rows).T
 
 
 def _forward(P: _Net, Xa: np.ndarray, buf: _Buffers, activation) -> np.ndarray:
     """The output layer's z (K, o, R) for the R rows of Xa; hidden activations stay in buf."""
-    layers = buf.Z + [buf.out]
     np.matmul(Xa, P.W1, out=buf.first)
+    layers = buf.layers
     A = layers[0]
     for i in range(1, len(layers)):
         activation(A, buf.dZ[i - 1])
@@ -221,18 +225,24 @@ def _softmax(z: np.ndarray) -> None:
     z /= z.sum(axis=1, keepdims=True)
 
 
-def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers, delta: np.ndarray) -> None:
-    """Gradients of L_data into G, from the output layer's δ (K, o, R)."""
+def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers) -> None:
+    """Gradients of L_data into G, from the output layer's δ (K, o, R) in buf.out."""
+    delta = buf.out
     for i in range(len(buf.Z), 0, -1):
-        A, W = buf.Z[i - 1], P.W[i - 1]
-        np.matmul(A, delta.transpose(0, 2, 1), out=G.W[i - 1])
+        A, W, D, dZ = buf.Z[i - 1], P.W[i - 1], buf.D[i - 1], buf.dZ[i - 1]
+        np.matmul(A, buf.deltas_T[i], out=G.W[i - 1])
         np.sum(delta, axis=2, keepdims=True, out=G.b[i - 1])  # pairwise along the rows
-        D = buf.D[i - 1]  # δ below = (W·δ) ⊙ f'(z)
-        if W.shape[2] == 1:  # one output: an outer product, cheaper as a broadcast
-            np.multiply(W, delta, out=D)
-        else:
+        if W.shape[2] > 1:  # δ below = (W·δ) ⊙ f'(z)
             np.matmul(W, delta, out=D)
-        D *= buf.dZ[i - 1]
+            D *= dZ
+        elif i > 1:  # one output: W·δ is an outer product, cheaper as a broadcast
+            np.multiply(W, delta, out=D)
+            D *= dZ
+        else:  # ... and below it layer 1 only: scale its gradient's columns by w instead
+            np.multiply(dZ, delta, out=D)
+            np.matmul(Xa.T, buf.first_delta, out=G.W1)
+            G.W1 *= P.W1_columns_out
+            return
         delta = D
     np.matmul(Xa.T, buf.first_delta, out=G.W1)
 
@@ -320,7 +330,7 @@ def objective_and_gradient(
     z = _forward(P, Xa, buf, ACTIVATIONS[activation])
     data_loss = _row_losses(z, Y.T, loss).mean(axis=1)
     _output_delta(z, Y.T, loss)
-    _backward(P, G, Xa, buf, z)
+    _backward(P, G, Xa, buf)
     grad += per_model(layout, 2 * lambdas, biases=False, dtype=dtype) * theta
     return data_loss + lambdas * weight_sq_norm(params), unstack(layout, grad)
 
@@ -442,7 +452,7 @@ class _Trainer:
             buf = _buffers_for(self.buffers, self.layout, len(xb), True, theta.dtype)
             z = _forward(self.P, xb, buf, self.activation)
             _output_delta(z, yb, self.loss)
-            _backward(self.P, self.G, xb, buf, z)
+            _backward(self.P, self.G, xb, buf)
             if lam2 is not None:
                 np.multiply(theta, lam2, out=self.scratch)
                 grad += self.scratch
