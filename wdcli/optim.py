@@ -2,9 +2,8 @@
 
 An optimiser turns a gradient g into the step u that the trainer adds to the parameters,
 θ ← θ + u, writing into buffers it owns: a few whole-vector numpy calls per step, whatever the
-number of layers or models. The rules are scikit-learn's (`_stochastic_optimizers.py`), written
-in the same order of floating point operations, so that the stacked MLP can be checked against
-`MLPRegressor` / `MLPClassifier` to rounding:
+number of layers or models. The rules are scikit-learn's (`_stochastic_optimizers.py`), so
+that the stacked MLP can be checked against `MLPRegressor` / `MLPClassifier`:
 
     sgd:       u = −η·g
     momentum:  v ← μ·v − η·g;  u = v          (nesterov: u = μ·v − η·g, with the new v)
@@ -12,8 +11,10 @@ in the same order of floating point operations, so that the stacked MLP can be c
                η_t = η·√(1 − β2^t) / (1 − β1^t);  u = −η_t·m / (√v + ε)
 
 Adam is Kingma & Ba's "efficient" form (bias correction folded into η_t, ε added to √v
-uncorrected), as scikit-learn has it. Scalars stay Python floats, so a float32 vector stays
-float32.
+uncorrected), as scikit-learn has it. sgd and momentum run scikit-learn's floating point
+operations in its order; Adam stores its moments scaled by constants (see `Adam`), which
+saves two passes over the parameters per step and changes results only by rounding. Scalars
+stay Python floats, so a float32 vector stays float32.
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ class Momentum:
 
 
 class Adam:
-    """Adam in the efficient form of Kingma & Ba (section 2), as scikit-learn implements it."""
+    """Adam in the efficient form of Kingma & Ba (section 2), as scikit-learn implements it.
+
+    Kept are M = m/(1 − β1) and V = v/(1 − β2), which update as M ← β1·M + g and
+    V ← β2·V + g²; then u = −η_t·m/(√v + ε) = −η_t·(1 − β1)/√(1 − β2) · M/(√V + ε/√(1 − β2)).
+    """
 
     def __init__(self, size: int, dtype, lr: float, beta1: float, beta2: float, eps: float):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
@@ -70,17 +75,16 @@ class Adam:
         b1, b2, tmp = self.beta1, self.beta2, self.tmp
         self.t += 1
         self.m *= b1
-        np.multiply(g, 1 - b1, out=tmp)
-        self.m += tmp
-        self.v *= b2
+        self.m += g
         np.multiply(g, g, out=tmp)
-        tmp *= 1 - b2
+        self.v *= b2
         self.v += tmp
         lr_t = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        np.multiply(self.m, -lr_t, out=self.u)
+        root = math.sqrt(1 - b2)
         np.sqrt(self.v, out=tmp)
-        tmp += self.eps
-        self.u /= tmp
+        tmp += self.eps / root
+        np.divide(self.m, tmp, out=self.u)
+        self.u *= -lr_t * (1 - b1) / root
         return self.u
 
 
