@@ -231,7 +231,7 @@ def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers) -> None:
     for i in range(len(buf.Z), 0, -1):
         A, W, D, dZ = buf.Z[i - 1], P.W[i - 1], buf.D[i - 1], buf.dZ[i - 1]
         np.matmul(A, buf.deltas_T[i], out=G.W[i - 1])
-        np.sum(delta, axis=2, keepdims=True, out=G.b[i - 1])  # pairwise along the rows
+        np.add.reduce(delta, axis=2, keepdims=True, out=G.b[i - 1])  # pairwise along rows
         if W.shape[2] > 1:  # δ below = (W·δ) ⊙ f'(z)
             np.matmul(W, delta, out=D)
             D *= dZ
