@@ -171,15 +171,14 @@ def sweep(
     from wdcli.store import open_destination
     from wdcli.sweep import execute
 
-    err = _stderr()
     with _errors():
         config = load_config(config_path, overrides or [])
         check_task(config)
         runner = make_executor(executor.value if executor else None, jobs, address)
         destination = open_destination(config, out, resume=resume, force=force)
         if destination.resumed and not quiet:
-            err.print(f"resuming {destination.journal.path}: "
-                      f"{len(destination.done_runs)} runs already done")
+            typer.echo(f"resuming {destination.journal.path}: "
+                       f"{len(destination.done_runs)} runs already done", err=True)
         try:
             with _progress(quiet) as on_progress:
                 document = execute(config, destination, runner, on_progress)
@@ -190,7 +189,7 @@ def sweep(
             raise typer.Exit(code=130) from None
     _print_document(document, fmt, chart)
     if not quiet:
-        err.print(f"wrote {destination.results_path}")
+        typer.echo(f"wrote {destination.results_path}", err=True)
 
 
 @contextmanager
@@ -226,6 +225,61 @@ def show(
     with _errors():
         document = load_results(results_path)
     _print_document(document, fmt, chart)
+
+
+class CompareFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def compare(
+    baseline: Annotated[Path, typer.Argument(help="The reference results file.",
+                                             show_default=False)],
+    candidates: Annotated[
+        list[Path], typer.Argument(help="Results files to check against it.", show_default=False)
+    ],
+    metric: Annotated[
+        str, typer.Option("--metric", "-m", help="Per-λ metric: test_loss, train_loss, "
+                          "test_accuracy, weight_sq_norm, …")
+    ] = "test_loss",
+    rtol: Annotated[float, typer.Option("--rtol", min=0, help="Allowed relative change.")] = 0.05,
+    atol: Annotated[float, typer.Option("--atol", min=0, help="Allowed absolute change.")] = 0.0,
+    common: Annotated[
+        bool, typer.Option("--common", help="Compare anyway on the λ both have when the files "
+                           "differ in dataset, model, λ grid or seeds.")
+    ] = False,
+    fmt: Annotated[
+        CompareFormat, typer.Option("--format", "-f", help="How to print the comparison.")
+    ] = CompareFormat.table,
+) -> None:
+    """Check candidates against a baseline per λ: exit 0 if no worse, 1 if worse, 2 if the
+    files cannot be compared.
+
+    Example: wdcli compare results/reference/poly.json results/poly-20260101-120000.json
+    """
+    from wdcli import compare as comparing
+    from wdcli.results import load_results
+
+    with _errors():
+        reference = load_results(baseline)
+        results = [
+            comparing.compare(reference, load_results(path), names=(str(baseline), str(path)),
+                              metric=metric, rtol=rtol, atol=atol, common=common)
+            for path in candidates
+        ]
+    if fmt is CompareFormat.json:
+        sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
+    elif fmt is CompareFormat.markdown:
+        sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
+    else:
+        console = _stdout()
+        for result in results:
+            console.print(comparing.rich_table(result))
+            typer.echo(comparing.headline(result))
+    if any(result.worse for result in results):
+        raise typer.Exit(code=1)
 
 
 @app.command()

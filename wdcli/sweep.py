@@ -31,17 +31,28 @@ class Unit:
     lambdas: tuple[float, ...]
 
 
-def plan_units(
-    config: Config, done: Iterable[tuple[float, int]] = (), lambdas_per_unit: int | None = None
-) -> list[Unit]:
-    """The units still to run: every seed's λ not in `done`, in chunks of lambdas_per_unit."""
-    finished = set(done)
-    units = []
-    for seed in config.seed_values():
-        todo = [lam for lam in config.lambda_values() if (lam, seed) not in finished]
-        size = lambdas_per_unit or len(todo) or 1
-        units += [Unit(seed, tuple(todo[i : i + size])) for i in range(0, len(todo), size)]
-    return units
+def plan_units(config: Config, lambdas_per_unit: int | None = None) -> list[Unit]:
+    """Every seed's λ grid, in chunks of lambdas_per_unit (default: one unit per seed)."""
+    lambdas = config.lambda_values()
+    size = lambdas_per_unit or len(lambdas)
+    return [Unit(seed, tuple(lambdas[i : i + size]))
+            for seed in config.seed_values() for i in range(0, len(lambdas), size)]
+
+
+def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit], list[dict]]:
+    """(units still to run, runs kept): a unit counts as done only when all its runs are.
+
+    A unit that was cut off halfway is run again whole, so that every run is computed in
+    the same unit as in an uninterrupted sweep and the numbers are bit-identical."""
+    done = {(run["lambda"], run["seed"]): run for run in done_runs}
+    todo, kept = [], []
+    for unit in units:
+        keys = [(lam, unit.seed) for lam in unit.lambdas]
+        if all(key in done for key in keys):
+            kept += [done[key] for key in keys]
+        else:
+            todo.append(unit)
+    return todo, kept
 
 
 _DATA_CACHE: dict[tuple[str, int], Dataset] = {}
@@ -128,9 +139,8 @@ def execute(
 ) -> dict:
     """Run what the journal does not have yet, then write and return the results document."""
     check_task(config)
-    runs = list(destination.done_runs)
     total = len(config.lambda_values()) * len(config.seed_values())
-    units = plan_units(config, ((r["lambda"], r["seed"]) for r in runs), lambdas_per_unit)
+    units, runs = split_done(plan_units(config, lambdas_per_unit), destination.done_runs)
     journal = destination.journal
     try:
         if on_progress:

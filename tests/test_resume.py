@@ -1,0 +1,193 @@
+"""Nothing is lost: kill -9 and resume, Ctrl-C, torn journals, concurrent sweeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wdcli.cli import app
+from wdcli.journal import read_journal
+
+runner = CliRunner()
+
+# Slow enough (many seeds of a mid-sized ridge problem) that a signal lands mid-sweep.
+SLOW_CONFIG = """\
+name: slow
+dataset: {name: regression, n_samples: 2000, n_features: 200, noise: 5.0}
+model: {name: linear, solver: svd}
+lambdas: {start: 1e-3, stop: 10, num: 8}
+seeds: 40
+"""
+
+
+def _start(config: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "wdcli", "sweep", str(config), "--out", str(out), "-q", "-f", "json",
+         *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=config.parent,
+    )
+
+
+def _wait_for_runs(journal: Path, at_least: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_bytes().count(b"\n") > at_least:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{journal} did not reach {at_least} runs")
+
+
+def _without_times(document: dict) -> list[dict]:
+    return [{k: v for k, v in run.items() if k != "seconds"} for run in document["runs"]]
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_numbers(write_config, tmp_path):
+    config = write_config(SLOW_CONFIG)
+    killed, whole = tmp_path / "killed.json", tmp_path / "whole.json"
+    journal = tmp_path / "killed.journal.jsonl"
+    process = _start(config, killed)
+    _wait_for_runs(journal, at_least=16)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not killed.exists()
+    done = len(read_journal(journal).runs)
+    assert 16 <= done < 320
+
+    resumed = runner.invoke(app, ["sweep", str(config), "--out", str(killed), "--resume"])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert resumed.stderr.startswith(f"resuming {journal}: {done} runs already done\n")
+    assert not journal.exists()
+    assert runner.invoke(app, ["sweep", str(config), "--out", str(whole), "-q"]).exit_code == 0
+    a, b = json.loads(killed.read_text()), json.loads(whole.read_text())
+    assert _without_times(a) == _without_times(b)  # bit-identical numbers, only times differ
+    assert a["summary"] == b["summary"] and a["best_lambda"] == b["best_lambda"]
+
+
+def test_ctrl_c_stops_cleanly_with_a_way_to_resume(write_config, tmp_path):
+    config = write_config(SLOW_CONFIG)
+    out = tmp_path / "r.json"
+    journal = tmp_path / "r.journal.jsonl"
+    process = _start(config, out)
+    _wait_for_runs(journal, at_least=8)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr == (f"interrupted; finished runs are in {journal}\n"
+                      f"continue with: wdcli sweep {config} --resume --out {out}\n")
+    assert len(read_journal(journal).runs) >= 8
+    assert not out.exists()
+
+
+def test_a_torn_last_line_is_ignored_and_rerun(ridge_config, tmp_path):
+    out = tmp_path / "r.json"
+    complete = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "-q", "-f", "json"])
+    document = json.loads(complete.stdout)
+    out.unlink()
+    journal = tmp_path / "r.journal.jsonl"
+    header = {"kind": "header", "name": "tiny-ridge", "config_hash": document["config_hash"],
+              "started_at": "2026-01-01T00:00:00+00:00"}
+    lines = [json.dumps(header)] + [json.dumps({"kind": "run", "run": r}) for r in document["runs"][:3]]
+    journal.write_text("\n".join(lines) + "\n" + lines[-1][:25])  # a crash mid-write
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "--resume", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert "3 runs already done" in result.stderr  # seed 0's λ = 0 and 1e-3, seed 1's λ = 0
+    resumed = json.loads(result.stdout)
+    assert _without_times(resumed) == _without_times(document)
+    assert resumed["started_at"] == "2026-01-01T00:00:00+00:00"
+
+
+def test_a_journal_of_another_config_is_refused(ridge_config, tmp_path):
+    out = tmp_path / "r.json"
+    journal = tmp_path / "r.journal.jsonl"
+    journal.write_text(json.dumps({"kind": "header", "name": "tiny-ridge", "config_hash": "abc"}) + "\n")
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "--resume"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{journal}: was written for a different config (hash abc, this config is ")
+    assert journal.read_text().count("\n") == 1  # untouched
+
+
+def test_an_unfinished_journal_is_not_overwritten_without_resume_or_force(ridge_config, tmp_path):
+    out = tmp_path / "r.json"
+    (tmp_path / "r.journal.jsonl").write_text('{"kind": "header"}\n')
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"{tmp_path / 'r.journal.jsonl'}: an unfinished sweep is recorded there; "
+                             "pass --resume to continue it or --force to start over\n")
+
+
+def test_resume_finds_the_newest_journal_of_the_config(write_config, tmp_path, monkeypatch):
+    config = write_config(SLOW_CONFIG)
+    monkeypatch.chdir(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "wdcli", "sweep", str(config), "-q"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "results").glob("slow-*.journal.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    journal = next((tmp_path / "results").glob("slow-*.journal.jsonl"))
+    _wait_for_runs(journal, at_least=8)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    result = runner.invoke(app, ["sweep", str(config), "--resume", "-q"])
+    assert result.exit_code == 0, result.stderr
+    results = list((tmp_path / "results").glob("slow-*.json"))
+    assert [p.name for p in results] == [journal.name.replace(".journal.jsonl", ".json")]
+    assert len(json.loads(results[0].read_text())["runs"]) == 320
+
+
+def test_concurrent_sweeps_into_one_folder_do_not_collide(ridge_config, tmp_path):
+    env = {**os.environ}
+    processes = [subprocess.Popen([sys.executable, "-m", "wdcli", "sweep", str(ridge_config), "-q"],
+                                  cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    files = sorted((tmp_path / "results").glob("tiny-ridge-*.json"))
+    assert len(files) == 3
+    documents = [json.loads(f.read_text()) for f in files]
+    assert all(len(d["runs"]) == 8 for d in documents)
+    assert not list((tmp_path / "results").glob("*.journal.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "{p}: is empty, not a results file"),
+        ('{"schema_version": 1, "runs": [', "{p}: not valid JSON (Expecting value at line 1)"),
+        ("not json", "{p}: not valid JSON (Expecting value at line 1)"),
+        ("[1, 2]", "{p}: not a results file (a JSON array, not an object)"),
+        ('{"a": 1}', "{p}: not a results file (no schema_version)"),
+        ('{"schema_version": 2}', "{p}: schema version 2, this wdcli reads version 1; upgrade wdcli to read it"),
+        ('{"schema_version": 1, "config": {}, "runs": []}', "{p}: missing field 'summary'"),
+        ('{"schema_version": 1, "config": {}, "runs": [{"lambda": 1}], "summary": [], '
+         '"best_lambda": null, "lambda_1se": null}', "{p}: runs[0]: missing field 'seed'"),
+    ],
+)
+def test_bad_results_files_end_in_one_line_and_exit_2(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    for command in (["show", str(path)], ["plot", str(path)], ["compare", str(path), str(path)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2
+        assert result.stderr == message.format(p=path) + "\n"
+
+
+def test_results_folder_and_unreadable_file(tmp_path):
+    result = runner.invoke(app, ["show", str(tmp_path)])
+    assert result.exit_code == 2 and result.stderr == f"{tmp_path}: is a folder, not a results file\n"
+    missing = runner.invoke(app, ["show", str(tmp_path / "none.json")])
+    assert missing.exit_code == 2 and missing.stderr == f"{tmp_path / 'none.json'}: no such file\n"
+    if os.geteuid() != 0:  # root reads anything
+        locked = tmp_path / "locked.json"
+        locked.write_text("{}")
+        locked.chmod(0)
+        result = runner.invoke(app, ["show", str(locked)])
+        assert result.exit_code == 2 and result.stderr == f"{locked}: cannot read: Permission denied\n"

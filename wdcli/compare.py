@@ -1,0 +1,233 @@
+"""Compare results files per λ: is a candidate worse than the baseline, within tolerance?
+
+A λ is worse when the candidate's mean metric is beyond atol + rtol·|baseline| on the bad side
+(higher for losses, lower for accuracies), or when its runs diverged and the baseline's did not.
+Files are comparable when their dataset, model, λ grid and seeds agree; otherwise the caller is
+told what differs, and may compare anyway on the λ both files have.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from wdcli.errors import WdcliError
+from wdcli.report import format_lambda
+
+
+class IncomparableError(WdcliError):
+    """The files differ in what they measured (dataset, model, λ grid, seeds)."""
+
+
+@dataclass
+class Row:
+    lam: float
+    baseline: float | None
+    candidate: float | None
+    baseline_regime: str
+    candidate_regime: str
+    verdict: str  # "ok", "worse" or "better"
+
+    @property
+    def delta(self) -> float | None:
+        if self.baseline is None or self.candidate is None:
+            return None
+        return self.candidate - self.baseline
+
+
+@dataclass
+class Comparison:
+    baseline: str
+    candidate: str
+    metric: str
+    rtol: float
+    atol: float
+    rows: list[Row] = field(default_factory=list)
+    best: tuple[float | None, float | None] = (None, None)  # λ_min of baseline, candidate
+    one_se: tuple[float | None, float | None] = (None, None)
+    differences: list[str] = field(default_factory=list)  # what differs (compared anyway)
+
+    @property
+    def worse(self) -> list[float]:
+        return [row.lam for row in self.rows if row.verdict == "worse"]
+
+    @property
+    def regime_changes(self) -> list[Row]:
+        return [row for row in self.rows if row.baseline_regime != row.candidate_regime]
+
+
+def higher_is_better(metric: str) -> bool:
+    return "accuracy" in metric
+
+
+def differences(baseline: dict, candidate: dict) -> list[str]:
+    """What makes two results files measure different things, one phrase each."""
+    found = []
+    if baseline.get("schema_version") != candidate.get("schema_version"):
+        found.append(f"schema version {baseline.get('schema_version')} vs "
+                     f"{candidate.get('schema_version')}")
+    for section in ("dataset", "model"):
+        a, b = baseline["config"].get(section, {}), candidate["config"].get(section, {})
+        changed = [f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
+                   for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+        if changed:
+            found.append(f"{section} differs ({'; '.join(changed)})")
+    grid_a, grid_b = _lambdas(baseline), _lambdas(candidate)
+    if grid_a != grid_b:
+        found.append(f"λ grid differs ({len(grid_a)} vs {len(grid_b)} values, "
+                     f"{len(set(grid_a) & set(grid_b))} in common)")
+    seeds_a, seeds_b = _seeds(baseline), _seeds(candidate)
+    if seeds_a != seeds_b:
+        found.append(f"seeds differ ({_show(seeds_a)} vs {_show(seeds_b)})")
+    return found
+
+
+def _show(value) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+
+def _lambdas(document: dict) -> list[float]:
+    return [row["lambda"] for row in document["summary"]]
+
+
+def _seeds(document: dict) -> list[int]:
+    return sorted({run["seed"] for run in document["runs"]})
+
+
+def metric_names(document: dict) -> list[str]:
+    """The per-λ metrics a file has: the X of every X_mean in its summary."""
+    keys = dict.fromkeys(k for row in document["summary"] for k in row)
+    return [k.removesuffix("_mean") for k in keys if k.endswith("_mean")]
+
+
+def compare(
+    baseline: dict,
+    candidate: dict,
+    *,
+    names: tuple[str, str],
+    metric: str = "test_loss",
+    rtol: float = 0.05,
+    atol: float = 0.0,
+    common: bool = False,
+) -> Comparison:
+    """Compare candidate to baseline per λ; IncomparableError unless comparable (or `common`)."""
+    for name, document in zip(names, (baseline, candidate), strict=True):
+        if metric not in metric_names(document):
+            raise IncomparableError(
+                f"{name}: no metric '{metric}' (it has: {', '.join(metric_names(document))})"
+            )
+    found = differences(baseline, candidate)
+    shared = sorted(set(_lambdas(baseline)) & set(_lambdas(candidate)))
+    if found and not common:
+        raise IncomparableError(
+            f"cannot compare {names[0]} and {names[1]}: " + "; ".join(found)
+            + f"; pass --common to compare anyway on the {len(shared)} λ both have"
+        )
+    if not shared:
+        raise IncomparableError(f"cannot compare {names[0]} and {names[1]}: no λ in common")
+    rows_a = {row["lambda"]: row for row in baseline["summary"]}
+    rows_b = {row["lambda"]: row for row in candidate["summary"]}
+    result = Comparison(names[0], names[1], metric, rtol, atol, differences=found,
+                        best=(baseline.get("best_lambda"), candidate.get("best_lambda")),
+                        one_se=(baseline.get("lambda_1se"), candidate.get("lambda_1se")))
+    for lam in shared:
+        a, b = rows_a[lam].get(f"{metric}_mean"), rows_b[lam].get(f"{metric}_mean")
+        result.rows.append(Row(lam, a, b, rows_a[lam]["regime"], rows_b[lam]["regime"],
+                               _verdict(a, b, metric, rtol, atol)))
+    return result
+
+
+def _verdict(a: float | None, b: float | None, metric: str, rtol: float, atol: float) -> str:
+    if a is None or b is None:  # diverged on one side (or both)
+        return "ok" if a is None and b is None else ("worse" if b is None else "better")
+    change = (a - b) if higher_is_better(metric) else (b - a)  # > 0: the candidate is worse
+    allowed = atol + rtol * abs(a)
+    if change > allowed:
+        return "worse"
+    return "better" if -change > allowed else "ok"
+
+
+# --------------------------------------------------------------------------- rendering
+
+VERDICT_STYLES = {"worse": "bold red", "better": "green", "ok": ""}
+
+
+def _fmt(value: float | None, spec: str = ".4g") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _percent(row: Row) -> str:
+    if row.delta is None or not row.baseline:
+        return "–"
+    return f"{100 * row.delta / abs(row.baseline):+.2f}%"
+
+
+def _regime(row: Row) -> str:
+    if row.baseline_regime == row.candidate_regime:
+        return row.baseline_regime
+    return f"{row.baseline_regime} → {row.candidate_regime}"
+
+
+def headline(result: Comparison) -> str:
+    """One line: the verdict of the whole comparison."""
+    tolerance = f"rtol {result.rtol:g}" + (f", atol {result.atol:g}" if result.atol else "")
+    if result.worse:
+        where = ", ".join(format_lambda(lam) for lam in result.worse)
+        return (f"{result.candidate}: {result.metric} worse than {result.baseline} at "
+                f"{len(result.worse)} of {len(result.rows)} λ ({where}; {tolerance})")
+    return (f"{result.candidate}: {result.metric} no worse than {result.baseline} at all "
+            f"{len(result.rows)} λ ({tolerance})")
+
+
+def _selection(result: Comparison) -> str:
+    best = " → ".join(format_lambda(v) if v is not None else "–" for v in result.best)
+    one_se = " → ".join(format_lambda(v) if v is not None else "–" for v in result.one_se)
+    return f"λ_min {best}; λ_1se {one_se}"
+
+
+def rich_table(result: Comparison):
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{result.metric}: baseline → candidate", caption=_selection(result),
+                  caption_justify="left")
+    for header, justify in (("λ", "right"), ("baseline", "right"), ("candidate", "right"),
+                            ("Δ", "right"), ("Δ%", "right"), ("regime", "left"),
+                            ("verdict", "left")):
+        table.add_column(header, justify=justify, no_wrap=True)
+    for row in result.rows:
+        table.add_row(format_lambda(row.lam), _fmt(row.baseline), _fmt(row.candidate),
+                      _fmt(row.delta, "+.3g"), _percent(row), _regime(row),
+                      Text(row.verdict, style=VERDICT_STYLES[row.verdict]))
+    return table
+
+
+def markdown(result: Comparison) -> str:
+    lines = [f"**{result.metric}: `{result.baseline}` → `{result.candidate}`**", "",
+             "| λ | baseline | candidate | Δ | Δ% | regime | verdict |",
+             "|---:|---:|---:|---:|---:|:---|:---|"]
+    for row in result.rows:
+        verdict = f"**{row.verdict}**" if row.verdict == "worse" else row.verdict
+        lines.append(f"| {format_lambda(row.lam)} | {_fmt(row.baseline)} | {_fmt(row.candidate)} "
+                     f"| {_fmt(row.delta, '+.3g')} | {_percent(row)} | {_regime(row)} | {verdict} |")
+    lines += ["", headline(result) + ".", "", _selection(result) + "."]
+    if result.differences:
+        lines += ["", "Compared on the common λ although: " + "; ".join(result.differences) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(results: list[Comparison]) -> dict:
+    return {
+        "ok": not any(r.worse for r in results),
+        "comparisons": [
+            {**{k: v for k, v in asdict(r).items() if k != "rows"},
+             "worse": r.worse,
+             "regime_changes": [{"lambda": row.lam, "baseline": row.baseline_regime,
+                                 "candidate": row.candidate_regime} for row in r.regime_changes],
+             "rows": [{"lambda": row.lam, "baseline": row.baseline, "candidate": row.candidate,
+                       "delta": row.delta, "baseline_regime": row.baseline_regime,
+                       "candidate_regime": row.candidate_regime, "verdict": row.verdict}
+                      for row in r.rows]}
+            for r in results
+        ],
+    }
