@@ -69,7 +69,7 @@ def test_diverged_candidate_is_worse(baseline, tmp_path):
     worse = _edit(baseline, tmp_path, "div.json", diverge)
     result = runner.invoke(app, ["compare", str(baseline), str(worse), "-f", "markdown"])
     assert result.exit_code == 1
-    assert "| 0 | " in result.stdout and "overfit → diverged" in result.stdout
+    assert "| 0 | " in result.stdout and " → diverged | **worse** |" in result.stdout
     assert "**worse**" in result.stdout
 
 
