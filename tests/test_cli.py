@@ -198,3 +198,17 @@ def test_show_can_draw_the_chart_under_the_table(ridge_config, tmp_path):
     assert with_chart.exit_code == 0
     assert "○ train   ● test" in with_chart.stdout
     assert "○ train" not in run("show", str(results)).stdout  # not a terminal: no chart by default
+
+
+def test_results_file_is_readable_by_others(ridge_config, tmp_path):
+    out = tmp_path / "r.json"
+    run("sweep", str(ridge_config), "-o", str(out), "-q")
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
