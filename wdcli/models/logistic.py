@@ -314,7 +314,7 @@ def _cg_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
 
     Only products ∇²J·v = Qᵀ X̃ᵀ(S·(X̃·Qv))/n + 2λ·v_W are needed (two GEMMs, no p×p matrix),
     with S = diag P − P·Pᵀ per sample (σ(1 − σ) for two classes). Jacobi preconditioner; each
-    λ stops at ‖r‖ ≤ min(½, √‖∇J‖)·‖∇J‖ (inexact Newton, superlinear).
+    λ stops at ‖r‖ ≤ min(½, √‖∇J‖)·‖∇J‖ (inexact Newton: superlinear convergence).
     """
     K, m, q = eta.shape
     states, diagonal = _curvature_cache(problem, eta)
@@ -335,18 +335,28 @@ def _cg_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
         Hv[..., :-1] += 2 * lambdas[live, None, None] * v[..., :-1]
         return Hv
 
-    def dot(a, b):
-        return np.einsum("kmq,kmq->k", a, b)
+    return _batched_pcg(product, diagonal, -grad, min(problem.p, _CG_MAX_ITER))
 
-    x = np.zeros_like(eta)
-    r = -grad
+
+def _batched_pcg(product, diagonal: np.ndarray, b: np.ndarray, max_iter: int) -> np.ndarray:
+    """Solve A_k·x_k = b_k for every k by Jacobi-preconditioned conjugate gradients.
+
+    product(v, live) gives A·v for the systems `live`; diagonal and b are (K, m, q). System k
+    stops at ‖r_k‖ ≤ min(½, √‖b_k‖)·‖b_k‖; the others go on.
+    """
+
+    def dot(u, v):
+        return np.einsum("kmq,kmq->k", u, v)
+
+    x = np.zeros_like(b)
+    r = b.copy()
     z = r / diagonal
     direction = z.copy()
     rz = dot(r, z)
-    norm_b = np.sqrt(dot(r, r))
+    norm_b = np.sqrt(dot(b, b))
     forcing = np.minimum(0.5, np.sqrt(norm_b)) * norm_b
     live = np.flatnonzero(norm_b > 0)
-    for _ in range(min(problem.p, _CG_MAX_ITER)):
+    for _ in range(max_iter):
         if live.size == 0:
             break
         Ad = product(direction[live], live)
