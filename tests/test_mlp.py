@@ -415,3 +415,32 @@ def test_float32_trains_in_float32_close_to_float64():
     np.testing.assert_allclose(f32.train_loss, f64.train_loss, rtol=1e-5)
     np.testing.assert_allclose(f32.weight_sq_norm, f64.weight_sq_norm, rtol=1e-5)
     assert np.abs(f32.train_loss / f64.train_loss - 1).max() > 1e-10  # really float32
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+def test_no_hidden_layer_is_ridge_and_logistic_regression():
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    lambdas, n = np.array([0.01, 0.1]), 40
+    opts = options(hidden=[], optimizer="sgd", batch_size=n, epochs=3000, eval_every=3000)
+    data = dataset("regression", n_train=n)
+    run = _train(data, lambdas, opts.model_copy(update={"lr": 0.1}))
+    for k, lam in enumerate(lambdas):  # min mean (y − ŷ)² + λ‖w‖²  =  Ridge(alpha = n·λ)
+        ridge = Ridge(alpha=n * lam).fit(data.X_train, data.y_train)
+        np.testing.assert_allclose(run.params[0][k, :, 0], ridge.coef_, rtol=1e-9)
+        assert run.params[1][k, 0] == pytest.approx(ridge.intercept_, rel=1e-9)
+    data = dataset("binary", n_train=n)
+    run = _train(data, lambdas, opts.model_copy(update={"lr": 1.0}))
+    for k, lam in enumerate(lambdas):  # mean cross-entropy + λ‖w‖²  =  C = 1 / (2·n·λ)
+        logistic = LogisticRegression(C=1 / (2 * n * lam), tol=1e-12, max_iter=10_000)
+        logistic.fit(data.X_train, data.y_train)
+        np.testing.assert_allclose(run.params[0][k, :, 0], logistic.coef_[0], rtol=1e-6)
+
+
+def test_no_lambdas_give_empty_results():
+    fit = fit_mlp(dataset("binary"), np.array([]), 0, options())
+    assert fit.train_loss.shape == fit.weight_sq_norm.shape == fit.diverged.shape == (0,)
+    assert fit.curves["test_loss"].shape == (0, 5)
+    assert fit.metrics["test_accuracy"].shape == (0,)

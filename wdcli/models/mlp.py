@@ -113,7 +113,8 @@ def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype) -> np.nda
 def weight_sq_norm(params: Sequence[np.ndarray]) -> np.ndarray:
     """Σw² over the weight matrices of each of the K networks of `unstack` (biases left out)."""
     K = params[0].shape[0]
-    return sum(np.sum(np.square(W, dtype=np.float64).reshape(K, -1), axis=1) for W in params[::2])
+    rows = (np.square(W, dtype=np.float64).reshape(K, math.prod(W.shape[1:])) for W in params[::2])
+    return sum(np.sum(row, axis=1) for row in rows)
 
 
 # --------------------------------------------------------------------------- set-up
@@ -190,8 +191,9 @@ class _Buffers:
         self.dZ = [np.empty_like(Z) if train else None for Z in self.Z]
         self.D = [np.empty_like(Z) for Z in self.Z] if train else []
         self.deltas_T = [D.transpose(0, 2, 1) for D in self.D + [self.out]]  # (K, rows, h)
-        self.first = self.layers[0].reshape(-1, rows).T  # (rows, K·h1)
-        self.first_delta = (self.D + [self.out])[0].reshape(-1, rows).T
+        width = K * layout.sizes[1]
+        self.first = self.layers[0].reshape(width, rows).T  # (rows, K·h1)
+        self.first_delta = (self.D + [self.out])[0].reshape(width, rows).T if train else None
 
 
 def _forward(P: _Net, Xa: np.ndarray, buf: _Buffers, activation) -> np.ndarray:
@@ -271,9 +273,10 @@ def _block_sums(row_losses: np.ndarray) -> np.ndarray:
     """(K, R) -> (K, ⌈R/BLOCK⌉) float64 sums of BLOCK rows, so that the total does not depend
     on how the rows were chunked (or on K)."""
     K, R = row_losses.shape
-    padded = np.zeros((K, -(-R // BLOCK) * BLOCK))
+    blocks = -(-R // BLOCK)
+    padded = np.zeros((K, blocks * BLOCK))
     padded[:, :R] = row_losses
-    return padded.reshape(K, -1, BLOCK).sum(axis=2)
+    return padded.reshape(K, blocks, BLOCK).sum(axis=2)
 
 
 class _Evaluator:
@@ -284,7 +287,8 @@ class _Evaluator:
         self.layout, self.loss, self.dtype = layout, loss, dtype
         self.Xa, self.Yt = _with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T)
         n, widest = len(X), max(layout.sizes[1:])
-        rows = EVAL_BYTES // (layout.K * widest * np.dtype(dtype).itemsize) // BLOCK * BLOCK
+        row_bytes = max(layout.K, 1) * widest * np.dtype(dtype).itemsize
+        rows = EVAL_BYTES // row_bytes // BLOCK * BLOCK
         self.rows = min(max(BLOCK, rows), -(-n // BLOCK) * BLOCK)
         self.buffers = {}
         self.labels = None
@@ -468,7 +472,7 @@ class _Trainer:
         views = self.layout.views(self.theta)
         finite = np.isfinite(self.layout.first(views[0])).all(axis=(0, 2))
         for view in views[1:]:
-            finite &= np.isfinite(view).reshape(self.layout.K, -1).all(axis=1)
+            finite &= np.isfinite(view).all(axis=tuple(range(1, view.ndim)))
         self._freeze(~finite)
 
     def evaluate(self, evaluators, out: np.ndarray) -> list:
