@@ -36,7 +36,7 @@ from wdcli.models import Fit
 from wdcli.optim import OPTIMIZERS
 
 LOSSES = ("squared_error", "binary_log_loss", "log_loss")
-EVAL_BYTES = 64 * 2**20  # the most one layer's activations may take while evaluating a split
+EVAL_BYTES = 2 * 2**20  # one layer's activations while evaluating: cache-sized chunks of rows
 BLOCK = 256  # rows per partial sum when evaluating: sums do not depend on the chunk size
 
 
