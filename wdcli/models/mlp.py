@@ -37,7 +37,7 @@ from wdcli.optim import OPTIMIZERS
 
 LOSSES = ("squared_error", "binary_log_loss", "log_loss")
 EVAL_BYTES = 2 * 2**20  # one layer's activations while evaluating: cache-sized chunks of rows
-BLOCK = 256  # rows per partial sum when evaluating: sums do not depend on the chunk size
+BLOCK = 64  # rows per partial sum when evaluating: sums do not depend on the chunk size
 
 
 # --------------------------------------------------------------------------- layout
