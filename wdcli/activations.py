@@ -51,8 +51,8 @@ def elu(Z, dZ=None):
     np.maximum(Z, D - 1, out=Z)
 
 
-def _sigmoid_into(Z, S, sign=1):
-    # S = 1 / (1 + e^(−sign·z))
+def sigmoid_into(Z, S, sign=1):
+    """S = 1 / (1 + e^(−sign·z)), elementwise; S may be Z itself."""
     np.multiply(Z, -sign, out=S)
     np.exp(S, out=S)
     S += 1
@@ -61,7 +61,7 @@ def _sigmoid_into(Z, S, sign=1):
 
 def sigmoid(Z, dZ=None):
     # σ(z) = 1 / (1 + e^−z); σ' = σ(1 − σ).
-    _sigmoid_into(Z, Z)
+    sigmoid_into(Z, Z)
     if dZ is not None:
         np.subtract(1, Z, out=dZ)
         dZ *= Z
@@ -82,7 +82,7 @@ def tanh(Z, dZ=None):
 def silu(Z, dZ=None):
     # silu(z) = z·σ(z); silu' = σ + z·σ(1 − σ) = σ + f·(1 − σ).
     S = np.empty_like(Z)
-    _sigmoid_into(Z, S)
+    sigmoid_into(Z, S)
     Z *= S
     if dZ is not None:
         np.subtract(1, S, out=dZ)
@@ -98,7 +98,7 @@ def gelu(Z, dZ=None):
     U += 1
     U *= Z
     S = np.empty_like(Z)
-    _sigmoid_into(U, S, sign=2 * _GELU_C)
+    sigmoid_into(U, S, sign=2 * _GELU_C)
     Z *= S
     if dZ is not None:
         Z2 *= 3 * _GELU_A * 2 * _GELU_C

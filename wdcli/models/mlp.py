@@ -12,7 +12,8 @@ parameters live in one flat vector θ (the gradient in one flat g), so that an o
 is a few whole-vector numpy calls. Layer 1 is W1 (d + 1, K·h1) with the bias as its last row:
 the inputs are shared, so X padded with a column of ones times W1 is ONE GEMM for all K, and
 its gradient Xᵀ·δ is another, bias included. Later layers are W (K, h, h') and b (K, h'),
-applied as batched matmuls. Activations are batch-major, (rows, K, h).
+applied as batched matmuls (K, h', h)·(K, h, rows). Activations are feature-major,
+(K, h, rows). docs/mlp.md says why each choice is the fast one.
 
 Common random numbers: the initial weights (one network's, copied to all K) and the order of
 the mini-batches come from two streams spawned from `np.random.SeedSequence(seed)` and depend
@@ -29,7 +30,7 @@ from itertools import pairwise
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from wdcli.activations import ACTIVATIONS, RELU_LIKE, _sigmoid_into
+from wdcli.activations import ACTIVATIONS, RELU_LIKE, sigmoid_into
 from wdcli.config import MLPModel
 from wdcli.data import REGRESSION, Dataset
 from wdcli.models import Fit
@@ -171,8 +172,9 @@ class _Net:
         self.W = views[1::2]
         self.WT = [W.transpose(0, 2, 1) for W in self.W]
         self.b = [b[:, :, None] for b in views[2::2]]
-        # with one hidden layer and one output: w2 (K, h1) flattened, one entry per column of W1
-        self.W1_columns_out = self.W[0].reshape(1, -1) if len(self.W) == 1 else None
+        # One hidden layer and one output: w2 (K, h1, 1) as a row, an entry per column of W1.
+        one_output = len(self.W) == 1 and self.W[0].shape[2] == 1
+        self.W1_columns_out = self.W[0].reshape(1, -1) if one_output else None
 
 
 class _Buffers:
@@ -214,7 +216,7 @@ def _output_delta(z: np.ndarray, Yb: np.ndarray, loss: str) -> None:
     """Turn z (K, o, R) into δ = ∂L_data/∂z in place, given Yb (o, R): (ŷ − y)·2/R for squared
     error, (p − y)/R for cross-entropy with the canonical sigmoid or softmax output."""
     if loss == "binary_log_loss":
-        _sigmoid_into(z, z)
+        sigmoid_into(z, z)
     elif loss == "log_loss":
         _softmax(z)
     z -= Yb
@@ -405,7 +407,10 @@ def train_stacked(
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(**ignore):
         for epoch in range(options.epochs + 1):
             if epoch > 0:
-                trainer.epoch(next(orders))
+                order = next(orders, None)
+                if order is None:
+                    raise ValueError(f"orders: fewer than {options.epochs} permutations")
+                trainer.epoch(order)
                 trainer.check_parameters()
             if epoch in record:
                 column = np.searchsorted(record, epoch)
