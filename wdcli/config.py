@@ -225,7 +225,10 @@ class LogisticModel(Strict):
 
     name: Literal["logistic"]
     tol: float = Field(
-        1e-8, gt=0, description="Stop when the gradient's max-norm is below this."
+        1e-8,
+        gt=0,
+        description="Stop when the gradient's max-norm is below this (at λ = 0 the Newton "
+        "step must be small too: on separable data no minimiser exists).",
     )
     max_iter: int = Field(100, ge=1, description="Most Newton iterations per λ.")
 
