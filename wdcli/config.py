@@ -262,7 +262,10 @@ class MLPModel(Strict):
     )
     dtype: Literal["float64", "float32"] = Field("float64", description="Floating point type.")
     eval_every: int = Field(
-        1, ge=1, description="Record train/test loss in the curve every this many epochs."
+        1,
+        ge=1,
+        description="Record train/test loss in the curve every this many epochs (each point "
+        "evaluates both whole splits: raise it for large data).",
     )
 
 
