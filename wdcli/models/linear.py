@@ -35,10 +35,12 @@ def ridge_path(
     """
     n = X.shape[0]
     x_mean, y_mean = X.mean(axis=0), y.mean()
-    Xc, yc = X - x_mean, y - y_mean
-    path = None if solver == "svd" else _path_by_eigh(Xc, yc, n * lambdas, strict=solver == "auto")
+    yc = y - y_mean
+    path = None
+    if solver != "svd":
+        path = _path_by_eigh(X, x_mean, yc, n * lambdas, strict=solver == "auto")
     if path is None:
-        path = _path_by_svd(Xc, yc, n * lambdas)
+        path = _path_by_svd(X - x_mean, yc, n * lambdas)
     W, df = path
     return W, y_mean - W @ x_mean, df
 
@@ -52,21 +54,31 @@ def _path_by_svd(Xc, yc, penalties):
     return W, _df(s**2, penalties)
 
 
-def _path_by_eigh(Xc, yc, penalties, strict: bool):
+def _path_by_eigh(X, x_mean, yc, penalties, strict: bool):
     """The path from the Gram matrix's eigendecomposition; None when `strict` and X is too
-    ill-conditioned for it (then the SVD is the accurate path)."""
-    n, d = Xc.shape
+    ill-conditioned for it (then the SVD is the accurate path).
+
+    For tall X the centred Gram matrix is formed as XᵀX − n·x̄x̄ᵀ without a centred copy of X,
+    exact up to rounding of order eps·|x̄|²/var (nil for the standardised X of a sweep)."""
+    n, d = X.shape
     tall = n >= d
-    eigvals, Q = np.linalg.eigh(Xc.T @ Xc if tall else Xc @ Xc.T)
+    if tall:
+        Xc = None
+        gram = X.T @ X
+        gram -= n * np.outer(x_mean, x_mean)
+    else:
+        Xc = X - x_mean
+        gram = Xc @ Xc.T
+    eigvals, Q = np.linalg.eigh(gram)
     eigvals, Q = eigvals[::-1], Q[:, ::-1]  # descending: eigvals = s², Q = V (tall) or U (wide)
-    r = _rank(eigvals, Xc.shape)
+    r = _rank(eigvals, X.shape)
     full_rank = min(n - 1, d)  # centring costs one dimension
     if strict and (r < full_rank or eigvals[r - 1] * _EIGH_MAX_CONDITION < eigvals[0]):
         return None
     eigvals, Q = eigvals[:r], Q[:, :r]
     if tall:
-        # s·Uᵀyc = Vᵀ·Xcᵀyc, so w(λ) = V · diag(1/(s² + nλ)) · Vᵀ·Xcᵀyc
-        z = Q.T @ (Xc.T @ yc)
+        # s·Uᵀyc = Vᵀ·Xcᵀyc, so w(λ) = V · diag(1/(s² + nλ)) · Vᵀ·Xcᵀyc; Xcᵀyc = Xᵀyc as Σyc = 0
+        z = Q.T @ (X.T @ yc)
         W = (z / (eigvals + penalties[:, None])) @ Q.T
     else:
         # w(λ) = Xcᵀ · U · diag(1/(s² + nλ)) · Uᵀyc: the dual form, never forming V
@@ -94,10 +106,13 @@ def mean_squared_error(X: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarra
     """(1/n)·‖y − XWᵀ − b‖² for each of the K rows of W, in row chunks of bounded memory."""
     K = W.shape[0]
     total = np.zeros(K)
-    chunk = max(1, 2**22 // max(K, 1))  # ≤ 4M floats (32 MB) of predictions at a time
+    chunk = max(1, 2**20 // max(K, 1))  # ≤ 1M floats (8 MB) of predictions at a time
     for start in range(0, X.shape[0], chunk):
-        residual = y[start : start + chunk, None] - X[start : start + chunk] @ W.T - b
-        total += np.einsum("ik,ik->k", residual, residual)
+        residual = X[start : start + chunk] @ W.T  # (rows, K), worked on in place
+        residual += b
+        residual -= y[start : start + chunk, None]
+        np.square(residual, out=residual)
+        total += residual.sum(axis=0)
     return total / max(X.shape[0], 1)
 
 
