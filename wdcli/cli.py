@@ -174,7 +174,7 @@ def sweep(
     with _errors():
         config = load_config(config_path, overrides or [])
         check_task(config)
-        runner = make_executor(executor.value if executor else None, jobs, address)
+        runner = make_executor(executor.value if executor else None, jobs, address, config)
         destination = open_destination(config, out, resume=resume, force=force)
         if destination.resumed and not quiet:
             typer.echo(f"resuming {destination.journal.path}: "

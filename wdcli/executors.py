@@ -1,23 +1,377 @@
-"""Executors run work units and yield each unit's runs as soon as it finishes."""
+"""Executors: where the work units of a sweep run.
+
+`run(fn, config, units)` calls `fn(config, unit)` (that is `wdcli.sweep.run_unit`) for every
+unit and yields each unit's runs as soon as that unit finishes, in the order they finish, so
+that the sweep journals them at once. `workers` is how many units run at the same time; the
+sweep cuts its grid into enough units to keep them busy (`wdcli.sweep.plan_units`).
+
+- serial: this process, one unit after another; BLAS may use every core.
+- processes: `jobs` local worker processes (loky), each capped at cores // jobs BLAS threads so
+  that together they never oversubscribe the cores. Each builds a seed's dataset once.
+- dask: a Dask distributed cluster. Each seed's dataset is built here once and scattered;
+  units are submitted as the cluster frees up; a unit lost with its worker is run again.
+
+Without --executor or --jobs, `choose` picks serial or processes by the measured rule in
+docs/scale.md. Dask and loky are imported only when used.
+"""
 
 from __future__ import annotations
 
+import atexit
+import math
+import signal
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from itertools import pairwise
+
+from wdcli.errors import ExecutorError
+
+CONNECT_TIMEOUT = 5  # seconds to reach a Dask scheduler before giving up
+WORKERS_TIMEOUT = 10  # seconds to wait for a scheduler without workers to get one
+MAX_ATTEMPTS = 4  # times a Dask unit may be lost with its worker before the sweep stops
+# Below this much work (multiply-adds, `sweep_work`) an MLP sweep trains in about a second in
+# one process, and worker processes (each importing numpy and wdcli) would cost what they save.
+PROCESSES_MIN_WORK = 5e9
+STEP_MACS = 2e6  # numpy's overhead per layer and mini-batch, as multiply-adds (about 0.2 ms)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
+
+
+def cpu_count() -> int:
+    """The cores this process may use (affinity and container limits included)."""
+    from joblib import cpu_count as joblib_cpu_count
+
+    return max(1, joblib_cpu_count())
+
+
+def _capped(fn: Callable, threads: int, *args):
+    """fn(*args) with at most `threads` BLAS/OpenMP threads in this process."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return fn(*args)
+
+
+# --------------------------------------------------------------------------- serial
 
 
 class SerialExecutor:
     """Runs the units one after another in this process."""
 
     name = "serial"
+    workers = 1
 
     def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
         for unit in units:
             yield fn(config, unit)
 
 
-EXECUTORS = {"serial": SerialExecutor}
+# --------------------------------------------------------------------------- processes
 
 
-def make_executor(name: str = "serial", jobs: int | None = None, address: str | None = None):
-    """The executor called `name`."""
-    return EXECUTORS[name or "serial"]()
+def _start_worker(model: str) -> None:
+    """A new worker process: Ctrl-C is left to the parent (which stops the workers, with no
+    tracebacks), and the model's code is imported while the parent builds the data."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from wdcli.models import MODELS
+    from wdcli.sweep import run_unit  # noqa: F401 - imported for the units to come
+
+    MODELS[model].fit_function()
+
+
+def _nothing() -> None:
+    """A task that makes the pool start its workers."""
+
+
+class ProcessExecutor:
+    """Runs the units on `jobs` local worker processes, cores // jobs BLAS threads each.
+
+    Each seed's dataset is built once, here, and sent with its units, so that the workers
+    need neither the data files nor the libraries that generate data.
+    """
+
+    name = "processes"
+
+    def __init__(self, jobs: int, model: str = "linear"):
+        self.workers = jobs
+        self.threads = max(1, cpu_count() // jobs)
+        self.model = model
+
+    def start(self) -> None:
+        """Start the worker processes now, so that they import while this one prepares."""
+        self._pool().submit(_nothing)
+
+    def _pool(self):
+        from joblib.externals.loky import get_reusable_executor
+
+        return get_reusable_executor(
+            max_workers=self.workers,
+            timeout=60,  # idle workers stay a minute, for the next sweep in this process
+            initializer=_start_worker,
+            initargs=(self.model,),
+            env=dict.fromkeys(THREAD_VARIABLES, str(self.threads)),
+        )
+
+    def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
+        if not units:
+            return
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        from joblib.externals.loky.process_executor import BrokenProcessPool
+
+        from wdcli.sweep import dataset_for
+
+        pool, todo, running = self._pool(), deque(units), set()
+        finished = False
+        try:
+            while todo or running:
+                # A window of units in flight: data is built only for the seeds at hand.
+                while todo and len(running) < 2 * self.workers:
+                    unit = todo.popleft()
+                    data = dataset_for(config, unit.seed)
+                    running.add(pool.submit(_capped, fn, self.threads, config, unit, data))
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+            finished = True
+        except BrokenProcessPool as exc:
+            raise ExecutorError(
+                f"a worker process died ({_first_line(exc)}); the runs finished so far are in "
+                "the journal, continue with --resume (fewer --jobs if memory ran out)"
+            ) from None
+        finally:
+            if not finished:  # an error or Ctrl-C: stop the units still running, now
+                for future in running:
+                    future.cancel()
+                pool.shutdown(wait=False, kill_workers=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].rstrip(".:") if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- dask
+
+
+class DaskExecutor:
+    """Runs the units on a Dask distributed cluster, streaming results back as they finish.
+
+    Connecting happens here, before the sweep writes anything, so an unreachable scheduler
+    costs nothing: the error is one line and a journal being resumed is left as it was.
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str, timeout: float = CONNECT_TIMEOUT):
+        try:
+            import distributed
+        except ImportError:
+            raise ExecutorError(
+                "--executor dask needs Dask's distributed scheduler: pip install 'wdcli[dask]'"
+            ) from None
+        self.address = address
+        try:
+            self.client = distributed.Client(address, timeout=timeout, set_as_default=False)
+        except ValueError as exc:
+            raise ExecutorError(f"--address: {exc}; expected e.g. tcp://host:8786") from None
+        except (OSError, TimeoutError):
+            raise ExecutorError(
+                f"--address {address}: no Dask scheduler answered within {timeout:g} s; start "
+                "one with `dask scheduler` (see docs/cluster.md) or check the address"
+            ) from None
+        atexit.register(self.close)
+        try:
+            self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+        except TimeoutError:
+            self.close()
+            raise ExecutorError(
+                f"--address {address}: the scheduler has no workers; start some with "
+                f"`dask worker {address}`"
+            ) from None
+        self.threads = self._threads_per_host()
+        self.workers = max(1, sum(self.client.nthreads().values()))
+
+    def _threads_per_host(self) -> dict[str, int]:
+        """BLAS threads per unit on each host: its cores over the worker threads it runs."""
+        facts = self.client.run(_worker_facts)  # {worker address: (host, cores, nthreads)}
+        cores, slots = {}, Counter()
+        for host, host_cores, nthreads in facts.values():
+            cores[host] = host_cores
+            slots[host] += nthreads
+        return {host: max(1, cores[host] // slots[host]) for host in cores}
+
+    def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
+        from distributed import as_completed
+
+        from wdcli.sweep import dataset_for
+
+        client, todo = self.client, deque(units)
+        left = Counter(unit.seed for unit in units)  # units still to finish, per seed
+        data, lost, running = {}, Counter(), {}
+        finished_ok = False
+
+        def submit(unit) -> None:
+            if unit.seed not in data:  # built here once, sent to the workers that need it
+                data[unit.seed] = client.scatter(dataset_for(config, unit.seed), hash=False)
+            future = client.submit(_run_on_worker, fn, config, unit, data[unit.seed],
+                                   self.threads, pure=False)  # fmt: skip
+            running[future] = unit
+            stream.add(future)
+
+        stream = as_completed(loop=client.loop)
+        try:
+            # A window of units in flight: data is built and sent only for the seeds at hand.
+            for _ in range(min(len(todo), 2 * self.workers)):
+                submit(todo.popleft())
+            for future in stream:
+                unit = running.pop(future)
+                if future.status != "finished":
+                    self._lost(future, unit, lost)
+                    data.pop(unit.seed, None)  # its data may have gone with the worker
+                    submit(unit)
+                    continue
+                runs = future.result()
+                left[unit.seed] -= 1
+                if left[unit.seed] == 0:
+                    data.pop(unit.seed, None)  # no unit needs it any more: the cluster drops it
+                if todo:
+                    submit(todo.popleft())
+                yield runs
+            finished_ok = True
+        finally:
+            if not finished_ok:
+                client.cancel(list(running))
+            self.close()
+
+    @staticmethod
+    def _lost(future, unit, lost: Counter) -> None:
+        """Re-raise a unit's own error; count a unit lost with a worker (or give up)."""
+        from distributed import KilledWorker
+
+        if future.status == "error":
+            error = future.exception()
+            if not isinstance(error, KilledWorker):
+                future.result()  # the unit's own exception, raised here
+        lost[unit] += 1
+        if lost[unit] >= MAX_ATTEMPTS:
+            raise ExecutorError(
+                f"a unit (seed {unit.seed}, {len(unit.lambdas)} λ) was lost {lost[unit]} times "
+                "with its Dask worker; the runs finished so far are in the journal, continue "
+                "with --resume once the workers are healthy (out of memory?)"
+            )
+
+    def close(self) -> None:
+        client, self.client = getattr(self, "client", None), None
+        if client is not None:
+            client.close(timeout=CONNECT_TIMEOUT)
+
+
+def _worker_facts() -> tuple[str, int, int]:
+    """(host, cores, threads) of the Dask worker this runs on."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    return _host(worker.address), cpu_count(), worker.state.nthreads
+
+
+def _host(address: str) -> str:
+    return address.split("://")[-1].rsplit(":", 1)[0]
+
+
+def _run_on_worker(fn: Callable, config, unit, data, threads: dict[str, int]):
+    """A unit on a Dask worker, with the dataset already there and BLAS threads capped."""
+    from distributed import get_worker
+
+    return _capped(fn, threads.get(_host(get_worker().address), 1), config, unit, data)
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def sweep_work(config) -> float:
+    """Multiply-adds of the whole sweep's training, roughly: forward and backward GEMMs plus
+    STEP_MACS per layer and mini-batch for numpy's per-call overhead. 0 for models whose cost
+    is one factorisation or a few Newton steps per seed."""
+    if config.model.name != "mlp":
+        return 0.0
+    from wdcli.sweep import dataset_for
+
+    data = dataset_for(config, config.seed_values()[0])  # cached: the sweep reuses it
+    n, d = data.X_train.shape
+    outputs = data.n_classes if data.n_classes > 2 else 1  # softmax, or one output
+    sizes = (d, *config.model.hidden, outputs)
+    per_row = sum(a * b for a, b in pairwise(sizes))
+    lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
+    steps = config.model.epochs * -(-n // min(config.model.batch_size, n))
+    per_seed = 3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
+    return per_seed * seeds
+
+
+def choose(config, cores: int | None = None) -> tuple[str, int]:
+    """The default executor and its jobs, measured on 2 cores (docs/scale.md):
+
+    - mlp: processes, one per core, single-threaded, when the sweep is big enough to pay for
+      starting them (PROCESSES_MIN_WORK): its GEMMs are small, so two processes run about
+      1.7× faster than one; serial otherwise.
+    - linear and logistic: serial. A ridge path is one factorisation per seed, and logistic
+      Newton steps are large GEMMs that BLAS threads already spread over the cores.
+    """
+    cores = cores or cpu_count()
+    if config is None or cores < 2 or config.model.name != "mlp":
+        return "serial", 1
+    if sweep_work(config) < PROCESSES_MIN_WORK:
+        return "serial", 1
+    return "processes", cores
+
+
+def make_executor(name: str | None = None, jobs: int | None = None, address: str | None = None,
+                  config=None):  # fmt: skip
+    """The executor of the sweep command's --executor, --jobs and --address.
+
+    --jobs N (N > 1) alone means processes; --address alone means dask; neither: `choose`.
+    """
+    if jobs is not None and (jobs == 0 or jobs < -1):
+        raise ExecutorError(f"--jobs: must be ≥ 1, or -1 for all cores; got {jobs}")
+    if name is None and address:
+        name = "dask"
+    if name is None and jobs not in (None, 1):
+        name = "processes"
+    if address and name != "dask":
+        raise ExecutorError(f"--address: only for --executor dask, not {name}")
+    if name == "dask":
+        if jobs is not None:
+            raise ExecutorError("--jobs: not with --executor dask (the cluster's workers decide)")
+        if not address:
+            raise ExecutorError("--executor dask needs --address, e.g. tcp://scheduler-host:8786")
+        return DaskExecutor(address)
+    if name is None:
+        name, jobs = choose(config)
+    if name == "processes":
+        model = config.model.name if config is not None else "linear"
+        executor = ProcessExecutor(cpu_count() if jobs in (None, -1) else jobs, model)
+        executor.start()
+        return executor
+    return SerialExecutor()
+
+
+EXECUTORS = {"serial": SerialExecutor, "processes": ProcessExecutor, "dask": DaskExecutor}
+
+
+def chunks_per_seed(seeds: int, lambdas: int, workers: int, target: float = 0.9) -> int:
+    """How many units to cut each seed's λ into, so that `workers` units run at once.
+
+    S seeds cut into c chunks are S·c equal units run in ⌈S·c/W⌉ rounds on W workers, busy a
+    fraction S·c / (W·⌈S·c/W⌉) of the time. The smallest c ≤ lambdas reaching `target` is
+    taken (fewer, larger units train faster per model); W / gcd(S, W) always reaches 1.
+    """
+    best, best_busy = 1, 0.0
+    for c in range(1, max(1, min(lambdas, workers // math.gcd(seeds, workers))) + 1):
+        units = seeds * c
+        busy = units / (workers * math.ceil(units / workers))
+        if busy >= target:
+            return c
+        if busy > best_busy:
+            best, best_busy = c, busy
+    return best
+

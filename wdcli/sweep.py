@@ -31,12 +31,18 @@ class Unit:
     lambdas: tuple[float, ...]
 
 
-def plan_units(config: Config, lambdas_per_unit: int | None = None) -> list[Unit]:
-    """Every seed's λ grid, in chunks of lambdas_per_unit (default: one unit per seed)."""
-    lambdas = config.lambda_values()
-    size = lambdas_per_unit or len(lambdas)
+def plan_units(
+    config: Config, lambdas_per_unit: int | None = None, workers: int = 1
+) -> list[Unit]:
+    """Every seed's λ grid, in chunks of lambdas_per_unit; by default in as few near-equal
+    chunks as keep `workers` units running at once (one unit per seed for one worker)."""
+    from wdcli.executors import chunks_per_seed
+
+    lambdas, seeds = config.lambda_values(), config.seed_values()
+    chunks = chunks_per_seed(len(seeds), len(lambdas), workers)
+    size = lambdas_per_unit or -(-len(lambdas) // chunks) or 1
     return [Unit(seed, tuple(lambdas[i : i + size]))
-            for seed in config.seed_values() for i in range(0, len(lambdas), size)]
+            for seed in seeds for i in range(0, len(lambdas), size)]
 
 
 def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit], list[dict]]:
@@ -69,9 +75,12 @@ def dataset_for(config: Config, seed: int) -> Dataset:
     return _DATA_CACHE[key]
 
 
-def run_unit(config: Config, unit: Unit) -> list[dict]:
-    """Train the unit's λ as one stacked model; one run record per λ, in the unit's order."""
-    data = dataset_for(config, unit.seed)
+def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:
+    """Train the unit's λ as one stacked model; one run record per λ, in the unit's order.
+
+    `data` is the seed's dataset when the caller has it already (a Dask worker is sent it).
+    """
+    data = data if data is not None else dataset_for(config, unit.seed)
     check_task(config, data.task)
     fit = MODELS[config.model.name].fit_function()
     lambdas = np.asarray(unit.lambdas, dtype=float)
@@ -140,7 +149,8 @@ def execute(
     """Run what the journal does not have yet, then write and return the results document."""
     check_task(config)
     total = len(config.lambda_values()) * len(config.seed_values())
-    units, runs = split_done(plan_units(config, lambdas_per_unit), destination.done_runs)
+    planned = plan_units(config, lambdas_per_unit, getattr(executor, "workers", 1))
+    units, runs = split_done(planned, destination.done_runs)
     journal = destination.journal
     try:
         if on_progress:
