@@ -8,6 +8,7 @@ Exit codes: 0 ok · 1 a check failed (compare found a regression) · 2 the input
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -183,7 +184,8 @@ def sweep(
             with _progress(quiet) as on_progress:
                 document = execute(config, destination, runner, on_progress)
         except KeyboardInterrupt:
-            again = f"wdcli sweep {config_path} --resume --out {destination.results_path}"
+            sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
+            again = f"wdcli sweep {config_path}{sets} --resume --out {destination.results_path}"
             typer.echo(f"interrupted; finished runs are in {destination.journal.path}\n"
                        f"continue with: {again}", err=True)
             raise typer.Exit(code=130) from None
