@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import math
 import signal
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from itertools import pairwise
@@ -183,14 +184,16 @@ class DaskExecutor:
         atexit.register(self.close)
         try:
             self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+            self.threads = self._threads_per_host()
+            self.workers = max(1, sum(self.client.nthreads().values()))
         except TimeoutError:
-            self.close()
             raise ExecutorError(
                 f"--address {address}: the scheduler has no workers; start some with "
                 f"`dask worker {address}`"
             ) from None
-        self.threads = self._threads_per_host()
-        self.workers = max(1, sum(self.client.nthreads().values()))
+        finally:
+            if not hasattr(self, "workers"):
+                self.close()
 
     def _threads_per_host(self) -> dict[str, int]:
         """BLAS threads per unit on each host: its cores over the worker threads it runs."""
@@ -213,7 +216,7 @@ class DaskExecutor:
 
         def submit(unit) -> None:
             if unit.seed not in data:  # built here once, sent to the workers that need it
-                data[unit.seed] = client.scatter(dataset_for(config, unit.seed), hash=False)
+                data[unit.seed] = self._scatter(dataset_for(config, unit.seed))
             future = client.submit(_run_on_worker, fn, config, unit, data[unit.seed],
                                    self.threads, pure=False)  # fmt: skip
             running[future] = unit
@@ -226,12 +229,19 @@ class DaskExecutor:
                 submit(todo.popleft())
             for future in stream:
                 unit = running.pop(future)
-                if future.status != "finished":
-                    self._lost(future, unit, lost)
+                runs = _outcome(future)
+                if runs is None:  # lost with a worker: run it again (or give up)
+                    lost[unit] += 1
+                    if lost[unit] >= MAX_ATTEMPTS:
+                        raise ExecutorError(
+                            f"a unit (seed {unit.seed}, {len(unit.lambdas)} λ) was lost "
+                            f"{lost[unit]} times with its Dask worker; the runs finished so far "
+                            "are in the journal, continue with --resume once the workers are "
+                            "healthy (out of memory?)"
+                        )
                     data.pop(unit.seed, None)  # its data may have gone with the worker
                     submit(unit)
                     continue
-                runs = future.result()
                 left[unit.seed] -= 1
                 if left[unit.seed] == 0:
                     data.pop(unit.seed, None)  # no unit needs it any more: the cluster drops it
@@ -244,22 +254,19 @@ class DaskExecutor:
                 client.cancel(list(running))
             self.close()
 
-    @staticmethod
-    def _lost(future, unit, lost: Counter) -> None:
-        """Re-raise a unit's own error; count a unit lost with a worker (or give up)."""
-        from distributed import KilledWorker
-
-        if future.status == "error":
-            error = future.exception()
-            if not isinstance(error, KilledWorker):
-                future.result()  # the unit's own exception, raised here
-        lost[unit] += 1
-        if lost[unit] >= MAX_ATTEMPTS:
-            raise ExecutorError(
-                f"a unit (seed {unit.seed}, {len(unit.lambdas)} λ) was lost {lost[unit]} times "
-                "with its Dask worker; the runs finished so far are in the journal, continue "
-                "with --resume once the workers are healthy (out of memory?)"
-            )
+    def _scatter(self, data):
+        """Send data to a worker; a worker that died a moment ago costs another try."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return self.client.scatter(data, hash=False)
+            except OSError as exc:  # the connection to the chosen worker closed
+                if attempt == MAX_ATTEMPTS:
+                    raise ExecutorError(
+                        f"--address {self.address}: cannot send data to the Dask workers "
+                        f"({_first_line(exc)}); the runs finished so far are in the journal, "
+                        "continue with --resume"
+                    ) from None
+                time.sleep(0.2 * attempt)
 
     def close(self) -> None:
         client, self.client = getattr(self, "client", None), None
@@ -267,12 +274,24 @@ class DaskExecutor:
             client.close(timeout=CONNECT_TIMEOUT)
 
 
-def _worker_facts() -> tuple[str, int, int]:
-    """(host, cores, threads) of the Dask worker this runs on."""
-    from distributed import get_worker
+def _outcome(future) -> list[dict] | None:
+    """A finished unit's runs; None when it was lost with a worker (its result too); the
+    unit's own error is raised."""
+    from concurrent.futures import CancelledError
 
-    worker = get_worker()
-    return _host(worker.address), cpu_count(), worker.state.nthreads
+    from distributed import KilledWorker
+
+    if future.status == "error" and not isinstance(future.exception(), KilledWorker):
+        return future.result()  # raises the unit's own exception
+    try:
+        return future.result()
+    except (CancelledError, KilledWorker):
+        return None
+
+
+def _worker_facts(dask_worker) -> tuple[str, int, int]:
+    """(host, cores, threads) of a Dask worker (`Client.run` passes it as dask_worker)."""
+    return _host(dask_worker.address), cpu_count(), dask_worker.state.nthreads
 
 
 def _host(address: str) -> str:

@@ -1,0 +1,467 @@
+"""Executors: serial, local processes and a real Dask cluster give the same numbers.
+
+The Dask tests start a scheduler and two single-threaded workers as subprocesses on 127.0.0.1
+(module fixture, stopped in teardown whatever happens) and run sweeps through the CLI. The
+last test kills a worker mid-sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import wdcli
+from wdcli.cli import app
+from wdcli.config import validate
+from wdcli.errors import ExecutorError
+from wdcli.executors import (
+    DaskExecutor,
+    ProcessExecutor,
+    SerialExecutor,
+    choose,
+    chunks_per_seed,
+    cpu_count,
+    make_executor,
+)
+from wdcli.journal import read_journal
+from wdcli.sweep import Unit, dataset_for, plan_units
+
+runner = CliRunner()
+REPO = Path(wdcli.__file__).resolve().parents[1]
+
+RIDGE = """\
+name: ridge
+dataset: {name: regression, n_samples: 80, n_features: 30, noise: 5.0}
+model: {name: linear}
+lambdas: [0, 1e-3, 1e-2, 1e-1, 1]
+seeds: 3
+"""
+TINY_MLP = """\
+name: tiny-mlp
+dataset: {name: friedman1, n_samples: 160, n_train: 80}
+model: {name: mlp, hidden: [8], epochs: 6, batch_size: 16, lr: 0.01, eval_every: 2}
+lambdas: {start: 1e-4, stop: 1, num: 4, include_zero: true}
+seeds: 3
+"""
+# Slow enough (eight units of about half a second) that a kill lands mid-sweep.
+SLOW_MLP = """\
+name: slow-mlp
+dataset: {name: friedman1, n_samples: 1000, n_train: 500}
+model: {name: mlp, hidden: [32], epochs: 60, batch_size: 32, eval_every: 10}
+lambdas: [0, 1e-3, 1e-2, 1e-1]
+seeds: 8
+"""
+
+
+def sweep(config: Path, out: Path, *extra: str):
+    result = runner.invoke(app, ["sweep", str(config), "--out", str(out), "-q", "-f", "json",
+                                 *extra])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return json.loads(out.read_text())
+
+
+def numbers(document: dict) -> list[dict]:
+    """Each run without its timing, sorted by (λ, seed)."""
+    runs = [{k: v for k, v in run.items() if k != "seconds"} for run in document["runs"]]
+    return sorted(runs, key=lambda run: (run["lambda"], run["seed"]))
+
+
+def assert_same_numbers(a: dict, b: dict, rtol: float = 1e-9) -> None:
+    """Equal runs: the same keys and strings, floats within rtol (curves included)."""
+    def close(x, y, where):
+        if isinstance(x, dict):
+            assert x.keys() == y.keys(), where
+            for key in x:
+                close(x[key], y[key], f"{where}.{key}")
+        elif isinstance(x, list):
+            assert len(x) == len(y), where
+            for i, (u, v) in enumerate(zip(x, y, strict=True)):
+                close(u, v, f"{where}[{i}]")
+        elif isinstance(x, float) and isinstance(y, float):
+            assert math.isclose(x, y, rel_tol=rtol, abs_tol=1e-300), (where, x, y)
+        else:
+            assert x == y, (where, x, y)
+
+    close(numbers(a), numbers(b), "runs")
+
+
+# --------------------------------------------------------------------------- units
+
+
+@pytest.mark.parametrize(
+    ("seeds", "lambdas", "workers", "chunks"),
+    [
+        (1, 16, 1, 1),  # serial: one unit per seed
+        (1, 16, 2, 2),  # one seed: two halves, so that both cores work
+        (2, 16, 2, 1),
+        (3, 16, 2, 2),  # 3 units would leave a core idle a third of the time; 6 do not
+        (9, 16, 2, 1),  # 9 units on 2 workers are busy 90 % of the time: enough
+        (1, 1, 2, 1),  # a single λ cannot be split
+        (5, 64, 32, 6),  # 30 units on 32 workers: busy 94 %
+    ],
+)
+def test_chunks_per_seed(seeds, lambdas, workers, chunks):
+    assert chunks_per_seed(seeds, lambdas, workers) == chunks
+
+
+def test_units_cover_every_run_once(write_config):
+    from wdcli.config import load_config
+
+    config = load_config(write_config(TINY_MLP))
+    for workers in (1, 2, 3, 8, 64):
+        units = plan_units(config, workers=workers)
+        runs = [(lam, unit.seed) for unit in units for lam in unit.lambdas]
+        assert sorted(runs) == sorted((lam, seed) for lam in config.lambda_values()
+                                      for seed in config.seed_values())  # fmt: skip
+        assert len(units) >= min(workers, len(runs))
+        assert len({len(unit.lambdas) for unit in units}) <= 2  # near-equal chunks
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def config_of(text: str, **changes):
+    import yaml
+
+    data = yaml.safe_load(text)
+    for key, value in changes.items():
+        section, _, name = key.partition(".")
+        data[section][name] = value
+    return validate(data, "test")
+
+
+def test_the_default_is_measured_by_model_and_size():
+    assert choose(config_of(RIDGE), cores=2) == ("serial", 1)
+    assert choose(config_of(TINY_MLP), cores=2) == ("serial", 1)  # start-up would cost more
+    big = config_of(TINY_MLP, **{"model.epochs": 400, "dataset.n_samples": 4000,
+                                 "dataset.n_train": 2000, "model.hidden": [64]})  # fmt: skip
+    assert choose(big, cores=2) == ("processes", 2)
+    assert choose(big, cores=1) == ("serial", 1)
+    logistic = validate({"name": "l", "dataset": {"name": "classification", "n_samples": 100},
+                         "model": {"name": "logistic"}, "lambdas": [0.1]}, "test")  # fmt: skip
+    assert choose(logistic, cores=2) == ("serial", 1)
+
+
+def test_flags_select_the_executor(monkeypatch):
+    monkeypatch.setattr(ProcessExecutor, "start", lambda self: None)  # no processes needed
+    assert isinstance(make_executor(None, None, None, config_of(RIDGE)), SerialExecutor)
+    assert isinstance(make_executor(None, 1, None, config_of(RIDGE)), SerialExecutor)
+    two = make_executor(None, 2, None, config_of(RIDGE))
+    assert isinstance(two, ProcessExecutor) and two.workers == 2
+    assert two.threads == max(1, cpu_count() // 2)  # processes × threads ≤ cores
+    assert make_executor(None, -1, None).workers == cpu_count()
+    assert make_executor("processes", None, None).workers == cpu_count()
+    assert make_executor("processes", 1, None).threads == cpu_count()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("serial", 0, None), "--jobs: must be ≥ 1, or -1 for all cores; got 0"),
+        ((None, -2, None), "--jobs: must be ≥ 1, or -1 for all cores; got -2"),
+        (("serial", None, "tcp://127.0.0.1:8786"), "--address: only for --executor dask, not serial"),
+        (("dask", None, None), "--executor dask needs --address, e.g. tcp://scheduler-host:8786"),
+        (("dask", 2, "tcp://127.0.0.1:8786"),
+         "--jobs: not with --executor dask (the cluster's workers decide)"),
+        (("dask", None, "127.0.0.1"),
+         "--address: missing port number in address '127.0.0.1'; expected e.g. tcp://host:8786"),
+    ],
+)
+def test_wrong_flags_are_one_line_errors(args, message):
+    with pytest.raises(ExecutorError) as caught:
+        make_executor(*args)
+    assert str(caught.value) == message
+
+
+def test_wrong_flags_exit_2_from_the_cli(tmp_path, write_config):
+    config = write_config(RIDGE)
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(tmp_path / "r.json"), "-j", "0"])
+    assert result.exit_code == 2
+    assert result.stderr == "--jobs: must be ≥ 1, or -1 for all cores; got 0\n"
+    assert not list(tmp_path.glob("r.*"))  # nothing written
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def slow_unit(config, unit, data):
+    """A stand-in for run_unit: sleeps as long as its seed says; reports its BLAS threads."""
+    from threadpoolctl import threadpool_info
+
+    time.sleep(unit.seed / 10)
+    blas = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+    return [{"seed": unit.seed, "pid": os.getpid(), "blas": sorted(blas), "rows": len(data.y_train),
+             "env": os.environ.get("OPENBLAS_NUM_THREADS")}]  # fmt: skip
+
+
+def test_processes_stream_units_as_they_finish_with_capped_threads():
+    config = config_of(RIDGE)
+    executor = ProcessExecutor(2, "linear")
+    units = [Unit(15, (0.0,)), Unit(1, (0.0,)), Unit(2, (0.0,)), Unit(3, (0.0,))]
+    out = [runs[0] for runs in executor.run(slow_unit, config, units)]
+    assert [run["seed"] for run in out] == [1, 2, 3, 15]  # as they finish, not as submitted
+    assert len({run["pid"] for run in out}) == 2
+    threads = max(1, cpu_count() // 2)
+    assert all(run["blas"] == [threads] and run["env"] == str(threads) for run in out)
+    rows = len(dataset_for(config, 1).y_train)
+    assert all(run["rows"] == rows for run in out)  # the data came with the unit
+
+
+def test_serial_and_processes_give_the_same_numbers(write_config, tmp_path):
+    for text in (RIDGE, TINY_MLP):
+        config = write_config(text, name=text.split()[1] + ".yaml")
+        serial = sweep(config, tmp_path / "serial.json", "--force", "-e", "serial")
+        local = sweep(config, tmp_path / "local.json", "--force", "-j", "2")
+        assert local["environment"]["executor"] == "processes"
+        assert serial["environment"]["executor"] == "serial"
+        assert_same_numbers(serial, local)
+        if text is TINY_MLP:  # a λ's result does not depend on its unit: bit-identical
+            assert numbers(serial) == numbers(local)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(write_config, tmp_path):
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", "-j", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    try:
+        _wait_for_runs(journal, 1)
+        workers = _children(process.pid)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert stderr.startswith(f"interrupted; finished runs are in {journal}\n")
+    assert workers and _gone(workers, timeout=10)
+    done = len(read_journal(journal).runs)
+    assert 4 <= done < 32
+    resumed = sweep(config, out, "--resume", "-j", "2")
+    assert len(resumed["runs"]) == 32
+
+
+def _gone(pids: set[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _wait_for_runs(journal: Path, at_least: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_bytes().count(b"\n") > at_least:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{journal} did not reach {at_least} runs")
+
+
+# --------------------------------------------------------------------------- dask
+
+
+class Cluster:
+    """A Dask scheduler and workers, all subprocesses listening on 127.0.0.1 only."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.processes, self.workers = folder, [], []
+        scheduler_file = folder / "scheduler.json"
+        self._spawn("scheduler", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                    "--port", "0", "--scheduler-file", str(scheduler_file))  # fmt: skip
+        self.address = _address(scheduler_file, self.processes[0])
+
+    def add_worker(self) -> subprocess.Popen:
+        name = f"worker{len(self.workers)}"
+        worker = self._spawn(name, "distributed.cli.dask_worker", self.address, "--name", name,
+                             "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+                             "--local-directory", str(self.folder / name))  # fmt: skip
+        self.workers.append(worker)
+        return worker
+
+    def wait_for_workers(self, n: int) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=10, set_as_default=False) as client:
+            client.wait_for_workers(n, timeout=60)
+
+    def _spawn(self, name: str, module: str, *args: str) -> subprocess.Popen:
+        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        env = {**os.environ, "PYTHONPATH": str(REPO)}  # the wdcli under test, on every worker
+        process = subprocess.Popen([sys.executable, "-m", module, *args,
+                                    "--dashboard-address", "127.0.0.1:0"],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+        log.close()
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        """Workers first (they say goodbye to the scheduler), then the scheduler."""
+        scheduler, workers = self.processes[0], self.processes[1:]
+        for group in (workers, [scheduler]):
+            for process in group:
+                process.terminate()
+            for process in group:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _address(scheduler_file: Path, scheduler: subprocess.Popen, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if scheduler.poll() is not None:
+            raise RuntimeError(f"the scheduler exited with {scheduler.returncode}")
+        try:
+            return json.loads(scheduler_file.read_text())["address"]
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.05)
+    raise RuntimeError("the scheduler did not write its address")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    pytest.importorskip("distributed")
+    cluster = Cluster(tmp_path_factory.mktemp("dask"))
+    try:
+        cluster.add_worker()
+        cluster.add_worker()
+        cluster.wait_for_workers(2)
+        assert cluster.address.startswith("tcp://127.0.0.1:")
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def test_dask_gives_the_same_numbers(cluster, write_config, tmp_path):
+    for text in (RIDGE, TINY_MLP):
+        config = write_config(text, name=text.split()[1] + ".yaml")
+        serial = sweep(config, tmp_path / "serial.json", "--force", "-e", "serial")
+        remote = sweep(config, tmp_path / "dask.json", "--force", "--address", cluster.address)
+        assert remote["environment"]["executor"] == "dask"
+        assert_same_numbers(serial, remote)
+        if text is TINY_MLP:
+            assert numbers(serial) == numbers(remote)
+
+
+def test_dask_streams_results_and_progress_as_units_finish(cluster, write_config, tmp_path):
+    from wdcli.config import load_config
+    from wdcli.store import open_destination
+    from wdcli.sweep import execute
+
+    config = load_config(write_config(TINY_MLP))
+    destination = open_destination(config, tmp_path / "r.json")
+    journal = destination.journal.path
+    seen = []
+
+    def on_progress(done: int, total: int) -> None:
+        lines = journal.read_bytes().count(b"\n") - 1 if journal.exists() else 0
+        seen.append((done, total, lines))
+
+    executor = DaskExecutor(cluster.address)
+    assert executor.workers == 2
+    document = execute(config, destination, executor, on_progress)
+    assert len(document["runs"]) == 15
+    units = plan_units(config, workers=2)
+    assert len(seen) == len(units) + 1  # once at the start, then once per unit as it arrives
+    assert [done for done, _, _ in seen] == sorted(done for done, _, _ in seen)
+    assert seen[-1][:2] == (15, 15)
+    assert all(lines == done for done, _, lines in seen[1:])  # journalled before reported
+
+
+def test_without_dask_installed_the_message_says_what_to_install(monkeypatch, write_config,
+                                                                 tmp_path):  # fmt: skip
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    config = write_config(RIDGE)
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(tmp_path / "r.json"),
+                                 "-e", "dask", "--address", "tcp://127.0.0.1:8786"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == ("--executor dask needs Dask's distributed scheduler: "
+                             "pip install 'wdcli[dask]'\n")  # fmt: skip
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2_leaving_the_journal(write_config,
+                                                                             tmp_path):  # fmt: skip
+    config = write_config(RIDGE)
+    out = tmp_path / "r.json"
+    complete = sweep(config, tmp_path / "whole.json")
+    journal = tmp_path / "r.journal.jsonl"
+    header = {"kind": "header", "name": "ridge", "config_hash": complete["config_hash"],
+              "started_at": "2026-01-01T00:00:00+00:00"}  # fmt: skip
+    lines = [json.dumps(header)] + [json.dumps({"kind": "run", "run": r})
+                                    for r in complete["runs"][:5]]  # fmt: skip
+    journal.write_text("\n".join(lines) + "\n")
+    before = journal.read_bytes()
+
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    start = time.monotonic()
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(out), "--resume",
+                                 "-e", "dask", "--address", address])  # fmt: skip
+    elapsed = time.monotonic() - start
+    assert result.exit_code == 2
+    assert result.stderr == (f"--address {address}: no Dask scheduler answered within 5 s; "
+                             "start one with `dask scheduler` (see docs/cluster.md) or check "
+                             "the address\n")  # fmt: skip
+    assert elapsed < 10
+    assert journal.read_bytes() == before and not out.exists()
+    resumed = sweep(config, out, "--resume")  # later, the journal finishes the sweep
+    assert numbers(resumed) == numbers(complete)
+
+
+def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(cluster, write_config, tmp_path):
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q",
+         "--address", cluster.address],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        _wait_for_runs(journal, 1)
+        victim = cluster.workers[0]
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        done_at_kill = len(read_journal(journal).runs)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        cluster.add_worker()  # leave the cluster as it was for any later test
+    assert process.returncode == 0, stderr
+    assert done_at_kill < 32  # the kill landed mid-sweep
+    document = json.loads(out.read_text())
+    assert len(document["runs"]) == 32 and not journal.exists()
+    serial = sweep(config, tmp_path / "serial.json", "-e", "serial")
+    assert numbers(document) == numbers(serial)
