@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from wdcli.errors import ConfigError
+from wdcli.errors import ConfigError, read_text
 
 
 class Strict(BaseModel):
@@ -580,17 +580,8 @@ def _resolve_paths(config: Config, source: str) -> None:
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read a YAML config file, apply `--set` overrides, validate."""
-    path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{source}: is a folder, not a config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    data = parse_yaml(text, source)
+    data = parse_yaml(read_text(path, ConfigError, "config file"), source)
     if overrides and isinstance(data, dict):
         defaults = _resolved_or_none(data)
         for assignment in overrides:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from wdcli.config import CLASSIFICATION, REGRESSION, CsvData, DatasetBase, task_of
-from wdcli.errors import DataError
+from wdcli.errors import DataError, read_text
 
 
 @dataclass(frozen=True)
@@ -159,14 +160,8 @@ def _csv(cfg: CsvData, seed: int) -> Raw:
 
 def _read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     """Numeric feature columns and the target column (numbers or labels) of a CSV file."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    rows = [row for row in rows if row]
+    text = read_text(path, DataError, "CSV file")
+    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one data row")
     header = [name.strip() for name in rows[0]]

@@ -1,5 +1,7 @@
 """Exceptions that the library raises and the CLI turns into one line on stderr."""
 
+from pathlib import Path
+
 
 class WdcliError(Exception):
     """A problem with the user's input; the CLI prints it and exits with `exit_code`."""
@@ -21,3 +23,15 @@ class ResultsError(WdcliError):
 
 class ExecutorError(WdcliError):
     """An executor cannot run (e.g. the Dask scheduler is unreachable)."""
+
+
+def read_text(path: Path, error: type[WdcliError], kind: str) -> str:
+    """The text of a file, or `error` in one line: no such file, a folder, unreadable."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not a {kind}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from wdcli import CONVENTION, __version__
-from wdcli.errors import ResultsError
+from wdcli.errors import ResultsError, read_text
 
 SCHEMA_VERSION = 1
 REQUIRED = ("schema_version", "config", "runs", "summary", "best_lambda", "lambda_1se")
@@ -136,15 +136,7 @@ def _fsync_folder(folder: Path) -> None:
 
 def load_results(path: str | Path) -> dict:
     """Read and check a results file; every problem is a ResultsError naming the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ResultsError(f"{path}: is a folder, not a results file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path, ResultsError, "results file")
     if not text.strip():
         raise ResultsError(f"{path}: is empty, not a results file")
     try:
