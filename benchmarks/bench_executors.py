@@ -52,6 +52,12 @@ CASES = {  # name: config (a dict, written as YAML-compatible JSON)
         "lambdas": {"start": 1e-4, "stop": 10.0, "num": 50},
         "seeds": 4,
     },
+    "logistic-bc": {
+        "dataset": {"name": "breast_cancer", "n_train": 60},
+        "model": {"name": "logistic", "tol": 1e-8, "max_iter": 100},
+        "lambdas": {"start": 1e-5, "stop": 10.0, "num": 13, "include_zero": True},
+        "seeds": 5,
+    },  # configs/logistic.yaml
     "logistic": {
         "dataset": {"name": "classification", "n_samples": 20000, "n_features": 100,
                     "n_informative": 20, "n_classes": 3},  # fmt: skip

@@ -30,9 +30,10 @@ from wdcli.errors import ExecutorError
 CONNECT_TIMEOUT = 5  # seconds to reach a Dask scheduler before giving up
 WORKERS_TIMEOUT = 10  # seconds to wait for a scheduler without workers to get one
 MAX_ATTEMPTS = 4  # times a Dask unit may be lost with its worker before the sweep stops
-# Below this much work (multiply-adds, `sweep_work`) an MLP sweep trains in about a second in
-# one process, and worker processes (each importing numpy and wdcli) would cost what they save.
-PROCESSES_MIN_WORK = 5e9
+# Below this much work (multiply-adds, `sweep_work`) an MLP sweep trains in a second or two in
+# one process, and starting worker processes (each importing numpy and wdcli) costs about what
+# they save: measured break-even near 2.6e10 (benchmarks/bench_executors.py, docs/scale.md).
+PROCESSES_MIN_WORK = 2e10
 STEP_MACS = 2e6  # numpy's overhead per layer and mini-batch, as multiply-adds (about 0.2 ms)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
@@ -331,10 +332,11 @@ def choose(config, cores: int | None = None) -> tuple[str, int]:
     """The default executor and its jobs, measured on 2 cores (docs/scale.md):
 
     - mlp: processes, one per core, single-threaded, when the sweep is big enough to pay for
-      starting them (PROCESSES_MIN_WORK): its GEMMs are small, so two processes run about
-      1.7× faster than one; serial otherwise.
-    - linear and logistic: serial. A ridge path is one factorisation per seed, and logistic
-      Newton steps are large GEMMs that BLAS threads already spread over the cores.
+      starting them (PROCESSES_MIN_WORK): its GEMMs are small and run on one thread, so two
+      processes train 1.5-1.75× faster than one; serial otherwise.
+    - linear and logistic: serial. A ridge path is one factorisation per seed and a logistic
+      sweep a few Newton steps, both large GEMMs that BLAS threads already spread over the
+      cores; processes measured from 0.5× (start-up dominates) to about 1.1×.
     """
     cores = cores or cpu_count()
     if config is None or cores < 2 or config.model.name != "mlp":
