@@ -275,6 +275,30 @@ def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(write_config, tmp
     assert len(resumed["runs"]) == 32
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(write_config, tmp_path):
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", "-j", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    try:
+        _wait_for_runs(journal, 1)
+        workers = [pid for pid in _children(process.pid)
+                   if b"LokyProcess" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # fmt: skip
+        os.kill(workers[0], signal.SIGKILL)
+        done_at_kill = len(read_journal(journal).runs)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert done_at_kill < 32
+    document = json.loads(out.read_text())
+    assert len(document["runs"]) == 32 and not journal.exists()
+    assert {run["status"] for run in document["runs"]} == {"ok"}
+
+
 def _gone(pids: set[int], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,15 +1,18 @@
 """Executors: where the work units of a sweep run.
 
-`run(fn, config, units)` calls `fn(config, unit)` (that is `wdcli.sweep.run_unit`) for every
-unit and yields each unit's runs as soon as that unit finishes, in the order they finish, so
-that the sweep journals them at once. `workers` is how many units run at the same time; the
+`run(fn, config, units)` calls `fn(config, unit)` (that is `wdcli.sweep.run_unit`; elsewhere
+than here with the seed's dataset as a third argument) for every unit and yields each unit's
+runs as soon as that unit finishes, in the order they finish, so that the sweep journals them
+at once. `workers` is how many units run at the same time; the
 sweep cuts its grid into enough units to keep them busy (`wdcli.sweep.plan_units`).
 
 - serial: this process, one unit after another; BLAS may use every core.
 - processes: `jobs` local worker processes (loky), each capped at cores // jobs BLAS threads so
-  that together they never oversubscribe the cores. Each builds a seed's dataset once.
-- dask: a Dask distributed cluster. Each seed's dataset is built here once and scattered;
-  units are submitted as the cluster frees up; a unit lost with its worker is run again.
+  that together they never oversubscribe the cores.
+- dask: a Dask distributed cluster; units are submitted as the cluster frees up.
+
+For both, each seed's dataset is built here once and sent with its units (scattered, for
+Dask), and a unit lost with its worker is run again.
 
 Without --executor or --jobs, `choose` picks serial or processes by the measured rule in
 docs/scale.md. Dask and loky are imported only when used.
@@ -29,7 +32,7 @@ from wdcli.errors import ExecutorError
 
 CONNECT_TIMEOUT = 5  # seconds to reach a Dask scheduler before giving up
 WORKERS_TIMEOUT = 10  # seconds to wait for a scheduler without workers to get one
-MAX_ATTEMPTS = 4  # times a Dask unit may be lost with its worker before the sweep stops
+MAX_ATTEMPTS = 4  # times a unit may be lost with its worker before the sweep stops
 # Below this much work (multiply-adds, `sweep_work`) an MLP sweep trains in a second or two in
 # one process, and starting worker processes (each importing numpy and wdcli) costs about what
 # they save: measured break-even near 2.6e10 (benchmarks/bench_executors.py, docs/scale.md).
@@ -123,7 +126,7 @@ class ProcessExecutor:
 
         from wdcli.sweep import dataset_for
 
-        pool, todo, running = self._pool(), deque(units), set()
+        pool, todo, running, lost = self._pool(), deque(units), {}, Counter()
         finished = False
         try:
             while todo or running:
@@ -131,21 +134,37 @@ class ProcessExecutor:
                 while todo and len(running) < 2 * self.workers:
                     unit = todo.popleft()
                     data = dataset_for(config, unit.seed)
-                    running.add(pool.submit(_capped, fn, self.threads, config, unit, data))
-                done, running = wait(running, return_when=FIRST_COMPLETED)
+                    future = pool.submit(_capped, fn, self.threads, config, unit, data)
+                    running[future] = unit
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield future.result()
+                    unit = running.pop(future)
+                    try:
+                        runs = future.result()
+                    except BrokenProcessPool as exc:  # a worker died: the pool's units are lost
+                        _count_loss(lost, unit, exc, "worker process")
+                        todo.appendleft(unit)
+                        pool = self._pool()  # a new pool replaces the broken one
+                        continue
+                    yield runs
             finished = True
-        except BrokenProcessPool as exc:
-            raise ExecutorError(
-                f"a worker process died ({_first_line(exc)}); the runs finished so far are in "
-                "the journal, continue with --resume (fewer --jobs if memory ran out)"
-            ) from None
         finally:
             if not finished:  # an error or Ctrl-C: stop the units still running, now
                 for future in running:
                     future.cancel()
                 pool.shutdown(wait=False, kill_workers=True)
+
+
+def _count_loss(lost: Counter, unit, exc: BaseException | None, where: str) -> None:
+    """Count a unit lost with its worker; give up (ExecutorError) at MAX_ATTEMPTS losses."""
+    lost[unit] += 1
+    if lost[unit] >= MAX_ATTEMPTS:
+        reason = f" ({_first_line(exc)})" if exc is not None else ""
+        raise ExecutorError(
+            f"a unit (seed {unit.seed}, {len(unit.lambdas)} λ) was lost {lost[unit]} times with "
+            f"its {where}{reason}; the runs finished so far are in the journal, continue with "
+            "--resume once the cause is fixed (out of memory? fewer --jobs)"
+        )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -232,14 +251,7 @@ class DaskExecutor:
                 unit = running.pop(future)
                 runs = _outcome(future)
                 if runs is None:  # lost with a worker: run it again (or give up)
-                    lost[unit] += 1
-                    if lost[unit] >= MAX_ATTEMPTS:
-                        raise ExecutorError(
-                            f"a unit (seed {unit.seed}, {len(unit.lambdas)} λ) was lost "
-                            f"{lost[unit]} times with its Dask worker; the runs finished so far "
-                            "are in the journal, continue with --resume once the workers are "
-                            "healthy (out of memory?)"
-                        )
+                    _count_loss(lost, unit, None, "Dask worker")
                     data.pop(unit.seed, None)  # its data may have gone with the worker
                     submit(unit)
                     continue
