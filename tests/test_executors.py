@@ -475,6 +475,29 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2_leaving_the_journal(wri
     assert numbers(resumed) == numbers(complete)
 
 
+def test_workers_without_wdcli_are_one_line_and_exit_2(tmp_path, write_config):
+    pytest.importorskip("distributed")
+    hide = tmp_path / "hide_wdcli.py"
+    hide.write_text("import sys\nsys.modules['wdcli'] = None\n")  # as if not installed
+    cluster = Cluster(tmp_path)
+    try:
+        cluster.workers.append(cluster._spawn(
+            "worker", "distributed.cli.dask_worker", cluster.address, "--nthreads", "1",
+            "--no-nanny", "--host", "127.0.0.1", "--preload", str(hide)))  # fmt: skip
+        cluster.wait_for_workers(1)
+        config = write_config(RIDGE)
+        result = runner.invoke(app, ["sweep", str(config), "-o", str(tmp_path / "r.json"),
+                                     "--address", cluster.address])  # fmt: skip
+    finally:
+        cluster.stop()
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"--address {cluster.address}: the Dask workers cannot run "
+                                    "wdcli (")  # fmt: skip
+    assert result.stderr.endswith("); install the same wdcli on every worker: "
+                                  "pip install 'wdcli[dask]'\n")  # fmt: skip
+    assert not list(tmp_path.glob("r.*"))  # nothing written
+
+
 def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(cluster, write_config, tmp_path):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"

@@ -204,12 +204,19 @@ class DaskExecutor:
         atexit.register(self.close)
         try:
             self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
-            self.threads = self._threads_per_host()
-            self.workers = max(1, sum(self.client.nthreads().values()))
         except TimeoutError:
+            self.close()
             raise ExecutorError(
                 f"--address {address}: the scheduler has no workers; start some with "
                 f"`dask worker {address}`"
+            ) from None
+        try:
+            self.threads = self._threads_per_host()
+            self.workers = max(1, sum(self.client.nthreads().values()))
+        except Exception as exc:  # most often: the workers cannot import wdcli
+            raise ExecutorError(
+                f"--address {address}: the Dask workers cannot run wdcli ({_first_line(exc)}); "
+                "install the same wdcli on every worker: pip install 'wdcli[dask]'"
             ) from None
         finally:
             if not hasattr(self, "workers"):
