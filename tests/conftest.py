@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,18 @@ seeds: 2
 @pytest.fixture
 def ridge_config(write_config) -> Path:
     return write_config(RIDGE_CONFIG)
+
+
+@pytest.fixture
+def wait_for_runs():
+    """wait(journal, at_least): block until a sweep's journal holds more than at_least runs."""
+
+    def wait(journal: Path, at_least: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if journal.exists() and journal.read_bytes().count(b"\n") > at_least:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"{journal} did not reach {at_least} runs")
+
+    return wait

@@ -252,7 +252,7 @@ def _children(pid: int) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(write_config, tmp_path):
+def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(wait_for_runs, write_config, tmp_path):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
     process = subprocess.Popen(
@@ -260,7 +260,7 @@ def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(write_config, tmp
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )
     try:
-        _wait_for_runs(journal, 1)
+        wait_for_runs(journal, 1)
         workers = _children(process.pid)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=20)
@@ -276,7 +276,7 @@ def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(write_config, tmp
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(write_config, tmp_path):
+def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(wait_for_runs, write_config, tmp_path):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
     process = subprocess.Popen(
@@ -284,7 +284,7 @@ def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(write_confi
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )
     try:
-        _wait_for_runs(journal, 1)
+        wait_for_runs(journal, 1)
         workers = [pid for pid in _children(process.pid)
                    if b"LokyProcess" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # fmt: skip
         os.kill(workers[0], signal.SIGKILL)
@@ -306,15 +306,6 @@ def _gone(pids: set[int], timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return False
-
-
-def _wait_for_runs(journal: Path, at_least: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if journal.exists() and journal.read_bytes().count(b"\n") > at_least:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"{journal} did not reach {at_least} runs")
 
 
 # --------------------------------------------------------------------------- dask
@@ -498,7 +489,7 @@ def test_workers_without_wdcli_are_one_line_and_exit_2(tmp_path, write_config):
     assert not list(tmp_path.glob("r.*"))  # nothing written
 
 
-def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(cluster, write_config, tmp_path):
+def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(wait_for_runs, cluster, write_config, tmp_path):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
     process = subprocess.Popen(
@@ -507,7 +498,7 @@ def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(cluster, write_co
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )  # fmt: skip
     try:
-        _wait_for_runs(journal, 1)
+        wait_for_runs(journal, 1)
         victim = cluster.workers[0]
         victim.send_signal(signal.SIGKILL)
         victim.wait()

@@ -36,25 +36,16 @@ def _start(config: Path, out: Path, *extra: str) -> subprocess.Popen:
     )
 
 
-def _wait_for_runs(journal: Path, at_least: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if journal.exists() and journal.read_bytes().count(b"\n") > at_least:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"{journal} did not reach {at_least} runs")
-
-
 def _without_times(document: dict) -> list[dict]:
     return [{k: v for k, v in run.items() if k != "seconds"} for run in document["runs"]]
 
 
-def test_kill_9_then_resume_gives_the_uninterrupted_numbers(write_config, tmp_path):
+def test_kill_9_then_resume_gives_the_uninterrupted_numbers(wait_for_runs, write_config, tmp_path):
     config = write_config(SLOW_CONFIG)
     killed, whole = tmp_path / "killed.json", tmp_path / "whole.json"
     journal = tmp_path / "killed.journal.jsonl"
     process = _start(config, killed)
-    _wait_for_runs(journal, at_least=16)
+    wait_for_runs(journal, at_least=16)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not killed.exists()
@@ -71,12 +62,12 @@ def test_kill_9_then_resume_gives_the_uninterrupted_numbers(write_config, tmp_pa
     assert a["summary"] == b["summary"] and a["best_lambda"] == b["best_lambda"]
 
 
-def test_ctrl_c_stops_cleanly_with_a_way_to_resume(write_config, tmp_path):
+def test_ctrl_c_stops_cleanly_with_a_way_to_resume(wait_for_runs, write_config, tmp_path):
     config = write_config(SLOW_CONFIG)
     out = tmp_path / "r.json"
     journal = tmp_path / "r.journal.jsonl"
     process = _start(config, out)
-    _wait_for_runs(journal, at_least=8)
+    wait_for_runs(journal, at_least=8)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
@@ -123,7 +114,7 @@ def test_an_unfinished_journal_is_not_overwritten_without_resume_or_force(ridge_
                              "pass --resume to continue it or --force to start over\n")
 
 
-def test_resume_finds_the_newest_journal_of_the_config(write_config, tmp_path, monkeypatch):
+def test_resume_finds_the_newest_journal_of_the_config(wait_for_runs, write_config, tmp_path, monkeypatch):
     config = write_config(SLOW_CONFIG)
     monkeypatch.chdir(tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "wdcli", "sweep", str(config), "-q"],
@@ -132,7 +123,7 @@ def test_resume_finds_the_newest_journal_of_the_config(write_config, tmp_path, m
     while not list((tmp_path / "results").glob("slow-*.journal.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.01)
     journal = next((tmp_path / "results").glob("slow-*.journal.jsonl"))
-    _wait_for_runs(journal, at_least=8)
+    wait_for_runs(journal, at_least=8)
     process.send_signal(signal.SIGKILL)
     process.wait()
     result = runner.invoke(app, ["sweep", str(config), "--resume", "-q"])
