@@ -244,7 +244,7 @@ def test_larger_lambda_gives_smaller_weights():
 # --------------------------------------------------------------------------- batching
 
 
-def _assert_same_fit(a, b, rtol=1e-9):
+def assert_same_fit(a, b, rtol=1e-9):
     for name in ("train_loss", "test_loss", "weight_sq_norm"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=rtol, atol=0)
     for name in ("train_loss", "test_loss"):
@@ -272,7 +272,7 @@ def test_stacked_equals_one_model_at_a_time(kind):
     opts = options(hidden=[6, 4], activation="gelu", epochs=3)
     together = fit_mlp(data, lambdas, 7, opts)
     for k, lam in enumerate(lambdas):
-        _assert_same_fit(_take(together, [k]), fit_mlp(data, np.array([lam]), 7, opts))
+        assert_same_fit(_take(together, [k]), fit_mlp(data, np.array([lam]), 7, opts))
 
 
 @settings(max_examples=12, deadline=None)
@@ -288,7 +288,7 @@ def test_a_chunk_of_lambdas_equals_the_full_call(lambdas, cut, seed):
     cut = min(cut, len(lambdas))
     for part in (slice(0, cut), slice(cut, None)):
         if len(lambdas[part]):
-            _assert_same_fit(_take(full, part), fit_mlp(data, lambdas[part], seed, opts))
+            assert_same_fit(_take(full, part), fit_mlp(data, lambdas[part], seed, opts))
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():
@@ -304,7 +304,7 @@ def test_evaluation_in_chunks_gives_the_same_losses(monkeypatch):
     whole = fit_mlp(data, lambdas, 0, opts)
     monkeypatch.setattr(mlp, "EVAL_BYTES", 1)  # one BLOCK of rows at a time
     chunked = fit_mlp(data, lambdas, 0, opts)
-    _assert_same_fit(whole, chunked, rtol=1e-14)
+    assert_same_fit(whole, chunked, rtol=1e-14)
 
 
 # --------------------------------------------------------------------------- scikit-learn
@@ -394,7 +394,7 @@ def test_divergence_marks_only_the_runs_that_blew_up():
     curve = fit.curves["train_loss"][2]
     assert np.isfinite(curve[0]) and np.isnan(curve[-1])
     # the others went on exactly as they do without the diverged run
-    _assert_same_fit(_take(fit, [0, 1, 3]), fit_mlp(data, lambdas[[0, 1, 3]], 0, opts))
+    assert_same_fit(_take(fit, [0, 1, 3]), fit_mlp(data, lambdas[[0, 1, 3]], 0, opts))
 
 
 def test_a_huge_learning_rate_diverges_every_run_quietly():
