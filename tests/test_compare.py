@@ -109,3 +109,15 @@ def test_incomparable_error_is_a_wdcli_error():
     with pytest.raises(IncomparableError):
         compare({"summary": [], "config": {}, "runs": []}, {"summary": [], "config": {}, "runs": []},
                 names=("a", "b"))
+
+
+def test_another_model_is_named_not_listed_option_by_option(tmp_path):
+    base = {"schema_version": 1, "config": {"dataset": {"name": "poly", "degree": 15},
+                                            "model": {"name": "linear", "solver": "auto"}},
+            "runs": [], "summary": [{"lambda": 1.0, "test_loss_mean": 1.0, "regime": "good"}]}
+    cand = copy.deepcopy(base)
+    cand["config"]["model"] = {"name": "mlp", "hidden": [8]}
+    with pytest.raises(IncomparableError) as info:
+        compare(base, cand, names=("a", "b"))
+    assert str(info.value) == ("cannot compare a and b: model differs (linear vs mlp); "
+                               "pass --common to compare anyway on the 1 λ both have")

@@ -68,6 +68,9 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
                      f"{candidate.get('schema_version')}")
     for section in ("dataset", "model"):
         a, b = baseline["config"].get(section, {}), candidate["config"].get(section, {})
+        if a.get("name") != b.get("name"):  # another dataset or model: its options say nothing
+            found.append(f"{section} differs ({a.get('name')} vs {b.get('name')})")
+            continue
         changed = [f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
                    for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
         if changed:
