@@ -134,7 +134,13 @@ class ProcessExecutor:
                 while todo and len(running) < 2 * self.workers:
                     unit = todo.popleft()
                     data = dataset_for(config, unit.seed)
-                    future = pool.submit(_capped, fn, self.threads, config, unit, data)
+                    try:
+                        future = pool.submit(_capped, fn, self.threads, config, unit, data)
+                    except BrokenProcessPool as exc:  # it broke since the last wait
+                        _count_loss(lost, unit, exc, "worker process")
+                        todo.appendleft(unit)
+                        pool = self._pool()
+                        continue
                     running[future] = unit
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
