@@ -509,13 +509,13 @@ def validate(data: Any, source: str) -> Config:
     except ValidationError as exc:
         # A misspelt key also makes the real one missing: name the misspelling first.
         errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
-        lines = [f"{source}: {_describe(err, data)}" for err in errors]
+        lines = [f"{source}: {_describe(err)}" for err in errors]
         raise ConfigError("\n".join(lines)) from None
     _resolve_paths(config, source)
     return config
 
 
-def _describe(err: dict, data: dict) -> str:
+def _describe(err: dict) -> str:
     """One line for a pydantic error: the field path, then what is wrong."""
     loc = list(err["loc"])
     if len(loc) > 1 and loc[0] in ("dataset", "model", "lambdas", "seeds"):
