@@ -28,15 +28,25 @@ CASES = {  # name: config (a dict, written as YAML-compatible JSON)
     },
     "mlp-mid": {
         "dataset": {"name": "friedman1", "n_samples": 1200, "n_train": 200},
-        "model": {"name": "mlp", "hidden": [64, 64], "epochs": 150, "batch_size": 32,
-                  "lr": 0.003},  # fmt: skip
+        "model": {
+            "name": "mlp",
+            "hidden": [64, 64],
+            "epochs": 150,
+            "batch_size": 32,
+            "lr": 0.003,
+        },  # fmt: skip
         "lambdas": {"start": 1e-4, "stop": 1.0, "num": 9, "include_zero": True},
         "seeds": 3,
     },  # configs/mlp.yaml
     "mlp-16": {
         "dataset": {"name": "friedman1", "n_samples": 4000, "n_train": 2000, "n_features": 20},
-        "model": {"name": "mlp", "hidden": [64], "epochs": 100, "batch_size": 64,
-                  "eval_every": 100},  # fmt: skip
+        "model": {
+            "name": "mlp",
+            "hidden": [64],
+            "epochs": 100,
+            "batch_size": 64,
+            "eval_every": 100,
+        },  # fmt: skip
         "lambdas": {"start": 1e-6, "stop": 1.0, "num": 16},
         "seeds": 1,
     },  # the 16-λ setting of benchmarks/bench_mlp.py
@@ -59,8 +69,13 @@ CASES = {  # name: config (a dict, written as YAML-compatible JSON)
         "seeds": 5,
     },  # configs/logistic.yaml
     "logistic": {
-        "dataset": {"name": "classification", "n_samples": 20000, "n_features": 100,
-                    "n_informative": 20, "n_classes": 3},  # fmt: skip
+        "dataset": {
+            "name": "classification",
+            "n_samples": 20000,
+            "n_features": 100,
+            "n_informative": 20,
+            "n_classes": 3,
+        },  # fmt: skip
         "model": {"name": "logistic"},
         "lambdas": {"start": 1e-5, "stop": 1.0, "num": 16},
         "seeds": 4,

@@ -33,11 +33,13 @@ LAMBDAS = np.logspace(-6, 0, 30)
 TOL = 1e-8
 MAX_ITER = 10_000  # for scikit-learn; "conv" counts its fits that stopped before it
 CASES = {
-    "binary": ClassificationData(name="classification", n_samples=2000, n_features=30,
-                                 n_informative=10),
+    "binary": ClassificationData(
+        name="classification", n_samples=2000, n_features=30, n_informative=10
+    ),
     "cancer": BreastCancerData(name="breast_cancer"),
-    "classes5": ClassificationData(name="classification", n_samples=2000, n_features=30,
-                                   n_informative=10, n_classes=5),
+    "classes5": ClassificationData(
+        name="classification", n_samples=2000, n_features=30, n_informative=10, n_classes=5
+    ),
     "digits": DigitsData(name="digits"),  # slow for scikit-learn: minutes per repeat
 }
 SKLEARN_SOLVERS = ("lbfgs", "newton-cholesky")
@@ -54,8 +56,10 @@ def sklearn_sweep(data: Dataset, solver: str) -> list[LogisticRegression]:
     for lam in LAMBDAS:
         model = LogisticRegression(C=1 / (2 * n * lam), tol=TOL, max_iter=MAX_ITER, solver=solver)
         model.fit(data.X_train, data.y_train)
-        cross_entropy(model, data.X_train, data.y_train), cross_entropy(model, data.X_test,
-                                                                       data.y_test)
+        (
+            cross_entropy(model, data.X_train, data.y_train),
+            cross_entropy(model, data.X_test, data.y_test),
+        )
         models.append(model)
     return models
 
@@ -97,21 +101,38 @@ def bench(case: str, repeats: int) -> list[dict]:
             seconds[name].append(timed(run))
     path = solve_logistic(data.X_train, data.y_train, data.n_classes, LAMBDAS, TOL)
     X, y = data.X_train, data.y_train
-    ours = [objective_and_gradient(X, y, path.coef[k], path.intercept[k], lam)
-            for k, lam in enumerate(LAMBDAS)]
-    rows = [{"method": "wdcli", "seconds": statistics.median(seconds["wdcli"]), "gap": 0.0,
-             "grad": max(g for _, g in ours), "iterations": int(path.iterations.sum()),
-             "converged": int(path.converged.sum())}]
+    ours = [
+        objective_and_gradient(X, y, path.coef[k], path.intercept[k], lam)
+        for k, lam in enumerate(LAMBDAS)
+    ]
+    rows = [
+        {
+            "method": "wdcli",
+            "seconds": statistics.median(seconds["wdcli"]),
+            "gap": 0.0,
+            "grad": max(g for _, g in ours),
+            "iterations": int(path.iterations.sum()),
+            "converged": int(path.converged.sum()),
+        }
+    ]
     for solver in SKLEARN_SOLVERS:
         models = sklearn_sweep(data, solver)
-        theirs = [objective_and_gradient(X, y, m.coef_, m.intercept_, lam)
-                  for m, lam in zip(models, LAMBDAS, strict=True)]
+        theirs = [
+            objective_and_gradient(X, y, m.coef_, m.intercept_, lam)
+            for m, lam in zip(models, LAMBDAS, strict=True)
+        ]
         gaps = [(J - J_ref) / J_ref for (J, _), (J_ref, _) in zip(ours, theirs, strict=True)]
         assert max(gaps) <= 1e-8, f"{case}: wdcli's J is above {solver}'s by {max(gaps):.1e}"
-        rows.append({"method": solver, "seconds": statistics.median(seconds[solver]),
-                     "gap": max(gaps, key=abs), "grad": max(g for _, g in theirs),
-                     "iterations": int(sum(m.n_iter_[0] for m in models)),
-                     "converged": sum(int(m.n_iter_[0] < MAX_ITER) for m in models)})
+        rows.append(
+            {
+                "method": solver,
+                "seconds": statistics.median(seconds[solver]),
+                "gap": max(gaps, key=abs),
+                "grad": max(g for _, g in theirs),
+                "iterations": int(sum(m.n_iter_[0] for m in models)),
+                "converged": sum(int(m.n_iter_[0] < MAX_ITER) for m in models),
+            }
+        )
     shape = f"{X.shape[0]}×{X.shape[1]}, C={data.n_classes}"
     for row in rows:
         row.update(case=case, shape=shape, speedup=row["seconds"] / rows[0]["seconds"])
@@ -122,20 +143,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads cap")
-    parser.add_argument("--cases", default="binary,cancer,classes5",
-                        help=f"comma-separated, of: {', '.join(CASES)}")
+    parser.add_argument(
+        "--cases", default="binary,cancer,classes5", help=f"comma-separated, of: {', '.join(CASES)}"
+    )
     args = parser.parse_args()
     warnings.simplefilter("error")  # a ConvergenceWarning would make the comparison unfair
-    print(f"{len(LAMBDAS)} λ in [{LAMBDAS[0]:g}, {LAMBDAS[-1]:g}], tol {TOL:g}, "
-          f"threads {args.threads or 'default'}, median of {args.repeats}")
-    print(f"{'case':<9} {'n×d, classes':<17} {'method':<16} {'seconds':>8} {'vs wdcli':>9} "
-          f"{'iters':>6} {'conv':>5} {'max|∇J|':>9} {'rel ΔJ':>9}")
+    print(
+        f"{len(LAMBDAS)} λ in [{LAMBDAS[0]:g}, {LAMBDAS[-1]:g}], tol {TOL:g}, "
+        f"threads {args.threads or 'default'}, median of {args.repeats}"
+    )
+    print(
+        f"{'case':<9} {'n×d, classes':<17} {'method':<16} {'seconds':>8} {'vs wdcli':>9} "
+        f"{'iters':>6} {'conv':>5} {'max|∇J|':>9} {'rel ΔJ':>9}"
+    )
     with threadpool_limits(limits=args.threads):
         for case in args.cases.split(","):
             for r in bench(case, args.repeats):
-                print(f"{r['case']:<9} {r['shape']:<17} {r['method']:<16} {r['seconds']:>8.3f} "
-                      f"{r['speedup']:>8.1f}× {r['iterations']:>6} {r['converged']:>5} "
-                      f"{r['grad']:>9.1e} {r['gap']:>9.1e}")
+                print(
+                    f"{r['case']:<9} {r['shape']:<17} {r['method']:<16} {r['seconds']:>8.3f} "
+                    f"{r['speedup']:>8.1f}× {r['iterations']:>6} {r['converged']:>5} "
+                    f"{r['grad']:>9.1e} {r['gap']:>9.1e}"
+                )
 
 
 if __name__ == "__main__":

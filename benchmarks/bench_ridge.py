@@ -67,24 +67,32 @@ def bench(case: str, repeats: int) -> dict:
     fit = wdcli_sweep(data)
     weight_error = np.max(np.abs(W - coefs) / np.max(np.abs(coefs), axis=1, keepdims=True))
     loss_error = np.max(np.abs(fit.test_loss - losses[:, 1]) / losses[:, 1])
-    return {"ours": statistics.median(ours), "theirs": statistics.median(theirs),
-            "weight_error": weight_error, "loss_error": loss_error}
+    return {
+        "ours": statistics.median(ours),
+        "theirs": statistics.median(theirs),
+        "weight_error": weight_error,
+        "loss_error": loss_error,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(f"{'case':<6} {'threads':>8} {'wdcli s':>9} {'sklearn s':>10} {'ratio':>7} "
-          f"{'max rel Δw':>11} {'max rel Δloss':>13}")
+    print(
+        f"{'case':<6} {'threads':>8} {'wdcli s':>9} {'sklearn s':>10} {'ratio':>7} "
+        f"{'max rel Δw':>11} {'max rel Δloss':>13}"
+    )
     for threads in (None, 1):
         for case in CASES:
             with threadpool_limits(limits=threads):
                 r = bench(case, args.repeats)
             label = "default" if threads is None else str(threads)
-            print(f"{case:<6} {label:>8} {r['ours']:>9.4f} {r['theirs']:>10.4f} "
-                  f"{r['theirs'] / r['ours']:>6.1f}× {r['weight_error']:>11.1e} "
-                  f"{r['loss_error']:>13.1e}")
+            print(
+                f"{case:<6} {label:>8} {r['ours']:>9.4f} {r['theirs']:>10.4f} "
+                f"{r['theirs'] / r['ours']:>6.1f}× {r['weight_error']:>11.1e} "
+                f"{r['loss_error']:>13.1e}"
+            )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,12 @@ MLP = {"name": "mlp", "hidden": [64], "optimizer": "adam", "batch_size": 64, "ep
 def mlp_config(n: int, d: int, lambdas: int, seeds: int, **model) -> dict:
     return {
         "name": "scale-mlp",
-        "dataset": {"name": "friedman1", "n_samples": n + n // 4, "n_train": n,
-                    "n_features": d},  # fmt: skip
+        "dataset": {
+            "name": "friedman1",
+            "n_samples": n + n // 4,
+            "n_train": n,
+            "n_features": d,
+        },  # fmt: skip
         "model": {**MLP, **model},
         "lambdas": {"start": 1e-6, "stop": 1.0, "num": lambdas},
         "seeds": seeds,
@@ -50,8 +54,12 @@ def mlp_config(n: int, d: int, lambdas: int, seeds: int, **model) -> dict:
 def ridge_config(n: int, d: int, lambdas: int, seeds: int) -> dict:
     return {
         "name": "scale-ridge",
-        "dataset": {"name": "regression", "n_samples": n + n // 4, "n_train": n,
-                    "n_features": d},  # fmt: skip
+        "dataset": {
+            "name": "regression",
+            "n_samples": n + n // 4,
+            "n_train": n,
+            "n_features": d,
+        },  # fmt: skip
         "model": {"name": "linear"},
         "lambdas": {"start": 1e-6, "stop": 1.0, "num": lambdas},
         "seeds": seeds,
@@ -145,8 +153,10 @@ def memory() -> None:
         _, peak = measured(command)
         seconds = time.perf_counter() - start
     verdict = "under" if peak < 2048 else "OVER"
-    print(f"wdcli sweep, mlp hidden [64], 64 λ × 4 seeds = 256 models, n_train 100000, "
-          f"10 features, 2 epochs: {seconds:.1f} s, peak RSS {peak:.0f} MB ({verdict} 2 GB)")
+    print(
+        f"wdcli sweep, mlp hidden [64], 64 λ × 4 seeds = 256 models, n_train 100000, "
+        f"10 features, 2 epochs: {seconds:.1f} s, peak RSS {peak:.0f} MB ({verdict} 2 GB)"
+    )
 
 
 def cores(repeats: int) -> None:

@@ -1,6 +1,6 @@
 """How fast the CLI answers: median wall time of quick commands, each a fresh process.
 
-    python benchmarks/bench_startup.py [--repeats 7]
+python benchmarks/bench_startup.py [--repeats 7]
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ COMMANDS = [
 
 def wall_time(args: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "wdcli", *args], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "wdcli", *args],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -35,7 +40,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     bare = statistics.median(
-        wall_time_of([sys.executable, "-c", "pass"]) for _ in range(args.repeats))
+        wall_time_of([sys.executable, "-c", "pass"]) for _ in range(args.repeats)
+    )
     print(f"{'command':<28} {'median s':>9}   (python itself: {bare:.3f} s)")
     for command in COMMANDS:
         times = [wall_time(command) for _ in range(args.repeats)]

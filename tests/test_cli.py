@@ -40,18 +40,45 @@ def test_sweep_json_has_the_design_names(ridge_config, tmp_path):
     assert result.exit_code == 0 and result.stderr == ""
     document = json.loads(result.stdout)
     assert document == json.loads(out.read_text())
-    for key in ("schema_version", "wdcli_version", "config", "config_hash", "data_fingerprint",
-                "environment", "started_at", "finished_at", "runs", "summary", "best_lambda",
-                "lambda_1se"):
+    for key in (
+        "schema_version",
+        "wdcli_version",
+        "config",
+        "config_hash",
+        "data_fingerprint",
+        "environment",
+        "started_at",
+        "finished_at",
+        "runs",
+        "summary",
+        "best_lambda",
+        "lambda_1se",
+    ):
         assert key in document
     run0 = document["runs"][0]
-    for key in ("lambda", "seed", "train_loss", "test_loss", "penalty", "weight_sq_norm",
-                "status", "seconds", "df"):
+    for key in (
+        "lambda",
+        "seed",
+        "train_loss",
+        "test_loss",
+        "penalty",
+        "weight_sq_norm",
+        "status",
+        "seconds",
+        "df",
+    ):
         assert key in run0
     assert run0["penalty"] == pytest.approx(run0["lambda"] * run0["weight_sq_norm"])
     row = document["summary"][0]
-    for key in ("lambda", "train_loss_mean", "train_loss_std", "test_loss_mean",
-                "test_loss_std", "test_loss_se", "regime"):
+    for key in (
+        "lambda",
+        "train_loss_mean",
+        "train_loss_std",
+        "test_loss_mean",
+        "test_loss_std",
+        "test_loss_se",
+        "regime",
+    ):
         assert key in row
     assert document["best_lambda"] in [r["lambda"] for r in document["summary"]]
 
@@ -72,15 +99,29 @@ def test_existing_results_file_is_never_overwritten_silently(ridge_config, tmp_p
     out.write_text("precious")
     result = run("sweep", str(ridge_config), "--out", str(out))
     assert result.exit_code == 2
-    assert result.stderr == f"{out}: already exists; pass --force to overwrite it or --out another file\n"
+    assert (
+        result.stderr
+        == f"{out}: already exists; pass --force to overwrite it or --out another file\n"
+    )
     assert out.read_text() == "precious"
     assert run("sweep", str(ridge_config), "--out", str(out), "--force", "-q").exit_code == 0
     assert json.loads(out.read_text())["schema_version"] == 1
 
 
 def test_overrides_reach_the_sweep(ridge_config, tmp_path):
-    result = run("sweep", str(ridge_config), "--set", "lambdas=[0.5]", "--set", "seeds=1",
-                 "-o", str(tmp_path / "r.json"), "-f", "json", "-q")
+    result = run(
+        "sweep",
+        str(ridge_config),
+        "--set",
+        "lambdas=[0.5]",
+        "--set",
+        "seeds=1",
+        "-o",
+        str(tmp_path / "r.json"),
+        "-f",
+        "json",
+        "-q",
+    )
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert [r["lambda"] for r in document["runs"]] == [0.5]
@@ -90,13 +131,20 @@ def test_overrides_reach_the_sweep(ridge_config, tmp_path):
     ("overrides", "message"),
     [
         (["model.solvr=svd"], "{p}: model.solvr: unknown key (did you mean 'solver'?)\n"),
-        (["dataset={name: moons}"],
-         "model.name: 'linear' is for regression, but dataset 'moons' is classification; "
-         "use logistic or mlp\n"),
-        (["dataset.n_train=1000"], "dataset.n_train: must be < the number of samples (60), got 1000\n"),
+        (
+            ["dataset={name: moons}"],
+            "model.name: 'linear' is for regression, but dataset 'moons' is classification; "
+            "use logistic or mlp\n",
+        ),
+        (
+            ["dataset.n_train=1000"],
+            "dataset.n_train: must be < the number of samples (60), got 1000\n",
+        ),
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(ridge_config, tmp_path, overrides, message):
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    ridge_config, tmp_path, overrides, message
+):
     args = ["sweep", str(ridge_config), "-o", str(tmp_path / "r.json")]
     for item in overrides:
         args += ["--set", item]
@@ -138,7 +186,11 @@ def test_schema_is_json():
 def test_list(what):
     result = run("list", what)
     assert result.exit_code == 0
-    names = ["poly", "friedman1", "digits", "csv"] if what == "datasets" else ["linear", "logistic", "mlp"]
+    names = (
+        ["poly", "friedman1", "digits", "csv"]
+        if what == "datasets"
+        else ["linear", "logistic", "mlp"]
+    )
     for name in names:
         assert name in result.stdout
 
@@ -170,7 +222,9 @@ def test_main_help_and_version():
 
 
 def test_python_dash_m_works():
-    result = subprocess.run([sys.executable, "-m", "wdcli", "--version"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "wdcli", "--version"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and result.stdout.startswith("wdcli ")
 
 
@@ -187,8 +241,10 @@ def test_plot_writes_a_png_and_refuses_other_extensions(ridge_config, tmp_path):
     assert bad.stderr == f"{tmp_path / 'r.pdf'}: the figure file must end in .png or .svg\n"
     curves = run("plot", str(results), "--curves", "-o", str(tmp_path / "c.svg"))
     assert curves.exit_code == 2
-    assert curves.stderr == (f"{results}: no per-epoch curves in these results (model 'linear'); "
-                             "only mlp sweeps record them\n")
+    assert curves.stderr == (
+        f"{results}: no per-epoch curves in these results (model 'linear'); "
+        "only mlp sweeps record them\n"
+    )
 
 
 def test_show_can_draw_the_chart_under_the_table(ridge_config, tmp_path):

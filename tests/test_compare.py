@@ -32,13 +32,16 @@ def _edit(path, tmp_path, name, change):
 def test_identical_files_pass(baseline):
     result = runner.invoke(app, ["compare", str(baseline), str(baseline)])
     assert result.exit_code == 0
-    assert result.stdout.endswith(f"{baseline}: test_loss no worse than {baseline} at all 4 λ (rtol 0.05)\n")
+    assert result.stdout.endswith(
+        f"{baseline}: test_loss no worse than {baseline} at all 4 λ (rtol 0.05)\n"
+    )
 
 
 def test_a_worse_candidate_exits_1_and_says_where(baseline, tmp_path):
     def worsen(document):
         document["summary"][1]["test_loss_mean"] *= 1.10  # +10 % at λ = 1e-3
         document["summary"][2]["test_loss_mean"] *= 1.01  # +1 %: within rtol
+
     worse = _edit(baseline, tmp_path, "worse.json", worsen)
     result = runner.invoke(app, ["compare", str(baseline), str(worse), "--format", "json"])
     assert result.exit_code == 1
@@ -46,16 +49,25 @@ def test_a_worse_candidate_exits_1_and_says_where(baseline, tmp_path):
     assert report["ok"] is False
     assert report["comparisons"][0]["worse"] == [0.001]
     assert [r["verdict"] for r in report["comparisons"][0]["rows"]] == ["ok", "worse", "ok", "ok"]
-    strict = runner.invoke(app, ["compare", str(baseline), str(worse), "--rtol", "0.001", "-f", "json"])
+    strict = runner.invoke(
+        app, ["compare", str(baseline), str(worse), "--rtol", "0.001", "-f", "json"]
+    )
     assert json.loads(strict.stdout)["comparisons"][0]["worse"] == [0.001, 0.1]
     loose = runner.invoke(app, ["compare", str(baseline), str(worse), "--rtol", "0.2"])
     assert loose.exit_code == 0
 
 
 def test_better_is_not_worse_and_accuracy_is_higher_is_better():
-    base = {"schema_version": 1, "config": {"dataset": {}, "model": {}}, "runs": [],
-            "summary": [{"lambda": 1.0, "test_accuracy_mean": 0.9, "test_loss_mean": 1.0,
-                         "regime": "good"}], "best_lambda": 1.0, "lambda_1se": None}
+    base = {
+        "schema_version": 1,
+        "config": {"dataset": {}, "model": {}},
+        "runs": [],
+        "summary": [
+            {"lambda": 1.0, "test_accuracy_mean": 0.9, "test_loss_mean": 1.0, "regime": "good"}
+        ],
+        "best_lambda": 1.0,
+        "lambda_1se": None,
+    }
     cand = copy.deepcopy(base)
     cand["summary"][0].update(test_accuracy_mean=0.8, test_loss_mean=0.5)
     names = ("a", "b")
@@ -66,6 +78,7 @@ def test_better_is_not_worse_and_accuracy_is_higher_is_better():
 def test_diverged_candidate_is_worse(baseline, tmp_path):
     def diverge(document):
         document["summary"][0].update(test_loss_mean=None, regime="diverged")
+
     worse = _edit(baseline, tmp_path, "div.json", diverge)
     result = runner.invoke(app, ["compare", str(baseline), str(worse), "-f", "markdown"])
     assert result.exit_code == 1
@@ -73,16 +86,31 @@ def test_diverged_candidate_is_worse(baseline, tmp_path):
     assert "**worse**" in result.stdout
 
 
-def test_files_of_different_experiments_exit_2_and_say_what_differs(ridge_config, baseline, tmp_path):
+def test_files_of_different_experiments_exit_2_and_say_what_differs(
+    ridge_config, baseline, tmp_path
+):
     other = tmp_path / "other.json"
-    runner.invoke(app, ["sweep", str(ridge_config), "-o", str(other), "-q",
-                        "--set", "dataset.noise=9", "--set", "lambdas=[0, 1e-3, 5]"])
+    runner.invoke(
+        app,
+        [
+            "sweep",
+            str(ridge_config),
+            "-o",
+            str(other),
+            "-q",
+            "--set",
+            "dataset.noise=9",
+            "--set",
+            "lambdas=[0, 1e-3, 5]",
+        ],
+    )
     result = runner.invoke(app, ["compare", str(baseline), str(other)])
     assert result.exit_code == 2
     assert result.stderr == (
         f"cannot compare {baseline} and {other}: dataset differs (noise: 5.0 vs 9.0); "
         "λ grid differs (4 vs 3 values, 2 in common); pass --common to compare anyway on the 2 λ "
-        "both have\n")
+        "both have\n"
+    )
     anyway = runner.invoke(app, ["compare", str(baseline), str(other), "--common", "-f", "json"])
     assert anyway.exit_code in (0, 1)
     rows = json.loads(anyway.stdout)["comparisons"][0]["rows"]
@@ -92,13 +120,18 @@ def test_files_of_different_experiments_exit_2_and_say_what_differs(ridge_config
 def test_unknown_metric_exits_2(baseline):
     result = runner.invoke(app, ["compare", str(baseline), str(baseline), "--metric", "test_acc"])
     assert result.exit_code == 2
-    assert result.stderr == (f"{baseline}: no metric 'test_acc' (it has: train_loss, test_loss, "
-                             "weight_sq_norm, df)\n")
+    assert result.stderr == (
+        f"{baseline}: no metric 'test_acc' (it has: train_loss, test_loss, weight_sq_norm, df)\n"
+    )
 
 
 def test_several_candidates(baseline, tmp_path):
-    worse = _edit(baseline, tmp_path, "w.json",
-                  lambda d: d["summary"][3].update(test_loss_mean=d["summary"][3]["test_loss_mean"] * 2))
+    worse = _edit(
+        baseline,
+        tmp_path,
+        "w.json",
+        lambda d: d["summary"][3].update(test_loss_mean=d["summary"][3]["test_loss_mean"] * 2),
+    )
     result = runner.invoke(app, ["compare", str(baseline), str(baseline), str(worse), "-f", "json"])
     assert result.exit_code == 1
     verdicts = [c["worse"] for c in json.loads(result.stdout)["comparisons"]]
@@ -107,17 +140,28 @@ def test_several_candidates(baseline, tmp_path):
 
 def test_incomparable_error_is_a_wdcli_error():
     with pytest.raises(IncomparableError):
-        compare({"summary": [], "config": {}, "runs": []}, {"summary": [], "config": {}, "runs": []},
-                names=("a", "b"))
+        compare(
+            {"summary": [], "config": {}, "runs": []},
+            {"summary": [], "config": {}, "runs": []},
+            names=("a", "b"),
+        )
 
 
 def test_another_model_is_named_not_listed_option_by_option(tmp_path):
-    base = {"schema_version": 1, "config": {"dataset": {"name": "poly", "degree": 15},
-                                            "model": {"name": "linear", "solver": "auto"}},
-            "runs": [], "summary": [{"lambda": 1.0, "test_loss_mean": 1.0, "regime": "good"}]}
+    base = {
+        "schema_version": 1,
+        "config": {
+            "dataset": {"name": "poly", "degree": 15},
+            "model": {"name": "linear", "solver": "auto"},
+        },
+        "runs": [],
+        "summary": [{"lambda": 1.0, "test_loss_mean": 1.0, "regime": "good"}],
+    }
     cand = copy.deepcopy(base)
     cand["config"]["model"] = {"name": "mlp", "hidden": [8]}
     with pytest.raises(IncomparableError) as info:
         compare(base, cand, names=("a", "b"))
-    assert str(info.value) == ("cannot compare a and b: model differs (linear vs mlp); "
-                               "pass --common to compare anyway on the 1 λ both have")
+    assert str(info.value) == (
+        "cannot compare a and b: model differs (linear vs mlp); "
+        "pass --common to compare anyway on the 1 λ both have"
+    )

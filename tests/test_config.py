@@ -50,8 +50,14 @@ def test_resolved_config_fills_defaults_and_hash_is_stable(write_config):
     [
         (["model.hidden[1]=7"], lambda c: c.model.hidden == [64, 7]),
         (["model.hidden=[8]"], lambda c: c.model.hidden == [8]),
-        (["dataset.noise=0.5", "seeds=[3, 5]"], lambda c: c.dataset.noise == 0.5 and c.seed_values() == [3, 5]),
-        (["lambdas={start: 1e-3, stop: 1e-1, num: 3}"], lambda c: c.lambda_values() == [1e-3, 1e-2, 1e-1]),
+        (
+            ["dataset.noise=0.5", "seeds=[3, 5]"],
+            lambda c: c.dataset.noise == 0.5 and c.seed_values() == [3, 5],
+        ),
+        (
+            ["lambdas={start: 1e-3, stop: 1e-1, num: 3}"],
+            lambda c: c.lambda_values() == [1e-3, 1e-2, 1e-1],
+        ),
         (["model.lr=1e-2"], lambda c: c.model.lr == 0.01),
     ],
 )
@@ -63,41 +69,91 @@ def test_overrides(write_config, assignments, check):
 @pytest.mark.parametrize(
     ("text", "overrides", "message"),
     [
-        ("name: x\ndataset: {name: poly, degre: 3}\nmodel: {name: linear}\nlambdas: [0]\n", [],
-         "{p}: dataset.degre: unknown key (did you mean 'degree'?)"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, hiden: [3]}\nlambdas: [0]\n", [],
-         "{p}: model.hiden: unknown key (did you mean 'hidden'?)"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, hidden: [0]}\nlambdas: [0]\n", [],
-         "{p}: model.hidden[0]: must be ≥ 1"),
-        ("name: x\ndataset: {name: polly}\nmodel: {name: linear}\nlambdas: [0]\n", [],
-         "{p}: dataset.name: unknown name 'polly' (did you mean 'poly'?); choose from poly, "
-         "regression, friedman1, classification, moons, circles, diabetes, breast_cancer, wine, "
-         "iris, digits, csv"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0, 0]\n", [],
-         "{p}: lambdas: duplicate value 0"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [-1]\n", [],
-         "{p}: lambdas[0]: must be ≥ 0"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: {start: 1, stop: 0.1, num: 3}\n",
-         [], "{p}: lambdas: stop (0.1) must be ≥ start (1)"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: {strat: 1, stop: 2, num: 3}\n",
-         [], "{p}: lambdas.strat: unknown key (did you mean 'start'?)\n{p}: lambdas.start: required key is missing"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\n", [], "{p}: lambdas: required key is missing"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\nseed: 3\n", [],
-         "{p}: seed: unknown key (did you mean 'seeds'?)"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\nseeds: 0\n", [],
-         "{p}: seeds: must be ≥ 1"),
+        (
+            "name: x\ndataset: {name: poly, degre: 3}\nmodel: {name: linear}\nlambdas: [0]\n",
+            [],
+            "{p}: dataset.degre: unknown key (did you mean 'degree'?)",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: mlp, hiden: [3]}\nlambdas: [0]\n",
+            [],
+            "{p}: model.hiden: unknown key (did you mean 'hidden'?)",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: mlp, hidden: [0]}\nlambdas: [0]\n",
+            [],
+            "{p}: model.hidden[0]: must be ≥ 1",
+        ),
+        (
+            "name: x\ndataset: {name: polly}\nmodel: {name: linear}\nlambdas: [0]\n",
+            [],
+            "{p}: dataset.name: unknown name 'polly' (did you mean 'poly'?); choose from poly, "
+            "regression, friedman1, classification, moons, circles, diabetes, breast_cancer, wine, "
+            "iris, digits, csv",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0, 0]\n",
+            [],
+            "{p}: lambdas: duplicate value 0",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [-1]\n",
+            [],
+            "{p}: lambdas[0]: must be ≥ 0",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: {start: 1, stop: 0.1, num: 3}\n",
+            [],
+            "{p}: lambdas: stop (0.1) must be ≥ start (1)",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: {strat: 1, stop: 2, num: 3}\n",
+            [],
+            "{p}: lambdas.strat: unknown key (did you mean 'start'?)\n{p}: lambdas.start: required key is missing",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: linear}\n",
+            [],
+            "{p}: lambdas: required key is missing",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\nseed: 3\n",
+            [],
+            "{p}: seed: unknown key (did you mean 'seeds'?)",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\nseeds: 0\n",
+            [],
+            "{p}: seeds: must be ≥ 1",
+        ),
         ("name: x\nname: y\n", [], "{p}: line 2: duplicate key 'name'"),
-        ("name: [x\n", [], "{p}: line 2: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+        (
+            "name: [x\n",
+            [],
+            "{p}: line 2: invalid YAML: expected ',' or ']', but got '<stream end>'",
+        ),
         ("", [], "{p}: the config is empty"),
         ("- 1\n", [], "{p}: the config is a list, not a mapping"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\n", ["model.hidden[2]=1"],
-         "--set model.hidden[2]: model.hidden is not a list"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\n", ["model.hidden[5]=1"],
-         "--set model.hidden[5]: index 5 out of range (length 2)"),
-        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\n", ["model"],
-         "--set model: expected key=value"),
-        ("name: a b\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\n", [],
-         "{p}: name: must match pattern '^[A-Za-z0-9][A-Za-z0-9_.-]*$'"),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\n",
+            ["model.hidden[2]=1"],
+            "--set model.hidden[2]: model.hidden is not a list",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\n",
+            ["model.hidden[5]=1"],
+            "--set model.hidden[5]: index 5 out of range (length 2)",
+        ),
+        (
+            "name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\n",
+            ["model"],
+            "--set model: expected key=value",
+        ),
+        (
+            "name: a b\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\n",
+            [],
+            "{p}: name: must match pattern '^[A-Za-z0-9][A-Za-z0-9_.-]*$'",
+        ),
     ],
 )
 def test_bad_configs_say_exactly_what_is_wrong(write_config, text, overrides, message):

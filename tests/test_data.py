@@ -43,7 +43,9 @@ def test_n_train_sets_the_training_size():
 
 
 def test_n_train_too_large_is_an_error():
-    with pytest.raises(DataError, match=r"^dataset.n_train: must be < the number of samples \(60\), got 60$"):
+    with pytest.raises(
+        DataError, match=r"^dataset.n_train: must be < the number of samples \(60\), got 60$"
+    ):
         build_dataset(_cfg(name="poly", n_train=60), 0)
 
 
@@ -61,8 +63,12 @@ def test_standardisation_matches_standard_scaler_and_leaves_constants_centred():
 def test_csv_dataset(tmp_path):
     rows = ["a,b,label"] + [f"{i},{i * i % 7},{'yes' if i % 3 else 'no'}" for i in range(40)]
     (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
-    raw = {"name": "c", "dataset": {"name": "csv", "path": "d.csv", "target": "label"},
-           "model": {"name": "logistic"}, "lambdas": [0]}
+    raw = {
+        "name": "c",
+        "dataset": {"name": "csv", "path": "d.csv", "target": "label"},
+        "model": {"name": "logistic"},
+        "lambdas": [0],
+    }
     cfg = validate(raw, str(tmp_path / "c.yaml")).dataset
     data = build_dataset(cfg, 0)
     assert data.task == "classification" and data.classes == ["no", "yes"]
@@ -82,15 +88,23 @@ def test_csv_dataset(tmp_path):
 def test_bad_csv_files(tmp_path, content, target, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    raw = {"name": "c", "dataset": {"name": "csv", "path": str(path), "target": target},
-           "model": {"name": "linear"}, "lambdas": [0]}
+    raw = {
+        "name": "c",
+        "dataset": {"name": "csv", "path": str(path), "target": target},
+        "model": {"name": "linear"},
+        "lambdas": [0],
+    }
     with pytest.raises(DataError) as info:
         build_dataset(validate(raw, "<test>").dataset, 0)
     assert str(info.value) == message.format(p=path)
 
 
 def test_missing_csv(tmp_path):
-    raw = {"name": "c", "dataset": {"name": "csv", "path": "nope.csv", "target": "y"},
-           "model": {"name": "linear"}, "lambdas": [0]}
+    raw = {
+        "name": "c",
+        "dataset": {"name": "csv", "path": "nope.csv", "target": "y"},
+        "model": {"name": "linear"},
+        "lambdas": [0],
+    }
     with pytest.raises(DataError, match=r"nope\.csv: no such file$"):
         build_dataset(validate(raw, str(tmp_path / "c.yaml")).dataset, 0)

@@ -78,6 +78,7 @@ def numbers(document: dict) -> list[dict]:
 
 def assert_same_numbers(a: dict, b: dict, rtol: float = 1e-9) -> None:
     """Equal runs: the same keys and strings, floats within rtol (curves included)."""
+
     def close(x, y, where):
         if isinstance(x, dict):
             assert x.keys() == y.keys(), where
@@ -169,12 +170,19 @@ def test_flags_select_the_executor(monkeypatch):
     [
         (("serial", 0, None), "--jobs: must be ≥ 1, or -1 for all cores; got 0"),
         ((None, -2, None), "--jobs: must be ≥ 1, or -1 for all cores; got -2"),
-        (("serial", None, "tcp://127.0.0.1:8786"), "--address: only for --executor dask, not serial"),
+        (
+            ("serial", None, "tcp://127.0.0.1:8786"),
+            "--address: only for --executor dask, not serial",
+        ),
         (("dask", None, None), "--executor dask needs --address, e.g. tcp://scheduler-host:8786"),
-        (("dask", 2, "tcp://127.0.0.1:8786"),
-         "--jobs: not with --executor dask (the cluster's workers decide)"),
-        (("dask", None, "127.0.0.1"),
-         "--address: missing port number in address '127.0.0.1'; expected e.g. tcp://host:8786"),
+        (
+            ("dask", 2, "tcp://127.0.0.1:8786"),
+            "--jobs: not with --executor dask (the cluster's workers decide)",
+        ),
+        (
+            ("dask", None, "127.0.0.1"),
+            "--address: missing port number in address '127.0.0.1'; expected e.g. tcp://host:8786",
+        ),
     ],
 )
 def test_wrong_flags_are_one_line_errors(args, message):
@@ -252,12 +260,17 @@ def _children(pid: int) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(wait_for_runs, write_config, tmp_path):
+def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(
+    wait_for_runs, write_config, tmp_path
+):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", "-j", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
     )
     try:
         wait_for_runs(journal, 1)
@@ -276,12 +289,17 @@ def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(wait_for_runs, wr
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(wait_for_runs, write_config, tmp_path):
+def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
+    wait_for_runs, write_config, tmp_path
+):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", "-j", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
     )
     try:
         wait_for_runs(journal, 1)
@@ -489,7 +507,9 @@ def test_workers_without_wdcli_are_one_line_and_exit_2(tmp_path, write_config):
     assert not list(tmp_path.glob("r.*"))  # nothing written
 
 
-def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(wait_for_runs, cluster, write_config, tmp_path):
+def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
+    wait_for_runs, cluster, write_config, tmp_path
+):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
     process = subprocess.Popen(

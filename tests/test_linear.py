@@ -29,9 +29,12 @@ def _data(kind: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-CASES = [(kind, solver) for kind in ("tall", "wide", "collinear", "constant")
-         for solver in ("svd", "eigh", "auto")
-         if not (kind == "collinear" and solver == "eigh")]  # eigh squares cond(X): auto avoids it
+CASES = [
+    (kind, solver)
+    for kind in ("tall", "wide", "collinear", "constant")
+    for solver in ("svd", "eigh", "auto")
+    if not (kind == "collinear" and solver == "eigh")
+]  # eigh squares cond(X): auto avoids it
 
 
 @pytest.mark.parametrize(("kind", "solver"), CASES)
@@ -64,13 +67,17 @@ def test_auto_takes_the_svd_on_ill_conditioned_data(kind):
     else:
         X, _ = _data("collinear")
     y = np.sin(X[:, 0])
-    np.testing.assert_array_equal(ridge_path(X, y, LAMBDAS, "auto")[0], ridge_path(X, y, LAMBDAS, "svd")[0])
+    np.testing.assert_array_equal(
+        ridge_path(X, y, LAMBDAS, "auto")[0], ridge_path(X, y, LAMBDAS, "svd")[0]
+    )
 
 
 def test_auto_takes_eigh_on_well_conditioned_data():
     for kind in ("tall", "wide"):
         X, y = _data(kind)
-        np.testing.assert_array_equal(ridge_path(X, y, LAMBDAS, "auto")[0], ridge_path(X, y, LAMBDAS, "eigh")[0])
+        np.testing.assert_array_equal(
+            ridge_path(X, y, LAMBDAS, "auto")[0], ridge_path(X, y, LAMBDAS, "eigh")[0]
+        )
 
 
 def test_df_formula_and_losses():
@@ -90,8 +97,12 @@ def test_fit_reports_data_loss_not_objective():
     fit = fit_ridge_path(data, LAMBDAS, 0, LinearModel(name="linear"))
     ref = Ridge(alpha=150 * 1.0, solver="svd").fit(X[:150], y[:150])
     k = list(LAMBDAS).index(1.0)
-    assert fit.train_loss[k] == pytest.approx(np.mean((y[:150] - ref.predict(X[:150])) ** 2), rel=1e-9)
-    assert fit.test_loss[k] == pytest.approx(np.mean((y[150:] - ref.predict(X[150:])) ** 2), rel=1e-9)
+    assert fit.train_loss[k] == pytest.approx(
+        np.mean((y[:150] - ref.predict(X[:150])) ** 2), rel=1e-9
+    )
+    assert fit.test_loss[k] == pytest.approx(
+        np.mean((y[150:] - ref.predict(X[150:])) ** 2), rel=1e-9
+    )
     assert fit.weight_sq_norm[k] == pytest.approx(ref.coef_ @ ref.coef_, rel=1e-9)
 
 

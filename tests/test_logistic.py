@@ -1,6 +1,6 @@
 """Batched logistic / softmax regression against scikit-learn, derivatives and known properties.
 
-    J(W, b) = mean cross-entropy + λ·‖W‖²  =  scikit-learn's LogisticRegression(C = 1/(2nλ))
+J(W, b) = mean cross-entropy + λ·‖W‖²  =  scikit-learn's LogisticRegression(C = 1/(2nλ))
 """
 
 from __future__ import annotations
@@ -92,13 +92,20 @@ def test_fit_reports_data_loss_accuracy_and_convergence():
     path = solve_logistic(X[:200], y[:200], 3, LAMBDAS)
     for k in range(len(LAMBDAS)):
         W, b = path.coef[k], path.intercept[k]
-        assert fit.train_loss[k] == pytest.approx(_objective(X[:200], y[:200], W, b, 0.0), rel=1e-12)
+        assert fit.train_loss[k] == pytest.approx(
+            _objective(X[:200], y[:200], W, b, 0.0), rel=1e-12
+        )
         assert fit.test_loss[k] == pytest.approx(_objective(X[200:], y[200:], W, b, 0.0), rel=1e-12)
         assert fit.weight_sq_norm[k] == pytest.approx(np.sum(W**2), rel=1e-12)
         accuracy = np.mean((X[200:] @ W.T + b).argmax(axis=1) == y[200:])
         assert fit.metrics["test_accuracy"][k] == pytest.approx(accuracy)
-    assert set(fit.metrics) == {"train_accuracy", "test_accuracy", "iterations", "grad_norm",
-                                "converged"}
+    assert set(fit.metrics) == {
+        "train_accuracy",
+        "test_accuracy",
+        "iterations",
+        "grad_norm",
+        "converged",
+    }
     assert fit.metrics["converged"].dtype == bool and fit.metrics["converged"].all()
     assert fit.metrics["iterations"].dtype.kind == "i"
     assert np.all(fit.metrics["grad_norm"] <= 1e-8)
@@ -170,8 +177,9 @@ def test_hessian_matches_central_differences_and_products(n_classes):
         Sv = logistic._curvature_product(problem, state, logistic._logits(Xc, theta_v))
         Hv += problem.reduce(np.einsum("ckr,rq->kcq", Sv, Xc)) / problem.n
     Hv[..., :-1] += 2 * lambdas[:, None, None] * v[..., :-1]
-    np.testing.assert_allclose(Hv.reshape(K, -1), np.einsum("kij,kj->ki", H, v.reshape(K, -1)),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        Hv.reshape(K, -1), np.einsum("kij,kj->ki", H, v.reshape(K, -1)), rtol=1e-10, atol=1e-12
+    )
     diagonal[..., :-1] += 2 * lambdas[:, None, None]
     np.testing.assert_allclose(diagonal.reshape(K, -1), np.einsum("kii->ki", H), rtol=1e-10)
 
@@ -274,8 +282,9 @@ def test_repeatable_and_empty_grid():
     X, y = _data(3, seed=9)
     first = solve_logistic(X, y, 3, LAMBDAS)
     again = solve_logistic(X, y, 3, LAMBDAS)
-    assert np.array_equal(first.coef, again.coef) and np.array_equal(first.iterations,
-                                                                     again.iterations)
+    assert np.array_equal(first.coef, again.coef) and np.array_equal(
+        first.iterations, again.iterations
+    )
     empty = solve_logistic(X, y, 3, np.array([]))
     assert isinstance(empty, LogisticPath) and empty.coef.shape == (0, 3, X.shape[1])
     with pytest.raises(ValueError, match="lambdas"):

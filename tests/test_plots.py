@@ -120,7 +120,12 @@ def test_title_names_the_sweep_and_the_convention(regression_fig):
 
 def test_legend_has_the_curves_the_band_and_both_lambdas(regression_fig):
     assert legend_texts(regression_fig) == [
-        "train", "test", "±1 SE over 3 seeds", "λ_min = 0.01", "λ_1se = 0.0316"]
+        "train",
+        "test",
+        "±1 SE over 3 seeds",
+        "λ_min = 0.01",
+        "λ_1se = 0.0316",
+    ]
 
 
 def test_lambda_min_and_1se_are_vertical_lines(regression_fig):
@@ -163,7 +168,9 @@ def test_se_bands_cover_the_mean(regression_fig):
 def test_classification_has_an_accuracy_panel():
     fig = validation_figure(load("classification"))
     assert [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()] == [
-        "loss (cross-entropy)", "accuracy"]
+        "loss (cross-entropy)",
+        "accuracy",
+    ]
     assert by_gid(fig, "test-accuracy") and by_gid(fig, "train-accuracy")
     assert by_gid(fig, "lambda-zero-test-accuracy")
     assert fig.axes[1].get_yscale() == "log"  # λ = 0's loss is far off the others
@@ -213,18 +220,27 @@ def test_overlay_of_equal_names_uses_the_file_names():
 
 def test_regression_and_classification_do_not_overlay():
     with pytest.raises(PlotError) as info:
-        validation_figure([load("regression"), load("classification")], sources=["r.json", "c.json"])
+        validation_figure(
+            [load("regression"), load("classification")], sources=["r.json", "c.json"]
+        )
     assert str(info.value) == (
-        "c.json: cannot overlay classification and regression results in one figure")
+        "c.json: cannot overlay classification and regression results in one figure"
+    )
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    ({"summary": []}, "r.json: no 'summary' rows to plot"),
-    ([], "r.json: not a results document (expected a JSON object)"),
-    ({"summary": [{"lambda": "x"}]}, "r.json: summary[0].lambda: missing or not a number"),
-    ({"summary": [{"lambda": -1, "test_loss_mean": 1}]}, "r.json: summary[0].lambda: must be ≥ 0"),
-    ({"summary": [{"lambda": 0.1}]}, "r.json: summary[0]: no 'test_loss_mean'"),
-])
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"summary": []}, "r.json: no 'summary' rows to plot"),
+        ([], "r.json: not a results document (expected a JSON object)"),
+        ({"summary": [{"lambda": "x"}]}, "r.json: summary[0].lambda: missing or not a number"),
+        (
+            {"summary": [{"lambda": -1, "test_loss_mean": 1}]},
+            "r.json: summary[0].lambda: must be ≥ 0",
+        ),
+        ({"summary": [{"lambda": 0.1}]}, "r.json: summary[0]: no 'test_loss_mean'"),
+    ],
+)
 def test_bad_documents_are_named(doc, message):
     with pytest.raises(PlotError) as info:
         validation_figure([doc], sources=["r.json"])
@@ -238,7 +254,12 @@ def test_curves_default_to_smallest_best_and_largest_lambda(tmp_path):
     fig = curves_figure(load("mlp_curves"))
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "λ = 0", "λ = 0.01 (λ_min)", "λ = 1", "test", "train"]
+        "λ = 0",
+        "λ = 0.01 (λ_min)",
+        "λ = 1",
+        "test",
+        "train",
+    ]
     assert ax.get_xlabel() == "epoch"
     test = by_gid(fig, "curve-test-0.01")[0]
     runs = [r for r in load("mlp_curves")["runs"] if r["lambda"] == 0.01]
@@ -261,8 +282,10 @@ def test_curves_of_several_files_are_side_by_side():
 def test_curves_of_a_file_without_them_say_so():
     with pytest.raises(PlotError) as info:
         render([load("regression")], "out.png", curves=True, sources=["regression.json"])
-    assert str(info.value) == ("regression.json: no per-epoch curves in these results "
-                               "(model 'linear'); only mlp sweeps record them")
+    assert str(info.value) == (
+        "regression.json: no per-epoch curves in these results "
+        "(model 'linear'); only mlp sweeps record them"
+    )
 
 
 def test_nearest_lambda_is_nearest_on_a_log_scale():
@@ -278,8 +301,9 @@ def test_nearest_lambda_is_nearest_on_a_log_scale():
 # --- terminal chart --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["regression", "classification", "diverged", "one_seed",
-                                  "single_lambda", "mlp_curves"])
+@pytest.mark.parametrize(
+    "name", ["regression", "classification", "diverged", "one_seed", "single_lambda", "mlp_curves"]
+)
 @pytest.mark.parametrize("width", [40, 80, 120])
 def test_chart_fits_the_width(name, width):
     chart = loss_chart(load(name), width=width, height=6)
@@ -296,7 +320,10 @@ def test_chart_shows_markers_lambda_zero_and_regimes():
     assert 7 <= plot.count("○") < 14
     assert "λ=0" in lines[-2] and lines[-2].rstrip().endswith("1")
     assert [w for w in ("overfit", "good", "underfit") if w in lines[-1]] == [
-        "overfit", "good", "underfit"]
+        "overfit",
+        "good",
+        "underfit",
+    ]
 
 
 def test_chart_without_colour_has_no_styles():
@@ -317,6 +344,10 @@ def test_chart_names_lambda_min_even_when_it_is_zero():
 
 
 def test_chart_of_nothing_finite_says_so():
-    doc = {"summary": [{"lambda": 0.1, "train_loss_mean": None, "test_loss_mean": None,
-                        "regime": "diverged"}], "best_lambda": None}
+    doc = {
+        "summary": [
+            {"lambda": 0.1, "train_loss_mean": None, "test_loss_mean": None, "regime": "diverged"}
+        ],
+        "best_lambda": None,
+    }
     assert loss_chart(doc).plain == "(no finite loss to chart: every run diverged)"

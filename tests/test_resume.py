@@ -30,9 +30,23 @@ seeds: 40
 
 def _start(config: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "wdcli", "sweep", str(config), "--out", str(out), "-q", "-f", "json",
-         *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=config.parent,
+        [
+            sys.executable,
+            "-m",
+            "wdcli",
+            "sweep",
+            str(config),
+            "--out",
+            str(out),
+            "-q",
+            "-f",
+            "json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=config.parent,
     )
 
 
@@ -71,23 +85,35 @@ def test_ctrl_c_stops_cleanly_with_a_way_to_resume(wait_for_runs, write_config, 
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
-    assert stderr == (f"interrupted; finished runs are in {journal}\n"
-                      f"continue with: wdcli sweep {config} --resume --out {out}\n")
+    assert stderr == (
+        f"interrupted; finished runs are in {journal}\n"
+        f"continue with: wdcli sweep {config} --resume --out {out}\n"
+    )
     assert len(read_journal(journal).runs) >= 8
     assert not out.exists()
 
 
 def test_a_torn_last_line_is_ignored_and_rerun(ridge_config, tmp_path):
     out = tmp_path / "r.json"
-    complete = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "-q", "-f", "json"])
+    complete = runner.invoke(
+        app, ["sweep", str(ridge_config), "--out", str(out), "-q", "-f", "json"]
+    )
     document = json.loads(complete.stdout)
     out.unlink()
     journal = tmp_path / "r.journal.jsonl"
-    header = {"kind": "header", "name": "tiny-ridge", "config_hash": document["config_hash"],
-              "started_at": "2026-01-01T00:00:00+00:00"}
-    lines = [json.dumps(header)] + [json.dumps({"kind": "run", "run": r}) for r in document["runs"][:3]]
+    header = {
+        "kind": "header",
+        "name": "tiny-ridge",
+        "config_hash": document["config_hash"],
+        "started_at": "2026-01-01T00:00:00+00:00",
+    }
+    lines = [json.dumps(header)] + [
+        json.dumps({"kind": "run", "run": r}) for r in document["runs"][:3]
+    ]
     journal.write_text("\n".join(lines) + "\n" + lines[-1][:25])  # a crash mid-write
-    result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "--resume", "-f", "json"])
+    result = runner.invoke(
+        app, ["sweep", str(ridge_config), "--out", str(out), "--resume", "-f", "json"]
+    )
     assert result.exit_code == 0, result.stderr
     assert "3 runs already done" in result.stderr  # seed 0's λ = 0 and 1e-3, seed 1's λ = 0
     resumed = json.loads(result.stdout)
@@ -98,10 +124,14 @@ def test_a_torn_last_line_is_ignored_and_rerun(ridge_config, tmp_path):
 def test_a_journal_of_another_config_is_refused(ridge_config, tmp_path):
     out = tmp_path / "r.json"
     journal = tmp_path / "r.journal.jsonl"
-    journal.write_text(json.dumps({"kind": "header", "name": "tiny-ridge", "config_hash": "abc"}) + "\n")
+    journal.write_text(
+        json.dumps({"kind": "header", "name": "tiny-ridge", "config_hash": "abc"}) + "\n"
+    )
     result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "--resume"])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"{journal}: was written for a different config (hash abc, this config is ")
+    assert result.stderr.startswith(
+        f"{journal}: was written for a different config (hash abc, this config is "
+    )
     assert journal.read_text().count("\n") == 1  # untouched
 
 
@@ -110,17 +140,27 @@ def test_an_unfinished_journal_is_not_overwritten_without_resume_or_force(ridge_
     (tmp_path / "r.journal.jsonl").write_text('{"kind": "header"}\n')
     result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out)])
     assert result.exit_code == 2
-    assert result.stderr == (f"{tmp_path / 'r.journal.jsonl'}: an unfinished sweep is recorded there; "
-                             "pass --resume to continue it or --force to start over\n")
+    assert result.stderr == (
+        f"{tmp_path / 'r.journal.jsonl'}: an unfinished sweep is recorded there; "
+        "pass --resume to continue it or --force to start over\n"
+    )
 
 
-def test_resume_finds_the_newest_journal_of_the_config(wait_for_runs, write_config, tmp_path, monkeypatch):
+def test_resume_finds_the_newest_journal_of_the_config(
+    wait_for_runs, write_config, tmp_path, monkeypatch
+):
     config = write_config(SLOW_CONFIG)
     monkeypatch.chdir(tmp_path)
-    process = subprocess.Popen([sys.executable, "-m", "wdcli", "sweep", str(config), "-q"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wdcli", "sweep", str(config), "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
-    while not list((tmp_path / "results").glob("slow-*.journal.jsonl")) and time.monotonic() < deadline:
+    while (
+        not list((tmp_path / "results").glob("slow-*.journal.jsonl"))
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.01)
     journal = next((tmp_path / "results").glob("slow-*.journal.jsonl"))
     wait_for_runs(journal, at_least=8)
@@ -135,9 +175,17 @@ def test_resume_finds_the_newest_journal_of_the_config(wait_for_runs, write_conf
 
 def test_concurrent_sweeps_into_one_folder_do_not_collide(ridge_config, tmp_path):
     env = {**os.environ}
-    processes = [subprocess.Popen([sys.executable, "-m", "wdcli", "sweep", str(ridge_config), "-q"],
-                                  cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "wdcli", "sweep", str(ridge_config), "-q"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     for process in processes:
         _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
@@ -156,10 +204,16 @@ def test_concurrent_sweeps_into_one_folder_do_not_collide(ridge_config, tmp_path
         ("not json", "{p}: not valid JSON (Expecting value at line 1)"),
         ("[1, 2]", "{p}: not a results file (a JSON array, not an object)"),
         ('{"a": 1}', "{p}: not a results file (no schema_version)"),
-        ('{"schema_version": 2}', "{p}: schema version 2, this wdcli reads version 1; upgrade wdcli to read it"),
+        (
+            '{"schema_version": 2}',
+            "{p}: schema version 2, this wdcli reads version 1; upgrade wdcli to read it",
+        ),
         ('{"schema_version": 1, "config": {}, "runs": []}', "{p}: missing field 'summary'"),
-        ('{"schema_version": 1, "config": {}, "runs": [{"lambda": 1}], "summary": [], '
-         '"best_lambda": null, "lambda_1se": null}', "{p}: runs[0]: missing field 'seed'"),
+        (
+            '{"schema_version": 1, "config": {}, "runs": [{"lambda": 1}], "summary": [], '
+            '"best_lambda": null, "lambda_1se": null}',
+            "{p}: runs[0]: missing field 'seed'",
+        ),
     ],
 )
 def test_bad_results_files_end_in_one_line_and_exit_2(tmp_path, content, message):
@@ -173,7 +227,9 @@ def test_bad_results_files_end_in_one_line_and_exit_2(tmp_path, content, message
 
 def test_results_folder_and_unreadable_file(tmp_path):
     result = runner.invoke(app, ["show", str(tmp_path)])
-    assert result.exit_code == 2 and result.stderr == f"{tmp_path}: is a folder, not a results file\n"
+    assert (
+        result.exit_code == 2 and result.stderr == f"{tmp_path}: is a folder, not a results file\n"
+    )
     missing = runner.invoke(app, ["show", str(tmp_path / "none.json")])
     assert missing.exit_code == 2 and missing.stderr == f"{tmp_path / 'none.json'}: no such file\n"
     if os.geteuid() != 0:  # root reads anything
@@ -181,4 +237,6 @@ def test_results_folder_and_unreadable_file(tmp_path):
         locked.write_text("{}")
         locked.chmod(0)
         result = runner.invoke(app, ["show", str(locked)])
-        assert result.exit_code == 2 and result.stderr == f"{locked}: cannot read: Permission denied\n"
+        assert (
+            result.exit_code == 2 and result.stderr == f"{locked}: cannot read: Permission denied\n"
+        )

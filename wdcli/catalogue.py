@@ -41,9 +41,12 @@ def _summary(cls: type[BaseModel]) -> str:
 
 
 def datasets_table() -> Table:
-    table = Table(title="datasets", caption="every dataset also takes "
-                  + ", ".join(f"{k}={_show(DatasetBase.model_fields[k].default)}"
-                              for k in sorted(_COMMON)), caption_justify="left")
+    table = Table(
+        title="datasets",
+        caption="every dataset also takes "
+        + ", ".join(f"{k}={_show(DatasetBase.model_fields[k].default)}" for k in sorted(_COMMON)),
+        caption_justify="left",
+    )
     for header in ("name", "task", "what", "options"):
         table.add_column(header, overflow="fold")
     for name, cls in DATASET_CONFIGS.items():

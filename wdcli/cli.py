@@ -120,16 +120,24 @@ def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> N
         if chart or (chart is None and console.is_terminal and console.width >= 100):
             from wdcli.termchart import loss_chart
 
-            console.print(loss_chart(document, width=min(console.width, 120),
-                                     color=not console.no_color and console.is_terminal))
+            console.print(
+                loss_chart(
+                    document,
+                    width=min(console.width, 120),
+                    color=not console.no_color and console.is_terminal,
+                )
+            )
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="A YAML config file.", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print the results.")]
 ChartOpt = Annotated[
     bool | None,
-    typer.Option("--chart/--no-chart", help="A loss chart under the table [default: on a wide "
-                 "terminal].", show_default=False),
+    typer.Option(
+        "--chart/--no-chart",
+        help="A loss chart under the table [default: on a wide terminal].",
+        show_default=False,
+    ),
 ]
 
 
@@ -147,7 +155,9 @@ def sweep(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted sweep from its journal.")
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing results file.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing results file.")
+    ] = False,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="Local processes (-1: all cores).")
     ] = None,
@@ -178,16 +188,22 @@ def sweep(
         runner = make_executor(executor.value if executor else None, jobs, address, config)
         destination = open_destination(config, out, resume=resume, force=force)
         if destination.resumed and not quiet:
-            typer.echo(f"resuming {destination.journal.path}: "
-                       f"{len(destination.done_runs)} runs already done", err=True)
+            typer.echo(
+                f"resuming {destination.journal.path}: "
+                f"{len(destination.done_runs)} runs already done",
+                err=True,
+            )
         try:
             with _progress(quiet) as on_progress:
                 document = execute(config, destination, runner, on_progress)
         except KeyboardInterrupt:
             sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
             again = f"wdcli sweep {config_path}{sets} --resume --out {destination.results_path}"
-            typer.echo(f"interrupted; finished runs are in {destination.journal.path}\n"
-                       f"continue with: {again}", err=True)
+            typer.echo(
+                f"interrupted; finished runs are in {destination.journal.path}\n"
+                f"continue with: {again}",
+                err=True,
+            )
             raise typer.Exit(code=130) from None
     _print_document(document, fmt, chart)
     if not quiet:
@@ -202,8 +218,14 @@ def _progress(quiet: bool):
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    with Progress("runs", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=_stderr(), transient=True) as bar:
+    with Progress(
+        "runs",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=_stderr(),
+        transient=True,
+    ) as bar:
         task = bar.add_task("runs", total=None)
 
         def update(done: int, total: int) -> None:
@@ -237,20 +259,29 @@ class CompareFormat(str, Enum):
 
 @app.command()
 def compare(
-    baseline: Annotated[Path, typer.Argument(help="The reference results file.",
-                                             show_default=False)],
+    baseline: Annotated[
+        Path, typer.Argument(help="The reference results file.", show_default=False)
+    ],
     candidates: Annotated[
         list[Path], typer.Argument(help="Results files to check against it.", show_default=False)
     ],
     metric: Annotated[
-        str, typer.Option("--metric", "-m", help="Per-λ metric: test_loss, train_loss, "
-                          "test_accuracy, weight_sq_norm, …")
+        str,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="Per-λ metric: test_loss, train_loss, test_accuracy, weight_sq_norm, …",
+        ),
     ] = "test_loss",
     rtol: Annotated[float, typer.Option("--rtol", min=0, help="Allowed relative change.")] = 0.05,
     atol: Annotated[float, typer.Option("--atol", min=0, help="Allowed absolute change.")] = 0.0,
     common: Annotated[
-        bool, typer.Option("--common", help="Compare anyway on the λ both have when the files "
-                           "differ in dataset, model, λ grid or seeds.")
+        bool,
+        typer.Option(
+            "--common",
+            help="Compare anyway on the λ both have when the files "
+            "differ in dataset, model, λ grid or seeds.",
+        ),
     ] = False,
     fmt: Annotated[
         CompareFormat, typer.Option("--format", "-f", help="How to print the comparison.")
@@ -267,8 +298,15 @@ def compare(
     with _errors():
         reference = load_results(baseline)
         results = [
-            comparing.compare(reference, load_results(path), names=(str(baseline), str(path)),
-                              metric=metric, rtol=rtol, atol=atol, common=common)
+            comparing.compare(
+                reference,
+                load_results(path),
+                names=(str(baseline), str(path)),
+                metric=metric,
+                rtol=rtol,
+                atol=atol,
+                common=common,
+            )
             for path in candidates
         ]
     if fmt is CompareFormat.json:
@@ -287,8 +325,8 @@ def compare(
 @app.command()
 def plot(
     results_paths: Annotated[
-        list[Path], typer.Argument(help="One or more results files (several: overlaid).",
-                                   show_default=False)
+        list[Path],
+        typer.Argument(help="One or more results files (several: overlaid).", show_default=False),
     ],
     out: Annotated[
         Path | None,
@@ -299,8 +337,12 @@ def plot(
     ] = False,
     lambdas: Annotated[
         list[float] | None,
-        typer.Option("--lambda", "-l", help="λ to draw with --curves (repeatable; nearest λ "
-                     "in the file) [default: smallest, λ_min, largest]."),
+        typer.Option(
+            "--lambda",
+            "-l",
+            help="λ to draw with --curves (repeatable; nearest λ "
+            "in the file) [default: smallest, λ_min, largest].",
+        ),
     ] = None,
 ) -> None:
     """Draw train and test loss against λ (or per-epoch curves) to a PNG or SVG file.
@@ -313,8 +355,13 @@ def plot(
     with _errors():
         target = plots.output_path(out or results_paths[0].with_suffix(".png"))
         documents = [load_results(path) for path in results_paths]
-        written = plots.render(documents, target, curves=curves, lambdas=lambdas or None,
-                               sources=[str(path) for path in results_paths])
+        written = plots.render(
+            documents,
+            target,
+            curves=curves,
+            lambdas=lambdas or None,
+            sources=[str(path) for path in results_paths],
+        )
     typer.echo(f"wrote {written}", err=True)
 
 
@@ -337,8 +384,10 @@ def validate(
         check_task(config)
     lambdas = config.lambda_values()
     seeds = config.seed_values()
-    typer.echo(f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
-               f"{len(lambdas)} λ × {len(seeds)} seeds = {len(lambdas) * len(seeds)} runs)")
+    typer.echo(
+        f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
+        f"{len(lambdas)} λ × {len(seeds)} seeds = {len(lambdas) * len(seeds)} runs)"
+    )
 
 
 @app.command()

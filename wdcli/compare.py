@@ -64,21 +64,27 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
     """What makes two results files measure different things, one phrase each."""
     found = []
     if baseline.get("schema_version") != candidate.get("schema_version"):
-        found.append(f"schema version {baseline.get('schema_version')} vs "
-                     f"{candidate.get('schema_version')}")
+        found.append(
+            f"schema version {baseline.get('schema_version')} vs {candidate.get('schema_version')}"
+        )
     for section in ("dataset", "model"):
         a, b = baseline["config"].get(section, {}), candidate["config"].get(section, {})
         if a.get("name") != b.get("name"):  # another dataset or model: its options say nothing
             found.append(f"{section} differs ({a.get('name')} vs {b.get('name')})")
             continue
-        changed = [f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
-                   for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+        changed = [
+            f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
+            for key in sorted(set(a) | set(b))
+            if a.get(key) != b.get(key)
+        ]
         if changed:
             found.append(f"{section} differs ({'; '.join(changed)})")
     grid_a, grid_b = _lambdas(baseline), _lambdas(candidate)
     if grid_a != grid_b:
-        found.append(f"λ grid differs ({len(grid_a)} vs {len(grid_b)} values, "
-                     f"{len(set(grid_a) & set(grid_b))} in common)")
+        found.append(
+            f"λ grid differs ({len(grid_a)} vs {len(grid_b)} values, "
+            f"{len(set(grid_a) & set(grid_b))} in common)"
+        )
     seeds_a, seeds_b = _seeds(baseline), _seeds(candidate)
     if seeds_a != seeds_b:
         found.append(f"seeds differ ({_show(seeds_a)} vs {_show(seeds_b)})")
@@ -123,20 +129,36 @@ def compare(
     shared = sorted(set(_lambdas(baseline)) & set(_lambdas(candidate)))
     if found and not common:
         raise IncomparableError(
-            f"cannot compare {names[0]} and {names[1]}: " + "; ".join(found)
+            f"cannot compare {names[0]} and {names[1]}: "
+            + "; ".join(found)
             + f"; pass --common to compare anyway on the {len(shared)} λ both have"
         )
     if not shared:
         raise IncomparableError(f"cannot compare {names[0]} and {names[1]}: no λ in common")
     rows_a = {row["lambda"]: row for row in baseline["summary"]}
     rows_b = {row["lambda"]: row for row in candidate["summary"]}
-    result = Comparison(names[0], names[1], metric, rtol, atol, differences=found,
-                        best=(baseline.get("best_lambda"), candidate.get("best_lambda")),
-                        one_se=(baseline.get("lambda_1se"), candidate.get("lambda_1se")))
+    result = Comparison(
+        names[0],
+        names[1],
+        metric,
+        rtol,
+        atol,
+        differences=found,
+        best=(baseline.get("best_lambda"), candidate.get("best_lambda")),
+        one_se=(baseline.get("lambda_1se"), candidate.get("lambda_1se")),
+    )
     for lam in shared:
         a, b = rows_a[lam].get(f"{metric}_mean"), rows_b[lam].get(f"{metric}_mean")
-        result.rows.append(Row(lam, a, b, rows_a[lam]["regime"], rows_b[lam]["regime"],
-                               _verdict(a, b, metric, rtol, atol)))
+        result.rows.append(
+            Row(
+                lam,
+                a,
+                b,
+                rows_a[lam]["regime"],
+                rows_b[lam]["regime"],
+                _verdict(a, b, metric, rtol, atol),
+            )
+        )
     return result
 
 
@@ -176,10 +198,14 @@ def headline(result: Comparison) -> str:
     tolerance = f"rtol {result.rtol:g}" + (f", atol {result.atol:g}" if result.atol else "")
     if result.worse:
         where = ", ".join(format_lambda(lam) for lam in result.worse)
-        return (f"{result.candidate}: {result.metric} worse than {result.baseline} at "
-                f"{len(result.worse)} of {len(result.rows)} λ ({where}; {tolerance})")
-    return (f"{result.candidate}: {result.metric} no worse than {result.baseline} at all "
-            f"{len(result.rows)} λ ({tolerance})")
+        return (
+            f"{result.candidate}: {result.metric} worse than {result.baseline} at "
+            f"{len(result.worse)} of {len(result.rows)} λ ({where}; {tolerance})"
+        )
+    return (
+        f"{result.candidate}: {result.metric} no worse than {result.baseline} at all "
+        f"{len(result.rows)} λ ({tolerance})"
+    )
 
 
 def _selection(result: Comparison) -> str:
@@ -192,27 +218,47 @@ def rich_table(result: Comparison):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{result.metric}: baseline → candidate", caption=_selection(result),
-                  caption_justify="left")
-    for header, justify in (("λ", "right"), ("baseline", "right"), ("candidate", "right"),
-                            ("Δ", "right"), ("Δ%", "right"), ("regime", "left"),
-                            ("verdict", "left")):
+    table = Table(
+        title=f"{result.metric}: baseline → candidate",
+        caption=_selection(result),
+        caption_justify="left",
+    )
+    for header, justify in (
+        ("λ", "right"),
+        ("baseline", "right"),
+        ("candidate", "right"),
+        ("Δ", "right"),
+        ("Δ%", "right"),
+        ("regime", "left"),
+        ("verdict", "left"),
+    ):
         table.add_column(header, justify=justify, no_wrap=True)
     for row in result.rows:
-        table.add_row(format_lambda(row.lam), _fmt(row.baseline), _fmt(row.candidate),
-                      _fmt(row.delta, "+.3g"), _percent(row), _regime(row),
-                      Text(row.verdict, style=VERDICT_STYLES[row.verdict]))
+        table.add_row(
+            format_lambda(row.lam),
+            _fmt(row.baseline),
+            _fmt(row.candidate),
+            _fmt(row.delta, "+.3g"),
+            _percent(row),
+            _regime(row),
+            Text(row.verdict, style=VERDICT_STYLES[row.verdict]),
+        )
     return table
 
 
 def markdown(result: Comparison) -> str:
-    lines = [f"**{result.metric}: `{result.baseline}` → `{result.candidate}`**", "",
-             "| λ | baseline | candidate | Δ | Δ% | regime | verdict |",
-             "|---:|---:|---:|---:|---:|:---|:---|"]
+    lines = [
+        f"**{result.metric}: `{result.baseline}` → `{result.candidate}`**",
+        "",
+        "| λ | baseline | candidate | Δ | Δ% | regime | verdict |",
+        "|---:|---:|---:|---:|---:|:---|:---|",
+    ]
     for row in result.rows:
         verdict = f"**{row.verdict}**" if row.verdict == "worse" else row.verdict
-        lines.append(f"| {format_lambda(row.lam)} | {_fmt(row.baseline)} | {_fmt(row.candidate)} "
-                     f"| {_fmt(row.delta, '+.3g')} | {_percent(row)} | {_regime(row)} | {verdict} |")
+        lines.append(
+            f"| {format_lambda(row.lam)} | {_fmt(row.baseline)} | {_fmt(row.candidate)} "
+            f"| {_fmt(row.delta, '+.3g')} | {_percent(row)} | {_regime(row)} | {verdict} |"
+        )
     lines += ["", headline(result) + ".", "", _selection(result) + "."]
     if result.differences:
         lines += ["", "Compared on the common λ although: " + "; ".join(result.differences) + "."]
@@ -223,14 +269,30 @@ def as_json(results: list[Comparison]) -> dict:
     return {
         "ok": not any(r.worse for r in results),
         "comparisons": [
-            {**{k: v for k, v in asdict(r).items() if k != "rows"},
-             "worse": r.worse,
-             "regime_changes": [{"lambda": row.lam, "baseline": row.baseline_regime,
-                                 "candidate": row.candidate_regime} for row in r.regime_changes],
-             "rows": [{"lambda": row.lam, "baseline": row.baseline, "candidate": row.candidate,
-                       "delta": row.delta, "baseline_regime": row.baseline_regime,
-                       "candidate_regime": row.candidate_regime, "verdict": row.verdict}
-                      for row in r.rows]}
+            {
+                **{k: v for k, v in asdict(r).items() if k != "rows"},
+                "worse": r.worse,
+                "regime_changes": [
+                    {
+                        "lambda": row.lam,
+                        "baseline": row.baseline_regime,
+                        "candidate": row.candidate_regime,
+                    }
+                    for row in r.regime_changes
+                ],
+                "rows": [
+                    {
+                        "lambda": row.lam,
+                        "baseline": row.baseline,
+                        "candidate": row.candidate,
+                        "delta": row.delta,
+                        "baseline_regime": row.baseline_regime,
+                        "candidate_regime": row.candidate_regime,
+                        "verdict": row.verdict,
+                    }
+                    for row in r.rows
+                ],
+            }
             for r in results
         ],
     }

@@ -199,6 +199,7 @@ DatasetConfig = Annotated[
     functools.reduce(operator.or_, DATASET_CONFIGS.values()), Field(discriminator="name")
 ]
 
+
 def task_of(cfg: DatasetBase) -> str | None:
     """The dataset's task when it is known without reading data (None for csv 'auto')."""
     if isinstance(cfg, CsvData):
@@ -446,7 +447,9 @@ def _split_key(key: str) -> list[str | int]:
         parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
         pos = match.end()
     if not parts or pos != len(key):
-        raise ConfigError(f"--set {key}: not a key (use dotted names and [i], e.g. model.hidden[0])")
+        raise ConfigError(
+            f"--set {key}: not a key (use dotted names and [i], e.g. model.hidden[0])"
+        )
     return parts
 
 
@@ -556,11 +559,15 @@ _COMPARISONS = {
 
 def _suggest(loc: list, tag: str | None) -> str:
     """' (did you mean 'hidden'?)' for a misspelt key, from the fields of its section."""
-    section = {
-        "dataset": DATASET_CONFIGS.get(tag),
-        "model": MODEL_CONFIGS.get(tag),
-        "lambdas": LambdaGrid,
-    }.get(loc[0]) if len(loc) == 2 else (Config if len(loc) == 1 else None)
+    section = (
+        {
+            "dataset": DATASET_CONFIGS.get(tag),
+            "model": MODEL_CONFIGS.get(tag),
+            "lambdas": LambdaGrid,
+        }.get(loc[0])
+        if len(loc) == 2
+        else (Config if len(loc) == 1 else None)
+    )
     if section is None:
         return ""
     close = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1, cutoff=0.6)

@@ -349,7 +349,9 @@ def sweep_work(config) -> float:
     per_row = sum(a * b for a, b in pairwise(sizes))
     lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
     steps = config.model.epochs * -(-n // min(config.model.batch_size, n))
-    per_seed = 3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
+    per_seed = (
+        3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
+    )
     return per_seed * seeds
 
 
@@ -420,4 +422,3 @@ def chunks_per_seed(seeds: int, lambdas: int, workers: int, target: float = 0.9)
         if busy > best_busy:
             best, best_busy = c, busy
     return best
-

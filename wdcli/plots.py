@@ -27,16 +27,35 @@ DPI = 120
 WIDTH, HEIGHT = 8.0, 5.0  # inches: 960 × 600 pixels at DPI, readable at 100 %
 TRAIN, TEST = "#1f77b4", "#ff7f0e"  # matplotlib's first two colours
 FILE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-REGIME_COLOURS = {"overfit": "#d62728", "good": "#2ca02c", "underfit": "#9467bd",
-                  "diverged": "#7f7f7f"}
+REGIME_COLOURS = {
+    "overfit": "#d62728",
+    "good": "#2ca02c",
+    "underfit": "#9467bd",
+    "diverged": "#7f7f7f",
+}
 # Every key a figure depends on, so that a user's matplotlibrc cannot change the output.
 STYLE = {
-    "font.family": "DejaVu Sans", "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
-    "legend.fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9, "figure.titlesize": 11,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-    "axes.grid.which": "major", "grid.alpha": 0.3, "grid.linewidth": 0.6,
-    "lines.linewidth": 1.8, "lines.markersize": 5, "legend.frameon": False,
-    "svg.fonttype": "path", "svg.hashsalt": "wdcli", "figure.dpi": DPI, "savefig.dpi": DPI,
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "figure.titlesize": 11,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.which": "major",
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "lines.linewidth": 1.8,
+    "lines.markersize": 5,
+    "legend.frameon": False,
+    "svg.fonttype": "path",
+    "svg.hashsalt": "wdcli",
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
 }
 
 
@@ -48,8 +67,14 @@ class PlotError(WdcliError):
 # Public API
 
 
-def render(results, out, *, curves: bool = False, lambdas: Sequence[float] | None = None,
-           sources: Sequence[str] | None = None) -> Path:
+def render(
+    results,
+    out,
+    *,
+    curves: bool = False,
+    lambdas: Sequence[float] | None = None,
+    sources: Sequence[str] | None = None,
+) -> Path:
     """Draw one or several results documents to `out` (.png or .svg) and return its path.
 
     curves=False draws the validation curve, curves=True the per-epoch curves of `lambdas`
@@ -92,15 +117,18 @@ def validation_figure(results, sources: Sequence[str] | None = None):
         return _validation(docs)
 
 
-def curves_figure(results, lambdas: Sequence[float] | None = None,
-                  sources: Sequence[str] | None = None):
+def curves_figure(
+    results, lambdas: Sequence[float] | None = None, sources: Sequence[str] | None = None
+):
     """Per-epoch train and test loss (mean over seeds) at a few λ, one panel per document."""
     docs = _documents(results, sources)
     for doc in docs:
         if not any(run.get("curve") for run in doc.data.get("runs", [])):
             model = doc.data.get("config", {}).get("model", {}).get("name", "?")
-            raise PlotError(f"{doc.source}: no per-epoch curves in these results (model "
-                            f"'{model}'); only mlp sweeps record them")
+            raise PlotError(
+                f"{doc.source}: no per-epoch curves in these results (model "
+                f"'{model}'); only mlp sweeps record them"
+            )
     with _style():
         return _curves(docs, lambdas)
 
@@ -135,28 +163,39 @@ class _Doc:
         return [str(row.get("regime", "")) for row in self.rows]
 
     def diverged(self) -> np.ndarray:
-        return np.array([(row.get("n_diverged") or 0) > 0 or row.get("regime") == "diverged"
-                         for row in self.rows], bool)
+        return np.array(
+            [
+                (row.get("n_diverged") or 0) > 0 or row.get("regime") == "diverged"
+                for row in self.rows
+            ],
+            bool,
+        )
 
 
 def _documents(results, sources) -> list[_Doc]:
     docs = [results] if isinstance(results, Mapping) else list(results)
     if not docs:
         raise PlotError("no results to plot")
-    sources = list(sources) if sources else [
-        "results" if len(docs) == 1 else f"results[{i}]" for i in range(len(docs))]
+    sources = (
+        list(sources)
+        if sources
+        else ["results" if len(docs) == 1 else f"results[{i}]" for i in range(len(docs))]
+    )
     for data, source in zip(docs, sources, strict=True):
         _check(data, source)
     names = [str(d.get("config", {}).get("name", s)) for d, s in zip(docs, sources, strict=True)]
-    labels = [f"{n} ({Path(s).name})" if names.count(n) > 1 else n
-              for n, s in zip(names, sources, strict=True)]
+    labels = [
+        f"{n} ({Path(s).name})" if names.count(n) > 1 else n
+        for n, s in zip(names, sources, strict=True)
+    ]
     if len(set(labels)) < len(labels):
         labels = [f"{label} #{i + 1}" for i, label in enumerate(labels)]
     out = [_Doc(*args, i) for i, args in enumerate(zip(docs, sources, labels, strict=True))]
     tasks = {doc.task for doc in out}
     if len(tasks) > 1:
-        raise PlotError(f"{out[-1].source}: cannot overlay classification and regression "
-                        "results in one figure")
+        raise PlotError(
+            f"{out[-1].source}: cannot overlay classification and regression results in one figure"
+        )
     return out
 
 
@@ -216,9 +255,12 @@ def _validation(docs: list[_Doc]):
 
 def _panels(fig, nrows: int, has_zero: bool) -> list[tuple]:
     """Rows of (λ = 0 panel or None, log-λ panel); the narrow left panel holds λ = 0 alone."""
-    grid = fig.add_gridspec(nrows, 2 if has_zero else 1,
-                            width_ratios=[1, 11] if has_zero else None,
-                            height_ratios=[3, 2] if nrows == 2 else None)
+    grid = fig.add_gridspec(
+        nrows,
+        2 if has_zero else 1,
+        width_ratios=[1, 11] if has_zero else None,
+        height_ratios=[3, 2] if nrows == 2 else None,
+    )
     rows, main0 = [], None
     for r in range(nrows):
         zero = fig.add_subplot(grid[r, 0]) if has_zero else None
@@ -240,8 +282,19 @@ def _break_axes(zero, main) -> None:
     main.spines["left"].set_visible(False)
     main.tick_params(axis="y", which="both", left=False, labelleft=False)
     for ax, x in ((zero, 1.0), (main, 0.0)):
-        ax.plot([x], [0.0], transform=ax.transAxes, marker=[(-1, -1.6), (1, 1.6)], ms=9,
-                ls="none", color="0.3", mec="0.3", mew=1, clip_on=False, gid="axis-break")
+        ax.plot(
+            [x],
+            [0.0],
+            transform=ax.transAxes,
+            marker=[(-1, -1.6), (1, 1.6)],
+            ms=9,
+            ls="none",
+            color="0.3",
+            mec="0.3",
+            mew=1,
+            clip_on=False,
+            gid="axis-break",
+        )
 
 
 def _y(doc: _Doc, what: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -253,23 +306,54 @@ def _draw(row, doc: _Doc, what: str, colours, single: bool) -> None:
     """Mean train and test curves with ±1 SE bands; λ = 0 as its own point with error bar."""
     zero, main = row
     pos, at_zero = doc.lam > 0, doc.lam == 0
-    for split, colour, marker, ls in (("train", colours[0], "o", "--" if not single else "-"),
-                                      ("test", colours[1], "s", "-")):
+    for split, colour, marker, ls in (
+        ("train", colours[0], "o", "--" if not single else "-"),
+        ("test", colours[1], "s", "-"),
+    ):
         mean, se = _y(doc, what, split)
         label = split if single else f"{doc.label}: {split}"
-        main.plot(doc.lam[pos], mean[pos], ls=ls, marker=marker, color=colour, label=label,
-                  gid=f"{split}-{what}")
+        main.plot(
+            doc.lam[pos],
+            mean[pos],
+            ls=ls,
+            marker=marker,
+            color=colour,
+            label=label,
+            gid=f"{split}-{what}",
+        )
         if pos.sum() == 1 and np.isfinite(se[pos]).all():  # a band of one point is invisible
-            main.errorbar(doc.lam[pos], mean[pos], yerr=se[pos], fmt="none", ecolor=colour,
-                          capsize=4, gid=f"{split}-{what}-se")
+            main.errorbar(
+                doc.lam[pos],
+                mean[pos],
+                yerr=se[pos],
+                fmt="none",
+                ecolor=colour,
+                capsize=4,
+                gid=f"{split}-{what}-se",
+            )
         elif np.isfinite(se[pos]).any():
-            main.fill_between(doc.lam[pos], (mean - se)[pos], (mean + se)[pos], color=colour,
-                              alpha=0.18, lw=0, gid=f"{split}-{what}-se",
-                              label=_band_label(doc) if split == "test" and single else None)
+            main.fill_between(
+                doc.lam[pos],
+                (mean - se)[pos],
+                (mean + se)[pos],
+                color=colour,
+                alpha=0.18,
+                lw=0,
+                gid=f"{split}-{what}-se",
+                label=_band_label(doc) if split == "test" and single else None,
+            )
         if zero is not None and at_zero.any():
             err = se[at_zero] if np.isfinite(se[at_zero]).all() else None
-            zero.errorbar([0.0], mean[at_zero], yerr=err, fmt=marker, color=colour, capsize=3,
-                          ms=6, gid=f"lambda-zero-{split}-{what}")
+            zero.errorbar(
+                [0.0],
+                mean[at_zero],
+                yerr=err,
+                fmt=marker,
+                color=colour,
+                capsize=3,
+                ms=6,
+                gid=f"lambda-zero-{split}-{what}",
+            )
 
 
 def _band_label(doc: _Doc) -> str:
@@ -278,8 +362,9 @@ def _band_label(doc: _Doc) -> str:
 
 def _log_scale(docs: list[_Doc]) -> bool:
     """Loss on a log axis when it spans more than a factor 30 (e.g. a huge loss at λ = 0)."""
-    values = np.concatenate([np.concatenate([d.column("train_loss_mean"),
-                                             d.column("test_loss_mean")]) for d in docs])
+    values = np.concatenate(
+        [np.concatenate([d.column("train_loss_mean"), d.column("test_loss_mean")]) for d in docs]
+    )
     values = values[np.isfinite(values)]
     return values.size > 0 and values.min() > 0 and values.max() / values.min() > 30
 
@@ -336,9 +421,16 @@ def _mark_lambdas(row, doc: _Doc, legend: bool, single: bool) -> None:
         if lam is None:
             continue
         label = f"{prefix}{name} = {_fmt(lam)}" if legend else None
-        _axis_for(row, lam).axvline(lam if lam > 0 else 0.0, color=colour, ls=ls,
-                                    lw=1.3 if single else 1.0, alpha=1 if single else 0.7,
-                                    label=label, gid=key, zorder=1.5)
+        _axis_for(row, lam).axvline(
+            lam if lam > 0 else 0.0,
+            color=colour,
+            ls=ls,
+            lw=1.3 if single else 1.0,
+            alpha=1 if single else 0.7,
+            label=label,
+            gid=key,
+            zorder=1.5,
+        )
 
 
 def _shade_regimes(row, doc: _Doc, labels: bool) -> None:
@@ -349,8 +441,9 @@ def _shade_regimes(row, doc: _Doc, labels: bool) -> None:
     if zero is not None and (lam == 0).any():
         regime = regimes[int(np.argmax(lam == 0))]
         if regime in REGIME_COLOURS:
-            zero.axvspan(-1, 1, color=REGIME_COLOURS[regime], alpha=0.10, lw=0,
-                         gid=f"region-{regime}")
+            zero.axvspan(
+                -1, 1, color=REGIME_COLOURS[regime], alpha=0.10, lw=0, gid=f"region-{regime}"
+            )
             # named here only when the shading does not simply carry on to the right
             if labels and (not positive or positive[0][1] != regime):
                 _region_label(zero, 0.0, regime, vertical=True)
@@ -360,8 +453,7 @@ def _shade_regimes(row, doc: _Doc, labels: bool) -> None:
         hi = xhi if stop == len(positive) else math.sqrt(positive[stop - 1][0] * positive[stop][0])
         if regime not in REGIME_COLOURS:
             continue
-        main.axvspan(lo, hi, color=REGIME_COLOURS[regime], alpha=0.10, lw=0,
-                     gid=f"region-{regime}")
+        main.axvspan(lo, hi, color=REGIME_COLOURS[regime], alpha=0.10, lw=0, gid=f"region-{regime}")
         if labels:
             width = math.log(hi / lo) / math.log(xhi / xlo)
             _region_label(main, math.sqrt(lo * hi), regime, vertical=width < 0.013 * len(regime))
@@ -377,10 +469,20 @@ def _runs(pairs):
 
 
 def _region_label(ax, x: float, regime: str, vertical: bool) -> None:
-    ax.text(x, 0.97, regime, transform=ax.get_xaxis_transform(), ha="center", va="top",
-            rotation=90 if vertical else 0, fontsize=9, color=REGIME_COLOURS[regime],
-            fontweight="bold", gid=f"region-label-{regime}",
-            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.7))
+    ax.text(
+        x,
+        0.97,
+        regime,
+        transform=ax.get_xaxis_transform(),
+        ha="center",
+        va="top",
+        rotation=90 if vertical else 0,
+        fontsize=9,
+        color=REGIME_COLOURS[regime],
+        fontweight="bold",
+        gid=f"region-label-{regime}",
+        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.7),
+    )
 
 
 def _mark_diverged(row, docs: list[_Doc], legend: bool) -> None:
@@ -390,9 +492,19 @@ def _mark_diverged(row, docs: list[_Doc], legend: bool) -> None:
         for lam in doc.lam[doc.diverged()]:
             ax = _axis_for(row, lam)
             label = "diverged runs" if legend and not labelled else None
-            ax.plot([lam if lam > 0 else 0.0], [0.0], "x", color="#b00000", ms=9, mew=2,
-                    transform=ax.get_xaxis_transform(), clip_on=False, label=label,
-                    gid="diverged", zorder=5)
+            ax.plot(
+                [lam if lam > 0 else 0.0],
+                [0.0],
+                "x",
+                color="#b00000",
+                ms=9,
+                mew=2,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                label=label,
+                gid="diverged",
+                zorder=5,
+            )
             labelled = labelled or label is not None
 
 
@@ -449,18 +561,27 @@ def _curves(docs: list[_Doc], requested):
             ax.set_title(doc.label)
     if log_y:
         axes[0].set_yscale("log")
-    axes[0].set_ylabel("loss (cross-entropy)" if docs[0].task == "classification"
-                       else "loss (mean squared error)")
+    axes[0].set_ylabel(
+        "loss (cross-entropy)" if docs[0].task == "classification" else "loss (mean squared error)"
+    )
     convention = docs[0].data.get("convention") or CONVENTION
     names = " vs ".join(doc.label for doc in docs)
     seeds = max(doc.seeds for doc in docs)
-    fig.suptitle(f"{names}: loss per epoch, mean over {seeds} seed{'s' * (seeds != 1)}"
-                 f"\n{convention}")
-    styles = [Line2D([], [], color="0.3", ls="-", label="test"),
-              Line2D([], [], color="0.3", ls="--", label="train")]
+    fig.suptitle(
+        f"{names}: loss per epoch, mean over {seeds} seed{'s' * (seeds != 1)}\n{convention}"
+    )
+    styles = [
+        Line2D([], [], color="0.3", ls="-", label="test"),
+        Line2D([], [], color="0.3", ls="--", label="train"),
+    ]
     for ax in axes:
-        ax.legend(handles=ax.get_legend_handles_labels()[0] + styles, loc="best",
-                  frameon=True, framealpha=0.9, edgecolor="none")
+        ax.legend(
+            handles=ax.get_legend_handles_labels()[0] + styles,
+            loc="best",
+            frameon=True,
+            framealpha=0.9,
+            edgecolor="none",
+        )
     return fig
 
 
@@ -476,15 +597,19 @@ def _pick(doc: _Doc, requested) -> list[float]:
 
 def _mean_curve(doc: _Doc, lam: float):
     """Epochs and the seed-mean train and test curves at λ (None when every run diverged)."""
-    curves = [run["curve"] for run in doc.data.get("runs", [])
-              if run.get("lambda") == lam and run.get("curve")]
+    curves = [
+        run["curve"]
+        for run in doc.data.get("runs", [])
+        if run.get("lambda") == lam and run.get("curve")
+    ]
     if not curves:
         return None
     n = min(len(c["epoch"]) for c in curves)
 
     def stack(key):
-        return np.array([[np.nan if v is None else v for v in c[key][:n]] for c in curves],
-                        float).mean(axis=0)
+        return np.array(
+            [[np.nan if v is None else v for v in c[key][:n]] for c in curves], float
+        ).mean(axis=0)
 
     return np.asarray(curves[0]["epoch"][:n], float), stack("train_loss"), stack("test_loss")
 

@@ -34,8 +34,10 @@ def columns(document: dict) -> list[Column]:
     if any(row.get("df_mean") is not None for row in summary):
         cols.append(Column("df", "df_mean", ".3g"))
     if any(row.get("test_accuracy_mean") is not None for row in summary):
-        cols += [Column("train acc", "train_accuracy_mean", ".3f"),
-                 Column("test acc", "test_accuracy_mean", ".3f")]
+        cols += [
+            Column("train acc", "train_accuracy_mean", ".3f"),
+            Column("test acc", "test_accuracy_mean", ".3f"),
+        ]
     return cols
 
 
@@ -60,8 +62,11 @@ def _cell(row: dict, column: Column, seeds: int) -> str:
 
 def marks(document: dict, lam: float) -> str:
     """'λ_min', 'λ_1se' or both, for the rows they select."""
-    names = [name for name, key in (("λ_min", "best_lambda"), ("λ_1se", "lambda_1se"))
-             if document.get(key) is not None and document[key] == lam]
+    names = [
+        name
+        for name, key in (("λ_min", "best_lambda"), ("λ_1se", "lambda_1se"))
+        if document.get(key) is not None and document[key] == lam
+    ]
     return " = ".join(names)
 
 
@@ -72,16 +77,20 @@ def n_seeds(document: dict) -> int:
 def title(document: dict) -> str:
     config = document["config"]
     seeds = n_seeds(document)
-    return (f"{config['name']}: {config['model']['name']} on {config['dataset']['name']}, "
-            f"{len(document['summary'])} λ × {seeds} seed{'s' if seeds != 1 else ''}")
+    return (
+        f"{config['name']}: {config['model']['name']} on {config['dataset']['name']}, "
+        f"{len(document['summary'])} λ × {seeds} seed{'s' if seeds != 1 else ''}"
+    )
 
 
 def caption(document: dict) -> str:
     best, one_se = document.get("best_lambda"), document.get("lambda_1se")
     parts = [CONVENTION + "; losses are the data loss alone"]
     if best is not None:
-        parts.append(f"λ_min = {format_lambda(best)}"
-                     + (f", λ_1se = {format_lambda(one_se)}" if one_se is not None else ""))
+        parts.append(
+            f"λ_min = {format_lambda(best)}"
+            + (f", λ_1se = {format_lambda(one_se)}" if one_se is not None else "")
+        )
     tolerance = document["config"].get("tolerance")
     if tolerance is not None:
         parts.append(f"good: test loss within {tolerance:.0%} of the best")
@@ -93,8 +102,15 @@ def rows(document: dict) -> tuple[list[str], list[list[str]]]:
     cols = columns(document)
     seeds = n_seeds(document)
     headers = ["λ", *(c.header for c in cols), "regime", ""]
-    body = [[format_lambda(row["lambda"]), *(_cell(row, c, seeds) for c in cols),
-             row["regime"], marks(document, row["lambda"])] for row in document["summary"]]
+    body = [
+        [
+            format_lambda(row["lambda"]),
+            *(_cell(row, c, seeds) for c in cols),
+            row["regime"],
+            marks(document, row["lambda"]),
+        ]
+        for row in document["summary"]
+    ]
     return headers, body
 
 
@@ -107,8 +123,7 @@ def rich_table(document: dict):
     table = Table(title=title(document), caption=caption(document), caption_justify="left")
     for i, header in enumerate(headers):
         numeric = 0 < i < len(headers) - 2
-        table.add_column(header, justify="right" if numeric or i == 0 else "left",
-                         no_wrap=True)
+        table.add_column(header, justify="right" if numeric or i == 0 else "left", no_wrap=True)
     for cells in body:
         regime = Text(cells[-2], style=REGIME_STYLES.get(cells[-2], ""))
         table.add_row(*cells[:-2], regime, Text(cells[-1], style="bold"))
@@ -118,9 +133,14 @@ def rich_table(document: dict):
 def markdown(document: dict) -> str:
     """The table as GitHub-flavoured markdown, with the title and caption around it."""
     headers, body = rows(document)
-    lines = [f"**{title(document)}**", "", "| " + " | ".join(headers) + " |",
-             "|" + "|".join("---:" if 0 < i < len(headers) - 2 else ":---"
-                            for i in range(len(headers))) + "|"]
+    lines = [
+        f"**{title(document)}**",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|"
+        + "|".join("---:" if 0 < i < len(headers) - 2 else ":---" for i in range(len(headers)))
+        + "|",
+    ]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
     lines += [""] + [f"_{line}_" for line in caption(document).split("\n")]
     return "\n".join(lines) + "\n"

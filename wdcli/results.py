@@ -151,7 +151,9 @@ def load_results(path: str | Path) -> dict:
 def check_document(document, source: str) -> None:
     """Raise ResultsError unless document looks like a results file this version reads."""
     if not isinstance(document, dict):
-        raise ResultsError(f"{source}: not a results file (a JSON {_kind(document)}, not an object)")
+        raise ResultsError(
+            f"{source}: not a results file (a JSON {_kind(document)}, not an object)"
+        )
     version = document.get("schema_version")
     if version is None:
         raise ResultsError(f"{source}: not a results file (no schema_version)")

@@ -19,7 +19,8 @@ tolerance: 0.05             # a λ is 'good' within 5 % of the best mean test lo
 """
 
 STARTERS = {
-    "mlp": _HEAD + """\
+    "mlp": _HEAD
+    + """\
 name: my-mlp                # names the results file: results/my-mlp-TIME.json
 dataset:
   name: friedman1           # a smooth nonlinear regression target
@@ -35,8 +36,10 @@ model:
   batch_size: 32
   epochs: 200
   regularization: l2        # l2 (penalty in the loss) | decoupled (AdamW-style decay)
-""" + _GRID,
-    "linear": _HEAD + """\
+"""
+    + _GRID,
+    "linear": _HEAD
+    + """\
 name: my-ridge
 dataset:
   name: regression          # a random linear target plus noise
@@ -46,8 +49,10 @@ dataset:
   test_size: 0.5
 model:
   name: linear              # exact ridge: every λ from one factorisation
-""" + _GRID,
-    "logistic": _HEAD + """\
+"""
+    + _GRID,
+    "logistic": _HEAD
+    + """\
 name: my-logistic
 dataset:
   name: breast_cancer       # bundled with scikit-learn, two classes
@@ -55,5 +60,6 @@ dataset:
 model:
   name: logistic
   tol: 1.0e-8               # stop when the gradient's max-norm is below this
-""" + _GRID,
+"""
+    + _GRID,
 }

@@ -48,8 +48,13 @@ def open_destination(
 
 
 def _header(config: Config) -> dict:
-    return {"journal_version": 1, "name": config.name, "config_hash": config.hash(),
-            "config": config.resolved(), "started_at": now()}
+    return {
+        "journal_version": 1,
+        "name": config.name,
+        "config_hash": config.hash(),
+        "config": config.resolved(),
+        "started_at": now(),
+    }
 
 
 def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destination:
@@ -58,7 +63,9 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     if not out.parent.is_dir():
         raise ResultsError(f"{out.parent}: no such folder")
     if out.exists() and not force:
-        raise ResultsError(f"{out}: already exists; pass --force to overwrite it or --out another file")
+        raise ResultsError(
+            f"{out}: already exists; pass --force to overwrite it or --out another file"
+        )
     journal = journal_path(out)
     if journal.exists():
         if resume:
@@ -69,8 +76,12 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
                 "it or --force to start over"
             )
     header = _header(config)
-    return Destination(out, Journal.create(journal, header, exclusive=False),
-                       overwrite=force, started_at=header["started_at"])
+    return Destination(
+        out,
+        Journal.create(journal, header, exclusive=False),
+        overwrite=force,
+        started_at=header["started_at"],
+    )
 
 
 def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
@@ -85,8 +96,14 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
     wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
     runs = {(r["lambda"], r["seed"]): r for r in contents.runs}  # a run written twice counts once
     done = [run for key, run in runs.items() if key in wanted]
-    return Destination(results, Journal.reopen(journal), overwrite=overwrite, done_runs=done,
-                       started_at=contents.header.get("started_at") or now(), resumed=True)
+    return Destination(
+        results,
+        Journal.reopen(journal),
+        overwrite=overwrite,
+        done_runs=done,
+        started_at=contents.header.get("started_at") or now(),
+        resumed=True,
+    )
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:
@@ -126,4 +143,3 @@ def _open_new(config: Config, folder: Path) -> Destination:
             continue
         return Destination(results, journal, started_at=header["started_at"])
     raise ResultsError(f"{folder}: no free results file name for '{config.name}'")
-

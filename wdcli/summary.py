@@ -81,7 +81,9 @@ def label_regimes(rows: list[dict], lam_min: float | None, tolerance: float) -> 
             row["regime"] = "overfit" if row["lambda"] < lam_min else "underfit"
 
 
-def summarise(runs: Iterable[dict], tolerance: float) -> tuple[list[dict], float | None, float | None]:
+def summarise(
+    runs: Iterable[dict], tolerance: float
+) -> tuple[list[dict], float | None, float | None]:
     """Summary rows (λ ascending), λ_min and λ_1se of a sweep's runs."""
     by_lambda: dict[float, list[dict]] = {}
     for run in runs:

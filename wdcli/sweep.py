@@ -31,9 +31,7 @@ class Unit:
     lambdas: tuple[float, ...]
 
 
-def plan_units(
-    config: Config, lambdas_per_unit: int | None = None, workers: int = 1
-) -> list[Unit]:
+def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int = 1) -> list[Unit]:
     """Every seed's λ grid, in chunks of lambdas_per_unit; by default in as few near-equal
     chunks as keep `workers` units running at once (one unit per seed for one worker)."""
     from wdcli.executors import chunks_per_seed
@@ -41,8 +39,11 @@ def plan_units(
     lambdas, seeds = config.lambda_values(), config.seed_values()
     chunks = chunks_per_seed(len(seeds), len(lambdas), workers)
     size = lambdas_per_unit or -(-len(lambdas) // chunks) or 1
-    return [Unit(seed, tuple(lambdas[i : i + size]))
-            for seed in seeds for i in range(0, len(lambdas), size)]
+    return [
+        Unit(seed, tuple(lambdas[i : i + size]))
+        for seed in seeds
+        for i in range(0, len(lambdas), size)
+    ]
 
 
 def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit], list[dict]]:
@@ -90,8 +91,9 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     fingerprint = data.fingerprint()
     runs = []
     for k, lam in enumerate(unit.lambdas):
-        train, test, wsq = (float(a[k]) for a in (result.train_loss, result.test_loss,
-                                                  result.weight_sq_norm))
+        train, test, wsq = (
+            float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
+        )
         diverged = bool(result.diverged is not None and result.diverged[k])
         diverged = diverged or not all(math.isfinite(v) for v in (train, test, wsq))
         run = {

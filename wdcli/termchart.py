@@ -15,12 +15,28 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
-STYLES = {"train": "#1f77b4", "test": "#ff7f0e", "best": "dim", "axis": "dim",
-          "overfit": "#d62728", "good": "#2ca02c", "underfit": "#9467bd", "diverged": "#7f7f7f"}
+STYLES = {
+    "train": "#1f77b4",
+    "test": "#ff7f0e",
+    "best": "dim",
+    "axis": "dim",
+    "overfit": "#d62728",
+    "good": "#2ca02c",
+    "underfit": "#9467bd",
+    "diverged": "#7f7f7f",
+}
 MARKERS = {"train": "○", "test": "●"}
 # Braille dot bits by (column, row) inside a cell: U+2800 + the sum of the raised dots.
-DOTS = {(0, 0): 0x01, (0, 1): 0x02, (0, 2): 0x04, (0, 3): 0x40,
-        (1, 0): 0x08, (1, 1): 0x10, (1, 2): 0x20, (1, 3): 0x80}
+DOTS = {
+    (0, 0): 0x01,
+    (0, 1): 0x02,
+    (0, 2): 0x04,
+    (0, 3): 0x40,
+    (1, 0): 0x08,
+    (1, 1): 0x10,
+    (1, 2): 0x20,
+    (1, 3): 0x80,
+}
 ZERO_GAP = 5  # cells between the λ = 0 column and the log-λ axis
 
 
@@ -55,9 +71,13 @@ def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool =
         for x, v in zip(xs, series[split], strict=True):
             if _ok(v):
                 canvas.mark(x, scale.px(v) // 4, MARKERS[split], split)
-    lines = [_header(results, scale, width), *_plot_lines(canvas, scale, margin),
-             _axis(xs, lams, cols, margin), _labels(xs, lams, best, cols, margin),
-             _regimes(xs, [str(row.get("regime", "")) for row in rows], cols, margin)]
+    lines = [
+        _header(results, scale, width),
+        *_plot_lines(canvas, scale, margin),
+        _axis(xs, lams, cols, margin),
+        _labels(xs, lams, best, cols, margin),
+        _regimes(xs, [str(row.get("regime", "")) for row in rows], cols, margin),
+    ]
     out = Text("\n").join(lines)
     if not color:
         out = Text(out.plain)
@@ -89,7 +109,7 @@ class _YScale:
         out = []
         for row in sorted({0, (self.height - 1) // 2, self.height - 1}):
             v = self.hi - (self.hi - self.lo) * (4 * row + 1.5) / (4 * self.height - 1)
-            out.append((row, f"{10 ** v if self.log else v:.3g}"))
+            out.append((row, f"{10**v if self.log else v:.3g}"))
         return out
 
 
@@ -140,8 +160,11 @@ class _Canvas:
                 continue
             steps = max(abs(b[0] - a[0]), abs(b[1] - a[1]), 1)
             for i in range(steps + 1):
-                self.dot(round(a[0] + (b[0] - a[0]) * i / steps),
-                         round(a[1] + (b[1] - a[1]) * i / steps), style)
+                self.dot(
+                    round(a[0] + (b[0] - a[0]) * i / steps),
+                    round(a[1] + (b[1] - a[1]) * i / steps),
+                    style,
+                )
 
     def mark(self, cx: int, cy: int, glyph: str, style: str) -> None:
         self.glyph[cy][cx], self.style[cy][cx] = glyph, style
@@ -200,8 +223,9 @@ def _labels(xs: list[int], lams: list[float], best, cols: int, margin: int) -> T
     """λ under its tick where there is room: λ = 0, the ends and λ_min first, then the rest."""
     positive = [i for i, lam in enumerate(lams) if lam > 0]
     ends = {i for i, lam in enumerate(lams) if lam == 0} | set(positive[:1] + positive[-1:])
-    order = sorted(range(len(lams)), key=lambda i: (
-        0 if i in ends else 1 if lams[i] == best else 2, i))
+    order = sorted(
+        range(len(lams)), key=lambda i: (0 if i in ends else 1 if lams[i] == best else 2, i)
+    )
     line = [" "] * (cols + 1)
     taken = [False] * (cols + 1)
     for i in order:

@@ -228,7 +228,7 @@ def _curvature_diagonal(problem: _Problem, state) -> np.ndarray:
     c, K, rows = delta.shape
     w = (problem.Q.T @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
     q = problem.Q.T[:, top[0]]
-    S = ((problem.Q.T ** 2) @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
+    S = ((problem.Q.T**2) @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
     return S - 2 * q * w - w * w
 
 
