@@ -221,6 +221,7 @@ def slow_unit(config, unit, data):
              "env": os.environ.get("OPENBLAS_NUM_THREADS")}]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_processes_stream_units_as_they_finish_with_capped_threads():
     config = config_of(RIDGE)
     executor = ProcessExecutor(2, "linear")
@@ -260,6 +261,7 @@ def _children(pid: int) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.slow
 def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(
     wait_for_runs, write_config, tmp_path
 ):
@@ -289,6 +291,7 @@ def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.slow
 def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
     wait_for_runs, write_config, tmp_path
 ):
@@ -403,6 +406,7 @@ def cluster(tmp_path_factory):
         cluster.stop()
 
 
+@pytest.mark.slow
 def test_dask_gives_the_same_numbers(cluster, write_config, tmp_path):
     for text in (RIDGE, TINY_MLP):
         config = write_config(text, name=text.split()[1] + ".yaml")
@@ -456,6 +460,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_line_and_exit_2_leaving_the_journal(write_config,
                                                                              tmp_path):  # fmt: skip
     config = write_config(RIDGE)
@@ -484,6 +489,7 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2_leaving_the_journal(wri
     assert numbers(resumed) == numbers(complete)
 
 
+@pytest.mark.slow
 def test_workers_without_wdcli_are_one_line_and_exit_2(tmp_path, write_config):
     pytest.importorskip("distributed")
     hide = tmp_path / "hide_wdcli.py"
@@ -507,6 +513,7 @@ def test_workers_without_wdcli_are_one_line_and_exit_2(tmp_path, write_config):
     assert not list(tmp_path.glob("r.*"))  # nothing written
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
     wait_for_runs, cluster, write_config, tmp_path
 ):

@@ -54,6 +54,7 @@ def _without_times(document: dict) -> list[dict]:
     return [{k: v for k, v in run.items() if k != "seconds"} for run in document["runs"]]
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_gives_the_uninterrupted_numbers(wait_for_runs, write_config, tmp_path):
     config = write_config(SLOW_CONFIG)
     killed, whole = tmp_path / "killed.json", tmp_path / "whole.json"
@@ -76,6 +77,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_numbers(wait_for_runs, write
     assert a["summary"] == b["summary"] and a["best_lambda"] == b["best_lambda"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_a_way_to_resume(wait_for_runs, write_config, tmp_path):
     config = write_config(SLOW_CONFIG)
     out = tmp_path / "r.json"
@@ -146,6 +148,7 @@ def test_an_unfinished_journal_is_not_overwritten_without_resume_or_force(ridge_
     )
 
 
+@pytest.mark.slow
 def test_resume_finds_the_newest_journal_of_the_config(
     wait_for_runs, write_config, tmp_path, monkeypatch
 ):
@@ -173,6 +176,7 @@ def test_resume_finds_the_newest_journal_of_the_config(
     assert len(json.loads(results[0].read_text())["runs"]) == 320
 
 
+@pytest.mark.slow
 def test_concurrent_sweeps_into_one_folder_do_not_collide(ridge_config, tmp_path):
     env = {**os.environ}
     processes = [
