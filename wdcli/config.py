@@ -16,7 +16,8 @@ import math
 import operator
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -34,15 +35,69 @@ from wdcli.errors import ConfigError, read_text
 
 
 class Strict(BaseModel):
-    """Base of every config section: unknown keys are errors, not silently ignored."""
+    """Base of every config section: unknown keys are errors, not silently ignored, and a
+    boolean is never taken for a number (pydantic would read `lambdas: [no, yes]` as 0, 1)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, data):
+        # Booleans where numbers belong are wrapped, so that the field's own number check
+        # refuses them and `_describe` names them (a before-validator on the fields cannot
+        # be used: it would clash with the discriminator `name`).
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key, value in data.items():
+            field = cls.model_fields.get(key) if isinstance(key, str) else None
+            if field is None:
+                continue
+            scalar, items = _numeric_kinds(field.annotation)
+            if scalar and isinstance(value, bool):
+                data[key] = YamlBoolean(value)
+            elif items and isinstance(value, list):
+                data[key] = [YamlBoolean(v) if isinstance(v, bool) else v for v in value]
+        return data
+
+
+class YamlBoolean:
+    """A boolean found where a number belongs (YAML reads yes/no/on/off as booleans)."""
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return str(self.value).lower()
+
+
+_YAML_BOOLEANS = " (YAML reads yes/no/on/off/true/false as booleans)"
+
+
+@functools.cache
+def _numeric_kinds(annotation) -> tuple[bool, bool]:
+    """(may hold a number, may hold a list of numbers) for a field's type annotation."""
+    if annotation in (int, float):
+        return True, False
+    origin = get_origin(annotation)
+    if origin is list:
+        return False, any(_numeric_kinds(arg)[0] for arg in get_args(annotation))
+    if origin in (Union, UnionType, Annotated):
+        kinds = [_numeric_kinds(arg) for arg in get_args(annotation) if _is_type(arg)]
+        return any(k[0] for k in kinds), any(k[1] for k in kinds)
+    return False, False
+
+
+def _is_type(arg) -> bool:
+    return isinstance(arg, type) or get_origin(arg) is not None
 
 
 # --------------------------------------------------------------------------- datasets
 
 
 REGRESSION = "regression"
+MAX_LAMBDAS = 10_000  # λ per grid: more would be a mistake (and runs are kept in memory)
+MAX_SEEDS = 100_000
 CLASSIFICATION = "classification"
 
 
@@ -286,23 +341,49 @@ class LambdaGrid(Strict):
 
     start: float = Field(gt=0, description="Smallest nonzero λ.")
     stop: float = Field(gt=0, description="Largest λ.")
-    num: int = Field(ge=1, le=10_000, description="Number of nonzero λ.")
+    num: int = Field(ge=1, le=MAX_LAMBDAS, description="Number of nonzero λ.")
     scale: Literal["log", "linear"] = Field("log", description="Spacing of the grid.")
     include_zero: bool = Field(False, description="Also run λ = 0 (no penalty).")
 
     @model_validator(mode="after")
-    def _ordered(self) -> LambdaGrid:
+    def _ordered_and_distinct(self) -> LambdaGrid:
         if self.stop < self.start:
             raise ValueError(f"stop ({self.stop:g}) must be ≥ start ({self.start:g})")
+        values = self.values()
+        if len(set(values)) < len(values):
+            # Repeated λ would be counted as extra seeds: the spread and SE would be wrong.
+            distinct = len(set(values)) - self.include_zero
+            raise ValueError(
+                f"only {distinct} of the num: {self.num} values from {self.start:g} to "
+                f"{self.stop:g} are distinct; set num: {distinct} or widen start…stop"
+            )
         return self
+
+    def values(self) -> list[float]:
+        """The grid's λ, ascending, λ = 0 first when included."""
+        if self.num == 1:
+            values = [self.start]
+        elif self.scale == "log":
+            # Powers of ten computed from exponents, so that a decade grid gives 1e-3, not
+            # 0.0009999999999999998.
+            low, high = math.log10(self.start), math.log10(self.stop)
+            step = (high - low) / (self.num - 1)
+            values = [10 ** (low + i * step) for i in range(self.num)]
+            values[0], values[-1] = self.start, self.stop
+        else:
+            step = (self.stop - self.start) / (self.num - 1)
+            values = [self.start + i * step for i in range(self.num)]
+        return ([0.0] if self.include_zero else []) + values
 
 
 def _list_or_other(tag: str):
     return lambda value: "list" if isinstance(value, list) else tag
 
 
-LambdaList = list[Annotated[float, Field(ge=0, allow_inf_nan=False)]]
-SeedList = list[Annotated[int, Field(ge=0)]]
+LambdaList = Annotated[
+    list[Annotated[float, Field(ge=0, allow_inf_nan=False)]], Field(max_length=MAX_LAMBDAS)
+]
+SeedList = Annotated[list[Annotated[int, Field(ge=0)]], Field(max_length=MAX_SEEDS)]
 
 
 class Config(Strict):
@@ -320,7 +401,8 @@ class Config(Strict):
         Discriminator(_list_or_other("grid")),
     ] = Field(description="Explicit list of λ ≥ 0, or {start, stop, num, scale, include_zero}.")
     seeds: Annotated[
-        Annotated[SeedList, Tag("list")] | Annotated[int, Field(ge=1), Tag("count")],
+        Annotated[SeedList, Tag("list")]
+        | Annotated[int, Field(ge=1, le=MAX_SEEDS), Tag("count")],
         Discriminator(_list_or_other("count")),
     ] = Field(1, description="Number of seeds (0, 1, …) or an explicit list of seeds.")
     tolerance: float = Field(
@@ -350,21 +432,7 @@ class Config(Strict):
     def lambda_values(self) -> list[float]:
         """The λ grid, ascending, λ = 0 first when present."""
         grid = self.lambdas
-        if isinstance(grid, list):
-            return sorted(float(v) for v in grid)
-        if grid.num == 1:
-            values = [grid.start]
-        elif grid.scale == "log":
-            # Powers of ten computed from exponents, so that a decade grid gives 1e-3, not
-            # 0.0009999999999999998.
-            low, high = math.log10(grid.start), math.log10(grid.stop)
-            step = (high - low) / (grid.num - 1)
-            values = [10 ** (low + i * step) for i in range(grid.num)]
-            values[0], values[-1] = grid.start, grid.stop
-        else:
-            step = (grid.stop - grid.start) / (grid.num - 1)
-            values = [grid.start + i * step for i in range(grid.num)]
-        return ([0.0] if grid.include_zero else []) + values
+        return sorted(float(v) for v in grid) if isinstance(grid, list) else grid.values()
 
     def seed_values(self) -> list[int]:
         """The seeds, in the order given (0 … n-1 for a count)."""
@@ -393,11 +461,14 @@ def _no_duplicates(values: list) -> None:
 
 class _Loader(yaml.SafeLoader):
     """A safe loader that reads 1e-4 as a number (YAML 1.1 wants 1.0e-4) and refuses
-    duplicate keys instead of keeping the last one silently."""
+    duplicate keys instead of keeping the last one silently. Merge keys (`<<: *base`) work
+    as YAML defines them: the mapping's own keys override the merged ones."""
 
     def construct_mapping(self, node, deep=False):
         keys = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in keys:
                 line = key_node.start_mark.line + 1
@@ -502,17 +573,30 @@ def _join_key(parts: list[str | int]) -> str:
 # --------------------------------------------------------------------------- validation
 
 
+MAX_ERRORS = 5  # errors listed at most: the first ones, then how many more
+
+
+def _is_extension(key) -> bool:
+    """Top-level `x-…` keys hold YAML anchors for merge keys (`<<: *base`) and are ignored,
+    as Docker Compose does."""
+    return isinstance(key, str) and key.startswith("x-")
+
+
 def validate(data: Any, source: str) -> Config:
     """Validate raw data (from YAML) into a Config, or raise ConfigError naming the field."""
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise ConfigError(f"{source}: the config is {kind}")
+    data = {k: v for k, v in data.items() if not _is_extension(k)}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         # A misspelt key also makes the real one missing: name the misspelling first.
         errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
-        lines = [f"{source}: {_describe(err)}" for err in errors]
+        lines = [f"{source}: {_describe(err)}" for err in errors[:MAX_ERRORS]]
+        if len(errors) > MAX_ERRORS:
+            more = len(errors) - MAX_ERRORS
+            lines.append(f"{source}: … and {more} more error{'s' if more > 1 else ''}")
         raise ConfigError("\n".join(lines)) from None
     _resolve_paths(config, source)
     return config
@@ -541,6 +625,8 @@ def _describe(err: dict) -> str:
         return f"{field}.name: required key is missing"
     if kind == "model_attributes_type" or kind == "model_type":
         return f"{field}: must be a mapping"
+    if isinstance(err.get("input"), YamlBoolean):
+        return f"{field}: must be a number, not {err['input']!r}{_YAML_BOOLEANS}"
     message = err["msg"]
     message = message.removeprefix("Value error, ")
     message = message.replace("Input should be", "must be").replace("String should", "must")
@@ -598,6 +684,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 
 def _resolved_or_none(data: dict) -> dict | None:
     try:
+        data = {k: v for k, v in data.items() if not _is_extension(k)}
         return Config.model_validate(copy.deepcopy(data)).resolved()
     except (ValidationError, ValueError):
         return None

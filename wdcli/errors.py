@@ -1,5 +1,7 @@
 """Exceptions that the library raises and the CLI turns into one line on stderr."""
 
+import os
+import stat
 from pathlib import Path
 
 
@@ -25,13 +27,38 @@ class ExecutorError(WdcliError):
     """An executor cannot run (e.g. the Dask scheduler is unreachable)."""
 
 
-def read_text(path: Path, error: type[WdcliError], kind: str) -> str:
-    """The text of a file, or `error` in one line: no such file, a folder, unreadable."""
+MB = 2**20
+LIMITS = {"config file": 10 * MB, "results file": 2048 * MB, "CSV file": 1024 * MB}
+
+
+def read_text(path: Path, error: type[WdcliError], kind: str, limit: int | None = None) -> str:
+    """The text of a file, or `error` in one line: no such file, a folder, not a regular file
+    (a device or a pipe would be read forever), larger than `limit` bytes (by default the
+    kind's entry in LIMITS), unreadable, not UTF-8. A UTF-8 byte order mark is dropped."""
+    limit = limit if limit is not None else LIMITS.get(kind, 2048 * MB)
     try:
-        return Path(path).read_text(encoding="utf-8")
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{path}: is not a regular file (a device, pipe or socket), not a {kind}")
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)  # st_size can lie (/proc): read at most limit + 1
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
         raise error(f"{path}: is a folder, not a {kind}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise error(f"{path}: larger than {_size(limit)}, too large for a {kind}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{path}: is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"
+        ) from None
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 2**30:g} GB" if nbytes >= 2**30 else f"{nbytes / MB:g} MB"
