@@ -79,9 +79,18 @@ def test_csv_dataset(tmp_path):
     ("content", "target", "message"),
     [
         ("a,b\n1,2\n", "y", "{p}: no column 'y' (columns: a, b)"),
-        ("a,y\n1,2\nx,3\n", "y", "{p}: line 3: column 'a' is not a number: 'x'"),
-        ("a,y\n1,2\n3\n", "y", "{p}: line 3: 1 fields, the header has 2"),
-        ("a,y\n", "y", "{p}: needs a header row and at least one data row"),
+        (
+            "a,y\n1,2\nx,3\n",
+            "y",
+            "{p}: line 3: column 'a' is not a number: 'x'; list 'a' in dataset.categorical "
+            "if it holds categories",
+        ),
+        (
+            "a,y\n1,2\n3\n",
+            "y",
+            "{p}: line 3: 1 fields, the header has 2 (separator ','; quote fields that contain it)",
+        ),
+        ("a,y\n", "y", "{p}: has a header row but no data rows"),
         ("y\n1\n2\n", "y", "{p}: no feature columns besides 'y'"),
     ],
 )

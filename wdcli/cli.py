@@ -180,13 +180,18 @@ def sweep(
     from wdcli.executors import make_executor
     from wdcli.models import check_task
     from wdcli.store import open_destination
-    from wdcli.sweep import execute
+    from wdcli.sweep import execute, prepare
 
     with _errors():
         config = load_config(config_path, overrides or [])
         check_task(config)
+        prepared = prepare(config)  # data and memory checked before anything is written
+        for note in [] if quiet else prepared.notes:
+            typer.echo(note, err=True)
         runner = make_executor(executor.value if executor else None, jobs, address, config)
-        destination = open_destination(config, out, resume=resume, force=force)
+        destination = open_destination(
+            config, out, resume=resume, force=force, data=prepared.data
+        )
         if destination.resumed and not quiet:
             typer.echo(
                 f"resuming {destination.journal.path}: "

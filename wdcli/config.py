@@ -228,8 +228,44 @@ class CsvData(DatasetBase):
     )
     task: Literal["auto", "regression", "classification"] = Field(
         "auto",
-        description="auto: classification when the target holds text, regression otherwise.",
+        description="auto: regression when every target cell is a number, classification when "
+        "none is (a mix is refused).",
     )
+    features: list[str] | None = Field(
+        None, description="Columns to use as features (default: all but the target)."
+    )
+    categorical: list[str] = Field(
+        [],
+        description="Feature columns of categories, one-hot encoded (categories learnt from "
+        "the training rows; one unseen there becomes all zeros).",
+    )
+    impute: Literal["refuse", "mean", "median"] = Field(
+        "refuse",
+        description="Missing feature cells: refuse (an error naming line and column), or fill "
+        "with the training rows' mean / median (categories: the most frequent).",
+    )
+
+    @field_validator("features", "categorical")
+    @classmethod
+    def _distinct_names(cls, names):
+        if names is not None:
+            _no_duplicates(names)
+        return names
+
+    @model_validator(mode="after")
+    def _columns(self) -> CsvData:
+        if self.features is not None and not self.features:
+            raise ValueError("features: must name at least one column")
+        for key, names in (("features", self.features or []), ("categorical", self.categorical)):
+            if self.target in names:
+                raise ValueError(f"{key}: '{self.target}' is the target, not a feature")
+        if self.features is not None:
+            other = [name for name in self.categorical if name not in self.features]
+            if other:
+                raise ValueError(
+                    f"categorical: '{other[0]}' is not among the features {self.features}"
+                )
+        return self
 
 
 DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
@@ -452,7 +488,9 @@ def _no_duplicates(values: list) -> None:
     seen = set()
     for value in values:
         if value in seen:
-            raise ValueError(f"duplicate value {value:g}")
+            raise ValueError(
+                f"duplicate value {value:g}" if not isinstance(value, str) else f"'{value}' twice"
+            )
         seen.add(value)
 
 

@@ -7,9 +7,8 @@ column is centred and left unscaled. Regression targets are left in their own un
 
 from __future__ import annotations
 
-import csv
+import functools
 import hashlib
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from wdcli.config import CLASSIFICATION, REGRESSION, CsvData, DatasetBase, task_of
-from wdcli.errors import DataError, read_text
+from wdcli.errors import DataError
+from wdcli.preprocess import Frame, prepare
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,15 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Raw:
-    """Arrays as a loader returns them, before the split; `test` is a given test split."""
+    """Data as a loader returns them, before the split; `test` is a given test split.
 
-    X: np.ndarray
+    X is a float array, or a `Frame` of a CSV's columns (preprocessed after the split);
+    `task` is the task the loader found in the data (None: the config's)."""
+
+    X: np.ndarray | Frame
     y: np.ndarray
-    test: tuple[np.ndarray, np.ndarray] | None = None
+    test: tuple[np.ndarray | Frame, np.ndarray] | None = None
+    task: str | None = None
 
 
 # --------------------------------------------------------------------------- loaders
@@ -146,51 +150,28 @@ def _bundled(loader_name: str) -> Callable:
 
 
 def _csv(cfg: CsvData, seed: int) -> Raw:
-    X, y = _read_csv(cfg.path, cfg.target)
-    test = None
-    if cfg.test_path is not None:
-        test = _read_csv(cfg.test_path, cfg.target)
-        if test[0].shape[1] != X.shape[1]:
-            raise DataError(
-                f"{cfg.test_path}: has {test[0].shape[1]} feature columns, "
-                f"{cfg.path} has {X.shape[1]}"
-            )
-    return Raw(X, y, test)
+    return _csv_cached(cfg.model_dump_json(), _stamp(cfg.path), _stamp(cfg.test_path))
 
 
-def _read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric feature columns and the target column (numbers or labels) of a CSV file."""
-    text = read_text(path, DataError, "CSV file")
-    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
-    if len(rows) < 2:
-        raise DataError(f"{path}: needs a header row and at least one data row")
-    header = [name.strip() for name in rows[0]]
-    if target not in header:
-        raise DataError(f"{path}: no column '{target}' (columns: {', '.join(header)})")
-    t = header.index(target)
-    features, labels = [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(f"{path}: line {line}: {len(row)} fields, the header has {len(header)}")
-        values = []
-        for j, text in enumerate(row):
-            if j == t:
-                labels.append(text.strip())
-                continue
-            try:
-                value = float(text)
-            except ValueError:
-                raise DataError(
-                    f"{path}: line {line}: column '{header[j]}' is not a number: {text!r}"
-                ) from None
-            if not math.isfinite(value):
-                raise DataError(f"{path}: line {line}: column '{header[j]}' is {text.strip()}")
-            values.append(value)
-        features.append(values)
-    X = np.asarray(features, dtype=float).reshape(len(features), len(header) - 1)
-    if X.shape[1] == 0:
-        raise DataError(f"{path}: no feature columns besides '{target}'")
-    return X, np.asarray(labels, dtype=object)
+def _stamp(path: Path | None) -> tuple | None:
+    """What tells a changed file: its size and modification time (None: no such file)."""
+    if path is None:
+        return None
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino
+
+
+@functools.lru_cache(maxsize=2)
+def _csv_cached(cfg_json: str, *stamps) -> Raw:
+    # Seeds share the file: it is read once, each seed only splits it differently.
+    from wdcli.csvdata import load_csv
+
+    cfg = CsvData.model_validate_json(cfg_json)
+    train, test, task = load_csv(cfg)
+    return Raw(train.X, train.y, (test.X, test.y) if test is not None else None, task)
 
 
 # name -> loader; each dataset's options and task are declared by its config class.
@@ -214,7 +195,10 @@ LOADERS: dict[str, Callable[..., Raw]] = {
 
 
 def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
-    """Load, subsample, split and standardise; `cfg.seed` (when set) overrides `seed`."""
+    """Load, subsample, split and preprocess; `cfg.seed` (when set) overrides `seed`.
+
+    The preprocessing (imputation, one-hot encoding, standardisation) is fitted on the
+    training rows only and applied to both splits."""
     data_seed = cfg.seed if cfg.seed is not None else seed
     raw = LOADERS[cfg.name](cfg, data_seed)
     rng = np.random.default_rng([data_seed, 1])  # a stream of its own, apart from the loader's
@@ -227,10 +211,23 @@ def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
         X_test, y_test = raw.test
         if cfg.n_train is not None:
             X_train, y_train = X_train[: cfg.n_train], y_train[: cfg.n_train]
-    task = task_of(cfg) or _guess_task(y_train)
+    task = task_of(cfg) or raw.task or _guess_task(y_train)
     y_train, y_test, classes = _encode_targets(y_train, y_test, task, cfg)
-    X_train, X_test = standardise(X_train, X_test)
+    if task == CLASSIFICATION:
+        _check_classes(y_train, classes, data_seed)
+    X_train, (X_test,) = prepare(X_train, [X_test], impute=getattr(cfg, "impute", "refuse"))
     return Dataset(X_train, y_train, X_test, y_test, task, classes)
+
+
+def _check_classes(y_train: np.ndarray, classes: list[str], seed: int) -> None:
+    """A classifier needs two classes among its training rows."""
+    present = np.unique(y_train)
+    if len(present) < 2:
+        raise DataError(
+            f"dataset: the training split (seed {seed}) holds only class "
+            f"'{classes[present[0]]}'; a classifier needs two: use more training rows "
+            "(n_train, test_size) or another dataset.seed"
+        )
 
 
 def _subsample(X, y, cfg: DatasetBase, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -288,8 +285,5 @@ def standardise(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np
 
     A (numerically) constant column is centred and not divided, as StandardScaler does.
     """
-    mean = X_train.mean(axis=0)
-    std = X_train.std(axis=0)
-    constant = std <= 10 * np.finfo(float).eps * np.maximum(1.0, np.abs(mean))
-    std = np.where(constant, 1.0, std)
-    return (X_train - mean) / std, (X_test - mean) / std
+    X_train, (X_test,) = prepare(X_train, [X_test])
+    return X_train, X_test

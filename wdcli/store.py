@@ -6,6 +6,7 @@ O_EXCL, which reserves the name, so two sweeps started in the same second never 
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,38 +31,72 @@ class Destination:
     resumed: bool = False
 
 
+@dataclass(frozen=True)
+class DataPrints:
+    """The data's fingerprint (all seeds) and each seed's, as the journal records them."""
+
+    combined: str
+    per_seed: dict[int, str]
+
+
 def open_destination(
     config: Config,
     out: Path | None = None,
     resume: bool = False,
     force: bool = False,
     folder: Path = RESULTS_FOLDER,
+    data: DataPrints | None = None,
 ) -> Destination:
-    """Reserve the results file of a sweep and open its journal (new, or resumed)."""
+    """Reserve the results file of a sweep and open its journal (new, or resumed).
+
+    `data` is recorded in a new journal's header; a journal resumed with other data (a file
+    changed since) is refused. The place is checked writable before anything is written."""
     if out is not None:
-        return _open_named(config, Path(out), resume, force)
+        return _open_named(config, Path(out), resume, force, data)
+    _check_folder(folder, create=True)
     if resume:
         found = _find_resumable(config, folder)
         if found is not None:
-            return _resume(config, found, overwrite=False)
-    return _open_new(config, folder)
+            return _resume(config, found, overwrite=False, data=data)
+    return _open_new(config, folder, data)
 
 
-def _header(config: Config) -> dict:
-    return {
+def _header(config: Config, data: DataPrints | None) -> dict:
+    header = {
         "journal_version": 1,
         "name": config.name,
         "config_hash": config.hash(),
         "config": config.resolved(),
         "started_at": now(),
     }
+    if data is not None:
+        header["data_fingerprint"] = data.combined
+    return header
 
 
-def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destination:
+def _check_folder(folder: Path, create: bool = False) -> None:
+    """Refuse, in one line naming it, a results folder that is a file or cannot be written."""
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"{folder}: is a file, not a folder; move it or pass --out")
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise ResultsError(f"{folder}: no such folder")
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ResultsError(f"{folder}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _open_named(
+    config: Config, out: Path, resume: bool, force: bool, data: DataPrints | None
+) -> Destination:
     if out.is_dir():
         raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
-    if not out.parent.is_dir():
-        raise ResultsError(f"{out.parent}: no such folder")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ResultsError(f"{out.parent}: is a file, not a folder")
+    _check_folder(out.parent)
     if out.exists() and not force:
         raise ResultsError(
             f"{out}: already exists; pass --force to overwrite it or --out another file"
@@ -69,13 +104,13 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     journal = journal_path(out)
     if journal.exists():
         if resume:
-            return _resume(config, journal, overwrite=force)
+            return _resume(config, journal, overwrite=force, data=data)
         if not force:
             raise ResultsError(
                 f"{journal}: an unfinished sweep is recorded there; pass --resume to continue "
                 "it or --force to start over"
             )
-    header = _header(config)
+    header = _header(config, data)
     return Destination(
         out,
         Journal.create(journal, header, exclusive=False),
@@ -84,7 +119,9 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     )
 
 
-def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
+def _resume(
+    config: Config, journal: Path, overwrite: bool, data: DataPrints | None = None
+) -> Destination:
     contents = read_journal(journal)
     found = contents.header.get("config_hash")
     if found != config.hash():
@@ -92,6 +129,8 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
             f"{journal}: was written for a different config (hash {found}, this config is "
             f"{config.hash()}); run without --resume, or with --out for a new file"
         )
+    if data is not None:
+        _check_same_data(journal, contents, data)
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
     wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
     runs = {(r["lambda"], r["seed"]): r for r in contents.runs}  # a run written twice counts once
@@ -104,6 +143,26 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
         started_at=contents.header.get("started_at") or now(),
         resumed=True,
     )
+
+
+def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
+    """Refuse to mix runs of other data (a CSV edited since) with runs of this data."""
+    recorded = contents.header.get("data_fingerprint")
+    changed = recorded is not None and recorded != data.combined
+    if recorded is None:  # a journal from before fingerprints were in its header: its runs
+        changed = any(
+            isinstance(run, dict)
+            and run.get("seed") in data.per_seed
+            and run.get("data_fingerprint") not in (None, data.per_seed[run["seed"]])
+            for run in contents.runs
+        )
+    if changed:
+        shown = f"fingerprint {recorded}, " if recorded else ""
+        raise ResultsError(
+            f"{journal}: was written for other data ({shown}the data now give "
+            f"{data.combined}): a data file changed since; restore it, or run without --resume "
+            "to start anew"
+        )
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:
@@ -128,15 +187,14 @@ def _find_resumable(config: Config, folder: Path) -> Path | None:
     return max(matching)[1]
 
 
-def _open_new(config: Config, folder: Path) -> Destination:
-    folder.mkdir(parents=True, exist_ok=True)
+def _open_new(config: Config, folder: Path, data: DataPrints | None = None) -> Destination:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     for attempt in range(1, 1000):
         suffix = "" if attempt == 1 else f"-{attempt}"
         results = folder / f"{config.name}-{stamp}{suffix}.json"
         if results.exists():
             continue
-        header = _header(config)
+        header = _header(config, data)
         try:
             journal = Journal.create(journal_path(results), header, exclusive=True)
         except FileExistsError:

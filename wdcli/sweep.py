@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wdcli.budget import Shape, check_fits, data_parts, long_sweep_note, sweep_parts
 from wdcli.config import Config, task_of
 from wdcli.data import Dataset, build_dataset
 from wdcli.models import MODELS, check_task
 from wdcli.results import build_document, dumps, now, write_atomic
-from wdcli.store import Destination
+from wdcli.store import DataPrints, Destination
 from wdcli.summary import summarise
 
 
@@ -74,6 +75,44 @@ def dataset_for(config: Config, seed: int) -> Dataset:
             _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
         _DATA_CACHE[key] = build_dataset(config.dataset, seed)
     return _DATA_CACHE[key]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What `prepare` found: the data's fingerprints (for the journal) and notes for the
+    user (a long sweep)."""
+
+    data: DataPrints
+    notes: list[str]
+
+
+def prepare(config: Config) -> Prepared:
+    """Check everything about the data before anything is written: the memory to build it,
+    every seed's dataset (file errors, the split, one class only), the model against the
+    task, the memory of the sweep; a long sweep gets a note with its estimated time."""
+    check_fits(data_parts(config))
+    seeds = config.seed_values()
+    first = dataset_for(config, seeds[0])
+    check_task(config, first.task)
+    outputs = first.n_classes if first.n_classes > 2 else 1
+    shape = Shape(len(first.y_train), len(first.y_test), first.X_train.shape[1], outputs)
+    check_fits(sweep_parts(config, shape, len(config.lambda_values()), workers=1))
+    prints = {seeds[0]: first.fingerprint()}
+    for seed in seeds[1:]:
+        if config.dataset.seed is not None:  # every seed shares the one dataset
+            prints[seed] = prints[seeds[0]]
+        else:
+            prints[seed] = _fingerprint_of(config, seed)
+    note = long_sweep_note(config, shape, workers=1)
+    runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
+    return Prepared(DataPrints(combined_fingerprint(runs), prints), [note] if note else [])
+
+
+def _fingerprint_of(config: Config, seed: int) -> str:
+    """A seed's data fingerprint, built without filling the cache with every seed's data."""
+    data_seed = config.dataset.seed if config.dataset.seed is not None else seed
+    cached = _DATA_CACHE.get((config.dataset.model_dump_json(), data_seed))
+    return (cached or build_dataset(config.dataset, seed)).fingerprint()
 
 
 def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:

@@ -1,0 +1,146 @@
+"""Reading a CSV file into a table of text cells, and its columns into numbers.
+
+The csv module parses (quoted fields, embedded separators and newlines, RFC 4180 doubled
+quotes); its Sniffer picks the separator among `,` `;` tab `|` from the first lines. A UTF-8
+byte order mark (Excel's "CSV UTF-8") is dropped by `read_text`. Every error names the file,
+the line and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from wdcli.errors import DataError, read_text
+
+DELIMITERS = ",;\t|"
+# Cells read as missing (pandas' defaults, and '?' as in the UCI repository), after stripping.
+MISSING = frozenset(
+    "|#N/A|#N/A N/A|#NA|-1.#IND|-1.#QNAN|-NaN|-nan|1.#IND|1.#QNAN|<NA>|N/A|NA|NULL|NaN|None"
+    "|n/a|nan|null|?".split("|")
+)
+SAMPLE_CHARS = 64 * 1024  # what the Sniffer reads
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV file's header and rows as text; `lines[i]` is the file line where row i starts."""
+
+    path: Path
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    delimiter: str
+
+    def column(self, name: str) -> list[str]:
+        j = self.header.index(name)
+        return [row[j].strip() for row in self.rows]
+
+
+def read_table(path: Path) -> Table:
+    """Parse a CSV file with a header row and at least one data row; blank lines are skipped."""
+    text = read_text(path, DataError, "CSV file")
+    delimiter, initial_space = _sniff(text)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=initial_space
+    )
+    header, rows, lines, start = None, [], [], 1
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                if header is None:
+                    header = _header(path, row, start)
+                else:
+                    if len(row) != len(header):
+                        raise DataError(
+                            f"{path}: line {start}: {len(row)} fields, the header has "
+                            f"{len(header)}{_separator_hint(delimiter)}"
+                        )
+                    rows.append(row)
+                    lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: cannot parse: {exc}") from None
+    if header is None:
+        raise DataError(f"{path}: is empty; needs a header row and at least one data row")
+    if not rows:
+        raise DataError(f"{path}: has a header row but no data rows")
+    return Table(Path(path), header, rows, lines, delimiter)
+
+
+def _sniff(text: str) -> tuple[str, bool]:
+    """The separator (and whether spaces follow it) from the first lines; ',' when unclear."""
+    sample = text[:SAMPLE_CHARS]
+    if len(text) > SAMPLE_CHARS:
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+    except csv.Error:
+        return ",", False
+    return dialect.delimiter, bool(dialect.skipinitialspace)
+
+
+def _header(path: Path, row: list[str], line: int) -> list[str]:
+    names = [name.strip() for name in row]
+    for j, name in enumerate(names):
+        if not name:
+            raise DataError(f"{path}: line {line}: column {j + 1} of the header has no name")
+        if name in names[:j]:
+            raise DataError(f"{path}: line {line}: column '{name}' appears twice in the header")
+    return names
+
+
+def _separator_hint(delimiter: str) -> str:
+    name = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[delimiter]
+    return f" (separator {name}; quote fields that contain it)"
+
+
+def parse_numbers(table: Table, name: str, decimal_comma: bool = False) -> np.ndarray:
+    """A column as floats, NaN where a cell is missing (see MISSING).
+
+    A cell that is not a number, or is infinite, is a DataError naming its line and column.
+    With `decimal_comma` (a ';'-separated file), '1,5' reads as 1.5.
+    """
+    cells = table.column(name)
+    try:  # fast path: numpy parses every cell, all finite
+        values = np.asarray(cells, dtype=float)
+        if np.all(np.isfinite(values)):
+            return values
+    except ValueError:
+        pass
+    values = np.empty(len(cells))
+    for i, cell in enumerate(cells):
+        values[i] = _number(table, name, i, cell, decimal_comma)
+    return values
+
+
+def _number(table: Table, name: str, i: int, cell: str, decimal_comma: bool) -> float:
+    if cell in MISSING:
+        return math.nan
+    try:
+        value = float(cell.replace(",", ".") if decimal_comma else cell)
+    except ValueError:
+        raise DataError(
+            f"{table.path}: line {table.lines[i]}: column '{name}' is not a number: {cell!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(
+            f"{table.path}: line {table.lines[i]}: column '{name}' is {cell}, not a finite number"
+        )
+    return value
+
+
+def first_missing(table: Table, name: str, values: np.ndarray | None = None) -> int | None:
+    """The index of the first missing cell of a column (None when none is)."""
+    if values is not None:
+        missing = np.flatnonzero(np.isnan(values))
+        return int(missing[0]) if len(missing) else None
+    for i, cell in enumerate(table.column(name)):
+        if cell in MISSING:
+            return i
+    return None
