@@ -74,9 +74,10 @@ def check_fits(parts: dict[str, tuple[float, str]], available: int | None = None
     if total <= available:
         return
     field, (nbytes, what) = max(parts.items(), key=lambda item: item[1][0])
+    of_which = f" ({human(nbytes)} of it for {what})" if nbytes < 0.9 * total else f" for {what}"
     raise ConfigError(
-        f"{field}: the sweep would need about {human(total)} of memory ({human(nbytes)} for "
-        f"{what}), more than the {human(available)} available; make it smaller"
+        f"{field}: the sweep would need about {human(total)} of memory{of_which}, more than "
+        f"the {human(available)} available; make it smaller"
     )
 
 
@@ -88,7 +89,12 @@ def data_parts(config: Config) -> dict[str, tuple[float, str]]:
         return {"dataset.path": (CSV_EXPANSION * size, "the CSV file's cells")}
     columns = getattr(cfg, "n_features", None) or getattr(cfg, "degree", None) or 2
     rows = cfg.n_samples or 0
-    return {"dataset.n_samples": (4.0 * FLOAT * rows * columns, f"{rows} × {columns} data")}
+    field = "dataset.n_samples" if rows >= columns else _columns_field(cfg)
+    return {field: (4.0 * FLOAT * rows * columns, f"the data, {rows} × {columns} numbers")}
+
+
+def _columns_field(cfg) -> str:
+    return "dataset.degree" if hasattr(cfg, "degree") else "dataset.n_features"
 
 
 def _file_size(path) -> int:
@@ -105,8 +111,11 @@ def sweep_parts(config: Config, shape: Shape, lambdas_per_unit: int, workers: in
     n = shape.n_train + shape.n_test
     runs = len(config.lambda_values()) * len(config.seed_values())
     points = _curve_points(config)
+    data_field = "dataset.n_samples" if n >= shape.d else _columns_field(config.dataset)
+    if config.dataset.name == "csv":
+        data_field = "dataset.categorical" if config.dataset.categorical else "dataset.path"
     parts = {
-        "dataset.n_samples": (8.0 * FLOAT * n * shape.d, "the data of the seeds kept at hand"),
+        data_field: (8.0 * FLOAT * n * shape.d, f"the data ({n} × {shape.d}) of a few seeds"),
         "lambdas, seeds": (runs * RUN_BYTES, f"the records of {runs} runs"),
     }
     if config.model.name == "mlp":
@@ -116,16 +125,16 @@ def sweep_parts(config: Config, shape: Shape, lambdas_per_unit: int, workers: in
         activations = 3 * K * batch * sum(config.model.hidden)
         parts["model.hidden"] = (
             workers * FLOAT * (8 * params + activations + 3 * shape.n_train * shape.d),
-            f"{params:.3g} weights (× {K} λ) with their gradients and optimiser state",
+            f"{params // K:.3g} weights × {K} λ, with their gradients and optimiser state",
         )
         parts["model.epochs"] = (
             workers * 2 * FLOAT * K * points + runs * points * POINT_BYTES,
             f"the loss curves, {points} points per run (raise model.eval_every to keep fewer)",
         )
     elif config.model.name == "linear":
-        parts["dataset.n_samples"] = (
-            parts["dataset.n_samples"][0] + workers * FLOAT * (3 * n * shape.d + 2 * shape.d**2),
-            "the data and its factorisation",
+        parts[data_field] = (
+            parts[data_field][0] + workers * FLOAT * (3 * n * shape.d + 2 * shape.d**2),
+            f"the data ({n} × {shape.d}) and its factorisation",
         )
         parts["lambdas"] = (workers * 3 * FLOAT * K * (shape.d + n), f"{K} λ's weights")
     else:

@@ -189,9 +189,7 @@ def sweep(
         for note in [] if quiet else prepared.notes:
             typer.echo(note, err=True)
         runner = make_executor(executor.value if executor else None, jobs, address, config)
-        destination = open_destination(
-            config, out, resume=resume, force=force, data=prepared.data
-        )
+        destination = open_destination(config, out, resume=resume, force=force, data=prepared.data)
         if destination.resumed and not quiet:
             typer.echo(
                 f"resuming {destination.journal.path}: "
@@ -377,16 +375,19 @@ def validate(
         list[str] | None, typer.Option("--set", "-s", help="Override a key (repeatable).")
     ] = None,
 ) -> None:
-    """Check a config without running it; print the resolved λ grid and seeds.
+    """Check a config and its data without running it; print the resolved λ grid and seeds.
 
     Example: wdcli validate configs/mlp.yaml
     """
     from wdcli.config import load_config
     from wdcli.models import check_task
+    from wdcli.sweep import prepare
 
     with _errors():
         config = load_config(config_path, overrides or [])
         check_task(config)
+        for note in prepare(config).notes:  # every seed's data, memory, time: as sweep does
+            typer.echo(note, err=True)
     lambdas = config.lambda_values()
     seeds = config.seed_values()
     typer.echo(

@@ -437,8 +437,7 @@ class Config(Strict):
         Discriminator(_list_or_other("grid")),
     ] = Field(description="Explicit list of λ ≥ 0, or {start, stop, num, scale, include_zero}.")
     seeds: Annotated[
-        Annotated[SeedList, Tag("list")]
-        | Annotated[int, Field(ge=1, le=MAX_SEEDS), Tag("count")],
+        Annotated[SeedList, Tag("list")] | Annotated[int, Field(ge=1, le=MAX_SEEDS), Tag("count")],
         Discriminator(_list_or_other("count")),
     ] = Field(1, description="Number of seeds (0, 1, …) or an explicit list of seeds.")
     tolerance: float = Field(
@@ -667,6 +666,9 @@ def _describe(err: dict) -> str:
         return f"{field}: must be a number, not {err['input']!r}{_YAML_BOOLEANS}"
     message = err["msg"]
     message = message.removeprefix("Value error, ")
+    key = re.match(r"(\w+): ", message)
+    if key and kind == "value_error":  # a section's check naming its key: dataset.categorical
+        field, message = f"{field}.{key.group(1)}", message[key.end() :]
     message = message.replace("Input should be", "must be").replace("String should", "must")
     for words, sign in _COMPARISONS.items():
         message = message.replace(words, sign)

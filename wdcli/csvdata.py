@@ -61,8 +61,7 @@ def _require(table: Table, names: list[str], what: str) -> None:
     missing = [name for name in names if name not in table.header]
     if missing:
         raise DataError(
-            f"{table.path}: no column {_names(missing)}{what} "
-            f"(columns: {', '.join(table.header)})"
+            f"{table.path}: no column {_names(missing)}{what} (columns: {', '.join(table.header)})"
         )
 
 

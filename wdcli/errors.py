@@ -1,5 +1,6 @@
 """Exceptions that the library raises and the CLI turns into one line on stderr."""
 
+import codecs
 import os
 import stat
 from pathlib import Path
@@ -34,7 +35,8 @@ LIMITS = {"config file": 10 * MB, "results file": 2048 * MB, "CSV file": 1024 * 
 def read_text(path: Path, error: type[WdcliError], kind: str, limit: int | None = None) -> str:
     """The text of a file, or `error` in one line: no such file, a folder, not a regular file
     (a device or a pipe would be read forever), larger than `limit` bytes (by default the
-    kind's entry in LIMITS), unreadable, not UTF-8. A UTF-8 byte order mark is dropped."""
+    kind's entry in LIMITS), unreadable, not UTF-8. A byte order mark is dropped (and one of
+    UTF-16 read as such)."""
     limit = limit if limit is not None else LIMITS.get(kind, 2048 * MB)
     try:
         info = os.stat(path)
@@ -53,10 +55,12 @@ def read_text(path: Path, error: type[WdcliError], kind: str, limit: int | None 
     if len(data) > limit:
         raise error(f"{path}: larger than {_size(limit)}, too large for a {kind}")
     try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")  # Excel's "Unicode text"
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
         raise error(
-            f"{path}: is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"
+            f"{path}: is not UTF-8 text (byte {getattr(exc, 'start', 0) + 1}); save it as UTF-8"
         ) from None
 
 

@@ -75,9 +75,9 @@ class Preprocessing:
                 ).fit(X.categorical)
         if X.categorical.shape[1]:
             cells = self._impute(X.categorical, "categories")
-            self._steps["onehot"] = OneHotEncoder(
-                handle_unknown="ignore", sparse_output=False, dtype=float
-            ).fit(cells)
+            encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=float)
+            self._steps["onehot"] = encoder.fit(cells)
+            _check_width(X, encoder)
         return self._encode(X)
 
     def _encode(self, X: Frame) -> np.ndarray:
@@ -101,12 +101,19 @@ def _refuse_empty(values: np.ndarray, names: list[str], is_missing) -> None:
             )
 
 
-def onehot_width(X: Frame) -> int:
-    """Columns after one-hot encoding, at most (each category of the rows given)."""
-    width = X.numeric.shape[1]
-    for j in range(X.categorical.shape[1]):
-        width += len({v for v in X.categorical[:, j] if v is not None})
-    return width
+def _check_width(X: Frame, encoder) -> None:
+    """Refuse one-hot columns that cannot fit in memory (a column of IDs, say)."""
+    from wdcli.budget import available_memory, human
+
+    widths = [len(categories) for categories in encoder.categories_]
+    nbytes = 4 * 8 * len(X) * (X.numeric.shape[1] + sum(widths))  # splits, copies: × 4
+    if nbytes > available_memory():
+        j = max(range(len(widths)), key=widths.__getitem__)
+        raise DataError(
+            f"dataset.categorical: column '{X.categorical_names[j]}' has {widths[j]} categories; "
+            f"one-hot encoded the data would need about {human(nbytes)} of memory, more than "
+            "is available"
+        )
 
 
 def prepare(X_train, others=(), impute: str = "refuse") -> tuple[np.ndarray, list[np.ndarray]]:
