@@ -1,8 +1,8 @@
 """Reading a CSV file into a table of text cells, and its columns into numbers.
 
 The csv module parses (quoted fields, embedded separators and newlines, RFC 4180 doubled
-quotes); its Sniffer picks the separator among `,` `;` tab `|` from the first lines. A UTF-8
-byte order mark (Excel's "CSV UTF-8") is dropped by `read_text`. Every error names the file,
+quotes); the separator is the one among `,` `;` tab `|` that splits the first lines into
+equally many fields. A byte order mark (Excel's "CSV UTF-8") is dropped by `read_text`. Every error names the file,
 the line and the column.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,8 @@ MISSING = frozenset(
     "|#N/A|#N/A N/A|#NA|-1.#IND|-1.#QNAN|-NaN|-nan|1.#IND|1.#QNAN|<NA>|N/A|NA|NULL|NaN|None"
     "|n/a|nan|null|?".split("|")
 )
-SAMPLE_CHARS = 64 * 1024  # what the Sniffer reads
+SAMPLE_CHARS = 64 * 1024  # what the separator is chosen from: at most this much,
+SAMPLE_ROWS = 50  # and at most these rows
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,8 @@ class Table:
 def read_table(path: Path) -> Table:
     """Parse a CSV file with a header row and at least one data row; blank lines are skipped."""
     text = read_text(path, DataError, "CSV file")
-    delimiter, initial_space = _sniff(text)
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=initial_space
-    )
+    delimiter = _sniff(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     header, rows, lines, start = None, [], [], 1
     try:
         for row in reader:
@@ -73,16 +73,28 @@ def read_table(path: Path) -> Table:
     return Table(Path(path), header, rows, lines, delimiter)
 
 
-def _sniff(text: str) -> tuple[str, bool]:
-    """The separator (and whether spaces follow it) from the first lines; ',' when unclear."""
+def _sniff(text: str) -> str:
+    """The separator among DELIMITERS that splits the first lines most consistently: the
+    most rows with as many fields as the header (more than one), then the widest header.
+    csv.Sniffer guesses from character frequencies and is thrown by one ragged row or a
+    decimal comma, so it is not used. ',' when nothing splits the header."""
     sample = text[:SAMPLE_CHARS]
-    if len(text) > SAMPLE_CHARS:
-        sample = sample[: sample.rfind("\n") + 1] or sample
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
-    except csv.Error:
-        return ",", False
-    return dialect.delimiter, bool(dialect.skipinitialspace)
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+        try:
+            rows = [row for row in itertools.islice(reader, SAMPLE_ROWS) if any(row)]
+        except csv.Error:
+            continue
+        if len(rows) > 1 and len(sample) == SAMPLE_CHARS:
+            rows.pop()  # perhaps cut short by the sample's end
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        score = (sum(len(row) == width for row in rows) / len(rows), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
 def _header(path: Path, row: list[str], line: int) -> list[str]:

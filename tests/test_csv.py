@@ -1,0 +1,303 @@
+"""CSV files: read with a real parser, checked cell by cell before anything is written.
+
+The property tests write a valid CSV in a random dialect (separator, BOM, quotes), break it
+in one random way, and run `wdcli sweep` on it: exit 2, exactly one line on stderr naming
+the file, the line and the column, and no results file or journal.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from wdcli.cli import app
+from wdcli.config import validate
+from wdcli.csvfile import read_table
+from wdcli.data import build_dataset
+from wdcli.errors import DataError
+
+SEPARATORS = {",": "','", ";": "';'", "\t": "tab"}
+BAD_INPUTS: set[str] = set()  # every distinct broken file tried, counted in the last test
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def _dataset(tmp: Path, **dataset) -> object:
+    raw = {
+        "name": "c",
+        "dataset": {"name": "csv", "target": "y", **dataset},
+        "model": {"name": "linear"},
+        "lambdas": [0, 1],
+    }
+    return validate(raw, str(tmp / "c.yaml")).dataset
+
+
+def _write_config(folder: Path, text: str = "") -> Path:
+    config = folder / "c.yaml"
+    config.write_text(
+        "name: c\n"
+        f"dataset: {{name: csv, path: d.csv, target: y{text}}}\n"
+        "model: {name: linear}\nlambdas: [0, 0.1]\nseeds: 2\n"
+    )
+    return config
+
+
+def _render(header, rows, sep: str, bom: bool, quote: bool) -> str:
+    def cell(text: str) -> str:
+        return f'"{text}"' if quote and text else text
+
+    lines = [sep.join(cell(c) for c in header)] + [sep.join(cell(c) for c in r) for r in rows]
+    return ("\ufeff" if bom else "") + "\n".join(lines) + "\n"
+
+
+@st.composite
+def tables(draw):
+    """A valid numeric table: 2-4 feature columns, a numeric target, 12-30 rows."""
+    d = draw(st.integers(2, 4))
+    n = draw(st.integers(12, 30))
+    header = [f"f{j}" for j in range(d)] + ["y"]
+    numbers = st.integers(-999, 999).map(lambda v: f"{v / 10:g}")
+    rows = [[draw(numbers) for _ in range(d + 1)] for _ in range(n)]
+    # distinct targets: a target column of one value is still fine, but keep it varied
+    for i, row in enumerate(rows):
+        row[-1] = f"{i}.5"
+    return header, rows
+
+
+BREAKS = ["missing", "infinite", "text", "ragged", "target_missing", "target_text"]
+
+
+@st.composite
+def broken(draw):
+    header, rows = draw(tables())
+    sep = draw(st.sampled_from(list(SEPARATORS)))
+    bom, quote = draw(st.booleans()), draw(st.booleans())
+    kind = draw(st.sampled_from(BREAKS))
+    i = draw(st.integers(0, len(rows) - 1))
+    j = draw(st.integers(0, len(header) - 2))
+    line = i + 2
+    if kind in ("missing", "target_missing"):
+        token = draw(st.sampled_from(["", "NA", "nan", "NULL", "?", "N/A", "None"]))
+        column = header[j] if kind == "missing" else "y"
+        rows[i][header.index(column)] = token
+        shown = "an empty cell" if not token else repr(token)
+        tail = (
+            "set dataset.impute: mean or median to fill missing cells from the training rows"
+            if kind == "missing"
+            else "a target is never imputed: drop the row"
+        )
+        what = f"column '{column}'" + (" (the target)" if kind == "target_missing" else "")
+        message = f"line {line}: {what} is missing ({shown}); {tail}"
+    elif kind == "infinite":
+        token = draw(st.sampled_from(["inf", "-inf", "Infinity", "-Infinity", "INF"]))
+        rows[i][j] = token
+        message = f"line {line}: column '{header[j]}' is {token}, not a finite number"
+    elif kind == "text":
+        token = draw(st.sampled_from(["abc", "1.2.3", "12 kg", "x1"]))
+        rows[i][j] = token
+        message = (
+            f"line {line}: column '{header[j]}' is not a number: '{token}'; "
+            f"list '{header[j]}' in dataset.categorical if it holds categories"
+        )
+    elif kind == "target_text":
+        token = draw(st.sampled_from(["abc", "high", "x1"]))
+        rows[i][-1] = token
+        first_number = 3 if i == 0 else 2
+        message = (
+            f"column 'y' (the target) holds numbers (line {first_number}) and text (line "
+            f"{line}: '{token}'); set dataset.task: classification to read it as class labels, "
+            "or fix the cell"
+        )
+    else:  # ragged: a row with one field too many or too few
+        extra = draw(st.booleans())
+        rows[i] = rows[i] + ["1"] if extra else rows[i][:-1]
+        message = (
+            f"line {line}: {len(rows[i])} fields, the header has {len(header)} "
+            f"(separator {SEPARATORS[sep]}; quote fields that contain it)"
+        )
+    return _render(header, rows, sep, bom, quote), message
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(broken())
+def test_a_broken_csv_is_one_line_exit_2_and_nothing_written(case):
+    text, message = case
+    BAD_INPUTS.add(text)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        (folder / "d.csv").write_text(text, encoding="utf-8")
+        config = _write_config(folder)
+        out = folder / "out" / "r.json"
+        out.parent.mkdir()
+        result = run("sweep", str(config), "--out", str(out), "-q")
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"{folder / 'd.csv'}: {message}\n"
+        assert list(out.parent.iterdir()) == []  # no results file, no journal
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None)
+@given(tables(), st.sampled_from(list(SEPARATORS)), st.booleans(), st.booleans())
+def test_every_dialect_reads_the_same_numbers(table, sep, bom, quote):
+    """Separators, a byte order mark and quoted fields change nothing in the data."""
+    header, rows = table
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        (folder / "plain.csv").write_text(_render(header, rows, ",", False, False))
+        (folder / "d.csv").write_text(_render(header, rows, sep, bom, quote), encoding="utf-8")
+        a = build_dataset(_dataset(folder, path="plain.csv"), 0)
+        b = build_dataset(_dataset(folder, path="d.csv"), 0)
+        assert a.fingerprint() == b.fingerprint()
+        assert a.task == "regression"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "{p}: is empty; needs a header row and at least one data row"),
+        ("\n\n", "{p}: is empty; needs a header row and at least one data row"),
+        ("a,b,y\n", "{p}: has a header row but no data rows"),
+        ("\ufeffa;b;y\n", "{p}: has a header row but no data rows"),
+        ("a,,y\n1,2,3\n", "{p}: line 1: column 2 of the header has no name"),
+        ("a,a,y\n1,2,3\n", "{p}: line 1: column 'a' appears twice in the header"),
+        ("a,b\n1,2\n", "{p}: no column 'y' (columns: a, b)"),
+        ("y\n1\n2\n", "{p}: no feature columns besides 'y'"),
+        ('a,y\n"1,2\n', "{p}: line 2: 1 fields, the header has 2 (separator ','; quote fields that contain it)"),
+        ("a,y\n1,NA\n2,3\n", "{p}: line 2: column 'y' (the target) is missing ('NA'); a target is never imputed: drop the row"),
+    ],
+)  # fmt: skip
+def test_bad_files(tmp_path, content, message):
+    BAD_INPUTS.add(content)
+    path = tmp_path / "d.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        build_dataset(_dataset(tmp_path, path="d.csv"), 0)
+    assert str(info.value) == message.format(p=path)
+
+
+def test_quoted_fields_with_separators_newlines_and_doubled_quotes(tmp_path):
+    text = 'a,"the ""name""",y\n1,"Paris, FR",2\n2,"two\nlines",3\n3,Oslo,4\n'
+    (tmp_path / "d.csv").write_text(text)
+    table = read_table(tmp_path / "d.csv")
+    assert table.header == ["a", 'the "name"', "y"]
+    assert table.column('the "name"') == ["Paris, FR", "two\nlines", "Oslo"]
+    assert table.lines == [2, 3, 5]  # the line where each row starts
+
+
+def test_decimal_commas_in_a_semicolon_file(tmp_path):
+    (tmp_path / "d.csv").write_text("a;y\n1,5;2\n2,25;3\n3;4\n4;5\n5;6\n")
+    data = build_dataset(_dataset(tmp_path, path="d.csv", test_size=0.2), 0)
+    raw_a = np.sort(np.r_[data.X_train[:, 0], data.X_test[:, 0]])
+    assert len(raw_a) == 5 and np.all(np.isfinite(raw_a))
+
+
+def test_utf16_file_with_bom(tmp_path):
+    text = "a\tb\ty\n" + "".join(f"{i}\t{i % 3}\t{i * 2}\n" for i in range(10))
+    (tmp_path / "u16.csv").write_text(text, encoding="utf-16")
+    (tmp_path / "u8.csv").write_text(text)
+    a = build_dataset(_dataset(tmp_path, path="u16.csv"), 0)
+    b = build_dataset(_dataset(tmp_path, path="u8.csv"), 0)
+    assert a.fingerprint() == b.fingerprint()
+
+
+def test_not_utf8(tmp_path):
+    (tmp_path / "d.csv").write_bytes("a,y\n1,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError) as info:
+        build_dataset(_dataset(tmp_path, path="d.csv"), 0)
+    assert str(info.value) == f"{tmp_path / 'd.csv'}: is not UTF-8 text (byte 10); save it as UTF-8"
+
+
+# --------------------------------------------------------------------------- the task
+
+
+def _numeric_file(path: Path, n: int = 40, target=None) -> None:
+    rows = [f"{i},{(i * 7) % 11},{target(i) if target else i * 0.5}" for i in range(n)]
+    path.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+
+
+def test_one_na_in_a_numeric_target_is_refused_not_a_40_class_problem(tmp_path):
+    _numeric_file(tmp_path / "d.csv", target=lambda i: "NA" if i == 17 else i * 0.5)
+    config = _write_config(tmp_path)
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{tmp_path / 'd.csv'}: line 19: column 'y' (the target) is missing ('NA'); "
+        "a target is never imputed: drop the row\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
+
+
+def test_the_task_comes_from_the_whole_target(tmp_path):
+    _numeric_file(tmp_path / "num.csv")
+    _numeric_file(tmp_path / "txt.csv", target=lambda i: "yes" if i % 3 else "no")
+    assert build_dataset(_dataset(tmp_path, path="num.csv"), 0).task == "regression"
+    labels = build_dataset(_dataset(tmp_path, path="txt.csv"), 0)
+    assert labels.task == "classification" and labels.classes == ["no", "yes"]
+    as_labels = build_dataset(_dataset(tmp_path, path="num.csv", task="classification"), 0)
+    assert as_labels.task == "classification" and as_labels.n_classes == 40
+
+
+# --------------------------------------------------------------------------- a test file
+
+
+def test_test_file_columns_are_matched_by_name(tmp_path):
+    rows = [(i, (i * 7) % 11, i * 0.5 + (i % 3)) for i in range(30)]
+    (tmp_path / "train.csv").write_text("a,b,y\n" + "".join(f"{a},{b},{y}\n" for a, b, y in rows))
+    (tmp_path / "test.csv").write_text(
+        "a,b,y\n" + "".join(f"{a},{b},{y}\n" for a, b, y in rows[:9])
+    )
+    (tmp_path / "swap.csv").write_text(
+        "y,b,a,extra\n" + "".join(f"{y},{b},{a},0\n" for a, b, y in rows[:9])
+    )
+    same = build_dataset(_dataset(tmp_path, path="train.csv", test_path="test.csv"), 0)
+    swapped = build_dataset(_dataset(tmp_path, path="train.csv", test_path="swap.csv"), 0)
+    assert same.fingerprint() == swapped.fingerprint()
+
+
+def test_a_renamed_test_column_is_refused_naming_it(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,3\n2,3,4\n3,4,5\n")
+    (tmp_path / "t.csv").write_text("A,b,target\n1,2,3\n")
+    BAD_INPUTS.add("renamed test columns")
+    with pytest.raises(DataError) as info:
+        build_dataset(_dataset(tmp_path, path="d.csv", test_path="t.csv"), 0)
+    assert str(info.value) == (
+        f"{tmp_path / 't.csv'}: no column 'a', 'y' (that {tmp_path / 'd.csv'} has); "
+        "its columns: A, b, target"
+    )
+
+
+def test_a_missing_test_file_is_refused_before_anything_is_written(tmp_path):
+    _numeric_file(tmp_path / "d.csv")
+    BAD_INPUTS.add("missing test file")
+    config = _write_config(tmp_path, ", test_path: nope.csv")
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert (result.exit_code, result.stderr) == (2, f"{tmp_path / 'nope.csv'}: no such file\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
+
+
+def test_a_training_split_of_one_class_is_refused(tmp_path):
+    rows = "".join(f"{i},{'a' if i < 57 else 'b'}\n" for i in range(60))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    BAD_INPUTS.add("one class")
+    cfg = _dataset(tmp_path, path="d.csv", n_train=10)
+    with pytest.raises(DataError) as info:
+        build_dataset(cfg, 0)
+    assert str(info.value) == (
+        "dataset: the training split (seed 0) holds only class 'a'; a classifier needs two: "
+        "use more training rows (n_train, test_size) or another dataset.seed"
+    )
+
+
+def test_how_many_bad_inputs_were_tried():
+    """Not a check: reports the number of distinct broken files this module tried."""
+    print(f"\n{len(BAD_INPUTS)} distinct bad CSV inputs tried")
+    assert len(BAD_INPUTS) >= 10
