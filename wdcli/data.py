@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,28 +141,43 @@ def _circles(cfg, seed: int) -> Raw:
 
 
 def _bundled(loader_name: str) -> Callable:
-    def load(cfg, seed: int) -> Raw:
+    @functools.cache
+    def load_once() -> Raw:
         import sklearn.datasets
 
         X, y = getattr(sklearn.datasets, loader_name)(return_X_y=True)
         return Raw(X.astype(float), y)
 
+    def load(cfg, seed: int) -> Raw:
+        return load_once()
+
     return load
 
 
 def _csv(cfg: CsvData, seed: int) -> Raw:
-    return _csv_cached(cfg.model_dump_json(), _stamp(cfg.path), _stamp(cfg.test_path))
+    return _csv_cached(cfg.model_dump_json(), *source_stamp(cfg))
+
+
+def source_stamp(cfg: DatasetBase) -> tuple:
+    """What tells that a dataset's files changed (empty for data without files)."""
+    if not isinstance(cfg, CsvData):
+        return ()
+    return _stamp(cfg.path), _stamp(cfg.test_path)
 
 
 def _stamp(path: Path | None) -> tuple | None:
-    """What tells a changed file: its size and modification time (None: no such file)."""
+    """Size, modification time and inode of a file; its content's hash too when it was
+    modified in the last seconds (timestamps are coarse: git's "racy clean" case)."""
     if path is None:
         return None
     try:
         info = Path(path).stat()
+        stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+        if time.time() - info.st_mtime < 3 and info.st_size < 2**28:
+            stamp += (hashlib.sha256(Path(path).read_bytes()).hexdigest(),)
     except OSError:
         return None
-    return info.st_size, info.st_mtime_ns, info.st_ino
+    return stamp
 
 
 @functools.lru_cache(maxsize=2)
@@ -199,6 +215,21 @@ def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
 
     The preprocessing (imputation, one-hot encoding, standardisation) is fitted on the
     training rows only and applied to both splits."""
+    X_train, y_train, X_test, y_test, task, classes = _split_data(cfg, seed)
+    X_train, (X_test,) = prepare(X_train, [X_test], impute=getattr(cfg, "impute", "refuse"))
+    return Dataset(X_train, y_train, X_test, y_test, task, classes)
+
+
+def check_split(cfg: DatasetBase, seed: int) -> None:
+    """The checks of `build_dataset` that depend on the seed's split, without preprocessing:
+    cheap for datasets read once (CSV, bundled), where only the split varies by seed."""
+    _split_data(cfg, seed)
+
+
+SPLIT_ONLY_VARIES = {"csv", "diabetes", "breast_cancer", "wine", "iris", "digits"}
+
+
+def _split_data(cfg: DatasetBase, seed: int):
     data_seed = cfg.seed if cfg.seed is not None else seed
     raw = LOADERS[cfg.name](cfg, data_seed)
     rng = np.random.default_rng([data_seed, 1])  # a stream of its own, apart from the loader's
@@ -215,8 +246,7 @@ def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
     y_train, y_test, classes = _encode_targets(y_train, y_test, task, cfg)
     if task == CLASSIFICATION:
         _check_classes(y_train, classes, data_seed)
-    X_train, (X_test,) = prepare(X_train, [X_test], impute=getattr(cfg, "impute", "refuse"))
-    return Dataset(X_train, y_train, X_test, y_test, task, classes)
+    return X_train, y_train, X_test, y_test, task, classes
 
 
 def _check_classes(y_train: np.ndarray, classes: list[str], seed: int) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from wdcli.budget import Shape, check_fits, data_parts, long_sweep_note, sweep_parts
 from wdcli.config import Config, task_of
-from wdcli.data import Dataset, build_dataset
+from wdcli.data import SPLIT_ONLY_VARIES, Dataset, build_dataset, check_split, source_stamp
 from wdcli.models import MODELS, check_task
 from wdcli.results import build_document, dumps, now, write_atomic
 from wdcli.store import DataPrints, Destination
@@ -69,7 +69,7 @@ _DATA_CACHE: dict[tuple[str, int], Dataset] = {}
 def dataset_for(config: Config, seed: int) -> Dataset:
     """The dataset of a seed, built once per process (all λ of a seed share it)."""
     data_seed = config.dataset.seed if config.dataset.seed is not None else seed
-    key = (config.dataset.model_dump_json(), data_seed)
+    key = (config.dataset.model_dump_json(), data_seed, source_stamp(config.dataset))
     if key not in _DATA_CACHE:
         if len(_DATA_CACHE) >= 8:
             _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
@@ -86,10 +86,17 @@ class Prepared:
     notes: list[str]
 
 
+BUILT_AHEAD = 32  # seeds whose datasets `prepare` builds in full (and fingerprints)
+
+
 def prepare(config: Config) -> Prepared:
     """Check everything about the data before anything is written: the memory to build it,
-    every seed's dataset (file errors, the split, one class only), the model against the
-    task, the memory of the sweep; a long sweep gets a note with its estimated time."""
+    each seed's dataset (file errors, the split, one class only), the model against the
+    task, the memory of the sweep; a long sweep gets a note with its estimated time.
+
+    The first BUILT_AHEAD seeds are built in full and fingerprinted (the fingerprint covers
+    them); beyond those, datasets read once (CSV, bundled) have each seed's split checked,
+    and generated ones are left to their units (their seeds change only the draw)."""
     check_fits(data_parts(config))
     seeds = config.seed_values()
     first = dataset_for(config, seeds[0])
@@ -101,8 +108,10 @@ def prepare(config: Config) -> Prepared:
     for seed in seeds[1:]:
         if config.dataset.seed is not None:  # every seed shares the one dataset
             prints[seed] = prints[seeds[0]]
-        else:
+        elif len(prints) < BUILT_AHEAD:
             prints[seed] = _fingerprint_of(config, seed)
+        elif config.dataset.name in SPLIT_ONLY_VARIES:
+            check_split(config.dataset, seed)
     note = long_sweep_note(config, shape, workers=1)
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
     return Prepared(DataPrints(combined_fingerprint(runs), prints), [note] if note else [])
@@ -111,7 +120,9 @@ def prepare(config: Config) -> Prepared:
 def _fingerprint_of(config: Config, seed: int) -> str:
     """A seed's data fingerprint, built without filling the cache with every seed's data."""
     data_seed = config.dataset.seed if config.dataset.seed is not None else seed
-    cached = _DATA_CACHE.get((config.dataset.model_dump_json(), data_seed))
+    cached = _DATA_CACHE.get(
+        (config.dataset.model_dump_json(), data_seed, source_stamp(config.dataset))
+    )
     return (cached or build_dataset(config.dataset, seed)).fingerprint()
 
 

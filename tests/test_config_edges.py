@@ -1,0 +1,83 @@
+"""Config edge cases: booleans, coinciding grids, merge keys, long error lists; validate and
+sweep agree on each, and sweep writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from wdcli.cli import app
+from wdcli.config import load_config
+
+BASE = "name: x\ndataset: {name: poly, n_samples: 30}\nmodel: {name: linear}\n"
+BOOLEAN = " (YAML reads yes/no/on/off/true/false as booleans)"
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BASE + "lambdas: [no, yes]\n", "{p}: lambdas[0]: must be a number, not false" + BOOLEAN + "\n{p}: lambdas[1]: must be a number, not true" + BOOLEAN),
+        (BASE + "lambdas: [0, on]\n", "{p}: lambdas[1]: must be a number, not true" + BOOLEAN),
+        (BASE + "lambdas: [0]\nseeds: yes\n", "{p}: seeds: must be a number, not true" + BOOLEAN),
+        (BASE + "lambdas: [0]\nseeds: [0, true]\n", "{p}: seeds[1]: must be a number, not true" + BOOLEAN),
+        (BASE + "lambdas: {start: 1e-3, stop: 1, num: true}\n", "{p}: lambdas.num: must be a number, not true" + BOOLEAN),
+        (BASE + "lambdas: [0]\ntolerance: off\n", "{p}: tolerance: must be a number, not false" + BOOLEAN),
+        ("name: x\ndataset: {name: poly, n_samples: yes}\nmodel: {name: linear}\nlambdas: [0]\n", "{p}: dataset.n_samples: must be a number, not true" + BOOLEAN),
+        ("name: x\ndataset: {name: poly, noise: no}\nmodel: {name: linear}\nlambdas: [0]\n", "{p}: dataset.noise: must be a number, not false" + BOOLEAN),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, hidden: [8, yes]}\nlambdas: [0]\n", "{p}: model.hidden[1]: must be a number, not true" + BOOLEAN),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, lr: yes}\nlambdas: [0]\n", "{p}: model.lr: must be a number, not true" + BOOLEAN),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, epochs: on, batch_size: no}\nlambdas: [0]\n", "{p}: model.batch_size: must be a number, not false" + BOOLEAN + "\n{p}: model.epochs: must be a number, not true" + BOOLEAN),
+        (BASE + "lambdas: {start: 0.1, stop: 0.1, num: 3}\n", "{p}: lambdas: only 1 of the num: 3 values from 0.1 to 0.1 are distinct; set num: 1 or widen start…stop"),
+        (BASE + "lambdas: {start: 0.1, stop: 0.1, num: 3, include_zero: true, scale: linear}\n", "{p}: lambdas: only 1 of the num: 3 values from 0.1 to 0.1 are distinct; set num: 1 or widen start…stop"),
+        (BASE + "lambdas: {start: 1.0, stop: 1.0000000000000002, num: 5, scale: linear}\n", "{p}: lambdas: only 2 of the num: 5 values from 1 to 1 are distinct; set num: 2 or widen start…stop"),
+        (BASE + "lambdas: [0.1, 1.0e-1]\n", "{p}: lambdas: duplicate value 0.1"),
+        (BASE + "lambdas: [0, -0.0]\n", "{p}: lambdas: duplicate value -0"),
+        (BASE + "lambdas: [0]\nseeds: [3, 1, 3]\n", "{p}: seeds: duplicate value 3"),
+        (BASE + "lambdas: [0]\nseeds: 100001\n", "{p}: seeds: must be ≤ 100000"),
+        (BASE + "x-base: &b {a: 1}\nlambdas: [0]\nlambdas: [1]\n", "{p}: line 6: duplicate key 'lambdas'"),
+        ("x-m: &m {name: mlp, lr: 0.1}\nname: x\ndataset: {name: poly}\nmodel: {<<: *m, lr: 0.2, lr: 0.3}\nlambdas: [0]\n", "{p}: line 4: duplicate key 'lr'"),
+        (
+            "name: x\ndataset: {name: poly, a: 1, b: 2, c: 3}\nmodel: {name: linear, d: 1, e: 2, f: 3, g: 4}\nlambdas: [0]\n",
+            "{p}: dataset.a: unknown key\n{p}: dataset.b: unknown key\n{p}: dataset.c: unknown key\n{p}: model.d: unknown key\n{p}: model.e: unknown key\n{p}: … and 2 more errors",
+        ),
+    ],
+)  # fmt: skip
+def test_validate_and_sweep_refuse_alike(write_config, tmp_path, text, message):
+    path = write_config(text)
+    expected = message.format(p=path) + "\n"
+    checked = run("validate", str(path))
+    assert (checked.exit_code, checked.stderr) == (2, expected)
+    out = tmp_path / "out" / "r.json"
+    out.parent.mkdir()
+    swept = run("sweep", str(path), "--out", str(out))
+    assert (swept.exit_code, swept.stderr) == (2, expected)
+    assert list(out.parent.iterdir()) == []
+
+
+def test_merge_keys_work_and_the_mapping_overrides(write_config):
+    path = write_config("""\
+        x-net: &net {name: mlp, hidden: [8], lr: 0.01, epochs: 5}
+        x-grid: &grid {start: 1.0e-3, stop: 1, num: 4}
+        name: merged
+        dataset: {name: poly}
+        model:
+          <<: *net
+          lr: 0.05
+        lambdas: {<<: *grid, include_zero: true}
+        """)
+    config = load_config(path)
+    assert (config.model.hidden, config.model.lr, config.model.epochs) == ([8], 0.05, 5)
+    assert config.lambda_values() == [0.0, 1e-3, 1e-2, 1e-1, 1.0]
+    assert "x-net" not in config.resolved()
+
+
+def test_a_grid_whose_values_coincide_is_not_run_as_extra_seeds(write_config):
+    """validate and sweep agree: the grid is refused by both, before any run."""
+    path = write_config(BASE + "lambdas: {start: 0.1, stop: 0.1, num: 1}\nseeds: 2\n")
+    result = run("validate", str(path))
+    assert result.exit_code == 0
+    assert result.stdout == f"{path}: ok (linear on poly, 1 λ × 2 seeds = 2 runs)\n"

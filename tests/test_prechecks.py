@@ -1,0 +1,227 @@
+"""Everything that can be known before a sweep writes is checked first: files that cannot be
+read, memory, the results place, the data against a journal being resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wdcli import budget
+from wdcli.cli import app
+from wdcli.config import load_config
+from wdcli.errors import ConfigError, DataError, read_text
+from wdcli.journal import read_journal
+from wdcli.store import open_destination
+from wdcli.sweep import prepare
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+@pytest.mark.parametrize("command", ["validate", "show"])
+def test_a_device_is_refused_not_read_forever(command):
+    result = run(command, "/dev/zero")
+    kind = "config file" if command == "validate" else "results file"
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"/dev/zero: is not a regular file (a device, pipe or socket), not a {kind}\n"
+    )
+
+
+def test_a_pipe_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    result = run("validate", str(fifo))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{fifo}: is not a regular file (a device, pipe or socket), not a config file\n",
+    )
+
+
+def test_a_file_larger_than_its_limit_is_refused(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,y\n" + b"1,2\n" * 300)
+    with pytest.raises(DataError) as info:
+        read_text(path, DataError, "CSV file", limit=1024)
+    assert str(info.value) == f"{path}: larger than 0.000976562 MB, too large for a CSV file"
+    assert read_text(path, DataError, "CSV file", limit=2048).startswith("a,y\n")
+
+
+def test_a_byte_order_mark_is_dropped(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\n", encoding="utf-8-sig")
+    assert read_text(path, ConfigError, "config file") == "name: x\n"
+
+
+# --------------------------------------------------------------------------- memory and time
+
+CONFIG = """\
+name: m
+dataset: {name: friedman1, n_samples: 100}
+model: {name: mlp, hidden: [16], epochs: 5}
+lambdas: [0, 1.0e-3, 1.0e-1]
+seeds: 2
+"""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.hidden=[100000,100000]"], "model.hidden: the sweep would need about 1.75 TB of memory for 1e+10 weights × 3 λ, with their gradients and optimiser state, more than the 1 GB available; make it smaller"),
+        (["model.epochs=1000000000"], "model.epochs: the sweep would need about 715 GB of memory for the loss curves, 1000000002 points per run (raise model.eval_every to keep fewer), more than the 1 GB available; make it smaller"),
+        (["dataset.n_samples=100000000"], "dataset.n_samples: the sweep would need about 29.8 GB of memory for the data, 100000000 × 10 numbers, more than the 1 GB available; make it smaller"),
+        (["dataset.n_features=200000000"], "dataset.n_features: the sweep would need about 596 GB of memory for the data, 100 × 200000000 numbers, more than the 1 GB available; make it smaller"),
+        (["lambdas={start: 1.0e-6, stop: 1, num: 10000}", "seeds=100"], "lambdas, seeds: the sweep would need about 2.88 GB of memory (1.86 GB of it for the records of 1000000 runs), more than the 1 GB available; make it smaller"),
+    ],
+)  # fmt: skip
+def test_a_sweep_that_cannot_fit_in_memory_is_refused(
+    write_config, tmp_path, monkeypatch, overrides, message
+):
+    monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
+    path = write_config(CONFIG)
+    out = tmp_path / "out" / "r.json"
+    out.parent.mkdir()
+    sets = [arg for item in overrides for arg in ("--set", item)]
+    result = run("sweep", str(path), *sets, "--out", str(out))
+    assert (result.exit_code, result.stderr) == (2, message + "\n")
+    assert list(out.parent.iterdir()) == []
+
+
+def test_a_long_sweep_is_announced_with_its_time(write_config):
+    path = write_config(
+        "name: long\ndataset: {name: poly}\nmodel: {name: linear}\n"
+        "lambdas: {start: 1.0e-6, stop: 1, num: 1000}\nseeds: 1000\n"
+    )
+    result = run("validate", str(path))
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "note: 1000000 runs (1000 λ × 1000 seeds) will take roughly 50 minutes here (a coarse "
+        "estimate); Ctrl-C stops it and --resume continues\n"
+    )
+
+
+def test_a_small_sweep_gets_no_note(write_config):
+    result = run("validate", str(write_config(CONFIG)))
+    assert (result.exit_code, result.stderr) == (0, "")
+
+
+# --------------------------------------------------------------------------- the results place
+
+
+def test_results_being_a_file_is_refused_first(write_config, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("results").write_text("not a folder")
+    result = run("sweep", str(write_config(CONFIG)))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "results: is a file, not a folder; move it or pass --out\n",
+    )
+    assert Path("results").read_text() == "not a folder"
+
+
+def test_out_inside_a_file_is_refused(write_config, tmp_path):
+    (tmp_path / "plain").write_text("x")
+    result = run("sweep", str(write_config(CONFIG)), "--out", str(tmp_path / "plain" / "r.json"))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{tmp_path / 'plain'}: is a file, not a folder\n",
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_refused_first(write_config, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        result = run("sweep", str(write_config(CONFIG)), "--out", str(folder / "r.json"))
+    finally:
+        folder.chmod(0o700)
+    assert result.exit_code == 2
+    assert result.stderr == f"{folder}: cannot write there: Permission denied\n"
+    assert list(folder.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- resume and data
+
+
+def _csv(path: Path, shift: float = 0.0) -> None:
+    rows = [f"{i},{(i * 7) % 11},{i * 0.5 + shift}" for i in range(30)]
+    path.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+
+
+def _interrupted(config_path: Path, out: Path) -> Path:
+    """A journal as a sweep killed before its first run leaves it."""
+    config = load_config(config_path)
+    destination = open_destination(config, out, data=prepare(config).data)
+    destination.journal.close()
+    return destination.journal.path
+
+
+def test_the_journal_header_records_the_data_fingerprint(write_config, tmp_path):
+    _csv(tmp_path / "d.csv")
+    path = write_config("name: c\ndataset: {name: csv, path: d.csv, target: y}\nmodel: {name: linear}\nlambdas: [0, 1]\nseeds: 2\n")  # fmt: skip
+    journal = _interrupted(path, tmp_path / "r.json")
+    header = read_journal(journal).header
+    assert header["data_fingerprint"] == prepare(load_config(path)).data.combined
+    result = run("sweep", str(path), "--out", str(tmp_path / "r.json"), "--resume", "-f", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["data_fingerprint"] == header["data_fingerprint"]
+
+
+def test_resume_refuses_data_that_changed(write_config, tmp_path):
+    _csv(tmp_path / "d.csv")
+    path = write_config("name: c\ndataset: {name: csv, path: d.csv, target: y}\nmodel: {name: linear}\nlambdas: [0, 1]\n")  # fmt: skip
+    journal = _interrupted(path, tmp_path / "r.json")
+    before = read_journal(journal).header["data_fingerprint"]
+    _csv(tmp_path / "d.csv", shift=1.0)
+    after = prepare(load_config(path)).data.combined
+    result = run("sweep", str(path), "--out", str(tmp_path / "r.json"), "--resume")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{journal}: was written for other data (fingerprint {before}, the data now give "
+        f"{after}): a data file changed since; restore it, or run without --resume to start anew\n"
+    )
+    assert read_journal(journal).header["data_fingerprint"] == before  # left as it was
+    _csv(tmp_path / "d.csv")  # restored: the same command continues
+    assert run("sweep", str(path), "--out", str(tmp_path / "r.json"), "--resume").exit_code == 0
+
+
+def test_resume_of_a_journal_without_a_header_fingerprint_checks_its_runs(write_config, tmp_path):
+    _csv(tmp_path / "d.csv")
+    path = write_config("name: c\ndataset: {name: csv, path: d.csv, target: y}\nmodel: {name: linear}\nlambdas: [0, 1]\n")  # fmt: skip
+    config = load_config(path)
+    destination = open_destination(config, tmp_path / "r.json")  # no fingerprint: older wdcli
+    destination.journal.append({"lambda": 0.0, "seed": 0, "data_fingerprint": "0123456789abcdef"})
+    destination.journal.close()
+    result = run("sweep", str(path), "--out", str(tmp_path / "r.json"), "--resume")
+    now = prepare(config).data.combined
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{destination.journal.path}: was written for other data (the data now give {now}): "
+        "a data file changed since; restore it, or run without --resume to start anew\n",
+    )
+
+
+def test_a_broken_file_fixed_runs_with_the_same_command(write_config, tmp_path):
+    """The error comes before the journal, so fixing the file is all it takes."""
+    (tmp_path / "d.csv").write_text("a;b;y\n1;2;inf\n")
+    path = write_config("name: c\ndataset: {name: csv, path: d.csv, target: y}\nmodel: {name: linear}\nlambdas: [0, 1]\n")  # fmt: skip
+    out = tmp_path / "r.json"
+    first = run("sweep", str(path), "--out", str(out))
+    assert (first.exit_code, first.stderr) == (
+        2,
+        f"{tmp_path / 'd.csv'}: line 2: column 'y' is inf, not a finite number\n",
+    )
+    _csv(tmp_path / "d.csv")
+    assert run("sweep", str(path), "--out", str(out)).exit_code == 0
+    assert out.exists()
