@@ -217,7 +217,8 @@ class DigitsData(DatasetBase):
 
 
 class CsvData(DatasetBase):
-    """Your own CSV file: numeric feature columns and one target column."""
+    """Your own CSV file: feature columns (numbers, or categories to one-hot encode) and a
+    target column."""
 
     TASK: ClassVar[str | None] = None
     name: Literal["csv"]

@@ -61,10 +61,9 @@ class Preprocessing:
         return (encoded - mean) / std
 
     def _fit_encoding(self, X: Frame) -> np.ndarray:
-        from sklearn.impute import SimpleImputer
-        from sklearn.preprocessing import OneHotEncoder
-
         if self.impute != "refuse":
+            from sklearn.impute import SimpleImputer
+
             _refuse_empty(X.numeric, X.numeric_names, lambda v: np.isnan(v))
             _refuse_empty(X.categorical, X.categorical_names, lambda v: v == None)  # noqa: E711
             if X.numeric.shape[1]:
@@ -74,6 +73,8 @@ class Preprocessing:
                     missing_values=None, strategy="most_frequent"
                 ).fit(X.categorical)
         if X.categorical.shape[1]:
+            from sklearn.preprocessing import OneHotEncoder
+
             cells = self._impute(X.categorical, "categories")
             encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=float)
             self._steps["onehot"] = encoder.fit(cells)
