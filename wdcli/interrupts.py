@@ -1,0 +1,61 @@
+"""Signals that stop a command: Ctrl-C, `timeout`/CI cancellation and a closed terminal.
+
+SIGINT, SIGTERM and SIGHUP all raise `Interrupted` (a KeyboardInterrupt) in the main thread,
+so that a sweep stops the way Ctrl-C stops it: executors stop their workers in their
+`finally`, the journal is closed, and the command prints how to resume and exits 128 + the
+signal (130, 143, 129). Without this, SIGTERM and SIGHUP end Python at once, skipping all
+cleanup, and the worker processes live on.
+
+SIGINT is caught even when the command inherited it ignored (a background job of a
+non-interactive shell, `pytest &`): `kill -INT` must stop a sweep wherever it runs.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived; `exit_code` is 128 + its number, as a shell reports it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def exit_code(exc: KeyboardInterrupt) -> int:
+    """128 + the signal that raised exc (a plain KeyboardInterrupt is SIGINT's 130)."""
+    return getattr(exc, "exit_code", 128 + signal.SIGINT)
+
+
+def _raise(signum: int, frame) -> None:
+    # The first signal starts the cleanup; later ones must not interrupt it halfway.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGINT, SIGTERM and SIGHUP raise Interrupted (main thread only;
+    elsewhere Python cannot install handlers and the block runs unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
