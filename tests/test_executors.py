@@ -255,10 +255,26 @@ def test_serial_and_processes_give_the_same_numbers(write_config, tmp_path):
 # found there, whoever adopted it.
 
 
-def _start_sweep(config: Path, out: Path, *extra: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", *extra]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=config.parent, start_new_session=True)  # fmt: skip
+@pytest.fixture
+def start_group():
+    """start_group(command): Popen in a new session; whatever of its group is still alive at
+    the end of the test (a failing one included) is killed then."""
+    groups = []
+
+    def start(command: list[str], **options) -> subprocess.Popen:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, start_new_session=True, **options)  # fmt: skip
+        groups.append(process.pid)
+        return process
+
+    yield start
+    for pgid in groups:
+        for process in _in_group(pgid):
+            process.kill()
+
+
+def _sweep_command(config: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", *extra]
 
 
 def _family(pid: int) -> list[psutil.Process]:
@@ -308,11 +324,11 @@ def slow_mlp_serial(tmp_path_factory):
     "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
 )
 def test_a_signal_stops_the_workers_and_resume_gives_the_uninterrupted_numbers(
-    sig, wait_for_runs, write_config, tmp_path, slow_mlp_serial
+    sig, wait_for_runs, write_config, tmp_path, slow_mlp_serial, start_group
 ):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
-    process = _start_sweep(config, out, "-j", "2")
+    process = start_group(_sweep_command(config, out, "-j", "2"), cwd=tmp_path)
     try:
         wait_for_runs(journal, 1)
         family = _family(process.pid)
@@ -336,11 +352,11 @@ def test_a_signal_stops_the_workers_and_resume_gives_the_uninterrupted_numbers(
 
 @pytest.mark.slow
 def test_kill_9_of_the_sweep_takes_its_workers_with_it(
-    wait_for_runs, write_config, tmp_path, slow_mlp_serial
+    wait_for_runs, write_config, tmp_path, slow_mlp_serial, start_group
 ):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
-    process = _start_sweep(config, out, "-j", "2")
+    process = start_group(_sweep_command(config, out, "-j", "2"), cwd=tmp_path)
     try:
         wait_for_runs(journal, 1)
         family = _family(process.pid)
@@ -356,7 +372,9 @@ def test_kill_9_of_the_sweep_takes_its_workers_with_it(
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_a_sweep_started_as_a_background_job(wait_for_runs, write_config, tmp_path):
+def test_ctrl_c_stops_a_sweep_started_as_a_background_job(
+    wait_for_runs, write_config, tmp_path, start_group
+):
     """`pytest &` or `wdcli sweep … &` in a script: a non-interactive shell starts background
     jobs with SIGINT ignored, and Python then leaves it ignored; wdcli must not."""
     background = '"$@" & echo $!; wait $!'
@@ -366,9 +384,7 @@ def test_ctrl_c_stops_a_sweep_started_as_a_background_job(wait_for_runs, write_c
     assert probe.stdout.splitlines()[1] == "True"  # the sweep below inherits SIGINT ignored
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
-    command = [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", "-j", "2"]
-    shell = subprocess.Popen(["sh", "-c", background, "sh", *command], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    shell = start_group(["sh", "-c", background, "sh", *_sweep_command(config, out, "-j", "2")])
     try:
         pid = int(shell.stdout.readline())
         wait_for_runs(journal, 1)
