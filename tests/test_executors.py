@@ -33,6 +33,7 @@ from wdcli.executors import (
     chunks_per_seed,
     cpu_count,
     make_executor,
+    useful_jobs,
 )
 from wdcli.journal import read_journal
 from wdcli.sweep import Unit, dataset_for, plan_units
@@ -167,6 +168,38 @@ def test_flags_select_the_executor(monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("jobs", "cores", "workers", "note"),
+    [
+        (32, 2, 2, "--jobs 32: using 2 worker processes (2 CPU cores available)"),
+        (32, 64, 15, "--jobs 32: using 15 worker processes (the sweep has 15 runs)"),
+        (3, 1, 1, "--jobs 3: using 1 worker process (1 CPU core available)"),
+        (2, 2, 2, None),  # as asked
+        (-1, 64, 15, None),  # "all cores" and the default are capped silently
+        (None, 64, 15, None),
+    ],
+)
+def test_jobs_beyond_the_cores_or_the_runs_are_capped_with_a_note(jobs, cores, workers, note):
+    assert useful_jobs(jobs, config_of(RIDGE), cores) == (workers, note)  # 5 λ × 3 seeds
+
+
+@pytest.mark.slow
+def test_jobs_32_from_the_cli_says_what_it_uses(write_config, tmp_path):
+    config = write_config(TINY_MLP)
+    serial = sweep(config, tmp_path / "serial.json", "-e", "serial")
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(out), "-f", "csv", "-j", "32"])
+    assert result.exit_code == 0, result.stderr
+    cores = cpu_count()
+    why = f"{cores} CPU cores available" if cores <= 15 else "the sweep has 15 runs"
+    assert result.stderr.splitlines()[0] == (
+        f"--jobs 32: using {min(cores, 15)} worker processes ({why})"
+    )
+    assert numbers(json.loads(out.read_text())) == numbers(serial)
+    quiet = runner.invoke(app, ["sweep", str(config), "-o", str(out), "-q", "--force", "-j", "32"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""  # --quiet: no note either
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (("serial", 0, None), "--jobs: must be ≥ 1, or -1 for all cores; got 0"),
@@ -262,8 +295,8 @@ def start_group():
     groups = []
 
     def start(command: list[str], **options) -> subprocess.Popen:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, start_new_session=True, **options)  # fmt: skip
+        options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **options}
+        process = subprocess.Popen(command, start_new_session=True, **options)
         groups.append(process.pid)
         return process
 
@@ -369,6 +402,49 @@ def test_kill_9_of_the_sweep_takes_its_workers_with_it(
     assert _all_gone(family, process.pid, timeout=5)
     resumed = sweep(config, out, "--resume", "-j", "2")  # the OS dropped the journal's lock
     assert numbers(resumed) == numbers(slow_mlp_serial)
+
+
+@pytest.mark.slow
+def test_the_terminal_closing_stops_a_sweep_that_draws_a_progress_bar_on_it(
+    wait_for_runs, write_config, tmp_path, start_group
+):
+    import pty
+
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    terminal, side = pty.openpty()
+    command = [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-j", "2"]
+    process = start_group(command, stdin=side, stdout=side, stderr=side, cwd=tmp_path)
+    os.close(side)
+    try:
+        wait_for_runs(journal, 1)
+        family = _family(process.pid)
+        os.close(terminal)  # the window closes: writing to it fails from now on
+        process.send_signal(signal.SIGHUP)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 129  # not 1: the bar that cannot be cleared is no error
+    assert _all_gone(family, process.pid)
+    assert 1 <= len(read_journal(journal).runs) < 32 and not out.exists()
+
+
+@pytest.mark.slow
+def test_nohup_keeps_a_sweep_running_when_the_terminal_closes(
+    wait_for_runs, write_config, tmp_path, start_group, slow_mlp_serial
+):
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    nohup = ["sh", "-c", 'trap "" HUP; exec "$@"', "sh"]  # what nohup does: SIGHUP ignored
+    process = start_group([*nohup, *_sweep_command(config, out, "-j", "2", "-f", "json")])
+    try:
+        wait_for_runs(journal, 1)
+        process.send_signal(signal.SIGHUP)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert numbers(json.loads(stdout)) == numbers(slow_mlp_serial)
 
 
 @pytest.mark.slow
@@ -637,3 +713,41 @@ def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
     assert len(document["runs"]) == 32 and not journal.exists()
     serial = sweep(config, tmp_path / "serial.json", "-e", "serial")
     assert numbers(document) == numbers(serial)
+
+
+def _scheduler_idle(address: str, timeout: float = 15) -> bool:
+    """True once the scheduler holds no task (no unit queued or running, no data kept)."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0:
+                return True
+            time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+def test_sigterm_cancels_the_dask_units_and_resume_finishes(
+    wait_for_runs, cluster, write_config, tmp_path, slow_mlp_serial, start_group
+):
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    command = _sweep_command(config, out, "--address", cluster.address)
+    process = start_group(command, cwd=tmp_path)
+    try:
+        wait_for_runs(journal, 1)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 143
+    assert stderr == (f"interrupted by SIGTERM; finished runs are in {journal}\n"
+                      f"continue with: wdcli sweep {config} --resume --out {out}\n")  # fmt: skip
+    assert _all_gone([], process.pid)
+    assert _scheduler_idle(cluster.address)  # its units cancelled, its data released
+    done = len(read_journal(journal).runs)
+    assert 1 <= done < 32
+    resumed = sweep(config, out, "--resume", "--address", cluster.address)
+    assert numbers(resumed) == numbers(slow_mlp_serial)

@@ -243,20 +243,27 @@ def _progress(quiet: bool):
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    with Progress(
+    bar = Progress(
         "runs",
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=_stderr(),
         transient=True,
-    ) as bar:
-        task = bar.add_task("runs", total=None)
+    )
+    task = bar.add_task("runs", total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
 
+    bar.start()
+    try:
         yield update
+    finally:
+        try:
+            bar.stop()
+        except OSError:  # the terminal is gone (SIGHUP): there is no bar left to clear
+            pass
 
 
 @app.command()

@@ -6,8 +6,10 @@ so that a sweep stops the way Ctrl-C stops it: executors stop their workers in t
 signal (130, 143, 129). Without this, SIGTERM and SIGHUP end Python at once, skipping all
 cleanup, and the worker processes live on.
 
-SIGINT is caught even when the command inherited it ignored (a background job of a
-non-interactive shell, `pytest &`): `kill -INT` must stop a sweep wherever it runs.
+SIGINT is caught even when the command inherited it ignored (a shell ignores it for its
+background jobs, `wdcli sweep … &` or `pytest &` in a script, without being asked to):
+`kill -INT` must stop a sweep wherever it runs. SIGTERM and SIGHUP stay ignored when they
+were, since someone asked for that: `nohup wdcli sweep …` must survive the terminal closing.
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ def stop_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, _raise) for sig in STOP_SIGNALS}
+    previous = {
+        sig: signal.signal(sig, _raise)
+        for sig in STOP_SIGNALS
+        if sig == signal.SIGINT or signal.getsignal(sig) is not signal.SIG_IGN
+    }
     try:
         yield
     finally:
