@@ -41,11 +41,16 @@ def exit_code(exc: KeyboardInterrupt) -> int:
     return getattr(exc, "exit_code", 128 + signal.SIGINT)
 
 
+_stopping = threading.Event()
+
+
 def _raise(signum: int, frame) -> None:
-    # The first signal starts the cleanup; later ones must not interrupt it halfway.
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
-    raise Interrupted(signum)
+    # The first signal starts the cleanup; later ones (a second Ctrl-C, `timeout`'s SIGTERM
+    # after CI's SIGINT) must not interrupt it halfway. They are dropped here rather than by
+    # SIG_IGN, which would make Python complain of signals that were already on their way.
+    if not _stopping.is_set():
+        _stopping.set()
+        raise Interrupted(signum)
 
 
 @contextmanager
@@ -60,6 +65,7 @@ def stop_on_signals() -> Iterator[None]:
         for sig in STOP_SIGNALS
         if sig == signal.SIGINT or signal.getsignal(sig) is not signal.SIG_IGN
     }
+    _stopping.clear()
     try:
         yield
     finally:
