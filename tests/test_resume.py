@@ -336,61 +336,93 @@ def test_two_sweeps_never_run_one_journal(wait_for_runs, write_config, tmp_path)
     assert len(runs) == len({(r["lambda"], r["seed"]) for r in runs})  # no run twice
 
 
-# --------------------------------------------------------------------------- signals, in-process
-# Real signals sent to this process while the CLI runs in it: the handlers wdcli installs for
-# the sweep turn them into the same clean stop as in a subprocess, and are removed after.
+# --------------------------------------------------------------------------- signals at set moments
+# A sweep in a subprocess whose code sends itself signals at a chosen moment (a subprocess: a
+# signal that went wrong must end that process, not the test run).
+
+DRIVER = """\
+import os, signal, subprocess, sys
+from wdcli import config, journal, sweep
+from wdcli.cli import main
+
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+moment, sys.argv = sys.argv[1], ["wdcli", *sys.argv[2:]]
 
 
-def test_signals_arriving_together_end_in_one_message_and_resume_is_exact(
-    ridge_config, tmp_path, monkeypatch
-):
-    from wdcli import sweep as sweeping
+def all_at_once():  # CI cancels (SIGINT), `timeout` fires (SIGTERM), the terminal closes
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # all three land before Python looks
+    kills = "; ".join(f"kill -{sig.name[3:]} {os.getpid()}" for sig in STOPS)
+    subprocess.run(["sh", "-c", kills], check=True)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
 
+
+def after(function, send):
+    def wrapped(*args, **kwargs):
+        result = function(*args, **kwargs)
+        send()
+        return result
+    return wrapped
+
+
+term = lambda: os.kill(os.getpid(), signal.SIGTERM)
+if moment == "second-unit":
+    units = []
+    real = sweep.run_unit
+    def run_unit(config, unit, data=None):
+        units.append(unit)
+        if len(units) == 2:
+            all_at_once()
+        return real(config, unit, data)
+    sweep.run_unit = run_unit
+elif moment == "config":
+    config.load_config = after(config.load_config, term)
+elif moment == "journal-created":  # the file exists, the CLI does not know its name yet
+    journal.Journal.create = after(journal.Journal.create, term)
+main()
+"""
+
+
+def _drive(tmp_path: Path, moment: str, *args: str) -> subprocess.CompletedProcess:
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    command = [sys.executable, str(driver), moment, "sweep", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_signals_arriving_together_end_in_one_message_and_resume_is_exact(ridge_config, tmp_path):
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
     whole = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(tmp_path / "w.json"),
                                 "-q", "-f", "json"])  # fmt: skip
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    real, units = sweeping.run_unit, []
-
-    def signalled_at_the_second_unit(config, unit, data=None):
-        units.append(unit)
-        if len(units) == 2:  # CI cancels (SIGINT), `timeout` fires, the terminal closes
-            stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-            signal.pthread_sigmask(signal.SIG_BLOCK, stops)  # all three land before Python
-            kills = "; ".join(f"kill -{sig.name[3:]} {os.getpid()}" for sig in stops)
-            subprocess.run(["sh", "-c", kills], check=True)  # looks at any of them
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
-        return real(config, unit, data)
-
-    monkeypatch.setattr(sweeping, "run_unit", signalled_at_the_second_unit)
-    unraisable = []  # where Python reports "Signal 15 ignored due to race condition"
-    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
-    result = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(out)])
-    assert unraisable == []
-    assert result.exit_code == 129  # pending signals are handled lowest number first
+    result = _drive(tmp_path, "second-unit", str(ridge_config), "-o", str(out))
+    assert result.returncode == 129  # pending signals are handled lowest number first
     assert result.stderr == (
         f"interrupted by SIGHUP; finished runs are in {journal}\n"
         f"continue with: wdcli sweep {ridge_config} --resume --out {out}\n"
-    )  # one message: no "signal ignored due to race condition" tracebacks
-    assert {sig: signal.getsignal(sig) for sig in before} == before  # handlers given back
+    )  # and nothing else: no "Signal 15 ignored due to race condition"
     assert len(read_journal(journal).runs) == 4  # the first unit (seed 0's four λ)
-    monkeypatch.setattr(sweeping, "run_unit", real)
     resumed = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(out), "--resume",
                                   "-q", "-f", "json"])  # fmt: skip
     assert _without_times(json.loads(resumed.stdout)) == _without_times(json.loads(whole.stdout))
 
 
-def test_a_signal_before_the_journal_exists_leaves_nothing(ridge_config, tmp_path, monkeypatch):
-    from wdcli import store
-
-    real = store.open_destination
-
-    def signalled(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGTERM)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(store, "open_destination", signalled)
-    result = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(tmp_path / "r.json")])
-    assert result.exit_code == 143
+@pytest.mark.slow
+def test_a_signal_before_the_journal_exists_leaves_nothing(ridge_config, tmp_path):
+    result = _drive(tmp_path, "config", str(ridge_config), "-o", str(tmp_path / "r.json"))
+    assert result.returncode == 143
     assert result.stderr == "interrupted by SIGTERM before any run was recorded\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "driver.py"]
+
+
+@pytest.mark.slow
+def test_a_signal_as_the_journal_is_created_still_names_it(ridge_config, tmp_path):
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    result = _drive(tmp_path, "journal-created", str(ridge_config), "-o", str(out))
+    assert result.returncode == 143
+    assert result.stderr == (
+        f"interrupted by SIGTERM; finished runs are in {journal}\n"
+        f"continue with: wdcli sweep {ridge_config} --resume --out {out}\n"
+    )
+    assert read_journal(journal).runs == []
+    resumed = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(out), "--resume", "-q"])
+    assert resumed.exit_code == 0, resumed.stderr

@@ -179,7 +179,7 @@ def sweep(
     """
     from wdcli.config import load_config
     from wdcli.executors import make_executor
-    from wdcli.interrupts import stop_on_signals
+    from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.models import check_task
     from wdcli.store import open_destination
     from wdcli.sweep import execute
@@ -192,7 +192,8 @@ def sweep(
             runner = make_executor(executor.value if executor else None, jobs, address, config)
             if getattr(runner, "note", None) and not quiet:
                 typer.echo(runner.note, err=True)
-            destination = open_destination(config, out, resume=resume, force=force)
+            with deferred():  # a journal is never created without the CLI knowing its name
+                destination = open_destination(config, out, resume=resume, force=force)
             if destination.resumed and not quiet:
                 typer.echo(
                     f"resuming {destination.journal.path}: "

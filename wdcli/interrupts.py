@@ -41,15 +41,38 @@ def exit_code(exc: KeyboardInterrupt) -> int:
     return getattr(exc, "exit_code", 128 + signal.SIGINT)
 
 
-_stopping = threading.Event()
+class _State:
+    stopping = False  # a signal was raised: the cleanup is under way
+    deferring = 0  # depth of `deferred()` blocks
+    waiting: list[int] = []  # signals that arrived inside one
 
 
 def _raise(signum: int, frame) -> None:
     # The first signal starts the cleanup; later ones (a second Ctrl-C, `timeout`'s SIGTERM
     # after CI's SIGINT) must not interrupt it halfway. They are dropped here rather than by
     # SIG_IGN, which would make Python complain of signals that were already on their way.
-    if not _stopping.is_set():
-        _stopping.set()
+    if _State.stopping:
+        return
+    if _State.deferring:
+        _State.waiting.append(signum)
+        return
+    _State.stopping = True
+    raise Interrupted(signum)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """A signal arriving inside the block is raised when the block ends: for short steps that
+    must not be cut halfway (creating a journal and saying where it is)."""
+    _State.deferring += 1
+    try:
+        yield
+    finally:
+        _State.deferring -= 1
+    if not _State.deferring and _State.waiting and not _State.stopping:
+        signum = _State.waiting[0]
+        _State.waiting.clear()
+        _State.stopping = True
         raise Interrupted(signum)
 
 
@@ -65,7 +88,7 @@ def stop_on_signals() -> Iterator[None]:
         for sig in STOP_SIGNALS
         if sig == signal.SIGINT or signal.getsignal(sig) is not signal.SIG_IGN
     }
-    _stopping.clear()
+    _State.stopping, _State.waiting = False, []
     try:
         yield
     finally:
