@@ -3,7 +3,12 @@ sweep agree on each, and sweep writes nothing."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from wdcli.cli import app
@@ -81,3 +86,98 @@ def test_a_grid_whose_values_coincide_is_not_run_as_extra_seeds(write_config):
     result = run("validate", str(path))
     assert result.exit_code == 0
     assert result.stdout == f"{path}: ok (linear on poly, 1 λ × 2 seeds = 2 runs)\n"
+
+
+# --------------------------------------------------------------------------- property tests
+
+BAD_CONFIGS: set[str] = set()
+
+NUMERIC_PLACES = [
+    ("lambdas", "lambdas: [0, 0.01, {b}]", "lambdas[2]"),
+    ("seeds", "seeds: {b}", "seeds"),
+    ("seed list", "seeds: [0, {b}]", "seeds[1]"),
+    ("grid num", "lambdas: {{start: 1.0e-3, stop: 1, num: {b}}}", "lambdas.num"),
+    ("tolerance", "tolerance: {b}", "tolerance"),
+    ("noise", "dataset: {{name: poly, n_samples: 30, noise: {b}}}", "dataset.noise"),
+    ("n_samples", "dataset: {{name: poly, n_samples: {b}}}", "dataset.n_samples"),
+    ("lr", "model: {{name: mlp, lr: {b}}}", "model.lr"),
+    ("epochs", "model: {{name: mlp, epochs: {b}}}", "model.epochs"),
+    ("hidden", "model: {{name: mlp, hidden: [4, {b}]}}", "model.hidden[1]"),
+    ("max_iter", "model: {{name: logistic, max_iter: {b}}}", "model.max_iter"),
+]
+YAML_BOOLEANS = {"yes": "true", "no": "false", "on": "true", "off": "false", "true": "true",
+                 "false": "false", "True": "true", "NO": "false"}  # fmt: skip
+
+
+def _config_text(line: str) -> str:
+    parts = {
+        "name": "name: p",
+        "dataset": "dataset: {name: poly, n_samples: 30}",
+        "model": "model: {name: linear}",
+        "lambdas": "lambdas: [0, 0.1]",
+    }
+    key = line.split(":")[0]
+    if key == "model" and "logistic" in line:
+        parts["dataset"] = "dataset: {name: moons, n_samples: 30}"
+    parts[key] = line
+    return "\n".join(parts.values()) + "\n"
+
+
+def _both_refuse(text: str, expected_lines: list[str]) -> None:
+    BAD_CONFIGS.add(text)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.yaml"
+        path.write_text(text)
+        expected = "".join(f"{path}: {line}\n" for line in expected_lines)
+        checked = run("validate", str(path))
+        assert (checked.exit_code, checked.stderr) == (2, expected)
+        out = Path(folder) / "out" / "r.json"
+        out.parent.mkdir()
+        swept = run("sweep", str(path), "--out", str(out))
+        assert (swept.exit_code, swept.stderr) == (2, expected)
+        assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(NUMERIC_PLACES), st.sampled_from(sorted(YAML_BOOLEANS)))
+def test_a_boolean_anywhere_a_number_belongs_is_refused(place, word):
+    _, template, field = place
+    text = _config_text(template.format(b=word))
+    _both_refuse(text, [f"{field}: must be a number, not {YAML_BOOLEANS[word]}{BOOLEAN}"])
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None)
+@given(
+    st.floats(1e-12, 1e3, allow_nan=False),
+    st.integers(2, 50),
+    st.sampled_from(["log", "linear"]),
+    st.booleans(),
+)
+def test_a_grid_of_one_value_repeated_is_refused(start, num, scale, zero):
+    text = _config_text(
+        f"lambdas: {{start: {start!r}, stop: {start!r}, num: {num}, scale: {scale}, "
+        f"include_zero: {str(zero).lower()}}}"
+    )
+    _both_refuse(
+        text,
+        [
+            f"lambdas: only 1 of the num: {num} values from {start:g} to {start:g} are "
+            "distinct; set num: 1 or widen start…stop"
+        ],
+    )
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 20), min_size=2, max_size=8).filter(lambda s: len(set(s)) < len(s)))
+def test_repeated_seeds_are_refused(seeds):
+    text = _config_text("lambdas: [0, 0.1]") + f"seeds: {seeds}\n"
+    repeated = next(s for i, s in enumerate(seeds) if s in seeds[:i])
+    _both_refuse(text, [f"seeds: duplicate value {repeated}"])
+
+
+def test_how_many_bad_configs_were_tried():
+    """Not a check: reports the number of distinct bad configs the property tests tried."""
+    print(f"\n{len(BAD_CONFIGS)} distinct bad configs tried by the property tests")

@@ -398,8 +398,8 @@ class LambdaGrid(Strict):
 
     def values(self) -> list[float]:
         """The grid's λ, ascending, λ = 0 first when included."""
-        if self.num == 1:
-            values = [self.start]
+        if self.num == 1 or self.start == self.stop:
+            values = [self.start] * self.num
         elif self.scale == "log":
             # Powers of ten computed from exponents, so that a decade grid gives 1e-3, not
             # 0.0009999999999999998.
