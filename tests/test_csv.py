@@ -301,3 +301,20 @@ def test_how_many_bad_inputs_were_tried():
     """Not a check: reports the number of distinct broken files this module tried."""
     print(f"\n{len(BAD_INPUTS)} distinct bad CSV inputs tried")
     assert len(BAD_INPUTS) >= 10
+
+
+def test_excel_separator_line(tmp_path):
+    (tmp_path / "d.csv").write_text("sep=;\na;b;y\n1,5;2;3\n2;3;4\n3;4;6\n4;5;7\n")
+    table = read_table(tmp_path / "d.csv")
+    assert (table.header, table.delimiter, table.lines) == (["a", "b", "y"], ";", [3, 4, 5, 6])
+
+
+def test_a_row_of_separators_is_a_row_of_missing_cells_not_a_blank_line(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,3\n,,\n3,4,5\n\n4,5,6\n")
+    BAD_INPUTS.add("row of separators")
+    with pytest.raises(DataError) as info:
+        build_dataset(_dataset(tmp_path, path="d.csv"), 0)
+    assert str(info.value) == (
+        f"{tmp_path / 'd.csv'}: line 3: column 'a' is missing (an empty cell); set "
+        "dataset.impute: mean or median to fill missing cells from the training rows"
+    )

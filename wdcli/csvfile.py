@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,14 +46,20 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    """Parse a CSV file with a header row and at least one data row; blank lines are skipped."""
+    """Parse a CSV file with a header row and at least one data row; blank lines are
+    skipped (a line of separators only is a row of empty cells, not a blank line)."""
     text = read_text(path, DataError, "CSV file")
-    delimiter = _sniff(text)
+    start = 1
+    excel = re.match(r"sep=([,;\t|])\r?\n", text)  # Excel's "sep=;" first line
+    if excel:
+        delimiter, text, start = excel.group(1), text[excel.end() :], 2
+    else:
+        delimiter = _sniff(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
-    header, rows, lines, start = None, [], [], 1
+    header, rows, lines, first = None, [], [], start
     try:
         for row in reader:
-            if any(cell.strip() for cell in row):
+            if len(row) > 1 or (row and row[0].strip()):  # not a blank line
                 if header is None:
                     header = _header(path, row, start)
                 else:
@@ -63,9 +70,9 @@ def read_table(path: Path) -> Table:
                         )
                     rows.append(row)
                     lines.append(start)
-            start = reader.line_num + 1
+            start = first + reader.line_num
     except csv.Error as exc:
-        raise DataError(f"{path}: line {reader.line_num}: cannot parse: {exc}") from None
+        raise DataError(f"{path}: line {start}: cannot parse: {exc}") from None
     if header is None:
         raise DataError(f"{path}: is empty; needs a header row and at least one data row")
     if not rows:
