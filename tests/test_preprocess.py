@@ -162,10 +162,13 @@ def test_bad_column_settings(tmp_path, dataset, message):
         ({"features": ["a", "q"]}, "{p}: no column 'q' named in dataset.features (columns: a, b, y)"),
         ({"categorical": ["k"]}, "{p}: no column 'k' named in dataset.categorical (columns: a, b, y)"),
         ({}, "{p}: line 3: column 'b' is missing ('NA'); set dataset.impute: mean or median to fill missing cells from the training rows"),
+        ({"categorical": ["b"]}, "{p}: line 3: column 'b' is missing ('NA'); set dataset.impute: mean or median to fill missing cells from the training rows"),
+        ({"features": ["a"], "task": "classification", "test_path": "t.csv"}, "{t}: line 2: column 'a' is inf, not a finite number"),
     ],
 )  # fmt: skip
 def test_columns_checked_against_the_file(tmp_path, dataset, message):
     _write(tmp_path, "d.csv", "a,b,y", ["1,2,3", "2,NA,4", "3,4,5", "4,5,6"])
+    _write(tmp_path, "t.csv", "y,a", ["3,inf"])
     with pytest.raises(DataError) as info:
         build_dataset(_cfg(tmp_path, **dataset), 0)
-    assert str(info.value) == message.format(p=tmp_path / "d.csv")
+    assert str(info.value) == message.format(p=tmp_path / "d.csv", t=tmp_path / "t.csv")
