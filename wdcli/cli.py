@@ -179,11 +179,12 @@ def sweep(
     from wdcli.config import load_config
     from wdcli.executors import make_executor
     from wdcli.models import check_task
+    from wdcli.autogrid import resolve_grid
     from wdcli.store import open_destination
     from wdcli.sweep import execute
 
     with _errors():
-        config = load_config(config_path, overrides or [])
+        config = resolve_grid(load_config(config_path, overrides or []))
         check_task(config)
         runner = make_executor(executor.value if executor else None, jobs, address, config)
         destination = open_destination(config, out, resume=resume, force=force)
@@ -382,11 +383,18 @@ def validate(
     with _errors():
         config = load_config(config_path, overrides or [])
         check_task(config)
-    lambdas = config.lambda_values()
-    seeds = config.seed_values()
+    from wdcli.config import LambdaAuto
+    from wdcli.folds import fold_numbers
+
+    grid = config.lambdas
+    auto = isinstance(grid, LambdaAuto) and grid.values is None
+    lambdas = grid.num if auto else len(config.lambda_values())
+    seeds, folds = len(config.seed_values()), len(fold_numbers(config))
+    runs = f"{lambdas * seeds * folds} runs" + (", λ chosen from the data" if auto else "")
+    per_fold = f" × {folds} folds" if folds > 1 else ""
     typer.echo(
         f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
-        f"{len(lambdas)} λ × {len(seeds)} seeds = {len(lambdas) * len(seeds)} runs)"
+        f"{lambdas} λ × {seeds} seeds{per_fold} = {runs})"
     )
 
 

@@ -93,8 +93,16 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
             f"{config.hash()}); run without --resume, or with --out for a new file"
         )
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
-    wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
-    runs = {(r["lambda"], r["seed"]): r for r in contents.runs}  # a run written twice counts once
+    from wdcli.folds import fold_numbers
+
+    wanted = {
+        (lam, seed, fold)
+        for lam in config.lambda_values()
+        for seed in config.seed_values()
+        for fold in fold_numbers(config)
+    }
+    # a run written twice counts once
+    runs = {(r["lambda"], r["seed"], r.get("fold", 0)): r for r in contents.runs}
     done = [run for key, run in runs.items() if key in wanted]
     return Destination(
         results,
