@@ -3,14 +3,15 @@
 - linear: from the eigenvalues e = s²/n of the standardised, centred X. The grid runs
   log-evenly from e_min/100 (df(λ) = Σ e/(e + λ) within 1 % of the rank) up to the λ where
   df(λ) = 1 (one effective parameter; ½ when the rank is 1).
-- logistic: glmnet's rule. λ_max = max_j |x_jᵀ(y − ȳ)| / (n·2·0.001): the smallest λ at which
-  glmnet's elastic net with α = 0.001 (what glmnet uses for ridge) has all weights zero, in
-  wdcli's λΣw² convention; the grid runs down to λ_max·1e-4 (n ≥ d) or λ_max·1e-2 (n < d),
-  as glmnet's lambda.min.ratio.
-- mlp: on standardised targets (or class labels) the loss of predicting the mean is about 1,
-  and the penalty λΣw² of the initial weights (Σw² ≈ 2·Σ fan-out) matches it at
-  λ₀ = 1 / Σw²_init. The grid runs from λ₀·1e-5 to λ₀·10, which puts λ_min inside it on
-  diabetes, friedman1, digits and breast_cancer (docs/validation.md).
+- logistic: glmnet's λ_max = max_j |x_jᵀ(y − ȳ)| / n (one-hot Y for classes): the smallest λ
+  at which the L1-penalised (lasso) weights are all zero. The grid runs down to λ_max·1e-5.
+  (glmnet's own ridge λ_max assumes α = 0.001 and is 1000× larger; with its lambda.min.ratio
+  1e-4 that grid misses λ_min below its bottom on breast_cancer, digits and wine.)
+- mlp: L₀ = the training loss of the best constant prediction (the variance of the targets
+  it trains on: 1 when they are standardised; the cross-entropy of the class prior). At
+  λ = L₀ a network with Σw² ≥ 1 costs more than that constant, so networks collapse towards
+  it; the grid runs from L₀·1e-5 to L₀, which puts λ_min inside it on diabetes, friedman1,
+  digits and breast_cancer (docs/validation.md).
 """
 
 from __future__ import annotations
@@ -66,20 +67,22 @@ def _solve_df(e: np.ndarray, target: float) -> float:
 
 def logistic_range(data: Dataset, config: Config) -> tuple[float, float]:
     X, y = data.X_train, data.y_train
-    n, d = X.shape
+    n = X.shape[0]
     Y = np.eye(data.n_classes)[y] if data.n_classes > 2 else y[:, None].astype(float)
     gradient = np.abs((X - X.mean(axis=0)).T @ (Y - Y.mean(axis=0))) / n
-    lam_max = max(float(gradient.max()), 1e-12) / (2 * 0.001)
-    return lam_max * (1e-4 if n >= d else 1e-2), lam_max
+    lam_max = max(float(gradient.max()), 1e-12)
+    return lam_max * 1e-5, lam_max
 
 
 def mlp_range(data: Dataset, config: Config) -> tuple[float, float]:
-    d = data.X_train.shape[1]
-    outputs = data.n_classes if data.n_classes > 2 else 1
-    sizes = (d, *config.model.hidden, outputs)
-    weight_sq = sum(2.0 * b for b in sizes[1:])  # E Σw² of He init: 2/fan_in per weight
-    lam0 = 1.0 / weight_sq
-    return lam0 * 1e-5, lam0 * 10
+    y = data.y_train
+    if data.task == "regression":
+        loss0 = 1.0 if data.target_scale is not None else float(np.var(y))
+    else:
+        prior = np.bincount(y, minlength=data.n_classes) / len(y)
+        loss0 = float(-np.sum(prior[prior > 0] * np.log(prior[prior > 0])))
+    loss0 = loss0 if loss0 > 0 else 1.0
+    return loss0 * 1e-5, loss0
 
 
 RULES = {"linear": ridge_range, "logistic": logistic_range, "mlp": mlp_range}

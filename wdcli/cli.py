@@ -176,10 +176,10 @@ def sweep(
 
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
+    from wdcli.autogrid import resolve_grid
     from wdcli.config import load_config
     from wdcli.executors import make_executor
     from wdcli.models import check_task
-    from wdcli.autogrid import resolve_grid
     from wdcli.store import open_destination
     from wdcli.sweep import execute
 

@@ -159,9 +159,10 @@ def caption(document: dict) -> str:
         )
     final = document.get("final_test_loss") or {}
     if final.get("best_lambda") is not None:
+        same = document.get("lambda_1se") == best or final.get("lambda_1se") is None
         parts.append(
             f"test split: {final['best_lambda']:.4g} at λ_min"
-            + (f", {final['lambda_1se']:.4g} at λ_1se" if final.get("lambda_1se") else "")
+            + (" = λ_1se" if same else f", {final['lambda_1se']:.4g} at λ_1se")
         )
     tolerance = document["config"].get("tolerance")
     if tolerance is not None:
