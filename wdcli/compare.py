@@ -79,6 +79,9 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
         ]
         if changed:
             found.append(f"{section} differs ({'; '.join(changed)})")
+    valid_a, valid_b = _validation(baseline), _validation(candidate)
+    if valid_a != valid_b:
+        found.append(f"validation differs ({_show(valid_a)} vs {_show(valid_b)})")
     grid_a, grid_b = _lambdas(baseline), _lambdas(candidate)
     if grid_a != grid_b:
         found.append(
@@ -93,6 +96,11 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
 
 def _show(value) -> str:
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+
+def _validation(document: dict) -> dict:
+    """The validation of a file's config; holdout for files written before it existed."""
+    return document["config"].get("validation") or {"kind": "holdout"}
 
 
 def _lambdas(document: dict) -> list[float]:

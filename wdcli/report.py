@@ -146,16 +146,22 @@ def caption(document: dict) -> str:
     parts = [CONVENTION + "; losses are the data loss alone"]
     if document.get("target_scaling"):
         parts.append("trained on standardised targets; losses in target units")
+    paired = any(r.get("test_loss_paired_se") is not None for r in document["summary"])
     if n_seeds(document) > 1 or n_folds(document) > 0:
         parts.append(
-            f"±: sample std over {spread(document)}; Δ: {loss_name(document)} − its value at "
-            "λ_min, ± its paired SE (same seeds and folds)"
+            f"±: sample std over {spread(document)}"
+            + (
+                f"; Δ: {loss_name(document)} − its value at λ_min ± its paired SE (over the "
+                "same seeds and folds)"
+                if paired
+                else ""
+            )
         )
     if best is not None:
         parts.append(
             f"λ_min = {format_lambda(best)}"
             + (f", λ_1se = {format_lambda(one_se)}" if one_se is not None else "")
-            + (" (largest λ with Δ ≤ paired SE)" if one_se is not None else "")
+            + (" (largest λ with Δ ≤ paired SE)" if one_se is not None and paired else "")
         )
     final = document.get("final_test_loss") or {}
     if final.get("best_lambda") is not None:
@@ -168,11 +174,7 @@ def caption(document: dict) -> str:
     if tolerance is not None:
         parts.append(
             f"good: {loss_name(document)} within {tolerance:.0%} of the best"
-            + (
-                " or Δ ≤ 2 paired SE"
-                if any("test_loss_paired_se" in r for r in document["summary"])
-                else ""
-            )
+            + ("; Δ > 2 paired SE: measurably worse than λ_min" if paired else "")
         )
     parts += document.get("notes") or []
     return "\n".join(parts)
@@ -181,7 +183,8 @@ def caption(document: dict) -> str:
 def rows(document: dict) -> tuple[list[str], list[list[str]]]:
     """Headers and formatted cells, one row per λ."""
     cols = columns(document)
-    seeds = max(n_seeds(document), n_folds(document))
+    units = max((row.get("n_units", 1) for row in document["summary"]), default=1)
+    seeds = max(n_seeds(document), n_folds(document), units)
     best = _best_loss(document)
     headers = ["λ", *(c.header for c in cols), "regime", ""]
     body = [

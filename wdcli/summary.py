@@ -5,10 +5,10 @@ with a holdout), as glmnet selects:
     λ_min  = the largest λ with T(λ) = min T (ties go to more regularisation)
     SE     = sample std / √k of the test loss (cv.glmnet's cvsd)
     λ_1se  = the largest λ with T(λ) − T(λ_min) ≤ its paired SE (selection.py; only k ≥ 2)
-A λ is `good` when T(λ) ≤ T(λ_min)·(1 + tolerance) or it is not measurably worse than λ_min
-(within 2 paired SE), `overfit` when outside that band below λ_min, `underfit` when outside
-above it, `diverged` when every run at it diverged. When no λ is measurably worse than λ_min,
-every row is `flat`: λ makes no measurable difference in that range.
+A λ is `good` when T(λ) ≤ T(λ_min)·(1 + tolerance), `overfit` when it is outside that band
+below λ_min, `underfit` when outside above it, `diverged` when every run at it diverged. When
+no λ is measurably worse than λ_min (by more than 2 paired SE), every row is `flat`: λ makes
+no measurable difference in that range, whatever the tolerance says.
 """
 
 from __future__ import annotations
@@ -78,10 +78,9 @@ def label_regimes(rows: list[dict], lam_min: float | None, tolerance: float) -> 
     ceiling = best + tolerance * abs(best)
     for row in rows:
         loss = row["test_loss_mean"]
-        worse = selection.distinct(row, best) if loss is not None else None
         if loss is None:
             row["regime"] = "diverged"
-        elif loss <= ceiling or worse is False:
+        elif loss <= ceiling:
             row["regime"] = "good"
         else:
             row["regime"] = "overfit" if row["lambda"] < lam_min else "underfit"
