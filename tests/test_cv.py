@@ -169,7 +169,7 @@ def test_cvsd_paired_se_and_lambda_1se_against_numpy():
     D = L - L[best]
     paired = D.std(axis=1, ddof=1) / math.sqrt(8)
     np.testing.assert_allclose([r["test_loss_paired_se"] for r in rows], paired, atol=1e-15)
-    within = [lam for lam, d, se in zip(curve, D.mean(axis=1), paired) if d <= se]
+    within = [lam for lam, d, se in zip(curve, D.mean(axis=1), paired, strict=True) if d <= se]
     assert lam_1se == max(within)
     # the unpaired SE (±1 over a fold effect of std 1) would call everything equal
     assert T[best] + cvsd[best] > T[list(curve).index(10.0)]
