@@ -40,6 +40,7 @@ def _document(config) -> dict:
     return finish(config, runs, now(), "serial")
 
 
+@pytest.mark.slow
 def test_kfold_ridge_equals_cross_val_score_over_the_same_folds():
     config = _config(validation={"kind": "kfold", "folds": 10})
     document = _document(config)
@@ -212,3 +213,85 @@ def test_resume_keys_carry_the_fold():
     # a run of fold 1 does not count for fold 2
     fake = [{**run, "fold": 2} for run in run_unit(config, units[1])]
     assert units[1] in split_done(units, fake)[0]
+
+
+# --------------------------------------------------------------------------- the CLI
+
+CV_CONFIG = """\
+name: dcv
+dataset: {name: diabetes, seed: 0}
+model: {name: linear}
+lambdas: [1.0e-6, 1.0e-5, 1.0e-4, 1.0e-3]
+validation: {kind: kfold, folds: 10}
+"""
+
+
+def _sweep(*args):
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    return CliRunner().invoke(app, ["sweep", *args, "--no-chart", "--format", "markdown"])
+
+
+def test_cli_flat_curve_and_grid_end_are_said(write_config, tmp_path):
+    import json
+
+    out = tmp_path / "r.json"
+    result = _sweep(str(write_config(CV_CONFIG)), "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "4 λ × 1 seed × 10 folds (cross-validation)" in result.stdout
+    assert "| λ | train loss | cv loss | gap | Δ ± paired SE |" in result.stdout
+    assert "_λ makes no measurable difference in this range_" in result.stdout
+    assert "extend the grid up, e.g. stop: 10_" in result.stdout
+    assert "±: sample std over 1 seed × 10 folds" in result.stdout
+    document = json.loads(out.read_text())
+    assert {row["regime"] for row in document["summary"]} == {"flat"}
+    assert len(document["runs"]) == 4 * 11
+    assert all(run["fold"] in range(11) for run in document["runs"])
+
+
+def test_cli_auto_grid_and_validate(write_config, tmp_path):
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    path = write_config(CV_CONFIG.replace("lambdas: [1.0e-6, 1.0e-5, 1.0e-4, 1.0e-3]",
+                                          "lambdas: {auto: true, num: 8}"))  # fmt: skip
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.stdout.strip() == (
+        f"{path}: ok (linear on diabetes, 8 λ × 1 seeds × 11 folds = 88 runs, "
+        "λ chosen from the data)"
+    )
+    out = tmp_path / "auto.json"
+    result = _sweep(str(path), "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "8 λ × 1 seed × 10 folds" in result.stdout
+    assert "λ makes no measurable difference" not in result.stdout
+    assert "extend the grid" not in result.stdout  # λ_min inside the automatic grid
+
+
+def test_cli_resume_of_a_cross_validated_sweep(write_config, tmp_path):
+    import json
+
+    from wdcli.journal import Journal, journal_path
+
+    config_path = write_config(CV_CONFIG)
+    out = tmp_path / "r.json"
+    whole = tmp_path / "whole.json"
+    assert _sweep(str(config_path), "--out", str(whole), "--quiet").exit_code == 0
+    expected = json.loads(whole.read_text())
+    # a journal holding folds 0-4 only, as a crash would leave it
+    from wdcli.config import load_config
+
+    config = load_config(config_path)
+    journal = Journal.create(journal_path(out), {"name": "dcv", "config_hash": config.hash(),
+                                                 "config": config.resolved()})  # fmt: skip
+    for run in expected["runs"]:
+        if run["fold"] < 5:
+            journal.append(run)
+    journal.close()
+    result = _sweep(str(config_path), "--out", str(out), "--resume")
+    assert result.exit_code == 0, result.stderr
+    assert "resuming" in result.stderr and "20 runs already done" in result.stderr
+    assert json.loads(out.read_text())["summary"] == expected["summary"]
