@@ -295,3 +295,26 @@ def test_cli_resume_of_a_cross_validated_sweep(write_config, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "resuming" in result.stderr and "20 runs already done" in result.stderr
     assert json.loads(out.read_text())["summary"] == expected["summary"]
+
+
+def test_folds_the_data_cannot_give_are_one_line_before_anything_is_written(write_config, tmp_path):
+    path = write_config(CV_CONFIG.replace("seed: 0}", "seed: 0, n_train: 8}"))
+    out = tmp_path / "r.json"
+    result = _sweep(str(path), "--out", str(out))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "validation.folds: 10 folds need ≥ that many training samples, got 8\n"
+    )
+    assert list(tmp_path.iterdir()) == [path]  # no results file, no journal
+    iris = write_config(
+        "name: i\ndataset: {name: iris, n_train: 20, seed: 1}\nmodel: {name: logistic}\n"
+        "lambdas: [0.1]\nvalidation: {kind: kfold, folds: 10}\n",
+        name="iris.yaml",
+    )
+    result = _sweep(str(iris), "--out", str(tmp_path / "i.json"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "validation.stratify: a class has only 5 training samples, fewer than "
+        "validation.folds (10); use fewer folds or stratify: false\n"
+    )
+    assert not (tmp_path / "i.journal.jsonl").exists()

@@ -179,6 +179,7 @@ def sweep(
     from wdcli.autogrid import resolve_grid
     from wdcli.config import load_config
     from wdcli.executors import make_executor
+    from wdcli.folds import check_folds
     from wdcli.models import check_task
     from wdcli.store import open_destination
     from wdcli.sweep import execute
@@ -186,6 +187,7 @@ def sweep(
     with _errors():
         config = resolve_grid(load_config(config_path, overrides or []))
         check_task(config)
+        check_folds(config)
         runner = make_executor(executor.value if executor else None, jobs, address, config)
         destination = open_destination(config, out, resume=resume, force=force)
         if destination.resumed and not quiet:

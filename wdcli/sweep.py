@@ -87,14 +87,19 @@ def _cached(cache: dict, key, build):
     return cache[key]
 
 
+def split_for(config: Config, seed: int) -> Split:
+    """The train/test split of a seed, before standardisation, built once per process."""
+    data_seed = config.dataset.seed if config.dataset.seed is not None else seed
+    key = (config.dataset.model_dump_json(), data_seed)
+    return _cached(_SPLIT_CACHE, key, lambda: build_split(config.dataset, seed))
+
+
 def dataset_for(config: Config, seed: int, fold: int = 0) -> Dataset:
     """The dataset of a seed's fold, built once per process (all λ of a fold share it)."""
     from wdcli.folds import fold_dataset
 
-    data_seed = config.dataset.seed if config.dataset.seed is not None else seed
-    data_json = config.dataset.model_dump_json()
-    split = _cached(_SPLIT_CACHE, (data_json, data_seed), lambda: build_split(config.dataset, seed))
-    key = (data_json, config.validation.model_dump_json(), seed, fold)
+    split = split_for(config, seed)
+    key = (config.dataset.model_dump_json(), config.validation.model_dump_json(), seed, fold)
     return _cached(_DATA_CACHE, key, lambda: fold_dataset(config, split, seed, fold))
 
 
