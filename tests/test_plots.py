@@ -122,7 +122,7 @@ def test_legend_has_the_curves_the_band_and_both_lambdas(regression_fig):
     assert legend_texts(regression_fig) == [
         "train",
         "test",
-        "±1 SE (std/√k) over 3 seeds",
+        "±1 SE over 3 seeds",
         "λ_min = 0.01",
         "λ_1se = 0.0316",
     ]

@@ -361,7 +361,7 @@ def _band_label(doc: _Doc) -> str:
     from wdcli.report import spread
 
     if "runs" in doc.data:
-        return f"±1 SE (std/√k) over {spread(doc.data)}"
+        return f"±1 SE over {spread(doc.data)}"
     return f"±1 SE over {doc.seeds} seeds"
 
 

@@ -133,7 +133,8 @@ def spread(document: dict) -> str:
     seeds, folds = n_seeds(document), n_folds(document)
     kind = validation_kind(document)
     if kind == "loo":
-        units = "training samples (leave-one-out)"
+        samples = max((row.get("n_units") or 0 for row in document["summary"]), default=0)
+        units = f"{samples} LOO samples"
     elif kind == "kfold":
         units = f"{seeds} seed{'s' * (seeds != 1)} × {folds} folds"
     else:
