@@ -209,14 +209,20 @@ def test_concurrent_sweeps_into_one_folder_do_not_collide(ridge_config, tmp_path
         ("[1, 2]", "{p}: not a results file (a JSON array, not an object)"),
         ('{"a": 1}', "{p}: not a results file (no schema_version)"),
         (
-            '{"schema_version": 2}',
-            "{p}: schema version 2, this wdcli reads version 1; upgrade wdcli to read it",
+            '{"schema_version": 3}',
+            "{p}: schema version 3, this wdcli reads versions 1 and 2; upgrade wdcli to read it",
         ),
-        ('{"schema_version": 1, "config": {}, "runs": []}', "{p}: missing field 'summary'"),
+        ('{"schema_version": 2}', "{p}: config: required field is missing"),
         (
-            '{"schema_version": 1, "config": {}, "runs": [{"lambda": 1}], "summary": [], '
+            '{"schema_version": 1, "config": {"name": "x", "dataset": {"name": "poly"}, '
+            '"model": {"name": "linear"}}, "runs": []}',
+            "{p}: runs: is empty",
+        ),
+        (
+            '{"schema_version": 1, "config": {"name": "x", "dataset": {"name": "poly"}, '
+            '"model": {"name": "linear"}}, "runs": [{"lambda": 1}], "summary": [], '
             '"best_lambda": null, "lambda_1se": null}',
-            "{p}: runs[0]: missing field 'seed'",
+            "{p}: runs[0].seed: required field is missing",
         ),
     ],
 )

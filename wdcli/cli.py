@@ -177,6 +177,7 @@ def sweep(
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
     from wdcli.config import load_config
+    from wdcli.errors import WriteError
     from wdcli.executors import make_executor
     from wdcli.models import check_task
     from wdcli.store import open_destination
@@ -193,21 +194,36 @@ def sweep(
                 f"{len(destination.done_runs)} runs already done",
                 err=True,
             )
+        again = _resume_command(config_path, overrides, destination.results_path, force)
         try:
             with _progress(quiet) as on_progress:
                 document = execute(config, destination, runner, on_progress)
         except KeyboardInterrupt:
-            sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
-            again = f"wdcli sweep {config_path}{sets} --resume --out {destination.results_path}"
             typer.echo(
                 f"interrupted; finished runs are in {destination.journal.path}\n"
                 f"continue with: {again}",
                 err=True,
             )
             raise typer.Exit(code=130) from None
+        except WriteError as exc:  # e.g. the disk filled up: the journal keeps what is done
+            if _state["debug"]:
+                raise
+            typer.echo(
+                f"{exc}\nfinished runs are in {destination.journal.path}; continue with: {again}",
+                err=True,
+            )
+            raise typer.Exit(code=exc.exit_code) from None
     _print_document(document, fmt, chart)
     if not quiet:
         typer.echo(f"wrote {destination.results_path}", err=True)
+
+
+def _resume_command(config_path: Path, overrides, results_path: Path, force: bool) -> str:
+    """The command that continues this sweep from its journal."""
+    sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
+    words = [str(config_path), str(results_path)]
+    config, out = (shlex.quote(w) for w in words)
+    return f"wdcli sweep {config}{sets} --resume --out {out}" + (" --force" if force else "")
 
 
 @contextmanager

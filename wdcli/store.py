@@ -61,7 +61,8 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     if out.is_dir():
         raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
     if not out.parent.is_dir():
-        raise ResultsError(f"{out.parent}: no such folder")
+        what = "not a folder" if out.parent.exists() else "no such folder"
+        raise ResultsError(f"{out.parent}: {what}")
     if out.exists() and not force:
         raise ResultsError(
             f"{out}: already exists; pass --force to overwrite it or --out another file"
@@ -94,13 +95,21 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
         )
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
     wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
-    runs = {(r["lambda"], r["seed"]): r for r in contents.runs}  # a run written twice counts once
-    done = [run for key, run in runs.items() if key in wanted]
+    runs = {}
+    for number, run in zip(contents.lines, contents.runs, strict=True):
+        key = (run["lambda"], run["seed"])
+        if key not in wanted or run.get("point") or run.get("fold"):
+            raise ResultsError(
+                f"{journal}: line {number}: a run this config does not have (λ = "
+                f"{run['lambda']:g}, seed {run['seed']}): another sweep's runs? Run without "
+                "--resume, or with --force to start over"
+            )
+        runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once
     return Destination(
         results,
-        Journal.reopen(journal),
+        Journal.reopen(journal, config.hash()),
         overwrite=overwrite,
-        done_runs=done,
+        done_runs=list(runs.values()),
         started_at=contents.header.get("started_at") or now(),
         resumed=True,
     )
@@ -129,7 +138,12 @@ def _find_resumable(config: Config, folder: Path) -> Path | None:
 
 
 def _open_new(config: Config, folder: Path) -> Destination:
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ResultsError(f"{folder}: not a folder; move it away or pass --out") from None
+    except OSError as exc:
+        raise ResultsError(f"{folder}: cannot create the folder: {exc.strerror}") from None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     for attempt in range(1, 1000):
         suffix = "" if attempt == 1 else f"-{attempt}"
