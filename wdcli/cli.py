@@ -267,6 +267,11 @@ def show(
     _print_document(document, fmt, chart)
 
 
+class Direction(str, Enum):
+    worse = "worse"
+    either = "either"
+
+
 class CompareFormat(str, Enum):
     table = "table"
     markdown = "markdown"
@@ -299,14 +304,25 @@ def compare(
             "differ in dataset, model, λ grid or seeds.",
         ),
     ] = False,
+    direction: Annotated[
+        Direction,
+        typer.Option(
+            "--direction",
+            "-d",
+            help="worse: fail only when a candidate is worse (or missing, or non-finite). "
+            "either: also fail when it is better beyond the tolerance, a regime or run status "
+            "changed, or λ_min / λ_1se moved (to check that a change changed nothing).",
+        ),
+    ] = Direction.worse,
     fmt: Annotated[
         CompareFormat, typer.Option("--format", "-f", help="How to print the comparison.")
     ] = CompareFormat.table,
 ) -> None:
-    """Check candidates against a baseline per λ: exit 0 if no worse, 1 if worse, 2 if the
-    files cannot be compared.
+    """Check candidates against a baseline per λ: exit 0 if they pass, 1 if one fails, 2 if
+    the files cannot be compared.
 
     Example: wdcli compare results/reference/poly.json results/poly-20260101-120000.json
+    --direction either --rtol 1e-4
     """
     from wdcli import compare as comparing
     from wdcli.results import load_results
@@ -322,6 +338,7 @@ def compare(
                 rtol=rtol,
                 atol=atol,
                 common=common,
+                direction=direction.value,
             )
             for path in candidates
         ]
@@ -334,7 +351,7 @@ def compare(
         for result in results:
             console.print(comparing.rich_table(result))
             typer.echo(comparing.headline(result))
-    if any(result.worse for result in results):
+    if any(result.failed for result in results):
         raise typer.Exit(code=1)
 
 
