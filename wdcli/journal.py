@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wdcli.errors import ResultsError, WriteError
-from wdcli.records import JournalHeader, JournalRun, kind_of, parse
+from wdcli.records import JournalHeader, JournalRun, parse, shown
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 
@@ -59,6 +59,20 @@ def read_journal(path: Path) -> JournalContents:
     return contents
 
 
+def read_header(path: Path) -> dict:
+    """The checked header of a journal (its first line) alone."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline()
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read the journal: {exc.strerror}") from None
+    try:
+        record = json.loads(first)
+    except (ValueError, RecursionError):
+        raise ResultsError(f"{path}: not a wdcli journal (no header line)") from None
+    return _header(record, path, f"{path}: line 1")
+
+
 def _header(record, path: Path, where: str) -> dict:
     if not isinstance(record, dict) or record.get("kind") != "header":
         raise ResultsError(f"{where}: not a wdcli journal (the first line is not a header)")
@@ -70,7 +84,7 @@ def _header(record, path: Path, where: str) -> dict:
 
 def _run(record, header: dict, where: str) -> dict:
     if not isinstance(record, dict):
-        raise ResultsError(f"{where}: expected an object, got {kind_of(record)}")
+        raise ResultsError(f"{where}: expected an object, got {shown(record)}")
     if record.get("kind") == "header":
         raise ResultsError(f"{where}: a second header (another sweep's journal appended here?)")
     try:

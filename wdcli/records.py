@@ -99,7 +99,7 @@ def _is_number(value) -> bool:
 
 def _field_error(field: str, message: str, value=...) -> PydanticCustomError:
     """An error about `field` of the record being validated (pydantic's loc stops above it)."""
-    got = "" if value is ... else f", got {_shown(value)}"
+    got = "" if value is ... else f", got {shown(value)}"
     return PydanticCustomError("field_error", message, {"field": field, "got": got})
 
 
@@ -302,11 +302,11 @@ def describe(error: dict) -> str:
     if kind == "too_short":
         return f"{where}: is empty"
     if kind in _EXPECTED:
-        return f"{where}: {_EXPECTED[kind]}, got {_shown(error['input'])}"
+        return f"{where}: {_EXPECTED[kind]}, got {shown(error['input'])}"
     if kind == "literal_error":
-        return f"{where}: expected {ctx['expected']}, got {_shown(error['input'])}"
+        return f"{where}: expected {ctx['expected']}, got {shown(error['input'])}"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message[0].lower()}{message[1:]}, got {_shown(error['input'])}"
+    return f"{where}: {message[0].lower()}{message[1:]}, got {shown(error['input'])}"
 
 
 def join_path(parts) -> str:
@@ -317,7 +317,7 @@ def join_path(parts) -> str:
     return text
 
 
-def _shown(value, limit: int = 40) -> str:
+def shown(value, limit: int = 40) -> str:
     """A value as the user wrote it in JSON (strings in single quotes), cut to `limit`."""
     if isinstance(value, str):
         text = repr(value) if "'" not in value else json.dumps(value, ensure_ascii=False)

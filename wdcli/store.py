@@ -12,7 +12,7 @@ from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
-from wdcli.journal import JOURNAL_SUFFIX, Journal, journal_path, read_journal
+from wdcli.journal import JOURNAL_SUFFIX, Journal, journal_path, read_header, read_journal
 from wdcli.results import now
 
 RESULTS_FOLDER = Path("results")
@@ -120,9 +120,9 @@ def _find_resumable(config: Config, folder: Path) -> Path | None:
     candidates = []
     for path in folder.glob(f"{config.name}-*{JOURNAL_SUFFIX}"):
         try:
-            header = read_journal(path).header
+            header = read_header(path)
         except ResultsError:
-            continue
+            continue  # torn at creation: nothing to resume (a damaged run line is not skipped)
         if header.get("name") == config.name:
             candidates.append((path.stat().st_mtime, path, header.get("config_hash")))
     if not candidates:
