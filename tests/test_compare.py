@@ -287,17 +287,21 @@ def test_another_unhealthy_status_is_a_change(baseline, tmp_path):
 
 
 def test_a_missing_row_fails_and_a_new_row_fails_in_either_direction(baseline, tmp_path):
-    missing = _edit(baseline, tmp_path, "missing.json", lambda d: d["summary"].pop(1))
+    def drop(document):  # the row of λ = 0.1 and its runs
+        document["summary"].pop(2)
+        document["runs"] = [r for r in document["runs"] if r["lambda"] != 0.1]
+
+    missing = _edit(baseline, tmp_path, "missing.json", drop)
     for direction in ("worse", "either"):
         code, report = _compare(baseline, missing, "--direction", direction)
-        assert code == 1 and _verdicts(report) == ["ok", "missing", "ok", "ok"]
+        assert code == 1 and _verdicts(report) == ["ok", "ok", "missing", "ok"]
     text = runner.invoke(app, ["compare", str(baseline), str(missing)])
     assert text.stdout.endswith(
-        f"worse than {baseline}: row missing at 1 of 4 λ (0.001) (rtol 0.05)\n"
+        f"worse than {baseline}: row missing at 1 of 4 λ (0.1) (rtol 0.05)\n"
     )
     assert _compare(missing, baseline)[0] == 0  # a row more is not worse
     code, report = _compare(missing, baseline, "--direction", "either")
-    assert code == 1 and _verdicts(report) == ["ok", "new", "ok", "ok"]
+    assert code == 1 and _verdicts(report) == ["ok", "ok", "new", "ok"]
     assert _compare(baseline, missing, "--common", "-d", "either")[0] == 0  # by request
 
 

@@ -347,6 +347,15 @@ def test_a_schema_version_wdcli_does_not_read_is_named(place, bad_inputs, data):
             "runs[8]: a second entry for the same key (λ = 0.001, seed 0)",
         ),
         (lambda d: d.update(summary=[]), "summary: is empty"),
+        (lambda d: d.update(best_lambda=0.5), "best_lambda: 0.5 is not a λ of the summary"),
+        (
+            lambda d: d["summary"][3].update({"lambda": 5.0}),
+            "runs[6]: no summary row has its key (λ = 10)",
+        ),
+        (
+            lambda d: d.update(runs=[r for r in d["runs"] if r["lambda"] != 0.1]),
+            "summary[2]: no run has its key (λ = 0.1)",
+        ),
         (
             lambda d: d["summary"][0].update(n_diverged=-1),
             "summary[0].n_diverged: expected an integer ≥ 0, got -1",

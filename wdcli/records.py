@@ -212,9 +212,22 @@ class Results(Record):
     lambda_1se: Number
 
     @model_validator(mode="after")
-    def _one_row_per_key(self):
-        _unique("summary", [(key_text(r.point), r.lambda_) for r in self.summary])
-        _unique("runs", [(key_text(r.point), r.lambda_, r.seed, r.fold) for r in self.runs])
+    def _consistent(self):
+        rows = [(key_text(r.point), r.lambda_) for r in self.summary]
+        runs = [(key_text(r.point), r.lambda_) for r in self.runs]
+        _unique("summary", rows)
+        _unique("runs", [(*key, r.seed, r.fold) for key, r in zip(runs, self.runs, strict=True)])
+        _all_in("runs", runs, set(rows), "no summary row has its key")
+        _all_in("summary", rows, set(runs), "no run has its key")
+        lambdas = {lam for _, lam in rows}
+        for name in ("best_lambda", "lambda_1se"):
+            value = getattr(self, name)
+            if value is not None and value not in lambdas:
+                raise PydanticCustomError(
+                    "document_error",
+                    "{where}: {value} is not a λ of the summary",
+                    {"where": name, "value": f"{value:g}"},
+                )
         return self
 
 
@@ -223,11 +236,21 @@ def _unique(field: str, keys: list[tuple]) -> None:
     for i, key in enumerate(keys):
         if key in seen:
             raise PydanticCustomError(
-                "duplicate_key",
+                "document_error",
                 "{where}: a second entry for the same key ({key})",
                 {"where": f"{field}[{i}]", "key": _describe_key(key)},
             )
         seen.add(key)
+
+
+def _all_in(field: str, keys: list[tuple], known: set[tuple], problem: str) -> None:
+    for i, key in enumerate(keys):
+        if key not in known:
+            raise PydanticCustomError(
+                "document_error",
+                "{where}: {problem} ({key})",
+                {"where": f"{field}[{i}]", "problem": problem, "key": _describe_key(key)},
+            )
 
 
 def _describe_key(key: tuple) -> str:
@@ -292,7 +315,7 @@ def describe(error: dict) -> str:
     """One pydantic error as 'runs[3].lambda: expected a number, got 'abc''."""
     loc = [part for part in error["loc"]]
     kind, ctx = error["type"], error.get("ctx") or {}
-    if kind == "duplicate_key":
+    if kind == "document_error":
         return error["msg"]
     if kind == "field_error":
         return f"{join_path([*loc, ctx['field']])}: {error['msg']}{ctx['got']}"
