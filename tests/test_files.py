@@ -571,3 +571,20 @@ def test_a_journal_cut_anywhere_resumes_to_the_uninterrupted_result(place, data)
 
 def _timeless(runs: list[dict]) -> list[dict]:
     return [{k: v for k, v in run.items() if k != "seconds"} for run in runs]
+
+
+def test_resume_without_out_reads_the_whole_journal_it_picks(place, bad_inputs, monkeypatch):
+    """The newest journal of the config is found by its header; a damaged run line is named."""
+    monkeypatch.chdir(place)
+    folder = place / "results"
+    folder.mkdir(exist_ok=True)
+    lines = _journal_lines(place)
+    journal = folder / "tiny-ridge-20260101-000000.journal.jsonl"
+    data = b"".join(json.dumps(line).encode() + b"\n" for line in lines[:3]) + b"42\n"
+    data += json.dumps(lines[3]).encode() + b"\n"
+    journal.write_bytes(data)
+    _record(bad_inputs, data)
+    result = runner.invoke(app, ["sweep", "config.yaml", "--resume", "-q"])
+    _assert_one_line(result, f"{journal.relative_to(place)}: line 4: expected an object, got 42")
+    assert journal.read_bytes() == data
+    assert [p.name for p in folder.iterdir()] == [journal.name]
