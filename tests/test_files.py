@@ -573,11 +573,14 @@ def _timeless(runs: list[dict]) -> list[dict]:
     return [{k: v for k, v in run.items() if k != "seconds"} for run in runs]
 
 
-def test_resume_without_out_reads_the_whole_journal_it_picks(place, bad_inputs, monkeypatch):
+def test_resume_without_out_reads_the_whole_journal_it_picks(
+    place, bad_inputs, monkeypatch, tmp_path
+):
     """The newest journal of the config is found by its header; a damaged run line is named."""
-    monkeypatch.chdir(place)
-    folder = place / "results"
-    folder.mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    folder = tmp_path / "results"
+    folder.mkdir()
     lines = _journal_lines(place)
     journal = folder / "tiny-ridge-20260101-000000.journal.jsonl"
     data = b"".join(json.dumps(line).encode() + b"\n" for line in lines[:3]) + b"42\n"
@@ -585,6 +588,29 @@ def test_resume_without_out_reads_the_whole_journal_it_picks(place, bad_inputs, 
     journal.write_bytes(data)
     _record(bad_inputs, data)
     result = runner.invoke(app, ["sweep", "config.yaml", "--resume", "-q"])
-    _assert_one_line(result, f"{journal.relative_to(place)}: line 4: expected an object, got 42")
+    _assert_one_line(result, f"{journal.relative_to(tmp_path)}: line 4: expected an object, got 42")
     assert journal.read_bytes() == data
     assert [p.name for p in folder.iterdir()] == [journal.name]
+
+
+def test_resume_without_out_names_a_damaged_header_and_skips_a_torn_one(
+    place, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    folder = tmp_path / "results"
+    folder.mkdir()
+    header = _journal_lines(place)[0]
+    damaged = folder / "tiny-ridge-20260101-000001.journal.jsonl"
+    damaged.write_text(json.dumps({**header, "config_hash": 42}) + "\n")
+    result = runner.invoke(app, ["sweep", "config.yaml", "--resume", "-q"])
+    _assert_one_line(
+        result, f"{damaged.relative_to(tmp_path)}: line 1: config_hash: expected a string, got 42"
+    )
+    damaged.unlink()
+    torn = folder / "tiny-ridge-20260101-000002.journal.jsonl"
+    torn.write_text(json.dumps(header)[:30])  # the sweep died while writing its header
+    result = runner.invoke(app, ["sweep", "config.yaml", "--resume", "-q"])
+    assert result.exit_code == 0, result.stderr  # nothing to resume: a new sweep
+    assert torn.read_text() == json.dumps(header)[:30]
+    assert len(list(folder.glob("tiny-ridge-*.json"))) == 1

@@ -59,8 +59,8 @@ def read_journal(path: Path) -> JournalContents:
     return contents
 
 
-def read_header(path: Path) -> dict:
-    """The checked header of a journal (its first line) alone."""
+def read_header(path: Path) -> dict | None:
+    """The checked header of a journal (its first line) alone; None if it was torn at birth."""
     try:
         with open(path, "rb") as handle:
             first = handle.readline()
@@ -69,7 +69,9 @@ def read_header(path: Path) -> dict:
     try:
         record = json.loads(first)
     except (ValueError, RecursionError):
-        raise ResultsError(f"{path}: not a wdcli journal (no header line)") from None
+        if first.endswith(b"\n"):
+            raise ResultsError(f"{path}: line 1: not valid JSON") from None
+        return None  # a crash while the header was written: nothing to resume
     return _header(record, path, f"{path}: line 1")
 
 

@@ -119,11 +119,8 @@ def _find_resumable(config: Config, folder: Path) -> Path | None:
     """The newest unfinished journal of this config's name; refuse one of another config."""
     candidates = []
     for path in folder.glob(f"{config.name}-*{JOURNAL_SUFFIX}"):
-        try:
-            header = read_header(path)
-        except ResultsError:
-            continue  # torn at creation: nothing to resume (a damaged run line is not skipped)
-        if header.get("name") == config.name:
+        header = read_header(path)  # a damaged header is an error, a torn one is skipped
+        if header is not None and header.get("name") == config.name:
             candidates.append((path.stat().st_mtime, path, header.get("config_hash")))
     if not candidates:
         return None
