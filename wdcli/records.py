@@ -31,7 +31,6 @@ from pydantic_core import PydanticCustomError
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 JOURNAL_VERSION = 1
-STATUSES = ("ok", "diverged", "not_converged", "no_fit")
 
 
 # --------------------------------------------------------------------------- field types
@@ -39,12 +38,6 @@ STATUSES = ("ok", "diverged", "not_converged", "no_fit")
 
 def _null_if_not_finite(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
-
-
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise PydanticCustomError("finite_number", "expected a finite number")
-    return value
 
 
 def _not_negative(value: float) -> float:
@@ -64,7 +57,6 @@ def _count(value: int) -> int:
 
 
 Number = Annotated[float | None, AfterValidator(_null_if_not_finite)]  # a number or null
-Finite = Annotated[float, AfterValidator(_finite)]
 Lambda = Annotated[float, AfterValidator(_not_negative)]
 Count = Annotated[int, AfterValidator(_count)]
 Point = dict[str, Any]
@@ -78,6 +70,10 @@ class Record(BaseModel):
     """Strict types (no '1.5' for 1.5, no true for 1), unknown fields kept."""
 
     model_config = ConfigDict(strict=True, extra="allow", populate_by_name=True)
+
+
+class Row(Record):
+    """A run or a summary row: unknown statistics and counts are typed by their names too."""
 
     @model_validator(mode="after")
     def _typed_extras(self):
@@ -128,7 +124,7 @@ class Curve(Record):
         return self
 
 
-class Run(Record):
+class Run(Row):
     """One trained model: its key (point, λ, seed, fold), losses, status."""
 
     point: Point = Field(default_factory=dict)
@@ -154,7 +150,7 @@ class Run(Record):
         return _with_defaults(data, point={}, fold=0)
 
 
-class SummaryRow(Record):
+class SummaryRow(Row):
     """The runs of one (point, λ) summarised; `regime` is null when no run was healthy."""
 
     point: Point = Field(default_factory=dict)
