@@ -329,10 +329,16 @@ def test_version_1_and_version_2_files_of_one_sweep_are_equal(tmp_path):
         row.update(point={}, fold=0)
     for row in document["summary"]:
         row["point"] = {}
+    document["config"].update(grid={}, validation={"kind": "holdout"})  # the defaults, written
     v2 = tmp_path / "v2.json"
     v2.write_text(json.dumps(document))
     for a, b in ((v1, v2), (v2, v1)):
         assert _compare(a, b, "--direction", "either", "--rtol", "0")[0] == 0
+    document["config"]["validation"] = {"kind": "kfold", "folds": 5}
+    v2.write_text(json.dumps(document))
+    result = runner.invoke(app, ["compare", str(v1), str(v2)])
+    assert result.exit_code == 2
+    assert 'validation differs (null vs {"kind": "kfold", "folds": 5})' in result.stderr
 
 
 def test_rows_match_on_point_and_lambda(tmp_path):
