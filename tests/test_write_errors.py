@@ -256,3 +256,27 @@ def _cmdline(process) -> list[str]:
         return process.cmdline()
     except psutil.Error:
         return []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_a_full_stdout_is_one_line_and_exit_2(ridge_config, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "r.json"
+    assert _sweep(ridge_config, out).exit_code == 0
+    for args in (
+        ["show", str(out)],
+        ["show", str(out), "-f", "json"],
+        ["compare", str(out), str(out)],
+    ):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "wdcli", *args],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        assert done.returncode == 2
+        assert done.stderr == f"stdout: cannot write: {FULL}\n"

@@ -102,8 +102,37 @@ def _main(
     _state["debug"] = debug
 
 
+@contextmanager
+def _to_stdout():
+    """Results go to stdout: a full disk there is one line and exit 2, a closed pipe a quiet
+    exit 1 (as rich does), never a traceback."""
+    try:
+        yield
+        sys.stdout.flush()
+    except OSError as exc:
+        _silence_stdout()  # what is still buffered must not fail again at exit
+        if isinstance(exc, BrokenPipeError):
+            raise typer.Exit(code=1) from None
+        typer.echo(f"stdout: cannot write: {exc.strerror or exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
+
+
 def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> None:
     """Print a results document to stdout; `chart` None: under the table on a wide terminal."""
+    with _to_stdout():
+        _write_document(document, fmt, chart)
+
+
+def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
     from wdcli import report
 
     if fmt is Format.json:
@@ -342,15 +371,16 @@ def compare(
             )
             for path in candidates
         ]
-    if fmt is CompareFormat.json:
-        sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
-    elif fmt is CompareFormat.markdown:
-        sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
-    else:
-        console = _stdout()
-        for result in results:
-            console.print(comparing.rich_table(result))
-            typer.echo(comparing.headline(result))
+    with _to_stdout():
+        if fmt is CompareFormat.json:
+            sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
+        elif fmt is CompareFormat.markdown:
+            sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
+        else:
+            console = _stdout()
+            for result in results:
+                console.print(comparing.rich_table(result))
+                typer.echo(comparing.headline(result))
     if any(result.failed for result in results):
         raise typer.Exit(code=1)
 

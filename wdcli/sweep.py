@@ -7,6 +7,7 @@ in any order: the numbers of a run depend only on its (λ, seed) and the config.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -172,7 +173,8 @@ def execute(
         journal.close()
     document = finish(config, runs, destination.started_at, executor.name)
     write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
-    destination.journal.path.unlink(missing_ok=True)  # everything is in the results file now
+    with contextlib.suppress(OSError):  # everything is in the results file now
+        destination.journal.path.unlink(missing_ok=True)
     return document
 
 
