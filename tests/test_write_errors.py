@@ -115,7 +115,10 @@ def test_disk_full_while_writing_results_keeps_the_journal(
         def write(self, text):
             raise OSError(errno.ENOSPC, FULL)
 
-    monkeypatch.setattr(wdcli.results.os, "fdopen", lambda fd, *a, **k: Full(fd))
+    def fdopen(fd, mode="r", *args, **kwargs):  # the results file's temp is opened with "w"
+        return Full(fd) if mode == "w" else real_fdopen(fd, mode, *args, **kwargs)
+
+    monkeypatch.setattr(wdcli.results.os, "fdopen", fdopen)
     result = _sweep(ridge_config, out)
     _assert_resumable(result, ridge_config, out, out)
     assert not out.exists()
@@ -206,17 +209,17 @@ def test_a_journal_that_cannot_be_reopened_is_one_line(ridge_config, tmp_path, m
     monkeypatch.undo()
     journal = tmp_path / "r.journal.jsonl"
     before = journal.read_bytes()
-    real_open = os.open
+    real_open = open
 
-    def refuse(path, flags, *args):
-        if str(path) == str(journal) and flags & os.O_WRONLY:
+    def refuse(path, mode="r", *args, **kwargs):
+        if str(path) == str(journal) and "+" in mode:
             raise PermissionError(errno.EACCES, "Permission denied")
-        return real_open(path, flags, *args)
+        return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(wdcli.journal.os, "open", refuse)
+    monkeypatch.setattr(wdcli.journal, "open", refuse, raising=False)
     result = _sweep(ridge_config, out, "--resume")
     assert result.exit_code == 2
-    assert result.stderr == f"{journal}: cannot write: Permission denied\n"
+    assert result.stderr == f"{journal}: cannot open the journal: Permission denied\n"
     assert journal.read_bytes() == before
 
 

@@ -8,6 +8,7 @@ run of another config is an error naming the line and the field.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass, field
@@ -15,6 +16,11 @@ from pathlib import Path
 
 from wdcli.errors import ResultsError, WriteError
 from wdcli.records import JournalHeader, JournalRun, parse, shown
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; journals are then not guarded against a second sweep
+    fcntl = None
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 
@@ -101,30 +107,82 @@ def _run(record, header: dict, where: str) -> dict:
     return entry.run.model_dump(by_alias=True, exclude_unset=True)
 
 
+def in_use_error(path: Path) -> ResultsError:
+    return ResultsError(
+        f"{path}: another sweep is using this journal; wait for it to finish, or stop it and "
+        "run again with --resume"
+    )
+
+
+def _lock(handle, path: Path) -> None:
+    """Lock an open journal for this process (flock: the OS drops it when the process ends,
+    however it ends), or close it and raise when another sweep holds it."""
+    if fcntl is None:
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+            return  # a file system without locks (some network mounts): go on unguarded
+        handle.close()
+        raise in_use_error(path) from None
+    try:  # the holder may have finished (removed the journal) while this one waited to open it
+        same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except FileNotFoundError:
+        same = False
+    if not same:
+        handle.close()
+        raise ResultsError(f"{path}: another sweep finished this journal meanwhile")
+
+
+def ensure_free(path: Path) -> None:
+    """Raise in_use_error when a running sweep holds the journal at path."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return
+    with handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise in_use_error(path) from None
+            except OSError:
+                pass
+
+
 class Journal:
-    """An open journal: `append` writes a run and fsyncs before returning.
+    """An open journal, locked against other sweeps: `append` writes a run and fsyncs before
+    returning. The lock lasts until `close` (or this process's end).
 
     Writes go straight to the file descriptor, so an OS error (disk full) leaves at most a
     torn last line, which reading drops; it is raised as a WriteError naming the journal.
     """
 
-    def __init__(self, path: Path, fd: int, config_hash: str | None = None):
+    def __init__(self, path: Path, handle, config_hash: str | None = None):
         self.path = path
-        self.config_hash = config_hash
-        self._fd = fd
+        self.config_hash = config_hash  # written on every run line
+        self._handle = handle
 
     @classmethod
     def create(cls, path: Path, header: dict, exclusive: bool = True) -> Journal:
-        """Start a new journal; with `exclusive`, fail if the file exists (FileExistsError)."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_EXCL if exclusive else os.O_TRUNC)
+        """Start a new journal; with `exclusive`, fail if the file exists (FileExistsError).
+        Without, an existing journal is emptied, unless another sweep uses it."""
         try:
-            fd = os.open(path, flags, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else 0), 0o644)
         except FileExistsError:
             raise  # the name is taken: the caller picks another
         except OSError as exc:
             raise _write_error(path, exc) from None
-        journal = cls(path, fd, header.get("config_hash"))
+        handle = os.fdopen(fd, "r+b")
+        _lock(handle, path)
+        journal = cls(path, handle, header.get("config_hash"))
         try:
+            try:
+                if os.fstat(fd).st_size:  # (an empty one, or a device, is left alone)
+                    handle.truncate(0)
+            except OSError as exc:
+                raise _write_error(path, exc) from None
             journal._write({"kind": "header", **header})
         except WriteError:
             journal.close()
@@ -133,15 +191,32 @@ class Journal:
         return journal
 
     @classmethod
+    def open_locked(cls, path: Path) -> Journal:
+        """Open an existing journal for this sweep alone, changing nothing yet."""
+        try:
+            handle = open(path, "r+b")  # noqa: SIM115 - closed by close()
+        except OSError as exc:
+            raise ResultsError(f"{path}: cannot open the journal: {exc.strerror}") from None
+        _lock(handle, path)
+        return cls(path, handle)
+
+    @classmethod
     def reopen(cls, path: Path, config_hash: str | None = None) -> Journal:
         """Continue an existing journal, cutting a torn last line first."""
+        journal = cls.open_locked(path)
+        journal.config_hash = config_hash
+        journal.cut_torn_line()
+        return journal
+
+    def cut_torn_line(self) -> None:
+        """Drop a last line torn by a crash, and append after what remains."""
         try:
-            data = path.read_bytes()
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-            os.ftruncate(fd, data.rfind(b"\n") + 1)
+            self._handle.seek(0)
+            end = self._handle.read().rfind(b"\n") + 1
+            self._handle.truncate(end)
+            self._handle.seek(end)
         except OSError as exc:
-            raise _write_error(path, exc) from None
-        return cls(path, fd, config_hash)
+            raise _write_error(self.path, exc) from None
 
     def append(self, run: dict) -> None:
         record = {"kind": "run", "config_hash": self.config_hash, "run": run}
@@ -153,15 +228,13 @@ class Journal:
         data = memoryview(json.dumps(record, allow_nan=False).encode() + b"\n")
         try:
             while data:
-                data = data[os.write(self._fd, data) :]
-            os.fsync(self._fd)
+                data = data[os.write(self._handle.fileno(), data) :]
+            os.fsync(self._handle.fileno())
         except OSError as exc:
             raise _write_error(self.path, exc) from None
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._handle.close()
 
 
 def _write_error(path: Path, exc: OSError) -> WriteError:

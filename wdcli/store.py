@@ -12,7 +12,14 @@ from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
-from wdcli.journal import JOURNAL_SUFFIX, Journal, journal_path, read_header, read_journal
+from wdcli.journal import (
+    JOURNAL_SUFFIX,
+    Journal,
+    ensure_free,
+    journal_path,
+    read_header,
+    read_journal,
+)
 from wdcli.results import now
 
 RESULTS_FOLDER = Path("results")
@@ -71,6 +78,7 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     if journal.exists():
         if resume:
             return _resume(config, journal, overwrite=force)
+        ensure_free(journal)
         if not force:
             raise ResultsError(
                 f"{journal}: an unfinished sweep is recorded there; pass --resume to continue "
@@ -86,14 +94,34 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
 
 
 def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
-    contents = read_journal(journal)
-    found = contents.header.get("config_hash")
-    if found != config.hash():
-        raise ResultsError(
-            f"{journal}: was written for a different config (hash {found}, this config is "
-            f"{config.hash()}); run without --resume, or with --out for a new file"
-        )
+    opened = Journal.open_locked(journal)  # first: a sweep using it is still writing it
+    try:
+        contents = read_journal(journal)
+        found = contents.header.get("config_hash")
+        if found != config.hash():
+            raise ResultsError(
+                f"{journal}: was written for a different config (hash {found}, this config is "
+                f"{config.hash()}); run without --resume, or with --out for a new file"
+            )
+        runs = _runs_of(config, journal, contents)
+        opened.cut_torn_line()
+    except BaseException:
+        opened.close()
+        raise
+    opened.config_hash = config.hash()
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
+    return Destination(
+        results,
+        opened,
+        overwrite=overwrite,
+        done_runs=runs,
+        started_at=contents.header.get("started_at") or now(),
+        resumed=True,
+    )
+
+
+def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
+    """The journal's runs, once each; a run that this config does not have is an error."""
     wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
     runs = {}
     for number, run in zip(contents.lines, contents.runs, strict=True):
@@ -105,14 +133,7 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
                 "--resume, or with --force to start over"
             )
         runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once
-    return Destination(
-        results,
-        Journal.reopen(journal, config.hash()),
-        overwrite=overwrite,
-        done_runs=list(runs.values()),
-        started_at=contents.header.get("started_at") or now(),
-        resumed=True,
-    )
+    return list(runs.values())
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:

@@ -167,14 +167,16 @@ def execute(
             runs += unit_runs
             if on_progress:
                 on_progress(len(runs), total)
+        document = finish(config, runs, destination.started_at, executor.name)
+        write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
+        # Everything is in the results file now; removed while still locked, so that no
+        # other sweep can take the journal up in between.
+        with contextlib.suppress(OSError):  # e.g. a folder now read-only: the file is complete
+            journal.path.unlink(missing_ok=True)
     finally:
         if hasattr(stream, "close"):
             stream.close()  # a failed append stops the workers now, not when collected
         journal.close()
-    document = finish(config, runs, destination.started_at, executor.name)
-    write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
-    with contextlib.suppress(OSError):  # everything is in the results file now
-        destination.journal.path.unlink(missing_ok=True)
     return document
 
 
