@@ -123,7 +123,7 @@ def test_results_being_a_file_is_refused_first(write_config, tmp_path, monkeypat
     result = run("sweep", str(write_config(CONFIG)))
     assert (result.exit_code, result.stderr) == (
         2,
-        "results: is a file, not a folder; move it or pass --out\n",
+        "results: not a folder; move it away or pass --out\n",
     )
     assert Path("results").read_text() == "not a folder"
 
@@ -133,7 +133,7 @@ def test_out_inside_a_file_is_refused(write_config, tmp_path):
     result = run("sweep", str(write_config(CONFIG)), "--out", str(tmp_path / "plain" / "r.json"))
     assert (result.exit_code, result.stderr) == (
         2,
-        f"{tmp_path / 'plain'}: is a file, not a folder\n",
+        f"{tmp_path / 'plain'}: not a folder\n",
     )
 
 
@@ -201,7 +201,9 @@ def test_resume_of_a_journal_without_a_header_fingerprint_checks_its_runs(write_
     path = write_config("name: c\ndataset: {name: csv, path: d.csv, target: y}\nmodel: {name: linear}\nlambdas: [0, 1]\n")  # fmt: skip
     config = load_config(path)
     destination = open_destination(config, tmp_path / "r.json")  # no fingerprint: older wdcli
-    destination.journal.append({"lambda": 0.0, "seed": 0, "data_fingerprint": "0123456789abcdef"})
+    done = run("sweep", str(path), "--out", str(tmp_path / "done.json"), "-f", "json")
+    record = json.loads(done.stdout)["runs"][0]
+    destination.journal.append({**record, "data_fingerprint": "0123456789abcdef"})
     destination.journal.close()
     result = run("sweep", str(path), "--out", str(tmp_path / "r.json"), "--resume")
     now = prepare(config).data.combined

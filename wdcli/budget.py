@@ -37,6 +37,21 @@ class Shape:
     outputs: int = 1
 
 
+def lambda_count(config: Config) -> int:
+    """λ in the grid (an automatic grid not chosen yet: the number asked for)."""
+    grid = config.lambdas
+    if getattr(grid, "auto", False) and grid.values is None:
+        return grid.num
+    return len(config.lambda_values())
+
+
+def run_count(config: Config) -> int:
+    """Runs of the sweep: λ × seeds × folds."""
+    from wdcli.folds import fold_numbers
+
+    return lambda_count(config) * len(config.seed_values()) * len(fold_numbers(config))
+
+
 def available_memory() -> int:
     """Bytes this process could still allocate: MemAvailable on Linux, physical otherwise."""
     try:
@@ -109,7 +124,7 @@ def sweep_parts(config: Config, shape: Shape, lambdas_per_unit: int, workers: in
     each running unit's model, and the run records kept until the results are written."""
     K = lambdas_per_unit
     n = shape.n_train + shape.n_test
-    runs = len(config.lambda_values()) * len(config.seed_values())
+    runs = run_count(config)
     points = _curve_points(config)
     data_field = "dataset.n_samples" if n >= shape.d else _columns_field(config.dataset)
     if config.dataset.name == "csv":
@@ -156,7 +171,7 @@ def _curve_points(config: Config) -> int:
 def seconds(config: Config, shape: Shape, workers: int) -> float:
     """Rough wall time of the whole sweep: training work over a measured rate, plus the
     per-run cost of records and the journal."""
-    lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
+    lambdas, seeds = lambda_count(config), run_count(config) // lambda_count(config)
     n, d, C = shape.n_train, shape.d, shape.outputs
     name = config.model.name
     if name == "mlp":
@@ -178,8 +193,11 @@ def long_sweep_note(config: Config, shape: Shape, workers: int) -> str | None:
     estimate = seconds(config, shape, workers)
     if estimate < LONG_SECONDS:
         return None
-    lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
+    lambdas, seeds = lambda_count(config), len(config.seed_values())
+    folds = run_count(config) // (lambdas * seeds)
+    per_fold = f" × {folds} folds" if folds > 1 else ""
     return (
-        f"note: {lambdas * seeds} runs ({lambdas} λ × {seeds} seeds) will take roughly "
+        f"note: {lambdas * seeds * folds} runs ({lambdas} λ × {seeds} seeds{per_fold}) will "
+        "take roughly "
         f"{duration(estimate)} here (a coarse estimate); Ctrl-C stops it and --resume continues"
     )

@@ -36,6 +36,7 @@ class Dataset:
     y_test: np.ndarray
     task: str
     classes: list[str] = field(default_factory=list)
+    target_scale: tuple[float, float] | None = None  # (mean, std) of y_train to train on
 
     @property
     def n_classes(self) -> int:
@@ -210,26 +211,52 @@ LOADERS: dict[str, Callable[..., Raw]] = {
 # --------------------------------------------------------------------------- building
 
 
-def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
-    """Load, subsample, split and preprocess; `cfg.seed` (when set) overrides `seed`.
+@dataclass(frozen=True)
+class Split:
+    """The train/test split before preprocessing, targets encoded (X: arrays, or Frames of a
+    CSV's columns)."""
 
-    The preprocessing (imputation, one-hot encoding, standardisation) is fitted on the
-    training rows only and applied to both splits."""
-    X_train, y_train, X_test, y_test, task, classes = _split_data(cfg, seed)
+    X_train: np.ndarray | Frame
+    y_train: np.ndarray
+    X_test: np.ndarray | Frame
+    y_test: np.ndarray
+    task: str
+    classes: list[str] = field(default_factory=list)
+
+
+def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
+    """Load, subsample, split and preprocess; `cfg.seed` (when set) overrides `seed`."""
+    split = build_split(cfg, seed)
+    return finish_dataset(cfg, split.X_train, split.y_train, split.X_test, split.y_test, split)
+
+
+def finish_dataset(cfg: DatasetBase, X_train, y_train, X_test, y_test, split: Split) -> Dataset:
+    """Preprocess X (a CSV's imputation and one-hot encoding, then standardisation), fitted
+    on the training rows only, and note the target's scale."""
     X_train, (X_test,) = prepare(X_train, [X_test], impute=getattr(cfg, "impute", "refuse"))
-    return Dataset(X_train, y_train, X_test, y_test, task, classes)
+    scale = None
+    if split.task == REGRESSION and cfg.scale_target is not False:
+        scale = target_scale(y_train)
+    return Dataset(X_train, y_train, X_test, y_test, split.task, split.classes, scale)
+
+
+def target_scale(y: np.ndarray) -> tuple[float, float]:
+    """(mean, population std) of the training targets; std 1 for a constant target."""
+    mean, std = float(np.mean(y)), float(np.std(y))
+    return mean, (std if std > 10 * np.finfo(float).eps * max(1.0, abs(mean)) else 1.0)
 
 
 def check_split(cfg: DatasetBase, seed: int) -> None:
     """The checks of `build_dataset` that depend on the seed's split, without preprocessing:
     cheap for datasets read once (CSV, bundled), where only the split varies by seed."""
-    _split_data(cfg, seed)
+    build_split(cfg, seed)
 
 
 SPLIT_ONLY_VARIES = {"csv", "diabetes", "breast_cancer", "wine", "iris", "digits"}
 
 
-def _split_data(cfg: DatasetBase, seed: int):
+def build_split(cfg: DatasetBase, seed: int) -> Split:
+    """Load, subsample and split, targets encoded, features as loaded (a CSV's: a Frame)."""
     data_seed = cfg.seed if cfg.seed is not None else seed
     raw = LOADERS[cfg.name](cfg, data_seed)
     rng = np.random.default_rng([data_seed, 1])  # a stream of its own, apart from the loader's
@@ -246,7 +273,7 @@ def _split_data(cfg: DatasetBase, seed: int):
     y_train, y_test, classes = _encode_targets(y_train, y_test, task, cfg)
     if task == CLASSIFICATION:
         _check_classes(y_train, classes, data_seed)
-    return X_train, y_train, X_test, y_test, task, classes
+    return Split(X_train, y_train, X_test, y_test, task, classes)
 
 
 def _check_classes(y_train: np.ndarray, classes: list[str], seed: int) -> None:

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
-from wdcli.journal import JOURNAL_SUFFIX, Journal, ensure_free, journal_path, read_journal
+from wdcli.journal import (
+    JOURNAL_SUFFIX,
+    Journal,
+    ensure_free,
+    journal_path,
+    read_header,
+    read_journal,
+)
 from wdcli.results import now
 
 RESULTS_FOLDER = Path("results")
@@ -77,7 +84,7 @@ def _header(config: Config, data: DataPrints | None) -> dict:
 def _check_folder(folder: Path, create: bool = False) -> None:
     """Refuse, in one line naming it, a results folder that is a file or cannot be written."""
     if folder.exists() and not folder.is_dir():
-        raise ResultsError(f"{folder}: is a file, not a folder; move it or pass --out")
+        raise ResultsError(f"{folder}: not a folder; move it away or pass --out")
     try:
         if create:
             folder.mkdir(parents=True, exist_ok=True)
@@ -94,8 +101,9 @@ def _open_named(
 ) -> Destination:
     if out.is_dir():
         raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise ResultsError(f"{out.parent}: is a file, not a folder")
+    if not out.parent.is_dir():
+        what = "not a folder" if out.parent.exists() else "no such folder"
+        raise ResultsError(f"{out.parent}: {what}")
     _check_folder(out.parent)
     if out.exists() and not force:
         raise ResultsError(
@@ -132,21 +140,20 @@ def _resume(
                 f"{journal}: was written for a different config (hash {found}, this config is "
                 f"{config.hash()}); run without --resume, or with --out for a new file"
             )
+        runs = _runs_of(config, journal, contents)
         if data is not None:
             _check_same_data(journal, contents, data)
+        opened.cut_torn_line()
     except BaseException:
         opened.close()
         raise
-    opened.cut_torn_line()
+    opened.config_hash = config.hash()
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
-    wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
-    runs = {(r["lambda"], r["seed"]): r for r in contents.runs}  # a run written twice counts once
-    done = [run for key, run in runs.items() if key in wanted]
     return Destination(
         results,
         opened,
         overwrite=overwrite,
-        done_runs=done,
+        done_runs=runs,
         started_at=contents.header.get("started_at") or now(),
         resumed=True,
     )
@@ -159,6 +166,7 @@ def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
     if recorded is None:  # a journal from before fingerprints were in its header: its runs
         changed = any(
             isinstance(run, dict)
+            and run.get("fold", 0) == 0  # the seeds' prints are of their fold-0 data
             and run.get("seed") in data.per_seed
             and run.get("data_fingerprint") not in (None, data.per_seed[run["seed"]])
             for run in contents.runs
@@ -172,15 +180,37 @@ def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
         )
 
 
+def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
+    """The journal's runs, once each; a run that this config does not have is an error."""
+    from wdcli.folds import fold_numbers
+
+    folds = fold_numbers(config)
+    wanted = {
+        (lam, seed, fold)
+        for lam in config.lambda_values()
+        for seed in config.seed_values()
+        for fold in folds
+    }
+    runs = {}
+    for number, run in zip(contents.lines, contents.runs, strict=True):
+        key = (run["lambda"], run["seed"], run.get("fold", 0))
+        if key not in wanted or run.get("point"):
+            fold = f", fold {key[2]}" if len(folds) > 1 or key[2] else ""
+            raise ResultsError(
+                f"{journal}: line {number}: a run this config does not have (λ = "
+                f"{run['lambda']:g}, seed {run['seed']}{fold}): another sweep's runs? Run without "
+                "--resume, or with --force to start over"
+            )
+        runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once
+    return list(runs.values())
+
+
 def _find_resumable(config: Config, folder: Path) -> Path | None:
     """The newest unfinished journal of this config's name; refuse one of another config."""
     candidates = []
     for path in folder.glob(f"{config.name}-*{JOURNAL_SUFFIX}"):
-        try:
-            header = read_journal(path).header
-        except ResultsError:
-            continue
-        if header.get("name") == config.name:
+        header = read_header(path)  # a damaged header is an error, a torn one is skipped
+        if header is not None and header.get("name") == config.name:
             candidates.append((path.stat().st_mtime, path, header.get("config_hash")))
     if not candidates:
         return None
