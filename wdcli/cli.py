@@ -206,8 +206,19 @@ def sweep(
             )
             raise typer.Exit(code=130) from None
     _print_document(document, fmt, chart)
+    _health_warning(document)
     if not quiet:
         typer.echo(f"wrote {destination.results_path}", err=True)
+
+
+def _health_warning(document: dict) -> None:
+    """One line on stderr when runs did not train (printed even with --quiet: it is about
+    whether the result can be trusted, not progress)."""
+    from wdcli.report import health_note
+
+    note = health_note(document)
+    if note:
+        typer.echo(note, err=True)
 
 
 @contextmanager
@@ -249,6 +260,7 @@ def show(
     with _errors():
         document = load_results(results_path)
     _print_document(document, fmt, chart)
+    _health_warning(document)
 
 
 class CompareFormat(str, Enum):
