@@ -506,11 +506,8 @@ def _region_label(ax, x: float, regime: str, vertical: bool) -> None:
 def _mark_diverged(row, docs: list[_Doc], legend: bool) -> None:
     """An × on the λ axis wherever a run did not train (the λ is left out of the curve)."""
     labelled = False
-    only_diverged = all(
-        label in ("diverged", "")
-        for doc in docs
-        for label, bad in zip(doc.regimes(), doc.diverged(), strict=True)
-        if bad
+    only_diverged = not any(
+        row.get("n_no_fit") or row.get("n_not_converged") for doc in docs for row in doc.rows
     )
     name = "diverged runs" if only_diverged else "runs that did not train"
     for doc in docs:

@@ -259,7 +259,7 @@ def _health_part(document: dict, status: str, lambdas: list[float]) -> str:
     if status == "diverged" and name == "mlp":
         lr = model.get("lr") or 0
         if all(lam is not None and lam * lr >= 1 for lam in lambdas):
-            knob = "lower the largest λ (λ·model.lr ≥ 1 makes the decay step unstable)"
+            knob = "lower the largest λ (every diverged run has λ·model.lr ≥ 1)"
     where = sorted({lam for lam in lambdas if lam is not None})
     if len(where) <= 3:
         at = ", ".join(format_lambda(lam) for lam in where)
