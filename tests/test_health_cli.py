@@ -197,6 +197,19 @@ def test_the_note_lists_each_status_with_its_lambdas_and_knob():
     )
 
 
+def test_no_fit_after_unstable_training_asks_for_a_lower_learning_rate():
+    document = _document({0.1: ["no_fit", "no_fit"], 1.0: ["ok", "ok"]})
+    document["runs"][0]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
+    document["runs"][1]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
+    assert ": raise model.epochs or model.lr;" in report.health_note(document)
+    document["runs"][1]["curve"]["train_loss"][-1] = 1.0000001  # ended above its start
+    assert report.health_note(document) == (
+        "warning: 2 of 4 runs did not train: 2 no_fit (worse on the training split than "
+        "predicting the mean) at λ = 0.1: lower model.lr (training left the loss above where it "
+        "started); those λ get no regime and are never λ_min or λ_1se (docs/health.md)"
+    )
+
+
 def test_the_chart_leaves_out_what_did_not_train():
     chart = loss_chart(_document(MIXED), width=100, color=False).plain.splitlines()
     plot = "\n".join(chart[1:-3])

@@ -227,11 +227,11 @@ def health_note(document: dict) -> str | None:
     """One line saying which runs did not train, why, and which knob to turn; None when all
     did. For the CLI to print on stderr."""
     runs = document.get("runs") or []
-    bad: dict[str, list[float]] = {}
+    bad: dict[str, list[dict]] = {}
     for run in runs:
         status = run.get("status")
         if status in UNHEALTHY:
-            bad.setdefault(status, []).append(run.get("lambda"))
+            bad.setdefault(status, []).append(run)
     if not bad:
         return None
     parts = [_health_part(document, status, bad[status]) for status in UNHEALTHY if status in bad]
@@ -247,7 +247,8 @@ def health_note(document: dict) -> str | None:
     return f"warning: {head}: {'; '.join(parts)}; {tail} (docs/health.md)"
 
 
-def _health_part(document: dict, status: str, lambdas: list[float]) -> str:
+def _health_part(document: dict, status: str, runs: list[dict]) -> str:
+    lambdas = [run.get("lambda") for run in runs]
     model = document.get("config", {}).get("model", {})
     name, task = model.get("name"), document.get("task")
     meaning = (
@@ -260,9 +261,18 @@ def _health_part(document: dict, status: str, lambdas: list[float]) -> str:
         lr = model.get("lr") or 0
         if all(lam is not None and lam * lr >= 1 for lam in lambdas):
             knob = "lower the largest λ (every diverged run has λ·model.lr ≥ 1)"
+    if status == "no_fit" and any(_ended_above_start(run) for run in runs):
+        knob = "lower model.lr (training left the loss above where it started)"
     where = sorted({lam for lam in lambdas if lam is not None})
     if len(where) <= 3:
         at = ", ".join(format_lambda(lam) for lam in where)
     else:
         at = f"{format_lambda(where[0])} … {format_lambda(where[-1])} ({len(where)} λ)"
     return f"{len(lambdas)} {status} ({meaning}) at λ = {at}: {knob}"
+
+
+def _ended_above_start(run: dict) -> bool:
+    """Whether a run's training-loss curve ends above its first point (unstable training)."""
+    curve = (run.get("curve") or {}).get("train_loss") or []
+    numbers = [v for v in (curve[:1] + curve[-1:]) if isinstance(v, (int, float))]
+    return len(numbers) == 2 and len(curve) > 1 and numbers[1] > numbers[0]
