@@ -14,3 +14,7 @@ class Mutant(NamedTuple):
 
 
 MUTANTS: list[Mutant] = []
+
+from health_mutants import HEALTH_MUTANTS  # noqa: E402
+
+MUTANTS += HEALTH_MUTANTS
