@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from wdcli import report
 from wdcli.cli import app
-from wdcli.plots import validation_figure
+from wdcli.plots import curves_figure, validation_figure
 from wdcli.summary import summarise
 from wdcli.termchart import loss_chart
 
@@ -232,6 +232,15 @@ def test_the_figure_leaves_out_what_did_not_train():
     assert "diverged" in labels
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "runs that did not train" in legend
+
+
+def test_the_curves_of_a_lambda_that_did_not_train_say_so():
+    document = _document({0.1: ["ok", "ok"], 1.0: ["no_fit", "ok"]})
+    for run in document["runs"]:
+        run["curve"] = {"epoch": [0, 1], "train_loss": [2.0, 1.0], "test_loss": [2.0, 1.5]}
+    fig = curves_figure(document, lambdas=[0.1, 1.0])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[:2] == ["λ = 0.1 (λ_min)", "λ = 1 (1/2 no_fit)"]
 
 
 def test_a_figure_of_nothing_trained_says_so():

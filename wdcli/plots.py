@@ -636,6 +636,16 @@ def _mean_curve(doc: _Doc, lam: float):
     return np.asarray(curves[0]["epoch"][:n], float), stack("train_loss"), stack("test_loss")
 
 
+def _health_suffix(doc: _Doc, lam: float) -> str:
+    """' (2/3 diverged)' for a λ whose runs did not all train, so its curve is not read as fine."""
+    from wdcli.report import health_cell
+
+    row = next((r for r in doc.rows if r["lambda"] == lam), None)
+    if row is None or trained(row):
+        return ""
+    return f" ({health_cell(row) or row.get('regime') or 'did not train'})"
+
+
 def _draw_curves(ax, doc: _Doc, requested) -> bool:
     import matplotlib
 
@@ -646,6 +656,7 @@ def _draw_curves(ax, doc: _Doc, requested) -> bool:
     for k, lam in enumerate(chosen):
         colour = cmap(0.85 * k / max(len(chosen) - 1, 1))
         name = f"λ = {_fmt(lam)}" + (" (λ_min)" if best is not None and lam == best else "")
+        name += _health_suffix(doc, lam)
         curve = _mean_curve(doc, lam)
         if curve is None:
             ax.plot([], [], "x", color=colour, label=f"{name}: every run diverged")
