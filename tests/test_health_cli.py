@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from wdcli import report
@@ -195,6 +197,37 @@ def test_the_note_lists_each_status_with_its_lambdas_and_knob():
         "4 no_fit (worse on the training split than predicting the mean) at λ = 0 … 0.01 (4 λ)"
         in (report.health_note(many))
     )
+
+
+STATUS = st.sampled_from(["ok", "ok", "ok", "diverged", "no_fit", "not_converged"])
+
+
+@given(st.lists(st.lists(STATUS, min_size=3, max_size=3), min_size=1, max_size=6))
+@settings(max_examples=150, deadline=None)
+def test_any_mix_of_statuses_is_counted_shown_and_never_selected(grid):
+    grid_lambdas = (0.0, 1e-3, 1e-2, 0.1, 1.0, 10.0)[: len(grid)]
+    statuses = dict(zip(grid_lambdas, grid, strict=True))
+    document = _document(statuses)
+    rows = {row["lambda"]: row for row in document["summary"]}
+    for lam, row_statuses in statuses.items():
+        row = rows[lam]
+        for status in ("diverged", "no_fit", "not_converged"):
+            assert row[f"n_{status}"] == row_statuses.count(status)
+        healthy = set(row_statuses) == {"ok"}
+        assert (row["regime"] is not None) == healthy
+        assert (report.health_cell(row) == "") == healthy
+    for key in ("best_lambda", "lambda_1se"):
+        if document[key] is not None:
+            assert set(statuses[document[key]]) == {"ok"}
+    bad = sum(s != "ok" for row in grid for s in row)
+    note = report.health_note(document)
+    assert (note is None) == (bad == 0)
+    if note:
+        assert note.startswith("warning: no run trained" if bad == 3 * len(grid) else "warning: ")
+        assert f"{bad} of {3 * len(grid)} runs" in note or bad == 3 * len(grid)
+    headers, body = report.rows(document)
+    assert ("runs" in headers) == (bad > 0)
+    loss_chart(document, width=80, color=False)  # draws whatever the mix
 
 
 def test_no_fit_after_unstable_training_asks_for_a_lower_learning_rate():
