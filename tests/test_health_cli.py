@@ -118,12 +118,18 @@ def test_an_absurd_lambda_diverges_and_the_rest_of_the_sweep_stands(write_config
         "λ = 1e+300: lower the largest λ (every diverged run has λ·model.lr ≥ 1); those λ get "
         "no regime and are never λ_min or λ_1se (docs/health.md)"
     )
-    # `show` says it again; --quiet does not hide it
+    # `show` says it again
     shown = runner.invoke(app, ["show", str(tmp_path / "r.json"), "--format", "csv"])
     assert shown.exit_code == 0 and shown.stderr == result.stderr.splitlines()[0] + "\n"
     header, *rows = shown.stdout.splitlines()
     assert header.startswith("lambda,n_runs,n_diverged,n_not_converged,n_no_fit,")
     assert rows[2].startswith("1e+300,2,2,0,0,,")
+
+
+def test_quiet_leaves_the_warning_out_but_not_the_runs_column(write_config, tmp_path):
+    result, document = sweep(write_config(TINY_MLP), tmp_path, "--quiet")
+    assert result.stderr == ""
+    assert "| 0 | – | – | – | – | 2/2 diverged | – |  |" in result.stdout
 
 
 def test_a_healthy_sweep_prints_no_warning_and_no_runs_column(ridge_config, tmp_path):
@@ -291,10 +297,8 @@ def test_a_figure_of_nothing_trained_says_so():
 )
 def test_every_run_of_the_shipped_configs_is_ok(name, tmp_path):
     out = tmp_path / f"{name}.json"
-    result = runner.invoke(
-        app, ["sweep", f"configs/{name}.yaml", "--out", str(out), "--format", "csv", "--quiet"]
-    )
-    assert result.exit_code == 0 and result.stderr == ""
+    result = runner.invoke(app, ["sweep", f"configs/{name}.yaml", "--out", str(out), "-f", "csv"])
+    assert result.exit_code == 0 and result.stderr == f"wrote {out}\n"  # no health warning
     document = json.loads(out.read_text())
     assert {run["status"] for run in document["runs"]} == {"ok"}
     assert all(row["regime"] in ("overfit", "good", "underfit") for row in document["summary"])

@@ -53,6 +53,6 @@ HEALTH_MUTANTS = [
            "np.nan if r.get(key) is None or (hide and not trained(r)) else r[key]",
            "np.nan if r.get(key) is None else r[key]", "the figure draws unhealthy λ as fine"),
     Mutant("health-no-stderr-line", "wdcli/cli.py",
-           "    _health_warning(document)\n    if not quiet:", "    if not quiet:",
+           "    if not quiet:\n        _health_warning(document)\n", "    if not quiet:\n",
            "sweep says nothing on stderr about runs that did not train"),
 ]  # fmt: skip
