@@ -210,14 +210,14 @@ def sweep(
             if runner is not None:
                 runner.close()
     _print_document(document, fmt, chart)
-    _health_warning(document)
     if not quiet:
+        _health_warning(document)
         typer.echo(f"wrote {destination.results_path}", err=True)
 
 
 def _health_warning(document: dict) -> None:
-    """One line on stderr when runs did not train (printed even with --quiet: it is about
-    whether the result can be trusted, not progress)."""
+    """One line on stderr when runs did not train, naming the knob to turn (the table's runs
+    column and each run's status say it on stdout too, also with --quiet)."""
     from wdcli.report import health_note
 
     note = health_note(document)
