@@ -37,6 +37,8 @@ class Fit:
     curves: dict[str, np.ndarray] | None = None
     diverged: np.ndarray | None = None
     not_converged: np.ndarray | None = None
+    loss_scale: float = 1.0
+    pointwise: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
