@@ -74,3 +74,7 @@ MUTANTS += [
         "compare passes a row where a run now diverges",
     ),
 ]
+
+from health_mutants import HEALTH_MUTANTS  # noqa: E402
+
+MUTANTS += HEALTH_MUTANTS
