@@ -403,9 +403,11 @@ def test_signals_arriving_together_end_in_one_message_and_resume_is_exact(ridge_
     whole = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(tmp_path / "w.json"),
                                 "-q", "-f", "json"])  # fmt: skip
     result = _drive(tmp_path, "second-unit", str(ridge_config), "-o", str(out))
-    assert result.returncode == 129  # pending signals are handled lowest number first
+    # Pending signals are handled lowest number first (SIGHUP), unless another thread of the
+    # process took one before the main thread unblocked them: any one of the three may win.
+    name = {129: "SIGHUP", 130: "SIGINT", 143: "SIGTERM"}[result.returncode]
     assert result.stderr == (
-        f"interrupted by SIGHUP; finished runs are in {journal}\n"
+        f"interrupted by {name}; finished runs are in {journal}\n"
         f"continue with: wdcli sweep {ridge_config} --resume --out {out}\n"
     )  # and nothing else: no "Signal 15 ignored due to race condition"
     assert len(read_journal(journal).runs) == 4  # the first unit (seed 0's four λ)
