@@ -116,7 +116,10 @@ def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> N
         sys.stdout.write(report.csv_text(document))
     else:
         console = _stdout()
-        console.print(report.rich_table(document))
+        for table in report.renderables(document):
+            console.print(table)
+        if report.is_grid(document):
+            return  # the terminal chart draws one point's curve
         if chart or (chart is None and console.is_terminal and console.width >= 100):
             from wdcli.termchart import loss_chart
 

@@ -124,7 +124,7 @@ class ProcessExecutor:
 
         from joblib.externals.loky.process_executor import BrokenProcessPool
 
-        from wdcli.sweep import dataset_for
+        from wdcli.sweep import unit_dataset
 
         pool, todo, running, lost = self._pool(), deque(units), {}, Counter()
         finished = False
@@ -133,7 +133,7 @@ class ProcessExecutor:
                 # A window of units in flight: data is built only for the seeds at hand.
                 while todo and len(running) < 2 * self.workers:
                     unit = todo.popleft()
-                    data = dataset_for(config, unit.seed)
+                    data = unit_dataset(config, unit)
                     try:
                         future = pool.submit(_capped, fn, self.threads, config, unit, data)
                     except BrokenProcessPool as exc:  # it broke since the last wait
@@ -240,17 +240,17 @@ class DaskExecutor:
     def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
         from distributed import as_completed
 
-        from wdcli.sweep import dataset_for
+        from wdcli.sweep import unit_dataset
 
         client, todo = self.client, deque(units)
-        left = Counter(unit.seed for unit in units)  # units still to finish, per seed
+        left = Counter(unit.data_key for unit in units)  # units still to finish, per dataset
         data, lost, running = {}, Counter(), {}
         finished_ok = False
 
         def submit(unit) -> None:
-            if unit.seed not in data:  # built here once, sent to the workers that need it
-                data[unit.seed] = self._scatter(dataset_for(config, unit.seed))
-            future = client.submit(_run_on_worker, fn, config, unit, data[unit.seed],
+            if unit.data_key not in data:  # built here once, sent to the workers that need it
+                data[unit.data_key] = self._scatter(unit_dataset(config, unit))
+            future = client.submit(_run_on_worker, fn, config, unit, data[unit.data_key],
                                    self.threads, pure=False)  # fmt: skip
             running[future] = unit
             stream.add(future)
@@ -265,12 +265,12 @@ class DaskExecutor:
                 runs = _outcome(future)
                 if runs is None:  # lost with a worker: run it again (or give up)
                     _count_loss(lost, unit, None, "Dask worker")
-                    data.pop(unit.seed, None)  # its data may have gone with the worker
+                    data.pop(unit.data_key, None)  # its data may have gone with the worker
                     submit(unit)
                     continue
-                left[unit.seed] -= 1
-                if left[unit.seed] == 0:
-                    data.pop(unit.seed, None)  # no unit needs it any more: the cluster drops it
+                left[unit.data_key] -= 1
+                if left[unit.data_key] == 0:
+                    data.pop(unit.data_key, None)  # no unit needs it any more: the cluster drops it
                 if todo:
                     submit(todo.popleft())
                 yield runs
@@ -340,8 +340,12 @@ def sweep_work(config) -> float:
     is one factorisation or a few Newton steps per seed."""
     if config.model.name != "mlp":
         return 0.0
+    from wdcli.grid import grid_points, point_config, tune_candidates
     from wdcli.sweep import dataset_for
 
+    points = grid_points(config)
+    models = len(points) * len(tune_candidates(config))  # each point and candidate trains
+    config = point_config(config, points[0])
     data = dataset_for(config, config.seed_values()[0])  # cached: the sweep reuses it
     n, d = data.X_train.shape
     outputs = data.n_classes if data.n_classes > 2 else 1  # softmax, or one output
@@ -352,7 +356,7 @@ def sweep_work(config) -> float:
     per_seed = (
         3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
     )
-    return per_seed * seeds
+    return per_seed * seeds * models
 
 
 def choose(config, cores: int | None = None) -> tuple[str, int]:

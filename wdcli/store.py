@@ -93,8 +93,11 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
             f"{config.hash()}); run without --resume, or with --out for a new file"
         )
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
-    wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
-    runs = {(r["lambda"], r["seed"]): r for r in contents.runs}  # a run written twice counts once
+    from wdcli.runkey import RunKey
+    from wdcli.sweep import planned_keys
+
+    wanted = planned_keys(config)
+    runs = {RunKey.of(r): r for r in contents.runs}  # a run written twice counts once
     done = [run for key, run in runs.items() if key in wanted]
     return Destination(
         results,

@@ -10,6 +10,7 @@ below λ_min, `underfit` when outside above it, `diverged` when every run at it 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 
@@ -92,3 +93,20 @@ def summarise(
     lam_min, lam_1se = select_lambdas(rows)
     label_regimes(rows, lam_min, tolerance)
     return rows, lam_min, lam_1se
+
+
+def summarise_points(runs: Iterable[dict], tolerance: float) -> tuple[list[dict], list[dict]]:
+    """Summary rows of every point (each row carrying its point), and per point its λ_min and
+    λ_1se: [{"point": {…}, "best_lambda": …, "lambda_1se": …}], points in order of the runs."""
+    from wdcli.runkey import RunKey
+
+    by_point: dict[str, list[dict]] = {}
+    for run in runs:
+        by_point.setdefault(RunKey.of(run).point, []).append(run)
+    rows, selections = [], []
+    for point, point_runs in by_point.items():
+        point_rows, lam_min, lam_1se = summarise(point_runs, tolerance)
+        value = json.loads(point)
+        rows += [{"point": value, **row} for row in point_rows]
+        selections.append({"point": value, "best_lambda": lam_min, "lambda_1se": lam_1se})
+    return rows, selections

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -17,33 +16,57 @@ import numpy as np
 
 from wdcli.config import Config, task_of
 from wdcli.data import Dataset, build_dataset
-from wdcli.models import MODELS, check_task
+from wdcli.grid import grid_points, point_config, tune_candidates
+from wdcli.models import check_task
+from wdcli.runkey import EMPTY_POINT, RunKey, point_text
+from wdcli.stacking import choose_candidate, fit_tuned, fit_variants, stack_groups
 from wdcli.results import build_document, dumps, now, write_atomic
 from wdcli.store import Destination
-from wdcli.summary import summarise
+from wdcli.summary import summarise_points
+from wdcli.conventions import convention
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One seed and a batch of its λ, trained together."""
+    """One seed and a batch of its λ, at one or more points trained together (points whose
+    configs differ only where a stacked model allows: the MLP's learning rate)."""
 
     seed: int
     lambdas: tuple[float, ...]
+    points: tuple[str, ...] = (EMPTY_POINT,)
+    fold: int = 0
+
+    def keys(self) -> list[RunKey]:
+        """The run keys this unit computes, in the order of its runs."""
+        return [RunKey(p, lam, self.seed, self.fold) for p in self.points for lam in self.lambdas]
+
+    @property
+    def data_key(self) -> tuple[str, int]:
+        """What the unit's dataset depends on besides the config: (point, seed)."""
+        return self.points[0], self.seed
 
 
 def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int = 1) -> list[Unit]:
-    """Every seed's λ grid, in chunks of lambdas_per_unit; by default in as few near-equal
-    chunks as keep `workers` units running at once (one unit per seed for one worker)."""
+    """Every (group of stackable points, seed)'s λ grid, in chunks of lambdas_per_unit; by
+    default in as few near-equal chunks as keep `workers` units running at once (one unit per
+    seed and point group for one worker)."""
     from wdcli.executors import chunks_per_seed
 
     lambdas, seeds = config.lambda_values(), config.seed_values()
-    chunks = chunks_per_seed(len(seeds), len(lambdas), workers)
+    groups = stack_groups(config)
+    chunks = chunks_per_seed(len(seeds) * len(groups), len(lambdas), workers)
     size = lambdas_per_unit or -(-len(lambdas) // chunks) or 1
     return [
-        Unit(seed, tuple(lambdas[i : i + size]))
+        Unit(seed, tuple(lambdas[i : i + size]), points)
+        for points in groups
         for seed in seeds
         for i in range(0, len(lambdas), size)
     ]
+
+
+def planned_keys(config: Config) -> set[RunKey]:
+    """Every run key of the config's sweep."""
+    return {key for unit in plan_units(config) for key in unit.keys()}
 
 
 def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit], list[dict]]:
@@ -51,10 +74,10 @@ def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit]
 
     A unit that was cut off halfway is run again whole, so that every run is computed in
     the same unit as in an uninterrupted sweep and the numbers are bit-identical."""
-    done = {(run["lambda"], run["seed"]): run for run in done_runs}
+    done = {RunKey.of(run): run for run in done_runs}
     todo, kept = [], []
     for unit in units:
-        keys = [(lam, unit.seed) for lam in unit.lambdas]
+        keys = unit.keys()
         if all(key in done for key in keys):
             kept += [done[key] for key in keys]
         else:
@@ -76,46 +99,72 @@ def dataset_for(config: Config, seed: int) -> Dataset:
     return _DATA_CACHE[key]
 
 
-def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:
-    """Train the unit's λ as one stacked model; one run record per λ, in the unit's order.
+def unit_dataset(config: Config, unit: Unit) -> Dataset:
+    """The dataset of a unit: its seed's, with its points' dataset settings."""
+    return dataset_for(point_config(config, unit.points[0]), unit.seed)
 
-    `data` is the seed's dataset when the caller has it already (a Dask worker is sent it).
+
+def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:
+    """Train the unit's points × λ (× tune candidates) as few stacked models as the math
+    allows; one run record per (point, λ), in the order of `unit.keys()`.
+
+    `data` is the unit's dataset when the caller has it already (a Dask worker is sent it).
     """
-    data = data if data is not None else dataset_for(config, unit.seed)
-    check_task(config, data.task)
-    fit = MODELS[config.model.name].fit_function()
+    data = data if data is not None else unit_dataset(config, unit)
+    check_task(point_config(config, unit.points[0]), data.task)
+    candidates = tune_candidates(config)
+    variants = [(point, c) for point in unit.points for c in candidates]
+    configs = [point_config(config, point, c) for point, c in variants]
     lambdas = np.asarray(unit.lambdas, dtype=float)
-    start = time.perf_counter()
-    result = fit(data, lambdas, unit.seed, config.model)
-    seconds = (time.perf_counter() - start) / len(lambdas)
+    if config.tune:
+        fits, elapsed = fit_tuned(configs, data, lambdas, unit.seed, config.tune_holdout)
+    else:
+        fits, elapsed = fit_variants(configs, data, lambdas, unit.seed)
+    seconds = elapsed / len(unit.keys())
     fingerprint = data.fingerprint()
     runs = []
-    for k, lam in enumerate(unit.lambdas):
-        train, test, wsq = (
-            float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
-        )
-        diverged = bool(result.diverged is not None and result.diverged[k])
-        diverged = diverged or not all(math.isfinite(v) for v in (train, test, wsq))
-        run = {
-            "lambda": lam,
-            "seed": unit.seed,
-            "status": "diverged" if diverged else "ok",
-            "train_loss": _number(train),
-            "test_loss": _number(test),
-            "penalty": _number(lam * wsq),
-            "objective": _number(train + lam * wsq),
-            "weight_sq_norm": _number(wsq),
-        }
-        run.update({name: _number(values[k]) for name, values in result.metrics.items()})
-        run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
-        if result.curves is not None:
-            run["curve"] = {
-                "epoch": [int(e) for e in result.curves["epoch"]],
-                "train_loss": [_number(v) for v in result.curves["train_loss"][k]],
-                "test_loss": [_number(v) for v in result.curves["test_loss"][k]],
-            }
+    for key in unit.keys():
+        mine = [i for i, (point, _) in enumerate(variants) if point == key.point]
+        k = unit.lambdas.index(key.lam)
+        best = choose_candidate([fits[i] for i in mine], k) if config.tune else 0
+        run = run_record(key, fits[mine[best]], k, seconds, fingerprint)
+        if config.tune:
+            run["tuned"] = candidates[best]
+            run["tune_trials"] = [
+                {"values": c, "val_loss": _number(fits[i].metrics["val_loss"][k]),
+                 "test_loss": _number(fits[i].test_loss[k])}
+                for i, c in zip(mine, candidates, strict=True)
+            ]  # fmt: skip
         runs.append(run)
     return runs
+
+
+def run_record(key: RunKey, result, k: int, seconds: float, fingerprint: str) -> dict:
+    """The record of run `key`: row k of a Fit."""
+    lam = key.lam
+    train, test, wsq = (
+        float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
+    )
+    diverged = bool(result.diverged is not None and result.diverged[k])
+    diverged = diverged or not all(math.isfinite(v) for v in (train, test, wsq))
+    run = {
+        **key.to_json(),
+        "status": "diverged" if diverged else "ok",
+        "train_loss": _number(train),
+        "test_loss": _number(test),
+        "penalty": _number(lam * wsq),
+        "objective": _number(train + lam * wsq),
+        "weight_sq_norm": _number(wsq),
+    }
+    run.update({name: _number(values[k]) for name, values in result.metrics.items()})
+    run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
+    if result.curves is not None:
+        run["curve"] = {
+            "epoch": [int(e) for e in result.curves["epoch"]],
+            "train_loss": [_number(v) for v in result.curves["train_loss"][k]],
+            "test_loss": [_number(v) for v in result.curves["test_loss"][k]],
+        }
+    return run
 
 
 def _number(value):
@@ -150,8 +199,8 @@ def execute(
 ) -> dict:
     """Run what the journal does not have yet, then write and return the results document."""
     check_task(config)
-    total = len(config.lambda_values()) * len(config.seed_values())
     planned = plan_units(config, lambdas_per_unit, getattr(executor, "workers", 1))
+    total = sum(len(unit.keys()) for unit in planned)
     units, runs = split_done(planned, destination.done_runs)
     journal = destination.journal
     try:
@@ -172,22 +221,34 @@ def execute(
 
 
 def finish(config: Config, runs: list[dict], started_at: str, executor_name: str) -> dict:
-    """The results document of a complete set of runs."""
+    """The results document of a complete set of runs, in key order, summarised per point."""
+    points = {point: i for i, point in enumerate(grid_points(config))}
     order = {lam: i for i, lam in enumerate(config.lambda_values())}
     seeds = {seed: i for i, seed in enumerate(config.seed_values())}
-    runs = sorted(runs, key=lambda r: (order[r["lambda"]], seeds[r["seed"]]))
-    summary, best, one_se = summarise(runs, config.tolerance)
-    task = task_of(config.dataset) or dataset_for(config, runs[0]["seed"]).task
-    return build_document(
+
+    def position(run: dict) -> tuple:
+        key = RunKey.of(run)
+        return points[key.point], order[key.lam], seeds[key.seed], key.fold
+
+    runs = sorted(runs, key=position)
+    summary, selections = summarise_points(runs, config.tolerance)
+    first = point_config(config, point_text(runs[0].get("point")))
+    task = task_of(first.dataset) or dataset_for(first, runs[0]["seed"]).task
+    single = selections[0] if len(selections) == 1 else {}
+    document = build_document(
         config=config.resolved(),
         config_hash=config.hash(),
         task=task,
         data_fingerprint=combined_fingerprint(runs),
         runs=runs,
         summary=summary,
-        best_lambda=best,
-        lambda_1se=one_se,
+        best_lambda=single.get("best_lambda"),
+        lambda_1se=single.get("lambda_1se"),
         started_at=started_at,
         finished_at=now(),
         executor=executor_name,
     )
+    document["convention"] = convention(config)
+    if config.grid or config.tune:
+        document["points"] = selections
+    return document
