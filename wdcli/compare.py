@@ -75,7 +75,7 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
         changed = [
             f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
             for key in sorted(set(a) | set(b))
-            if a.get(key) != b.get(key)
+            if _value(a, key, section) != _value(b, key, section)
         ]
         if changed:
             found.append(f"{section} differs ({'; '.join(changed)})")
@@ -89,6 +89,20 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
     if seeds_a != seeds_b:
         found.append(f"seeds differ ({_show(seeds_a)} vs {_show(seeds_b)})")
     return found
+
+
+def _value(options: dict, key: str, section: str):
+    """options[key], or the schema's default when a file from an older wdcli lacks the key
+    (a key added later with a default that keeps the old behaviour is not a difference)."""
+    if key in options:
+        return options[key]
+    from wdcli.config import DATASET_CONFIGS, MODEL_CONFIGS
+
+    table = DATASET_CONFIGS if section == "dataset" else MODEL_CONFIGS
+    fields = getattr(table.get(options.get("name")), "model_fields", {})
+    if key in fields and not fields[key].is_required():
+        return fields[key].get_default(call_default_factory=True)
+    return None
 
 
 def _show(value) -> str:

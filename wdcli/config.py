@@ -278,6 +278,15 @@ class MLPModel(Strict):
     step_epochs: int = Field(50, ge=1, description="step: epochs between two drops of η_t.")
     step_gamma: float = Field(0.1, gt=0, le=1, description="step: factor of each drop.")
     dtype: Literal["float64", "float32"] = Field("float64", description="Floating point type.")
+
+    @model_validator(mode="after")
+    def _warmup_fits(self) -> MLPModel:
+        if self.schedule == "cosine" and self.warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"warmup_epochs ({self.warmup_epochs}) must be < epochs ({self.epochs})"
+            )
+        return self
+
     eval_every: int = Field(
         1,
         ge=1,

@@ -260,6 +260,8 @@ def csv_text(document: dict) -> str:
     """The summary at full precision, one row per λ, for scripts and spreadsheets."""
     summary = document["summary"]
     keys = list(dict.fromkeys(key for row in summary for key in row))
+    if not is_grid(document) and "point" in keys:
+        keys.remove("point")  # one point: the column would only say {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*keys, "mark"])
