@@ -1,4 +1,7 @@
-"""Compare results files per λ: is a candidate worse than the baseline, within tolerance?
+"""Compare results files per (point, λ): is a candidate worse than the baseline, within tolerance?
+
+Rows are matched on (point, λ) of the run key (wdcli.runkey); a point that only one file has
+is a difference, like another λ grid.
 
 A λ is worse when the candidate's mean metric is beyond atol + rtol·|baseline| on the bad side
 (higher for losses, lower for accuracies), or when its runs diverged and the baseline's did not.
@@ -13,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from wdcli.errors import WdcliError
 from wdcli.report import format_lambda
+from wdcli.runkey import EMPTY_POINT, point_label, point_text, points_of, row_group
 
 
 class IncomparableError(WdcliError):
@@ -27,6 +31,13 @@ class Row:
     baseline_regime: str
     candidate_regime: str
     verdict: str  # "ok", "worse" or "better"
+    point: str = EMPTY_POINT  # canonical JSON of the grid point
+
+    @property
+    def where(self) -> str:
+        """'λ' or 'λ at point' for messages."""
+        label = point_label(self.point)
+        return format_lambda(self.lam) + (f" at {label}" if label else "")
 
     @property
     def delta(self) -> float | None:
@@ -46,10 +57,19 @@ class Comparison:
     best: tuple[float | None, float | None] = (None, None)  # λ_min of baseline, candidate
     one_se: tuple[float | None, float | None] = (None, None)
     differences: list[str] = field(default_factory=list)  # what differs (compared anyway)
+    point_best: list[tuple[str, float | None, float | None]] = field(default_factory=list)
 
     @property
     def worse(self) -> list[float]:
         return [row.lam for row in self.rows if row.verdict == "worse"]
+
+    @property
+    def worse_rows(self) -> list[Row]:
+        return [row for row in self.rows if row.verdict == "worse"]
+
+    @property
+    def has_points(self) -> bool:
+        return any(row.point != EMPTY_POINT for row in self.rows)
 
     @property
     def regime_changes(self) -> list[Row]:
@@ -85,6 +105,12 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
             f"λ grid differs ({len(grid_a)} vs {len(grid_b)} values, "
             f"{len(set(grid_a) & set(grid_b))} in common)"
         )
+    only = _only_points(baseline, candidate)
+    if only:
+        found.append(only)
+    for section in ("tune",):
+        if baseline["config"].get(section, {}) != candidate["config"].get(section, {}):
+            found.append(f"{section} differs")
     seeds_a, seeds_b = _seeds(baseline), _seeds(candidate)
     if seeds_a != seeds_b:
         found.append(f"seeds differ ({_show(seeds_a)} vs {_show(seeds_b)})")
@@ -110,7 +136,22 @@ def _show(value) -> str:
 
 
 def _lambdas(document: dict) -> list[float]:
-    return [row["lambda"] for row in document["summary"]]
+    return sorted({row["lambda"] for row in document["summary"]})
+
+
+def _only_points(baseline: dict, candidate: dict) -> str | None:
+    """'points differ (…)' when a grid point is in one file only."""
+    a, b = points_of(baseline["summary"]), points_of(candidate["summary"])
+    missing = [p for p in a if p not in b]
+    extra = [p for p in b if p not in a]
+    if not missing and not extra:
+        return None
+    parts = []
+    if missing:
+        parts.append("missing in the candidate: " + "; ".join(point_label(p) or "{}" for p in missing))
+    if extra:
+        parts.append("only in the candidate: " + "; ".join(point_label(p) or "{}" for p in extra))
+    return f"points differ ({', '.join(parts)})"
 
 
 def _seeds(document: dict) -> list[int]:
@@ -140,17 +181,17 @@ def compare(
                 f"{name}: no metric '{metric}' (it has: {', '.join(metric_names(document))})"
             )
     found = differences(baseline, candidate)
-    shared = sorted(set(_lambdas(baseline)) & set(_lambdas(candidate)))
+    rows_a = {row_group(row): row for row in baseline["summary"]}
+    rows_b = {row_group(row): row for row in candidate["summary"]}
+    shared = [key for key in rows_a if key in rows_b]
     if found and not common:
         raise IncomparableError(
             f"cannot compare {names[0]} and {names[1]}: "
             + "; ".join(found)
-            + f"; pass --common to compare anyway on the {len(shared)} λ both have"
+            + f"; pass --common to compare anyway on the {len(shared)} (point, λ) both have"
         )
     if not shared:
         raise IncomparableError(f"cannot compare {names[0]} and {names[1]}: no λ in common")
-    rows_a = {row["lambda"]: row for row in baseline["summary"]}
-    rows_b = {row["lambda"]: row for row in candidate["summary"]}
     result = Comparison(
         names[0],
         names[1],
@@ -161,16 +202,22 @@ def compare(
         best=(baseline.get("best_lambda"), candidate.get("best_lambda")),
         one_se=(baseline.get("lambda_1se"), candidate.get("lambda_1se")),
     )
-    for lam in shared:
-        a, b = rows_a[lam].get(f"{metric}_mean"), rows_b[lam].get(f"{metric}_mean")
+    best_b = {point_text(p["point"]): p["best_lambda"] for p in candidate.get("points", [])}
+    for selection in baseline.get("points", []):
+        point = point_text(selection["point"])
+        if point in best_b and point != EMPTY_POINT:
+            result.point_best.append((point, selection["best_lambda"], best_b[point]))
+    for key in sorted(shared, key=lambda k: (points_of(baseline["summary"]).index(k[0]), k[1])):
+        a, b = rows_a[key].get(f"{metric}_mean"), rows_b[key].get(f"{metric}_mean")
         result.rows.append(
             Row(
-                lam,
+                key[1],
                 a,
                 b,
-                rows_a[lam]["regime"],
-                rows_b[lam]["regime"],
+                rows_a[key]["regime"],
+                rows_b[key]["regime"],
                 _verdict(a, b, metric, rtol, atol),
+                key[0],
             )
         )
     return result
@@ -211,7 +258,7 @@ def headline(result: Comparison) -> str:
     """One line: the verdict of the whole comparison."""
     tolerance = f"rtol {result.rtol:g}" + (f", atol {result.atol:g}" if result.atol else "")
     if result.worse:
-        where = ", ".join(format_lambda(lam) for lam in result.worse)
+        where = ", ".join(row.where for row in result.worse_rows)
         return (
             f"{result.candidate}: {result.metric} worse than {result.baseline} at "
             f"{len(result.worse)} of {len(result.rows)} λ ({where}; {tolerance})"
@@ -222,7 +269,16 @@ def headline(result: Comparison) -> str:
     )
 
 
+def _lam(value: float | None) -> str:
+    return "–" if value is None else format_lambda(value)
+
+
 def _selection(result: Comparison) -> str:
+    if result.point_best:
+        return "; ".join(
+            f"λ_min at {point_label(point)} {_lam(a)} → {_lam(b)}"
+            for point, a, b in result.point_best
+        )
     best = " → ".join(format_lambda(v) if v is not None else "–" for v in result.best)
     one_se = " → ".join(format_lambda(v) if v is not None else "–" for v in result.one_se)
     return f"λ_min {best}; λ_1se {one_se}"
@@ -249,7 +305,7 @@ def rich_table(result: Comparison):
         table.add_column(header, justify=justify, no_wrap=True)
     for row in result.rows:
         table.add_row(
-            format_lambda(row.lam),
+            row.where,
             _fmt(row.baseline),
             _fmt(row.candidate),
             _fmt(row.delta, "+.3g"),
@@ -270,7 +326,7 @@ def markdown(result: Comparison) -> str:
     for row in result.rows:
         verdict = f"**{row.verdict}**" if row.verdict == "worse" else row.verdict
         lines.append(
-            f"| {format_lambda(row.lam)} | {_fmt(row.baseline)} | {_fmt(row.candidate)} "
+            f"| {row.where} | {_fmt(row.baseline)} | {_fmt(row.candidate)} "
             f"| {_fmt(row.delta, '+.3g')} | {_percent(row)} | {_regime(row)} | {verdict} |"
         )
     lines += ["", headline(result) + ".", "", _selection(result) + "."]
@@ -286,8 +342,12 @@ def as_json(results: list[Comparison]) -> dict:
             {
                 **{k: v for k, v in asdict(r).items() if k != "rows"},
                 "worse": r.worse,
+                "worse_keys": [
+                    {"point": json.loads(row.point), "lambda": row.lam} for row in r.worse_rows
+                ],
                 "regime_changes": [
                     {
+                        "point": json.loads(row.point),
                         "lambda": row.lam,
                         "baseline": row.baseline_regime,
                         "candidate": row.candidate_regime,
@@ -296,6 +356,7 @@ def as_json(results: list[Comparison]) -> dict:
                 ],
                 "rows": [
                     {
+                        "point": json.loads(row.point),
                         "lambda": row.lam,
                         "baseline": row.baseline,
                         "candidate": row.candidate,
