@@ -48,6 +48,13 @@ class ListWhat(str, Enum):
     models = "models"
 
 
+class PlotKind(str, Enum):
+    auto = "auto"
+    curves = "curves"
+    heatmap = "heatmap"
+    isolation = "isolation"
+
+
 class ModelName(str, Enum):
     linear = "linear"
     logistic = "logistic"
@@ -134,6 +141,21 @@ def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> N
 
 ConfigArg = Annotated[Path, typer.Argument(help="A YAML config file.", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print the results.")]
+GridOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--grid",
+        "-g",
+        help="Sweep a config key too: --grid model.lr=1e-3,1e-2 (repeatable; values as YAML).",
+    ),
+]
+TuneOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tune",
+        help="Tune a nuisance key per λ on a validation split: --tune model.lr=1e-3,1e-2.",
+    ),
+]
 ChartOpt = Annotated[
     bool | None,
     typer.Option(
@@ -151,6 +173,8 @@ def sweep(
         list[str] | None,
         typer.Option("--set", "-s", help="Override a key: --set model.lr=0.01 (repeatable)."),
     ] = None,
+    grid: GridOpt = None,
+    tune: TuneOpt = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Results file [default: results/NAME-TIME.json]."),
@@ -186,7 +210,7 @@ def sweep(
     from wdcli.sweep import execute
 
     with _errors():
-        config = load_config(config_path, overrides or [])
+        config = load_config(config_path, overrides or [], grid or [], tune or [])
         check_task(config)
         runner = make_executor(executor.value if executor else None, jobs, address, config)
         destination = open_destination(config, out, resume=resume, force=force)
@@ -201,6 +225,8 @@ def sweep(
                 document = execute(config, destination, runner, on_progress)
         except KeyboardInterrupt:
             sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
+            sets += "".join(f" --grid {shlex.quote(item)}" for item in grid or [])
+            sets += "".join(f" --tune {shlex.quote(item)}" for item in tune or [])
             again = f"wdcli sweep {config_path}{sets} --resume --out {destination.results_path}"
             typer.echo(
                 f"interrupted; finished runs are in {destination.journal.path}\n"
@@ -347,8 +373,19 @@ def plot(
             "in the file) [default: smallest, λ_min, largest].",
         ),
     ] = None,
+    kind: Annotated[
+        PlotKind | None,
+        typer.Option("--kind", "-k", help="Figure of a grid or tune sweep (auto: by its axes)."),
+    ] = None,
+    axis: Annotated[
+        str | None,
+        typer.Option("--axis", "-a", help="Grid key across (curves, heatmap columns)."),
+    ] = None,
 ) -> None:
     """Draw train and test loss against λ (or per-epoch curves) to a PNG or SVG file.
+
+    A grid sweep draws one curve per value of one axis (one grid axis) or heatmaps over λ ×
+    an axis (two or more); a tune sweep draws the isolation plot.
 
     Example: wdcli plot results/poly-20260101-120000.json -o poly.png
     """
@@ -364,6 +401,8 @@ def plot(
             curves=curves,
             lambdas=lambdas or None,
             sources=[str(path) for path in results_paths],
+            kind=kind.value if kind else "auto",
+            axis=axis,
         )
     typer.echo(f"wrote {written}", err=True)
 
@@ -374,8 +413,10 @@ def validate(
     overrides: Annotated[
         list[str] | None, typer.Option("--set", "-s", help="Override a key (repeatable).")
     ] = None,
+    grid: GridOpt = None,
+    tune: TuneOpt = None,
 ) -> None:
-    """Check a config without running it; print the resolved λ grid and seeds.
+    """Check a config (and every point of its grid) without running it; print the runs.
 
     Example: wdcli validate configs/mlp.yaml
     """
@@ -383,13 +424,21 @@ def validate(
     from wdcli.models import check_task
 
     with _errors():
-        config = load_config(config_path, overrides or [])
+        config = load_config(config_path, overrides or [], grid or [], tune or [])
         check_task(config)
+    from wdcli.grid import grid_points, tune_candidates
+
     lambdas = config.lambda_values()
     seeds = config.seed_values()
+    points = len(grid_points(config)) if config.grid else 1
+    runs = len(lambdas) * len(seeds) * points
+    where = f"{points} points × " if config.grid else ""
+    tuned = ""
+    if config.tune:
+        tuned = f", each tuned over {len(tune_candidates(config))} candidates"
     typer.echo(
         f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
-        f"{len(lambdas)} λ × {len(seeds)} seeds = {len(lambdas) * len(seeds)} runs)"
+        f"{where}{len(lambdas)} λ × {len(seeds)} seeds = {runs} runs{tuned})"
     )
 
 

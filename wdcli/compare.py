@@ -148,7 +148,9 @@ def _only_points(baseline: dict, candidate: dict) -> str | None:
         return None
     parts = []
     if missing:
-        parts.append("missing in the candidate: " + "; ".join(point_label(p) or "{}" for p in missing))
+        parts.append(
+            "missing in the candidate: " + "; ".join(point_label(p) or "{}" for p in missing)
+        )
     if extra:
         parts.append("only in the candidate: " + "; ".join(point_label(p) or "{}" for p in extra))
     return f"points differ ({', '.join(parts)})"

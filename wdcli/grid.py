@@ -72,8 +72,10 @@ def point_config(config: Config, point: str, candidate: dict[str, Any] | None = 
     """The config of one point (canonical JSON) and tune candidate, built once per process."""
     values = {**json.loads(point), **(candidate or {})}
     if not values:
-        return config if not config.grid and not config.tune else _cached(
-            config.model_dump_json(), "{}"
+        return (
+            config
+            if not config.grid and not config.tune
+            else _cached(config.model_dump_json(), "{}")
         )
     return _cached(config.model_dump_json(), json.dumps(values, sort_keys=True))
 

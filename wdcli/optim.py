@@ -115,9 +115,9 @@ number or a per-model vector, `expand` maps per-model coefficients to the flat v
 def lr_multiplier(options, step: int, steps_per_epoch: int) -> float:
     """η_t, the schedule's multiplier of the learning rate at mini-batch `step` (from 0):
 
-        constant: 1
-        cosine:   (t + 1)/W during a warm-up of W steps, then ½·(1 + cos(π·(t − W)/(T − W)))
-        step:     step_gamma ** ⌊epoch / step_epochs⌋
+    constant: 1
+    cosine:   (t + 1)/W during a warm-up of W steps, then ½·(1 + cos(π·(t − W)/(T − W)))
+    step:     step_gamma ** ⌊epoch / step_epochs⌋
     """
     if options.schedule == "step":
         return options.step_gamma ** (step // steps_per_epoch // options.step_epochs)

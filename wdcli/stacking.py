@@ -124,4 +124,3 @@ def choose_candidate(fits: list[Fit], k: int) -> int:
         bad = not math.isfinite(value) or (fit.diverged is not None and fit.diverged[k])
         scores.append(math.inf if bad else value)
     return int(np.argmin(scores))
-
