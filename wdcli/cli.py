@@ -51,6 +51,7 @@ class ListWhat(str, Enum):
 class PlotKind(str, Enum):
     auto = "auto"
     curves = "curves"
+    lambda_curves = "lambda-curves"
     heatmap = "heatmap"
     isolation = "isolation"
 

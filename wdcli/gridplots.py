@@ -1,6 +1,8 @@
 """Figures of a sweep over more axes than λ: curves per value, heatmaps, the isolation plot.
 
     curves:    mean test loss against λ, one curve per value of one grid axis
+    lambda-curves: mean test loss against a grid axis, one curve per λ (double descent:
+               test loss against n_train, at λ = 0 and at the best λ)
     heatmap:   mean test loss over λ (rows) × one grid axis (columns), each column's λ_min
                marked; one panel per value of the remaining axes (side by side)
     isolation: for a tune sweep, per λ the test loss of the value chosen on the validation
@@ -24,7 +26,7 @@ from wdcli.errors import WdcliError
 from wdcli.report import format_lambda, point_documents, varying_axes
 from wdcli.runkey import point_label, point_text
 
-KINDS = ("auto", "curves", "heatmap", "isolation")
+KINDS = ("auto", "curves", "lambda-curves", "heatmap", "isolation")
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
 
@@ -63,7 +65,7 @@ def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
             "heatmap" if len(axes) >= 2 else "curves")  # fmt: skip
     if kind == "isolation" and not document["config"].get("tune"):
         raise GridPlotError(f"{source}: --kind isolation needs a sweep with tune:")
-    if kind in ("curves", "heatmap"):
+    if kind in ("curves", "heatmap", "lambda-curves"):
         if not axes:
             raise GridPlotError(f"{source}: --kind {kind} needs a grid with two or more points")
         if axis is not None and axis not in axes:
@@ -72,7 +74,8 @@ def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
         if kind == "isolation":
             return _isolation(document)
         axis = axis or axes[-1]
-        return _heatmaps(document, axis) if kind == "heatmap" else _curves(document, axis)
+        draw = {"heatmap": _heatmaps, "curves": _curves, "lambda-curves": _lambda_curves}
+        return draw[kind](document, axis)
 
 
 def _lambda_ticks(ax, lambdas: Sequence[float], which: str = "x") -> None:
@@ -138,6 +141,35 @@ def _curves(document: Mapping, axis: str):
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.legend(title="★ λ_min of each curve", fontsize=8)
     _title(fig, document, f"test loss against λ per {axis}")
+    return fig
+
+
+def _lambda_curves(document: Mapping, axis: str):
+    from matplotlib.figure import Figure
+
+    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    groups = _groups(document, axis)
+    fig = Figure(figsize=(6.5 * len(groups), 5.0), layout="constrained")
+    panels = fig.subplots(1, len(groups), squeeze=False)[0]
+    for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
+        values = [d["point"].get(axis) for d in docs]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        x = np.array(values, float) if numeric else np.arange(len(values))
+        for i, lam in enumerate(lambdas):
+            y = np.array([_mean(d, lam) for d in docs])
+            label = f"λ = {format_lambda(lam)}"
+            ax.plot(x, y, "o-", color=COLOURS[i % len(COLOURS)], label=label, gid=label,
+                    markersize=3)  # fmt: skip
+        best = np.array([min((_mean(d, lam) for lam in lambdas), default=np.nan) for d in docs])
+        ax.plot(x, best, "k--", linewidth=2.4, label="best λ per point", gid="best")
+        if not numeric:
+            ax.set_xticks(x, [_value_text(v) for v in values], rotation=45, ha="right")
+        ax.set_yscale("log")
+        ax.set_xlabel(axis)
+        ax.set_ylabel("mean test loss (log scale)")
+        ax.set_title(point_label(rest) or "", fontsize=10)
+        ax.legend(fontsize=8, title=lambda_axis(document), title_fontsize=8)
+    _title(fig, document, f"test loss against {axis}, one curve per λ")
     return fig
 
 
