@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -393,12 +394,19 @@ class Config(Strict):
                 raise ValueError(f"{key}: duplicate value")
         return value
 
-    @model_validator(mode="after")
-    def _axes_apart(self) -> Config:
-        both = sorted(set(self.grid) & set(self.tune))
+    @field_validator("tune")
+    @classmethod
+    def _axes_apart(cls, value, info: ValidationInfo):
+        for key in value:
+            if not key.startswith("model."):
+                raise ValueError(
+                    f"{key}: only model keys can be tuned (every candidate trains on the same "
+                    "data); put it under grid:"
+                )
+        both = [key for key in value if key in (info.data.get("grid") or {})]
         if both:
             raise ValueError(f"{both[0]}: in both grid and tune; an axis is one or the other")
-        return self
+        return value
 
     @field_validator("seeds")
     @classmethod
