@@ -163,7 +163,8 @@ def point_documents(document: dict) -> list[dict]:
 def varying_axes(document: dict) -> list[str]:
     """The grid keys whose values differ between the document's points."""
     points = [json.loads(p) for p in points_of(document["summary"])]
-    keys = list(dict.fromkeys(k for p in points for k in p))
+    written = list(document.get("config", {}).get("grid") or {})  # the config's order
+    keys = list(dict.fromkeys(written + [k for p in points for k in p]))
     return [k for k in keys if len({json.dumps(p.get(k)) for p in points}) > 1]
 
 
