@@ -359,3 +359,16 @@ def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr.strip().endswith("--kind heatmap needs a grid with two or more points")
     assert math.isfinite(document["runs"][0]["test_loss"])
+
+
+def test_a_point_whose_data_cannot_be_built_fails_before_any_run(write_config, tmp_path):
+    config = write_config(DEGREE)
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(out),
+                                 "--grid", "dataset.n_train=20,100"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{config}: point dataset.degree=1, dataset.n_train=100: dataset.n_train: must be < the "
+        "number of samples (80), got 100\n"
+    )
+    assert not out.exists() and not (tmp_path / "r.journal.jsonl").exists()

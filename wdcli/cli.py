@@ -208,11 +208,12 @@ def sweep(
     from wdcli.executors import make_executor
     from wdcli.models import check_task
     from wdcli.store import open_destination
-    from wdcli.sweep import execute
+    from wdcli.sweep import check_points, execute
 
     with _errors():
         config = load_config(config_path, overrides or [], grid or [], tune or [])
         check_task(config)
+        check_points(config, str(config_path))
         runner = make_executor(executor.value if executor else None, jobs, address, config)
         destination = open_destination(config, out, resume=resume, force=force)
         if destination.resumed and not quiet:

@@ -20,7 +20,8 @@ from wdcli.data import Dataset, build_dataset
 from wdcli.grid import grid_points, point_config, tune_candidates
 from wdcli.models import check_task
 from wdcli.results import build_document, dumps, now, write_atomic
-from wdcli.runkey import EMPTY_POINT, RunKey, point_text
+from wdcli.errors import DataError
+from wdcli.runkey import EMPTY_POINT, RunKey, point_label, point_text
 from wdcli.stacking import choose_candidate, fit_tuned, fit_variants, stack_groups
 from wdcli.store import Destination
 from wdcli.summary import summarise_points
@@ -97,6 +98,27 @@ def dataset_for(config: Config, seed: int) -> Dataset:
             _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
         _DATA_CACHE[key] = build_dataset(config.dataset, seed)
     return _DATA_CACHE[key]
+
+
+def check_points(config: Config, source: str = "") -> None:
+    """Build the first seed's data of every grid point with its own dataset settings, so that
+    a point whose data cannot be built (n_train above the samples) fails before any run,
+    in one line naming the point."""
+    if not config.grid:
+        return
+    seed, seen = config.seed_values()[0], set()
+    for point in grid_points(config):
+        point_cfg = point_config(config, point)
+        key = point_cfg.dataset.model_dump_json()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            data = dataset_for(point_cfg, seed)
+        except DataError as exc:
+            where = f"{source}: " if source else ""
+            raise DataError(f"{where}point {point_label(point, short=False)}: {exc}") from None
+        check_task(point_cfg, data.task)
 
 
 def unit_dataset(config: Config, unit: Unit) -> Dataset:
