@@ -17,10 +17,10 @@ import numpy as np
 from wdcli.config import Config, task_of
 from wdcli.conventions import convention
 from wdcli.data import Dataset, build_dataset
+from wdcli.errors import DataError
 from wdcli.grid import grid_points, point_config, tune_candidates
 from wdcli.models import check_task
 from wdcli.results import build_document, dumps, now, write_atomic
-from wdcli.errors import DataError
 from wdcli.runkey import EMPTY_POINT, RunKey, point_label, point_text
 from wdcli.stacking import choose_candidate, fit_tuned, fit_variants, stack_groups
 from wdcli.store import Destination
