@@ -372,3 +372,18 @@ def test_a_point_whose_data_cannot_be_built_fails_before_any_run(write_config, t
         "number of samples (80), got 100\n"
     )
     assert not out.exists() and not (tmp_path / "r.journal.jsonl").exists()
+
+
+def test_the_terminal_chart_draws_one_curve_per_point(write_config, tmp_path):
+    from wdcli.termchart import grid_chart
+
+    document = _sweep(write_config(DEGREE), tmp_path / "r.json")
+    text = grid_chart(document, width=90, color=False).plain
+    lines = text.splitlines()
+    assert lines[0].startswith("  mean test loss: 1 degree=1   2 degree=4   3 degree=12")
+    for digit in "123":
+        assert sum(line.count(digit) for line in lines[1:-2]) >= 4  # a marker per λ
+    many = json.loads(json.dumps(document))
+    for i, row in enumerate(many["summary"]):
+        row["point"] = {"x": i}
+    assert grid_chart(many).plain.startswith("(12 points: too many curves")

@@ -126,13 +126,12 @@ def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> N
         console = _stdout()
         for table in report.renderables(document):
             console.print(table)
-        if report.is_grid(document):
-            return  # the terminal chart draws one point's curve
         if chart or (chart is None and console.is_terminal and console.width >= 100):
-            from wdcli.termchart import loss_chart
+            from wdcli.termchart import grid_chart, loss_chart
 
+            draw = grid_chart if report.is_grid(document) else loss_chart
             console.print(
-                loss_chart(
+                draw(
                     document,
                     width=min(console.width, 120),
                     color=not console.no_color and console.is_terminal,
