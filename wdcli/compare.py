@@ -186,11 +186,13 @@ def compare(
     rows_a = {row_group(row): row for row in baseline["summary"]}
     rows_b = {row_group(row): row for row in candidate["summary"]}
     shared = [key for key in rows_a if key in rows_b]
+    grid = any(key[0] != EMPTY_POINT for key in [*rows_a, *rows_b])
+    what = "(point, λ)" if grid else "λ"
     if found and not common:
         raise IncomparableError(
             f"cannot compare {names[0]} and {names[1]}: "
             + "; ".join(found)
-            + f"; pass --common to compare anyway on the {len(shared)} (point, λ) both have"
+            + f"; pass --common to compare anyway on the {len(shared)} {what} both have"
         )
     if not shared:
         raise IncomparableError(f"cannot compare {names[0]} and {names[1]}: no λ in common")
