@@ -1,8 +1,9 @@
 """The command line: parse, call the library, print, map errors to exit codes.
 
 Exit codes: 0 ok · 1 a check failed (compare found a regression) · 2 the input was wrong ·
-130 interrupted. Results go to stdout; progress and messages to stderr. Heavy modules
-(numpy, scikit-learn, matplotlib) are imported inside commands so that `--help` is instant.
+128 + the signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Results go to
+stdout; progress and messages to stderr. Heavy modules (numpy, scikit-learn, matplotlib) are
+imported inside commands so that `--help` is instant.
 """
 
 from __future__ import annotations
@@ -205,39 +206,67 @@ def sweep(
     """
     from wdcli.config import load_config
     from wdcli.executors import make_executor
+    from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.models import check_task
     from wdcli.store import open_destination
     from wdcli.sweep import check_points, execute
 
-    with _errors():
-        config = load_config(config_path, overrides or [], grid or [], tune or [])
-        check_task(config)
-        check_points(config, str(config_path))
-        runner = make_executor(executor.value if executor else None, jobs, address, config)
-        destination = open_destination(config, out, resume=resume, force=force)
-        if destination.resumed and not quiet:
-            typer.echo(
-                f"resuming {destination.journal.path}: "
-                f"{len(destination.done_runs)} runs already done",
-                err=True,
-            )
+    runner = destination = None
+    with _errors(), stop_on_signals():
         try:
+            config = load_config(config_path, overrides or [], grid or [], tune or [])
+            check_task(config)
+            check_points(config, str(config_path))
+            runner = make_executor(executor.value if executor else None, jobs, address, config)
+            if getattr(runner, "note", None) and not quiet:
+                typer.echo(runner.note, err=True)
+            with deferred():  # a journal is never created without the CLI knowing its name
+                destination = open_destination(config, out, resume=resume, force=force)
+            if destination.resumed and not quiet:
+                typer.echo(
+                    f"resuming {destination.journal.path}: "
+                    f"{len(destination.done_runs)} runs already done",
+                    err=True,
+                )
             with _progress(quiet) as on_progress:
                 document = execute(config, destination, runner, on_progress)
-        except KeyboardInterrupt:
-            sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
-            sets += "".join(f" --grid {shlex.quote(item)}" for item in grid or [])
-            sets += "".join(f" --tune {shlex.quote(item)}" for item in tune or [])
-            again = f"wdcli sweep {config_path}{sets} --resume --out {destination.results_path}"
-            typer.echo(
-                f"interrupted; finished runs are in {destination.journal.path}\n"
-                f"continue with: {again}",
-                err=True,
-            )
-            raise typer.Exit(code=130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.interrupts)
+            if runner is not None:
+                runner.close()  # the workers are gone before the command says it stopped
+            axes = [("--grid", item) for item in grid or []] + [
+                ("--tune", item) for item in tune or []
+            ]
+            _interrupted(exc, config_path, overrides or [], destination, axes)
+        finally:
+            if runner is not None:
+                runner.close()
     _print_document(document, fmt, chart)
     if not quiet:
         typer.echo(f"wrote {destination.results_path}", err=True)
+
+
+def _interrupted(exc: KeyboardInterrupt, config_path: Path, overrides: list[str], destination,
+                 axes: list[tuple[str, str]] = ()):  # fmt: skip
+    """Say what was kept and how to continue, then exit 128 + the signal (130 for Ctrl-C)."""
+    from wdcli.interrupts import exit_code
+
+    code = exit_code(exc)
+    what = "interrupted" if code == 130 else f"interrupted by {exc}"
+    if destination is None:
+        lines = f"{what} before any run was recorded"
+    else:
+        sets = "".join(f" --set {shlex.quote(item)}" for item in overrides)
+        sets += "".join(f" {option} {shlex.quote(item)}" for option, item in axes)
+        again = (
+            f"wdcli sweep {shlex.quote(str(config_path))}{sets} --resume "
+            f"--out {shlex.quote(str(destination.results_path))}"
+        )
+        lines = f"{what}; finished runs are in {destination.journal.path}\ncontinue with: {again}"
+    try:
+        typer.echo(lines, err=True)
+    except OSError:  # SIGHUP: the terminal may be gone; the journal is what matters
+        pass
+    raise typer.Exit(code=code) from None
 
 
 @contextmanager
@@ -248,20 +277,27 @@ def _progress(quiet: bool):
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    with Progress(
+    bar = Progress(
         "runs",
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=_stderr(),
         transient=True,
-    ) as bar:
-        task = bar.add_task("runs", total=None)
+    )
+    task = bar.add_task("runs", total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
 
+    bar.start()
+    try:
         yield update
+    finally:
+        try:
+            bar.stop()
+        except OSError:  # the terminal is gone (SIGHUP): there is no bar left to clear
+            pass
 
 
 @app.command()

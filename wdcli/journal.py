@@ -6,12 +6,18 @@ A torn last line (a crash in the middle of a write) is ignored when the journal 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wdcli.errors import ResultsError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; journals are then not guarded against a second sweep
+    fcntl = None
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 
@@ -48,8 +54,53 @@ def read_journal(path: Path) -> JournalContents:
     return JournalContents(records[0], [r["run"] for r in records[1:] if r.get("kind") == "run"])
 
 
+def in_use_error(path: Path) -> ResultsError:
+    return ResultsError(
+        f"{path}: another sweep is using this journal; wait for it to finish, or stop it and "
+        "run again with --resume"
+    )
+
+
+def _lock(handle, path: Path) -> None:
+    """Lock an open journal for this process (flock: the OS drops it when the process ends,
+    however it ends), or close it and raise when another sweep holds it."""
+    if fcntl is None:
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+            return  # a file system without locks (some network mounts): go on unguarded
+        handle.close()
+        raise in_use_error(path) from None
+    try:  # the holder may have finished (removed the journal) while this one waited to open it
+        same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except FileNotFoundError:
+        same = False
+    if not same:
+        handle.close()
+        raise ResultsError(f"{path}: another sweep finished this journal meanwhile")
+
+
+def ensure_free(path: Path) -> None:
+    """Raise in_use_error when a running sweep holds the journal at path."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return
+    with handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise in_use_error(path) from None
+            except OSError:
+                pass
+
+
 class Journal:
-    """An open journal: `append` writes a run and fsyncs before returning."""
+    """An open journal, locked against other sweeps: `append` writes a run and fsyncs before
+    returning. The lock lasts until `close` (or this process's end)."""
 
     def __init__(self, path: Path, handle):
         self.path = path
@@ -57,22 +108,39 @@ class Journal:
 
     @classmethod
     def create(cls, path: Path, header: dict, exclusive: bool = True) -> Journal:
-        """Start a new journal; with `exclusive`, fail if the file exists (FileExistsError)."""
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-        fd = os.open(path, flags, 0o644)
-        journal = cls(path, os.fdopen(fd, "ab"))
+        """Start a new journal; with `exclusive`, fail if the file exists (FileExistsError).
+        Without, an existing journal is emptied, unless another sweep uses it."""
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else 0), 0o644)
+        handle = os.fdopen(fd, "r+b")
+        _lock(handle, path)
+        handle.truncate(0)
+        journal = cls(path, handle)
         journal._write({"kind": "header", **header})
         return journal
 
     @classmethod
+    def open_locked(cls, path: Path) -> Journal:
+        """Open an existing journal for this sweep alone, changing nothing yet."""
+        try:
+            handle = open(path, "r+b")  # noqa: SIM115 - closed by close()
+        except OSError as exc:
+            raise ResultsError(f"{path}: cannot open the journal: {exc.strerror}") from None
+        _lock(handle, path)
+        return cls(path, handle)
+
+    @classmethod
     def reopen(cls, path: Path) -> Journal:
         """Continue an existing journal, cutting a torn last line first."""
-        data = path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        handle = open(path, "r+b")  # noqa: SIM115 - closed by close()
-        handle.truncate(end)
-        handle.seek(end)
-        return cls(path, handle)
+        journal = cls.open_locked(path)
+        journal.cut_torn_line()
+        return journal
+
+    def cut_torn_line(self) -> None:
+        """Drop a last line torn by a crash, and append after what remains."""
+        self._handle.seek(0)
+        end = self._handle.read().rfind(b"\n") + 1
+        self._handle.truncate(end)
+        self._handle.seek(end)
 
     def append(self, run: dict) -> None:
         self._write({"kind": "run", "run": run})

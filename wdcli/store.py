@@ -12,7 +12,7 @@ from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
-from wdcli.journal import JOURNAL_SUFFIX, Journal, journal_path, read_journal
+from wdcli.journal import JOURNAL_SUFFIX, Journal, ensure_free, journal_path, read_journal
 from wdcli.results import now
 
 RESULTS_FOLDER = Path("results")
@@ -70,6 +70,7 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     if journal.exists():
         if resume:
             return _resume(config, journal, overwrite=force)
+        ensure_free(journal)
         if not force:
             raise ResultsError(
                 f"{journal}: an unfinished sweep is recorded there; pass --resume to continue "
@@ -85,13 +86,19 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
 
 
 def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
-    contents = read_journal(journal)
-    found = contents.header.get("config_hash")
-    if found != config.hash():
-        raise ResultsError(
-            f"{journal}: was written for a different config (hash {found}, this config is "
-            f"{config.hash()}); run without --resume, or with --out for a new file"
-        )
+    opened = Journal.open_locked(journal)  # first: a sweep using it is still writing it
+    try:
+        contents = read_journal(journal)
+        found = contents.header.get("config_hash")
+        if found != config.hash():
+            raise ResultsError(
+                f"{journal}: was written for a different config (hash {found}, this config is "
+                f"{config.hash()}); run without --resume, or with --out for a new file"
+            )
+    except BaseException:
+        opened.close()
+        raise
+    opened.cut_torn_line()
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
     from wdcli.runkey import RunKey
     from wdcli.sweep import planned_keys
@@ -101,7 +108,7 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
     done = [run for key, run in runs.items() if key in wanted]
     return Destination(
         results,
-        Journal.reopen(journal),
+        opened,
         overwrite=overwrite,
         done_runs=done,
         started_at=contents.header.get("started_at") or now(),

@@ -234,11 +234,13 @@ def execute(
             runs += unit_runs
             if on_progress:
                 on_progress(len(runs), total)
+        document = finish(config, runs, destination.started_at, executor.name)
+        write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
+        # Everything is in the results file now; removed while still locked, so that no
+        # other sweep can take the journal up in between.
+        journal.path.unlink(missing_ok=True)
     finally:
         journal.close()
-    document = finish(config, runs, destination.started_at, executor.name)
-    write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
-    destination.journal.path.unlink(missing_ok=True)  # everything is in the results file now
     return document
 
 
