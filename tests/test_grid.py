@@ -57,12 +57,12 @@ def test_run_key_of_an_old_record_has_the_empty_point_and_fold_0():
     assert key == RunKey("{}", 0.1, 3, 0)
     assert key.to_json() == {"point": {}, "lambda": 0.1, "seed": 3, "fold": 0}
     other = RunKey.of({"point": {"b": 1, "a": [2]}, "lambda": 0.1, "seed": 3, "fold": 0})
-    assert other.point == '{"a":[2],"b":1}' == point_text({"a": [2], "b": 1})
-    assert other.group == ('{"a":[2],"b":1}', 0.1)
+    assert other.point == '{"a": [2], "b": 1}' == point_text({"a": [2], "b": 1})
+    assert other.group == ('{"a": [2], "b": 1}', 0.1)
 
 
 def test_split_done_matches_on_the_point_too():
-    units = [Unit(0, (0.0, 1.0), ('{"x":1}',)), Unit(0, (0.0, 1.0), ('{"x":2}',))]
+    units = [Unit(0, (0.0, 1.0), points=('{"x": 1}',)), Unit(0, (0.0, 1.0), points=('{"x": 2}',))]
     done = [{"point": {"x": 1}, "lambda": lam, "seed": 0, "fold": 0} for lam in (0.0, 1.0)]
     done.append({"point": {"x": 2}, "lambda": 0.0, "seed": 0, "fold": 0})  # half a unit
     todo, kept = split_done(units, done)
@@ -171,17 +171,24 @@ def test_compare_of_grid_results_exits_0_1_and_2(write_config, tmp_path):
     worse, missing = json.loads(json.dumps(document)), json.loads(json.dumps(document))
     worse["summary"][5]["test_loss_mean"] *= 2
     missing["summary"] = [r for r in missing["summary"] if r["point"]["dataset.degree"] != 12]
+    missing["runs"] = [r for r in missing["runs"] if r["point"]["dataset.degree"] != 12]
+    missing["points"] = [p for p in missing["points"] if p["point"]["dataset.degree"] != 12]
     (tmp_path / "worse.json").write_text(json.dumps(worse))
     (tmp_path / "missing.json").write_text(json.dumps(missing))
     a = str(tmp_path / "a.json")
     assert runner.invoke(app, ["compare", a, a]).exit_code == 0
     result = runner.invoke(app, ["compare", a, str(tmp_path / "worse.json")])
     assert result.exit_code == 1
-    assert "worse than" in result.stdout and "at 1 of 12 λ (1e-06 at degree=4;" in result.stdout
+    assert "test_loss worse at 1 of 12 λ (dataset.degree=4 λ=1e-06)" in result.stdout
     result = runner.invoke(app, ["compare", a, str(tmp_path / "missing.json")])
+    assert result.exit_code == 1  # a missing point is a difference: its rows are missing
+    assert "row missing at 4 of 12 λ (dataset.degree=12 λ=0," in result.stdout
+    missing["config"]["grid"]["dataset.degree"] = [1, 4]  # another grid: other experiments
+    (tmp_path / "other.json").write_text(json.dumps(missing))
+    result = runner.invoke(app, ["compare", a, str(tmp_path / "other.json")])
     assert result.exit_code == 2
-    assert "points differ (missing in the candidate: degree=12)" in result.stderr
-    common = runner.invoke(app, ["compare", a, str(tmp_path / "missing.json"), "--common"])
+    assert "grid differs" in result.stderr
+    common = runner.invoke(app, ["compare", a, str(tmp_path / "other.json"), "--common"])
     assert common.exit_code == 0
 
 

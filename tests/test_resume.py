@@ -220,14 +220,20 @@ def test_concurrent_sweeps_into_one_folder_do_not_collide(ridge_config, tmp_path
         ("[1, 2]", "{p}: not a results file (a JSON array, not an object)"),
         ('{"a": 1}', "{p}: not a results file (no schema_version)"),
         (
-            '{"schema_version": 2}',
-            "{p}: schema version 2, this wdcli reads version 1; upgrade wdcli to read it",
+            '{"schema_version": 3}',
+            "{p}: schema version 3, this wdcli reads versions 1 and 2; upgrade wdcli to read it",
         ),
-        ('{"schema_version": 1, "config": {}, "runs": []}', "{p}: missing field 'summary'"),
+        ('{"schema_version": 2}', "{p}: config: required field is missing"),
         (
-            '{"schema_version": 1, "config": {}, "runs": [{"lambda": 1}], "summary": [], '
+            '{"schema_version": 1, "config": {"name": "x", "dataset": {"name": "poly"}, '
+            '"model": {"name": "linear"}}, "runs": []}',
+            "{p}: runs: is empty",
+        ),
+        (
+            '{"schema_version": 1, "config": {"name": "x", "dataset": {"name": "poly"}, '
+            '"model": {"name": "linear"}}, "runs": [{"lambda": 1}], "summary": [], '
             '"best_lambda": null, "lambda_1se": null}',
-            "{p}: runs[0]: missing field 'seed'",
+            "{p}: runs[0].seed: required field is missing",
         ),
     ],
 )
@@ -270,7 +276,9 @@ def test_a_journal_in_use_is_refused_in_one_line_and_left_intact(ridge_config, t
     out = tmp_path / "r.json"
     journal = tmp_path / "r.journal.jsonl"
     running = open_destination(load_config(ridge_config), out)  # a sweep holding the journal
-    running.journal.append({"lambda": 0.0, "seed": 0})
+    running.journal.append(
+        {"lambda": 0.0, "seed": 0, "status": "ok", "train_loss": 1.0, "test_loss": 2.0}
+    )
     before = journal.read_bytes()
     result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), *flags])
     assert result.exit_code == 2

@@ -111,8 +111,37 @@ def _main(
     _state["debug"] = debug
 
 
+@contextmanager
+def _to_stdout():
+    """Results go to stdout: a full disk there is one line and exit 2, a closed pipe a quiet
+    exit 1 (as rich does), never a traceback."""
+    try:
+        yield
+        sys.stdout.flush()
+    except OSError as exc:
+        _silence_stdout()  # what is still buffered must not fail again at exit
+        if isinstance(exc, BrokenPipeError):
+            raise typer.Exit(code=1) from None
+        typer.echo(f"stdout: cannot write: {exc.strerror or exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
+
+
 def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> None:
     """Print a results document to stdout; `chart` None: under the table on a wide terminal."""
+    with _to_stdout():
+        _write_document(document, fmt, chart)
+
+
+def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
     from wdcli import report
 
     if fmt is Format.json:
@@ -204,18 +233,23 @@ def sweep(
 
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
+    from wdcli.autogrid import resolve_grid
     from wdcli.config import load_config
+    from wdcli.errors import WriteError
     from wdcli.executors import make_executor
+    from wdcli.folds import check_folds
     from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.models import check_task
     from wdcli.store import open_destination
     from wdcli.sweep import check_points, execute
 
     runner = destination = None
+    axes = [("--grid", item) for item in grid or []] + [("--tune", item) for item in tune or []]
     with _errors(), stop_on_signals():
         try:
-            config = load_config(config_path, overrides or [], grid or [], tune or [])
+            config = resolve_grid(load_config(config_path, overrides or [], grid or [], tune or []))
             check_task(config)
+            check_folds(config)
             check_points(config, str(config_path))
             runner = make_executor(executor.value if executor else None, jobs, address, config)
             if getattr(runner, "note", None) and not quiet:
@@ -233,10 +267,16 @@ def sweep(
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.interrupts)
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
-            axes = [("--grid", item) for item in grid or []] + [
-                ("--tune", item) for item in tune or []
-            ]
-            _interrupted(exc, config_path, overrides or [], destination, axes)
+            _interrupted(exc, config_path, overrides or [], destination, force, axes)
+        except WriteError as exc:  # e.g. the disk filled up: the journal keeps what is done
+            if _state["debug"] or destination is None:
+                raise  # nothing recorded yet: one line, as any input error
+            again = _resume_command(config_path, overrides, destination.results_path, force, axes)
+            typer.echo(
+                f"{exc}\nfinished runs are in {destination.journal.path}; continue with: {again}",
+                err=True,
+            )
+            raise typer.Exit(code=exc.exit_code) from None
         finally:
             if runner is not None:
                 runner.close()
@@ -245,8 +285,22 @@ def sweep(
         typer.echo(f"wrote {destination.results_path}", err=True)
 
 
-def _interrupted(exc: KeyboardInterrupt, config_path: Path, overrides: list[str], destination,
-                 axes: list[tuple[str, str]] = ()):  # fmt: skip
+def _resume_command(config_path: Path, overrides, results_path: Path, force: bool, axes=()) -> str:
+    """The command that continues this sweep from its journal (`axes`: --grid/--tune items)."""
+    sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
+    sets += "".join(f" {option} {shlex.quote(item)}" for option, item in axes)
+    config, out = (shlex.quote(str(path)) for path in (config_path, results_path))
+    return f"wdcli sweep {config}{sets} --resume --out {out}" + (" --force" if force else "")
+
+
+def _interrupted(
+    exc: KeyboardInterrupt,
+    config_path: Path,
+    overrides: list[str],
+    destination,
+    force: bool,
+    axes=(),
+):
     """Say what was kept and how to continue, then exit 128 + the signal (130 for Ctrl-C)."""
     from wdcli.interrupts import exit_code
 
@@ -255,12 +309,7 @@ def _interrupted(exc: KeyboardInterrupt, config_path: Path, overrides: list[str]
     if destination is None:
         lines = f"{what} before any run was recorded"
     else:
-        sets = "".join(f" --set {shlex.quote(item)}" for item in overrides)
-        sets += "".join(f" {option} {shlex.quote(item)}" for option, item in axes)
-        again = (
-            f"wdcli sweep {shlex.quote(str(config_path))}{sets} --resume "
-            f"--out {shlex.quote(str(destination.results_path))}"
-        )
+        again = _resume_command(config_path, overrides, destination.results_path, force, axes)
         lines = f"{what}; finished runs are in {destination.journal.path}\ncontinue with: {again}"
     try:
         typer.echo(lines, err=True)
@@ -317,6 +366,11 @@ def show(
     _print_document(document, fmt, chart)
 
 
+class Direction(str, Enum):
+    worse = "worse"
+    either = "either"
+
+
 class CompareFormat(str, Enum):
     table = "table"
     markdown = "markdown"
@@ -349,14 +403,25 @@ def compare(
             "differ in dataset, model, λ grid or seeds.",
         ),
     ] = False,
+    direction: Annotated[
+        Direction,
+        typer.Option(
+            "--direction",
+            "-d",
+            help="worse: fail only when a candidate is worse (or missing, or non-finite). "
+            "either: also fail when it is better beyond the tolerance, a regime or run status "
+            "changed, or λ_min / λ_1se moved (to check that a change changed nothing).",
+        ),
+    ] = Direction.worse,
     fmt: Annotated[
         CompareFormat, typer.Option("--format", "-f", help="How to print the comparison.")
     ] = CompareFormat.table,
 ) -> None:
-    """Check candidates against a baseline per λ: exit 0 if no worse, 1 if worse, 2 if the
-    files cannot be compared.
+    """Check candidates against a baseline per λ: exit 0 if they pass, 1 if one fails, 2 if
+    the files cannot be compared.
 
     Example: wdcli compare results/reference/poly.json results/poly-20260101-120000.json
+    --direction either --rtol 1e-4
     """
     from wdcli import compare as comparing
     from wdcli.results import load_results
@@ -372,19 +437,21 @@ def compare(
                 rtol=rtol,
                 atol=atol,
                 common=common,
+                direction=direction.value,
             )
             for path in candidates
         ]
-    if fmt is CompareFormat.json:
-        sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
-    elif fmt is CompareFormat.markdown:
-        sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
-    else:
-        console = _stdout()
-        for result in results:
-            console.print(comparing.rich_table(result))
-            typer.echo(comparing.headline(result))
-    if any(result.worse for result in results):
+    with _to_stdout():
+        if fmt is CompareFormat.json:
+            sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
+        elif fmt is CompareFormat.markdown:
+            sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
+        else:
+            console = _stdout()
+            for result in results:
+                console.print(comparing.rich_table(result))
+                typer.echo(comparing.headline(result))
+    if any(result.failed for result in results):
         raise typer.Exit(code=1)
 
 
@@ -463,19 +530,23 @@ def validate(
     with _errors():
         config = load_config(config_path, overrides or [], grid or [], tune or [])
         check_task(config)
+    from wdcli.config import LambdaAuto
+    from wdcli.folds import fold_numbers
     from wdcli.grid import grid_points, tune_candidates
 
-    lambdas = config.lambda_values()
-    seeds = config.seed_values()
+    lambda_grid = config.lambdas
+    auto = isinstance(lambda_grid, LambdaAuto) and lambda_grid.values is None
+    lambdas = lambda_grid.num if auto else len(config.lambda_values())
+    seeds, folds = len(config.seed_values()), len(fold_numbers(config))
     points = len(grid_points(config)) if config.grid else 1
-    runs = len(lambdas) * len(seeds) * points
+    runs = f"{lambdas * seeds * folds * points} runs" + (", λ chosen from the data" if auto else "")
+    per_fold = f" × {folds} folds" if folds > 1 else ""
     where = f"{points} points × " if config.grid else ""
-    tuned = ""
     if config.tune:
-        tuned = f", each tuned over {len(tune_candidates(config))} candidates"
+        runs += f", each tuned over {len(tune_candidates(config))} candidates"
     typer.echo(
         f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
-        f"{where}{len(lambdas)} λ × {len(seeds)} seeds = {runs} runs{tuned})"
+        f"{where}{lambdas} λ × {seeds} seeds{per_fold} = {runs})"
     )
 
 

@@ -212,7 +212,7 @@ def _count_loss(lost: Counter, unit, exc: BaseException | None, where: str) -> N
     if lost[unit] >= MAX_ATTEMPTS:
         reason = f" ({_first_line(exc)})" if exc is not None else ""
         raise ExecutorError(
-            f"a unit (seed {unit.seed}, {len(unit.lambdas)} λ) was lost {lost[unit]} times with "
+            f"a unit (seed {unit.seed}, fold {unit.fold}, {len(unit.lambdas)} λ) was lost {lost[unit]} times with "
             f"its {where}{reason}; the runs finished so far are in the journal, continue with "
             "--resume once the cause is fixed (out of memory? fewer --jobs)"
         )
@@ -401,7 +401,9 @@ def sweep_work(config) -> float:
     per_seed = (
         3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
     )
-    return per_seed * seeds * models
+    from wdcli.folds import fold_numbers
+
+    return per_seed * seeds * len(fold_numbers(config)) * models
 
 
 def choose(config, cores: int | None = None) -> tuple[str, int]:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-EMPTY_POINT = "{}"
+EMPTY_POINT = "{}"  # point_text({})
 
 
 def point_text(point: Mapping[str, Any] | str | None) -> str:
@@ -23,7 +23,7 @@ def point_text(point: Mapping[str, Any] | str | None) -> str:
         return EMPTY_POINT
     if isinstance(point, str):
         point = json.loads(point)
-    return json.dumps(dict(point), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(dict(point), sort_keys=True, ensure_ascii=False)
 
 
 def point_label(point: Mapping[str, Any] | str, short: bool = True) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from wdcli.config import Config
-from wdcli.data import Dataset, standardise
+from wdcli.data import Dataset, standardise, target_scale
 from wdcli.grid import grid_points, point_config
 from wdcli.models import MODELS, Fit
 
@@ -55,12 +55,15 @@ def _slice(fit: Fit, start: int, stop: int) -> Fit:
         metrics={key: value[part] for key, value in fit.metrics.items()},
         curves=curves,
         diverged=None if fit.diverged is None else fit.diverged[part],
+        loss_scale=fit.loss_scale,
+        pointwise=None if fit.pointwise is None else fit.pointwise[part],
     )
 
 
-def fit_variants(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int
-                 ) -> tuple[list[Fit], float]:  # fmt: skip
-    """One Fit (K = len(lambdas)) per config, and the seconds spent training them all."""
+def fit_variants(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int,
+                 fit_function=None) -> tuple[list[Fit], float]:  # fmt: skip
+    """One Fit (K = len(lambdas)) per config, and the seconds spent training them all
+    (`fit_function` instead of the model's own, e.g. ridge's leave-one-out)."""
     groups: dict[str, list[int]] = {}
     for i, config in enumerate(configs):
         groups.setdefault(signature(config), []).append(i)
@@ -68,7 +71,7 @@ def fit_variants(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed
     start = time.perf_counter()
     for members in groups.values():
         first = configs[members[0]]
-        fit = MODELS[first.model.name].fit_function()
+        fit = fit_function or MODELS[first.model.name].fit_function()
         if len(members) == 1:
             fits[members[0]] = fit(data, lambdas, seed, first.model)
             continue
@@ -97,19 +100,30 @@ def carve(data: Dataset, holdout: float, seed: int) -> TuneData:
     train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
     X_sub, X_val = standardise(data.X_train[train], data.X_train[val])
     _, X_test = standardise(data.X_train[train], data.X_test)
-    return TuneData(X_sub, data.y_train[train], X_test, data.y_test, data.task, data.classes,
-                    X_val, data.y_train[val])  # fmt: skip
+    y_sub = data.y_train[train]
+    scale = None if data.target_scale is None else target_scale(y_sub)
+    return TuneData(
+        X_train=X_sub,
+        y_train=y_sub,
+        X_test=X_test,
+        y_test=data.y_test,
+        task=data.task,
+        classes=data.classes,
+        target_scale=scale,
+        X_val=X_val,
+        y_val=data.y_train[val],
+    )
 
 
 def fit_tuned(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int,
-              holdout: float) -> tuple[list[Fit], float]:  # fmt: skip
+              holdout: float, fit_function=None) -> tuple[list[Fit], float]:  # fmt: skip
     """fit_variants on the training rows left after carving; each Fit has metrics['val_loss']."""
     tuned = carve(data, holdout, seed)
-    fits, seconds = fit_variants(configs, tuned, lambdas, seed)
+    fits, seconds = fit_variants(configs, tuned, lambdas, seed, fit_function)
     if all("val_loss" in fit.metrics for fit in fits):
         return fits, seconds
     on_val = replace(tuned, X_test=tuned.X_val, y_test=tuned.y_val)
-    val_fits, more = fit_variants(configs, on_val, lambdas, seed)
+    val_fits, more = fit_variants(configs, on_val, lambdas, seed, fit_function)
     for fit, val in zip(fits, val_fits, strict=True):
         fit.metrics["val_loss"] = val.test_loss
     return fits, seconds + more

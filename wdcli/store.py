@@ -12,7 +12,14 @@ from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
-from wdcli.journal import JOURNAL_SUFFIX, Journal, ensure_free, journal_path, read_journal
+from wdcli.journal import (
+    JOURNAL_SUFFIX,
+    Journal,
+    ensure_free,
+    journal_path,
+    read_header,
+    read_journal,
+)
 from wdcli.results import now
 
 RESULTS_FOLDER = Path("results")
@@ -61,7 +68,8 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     if out.is_dir():
         raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
     if not out.parent.is_dir():
-        raise ResultsError(f"{out.parent}: no such folder")
+        what = "not a folder" if out.parent.exists() else "no such folder"
+        raise ResultsError(f"{out.parent}: {what}")
     if out.exists() and not force:
         raise ResultsError(
             f"{out}: already exists; pass --force to overwrite it or --out another file"
@@ -95,36 +103,52 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
                 f"{journal}: was written for a different config (hash {found}, this config is "
                 f"{config.hash()}); run without --resume, or with --out for a new file"
             )
+        runs = _runs_of(config, journal, contents)
+        opened.cut_torn_line()
     except BaseException:
         opened.close()
         raise
-    opened.cut_torn_line()
+    opened.config_hash = config.hash()
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
-    from wdcli.runkey import RunKey
-    from wdcli.sweep import planned_keys
-
-    wanted = planned_keys(config)
-    runs = {RunKey.of(r): r for r in contents.runs}  # a run written twice counts once
-    done = [run for key, run in runs.items() if key in wanted]
     return Destination(
         results,
         opened,
         overwrite=overwrite,
-        done_runs=done,
+        done_runs=runs,
         started_at=contents.header.get("started_at") or now(),
         resumed=True,
     )
+
+
+def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
+    """The journal's runs, once each; a run that this config does not have is an error."""
+    from wdcli.runkey import RunKey, point_label
+    from wdcli.sweep import planned_keys
+
+    wanted = planned_keys(config)
+    folds = {key.fold for key in wanted}
+    runs = {}
+    for number, run in zip(contents.lines, contents.runs, strict=True):
+        key = RunKey.of(run)
+        if key not in wanted:
+            fold = f", fold {key.fold}" if len(folds) > 1 or key.fold else ""
+            point = point_label(key.point, short=False)
+            where = f"{point}, " if point else ""
+            raise ResultsError(
+                f"{journal}: line {number}: a run this config does not have ({where}λ = "
+                f"{key.lam:g}, seed {key.seed}{fold}): another sweep's runs? Run without "
+                "--resume, or with --force to start over"
+            )
+        runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once
+    return list(runs.values())
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:
     """The newest unfinished journal of this config's name; refuse one of another config."""
     candidates = []
     for path in folder.glob(f"{config.name}-*{JOURNAL_SUFFIX}"):
-        try:
-            header = read_journal(path).header
-        except ResultsError:
-            continue
-        if header.get("name") == config.name:
+        header = read_header(path)  # a damaged header is an error, a torn one is skipped
+        if header is not None and header.get("name") == config.name:
             candidates.append((path.stat().st_mtime, path, header.get("config_hash")))
     if not candidates:
         return None
@@ -139,7 +163,12 @@ def _find_resumable(config: Config, folder: Path) -> Path | None:
 
 
 def _open_new(config: Config, folder: Path) -> Destination:
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ResultsError(f"{folder}: not a folder; move it away or pass --out") from None
+    except OSError as exc:
+        raise ResultsError(f"{folder}: cannot create the folder: {exc.strerror}") from None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     for attempt in range(1, 1000):
         suffix = "" if attempt == 1 else f"-{attempt}"

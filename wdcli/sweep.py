@@ -1,12 +1,15 @@
-"""A sweep: the grid of λ × seeds cut into work units, run by an executor, journalled.
+"""A sweep: points × λ × seeds × folds cut into work units, run by an executor, journalled.
 
-A work unit is one seed and a batch of its λ; `run_unit` trains that batch as one stacked
-model and returns one run record per λ. Units are independent, so any executor can run them
-in any order: the numbers of a run depend only on its (λ, seed) and the config.
+A work unit is one seed, one fold, a batch of its λ and the grid points that train together
+(wdcli.stacking); `run_unit` trains them as few stacked models as the math allows and returns
+one run record per (point, λ). Units are independent, so any executor can run them in any
+order: the numbers of a run depend only on its key (point, λ, seed, fold; wdcli.runkey) and
+the config.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from collections.abc import Callable, Iterable
@@ -16,8 +19,9 @@ import numpy as np
 
 from wdcli.config import Config, task_of
 from wdcli.conventions import convention
-from wdcli.data import Dataset, build_dataset
+from wdcli.data import Dataset, Split, build_split
 from wdcli.errors import DataError
+from wdcli.folds import fold_numbers
 from wdcli.grid import grid_points, point_config, tune_candidates
 from wdcli.models import check_task
 from wdcli.results import build_document, dumps, now, write_atomic
@@ -29,38 +33,42 @@ from wdcli.summary import summarise_points
 
 @dataclass(frozen=True)
 class Unit:
-    """One seed and a batch of its λ, at one or more points trained together (points whose
-    configs differ only where a stacked model allows: the MLP's learning rate)."""
+    """One seed and fold and a batch of its λ, at one or more grid points trained together
+    (points whose configs differ only where a stacked model allows: the MLP's lr)."""
 
     seed: int
     lambdas: tuple[float, ...]
-    points: tuple[str, ...] = (EMPTY_POINT,)
     fold: int = 0
+    points: tuple[str, ...] = (EMPTY_POINT,)
 
     def keys(self) -> list[RunKey]:
         """The run keys this unit computes, in the order of its runs."""
-        return [RunKey(p, lam, self.seed, self.fold) for p in self.points for lam in self.lambdas]
+        return [
+            RunKey(point, lam, self.seed, self.fold)
+            for point in self.points
+            for lam in self.lambdas
+        ]
 
     @property
-    def data_key(self) -> tuple[str, int]:
-        """What the unit's dataset depends on besides the config: (point, seed)."""
-        return self.points[0], self.seed
+    def data_key(self) -> tuple[str, int, int]:
+        """(point, seed, fold): the units that share it train on the same data."""
+        return self.points[0], self.seed, self.fold
 
 
 def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int = 1) -> list[Unit]:
-    """Every (group of stackable points, seed)'s λ grid, in chunks of lambdas_per_unit; by
-    default in as few near-equal chunks as keep `workers` units running at once (one unit per
-    seed and point group for one worker)."""
+    """Every (group of stackable points, seed, fold)'s λ grid, in chunks of lambdas_per_unit;
+    by default in as few near-equal chunks as keep `workers` units running at once."""
     from wdcli.executors import chunks_per_seed
 
-    lambdas, seeds = config.lambda_values(), config.seed_values()
+    lambdas, seeds, folds = config.lambda_values(), config.seed_values(), fold_numbers(config)
     groups = stack_groups(config)
-    chunks = chunks_per_seed(len(seeds) * len(groups), len(lambdas), workers)
+    chunks = chunks_per_seed(len(seeds) * len(folds) * len(groups), len(lambdas), workers)
     size = lambdas_per_unit or -(-len(lambdas) // chunks) or 1
     return [
-        Unit(seed, tuple(lambdas[i : i + size]), points)
+        Unit(seed, tuple(lambdas[i : i + size]), fold, points)
         for points in groups
         for seed in seeds
+        for fold in folds
         for i in range(0, len(lambdas), size)
     ]
 
@@ -86,18 +94,37 @@ def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit]
     return todo, kept
 
 
-_DATA_CACHE: dict[tuple[str, int], Dataset] = {}
+def run_key(run: dict) -> RunKey:
+    """The key of a run record (point {} and fold 0 for records written before them)."""
+    return RunKey.of(run)
 
 
-def dataset_for(config: Config, seed: int) -> Dataset:
-    """The dataset of a seed, built once per process (all λ of a seed share it)."""
+_SPLIT_CACHE: dict[tuple[str, int], Split] = {}
+_DATA_CACHE: dict[tuple[str, str, int, int], Dataset] = {}
+
+
+def _cached(cache: dict, key, build):
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = build()
+    return cache[key]
+
+
+def split_for(config: Config, seed: int) -> Split:
+    """The train/test split of a seed, before standardisation, built once per process."""
     data_seed = config.dataset.seed if config.dataset.seed is not None else seed
     key = (config.dataset.model_dump_json(), data_seed)
-    if key not in _DATA_CACHE:
-        if len(_DATA_CACHE) >= 8:
-            _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
-        _DATA_CACHE[key] = build_dataset(config.dataset, seed)
-    return _DATA_CACHE[key]
+    return _cached(_SPLIT_CACHE, key, lambda: build_split(config.dataset, seed))
+
+
+def dataset_for(config: Config, seed: int, fold: int = 0) -> Dataset:
+    """The dataset of a seed's fold, built once per process (all λ of a fold share it)."""
+    from wdcli.folds import fold_dataset
+
+    split = split_for(config, seed)
+    key = (config.dataset.model_dump_json(), config.validation.model_dump_json(), seed, fold)
+    return _cached(_DATA_CACHE, key, lambda: fold_dataset(config, split, seed, fold))
 
 
 def check_points(config: Config, source: str = "") -> None:
@@ -122,8 +149,8 @@ def check_points(config: Config, source: str = "") -> None:
 
 
 def unit_dataset(config: Config, unit: Unit) -> Dataset:
-    """The dataset of a unit: its seed's, with its points' dataset settings."""
-    return dataset_for(point_config(config, unit.points[0]), unit.seed)
+    """The dataset of a unit: its seed's and fold's, with its points' dataset settings."""
+    return dataset_for(point_config(config, unit.points[0]), unit.seed, unit.fold)
 
 
 def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:
@@ -134,14 +161,17 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     """
     data = data if data is not None else unit_dataset(config, unit)
     check_task(point_config(config, unit.points[0]), data.task)
+    fit = None
+    if unit.fold > 0 and config.validation.kind == "loo":
+        from wdcli.models.linear import fit_ridge_loo as fit
     candidates = tune_candidates(config)
     variants = [(point, c) for point in unit.points for c in candidates]
     configs = [point_config(config, point, c) for point, c in variants]
     lambdas = np.asarray(unit.lambdas, dtype=float)
     if config.tune:
-        fits, elapsed = fit_tuned(configs, data, lambdas, unit.seed, config.tune_holdout)
+        fits, elapsed = fit_tuned(configs, data, lambdas, unit.seed, config.tune_holdout, fit)
     else:
-        fits, elapsed = fit_variants(configs, data, lambdas, unit.seed)
+        fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit)
     seconds = elapsed / len(unit.keys())
     fingerprint = data.fingerprint()
     runs = []
@@ -174,8 +204,8 @@ def run_record(key: RunKey, result, k: int, seconds: float, fingerprint: str) ->
         "status": "diverged" if diverged else "ok",
         "train_loss": _number(train),
         "test_loss": _number(test),
-        "penalty": _number(lam * wsq),
-        "objective": _number(train + lam * wsq),
+        "penalty": _number(result.loss_scale * lam * wsq),
+        "objective": _number(train + result.loss_scale * lam * wsq),
         "weight_sq_norm": _number(wsq),
     }
     run.update({name: _number(values[k]) for name, values in result.metrics.items()})
@@ -186,6 +216,8 @@ def run_record(key: RunKey, result, k: int, seconds: float, fingerprint: str) ->
             "train_loss": [_number(v) for v in result.curves["train_loss"][k]],
             "test_loss": [_number(v) for v in result.curves["test_loss"][k]],
         }
+    if result.pointwise is not None:
+        run["pointwise_test_loss"] = [_number(v) for v in result.pointwise[k]]
     return run
 
 
@@ -201,6 +233,7 @@ def _number(value):
 
 def combined_fingerprint(runs: list[dict]) -> str:
     """One fingerprint for the data of all seeds (the seed's own when they share data)."""
+    runs = [r for r in runs if r.get("fold", 0) == 0]  # the whole split; folds are its parts
     per_seed = sorted({(r["seed"], r["data_fingerprint"]) for r in runs})
     prints = {fp for _, fp in per_seed}
     if len(prints) == 1:
@@ -225,10 +258,11 @@ def execute(
     total = sum(len(unit.keys()) for unit in planned)
     units, runs = split_done(planned, destination.done_runs)
     journal = destination.journal
+    stream = executor.run(run_unit, config, units)
     try:
         if on_progress:
             on_progress(len(runs), total)
-        for unit_runs in executor.run(run_unit, config, units):
+        for unit_runs in stream:
             for run in unit_runs:
                 journal.append(run)
             runs += unit_runs
@@ -238,8 +272,11 @@ def execute(
         write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
         # Everything is in the results file now; removed while still locked, so that no
         # other sweep can take the journal up in between.
-        journal.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. a folder now read-only: the file is complete
+            journal.path.unlink(missing_ok=True)
     finally:
+        if hasattr(stream, "close"):
+            stream.close()  # a failed append stops the workers now, not when collected
         journal.close()
     return document
 
@@ -273,6 +310,43 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
         executor=executor_name,
     )
     document["convention"] = convention(config)
-    if config.grid or config.tune:
-        document["points"] = selections
+    if len(selections) == 1:
+        document.update(selection_fields(config, task, runs, summary, single["best_lambda"],
+                                         single["lambda_1se"]))  # fmt: skip
+        if config.tune:
+            document["points"] = selections
+        return document
+    for selection in selections:  # λ_min, λ_1se and their notes belong to a point
+        text = point_text(selection["point"])
+        rows = [r for r in summary if point_text(r["point"]) == text]
+        fields = selection_fields(point_config(config, text), task, None, rows,
+                                  selection["best_lambda"], selection["lambda_1se"])  # fmt: skip
+        selection.update({k: v for k, v in fields.items() if k not in ("validation",)})
+    document.update({"validation": config.validation.model_dump(mode="json"), "notes": []})
+    document["points"] = selections
     return document
+
+
+def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> dict:
+    """What the document says about how λ was chosen: validation, spreads, notes."""
+    from wdcli.folds import is_cv
+    from wdcli.selection import NO_DIFFERENCE, grid_notes
+    from wdcli.summary import select_lambdas
+
+    notes = grid_notes([row["lambda"] for row in summary], best)
+    if summary and all(row["regime"] in ("flat", "diverged") for row in summary):
+        notes.append(NO_DIFFERENCE)
+    scaled = task == "regression" and config.dataset.scale_target is not False
+    fields = {
+        "validation": config.validation.model_dump(mode="json"),
+        "target_scaling": scaled and config.model.name == "mlp",
+        "lambda_1se_unpaired": select_lambdas(summary)[1],
+        "notes": notes,
+    }
+    if is_cv(config):
+        rows = {row["lambda"]: row for row in summary}
+        fields["final_test_loss"] = {
+            key: rows[lam].get("holdout_test_loss_mean") if lam is not None else None
+            for key, lam in (("best_lambda", best), ("lambda_1se", one_se))
+        }
+    return fields

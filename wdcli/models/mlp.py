@@ -568,8 +568,12 @@ def fit_mlp(
     y_val) adds its loss as the metric `val_loss`."""
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
-    Y, loss = encode_targets(data.y_train, data.task, data.n_classes, dtype)
-    Y_test, _ = encode_targets(data.y_test, data.task, data.n_classes, dtype)
+    shift, scale = data.target_scale or (0.0, 1.0)  # train on (y − mean)/std when set
+    y_train, y_test = data.y_train, data.y_test
+    if data.target_scale is not None:
+        y_train, y_test = (y_train - shift) / scale, (y_test - shift) / scale
+    Y, loss = encode_targets(y_train, data.task, data.n_classes, dtype)
+    Y_test, _ = encode_targets(y_test, data.task, data.n_classes, dtype)
     init_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
     sizes = (data.X_train.shape[1], *options.hidden, Y.shape[1])
     init_rng = np.random.default_rng(init_stream)
@@ -577,8 +581,10 @@ def fit_mlp(
     order_rng = np.random.default_rng(order_stream)
     orders = (order_rng.permutation(len(Y)) for _ in range(options.epochs))
     X_val = getattr(data, "X_val", None)
-    Y_val = None if X_val is None else encode_targets(data.y_val, data.task, data.n_classes,
-                                                      dtype)[0]  # fmt: skip
+    Y_val = None
+    if X_val is not None:
+        y_val = data.y_val if data.target_scale is None else (data.y_val - shift) / scale
+        Y_val = encode_targets(y_val, data.task, data.n_classes, dtype)[0]
     run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
                         data.X_test, Y_test, lrs=lrs, X_val=X_val, Y_val=Y_val)  # fmt: skip
     sq_norm = weight_sq_norm(run.params)
@@ -586,13 +592,16 @@ def fit_mlp(
     metrics = {}
     if run.train_accuracy is not None:
         metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
+    units = scale**2  # squared errors back in target units (1 without target scaling)
+    train_curve, test_curve = run.train_curve * units, run.test_curve * units
     if run.val_curve is not None:
-        metrics["val_loss"] = run.val_curve[:, -1].copy()
+        metrics["val_loss"] = run.val_curve[:, -1] * units
     return Fit(
-        train_loss=run.train_curve[:, -1].copy(),
-        test_loss=run.test_curve[:, -1].copy(),
+        train_loss=train_curve[:, -1].copy(),
+        test_loss=test_curve[:, -1].copy(),
         weight_sq_norm=sq_norm,
         metrics=metrics,
-        curves={"epoch": run.epochs, "train_loss": run.train_curve, "test_loss": run.test_curve},
+        curves={"epoch": run.epochs, "train_loss": train_curve, "test_loss": test_curve},
         diverged=run.diverged,
+        loss_scale=units,
     )
