@@ -56,6 +56,7 @@ def _slice(fit: Fit, start: int, stop: int) -> Fit:
         curves=curves,
         diverged=None if fit.diverged is None else fit.diverged[part],
         loss_scale=fit.loss_scale,
+        not_converged=None if fit.not_converged is None else fit.not_converged[part],
         pointwise=None if fit.pointwise is None else fit.pointwise[part],
     )
 

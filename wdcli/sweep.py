@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wdcli.config import Config, task_of
+from wdcli import health
+from wdcli.config import CLASSIFICATION, Config, task_of
 from wdcli.conventions import convention
 from wdcli.data import Dataset, Split, build_split
 from wdcli.errors import DataError
@@ -158,6 +159,8 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     allows; one run record per (point, λ), in the order of `unit.keys()`.
 
     `data` is the unit's dataset when the caller has it already (a Dask worker is sent it).
+    Each run gets its training-health `status` (wdcli.health); numerical trouble shows there,
+    never as a floating point warning.
     """
     data = data if data is not None else unit_dataset(config, unit)
     check_task(point_config(config, unit.points[0]), data.task)
@@ -168,10 +171,11 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     variants = [(point, c) for point in unit.points for c in candidates]
     configs = [point_config(config, point, c) for point, c in variants]
     lambdas = np.asarray(unit.lambdas, dtype=float)
-    if config.tune:
-        fits, elapsed = fit_tuned(configs, data, lambdas, unit.seed, config.tune_holdout, fit)
-    else:
-        fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        if config.tune:
+            fits, elapsed = fit_tuned(configs, data, lambdas, unit.seed, config.tune_holdout, fit)
+        else:
+            fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit)
     seconds = elapsed / len(unit.keys())
     fingerprint = data.fingerprint()
     runs = []
@@ -179,7 +183,7 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
         mine = [i for i, (point, _) in enumerate(variants) if point == key.point]
         k = unit.lambdas.index(key.lam)
         best = choose_candidate([fits[i] for i in mine], k) if config.tune else 0
-        run = run_record(key, fits[mine[best]], k, seconds, fingerprint)
+        run = run_record(key, fits[mine[best]], k, seconds, fingerprint, data)
         if config.tune:
             run["tuned"] = candidates[best]
             run["tune_trials"] = [
@@ -191,22 +195,29 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     return runs
 
 
-def run_record(key: RunKey, result, k: int, seconds: float, fingerprint: str) -> dict:
-    """The record of run `key`: row k of a Fit."""
+def run_record(
+    key: RunKey, result, k: int, seconds: float, fingerprint: str, data: Dataset
+) -> dict:
+    """The record of run `key`: row k of a Fit, with its training-health status."""
     lam = key.lam
     train, test, wsq = (
         float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
     )
-    diverged = bool(result.diverged is not None and result.diverged[k])
-    diverged = diverged or not all(math.isfinite(v) for v in (train, test, wsq))
+    status = _statuses(result, data)[k]
+    if not all(math.isfinite(v) for v in (train, test, wsq)):
+        status = health.DIVERGED
+    if status == health.DIVERGED:  # numbers of a run that blew up mean nothing
+        train = test = wsq = math.nan
+    baseline = health.baseline_loss(data.y_train, data.task == CLASSIFICATION)
     run = {
         **key.to_json(),
-        "status": "diverged" if diverged else "ok",
+        "status": status,
         "train_loss": _number(train),
         "test_loss": _number(test),
         "penalty": _number(result.loss_scale * lam * wsq),
         "objective": _number(train + result.loss_scale * lam * wsq),
         "weight_sq_norm": _number(wsq),
+        "baseline_loss": _number(baseline),
     }
     run.update({name: _number(values[k]) for name, values in result.metrics.items()})
     run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
@@ -219,6 +230,17 @@ def run_record(key: RunKey, result, k: int, seconds: float, fingerprint: str) ->
     if result.pointwise is not None:
         run["pointwise_test_loss"] = [_number(v) for v in result.pointwise[k]]
     return run
+
+
+def _statuses(result, data: Dataset) -> list[str]:
+    """The training-health status of each of a fit's runs."""
+    classification = data.task == CLASSIFICATION
+    return health.statuses(
+        result.train_loss,
+        health.no_fit_threshold(data.y_train, classification),
+        diverged=result.diverged,
+        not_converged=result.not_converged,
+    )
 
 
 def _number(value):
@@ -334,7 +356,8 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     from wdcli.summary import select_lambdas
 
     notes = grid_notes([row["lambda"] for row in summary], best)
-    if summary and all(row["regime"] in ("flat", "diverged") for row in summary):
+    regimes = [row["regime"] for row in summary if row["regime"] is not None]
+    if regimes and all(regime in ("flat", "diverged") for regime in regimes):
         notes.append(NO_DIFFERENCE)
     scaled = task == "regression" and config.dataset.scale_target is not False
     fields = {

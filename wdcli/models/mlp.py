@@ -30,6 +30,7 @@ from itertools import pairwise
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from wdcli import health
 from wdcli.activations import ACTIVATIONS, RELU_LIKE, sigmoid_into
 from wdcli.config import MLPModel
 from wdcli.data import REGRESSION, Dataset
@@ -109,6 +110,27 @@ def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype) -> np.nda
         if biases or i % 2 == 0:
             view[...] = values.reshape((-1,) + (1,) * (view.ndim - 1))
     return flat
+
+
+def max_abs(layout: Layout, flat: np.ndarray) -> np.ndarray:
+    """max |value| over each of the K models' entries of a flat vector (NaN if any is NaN)."""
+    views = layout.views(flat)
+    first = layout.first(views[0])
+    out = np.maximum(first.max(axis=(0, 2)), -first.min(axis=(0, 2)))
+    for view in views[1:]:
+        axes = tuple(range(1, view.ndim))
+        out = np.maximum(out, np.maximum(view.max(axis=axes), -view.min(axis=axes)))
+    return out
+
+
+def _flat_sq_norm(layout: Layout, flat: np.ndarray) -> np.ndarray:
+    """Σw² (weights only) of each of the K models of a flat vector, in float64."""
+    views = layout.views(flat)
+    first = layout.first(views[0])[:-1]
+    out = np.einsum("dkh,dkh->k", first, first, dtype=np.float64)
+    for W in views[1::2]:
+        out += np.einsum("kij,kij->k", W, W, dtype=np.float64)
+    return out
 
 
 def weight_sq_norm(params: Sequence[np.ndarray]) -> np.ndarray:
@@ -352,6 +374,9 @@ class Trained:
     split at each epoch of `epochs` (0 = before training; the last is the final epoch), NaN
     from the evaluation at which a run was found diverged. The final losses and accuracies are
     the curves' last column and the accuracies at the end (NaN for diverged runs).
+    `diverged` and `not_converged` are the training-health flags of wdcli.health;
+    `late_decrease` is the share of the objective's decrease that came in the last tenth of
+    the epochs (what `not_converged` is decided on).
     """
 
     params: list[np.ndarray]
@@ -361,6 +386,8 @@ class Trained:
     train_accuracy: np.ndarray | None
     test_accuracy: np.ndarray | None
     diverged: np.ndarray
+    not_converged: np.ndarray | None = None
+    late_decrease: np.ndarray | None = None
     val_curve: np.ndarray | None = None
 
 
@@ -405,7 +432,9 @@ def train_stacked(
         evaluators.append(_Evaluator(layout, X_val, Y_val, loss, dtype))
     trainer = _Trainer(layout, theta, X, Y, lambdas, options, loss, lrs)
     record = eval_epochs(options.epochs, options.eval_every)
+    late = health.late_epoch(options.epochs)
     curves = np.full((len(evaluators), layout.K, len(record)), np.nan)
+    objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
     accuracy = [None] * len(evaluators)
     orders = iter(orders)
     # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
@@ -423,10 +452,23 @@ def train_stacked(
             if epoch in record:
                 column = np.searchsorted(record, epoch)
                 accuracy = trainer.evaluate(evaluators, curves[:, :, column])
+                train_loss = curves[0, :, column]
+            elif epoch == late:  # the training loss alone, for the convergence check
+                train_loss = np.empty((1, layout.K))
+                trainer.evaluate(evaluators[:1], train_loss)
+                train_loss = train_loss[0]
+            else:
+                continue
+            if epoch in (0, late, options.epochs):
+                objective[epoch] = train_loss + lambdas * _flat_sq_norm(layout, theta)
+        start, end = objective[0], objective[options.epochs]
+        late_share = health.late_decrease(start, objective[late], end)
+        not_converged = health.still_falling(start, objective[late], end)
     diverged = trainer.diverged
     for acc in accuracy:
         if acc is not None:
             acc[diverged] = np.nan
+    late_share[diverged] = np.nan
     return Trained(
         params=unstack(layout, theta),
         epochs=record,
@@ -435,6 +477,8 @@ def train_stacked(
         train_accuracy=accuracy[0],
         test_accuracy=accuracy[1] if X_test is not None else None,
         diverged=diverged,
+        not_converged=not_converged & ~diverged,
+        late_decrease=late_share,
         val_curve=curves[-1] if X_val is not None else None,
     )
 
@@ -468,6 +512,10 @@ class _Trainer:
             self.decay = self._decay(1.0)
         self.diverged = np.zeros(layout.K, bool)
         self.frozen = None
+        labels = self.Yt[0] if loss != "log_loss" else self.Yt.argmax(axis=0)
+        self.baseline = health.baseline_loss(labels, loss != "squared_error")
+        self.limit = health.weight_limit(self.Yt)
+        self.start_loss = None  # the training loss at epoch 0
 
     def _decay(self, eta: float) -> np.ndarray:
         """The factor of decoupled decay at schedule multiplier η_t (1 on biases, frozen models)."""
@@ -512,12 +560,12 @@ class _Trainer:
             theta += step
 
     def check_parameters(self) -> None:
-        """Mark models with non-finite parameters diverged."""
-        views = self.layout.views(self.theta)
-        finite = np.isfinite(self.layout.first(views[0])).all(axis=(0, 2))
-        for view in views[1:]:
-            finite &= np.isfinite(view).all(axis=tuple(range(1, view.ndim)))
-        self._freeze(~finite)
+        """Mark diverged the models whose parameters are non-finite or beyond the bound of
+        wdcli.health (before they overflow), or whose optimiser state overflowed."""
+        bad = ~(max_abs(self.layout, self.theta) <= self.limit)
+        for state in self.optimizer.state():
+            bad |= ~np.isfinite(max_abs(self.layout, state))
+        self._freeze(bad)
 
     def evaluate(self, evaluators, out: np.ndarray) -> list:
         """Losses of every split into out (splits, K); the accuracies (or None) returned."""
@@ -525,7 +573,9 @@ class _Trainer:
         for i, evaluate in enumerate(evaluators):
             out[i], acc = evaluate(self.P, self.activation)
             accuracy.append(acc)
-        self._freeze(~np.isfinite(out[0]))
+        if self.start_loss is None:
+            self.start_loss = out[0].copy()
+        self._freeze(health.blew_up(out[0], self.start_loss, self.baseline))
         out[:, self.diverged] = np.nan
         return accuracy
 
@@ -587,11 +637,13 @@ def fit_mlp(
         Y_val = encode_targets(y_val, data.task, data.n_classes, dtype)[0]
     run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
                         data.X_test, Y_test, lrs=lrs, X_val=X_val, Y_val=Y_val)  # fmt: skip
-    sq_norm = weight_sq_norm(run.params)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
     metrics = {}
     if run.train_accuracy is not None:
         metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
+    metrics["late_decrease"] = run.late_decrease
     units = scale**2  # squared errors back in target units (1 without target scaling)
     train_curve, test_curve = run.train_curve * units, run.test_curve * units
     if run.val_curve is not None:
@@ -603,5 +655,6 @@ def fit_mlp(
         metrics=metrics,
         curves={"epoch": run.epochs, "train_loss": train_curve, "test_loss": test_curve},
         diverged=run.diverged,
+        not_converged=run.not_converged,
         loss_scale=units,
     )
