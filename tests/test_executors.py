@@ -792,3 +792,14 @@ def test_sigterm_cancels_the_dask_units_and_resume_finishes(
     assert 1 <= done < 32
     resumed = sweep(config, out, "--resume", "--address", cluster.address)
     assert numbers(resumed) == numbers(slow_mlp_serial)
+
+
+@pytest.mark.slow
+def test_a_grid_with_tune_gives_the_same_numbers_on_every_executor(cluster, write_config, tmp_path):
+    text = TINY_MLP + "grid:\n  model.lr: [0.003, 0.03]\n  model.hidden: [[4], [8]]\n"
+    config = write_config(text + "tune:\n  model.batch_size: [16, 40]\n", name="g.yaml")
+    serial = sweep(config, tmp_path / "serial.json", "--force", "-e", "serial")
+    local = sweep(config, tmp_path / "local.json", "--force", "-j", "2")
+    remote = sweep(config, tmp_path / "dask.json", "--force", "--address", cluster.address)
+    assert len(serial["runs"]) == 4 * 5 * 3 and len(serial["points"]) == 4
+    assert numbers(serial) == numbers(local) == numbers(remote)

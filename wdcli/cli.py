@@ -49,6 +49,14 @@ class ListWhat(str, Enum):
     models = "models"
 
 
+class PlotKind(str, Enum):
+    auto = "auto"
+    curves = "curves"
+    lambda_curves = "lambda-curves"
+    heatmap = "heatmap"
+    isolation = "isolation"
+
+
 class ModelName(str, Enum):
     linear = "linear"
     logistic = "logistic"
@@ -146,12 +154,14 @@ def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
         sys.stdout.write(report.csv_text(document))
     else:
         console = _stdout()
-        console.print(report.rich_table(document))
+        for table in report.renderables(document):
+            console.print(table)
         if chart or (chart is None and console.is_terminal and console.width >= 100):
-            from wdcli.termchart import loss_chart
+            from wdcli.termchart import grid_chart, loss_chart
 
+            draw = grid_chart if report.is_grid(document) else loss_chart
             console.print(
-                loss_chart(
+                draw(
                     document,
                     width=min(console.width, 120),
                     color=not console.no_color and console.is_terminal,
@@ -161,6 +171,21 @@ def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
 
 ConfigArg = Annotated[Path, typer.Argument(help="A YAML config file.", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print the results.")]
+GridOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--grid",
+        "-g",
+        help="Sweep a config key too: --grid model.lr=1e-3,1e-2 (repeatable; values as YAML).",
+    ),
+]
+TuneOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tune",
+        help="Tune a nuisance key per λ on a validation split: --tune model.lr=1e-3,1e-2.",
+    ),
+]
 ChartOpt = Annotated[
     bool | None,
     typer.Option(
@@ -178,6 +203,8 @@ def sweep(
         list[str] | None,
         typer.Option("--set", "-s", help="Override a key: --set model.lr=0.01 (repeatable)."),
     ] = None,
+    grid: GridOpt = None,
+    tune: TuneOpt = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Results file [default: results/NAME-TIME.json]."),
@@ -214,18 +241,20 @@ def sweep(
     from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.models import check_task
     from wdcli.store import open_destination
-    from wdcli.sweep import execute, prepare
+    from wdcli.sweep import check_points, execute, prepare
 
     runner = destination = None
+    axes = [("--grid", item) for item in grid or []] + [("--tune", item) for item in tune or []]
     with _errors(), stop_on_signals():
         try:
-            config = load_config(config_path, overrides or [])
+            config = load_config(config_path, overrides or [], grid or [], tune or [])
             check_task(config)
             prepared = prepare(config)  # data and memory checked before anything is written
             for note in [] if quiet else prepared.notes:
                 typer.echo(note, err=True)
             config = resolve_grid(config)
             check_folds(config)
+            check_points(config, str(config_path))
             runner = make_executor(executor.value if executor else None, jobs, address, config)
             if getattr(runner, "note", None) and not quiet:
                 typer.echo(runner.note, err=True)
@@ -244,11 +273,11 @@ def sweep(
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.interrupts)
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
-            _interrupted(exc, config_path, overrides or [], destination, force)
+            _interrupted(exc, config_path, overrides or [], destination, force, axes)
         except WriteError as exc:  # e.g. the disk filled up: the journal keeps what is done
             if _state["debug"] or destination is None:
                 raise  # nothing recorded yet: one line, as any input error
-            again = _resume_command(config_path, overrides, destination.results_path, force)
+            again = _resume_command(config_path, overrides, destination.results_path, force, axes)
             typer.echo(
                 f"{exc}\nfinished runs are in {destination.journal.path}; continue with: {again}",
                 err=True,
@@ -273,15 +302,21 @@ def _health_warning(document: dict) -> None:
         typer.echo(note, err=True)
 
 
-def _resume_command(config_path: Path, overrides, results_path: Path, force: bool) -> str:
-    """The command that continues this sweep from its journal."""
+def _resume_command(config_path: Path, overrides, results_path: Path, force: bool, axes=()) -> str:
+    """The command that continues this sweep from its journal (`axes`: --grid/--tune items)."""
     sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
+    sets += "".join(f" {option} {shlex.quote(item)}" for option, item in axes)
     config, out = (shlex.quote(str(path)) for path in (config_path, results_path))
     return f"wdcli sweep {config}{sets} --resume --out {out}" + (" --force" if force else "")
 
 
 def _interrupted(
-    exc: KeyboardInterrupt, config_path: Path, overrides: list[str], destination, force: bool
+    exc: KeyboardInterrupt,
+    config_path: Path,
+    overrides: list[str],
+    destination,
+    force: bool,
+    axes=(),
 ):
     """Say what was kept and how to continue, then exit 128 + the signal (130 for Ctrl-C)."""
     from wdcli.interrupts import exit_code
@@ -291,7 +326,7 @@ def _interrupted(
     if destination is None:
         lines = f"{what} before any run was recorded"
     else:
-        again = _resume_command(config_path, overrides, destination.results_path, force)
+        again = _resume_command(config_path, overrides, destination.results_path, force, axes)
         lines = f"{what}; finished runs are in {destination.journal.path}\ncontinue with: {again}"
     try:
         typer.echo(lines, err=True)
@@ -460,8 +495,19 @@ def plot(
             "in the file) [default: smallest, λ_min, largest].",
         ),
     ] = None,
+    kind: Annotated[
+        PlotKind | None,
+        typer.Option("--kind", "-k", help="Figure of a grid or tune sweep (auto: by its axes)."),
+    ] = None,
+    axis: Annotated[
+        str | None,
+        typer.Option("--axis", "-a", help="Grid key across (curves, heatmap columns)."),
+    ] = None,
 ) -> None:
     """Draw train and test loss against λ (or per-epoch curves) to a PNG or SVG file.
+
+    A grid sweep draws one curve per value of one axis (one grid axis) or heatmaps over λ ×
+    an axis (two or more); a tune sweep draws the isolation plot.
 
     Example: wdcli plot results/poly-20260101-120000.json -o poly.png
     """
@@ -477,6 +523,8 @@ def plot(
             curves=curves,
             lambdas=lambdas or None,
             sources=[str(path) for path in results_paths],
+            kind=kind.value if kind else "auto",
+            axis=axis,
         )
     typer.echo(f"wrote {written}", err=True)
 
@@ -487,8 +535,11 @@ def validate(
     overrides: Annotated[
         list[str] | None, typer.Option("--set", "-s", help="Override a key (repeatable).")
     ] = None,
+    grid: GridOpt = None,
+    tune: TuneOpt = None,
 ) -> None:
-    """Check a config and its data without running it; print the resolved λ grid and seeds.
+    """Check a config, its data and every point of its grid without running it; print the
+    resolved λ grid, seeds and runs.
 
     Example: wdcli validate configs/mlp.yaml
     """
@@ -497,22 +548,27 @@ def validate(
     from wdcli.sweep import prepare
 
     with _errors():
-        config = load_config(config_path, overrides or [])
+        config = load_config(config_path, overrides or [], grid or [], tune or [])
         check_task(config)
         for note in prepare(config).notes:  # every seed's data, memory, time: as sweep does
             typer.echo(note, err=True)
     from wdcli.config import LambdaAuto
     from wdcli.folds import fold_numbers
+    from wdcli.grid import grid_points, tune_candidates
 
-    grid = config.lambdas
-    auto = isinstance(grid, LambdaAuto) and grid.values is None
-    lambdas = grid.num if auto else len(config.lambda_values())
+    lambda_grid = config.lambdas
+    auto = isinstance(lambda_grid, LambdaAuto) and lambda_grid.values is None
+    lambdas = lambda_grid.num if auto else len(config.lambda_values())
     seeds, folds = len(config.seed_values()), len(fold_numbers(config))
-    runs = f"{lambdas * seeds * folds} runs" + (", λ chosen from the data" if auto else "")
+    points = len(grid_points(config)) if config.grid else 1
+    runs = f"{lambdas * seeds * folds * points} runs" + (", λ chosen from the data" if auto else "")
     per_fold = f" × {folds} folds" if folds > 1 else ""
+    where = f"{points} points × " if config.grid else ""
+    if config.tune:
+        runs += f", each tuned over {len(tune_candidates(config))} candidates"
     typer.echo(
         f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
-        f"{lambdas} λ × {seeds} seeds{per_fold} = {runs})"
+        f"{where}{lambdas} λ × {seeds} seeds{per_fold} = {runs})"
     )
 
 

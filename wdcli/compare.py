@@ -118,7 +118,7 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
         changed = [
             f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
             for key in sorted(set(a) | set(b))
-            if a.get(key) != b.get(key)
+            if _value(a, key, section) != _value(b, key, section)
         ]
         if changed:
             found.append(f"{section} differs ({'; '.join(changed)})")
@@ -146,6 +146,20 @@ def _axis(config: dict, section: str):
     if section == "validation" and isinstance(value, dict) and value.get("kind") == "holdout":
         return None  # the test split, as a version-1 file (without the key) has it
     return value
+
+
+def _value(options: dict, key: str, section: str):
+    """options[key], or the schema's default when a file from an older wdcli lacks the key
+    (a key added later with a default that keeps the old behaviour is not a difference)."""
+    if key in options:
+        return options[key]
+    from wdcli.config import DATASET_CONFIGS, MODEL_CONFIGS
+
+    table = DATASET_CONFIGS if section == "dataset" else MODEL_CONFIGS
+    fields = getattr(table.get(options.get("name")), "model_fields", {})
+    if key in fields and not fields[key].is_required():
+        return fields[key].get_default(call_default_factory=True)
+    return None
 
 
 def _show(value) -> str:

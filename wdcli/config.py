@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -359,7 +360,32 @@ class MLPModel(Strict):
         description="l2: λΣw² added to the loss; decoupled: w ← w − lr·2λ·w beside the "
         "optimiser step (AdamW-style).",
     )
+    decay_convention: Literal["torch", "paper"] = Field(
+        "torch",
+        description="decoupled only. torch: w ← w − lr·η_t·2λ·w (PyTorch's AdamW with "
+        "weight_decay = 2λ: the decay follows the learning rate); paper: w ← w − η_t·2λ·w "
+        "(Loshchilov & Hutter: only the schedule multiplier η_t scales the decay).",
+    )
+    schedule: Literal["constant", "cosine", "step"] = Field(
+        "constant",
+        description="Learning-rate multiplier η_t per mini-batch step: constant 1; cosine "
+        "from 1 to 0 over training (after the warm-up); step: × step_gamma every step_epochs.",
+    )
+    warmup_epochs: int = Field(
+        0, ge=0, description="cosine: epochs of linear warm-up from 0 to 1 before the decay."
+    )
+    step_epochs: int = Field(50, ge=1, description="step: epochs between two drops of η_t.")
+    step_gamma: float = Field(0.1, gt=0, le=1, description="step: factor of each drop.")
     dtype: Literal["float64", "float32"] = Field("float64", description="Floating point type.")
+
+    @model_validator(mode="after")
+    def _warmup_fits(self) -> MLPModel:
+        if self.schedule == "cosine" and self.warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"warmup_epochs ({self.warmup_epochs}) must be < epochs ({self.epochs})"
+            )
+        return self
+
     eval_every: int = Field(
         1,
         ge=1,
@@ -513,6 +539,23 @@ class Config(Strict):
         ge=0,
         description="A λ is 'good' when its mean test loss is within this fraction of the best.",
     )
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="More axes: dotted config keys → lists of values (model.lr: [1e-3, 1e-2]); "
+        "the sweep is points × λ × seeds, every point validated like the config itself.",
+    )
+    tune: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="Nuisance axes: dotted keys → candidate values; for every (point, λ, seed) "
+        "the candidate with the lowest loss on a validation split carved from the training "
+        "split is kept (the test split is never used to choose).",
+    )
+    tune_holdout: float = Field(
+        0.25,
+        gt=0,
+        lt=1,
+        description="tune: fraction of the training split held out to choose the candidates.",
+    )
 
     @field_validator("lambdas")
     @classmethod
@@ -521,6 +564,33 @@ class Config(Strict):
             if not value:
                 raise ValueError("must hold at least one λ")
             _no_duplicates(value)
+        return value
+
+    @field_validator("grid", "tune")
+    @classmethod
+    def _axes(cls, value):
+        for key, values in value.items():
+            if key.split(".")[0].split("[")[0] in AXIS_FORBIDDEN:
+                raise ValueError(f"{key}: not an axis (λ and seeds have keys of their own)")
+            if not values:
+                raise ValueError(f"{key}: must hold at least one value")
+            texts = [json.dumps(v, sort_keys=True) for v in values]
+            if len(set(texts)) != len(texts):
+                raise ValueError(f"{key}: duplicate value")
+        return value
+
+    @field_validator("tune")
+    @classmethod
+    def _axes_apart(cls, value, info: ValidationInfo):
+        for key in value:
+            if not key.startswith("model."):
+                raise ValueError(
+                    f"{key}: only model keys can be tuned (every candidate trains on the same "
+                    "data); put it under grid:"
+                )
+        both = [key for key in value if key in (info.data.get("grid") or {})]
+        if both:
+            raise ValueError(f"{both[0]}: in both grid and tune; an axis is one or the other")
         return value
 
     @field_validator("seeds")
@@ -553,6 +623,9 @@ class Config(Strict):
         """A short, stable hash of the resolved config: equal configs, equal hashes."""
         text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+AXIS_FORBIDDEN = ("name", "lambdas", "seeds", "grid", "tune", "tune_holdout")
 
 
 def _no_duplicates(values: list) -> None:
@@ -795,15 +868,32 @@ def _resolve_paths(config: Config, source: str) -> None:
             data.test_path = base / data.test_path
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a YAML config file, apply `--set` overrides, validate."""
+def load_config(
+    path: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    grid: list[str] | tuple[str, ...] = (),
+    tune: list[str] | tuple[str, ...] = (),
+) -> Config:
+    """Read a YAML config file, apply `--set` overrides and `--grid`/`--tune` axes, validate
+    the config and every point of its grid (wdcli.grid)."""
+    from wdcli.grid import check_axes, parse_axis
+
     source = str(path)
     data = parse_yaml(read_text(path, ConfigError, "config file"), source)
     if overrides and isinstance(data, dict):
         defaults = _resolved_or_none(data)
         for assignment in overrides:
             apply_override(data, assignment, defaults)
-    return validate(data, source)
+    for section, options in (("grid", grid), ("tune", tune)):
+        for text in options:
+            key, values = parse_axis(f"--{section}", text)
+            if isinstance(data, dict):
+                if not isinstance(data.get(section), dict):
+                    data[section] = {}
+                data[section][key] = values
+    config = validate(data, source)
+    check_axes(config, source)
+    return config
 
 
 def _resolved_or_none(data: dict) -> dict | None:

@@ -185,7 +185,7 @@ class ProcessExecutor:
 
         from joblib.externals.loky.process_executor import BrokenProcessPool
 
-        from wdcli.sweep import dataset_for
+        from wdcli.sweep import unit_dataset
 
         pool, todo, running, lost = self._pool(), deque(units), {}, Counter()
         finished = False
@@ -194,7 +194,7 @@ class ProcessExecutor:
                 # A window of units in flight: data is built only for the seeds at hand.
                 while todo and len(running) < 2 * self.workers:
                     unit = todo.popleft()
-                    data = dataset_for(config, *unit.data_key)
+                    data = unit_dataset(config, unit)
                     try:
                         future = pool.submit(_capped, fn, self.threads, config, unit, data)
                     except BrokenProcessPool as exc:  # it broke since the last wait
@@ -299,16 +299,16 @@ class DaskExecutor:
     def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
         from distributed import as_completed
 
-        from wdcli.sweep import dataset_for
+        from wdcli.sweep import unit_dataset
 
         client, todo = self.client, deque(units)
-        left = Counter(unit.data_key for unit in units)  # units still to finish, per fold
+        left = Counter(unit.data_key for unit in units)  # units still to finish, per dataset
         data, lost, running = {}, Counter(), {}
         finished_ok = False
 
         def submit(unit) -> None:
             if unit.data_key not in data:  # built here once, sent to the workers that need it
-                data[unit.data_key] = self._scatter(dataset_for(config, *unit.data_key))
+                data[unit.data_key] = self._scatter(unit_dataset(config, unit))
             future = client.submit(_run_on_worker, fn, config, unit, data[unit.data_key],
                                    self.threads, pure=False)  # fmt: skip
             running[future] = unit
@@ -399,8 +399,12 @@ def sweep_work(config) -> float:
     is one factorisation or a few Newton steps per seed."""
     if config.model.name != "mlp":
         return 0.0
+    from wdcli.grid import grid_points, point_config, tune_candidates
     from wdcli.sweep import dataset_for
 
+    points = grid_points(config)
+    models = len(points) * len(tune_candidates(config))  # each point and candidate trains
+    config = point_config(config, points[0])
     data = dataset_for(config, config.seed_values()[0])  # cached: the sweep reuses it
     n, d = data.X_train.shape
     outputs = data.n_classes if data.n_classes > 2 else 1  # softmax, or one output
@@ -413,7 +417,7 @@ def sweep_work(config) -> float:
     )
     from wdcli.folds import fold_numbers
 
-    return per_seed * seeds * len(fold_numbers(config))
+    return per_seed * seeds * len(fold_numbers(config)) * models
 
 
 def choose(config, cores: int | None = None) -> tuple[str, int]:
@@ -475,7 +479,11 @@ def useful_jobs(jobs: int | None, config=None, cores: int | None = None) -> tupl
     note; -1 (all cores) and the default are capped silently.
     """
     cores = cores or cpu_count()
-    runs = len(config.lambda_values()) * len(config.seed_values()) if config else math.inf
+    runs = math.inf
+    if config is not None:
+        from wdcli.grid import grid_points
+
+        runs = len(config.lambda_values()) * len(config.seed_values()) * len(grid_points(config))
     wanted = cores if jobs in (None, -1) else jobs
     workers = int(max(1, min(wanted, cores, runs)))
     if workers == wanted or jobs in (None, -1):

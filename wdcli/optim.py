@@ -10,6 +10,11 @@ that the stacked MLP can be checked against `MLPRegressor` / `MLPClassifier`:
     adam:      m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²
                η_t = η·√(1 − β2^t) / (1 − β1^t);  u = −η_t·m / (√v + ε)
 
+The learning rate η is a number, or a vector with one entry per stacked model (several
+learning rates trained as one stack): `expand` then turns a per-model coefficient into a
+whole-vector one, with the same floating point operations per element as the scalar case, so
+a model's numbers do not depend on the others in its stack.
+
 Adam is Kingma & Ba's "efficient" form (bias correction folded into η_t, ε added to √v
 uncorrected), as scikit-learn has it. sgd and momentum run scikit-learn's floating point
 operations in its order; Adam stores its moments scaled by constants (see `Adam`), which
@@ -24,15 +29,19 @@ import math
 import numpy as np
 
 
+def _same(value):
+    return value
+
+
 class SGD:
     """Plain stochastic gradient descent."""
 
-    def __init__(self, size: int, dtype, lr: float):
-        self.lr = lr
+    def __init__(self, size: int, dtype, lr, expand=_same):
+        self.lr, self.expand = lr, expand
         self.u = np.zeros(size, dtype)
 
     def step(self, g: np.ndarray) -> np.ndarray:
-        np.multiply(g, -self.lr, out=self.u)
+        np.multiply(g, self.expand(-self.lr), out=self.u)
         return self.u
 
     def state(self) -> tuple[np.ndarray, ...]:
@@ -43,14 +52,14 @@ class SGD:
 class Momentum:
     """Heavy-ball momentum, or Nesterov's (scikit-learn's `nesterovs_momentum`)."""
 
-    def __init__(self, size: int, dtype, lr: float, momentum: float, nesterov: bool):
-        self.lr, self.mu, self.nesterov = lr, momentum, nesterov
+    def __init__(self, size: int, dtype, lr, momentum: float, nesterov: bool, expand=_same):
+        self.lr, self.mu, self.nesterov, self.expand = lr, momentum, nesterov, expand
         self.v = np.zeros(size, dtype)
         self.u = np.zeros(size, dtype)
         self.lr_g = np.zeros(size, dtype)
 
     def step(self, g: np.ndarray) -> np.ndarray:
-        np.multiply(g, self.lr, out=self.lr_g)
+        np.multiply(g, self.expand(self.lr), out=self.lr_g)
         self.v *= self.mu
         self.v -= self.lr_g
         if not self.nesterov:
@@ -70,8 +79,9 @@ class Adam:
     V ← β2·V + g²; then u = −η_t·m/(√v + ε) = −η_t·(1 − β1)/√(1 − β2) · M/(√V + ε/√(1 − β2)).
     """
 
-    def __init__(self, size: int, dtype, lr: float, beta1: float, beta2: float, eps: float):
-        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+    def __init__(self, size: int, dtype, lr, beta1: float, beta2: float, eps: float,
+                 expand=_same):  # fmt: skip
+        self.lr, self.beta1, self.beta2, self.eps, self.expand = lr, beta1, beta2, eps, expand
         self.t = 0
         self.m = np.zeros(size, dtype)
         self.v = np.zeros(size, dtype)
@@ -91,7 +101,7 @@ class Adam:
         np.sqrt(self.v, out=tmp)
         tmp += self.eps / root
         np.divide(self.m, tmp, out=self.u)
-        self.u *= -lr_t * (1 - b1) / root
+        self.u *= self.expand(-lr_t * (1 - b1) / root)
         return self.u
 
     def state(self) -> tuple[np.ndarray, ...]:
@@ -101,9 +111,32 @@ class Adam:
 
 
 OPTIMIZERS = {
-    "sgd": lambda size, dtype, o: SGD(size, dtype, o.lr),
-    "momentum": lambda size, dtype, o: Momentum(size, dtype, o.lr, o.momentum, o.nesterov),
-    "adam": lambda size, dtype, o: Adam(size, dtype, o.lr, o.beta1, o.beta2, o.eps),
+    "sgd": lambda size, dtype, o, lr, expand: SGD(size, dtype, lr, expand),
+    "momentum": lambda size, dtype, o, lr, expand: Momentum(
+        size, dtype, lr, o.momentum, o.nesterov, expand
+    ),
+    "adam": lambda size, dtype, o, lr, expand: Adam(
+        size, dtype, lr, o.beta1, o.beta2, o.eps, expand
+    ),
 }
-"""name -> factory(size, dtype, options) of an optimiser for a flat vector of `size` parameters;
-`options` is an MLPModel config (lr, momentum, nesterov, beta1, beta2, eps)."""
+"""name -> factory(size, dtype, options, lr, expand) of an optimiser for a flat vector of `size`
+parameters; `options` is an MLPModel config (momentum, nesterov, beta1, beta2, eps), `lr` a
+number or a per-model vector, `expand` maps per-model coefficients to the flat vector."""
+
+
+def lr_multiplier(options, step: int, steps_per_epoch: int) -> float:
+    """η_t, the schedule's multiplier of the learning rate at mini-batch `step` (from 0):
+
+    constant: 1
+    cosine:   (t + 1)/W during a warm-up of W steps, then ½·(1 + cos(π·(t − W)/(T − W)))
+    step:     step_gamma ** ⌊epoch / step_epochs⌋
+    """
+    if options.schedule == "step":
+        return options.step_gamma ** (step // steps_per_epoch // options.step_epochs)
+    if options.schedule == "cosine":
+        warm = options.warmup_epochs * steps_per_epoch
+        total = options.epochs * steps_per_epoch
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+    return 1.0

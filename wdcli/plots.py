@@ -77,14 +77,23 @@ def render(
     curves: bool = False,
     lambdas: Sequence[float] | None = None,
     sources: Sequence[str] | None = None,
+    kind: str = "auto",
+    axis: str | None = None,
 ) -> Path:
     """Draw one or several results documents to `out` (.png or .svg) and return its path.
+
+    A grid or tune sweep (one document) gets the figures of wdcli.gridplots: `kind` auto,
+    curves, heatmap or isolation; `axis` the grid key drawn across.
 
     curves=False draws the validation curve, curves=True the per-epoch curves of `lambdas`
     (default: smallest λ, λ_min, largest λ). `sources` name the documents (their file names)
     in messages and tell apart sweeps whose config names are equal.
     """
     path = output_path(out)
+    from wdcli import gridplots
+
+    if not curves and gridplots.applies(results, kind):
+        return save(gridplots.figure(results, kind=kind, axis=axis, sources=sources), path)
     if curves:
         fig = curves_figure(results, lambdas=lambdas, sources=sources)
     else:
@@ -550,13 +559,18 @@ def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
         for ax in rows[0]:
             if ax is not None:
                 ax.tick_params(labelbottom=False)
-    rows[-1][1].set_xlabel("λ (L2 penalty strength, log scale)")
+    from wdcli.conventions import lambda_axis
+
+    rows[-1][1].set_xlabel(lambda_axis(docs[0].data).removesuffix(")") + ", log scale)")
     names = " vs ".join(doc.label for doc in docs)
     model = str(docs[0].data.get("config", {}).get("model", {}).get("name", ""))
     if len(docs) == 1 and model and model != names:
         names += f" ({model})"
     what = f"train and {_split_name(docs[0], 'test')} loss against λ"
-    convention = docs[0].data.get("convention") or CONVENTION
+    from wdcli.conventions import convention as convention_of
+
+    convention = convention_of(docs[0].data.get("config", {})) if docs[0].data.get(
+        "config") else (docs[0].data.get("convention") or CONVENTION)  # fmt: skip
     fig.suptitle(f"{names}: {what}\n{convention}")
     handles, labels = _legend_entries(rows[0])
     ncols = len(labels) if len(labels) <= 5 else math.ceil(len(labels) / 2)
@@ -597,7 +611,10 @@ def _curves(docs: list[_Doc], requested):
     axes[0].set_ylabel(
         "loss (cross-entropy)" if docs[0].task == "classification" else "loss (mean squared error)"
     )
-    convention = docs[0].data.get("convention") or CONVENTION
+    from wdcli.conventions import convention as convention_of
+
+    convention = convention_of(docs[0].data.get("config", {})) if docs[0].data.get(
+        "config") else (docs[0].data.get("convention") or CONVENTION)  # fmt: skip
     names = " vs ".join(doc.label for doc in docs)
     seeds = max(doc.seeds for doc in docs)
     fig.suptitle(

@@ -258,8 +258,10 @@ def _describe_key(key: tuple) -> str:
 
 
 def key_text(point: dict) -> str:
-    """A point as stable text (sorted keys), to use in keys and to show."""
-    return json.dumps(point, sort_keys=True, ensure_ascii=False)
+    """A point as stable text (sorted keys), to use in keys and to show (wdcli.runkey)."""
+    from wdcli.runkey import point_text
+
+    return point_text(point)
 
 
 # --------------------------------------------------------------------------- journal

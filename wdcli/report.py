@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 
-from wdcli import CONVENTION
+from wdcli.conventions import convention
 from wdcli.health import UNHEALTHY
+from wdcli.runkey import point_label, point_text, points_of
 
 REGIME_STYLES = {
     "overfit": "red",
@@ -138,9 +140,11 @@ def n_folds(document: dict) -> int:
 def title(document: dict) -> str:
     config = document["config"]
     seeds = n_seeds(document)
+    point = point_label(document.get("point") or {})
     text = (
         f"{config['name']}: {config['model']['name']} on {config['dataset']['name']}, "
         f"{len(document['summary'])} λ × {seeds} seed{'s' if seeds != 1 else ''}"
+        + (f" at {point}" if point else "")
     )
     kind = validation_kind(document)
     if kind == "kfold":
@@ -166,7 +170,7 @@ def spread(document: dict) -> str:
 
 def caption(document: dict) -> str:
     best, one_se = document.get("best_lambda"), document.get("lambda_1se")
-    parts = [CONVENTION + "; losses are the data loss alone"]
+    parts = [convention(document["config"]) + "; losses are the data loss alone"]
     if document.get("target_scaling"):
         parts.append("trained on standardised targets; losses in target units")
     paired = any(r.get("test_loss_paired_se") is not None for r in document["summary"])
@@ -228,7 +232,101 @@ def rows(document: dict) -> tuple[list[str], list[list[str]]]:
         ]
         for row in document["summary"]
     ]
+    if any("tuned" in run for run in document["runs"]):
+        headers.insert(-2, "tuned")
+        for row, cells in zip(document["summary"], body, strict=True):
+            cells.insert(-2, tuned_cell(document, row))
     return headers, body
+
+
+def tuned_cell(document: dict, row: dict) -> str:
+    """The tune values chosen at a summary row's (point, λ): the most frequent over seeds."""
+    key = (point_text(row.get("point")), row["lambda"])
+    chosen = [
+        point_label(run["tuned"])
+        for run in document["runs"]
+        if "tuned" in run and (point_text(run.get("point")), run["lambda"]) == key
+    ]
+    if not chosen:
+        return "–"
+    top = max(set(chosen), key=lambda value: (chosen.count(value), value))
+    return top if chosen.count(top) == len(chosen) else f"{top} ({chosen.count(top)}/{len(chosen)})"
+
+
+def is_grid(document: dict) -> bool:
+    """Whether the document holds more than one point."""
+    return len(points_of(document["summary"])) > 1
+
+
+def point_documents(document: dict) -> list[dict]:
+    """One document per point, as a sweep of that point alone would have written it."""
+    selections = {point_text(s["point"]): s for s in document.get("points", [])}
+    docs = []
+    for point in points_of(document["summary"]):
+        selection = selections.get(point, document)
+        docs.append(
+            {
+                **document,
+                "point": json.loads(point),
+                "summary": [r for r in document["summary"] if point_text(r.get("point")) == point],
+                "runs": [r for r in document["runs"] if point_text(r.get("point")) == point],
+                "best_lambda": selection.get("best_lambda"),
+                "lambda_1se": selection.get("lambda_1se"),
+            }
+        )
+    return docs
+
+
+def varying_axes(document: dict) -> list[str]:
+    """The grid keys whose values differ between the document's points."""
+    points = [json.loads(p) for p in points_of(document["summary"])]
+    written = list(document.get("config", {}).get("grid") or {})  # the config's order
+    keys = list(dict.fromkeys(written + [k for p in points for k in p]))
+    return [k for k in keys if len({json.dumps(p.get(k)) for p in points}) > 1]
+
+
+def pivot(document: dict, metric: str = "test_loss") -> tuple[list[str], list[list[str]]]:
+    """Mean `metric` with rows λ and a column per point; '*' marks each column's λ_min."""
+    docs = point_documents(document)
+    axes = varying_axes(document)
+    headers = ["λ"] + [
+        point_label({k: d["point"][k] for k in axes if k in d["point"]}) for d in docs
+    ]
+    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    body = []
+    for lam in lambdas:
+        cells = [format_lambda(lam)]
+        for d in docs:
+            row = next((r for r in d["summary"] if r["lambda"] == lam), None)
+            value = None if row is None else row.get(f"{metric}_mean")
+            text = "–" if value is None else format(value, ".4g")
+            cells.append(text + (" *" if d.get("best_lambda") == lam else ""))
+        body.append(cells)
+    return headers, body
+
+
+def pivot_table(document: dict, metric: str = "test_loss"):
+    """The pivot as a rich Table."""
+    from rich.table import Table
+
+    headers, body = pivot(document, metric)
+    table = Table(
+        title=f"{document['config']['name']}: mean {metric.replace('_', ' ')}",
+        caption="* the column's λ_min; " + convention(document["config"]),
+        caption_justify="left",
+    )
+    for header in headers:
+        table.add_column(header, justify="right", no_wrap=True)
+    for cells in body:
+        table.add_row(*cells)
+    return table
+
+
+def renderables(document: dict) -> list:
+    """What `show` prints as a table: one table per point, then the pivot (for a grid)."""
+    if not is_grid(document):
+        return [rich_table(document)]
+    return [rich_table(d) for d in point_documents(document)] + [pivot_table(document)]
 
 
 def _numeric(headers: list[str], i: int) -> bool:
@@ -257,7 +355,20 @@ def rich_table(document: dict):
 
 
 def markdown(document: dict) -> str:
-    """The table as GitHub-flavoured markdown, with the title and caption around it."""
+    """The table as GitHub-flavoured markdown, with the title and caption around it (for a
+    grid: one per point, then the pivot)."""
+    if is_grid(document):
+        parts = [_markdown_one(d) for d in point_documents(document)]
+        headers, body = pivot(document)
+        lines = [f"**{document['config']['name']}: mean test loss**", ""]
+        lines += ["| " + " | ".join(headers) + " |", "|" + "---:|" * len(headers)]
+        lines += ["| " + " | ".join(cells) + " |" for cells in body]
+        lines += ["", "_* the column's λ_min_"]
+        return "\n".join(parts) + "\n" + "\n".join(lines) + "\n"
+    return _markdown_one(document)
+
+
+def _markdown_one(document: dict) -> str:
     headers, body = rows(document)
     lines = [
         f"**{title(document)}**",
@@ -276,19 +387,23 @@ def csv_text(document: dict) -> str:
     """The summary at full precision, one row per λ, for scripts and spreadsheets."""
     summary = document["summary"]
     keys = list(dict.fromkeys(key for row in summary for key in row))
-    if not any(row.get("point") for row in summary):
-        keys = [key for key in keys if key != "point"]  # no grid: λ alone is the key
+    if not is_grid(document) and "point" in keys:
+        keys.remove("point")  # one point: the column would only say {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*keys, "mark"])
+    selections = {point_text(s["point"]): s for s in document.get("points", [])}
     for row in summary:
-        writer.writerow([_csv_value(row.get(k)) for k in keys] + [marks(document, row["lambda"])])
+        selection = selections.get(point_text(row.get("point")), document)
+        writer.writerow([_csv_value(row.get(k)) for k in keys] + [marks(selection, row["lambda"])])
     return out.getvalue()
 
 
 def _csv_value(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
     return repr(value) if isinstance(value, float) else str(value)
 
 

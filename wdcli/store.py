@@ -183,23 +183,21 @@ def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
 
 def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
     """The journal's runs, once each; a run that this config does not have is an error."""
-    from wdcli.folds import fold_numbers
+    from wdcli.runkey import RunKey, point_label
+    from wdcli.sweep import planned_keys
 
-    folds = fold_numbers(config)
-    wanted = {
-        (lam, seed, fold)
-        for lam in config.lambda_values()
-        for seed in config.seed_values()
-        for fold in folds
-    }
+    wanted = planned_keys(config)
+    folds = {key.fold for key in wanted}
     runs, prints = {}, {}
     for number, run in zip(contents.lines, contents.runs, strict=True):
-        key = (run["lambda"], run["seed"], run.get("fold", 0))
-        if key not in wanted or run.get("point"):
-            fold = f", fold {key[2]}" if len(folds) > 1 or key[2] else ""
+        key = RunKey.of(run)
+        if key not in wanted:
+            fold = f", fold {key.fold}" if len(folds) > 1 or key.fold else ""
+            point = point_label(key.point, short=False)
+            where = f"{point}, " if point else ""
             raise ResultsError(
-                f"{journal}: line {number}: a run this config does not have (λ = "
-                f"{run['lambda']:g}, seed {run['seed']}{fold}): another sweep's runs? Run without "
+                f"{journal}: line {number}: a run this config does not have ({where}λ = "
+                f"{key.lam:g}, seed {key.seed}{fold}): another sweep's runs? Run without "
                 "--resume, or with --force to start over"
             )
         _same_data(journal, number, run, prints)

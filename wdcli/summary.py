@@ -18,6 +18,7 @@ paired, so comparing them along λ would compare data draws, not λ.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 
@@ -157,3 +158,20 @@ def _unit_spread(row: dict, losses: dict[tuple, float]) -> None:
     mean, std, se = selection.mean_std_se(list(losses.values()))
     if mean is not None and row.get("test_loss_mean") is not None:
         row.update({"test_loss_std": std, "test_loss_se": se, "n_units": len(losses)})
+
+
+def summarise_points(runs: Iterable[dict], tolerance: float) -> tuple[list[dict], list[dict]]:
+    """Summary rows of every point (each row carrying its point), and per point its λ_min and
+    λ_1se: [{"point": {…}, "best_lambda": …, "lambda_1se": …}], points in order of the runs."""
+    from wdcli.runkey import RunKey
+
+    by_point: dict[str, list[dict]] = {}
+    for run in runs:
+        by_point.setdefault(RunKey.of(run).point, []).append(run)
+    rows, selections = [], []
+    for point, point_runs in by_point.items():
+        point_rows, lam_min, lam_1se = summarise(point_runs, tolerance)
+        value = json.loads(point)
+        rows += [{"point": value, **row} for row in point_rows]
+        selections.append({"point": value, "best_lambda": lam_min, "lambda_1se": lam_1se})
+    return rows, selections

@@ -1,8 +1,10 @@
-"""A sweep: the grid of λ × seeds × folds cut into work units, run by an executor, journalled.
+"""A sweep: points × λ × seeds × folds cut into work units, run by an executor, journalled.
 
-A work unit is one seed, one fold and a batch of its λ; `run_unit` trains that batch as one
-stacked model and returns one run record per λ. Units are independent, so any executor can run
-them in any order: the numbers of a run depend only on its key (λ, seed, fold) and the config.
+A work unit is one seed, one fold, a batch of its λ and the grid points that train together
+(wdcli.stacking); `run_unit` trains them as few stacked models as the math allows and returns
+one run record per (point, λ). Units are independent, so any executor can run them in any
+order: the numbers of a run depend only on its key (point, λ, seed, fold; wdcli.runkey) and
+the config.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from wdcli.budget import (
     sweep_parts,
 )
 from wdcli.config import CLASSIFICATION, Config, task_of
+from wdcli.conventions import convention
 from wdcli.data import (
     SPLIT_ONLY_VARIES,
     Dataset,
@@ -34,41 +36,62 @@ from wdcli.data import (
     check_split,
     source_stamp,
 )
+from wdcli.errors import DataError
 from wdcli.folds import fold_numbers
-from wdcli.models import MODELS, check_task
+from wdcli.grid import grid_points, point_config, tune_candidates
+from wdcli.models import check_task
 from wdcli.results import build_document, dumps, now, write_atomic
+from wdcli.runkey import EMPTY_POINT, RunKey, point_label, point_text
+from wdcli.stacking import choose_candidate, fit_tuned, fit_variants, stack_groups
 from wdcli.store import DataPrints, Destination
-from wdcli.summary import summarise
+from wdcli.summary import summarise_points
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One seed and fold and a batch of its λ, trained together."""
+    """One seed and fold and a batch of its λ, at one or more grid points trained together
+    (points whose configs differ only where a stacked model allows: the MLP's lr)."""
 
     seed: int
     lambdas: tuple[float, ...]
     fold: int = 0
+    points: tuple[str, ...] = (EMPTY_POINT,)
+
+    def keys(self) -> list[RunKey]:
+        """The run keys this unit computes, in the order of its runs."""
+        return [
+            RunKey(point, lam, self.seed, self.fold)
+            for point in self.points
+            for lam in self.lambdas
+        ]
 
     @property
-    def data_key(self) -> tuple[int, int]:
-        """(seed, fold): the units that share it train on the same data."""
-        return self.seed, self.fold
+    def data_key(self) -> tuple[str, int, int]:
+        """(point, seed, fold): the units that share it train on the same data."""
+        return self.points[0], self.seed, self.fold
 
 
 def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int = 1) -> list[Unit]:
-    """Every seed's λ grid, in chunks of lambdas_per_unit; by default in as few near-equal
-    chunks as keep `workers` units running at once (one unit per seed for one worker)."""
+    """Every (group of stackable points, seed, fold)'s λ grid, in chunks of lambdas_per_unit;
+    by default in as few near-equal chunks as keep `workers` units running at once."""
     from wdcli.executors import chunks_per_seed
 
     lambdas, seeds, folds = config.lambda_values(), config.seed_values(), fold_numbers(config)
-    chunks = chunks_per_seed(len(seeds) * len(folds), len(lambdas), workers)
+    groups = stack_groups(config)
+    chunks = chunks_per_seed(len(seeds) * len(folds) * len(groups), len(lambdas), workers)
     size = lambdas_per_unit or -(-len(lambdas) // chunks) or 1
     return [
-        Unit(seed, tuple(lambdas[i : i + size]), fold)
+        Unit(seed, tuple(lambdas[i : i + size]), fold, points)
+        for points in groups
         for seed in seeds
         for fold in folds
         for i in range(0, len(lambdas), size)
     ]
+
+
+def planned_keys(config: Config) -> set[RunKey]:
+    """Every run key of the config's sweep."""
+    return {key for unit in plan_units(config) for key in unit.keys()}
 
 
 def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit], list[dict]]:
@@ -76,10 +99,10 @@ def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit]
 
     A unit that was cut off halfway is run again whole, so that every run is computed in
     the same unit as in an uninterrupted sweep and the numbers are bit-identical."""
-    done = {run_key(run): run for run in done_runs}
+    done = {RunKey.of(run): run for run in done_runs}
     todo, kept = [], []
     for unit in units:
-        keys = [(lam, unit.seed, unit.fold) for lam in unit.lambdas]
+        keys = unit.keys()
         if all(key in done for key in keys):
             kept += [done[key] for key in keys]
         else:
@@ -87,9 +110,9 @@ def split_done(units: list[Unit], done_runs: Iterable[dict]) -> tuple[list[Unit]
     return todo, kept
 
 
-def run_key(run: dict) -> tuple[float, int, int]:
-    """(λ, seed, fold) of a run record; fold 0 for records written before folds existed."""
-    return run["lambda"], run["seed"], run.get("fold", 0)
+def run_key(run: dict) -> RunKey:
+    """The key of a run record (point {} and fold 0 for records written before them)."""
+    return RunKey.of(run)
 
 
 _SPLIT_CACHE: dict[tuple, Split] = {}
@@ -175,61 +198,108 @@ def _fingerprint_of(config: Config, seed: int) -> str:
     return cached.fingerprint()
 
 
-def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:
-    """Train the unit's λ as one stacked model; one run record per λ, in the unit's order.
+def check_points(config: Config, source: str = "") -> None:
+    """Build the first seed's data of every grid point with its own dataset settings, so that
+    a point whose data cannot be built (n_train above the samples) fails before any run,
+    in one line naming the point."""
+    if not config.grid:
+        return
+    seed, seen = config.seed_values()[0], set()
+    for point in grid_points(config):
+        point_cfg = point_config(config, point)
+        key = point_cfg.dataset.model_dump_json()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            data = dataset_for(point_cfg, seed)
+        except DataError as exc:
+            where = f"{source}: " if source else ""
+            raise DataError(f"{where}point {point_label(point, short=False)}: {exc}") from None
+        check_task(point_cfg, data.task)
 
-    `data` is the seed's dataset when the caller has it already (a Dask worker is sent it).
+
+def unit_dataset(config: Config, unit: Unit) -> Dataset:
+    """The dataset of a unit: its seed's and fold's, with its points' dataset settings."""
+    return dataset_for(point_config(config, unit.points[0]), unit.seed, unit.fold)
+
+
+def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:
+    """Train the unit's points × λ (× tune candidates) as few stacked models as the math
+    allows; one run record per (point, λ), in the order of `unit.keys()`.
+
+    `data` is the unit's dataset when the caller has it already (a Dask worker is sent it).
     Each run gets its training-health `status` (wdcli.health); numerical trouble shows there,
     never as a floating point warning.
     """
-    data = data if data is not None else dataset_for(config, *unit.data_key)
-    check_task(config, data.task)
-    fit = MODELS[config.model.name].fit_function()
+    data = data if data is not None else unit_dataset(config, unit)
+    check_task(point_config(config, unit.points[0]), data.task)
+    fit = None
     if unit.fold > 0 and config.validation.kind == "loo":
         from wdcli.models.linear import fit_ridge_loo as fit
+    candidates = tune_candidates(config)
+    variants = [(point, c) for point in unit.points for c in candidates]
+    configs = [point_config(config, point, c) for point, c in variants]
     lambdas = np.asarray(unit.lambdas, dtype=float)
-    start = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        result = fit(data, lambdas, unit.seed, config.model)
-    seconds = (time.perf_counter() - start) / len(lambdas)
+        if config.tune:
+            fits, elapsed = fit_tuned(configs, data, lambdas, unit.seed, config.tune_holdout, fit)
+        else:
+            fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit)
+    seconds = elapsed / len(unit.keys())
     fingerprint = data.fingerprint()
-    statuses = _statuses(result, data)
-    baseline = health.baseline_loss(data.y_train, data.task == CLASSIFICATION)
     runs = []
-    for k, lam in enumerate(unit.lambdas):
-        train, test, wsq = (
-            float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
-        )
-        status = statuses[k]
-        if not all(math.isfinite(v) for v in (train, test, wsq)):
-            status = health.DIVERGED
-        if status == health.DIVERGED:  # numbers of a run that blew up mean nothing
-            train = test = wsq = math.nan
-        run = {
-            "point": {},
-            "lambda": lam,
-            "seed": unit.seed,
-            "fold": unit.fold,
-            "status": status,
-            "train_loss": _number(train),
-            "test_loss": _number(test),
-            "penalty": _number(result.loss_scale * lam * wsq),
-            "objective": _number(train + result.loss_scale * lam * wsq),
-            "weight_sq_norm": _number(wsq),
-            "baseline_loss": _number(baseline),
-        }
-        run.update({name: _number(values[k]) for name, values in result.metrics.items()})
-        run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
-        if result.curves is not None:
-            run["curve"] = {
-                "epoch": [int(e) for e in result.curves["epoch"]],
-                "train_loss": [_number(v) for v in result.curves["train_loss"][k]],
-                "test_loss": [_number(v) for v in result.curves["test_loss"][k]],
-            }
-        if result.pointwise is not None:
-            run["pointwise_test_loss"] = [_number(v) for v in result.pointwise[k]]
+    for key in unit.keys():
+        mine = [i for i, (point, _) in enumerate(variants) if point == key.point]
+        k = unit.lambdas.index(key.lam)
+        best = choose_candidate([fits[i] for i in mine], k) if config.tune else 0
+        run = run_record(key, fits[mine[best]], k, seconds, fingerprint, data)
+        if config.tune:
+            run["tuned"] = candidates[best]
+            run["tune_trials"] = [
+                {"values": c, "val_loss": _number(fits[i].metrics["val_loss"][k]),
+                 "test_loss": _number(fits[i].test_loss[k])}
+                for i, c in zip(mine, candidates, strict=True)
+            ]  # fmt: skip
         runs.append(run)
     return runs
+
+
+def run_record(
+    key: RunKey, result, k: int, seconds: float, fingerprint: str, data: Dataset
+) -> dict:
+    """The record of run `key`: row k of a Fit, with its training-health status."""
+    lam = key.lam
+    train, test, wsq = (
+        float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
+    )
+    status = _statuses(result, data)[k]
+    if not all(math.isfinite(v) for v in (train, test, wsq)):
+        status = health.DIVERGED
+    if status == health.DIVERGED:  # numbers of a run that blew up mean nothing
+        train = test = wsq = math.nan
+    baseline = health.baseline_loss(data.y_train, data.task == CLASSIFICATION)
+    run = {
+        **key.to_json(),
+        "status": status,
+        "train_loss": _number(train),
+        "test_loss": _number(test),
+        "penalty": _number(result.loss_scale * lam * wsq),
+        "objective": _number(train + result.loss_scale * lam * wsq),
+        "weight_sq_norm": _number(wsq),
+        "baseline_loss": _number(baseline),
+    }
+    run.update({name: _number(values[k]) for name, values in result.metrics.items()})
+    run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
+    if result.curves is not None:
+        run["curve"] = {
+            "epoch": [int(e) for e in result.curves["epoch"]],
+            "train_loss": [_number(v) for v in result.curves["train_loss"][k]],
+            "test_loss": [_number(v) for v in result.curves["test_loss"][k]],
+        }
+    if result.pointwise is not None:
+        run["pointwise_test_loss"] = [_number(v) for v in result.pointwise[k]]
+    return run
 
 
 def _statuses(result, data: Dataset) -> list[str]:
@@ -276,8 +346,8 @@ def execute(
 ) -> dict:
     """Run what the journal does not have yet, then write and return the results document."""
     check_task(config)
-    total = len(config.lambda_values()) * len(config.seed_values()) * len(fold_numbers(config))
     planned = plan_units(config, lambdas_per_unit, getattr(executor, "workers", 1))
+    total = sum(len(unit.keys()) for unit in planned)
     units, runs = split_done(planned, destination.done_runs)
     journal = destination.journal
     stream = executor.run(run_unit, config, units)
@@ -304,13 +374,20 @@ def execute(
 
 
 def finish(config: Config, runs: list[dict], started_at: str, executor_name: str) -> dict:
-    """The results document of a complete set of runs."""
+    """The results document of a complete set of runs, in key order, summarised per point."""
+    points = {point: i for i, point in enumerate(grid_points(config))}
     order = {lam: i for i, lam in enumerate(config.lambda_values())}
     seeds = {seed: i for i, seed in enumerate(config.seed_values())}
-    runs = sorted(runs, key=lambda r: (order[r["lambda"]], seeds[r["seed"]], r.get("fold", 0)))
-    summary, best, one_se = summarise(runs, config.tolerance)
-    summary = [{"point": {}, **row} for row in summary]  # the key of DESIGN.md; no grid yet
-    task = task_of(config.dataset) or dataset_for(config, runs[0]["seed"]).task
+
+    def position(run: dict) -> tuple:
+        key = RunKey.of(run)
+        return points[key.point], order[key.lam], seeds[key.seed], key.fold
+
+    runs = sorted(runs, key=position)
+    summary, selections = summarise_points(runs, config.tolerance)
+    first = point_config(config, point_text(runs[0].get("point")))
+    task = task_of(first.dataset) or dataset_for(first, runs[0]["seed"]).task
+    single = selections[0] if len(selections) == 1 else {}
     document = build_document(
         config=config.resolved(),
         config_hash=config.hash(),
@@ -318,13 +395,27 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
         data_fingerprint=combined_fingerprint(runs),
         runs=runs,
         summary=summary,
-        best_lambda=best,
-        lambda_1se=one_se,
+        best_lambda=single.get("best_lambda"),
+        lambda_1se=single.get("lambda_1se"),
         started_at=started_at,
         finished_at=now(),
         executor=executor_name,
     )
-    document.update(selection_fields(config, task, runs, summary, best, one_se))
+    document["convention"] = convention(config)
+    if len(selections) == 1:
+        document.update(selection_fields(config, task, runs, summary, single["best_lambda"],
+                                         single["lambda_1se"]))  # fmt: skip
+        if config.tune:
+            document["points"] = selections
+        return document
+    for selection in selections:  # λ_min, λ_1se and their notes belong to a point
+        text = point_text(selection["point"])
+        rows = [r for r in summary if point_text(r["point"]) == text]
+        fields = selection_fields(point_config(config, text), task, None, rows,
+                                  selection["best_lambda"], selection["lambda_1se"])  # fmt: skip
+        selection.update({k: v for k, v in fields.items() if k not in ("validation",)})
+    document.update({"validation": config.validation.model_dump(mode="json"), "notes": []})
+    document["points"] = selections
     return document
 
 

@@ -19,7 +19,9 @@ from rich.text import Text
 
 from wdcli.health import UNHEALTHY
 
+CURVES = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")  # one per point
 STYLES = {
+    **{f"curve{i}": colour for i, colour in enumerate(CURVES)},
     "train": "#1f77b4",
     "test": "#ff7f0e",
     "best": "dim",
@@ -302,3 +304,51 @@ def _bracket(name: str, n: int) -> str:
         return name.center(n)
     initial = "×" if name in UNHEALTHY else name[:1]  # too narrow for the word: o, g, u, ×
     return "├" + initial.center(n - 2, "─") + "┤" if n >= 3 else initial.center(n)
+
+
+def grid_chart(document: Mapping, width: int = 80, height: int = 10, color: bool = True) -> Text:
+    """Mean test loss against λ, one curve per grid point (digits 1, 2, … as markers, a
+    legend above), for a grid of at most len(CURVES) points; a note for larger grids."""
+    from wdcli.report import point_documents, varying_axes
+    from wdcli.runkey import point_label
+
+    docs = point_documents(document)
+    if len(docs) > len(CURVES):
+        return Text(f"({len(docs)} points: too many curves for the terminal; use wdcli plot)")
+    axes = varying_axes(document)
+    lams = sorted({float(row["lambda"]) for row in document["summary"]})
+    series = []
+    for doc in docs:
+        by_lam = {float(r["lambda"]): r.get("test_loss_mean") for r in doc["summary"]}
+        series.append([by_lam.get(lam) for lam in lams])
+    finite = [v for vals in series for v in vals if _ok(v)]
+    if not finite:
+        return Text("(no finite loss to chart: every run diverged)")
+    scale = _YScale(min(finite), max(finite), height)
+    margin = max(len(label) for _, label in scale.ticks()) + 1
+    cols = max(width - margin - 1, 12)
+    xs = _x_cells(lams, cols)
+    canvas = _Canvas(cols, height)
+    for i, values in enumerate(series):
+        points = []
+        for lam, x, v in zip(lams, xs, values, strict=True):
+            points.append((2 * x, scale.px(v)) if _ok(v) else None)
+            if lam == 0:
+                points.append(None)
+        canvas.polyline(points, f"curve{i}")
+    for i, values in enumerate(series):
+        for x, v in zip(xs, values, strict=True):
+            if _ok(v):
+                canvas.mark(x, scale.px(v) // 4, str(i + 1), f"curve{i}")
+    legend = Text("  mean test loss: ")
+    for i, doc in enumerate(docs):
+        label = point_label({k: doc["point"].get(k) for k in axes})
+        legend.append(f"{i + 1} {label}   ", style=STYLES[f"curve{i}"])
+    lines = [
+        legend,
+        *_plot_lines(canvas, scale, margin),
+        _axis(xs, lams, cols, margin),
+        _labels(xs, lams, None, cols, margin),
+    ]
+    out = Text("\n").join(lines)
+    return out if color else Text(out.plain)

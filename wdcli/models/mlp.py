@@ -35,7 +35,7 @@ from wdcli.activations import ACTIVATIONS, RELU_LIKE, sigmoid_into
 from wdcli.config import MLPModel
 from wdcli.data import REGRESSION, Dataset
 from wdcli.models import Fit
-from wdcli.optim import OPTIMIZERS
+from wdcli.optim import OPTIMIZERS, lr_multiplier
 
 LOSSES = ("squared_error", "binary_log_loss", "log_loss")
 EVAL_BYTES = 2 * 2**20  # one layer's activations while evaluating: cache-sized chunks of rows
@@ -388,6 +388,7 @@ class Trained:
     diverged: np.ndarray
     not_converged: np.ndarray | None = None
     late_decrease: np.ndarray | None = None
+    val_curve: np.ndarray | None = None
 
 
 def eval_epochs(epochs: int, every: int) -> np.ndarray:
@@ -405,6 +406,9 @@ def train_stacked(
     loss: str,
     X_test: np.ndarray | None = None,
     Y_test: np.ndarray | None = None,
+    lrs: np.ndarray | None = None,
+    X_val: np.ndarray | None = None,
+    Y_val: np.ndarray | None = None,
 ) -> Trained:
     """Train K = len(lambdas) networks from the same initial `params`, one per λ.
 
@@ -412,7 +416,9 @@ def train_stacked(
     which also gives `loss`); `params` is [W1, b1, W2, b2, …] as `stack` takes it. `orders`
     yields one permutation of range(n) per epoch (options.epochs of them); each epoch's
     mini-batches are consecutive runs of batch_size rows of it, the last one shorter when
-    batch_size does not divide n. Everything else comes from `options` (an MLPModel).
+    batch_size does not divide n. Everything else comes from `options` (an MLPModel), except
+    the learning rate when `lrs` gives one per model (K values). X_val/Y_val add a third
+    evaluated split (its curve is `val_curve`).
     """
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
@@ -422,7 +428,9 @@ def train_stacked(
     evaluators = [_Evaluator(layout, X, Y, loss, dtype)]
     if X_test is not None:
         evaluators.append(_Evaluator(layout, X_test, Y_test, loss, dtype))
-    trainer = _Trainer(layout, theta, X, Y, lambdas, options, loss)
+    if X_val is not None:
+        evaluators.append(_Evaluator(layout, X_val, Y_val, loss, dtype))
+    trainer = _Trainer(layout, theta, X, Y, lambdas, options, loss, lrs)
     record = eval_epochs(options.epochs, options.eval_every)
     late = health.late_epoch(options.epochs)
     curves = np.full((len(evaluators), layout.K, len(record)), np.nan)
@@ -471,28 +479,37 @@ def train_stacked(
         diverged=diverged,
         not_converged=not_converged & ~diverged,
         late_decrease=late_share,
+        val_curve=curves[-1] if X_val is not None else None,
     )
 
 
 class _Trainer:
     """The state of one stacked training run: parameters, gradient, optimiser, buffers."""
 
-    def __init__(self, layout, theta, X, Y, lambdas, options: MLPModel, loss: str):
+    def __init__(self, layout, theta, X, Y, lambdas, options: MLPModel, loss: str, lrs=None):
         dtype = theta.dtype
-        self.layout, self.theta, self.loss = layout, theta, loss
+        self.layout, self.theta, self.loss, self.options = layout, theta, loss, options
         self.grad = np.zeros_like(theta)
         self.P, self.G = _Net(layout, theta), _Net(layout, self.grad)
         self.Xa, self.Yt = _with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T)
         self.batch = min(options.batch_size, len(X))
+        self.steps_per_epoch = -(-len(X) // self.batch)
+        self.step_count = 0
         self.buffers = {}
         self.activation = ACTIVATIONS[options.activation]
-        self.optimizer = OPTIMIZERS[options.optimizer](layout.size, dtype, options)
-        two_lambda = per_model(layout, 2 * lambdas, biases=False, dtype=np.float64)
+        # The learning rate: one number, or one per model (expanded to the flat vector).
+        self.lr = options.lr if lrs is None else np.asarray(lrs, dtype=np.float64)
+        self.expand = _Expander(layout, dtype) if lrs is not None else (lambda value: value)
+        self.optimizer = OPTIMIZERS[options.optimizer](
+            layout.size, dtype, options, self.lr, self.expand
+        )
+        self.scheduled = options.schedule != "constant"
+        self.two_lambda = per_model(layout, 2 * lambdas, biases=False, dtype=np.float64)
         self.lam2 = self.decay = None
         if options.regularization == "l2":
-            self.lam2, self.scratch = two_lambda.astype(dtype), np.zeros_like(theta)
-        else:  # w ← w − η·2λ·w
-            self.decay = (1 - options.lr * two_lambda).astype(dtype)
+            self.lam2, self.scratch = self.two_lambda.astype(dtype), np.zeros_like(theta)
+        else:  # w ← w − lr·η_t·2λ·w (torch) or w ← w − η_t·2λ·w (paper)
+            self.decay = self._decay(1.0)
         self.diverged = np.zeros(layout.K, bool)
         self.frozen = None
         labels = self.Yt[0] if loss != "log_loss" else self.Yt.argmax(axis=0)
@@ -500,10 +517,30 @@ class _Trainer:
         self.limit = health.weight_limit(self.Yt)
         self.start_loss = None  # the training loss at epoch 0
 
+    def _decay(self, eta: float) -> np.ndarray:
+        """The factor of decoupled decay at schedule multiplier η_t (1 on biases, frozen models)."""
+        if self.options.decay_convention == "paper":
+            rate = self.two_lambda if eta == 1.0 else eta * self.two_lambda
+        else:
+            lr = self.expand(self.lr if eta == 1.0 else self.lr * eta)
+            rate = lr * self.two_lambda
+        decay = (1 - rate).astype(self.theta.dtype)
+        if getattr(self, "frozen", None) is not None:
+            decay[self.frozen] = 1
+        return decay
+
+    def _schedule(self) -> None:
+        """Set this step's learning rate (and decay) from the schedule's η_t."""
+        eta = lr_multiplier(self.options, self.step_count, self.steps_per_epoch)
+        self.optimizer.lr = self.lr * eta
+        if self.decay is not None:
+            self.decay = self._decay(eta)
+        self.step_count += 1
+
     def epoch(self, order: np.ndarray) -> None:
         """One pass over the training rows in the given order."""
         Xp, Yp = np.take(self.Xa, order, axis=0), np.take(self.Yt, order, axis=1)
-        theta, grad, lam2, decay = self.theta, self.grad, self.lam2, self.decay
+        theta, grad, lam2 = self.theta, self.grad, self.lam2
         for start in range(0, len(Xp), self.batch):
             xb, yb = Xp[start : start + self.batch], Yp[:, start : start + self.batch]
             buf = _buffers_for(self.buffers, self.layout, len(xb), True, theta.dtype)
@@ -513,11 +550,13 @@ class _Trainer:
             if lam2 is not None:
                 np.multiply(theta, lam2, out=self.scratch)
                 grad += self.scratch
+            if self.scheduled:
+                self._schedule()
             step = self.optimizer.step(grad)
             if self.frozen is not None:
                 np.copyto(step, 0, where=self.frozen)
-            if decay is not None:
-                theta *= decay
+            if self.decay is not None:
+                theta *= self.decay
             theta += step
 
     def check_parameters(self) -> None:
@@ -551,12 +590,32 @@ class _Trainer:
             self.decay[self.frozen] = 1
 
 
+class _Expander:
+    """Per-model coefficients (K,) → the flat vector holding each on its model's parameters
+    (biases included); the last expansion is kept, since a constant rate repeats."""
+
+    def __init__(self, layout: Layout, dtype):
+        self.layout, self.dtype = layout, dtype
+        self.last: tuple[bytes, np.ndarray] | None = None
+
+    def __call__(self, values) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
+        key = values.tobytes()
+        if self.last is None or self.last[0] != key:
+            self.last = (key, per_model(self.layout, values, biases=True, dtype=self.dtype))
+        return self.last[1]
+
+
 # --------------------------------------------------------------------------- the model
 
 
-def fit_mlp(data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel) -> Fit:
+def fit_mlp(
+    data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel, lrs: np.ndarray | None = None
+) -> Fit:
     """Train one MLP per λ on `data`, all together, with the seed's initial weights and
-    mini-batch order shared by every λ (see the module docstring)."""
+    mini-batch order shared by every λ (see the module docstring). `lrs` gives each model
+    its own learning rate (λ may then repeat); a dataset with a validation split (X_val,
+    y_val) adds its loss as the metric `val_loss`."""
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
     shift, scale = data.target_scale or (0.0, 1.0)  # train on (y − mean)/std when set
@@ -571,8 +630,13 @@ def fit_mlp(data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel) ->
     params = init_params(sizes, options.activation, options.init, init_rng)
     order_rng = np.random.default_rng(order_stream)
     orders = (order_rng.permutation(len(Y)) for _ in range(options.epochs))
+    X_val = getattr(data, "X_val", None)
+    Y_val = None
+    if X_val is not None:
+        y_val = data.y_val if data.target_scale is None else (data.y_val - shift) / scale
+        Y_val = encode_targets(y_val, data.task, data.n_classes, dtype)[0]
     run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
-                        data.X_test, Y_test)  # fmt: skip
+                        data.X_test, Y_test, lrs=lrs, X_val=X_val, Y_val=Y_val)  # fmt: skip
     with np.errstate(over="ignore", invalid="ignore"):
         sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
@@ -582,6 +646,8 @@ def fit_mlp(data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel) ->
     metrics["late_decrease"] = run.late_decrease
     units = scale**2  # squared errors back in target units (1 without target scaling)
     train_curve, test_curve = run.train_curve * units, run.test_curve * units
+    if run.val_curve is not None:
+        metrics["val_loss"] = run.val_curve[:, -1] * units
     return Fit(
         train_loss=train_curve[:, -1].copy(),
         test_loss=test_curve[:, -1].copy(),

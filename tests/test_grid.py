@@ -1,0 +1,398 @@
+"""Grids over any config key, tune axes, the run key, stacked learning rates and schedules."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from wdcli.cli import app
+from wdcli.config import load_config
+from wdcli.grid import grid_points, parse_axis, point_config
+from wdcli.journal import read_journal
+from wdcli.optim import lr_multiplier
+from wdcli.runkey import RunKey, point_text
+from wdcli.sweep import Unit, plan_units, split_done
+
+runner = CliRunner()
+
+DEGREE = """\
+name: deg
+dataset: {name: poly, n_samples: 80, n_train: 30, noise: 0.3}
+model: {name: linear}
+lambdas: [0, 1e-6, 1e-3, 1e-1]
+seeds: 2
+grid:
+  dataset.degree: [1, 4, 12]
+"""
+
+LR = """\
+name: lr
+dataset: {name: friedman1, n_samples: 120, n_train: 60, seed: 0}
+model: {name: mlp, hidden: [8], epochs: 4, batch_size: 16, regularization: decoupled}
+lambdas: [0, 1e-3, 1e-1]
+seeds: 1
+grid:
+  model.lr: [1e-3, 1e-2, 3e-2]
+"""
+
+
+def _sweep(config, out, *extra):
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(out), "-q", "-f", "json", *extra])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(out.read_text())
+
+
+# --------------------------------------------------------------------------- the run key
+
+
+def test_run_key_of_an_old_record_has_the_empty_point_and_fold_0():
+    key = RunKey.of({"lambda": 0.1, "seed": 3})
+    assert key == RunKey("{}", 0.1, 3, 0)
+    assert key.to_json() == {"point": {}, "lambda": 0.1, "seed": 3, "fold": 0}
+    other = RunKey.of({"point": {"b": 1, "a": [2]}, "lambda": 0.1, "seed": 3, "fold": 0})
+    assert other.point == '{"a": [2], "b": 1}' == point_text({"a": [2], "b": 1})
+    assert other.group == ('{"a": [2], "b": 1}', 0.1)
+
+
+def test_split_done_matches_on_the_point_too():
+    units = [Unit(0, (0.0, 1.0), points=('{"x": 1}',)), Unit(0, (0.0, 1.0), points=('{"x": 2}',))]
+    done = [{"point": {"x": 1}, "lambda": lam, "seed": 0, "fold": 0} for lam in (0.0, 1.0)]
+    done.append({"point": {"x": 2}, "lambda": 0.0, "seed": 0, "fold": 0})  # half a unit
+    todo, kept = split_done(units, done)
+    assert todo == [units[1]] and kept == done[:2]
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_points_are_the_product_in_written_order(write_config):
+    config = load_config(write_config(DEGREE), grid=["dataset.noise=0.1,0.5"])
+    points = grid_points(config)
+    assert len(points) == 6
+    assert json.loads(points[1]) == {"dataset.degree": 1, "dataset.noise": 0.5}
+    assert point_config(config, points[5]).dataset.degree == 12
+    assert point_config(config, points[5]).dataset.noise == 0.5
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--grid", "dataset.degree=0,3"], "grid dataset.degree=0: dataset.degree: must be ≥ 1"),
+        (["--grid", "model.lr=1e-3"], "grid model.lr=0.001: model.lr: unknown key"),
+        (
+            ["--grid", "model.solver=svd,eigh", "--tune", "model.solver=svd"],
+            "tune: model.solver: in both grid and tune; an axis is one or the other",
+        ),
+        (["--grid", "seeds=1,2"], "grid.seeds: not an axis (λ and seeds have keys of their own)"),
+        (
+            ["--grid", "model.lr"],
+            "--grid model.lr: expected key=value,value,… (e.g. model.lr=1e-3,1e-2)",
+        ),
+        (
+            ["--tune", "dataset.noise=1,2"],
+            "tune: dataset.noise: only model keys can be tuned (every candidate trains on the same data); put it under grid:",
+        ),
+        (["--grid", "dataset.noise=-1"], "grid dataset.noise=-1: dataset.noise: must be ≥ 0"),
+    ],
+)
+def test_bad_axis_values_fail_in_one_line_before_anything_runs(
+    write_config, tmp_path, extra, message
+):
+    config = write_config(DEGREE)
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(out), *extra])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].endswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() and not (tmp_path / "r.journal.jsonl").exists()
+
+
+def test_parse_axis_reads_values_as_a_yaml_list():
+    assert parse_axis("--grid", "model.lr=1e-3,1e-2") == ("model.lr", [0.001, 0.01])
+    assert parse_axis("--grid", "model.hidden=[16],[64, 64]") == ("model.hidden", [[16], [64, 64]])
+
+
+def test_validate_counts_points(write_config):
+    result = runner.invoke(app, ["validate", str(write_config(DEGREE))])
+    assert result.exit_code == 0
+    assert "3 points × 4 λ × 2 seeds = 24 runs" in result.stdout
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+def test_each_point_equals_its_own_sweep(write_config, tmp_path):
+    config = write_config(DEGREE)
+    grid = _sweep(config, tmp_path / "grid.json")
+    alone = _sweep(config, tmp_path / "alone.json", "--set", "grid={}", "--set",
+                   "dataset.degree=4")  # fmt: skip
+    at_4 = [r for r in grid["runs"] if r["point"] == {"dataset.degree": 4}]
+    assert [r["test_loss"] for r in at_4] == [r["test_loss"] for r in alone["runs"]]
+    assert all(r["fold"] == 0 for r in grid["runs"])
+    assert [s["point"]["dataset.degree"] for s in grid["points"]] == [1, 4, 12]
+    selection = next(s for s in grid["points"] if s["point"] == {"dataset.degree": 4})
+    assert selection["best_lambda"] == alone["best_lambda"]
+    assert grid["best_lambda"] is None  # several points: λ_min is per point
+    assert len(grid["summary"]) == 12 and grid["summary"][4]["point"] == {"dataset.degree": 4}
+
+
+def test_markdown_has_a_table_per_point_and_the_pivot(write_config, tmp_path):
+    config = write_config(DEGREE)
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(tmp_path / "r.json"),
+                                 "-q", "-f", "markdown"])  # fmt: skip
+    assert result.exit_code == 0
+    assert result.stdout.count("at degree=") == 3
+    assert "| λ | degree=1 | degree=4 | degree=12 |" in result.stdout
+    pivot = result.stdout.split("mean test loss**")[1]
+    assert pivot.count(" *") == 3  # one λ_min per column
+
+
+def test_stacked_learning_rates_equal_separate_sweeps_bit_for_bit(write_config, tmp_path):
+    config = write_config(LR)
+    grid = _sweep(config, tmp_path / "grid.json")
+    assert len(plan_units(load_config(config))) == 1  # one stack: 3 lr × 3 λ
+    for lr in (1e-3, 1e-2, 3e-2):
+        alone = _sweep(config, tmp_path / f"{lr}.json", "--set", "grid={}", "--set",
+                       f"model.lr={lr}")  # fmt: skip
+        stacked = [r for r in grid["runs"] if r["point"] == {"model.lr": lr}]
+        for a, b in zip(stacked, alone["runs"], strict=True):
+            assert a["curve"] == b["curve"] and a["weight_sq_norm"] == b["weight_sq_norm"]
+
+
+def test_compare_of_grid_results_exits_0_1_and_2(write_config, tmp_path):
+    document = _sweep(write_config(DEGREE), tmp_path / "a.json")
+    worse, missing = json.loads(json.dumps(document)), json.loads(json.dumps(document))
+    worse["summary"][5]["test_loss_mean"] *= 2
+    missing["summary"] = [r for r in missing["summary"] if r["point"]["dataset.degree"] != 12]
+    missing["runs"] = [r for r in missing["runs"] if r["point"]["dataset.degree"] != 12]
+    missing["points"] = [p for p in missing["points"] if p["point"]["dataset.degree"] != 12]
+    (tmp_path / "worse.json").write_text(json.dumps(worse))
+    (tmp_path / "missing.json").write_text(json.dumps(missing))
+    a = str(tmp_path / "a.json")
+    assert runner.invoke(app, ["compare", a, a]).exit_code == 0
+    result = runner.invoke(app, ["compare", a, str(tmp_path / "worse.json")])
+    assert result.exit_code == 1
+    assert "test_loss worse at 1 of 12 λ (dataset.degree=4 λ=1e-06)" in result.stdout
+    result = runner.invoke(app, ["compare", a, str(tmp_path / "missing.json")])
+    assert result.exit_code == 1  # a missing point is a difference: its rows are missing
+    assert "row missing at 4 of 12 λ (dataset.degree=12 λ=0," in result.stdout
+    missing["config"]["grid"]["dataset.degree"] = [1, 4]  # another grid: other experiments
+    (tmp_path / "other.json").write_text(json.dumps(missing))
+    result = runner.invoke(app, ["compare", a, str(tmp_path / "other.json")])
+    assert result.exit_code == 2
+    assert "grid differs" in result.stderr
+    common = runner.invoke(app, ["compare", a, str(tmp_path / "other.json"), "--common"])
+    assert common.exit_code == 0
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_of_a_grid_sweep_is_bit_identical(wait_for_runs, write_config, tmp_path):
+    config = write_config(
+        """\
+        name: slowgrid
+        dataset: {name: regression, n_samples: 1500, n_features: 150, noise: 5.0}
+        model: {name: linear, solver: svd}
+        lambdas: [0, 1e-2, 1]
+        seeds: 12
+        grid:
+          dataset.n_train: [100, 150, 300]
+        """
+    )
+    killed, whole = tmp_path / "killed.json", tmp_path / "whole.json"
+    journal = tmp_path / "killed.journal.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wdcli", "sweep", str(config), "--out", str(killed), "-q",
+         "-e", "serial"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_runs(journal, at_least=6)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = len(read_journal(journal).runs)
+    assert 6 <= done < 108 and not killed.exists()
+    assert all("point" in run and run["fold"] == 0 for run in read_journal(journal).runs)
+    resumed = runner.invoke(app, ["sweep", str(config), "-o", str(killed), "--resume", "-q",
+                                  "-e", "serial"])  # fmt: skip
+    assert resumed.exit_code == 0, resumed.stderr
+    _sweep(config, whole, "-e", "serial")
+    a, b = json.loads(killed.read_text()), json.loads(whole.read_text())
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in a["runs"]]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in b["runs"]]
+    assert a["summary"] == b["summary"] and a["points"] == b["points"]
+
+
+# --------------------------------------------------------------------------- tune
+
+
+def test_tune_keeps_the_candidate_with_the_lowest_validation_loss(write_config, tmp_path):
+    config = write_config(LR.replace("grid:", "tune:"))
+    document = _sweep(config, tmp_path / "t.json")
+    for run in document["runs"]:
+        trials = run["tune_trials"]
+        best = min(trials, key=lambda t: t["val_loss"])
+        assert run["tuned"] == best["values"] and run["val_loss"] == best["val_loss"]
+        assert run["test_loss"] == best["test_loss"]
+        assert [t["values"]["model.lr"] for t in trials] == [1e-3, 1e-2, 3e-2]
+    show = runner.invoke(app, ["show", str(tmp_path / "t.json")])
+    assert "tuned" in show.stdout and "lr=" in show.stdout
+
+
+def test_tune_never_chooses_on_the_test_split(write_config, tmp_path):
+    """The same training and validation rows with another test split choose the same."""
+    config = write_config(LR.replace("grid:", "tune:").replace("n_samples: 120", "n_samples: 160"))
+    a = _sweep(config, tmp_path / "a.json")
+    b = _sweep(config, tmp_path / "b.json", "--set", "dataset.n_samples=120")
+    assert [r["tuned"] for r in a["runs"]] != [] and all(
+        isinstance(r["val_loss"], float) for r in a["runs"]
+    )
+    assert [r["tuned"] for r in a["runs"]] == [r["tuned"] for r in b["runs"]] or all(
+        r["val_loss"] != s["val_loss"] for r, s in zip(a["runs"], b["runs"], strict=True)
+    )
+
+
+def test_tune_works_for_ridge_through_a_second_fit(write_config, tmp_path):
+    config = write_config(DEGREE + "tune:\n  model.solver: [svd, eigh]\n")
+    document = _sweep(config, tmp_path / "t.json")
+    for run in document["runs"]:
+        trials = run["tune_trials"]
+        assert [t["values"]["model.solver"] for t in trials] == ["svd", "eigh"]
+        best = min(trials, key=lambda t: t["val_loss"])
+        assert run["tuned"] == best["values"] and run["val_loss"] == best["val_loss"]
+
+
+# --------------------------------------------------------------------------- schedules, decay
+
+
+def _opts(**kw):
+    from wdcli.config import MLPModel
+
+    return MLPModel(name="mlp", **kw)
+
+
+def test_lr_multipliers():
+    cosine = _opts(schedule="cosine", epochs=10, warmup_epochs=2)
+    assert lr_multiplier(cosine, 0, 5) == pytest.approx(0.1)
+    assert lr_multiplier(cosine, 9, 5) == 1.0
+    assert lr_multiplier(cosine, 10, 5) == 1.0
+    assert lr_multiplier(cosine, 30, 5) == pytest.approx(0.5)
+    assert lr_multiplier(cosine, 50, 5) == pytest.approx(0.0)
+    step = _opts(schedule="step", step_epochs=3, step_gamma=0.5)
+    assert [lr_multiplier(step, s, 2) for s in (0, 5, 6, 12)] == [1.0, 1.0, 0.5, 0.25]
+    assert lr_multiplier(_opts(), 123, 4) == 1.0
+
+
+def test_warmup_longer_than_training_is_refused(write_config):
+    config = write_config(LR)
+    result = runner.invoke(app, ["validate", str(config), "--set", "model.schedule=cosine",
+                                 "--set", "model.warmup_epochs=4"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("model: warmup_epochs (4) must be < epochs (4)")
+
+
+def _fit(lambdas=(0.0, 0.05), **kw):
+    from wdcli.models.mlp import fit_mlp
+    from wdcli.sweep import dataset_for
+
+    config = load_config_text(LR)
+    options = config.model.model_copy(update=kw)
+    return fit_mlp(dataset_for(config, 0), np.array(lambdas), 0, options)
+
+
+def load_config_text(text):
+    from wdcli.config import parse_yaml, validate
+
+    return validate(parse_yaml(text, "<t>"), "<t>")
+
+
+def test_paper_decay_at_lr_times_lambda_is_torch_decay_at_lambda():
+    kw = dict(optimizer="adam", regularization="decoupled", lr=0.01)
+    torch = _fit(lambdas=(0.0, 0.5), decay_convention="torch", **kw)
+    paper = _fit(lambdas=(0.0, 0.005), decay_convention="paper", **kw)
+    assert np.allclose(torch.curves["train_loss"], paper.curves["train_loss"], rtol=1e-9)
+    torch = _fit(decay_convention="torch", **kw)
+    paper = _fit(decay_convention="paper", **kw)
+    assert torch.train_loss[0] == paper.train_loss[0]  # λ = 0: no decay either way
+    assert paper.weight_sq_norm[1] < torch.weight_sq_norm[1]  # 2λ per step, not lr·2λ
+
+
+def test_a_constant_schedule_and_a_step_schedule_that_never_steps_agree():
+    constant = _fit(optimizer="adam", lr=0.01)
+    step = _fit(optimizer="adam", lr=0.01, schedule="step", step_epochs=100)
+    assert np.allclose(constant.curves["test_loss"], step.curves["test_loss"], rtol=1e-12)
+    cosine = _fit(optimizer="adam", lr=0.01, schedule="cosine")
+    assert not np.allclose(constant.curves["test_loss"], cosine.curves["test_loss"])
+
+
+def test_decoupled_sweeps_say_so_in_caption_file_and_plot(write_config, tmp_path):
+    config = write_config(LR.replace("decoupled", "decoupled, decay_convention: paper"))
+    document = _sweep(config, tmp_path / "d.json", "--set", "grid={}")
+    assert document["convention"].startswith("decoupled decay w ← w − η_t·2λ·w after each step")
+    shown = runner.invoke(app, ["show", str(tmp_path / "d.json"), "-f", "markdown"])
+    assert "_decoupled decay w ← w − η_t·2λ·w" in shown.stdout and "J = " not in shown.stdout
+    from wdcli.plots import validation_figure
+
+    figure = validation_figure(document)
+    assert figure.axes[-1].get_xlabel() == "λ (decoupled decay, w ← w − η_t·2λ·w, log scale)"
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write_config, tmp_path):
+    from wdcli import gridplots
+
+    config = write_config(
+        LR.replace("epochs: 4", "epochs: 60") + "  model.regularization: [l2, decoupled]\n"
+    )
+    document = _sweep(config, tmp_path / "g.json")
+    figure = gridplots.figure(document, axis="model.lr")  # heatmaps, one per regularisation
+    assert len(figure.axes) == 3  # two panels and the colour bar
+    stars = [line for ax in figure.axes[:2] for line in ax.lines if line.get_gid().startswith("b")]
+    assert len(stars) == sum(s["best_lambda"] is not None for s in document["points"]) >= 5
+    assert figure.axes[0].get_ylabel().startswith("λ (L2 penalty")
+    assert figure.axes[1].get_ylabel().startswith("λ (decoupled decay")
+    tuned = _sweep(write_config(LR.replace("grid:", "tune:"), "t.yaml"), tmp_path / "t.json")
+    isolation = gridplots.figure(tuned)
+    gids = [line.get_gid() for line in isolation.axes[0].lines]
+    assert "tuned" in gids and "fixed lr=0.001" in gids
+    out = tmp_path / "x.png"
+    result = runner.invoke(app, ["plot", str(tmp_path / "t.json"), "-o", str(out), "-k",
+                                 "heatmap"])  # fmt: skip
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr.strip().endswith("--kind heatmap needs a grid with two or more points")
+    assert math.isfinite(document["runs"][0]["test_loss"])
+
+
+def test_a_point_whose_data_cannot_be_built_fails_before_any_run(write_config, tmp_path):
+    config = write_config(DEGREE)
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(out),
+                                 "--grid", "dataset.n_train=20,100"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{config}: point dataset.degree=1, dataset.n_train=100: dataset.n_train: must be < the "
+        "number of samples (80), got 100\n"
+    )
+    assert not out.exists() and not (tmp_path / "r.journal.jsonl").exists()
+
+
+def test_the_terminal_chart_draws_one_curve_per_point(write_config, tmp_path):
+    from wdcli.termchart import grid_chart
+
+    document = _sweep(write_config(DEGREE), tmp_path / "r.json")
+    text = grid_chart(document, width=90, color=False).plain
+    lines = text.splitlines()
+    assert lines[0].startswith("  mean test loss: 1 degree=1   2 degree=4   3 degree=12")
+    for digit in "123":
+        assert sum(line.count(digit) for line in lines[1:-2]) >= 1  # markers (may overlap)
+    many = json.loads(json.dumps(document))
+    for i, row in enumerate(many["summary"]):
+        row["point"] = {"x": i}
+    assert grid_chart(many).plain.startswith("(12 points: too many curves")
