@@ -177,6 +177,36 @@ class CsvData(DatasetBase):
     )
 
 
+class ModularData(DatasetBase):
+    """(a ∘ b) mod p for every pair of residues: p classes, one-hot(a) ‖ one-hot(b) inputs.
+
+    Every one of the p² pairs appears exactly once, in the training or the test split; the
+    inputs are 0/1 codes and are not standardised (docs/grokking.md says why).
+    """
+
+    TASK: ClassVar[str | None] = CLASSIFICATION
+    name: Literal["modular"]
+    p: int = Field(
+        31, ge=2, le=256, description="The modulus (a prime is the classic choice); p² pairs."
+    )
+    operation: Literal["add", "subtract", "multiply"] = Field(
+        "add", description="The label of (a, b): (a + b), (a − b) or (a·b) mod p."
+    )
+    train_fraction: float = Field(
+        0.5, gt=0, lt=1, description="Fraction of the p² pairs used for training."
+    )
+
+    @model_validator(mode="after")
+    def _one_split(self) -> ModularData:
+        for key in ("n_samples", "test_size"):
+            if key in self.model_fields_set:
+                raise ValueError(
+                    f"{key} does not apply: modular uses all p² pairs, split by "
+                    "train_fraction (or n_train)"
+                )
+        return self
+
+
 DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
     cls.model_fields["name"].annotation.__args__[0]: cls
     for cls in (
@@ -192,6 +222,7 @@ DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
         IrisData,
         DigitsData,
         CsvData,
+        ModularData,
     )
 }
 
@@ -254,7 +285,11 @@ class MLPModel(Strict):
     beta1: float = Field(0.9, ge=0, lt=1, description="Adam's first-moment decay.")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam's second-moment decay.")
     eps: float = Field(1e-8, gt=0, description="Adam's epsilon.")
-    batch_size: int = Field(32, ge=1, description="Samples per mini-batch (capped at n_train).")
+    batch_size: Annotated[int, Field(ge=1)] | Literal["full"] = Field(
+        32,
+        description="Samples per mini-batch (capped at n_train); full: every step is one "
+        "gradient step on the whole training split, in a fixed order (one epoch = one step).",
+    )
     epochs: int = Field(200, ge=1, description="Passes over the training data.")
     regularization: Literal["l2", "decoupled"] = Field(
         "l2",
@@ -265,9 +300,23 @@ class MLPModel(Strict):
     eval_every: int = Field(
         1,
         ge=1,
-        description="Record train/test loss in the curve every this many epochs (each point "
-        "evaluates both whole splits: raise it for large data).",
+        description="Record train/test loss (and accuracy) in the curve every this many epochs, "
+        "i.e. steps with batch_size: full (each point evaluates both whole splits: raise it "
+        "for large data or long runs).",
     )
+
+    eval_points: int | None = Field(
+        None,
+        ge=2,
+        le=10_000,
+        description="Instead of every eval_every epochs, record the curves at about this many "
+        "epochs (steps) spaced evenly on a log scale, plus epoch 0: dense early, where a "
+        "full-batch network memorises, sparse late, compact for long runs.",
+    )
+
+    def batch_rows(self, n_train: int) -> int:
+        """Rows per step on n_train training rows: batch_size capped at n_train, or all."""
+        return n_train if self.batch_size == "full" else min(self.batch_size, n_train)
 
 
 MODEL_CONFIGS: dict[str, type[Strict]] = {

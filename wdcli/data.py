@@ -215,6 +215,10 @@ LOADERS: dict[str, Callable[..., Raw]] = {
 
 def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
     """Load, subsample, split and standardise; `cfg.seed` (when set) overrides `seed`."""
+    if cfg.name == "modular":  # all p² pairs, split its own way, inputs not standardised
+        from wdcli.modular import build_modular
+
+        return build_modular(cfg, seed)
     data_seed = cfg.seed if cfg.seed is not None else seed
     raw = LOADERS[cfg.name](cfg, data_seed)
     rng = np.random.default_rng([data_seed, 1])  # a stream of its own, apart from the loader's

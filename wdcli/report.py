@@ -10,7 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from wdcli import CONVENTION
+from wdcli import CONVENTION, grokking
 
 REGIME_STYLES = {"overfit": "red", "good": "green", "underfit": "yellow", "diverged": "magenta"}
 
@@ -94,6 +94,17 @@ def caption(document: dict) -> str:
     tolerance = document["config"].get("tolerance")
     if tolerance is not None:
         parts.append(f"good: test loss within {tolerance:.0%} of the best")
+    if grokking.applies(document):
+        model = document["config"]["model"]
+        when = (
+            f"one of ~{model['eval_points']} log-spaced"
+            if model.get("eval_points")
+            else f"every {model.get('eval_every')}"
+        )
+        parts.append(
+            f"step … ≥ 99 %: the first evaluated step ({when} of {model.get('epochs')}) at "
+            "that accuracy; delay: test step − train step"
+        )
     return "\n".join(parts)
 
 
@@ -101,17 +112,30 @@ def rows(document: dict) -> tuple[list[str], list[list[str]]]:
     """Headers and formatted cells, one row per λ."""
     cols = columns(document)
     seeds = n_seeds(document)
-    headers = ["λ", *(c.header for c in cols), "regime", ""]
+    steps = _grokking_steps(document)
+    grok = GROKKING_HEADERS if steps is not None else ()
+    headers = ["λ", *(c.header for c in cols), *grok, "regime", ""]
     body = [
         [
             format_lambda(row["lambda"]),
             *(_cell(row, c, seeds) for c in cols),
+            *(grokking.cell(row, key, steps) for key in grokking.FIELDS if grok),
             row["regime"],
             marks(document, row["lambda"]),
         ]
         for row in document["summary"]
     ]
     return headers, body
+
+
+GROKKING_HEADERS = ("step train acc ≥ 99 %", "step test acc ≥ 99 %", "delay")
+
+
+def _grokking_steps(document: dict) -> int | None:
+    """The steps of a full-batch classifier's run (the columns' 'not within N'), else None."""
+    if not grokking.applies(document):
+        return None
+    return document["config"]["model"].get("epochs")
 
 
 def rich_table(document: dict):

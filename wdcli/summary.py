@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from wdcli import grokking
+
 # Per-run numbers summarised as mean/std/se for every λ, when the runs have them.
 SUMMARISED = (
     "train_loss",
@@ -46,6 +48,7 @@ def summarise_lambda(lam: float, runs: list[dict]) -> dict:
         if key in ("train_loss", "test_loss") or values:
             mean, std, se = _stats(values) if values else (None, None, None)
             row.update({f"{key}_mean": mean, f"{key}_std": std, f"{key}_se": se})
+    row.update(grokking.summarise(ok))
     return row
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wdcli import grokking, progress
 from wdcli.config import Config, task_of
 from wdcli.data import Dataset, build_dataset
 from wdcli.models import MODELS, check_task
@@ -85,8 +86,12 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     check_task(config, data.task)
     fit = MODELS[config.model.name].fit_function()
     lambdas = np.asarray(unit.lambdas, dtype=float)
+    hook = None
+    if config.model.name == "mlp":
+        step = "step" if config.model.batch_size == "full" else "epoch"
+        hook = progress.evaluation_hook(unit.seed, unit.lambdas, step)
     start = time.perf_counter()
-    result = fit(data, lambdas, unit.seed, config.model)
+    result = fit(data, lambdas, unit.seed, config.model, **({"on_eval": hook} if hook else {}))
     seconds = (time.perf_counter() - start) / len(lambdas)
     fingerprint = data.fingerprint()
     runs = []
@@ -109,11 +114,12 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
         run.update({name: _number(values[k]) for name, values in result.metrics.items()})
         run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
         if result.curves is not None:
-            run["curve"] = {
-                "epoch": [int(e) for e in result.curves["epoch"]],
-                "train_loss": [_number(v) for v in result.curves["train_loss"][k]],
-                "test_loss": [_number(v) for v in result.curves["test_loss"][k]],
-            }
+            run["curve"] = {"epoch": [int(e) for e in result.curves["epoch"]]}
+            for name, values in result.curves.items():
+                if name != "epoch":
+                    run["curve"][name] = [_number(v) for v in values[k]]
+            if getattr(config.model, "batch_size", None) == "full":
+                run.update(grokking.run_fields(run["curve"]))
         runs.append(run)
     return runs
 

@@ -23,7 +23,7 @@ on nothing else, so a λ trains the same whatever other λ share the call.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -351,7 +351,8 @@ class Trained:
     `params` are the trained networks as `unstack` gives them. Curves hold L_data on the whole
     split at each epoch of `epochs` (0 = before training; the last is the final epoch), NaN
     from the evaluation at which a run was found diverged. The final losses and accuracies are
-    the curves' last column and the accuracies at the end (NaN for diverged runs).
+    the curves' last column and the accuracies at the end (NaN for diverged runs). The
+    accuracy curves (classification only) are recorded at the same epochs as the losses.
     """
 
     params: list[np.ndarray]
@@ -361,10 +362,20 @@ class Trained:
     train_accuracy: np.ndarray | None
     test_accuracy: np.ndarray | None
     diverged: np.ndarray
+    train_accuracy_curve: np.ndarray | None = None
+    test_accuracy_curve: np.ndarray | None = None
 
 
-def eval_epochs(epochs: int, every: int) -> np.ndarray:
-    """Epochs at which the curves are recorded: 0, every, 2·every, …, and always the last."""
+EvalCallback = Callable[[int, int, np.ndarray, np.ndarray | None], None]
+"""on_eval(epoch, epochs, test_loss (K,), test_accuracy (K,) or None) after each evaluation."""
+
+
+def eval_epochs(epochs: int, every: int, points: int | None = None) -> np.ndarray:
+    """Epochs at which the curves are recorded: 0, every, 2·every, …, and always the last;
+    or, with `points`, 0 and about that many epochs evenly spaced on a log scale up to the
+    last (fewer where rounding makes early ones equal)."""
+    if points is not None:
+        return np.unique(np.r_[0, np.rint(np.geomspace(1, epochs, points)).astype(int), epochs])
     return np.unique(np.r_[np.arange(0, epochs + 1, every), epochs])
 
 
@@ -378,6 +389,7 @@ def train_stacked(
     loss: str,
     X_test: np.ndarray | None = None,
     Y_test: np.ndarray | None = None,
+    on_eval: EvalCallback | None = None,
 ) -> Trained:
     """Train K = len(lambdas) networks from the same initial `params`, one per λ.
 
@@ -385,7 +397,8 @@ def train_stacked(
     which also gives `loss`); `params` is [W1, b1, W2, b2, …] as `stack` takes it. `orders`
     yields one permutation of range(n) per epoch (options.epochs of them); each epoch's
     mini-batches are consecutive runs of batch_size rows of it, the last one shorter when
-    batch_size does not divide n. Everything else comes from `options` (an MLPModel).
+    batch_size does not divide n. With batch_size 'full' every epoch is one step on all rows
+    in their given order, and `orders` is not read. Everything else comes from `options`.
     """
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
@@ -396,8 +409,10 @@ def train_stacked(
     if X_test is not None:
         evaluators.append(_Evaluator(layout, X_test, Y_test, loss, dtype))
     trainer = _Trainer(layout, theta, X, Y, lambdas, options, loss)
-    record = eval_epochs(options.epochs, options.eval_every)
+    record = eval_epochs(options.epochs, options.eval_every, options.eval_points)
+    columns = {int(epoch): column for column, epoch in enumerate(record)}
     curves = np.full((len(evaluators), layout.K, len(record)), np.nan)
+    acc_curves = np.full_like(curves, np.nan)
     accuracy = [None] * len(evaluators)
     orders = iter(orders)
     # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
@@ -407,14 +422,23 @@ def train_stacked(
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(**ignore):
         for epoch in range(options.epochs + 1):
             if epoch > 0:
-                order = next(orders, None)
-                if order is None:
-                    raise ValueError(f"orders: fewer than {options.epochs} permutations")
-                trainer.epoch(order)
+                if trainer.full:
+                    trainer.step(trainer.Xa, trainer.Yt)
+                else:
+                    order = next(orders, None)
+                    if order is None:
+                        raise ValueError(f"orders: fewer than {options.epochs} permutations")
+                    trainer.epoch(order)
                 trainer.check_parameters()
-            if epoch in record:
-                column = np.searchsorted(record, epoch)
+            column = columns.get(epoch)
+            if column is not None:
                 accuracy = trainer.evaluate(evaluators, curves[:, :, column])
+                for i, acc in enumerate(accuracy):
+                    if acc is not None:
+                        acc_curves[i, :, column] = np.where(trainer.diverged, np.nan, acc)
+                if on_eval is not None:
+                    test = -1 if X_test is not None else 0
+                    on_eval(epoch, options.epochs, curves[test, :, column], accuracy[test])
     diverged = trainer.diverged
     for acc in accuracy:
         if acc is not None:
@@ -427,6 +451,10 @@ def train_stacked(
         train_accuracy=accuracy[0],
         test_accuracy=accuracy[1] if X_test is not None else None,
         diverged=diverged,
+        train_accuracy_curve=acc_curves[0] if accuracy[0] is not None else None,
+        test_accuracy_curve=acc_curves[1]
+        if X_test is not None and accuracy[1] is not None
+        else None,
     )
 
 
@@ -439,7 +467,8 @@ class _Trainer:
         self.grad = np.zeros_like(theta)
         self.P, self.G = _Net(layout, theta), _Net(layout, self.grad)
         self.Xa, self.Yt = _with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T)
-        self.batch = min(options.batch_size, len(X))
+        self.full = options.batch_size == "full"
+        self.batch = options.batch_rows(len(X))
         self.buffers = {}
         self.activation = ACTIVATIONS[options.activation]
         self.optimizer = OPTIMIZERS[options.optimizer](layout.size, dtype, options)
@@ -455,22 +484,25 @@ class _Trainer:
     def epoch(self, order: np.ndarray) -> None:
         """One pass over the training rows in the given order."""
         Xp, Yp = np.take(self.Xa, order, axis=0), np.take(self.Yt, order, axis=1)
-        theta, grad, lam2, decay = self.theta, self.grad, self.lam2, self.decay
         for start in range(0, len(Xp), self.batch):
-            xb, yb = Xp[start : start + self.batch], Yp[:, start : start + self.batch]
-            buf = _buffers_for(self.buffers, self.layout, len(xb), True, theta.dtype)
-            z = _forward(self.P, xb, buf, self.activation)
-            _output_delta(z, yb, self.loss)
-            _backward(self.P, self.G, xb, buf)
-            if lam2 is not None:
-                np.multiply(theta, lam2, out=self.scratch)
-                grad += self.scratch
-            step = self.optimizer.step(grad)
-            if self.frozen is not None:
-                np.copyto(step, 0, where=self.frozen)
-            if decay is not None:
-                theta *= decay
-            theta += step
+            self.step(Xp[start : start + self.batch], Yp[:, start : start + self.batch])
+
+    def step(self, xb: np.ndarray, yb: np.ndarray) -> None:
+        """One optimiser step on the rows xb (R, d + 1) with output columns yb (o, R)."""
+        theta, grad, lam2, decay = self.theta, self.grad, self.lam2, self.decay
+        buf = _buffers_for(self.buffers, self.layout, len(xb), True, theta.dtype)
+        z = _forward(self.P, xb, buf, self.activation)
+        _output_delta(z, yb, self.loss)
+        _backward(self.P, self.G, xb, buf)
+        if lam2 is not None:
+            np.multiply(theta, lam2, out=self.scratch)
+            grad += self.scratch
+        step = self.optimizer.step(grad)
+        if self.frozen is not None:
+            np.copyto(step, 0, where=self.frozen)
+        if decay is not None:
+            theta *= decay
+        theta += step
 
     def check_parameters(self) -> None:
         """Mark models with non-finite parameters diverged."""
@@ -504,9 +536,16 @@ class _Trainer:
 # --------------------------------------------------------------------------- the model
 
 
-def fit_mlp(data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel) -> Fit:
+def fit_mlp(
+    data: Dataset,
+    lambdas: np.ndarray,
+    seed: int,
+    options: MLPModel,
+    on_eval: EvalCallback | None = None,
+) -> Fit:
     """Train one MLP per λ on `data`, all together, with the seed's initial weights and
-    mini-batch order shared by every λ (see the module docstring)."""
+    mini-batch order shared by every λ (see the module docstring). `on_eval` hears of every
+    evaluation (for progress on a terminal)."""
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
     Y, loss = encode_targets(data.y_train, data.task, data.n_classes, dtype)
@@ -516,19 +555,23 @@ def fit_mlp(data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel) ->
     init_rng = np.random.default_rng(init_stream)
     params = init_params(sizes, options.activation, options.init, init_rng)
     order_rng = np.random.default_rng(order_stream)
-    orders = (order_rng.permutation(len(Y)) for _ in range(options.epochs))
+    full = options.batch_size == "full"  # one fixed order: nothing to draw
+    orders = () if full else (order_rng.permutation(len(Y)) for _ in range(options.epochs))
     run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
-                        data.X_test, Y_test)  # fmt: skip
+                        data.X_test, Y_test, on_eval)  # fmt: skip
     sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
     metrics = {}
+    curves = {"epoch": run.epochs, "train_loss": run.train_curve, "test_loss": run.test_curve}
     if run.train_accuracy is not None:
         metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
+        curves["train_accuracy"] = run.train_accuracy_curve
+        curves["test_accuracy"] = run.test_accuracy_curve
     return Fit(
         train_loss=run.train_curve[:, -1].copy(),
         test_loss=run.test_curve[:, -1].copy(),
         weight_sq_norm=sq_norm,
         metrics=metrics,
-        curves={"epoch": run.epochs, "train_loss": run.train_curve, "test_loss": run.test_curve},
+        curves=curves,
         diverged=run.diverged,
     )
