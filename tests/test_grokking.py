@@ -249,3 +249,44 @@ def test_sweep_show_and_plot_of_a_full_batch_sweep(write_config, tmp_path):
     result = runner.invoke(app, ["plot", str(out), "--curves", "-o", str(figure)])
     assert result.exit_code == 0, result.output
     assert figure.stat().st_size > 10_000
+
+
+def test_eval_points_are_log_spaced_and_end_at_the_last_step():
+    from wdcli.models.mlp import eval_epochs
+
+    steps = eval_epochs(20000, 1, points=150)
+    assert steps[0] == 0 and steps[-1] == 20000 and len(steps) <= 151
+    assert steps[1:18].tolist() == list(range(1, 18))  # dense early
+    ratios = steps[-10:] / steps[-11:-1]
+    np.testing.assert_allclose(ratios, 20000 ** (1 / 149), rtol=0.01)  # even in log(step)
+    assert eval_epochs(10, 1, points=2).tolist() == [0, 1, 10]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_progress_reports_steps_and_the_best_test_accuracy(write_config):
+    from wdcli import progress
+    from wdcli.config import load_config
+    from wdcli.executors import SerialExecutor
+    from wdcli.sweep import plan_units, run_unit
+
+    config = load_config(write_config(CONFIG))
+    events = []
+    with progress.listen(events.append):
+        runs = [run for unit_runs in SerialExecutor().run(run_unit, config, plan_units(config))
+                for run in unit_runs]  # fmt: skip
+    assert events[0]["unit"] == "seed 0 · λ 0…0.1 · step"
+    assert events[0]["step"] == 0 and events[-1]["step"] == events[-1]["steps"] == 60
+    assert events[-1]["done"] and events[-1]["metric"] == "acc"
+    best = max(max(run["curve"]["test_accuracy"]) for run in runs)
+    assert events[-1]["best"] == best
+    assert progress.describe(events[-1]).startswith(f"best test acc {best:.4g} (λ ")
+    # Nobody listening: no hook, nothing sent.
+    assert progress.evaluation_hook(0, [0.0]) is None
+
+
+def test_list_datasets_shows_modular_without_the_refused_keys():
+    result = runner.invoke(app, ["list", "datasets"], terminal_width=200)
+    line = next(line for line in result.stdout.splitlines() if "│ modular" in line)
+    assert "p=31, operation=add, train_fraction=0.5" in line and "n_samples=" not in line

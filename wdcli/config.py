@@ -185,6 +185,7 @@ class ModularData(DatasetBase):
     """
 
     TASK: ClassVar[str | None] = CLASSIFICATION
+    REFUSED: ClassVar[tuple[str, ...]] = ("n_samples", "test_size")  # all pairs; train_fraction
     name: Literal["modular"]
     p: int = Field(
         31, ge=2, le=256, description="The modulus (a prime is the classic choice); p² pairs."
@@ -198,7 +199,7 @@ class ModularData(DatasetBase):
 
     @model_validator(mode="after")
     def _one_split(self) -> ModularData:
-        for key in ("n_samples", "test_size"):
+        for key in self.REFUSED:
             if key in self.model_fields_set:
                 raise ValueError(
                     f"{key} does not apply: modular uses all p² pairs, split by "
