@@ -205,7 +205,19 @@ class ModularData(DatasetBase):
                     f"{key} does not apply: modular uses all p² pairs, split by "
                     "train_fraction (or n_train)"
                 )
+        total, n_train = self.p * self.p, self.n_train_pairs()
+        key = "n_train" if self.n_train is not None else "train_fraction"
+        if n_train < 1:
+            raise ValueError(f"{key} leaves no training pairs of the {total} (p = {self.p})")
+        if n_train >= total:
+            raise ValueError(f"{key} leaves no test pairs of the {total} (p = {self.p})")
         return self
+
+    def n_train_pairs(self) -> int:
+        """Training pairs: n_train when given, else ⌊train_fraction · p²⌋."""
+        if self.n_train is not None:
+            return self.n_train
+        return math.floor(self.train_fraction * self.p * self.p)
 
 
 DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
@@ -314,6 +326,15 @@ class MLPModel(Strict):
         "epochs (steps) spaced evenly on a log scale, plus epoch 0: dense early, where a "
         "full-batch network memorises, sparse late, compact for long runs.",
     )
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size(cls, value):
+        if value == "full" or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        ):
+            return value
+        raise ValueError(f"must be an integer ≥ 1 or 'full', got {value!r}")
 
     def batch_rows(self, n_train: int) -> int:
         """Rows per step on n_train training rows: batch_size capped at n_train, or all."""

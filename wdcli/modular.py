@@ -9,12 +9,9 @@ standardised: they are category codes, not measurements (docs/grokking.md).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from wdcli.config import CLASSIFICATION, ModularData
-from wdcli.errors import DataError
 
 OPERATIONS = {
     "add": np.add,
@@ -38,21 +35,9 @@ def one_hot_pairs(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
     return X
 
 
-def n_train_of(cfg: ModularData) -> int:
-    """Training pairs: n_train when given, else ⌊train_fraction · p²⌋; at least one each side."""
-    total = cfg.p * cfg.p
-    n_train = cfg.n_train if cfg.n_train is not None else math.floor(cfg.train_fraction * total)
-    key = "n_train" if cfg.n_train is not None else "train_fraction"
-    if n_train < 1:
-        raise DataError(f"dataset.{key}: leaves no training pairs of the {total}")
-    if n_train >= total:
-        raise DataError(f"dataset.{key}: leaves no test pairs of the {total} (p = {cfg.p})")
-    return n_train
-
-
 def split_pairs(cfg: ModularData, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the training and test pairs (each ascending), a partition of range(p²)."""
-    n_train = n_train_of(cfg)
+    n_train = cfg.n_train_pairs()  # 1 ≤ n_train < p², checked by the config
     order = np.random.default_rng([seed, 1]).permutation(cfg.p * cfg.p)
     return np.sort(order[:n_train]), np.sort(order[n_train:])
 
