@@ -239,6 +239,11 @@ def test_sweep_show_and_plot_of_a_full_batch_sweep(write_config, tmp_path):
     result = runner.invoke(app, ["plot", str(out), "--curves", "-o", str(figure)])
     assert result.exit_code == 0, result.output
     assert figure.stat().st_size > 10_000
+    svg = tmp_path / "g.svg"
+    runner.invoke(app, ["plot", str(out), "--curves", "-o", str(svg), "--lambda", "0.1"])
+    text = svg.read_text()
+    assert 'id="step-test-accuracy-0.1"' in text and 'id="step-train-loss-0.1"' in text
+    assert 'id="step-test-accuracy-0"' not in text  # only the λ asked for
 
 
 def test_eval_points_are_log_spaced_and_end_at_the_last_step():
