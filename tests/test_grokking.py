@@ -221,6 +221,7 @@ lambdas: [0, 0.1]
 """
 
 
+@pytest.mark.slow
 def test_sweep_show_and_plot_of_a_full_batch_sweep(write_config, tmp_path):
     out = tmp_path / "g.json"
     result = runner.invoke(app, ["sweep", str(write_config(CONFIG)), "--out", str(out), "-q"])
