@@ -559,7 +559,8 @@ def fit_mlp(
     orders = () if full else (order_rng.permutation(len(Y)) for _ in range(options.epochs))
     run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
                         data.X_test, Y_test, on_eval)  # fmt: skip
-    sq_norm = weight_sq_norm(run.params)
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge lr: Σw² overflows to inf
+        sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
     metrics = {}
     curves = {"epoch": run.epochs, "train_loss": run.train_curve, "test_loss": run.test_curve}
