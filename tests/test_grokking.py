@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -286,3 +287,13 @@ def test_list_datasets_shows_modular_without_the_refused_keys():
     result = runner.invoke(app, ["list", "datasets"], terminal_width=200)
     line = next(line for line in result.stdout.splitlines() if "│ modular" in line)
     assert "p=31, operation=add, train_fraction=0.5" in line and "n_samples=" not in line
+
+
+def test_the_resolved_config_leaves_out_the_refused_keys_and_validates_again():
+    from wdcli.config import load_config
+
+    config = load_config(Path(__file__).parent.parent / "configs" / "grokking.yaml")
+    resolved = config.resolved()
+    assert "test_size" not in resolved["dataset"] and "n_samples" not in resolved["dataset"]
+    assert validate(resolved, "again").hash() == config.hash()
+    assert config.model.batch_size == "full" and config.model.regularization == "decoupled"

@@ -187,6 +187,9 @@ class ModularData(DatasetBase):
     TASK: ClassVar[str | None] = CLASSIFICATION
     REFUSED: ClassVar[tuple[str, ...]] = ("n_samples", "test_size")  # all pairs; train_fraction
     name: Literal["modular"]
+    # Refused when given (below) and left out of the resolved config, which then re-validates.
+    n_samples: int | None = Field(None, exclude=True, description="Does not apply (p² pairs).")
+    test_size: float = Field(0.25, exclude=True, description="Does not apply: train_fraction.")
     p: int = Field(
         31, ge=2, le=256, description="The modulus (a prime is the classic choice); p² pairs."
     )
