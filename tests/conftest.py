@@ -48,3 +48,17 @@ def wait_for_runs():
         raise AssertionError(f"{journal} did not reach {at_least} runs")
 
     return wait
+
+
+_BAD_INPUTS: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def bad_inputs() -> set[str]:
+    """Tests add a digest of every broken file they try; the count is printed at the end."""
+    return _BAD_INPUTS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _BAD_INPUTS:
+        terminalreporter.write_line(f"distinct broken files tried: {len(_BAD_INPUTS)}")

@@ -30,7 +30,7 @@ def test_sweep_prints_a_table_and_writes_results(ridge_config, tmp_path, monkeyp
     assert result.stderr.strip() == f"wrote results/{files[0].name}"
     assert not list((tmp_path / "results").glob("*.journal.jsonl"))
     document = json.loads(files[0].read_text())
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert len(document["runs"]) == 8 and len(document["summary"]) == 4
 
 
@@ -105,7 +105,7 @@ def test_existing_results_file_is_never_overwritten_silently(ridge_config, tmp_p
     )
     assert out.read_text() == "precious"
     assert run("sweep", str(ridge_config), "--out", str(out), "--force", "-q").exit_code == 0
-    assert json.loads(out.read_text())["schema_version"] == 1
+    assert json.loads(out.read_text())["schema_version"] == 2
 
 
 def test_overrides_reach_the_sweep(ridge_config, tmp_path):

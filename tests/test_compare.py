@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from wdcli.cli import app
 from wdcli.compare import IncomparableError, compare
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 runner = CliRunner()
 
@@ -165,3 +168,255 @@ def test_another_model_is_named_not_listed_option_by_option(tmp_path):
         "cannot compare a and b: model differs (linear vs mlp); "
         "pass --common to compare anyway on the 1 λ both have"
     )
+
+
+# --------------------------------------------------------------------------- --direction
+
+
+def _compare(baseline, candidate, *more):
+    result = runner.invoke(app, ["compare", str(baseline), str(candidate), "-f", "json", *more])
+    report = json.loads(result.stdout) if result.exit_code in (0, 1) else None
+    return result.exit_code, report
+
+
+def _verdicts(report) -> list[str]:
+    return [row["verdict"] for row in report["comparisons"][0]["rows"]]
+
+
+def test_either_direction_passes_identical_files(baseline):
+    result = runner.invoke(app, ["compare", str(baseline), str(baseline), "--direction", "either"])
+    assert result.exit_code == 0
+    assert result.stdout.endswith(
+        f"{baseline}: test_loss within tolerance of {baseline} at all 4 λ; λ_min, λ_1se, "
+        "regimes and run statuses unchanged (rtol 0.05)\n"
+    )
+
+
+def test_an_improvement_fails_only_in_either_direction(baseline, tmp_path):
+    better = _edit(
+        baseline,
+        tmp_path,
+        "better.json",
+        lambda d: d["summary"][3].update(test_loss_mean=d["summary"][3]["test_loss_mean"] * 0.5),
+    )
+    code, report = _compare(baseline, better)
+    assert code == 0 and report["ok"] is True
+    assert _verdicts(report) == ["ok", "ok", "ok", "better"]
+    code, report = _compare(baseline, better, "--direction", "either")
+    assert code == 1 and report["ok"] is False
+    assert report["comparisons"][0]["failing"] == [{"point": {}, "lambda": 10.0}]
+    text = runner.invoke(app, ["compare", str(baseline), str(better), "-d", "either"])
+    assert text.exit_code == 1
+    assert text.stdout.endswith(
+        f"{better}: differs from {baseline}: test_loss better at 1 of 4 λ (10) (rtol 0.05)\n"
+    )
+
+
+@pytest.mark.parametrize("direction", ["worse", "either"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), None], ids=["NaN", "inf", "null"])
+def test_a_non_finite_candidate_always_fails(baseline, tmp_path, direction, value):
+    broken = _edit(
+        baseline, tmp_path, "nan.json", lambda d: d["summary"][2].update(test_loss_mean=value)
+    )
+    assert "NaN" in broken.read_text() or "Infinity" in broken.read_text() or value is None
+    code, report = _compare(baseline, broken, "--direction", direction)
+    assert code == 1
+    assert _verdicts(report)[2] == "worse"
+    assert report["comparisons"][0]["rows"][2]["candidate"] is None
+
+
+def test_a_number_where_the_baseline_had_none_fails_only_in_either_direction(baseline, tmp_path):
+    diverged = _edit(
+        baseline, tmp_path, "div.json", lambda d: d["summary"][0].update(test_loss_mean=None)
+    )
+    assert _compare(diverged, baseline)[0] == 0
+    code, report = _compare(diverged, baseline, "--direction", "either")
+    assert code == 1 and _verdicts(report)[0] == "better"
+
+
+def test_a_regime_change_within_tolerance_fails_only_in_either_direction(baseline, tmp_path):
+    relabelled = _edit(
+        baseline, tmp_path, "regime.json", lambda d: d["summary"][1].update(regime="underfit")
+    )
+    code, report = _compare(baseline, relabelled)
+    assert code == 0 and _verdicts(report)[1] == "changed"
+    code, report = _compare(baseline, relabelled, "--direction", "either")
+    assert code == 1 and _verdicts(report)[1] == "changed"
+    assert report["comparisons"][0]["regime_changes"][0]["candidate"] == "underfit"
+
+
+def test_a_moved_lambda_min_fails_only_in_either_direction(baseline, tmp_path):
+    moved = _edit(baseline, tmp_path, "moved.json", lambda d: d.update(best_lambda=10.0))
+    code, report = _compare(baseline, moved)
+    assert code == 0 and report["comparisons"][0]["selection_changed"] == ["λ_min"]
+    code, report = _compare(baseline, moved, "--direction", "either")
+    assert code == 1 and set(_verdicts(report)) == {"ok"}
+    text = runner.invoke(app, ["compare", str(baseline), str(moved), "-d", "either"])
+    assert "λ_min moved from " in text.stdout and " to 10 (rtol 0.05)" in text.stdout
+
+
+def test_a_run_that_no_longer_trains_is_worse_in_both_directions(baseline, tmp_path):
+    def diverge_one_run(document):
+        run = next(r for r in document["runs"] if r["lambda"] == 0.1 and r["seed"] == 1)
+        run["status"] = "diverged"  # the row's mean left as it was: the status alone fails
+
+    fewer = _edit(baseline, tmp_path, "fewer.json", diverge_one_run)
+    for direction in ("worse", "either"):
+        code, report = _compare(baseline, fewer, "--direction", direction)
+        assert code == 1 and _verdicts(report)[2] == "worse"
+        row = report["comparisons"][0]["rows"][2]
+        assert (row["baseline_ok"], row["candidate_ok"]) == ("2/2", "1/2")
+    table = runner.invoke(app, ["compare", str(baseline), str(fewer), "-f", "markdown"])
+    assert "| 0.1 | " in table.stdout and " | 2/2 → 1/2 | **worse** |" in table.stdout
+
+
+def test_another_unhealthy_status_is_a_change(baseline, tmp_path):
+    def relabel(document):
+        for run in document["runs"]:
+            run["status"] = "diverged" if run["lambda"] == 10.0 else run["status"]
+
+    def relabel_other(document):
+        for run in document["runs"]:
+            run["status"] = "no_fit" if run["lambda"] == 10.0 else run["status"]
+
+    a = _edit(baseline, tmp_path, "a.json", relabel)
+    b = _edit(baseline, tmp_path, "b.json", relabel_other)
+    assert _compare(a, b)[0] == 0  # as many runs ok: not worse
+    code, report = _compare(a, b, "-d", "either")
+    assert code == 1 and _verdicts(report)[3] == "changed"
+
+
+def test_a_missing_row_fails_and_a_new_row_fails_in_either_direction(baseline, tmp_path):
+    def drop(document):  # the row of λ = 0.1 and its runs
+        document["summary"].pop(2)
+        document["runs"] = [r for r in document["runs"] if r["lambda"] != 0.1]
+
+    missing = _edit(baseline, tmp_path, "missing.json", drop)
+    for direction in ("worse", "either"):
+        code, report = _compare(baseline, missing, "--direction", direction)
+        assert code == 1 and _verdicts(report) == ["ok", "ok", "missing", "ok"]
+    text = runner.invoke(app, ["compare", str(baseline), str(missing)])
+    assert text.stdout.endswith(
+        f"worse than {baseline}: row missing at 1 of 4 λ (0.1) (rtol 0.05)\n"
+    )
+    assert _compare(missing, baseline)[0] == 0  # a row more is not worse
+    code, report = _compare(missing, baseline, "--direction", "either")
+    assert code == 1 and _verdicts(report) == ["ok", "ok", "new", "ok"]
+    assert _compare(baseline, missing, "--common", "-d", "either")[0] == 0  # by request
+
+
+def test_exit_2_in_both_directions_when_the_files_cannot_be_compared(baseline, tmp_path):
+    other = _edit(
+        baseline, tmp_path, "other.json", lambda d: d["config"]["dataset"].update(noise=1.0)
+    )
+    broken = _edit(baseline, tmp_path, "broken.json", lambda d: d["runs"][0].update(seed="0"))
+    for direction in ("worse", "either"):
+        result = runner.invoke(app, ["compare", str(baseline), str(other), "-d", direction])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"cannot compare {baseline} and {other}: dataset differs")
+        result = runner.invoke(app, ["compare", str(baseline), str(broken), "-d", direction])
+        assert result.exit_code == 2
+        assert result.stderr == f"{broken}: runs[0].seed: expected an integer, got '0'\n"
+    result = runner.invoke(app, ["compare", str(baseline), str(baseline), "-d", "sideways"])
+    assert result.exit_code == 2
+
+
+def test_version_1_and_version_2_files_of_one_sweep_are_equal(tmp_path):
+    v1 = FIXTURES / "regression.json"
+    document = json.loads(v1.read_text())
+    document["schema_version"] = 2
+    for row in document["runs"]:
+        row.update(point={}, fold=0)
+    for row in document["summary"]:
+        row["point"] = {}
+    document["config"].update(grid={}, validation={"kind": "holdout"})  # the defaults, written
+    v2 = tmp_path / "v2.json"
+    v2.write_text(json.dumps(document))
+    for a, b in ((v1, v2), (v2, v1)):
+        assert _compare(a, b, "--direction", "either", "--rtol", "0")[0] == 0
+    document["config"]["validation"] = {"kind": "kfold", "folds": 5}
+    v2.write_text(json.dumps(document))
+    result = runner.invoke(app, ["compare", str(v1), str(v2)])
+    assert result.exit_code == 2
+    assert 'validation differs (null vs {"kind": "kfold", "folds": 5})' in result.stderr
+
+
+def test_rows_match_on_point_and_lambda(tmp_path):
+    def document(losses):
+        points = [{"dataset.n_train": 50}, {"dataset.n_train": 100}]
+        summary = [
+            {
+                "point": p,
+                "lambda": lam,
+                "train_loss_mean": 0.1,
+                "test_loss_mean": losses[i, j],
+                "regime": "good",
+            }
+            for i, p in enumerate(points)
+            for j, lam in enumerate((0.0, 1.0))
+        ]
+        runs = [
+            {
+                "point": row["point"],
+                "lambda": row["lambda"],
+                "seed": 0,
+                "fold": 0,
+                "status": "ok",
+                "train_loss": 0.1,
+                "test_loss": row["test_loss_mean"],
+            }
+            for row in summary
+        ]
+        config = {
+            "name": "g",
+            "dataset": {"name": "poly"},
+            "model": {"name": "linear"},
+            "grid": {"dataset.n_train": [50, 100]},
+        }
+        return {
+            "schema_version": 2,
+            "config": config,
+            "runs": runs,
+            "summary": summary,
+            "best_lambda": None,
+            "lambda_1se": None,
+        }
+
+    import numpy as np
+
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps(document(np.array([[1.0, 2.0], [3.0, 4.0]]))))
+    cand = tmp_path / "cand.json"
+    cand.write_text(json.dumps(document(np.array([[1.0, 2.0], [1.5, 4.0]]))))  # n_train 100, λ 0
+    code, report = _compare(base, cand, "-d", "either")
+    assert code == 1
+    assert report["comparisons"][0]["failing"] == [
+        {"point": {"dataset.n_train": 100}, "lambda": 0.0}
+    ]
+    text = runner.invoke(app, ["compare", str(base), str(cand), "-d", "either"])
+    assert "test_loss better at 1 of 4 λ (dataset.n_train=100 λ=0)" in text.stdout
+
+
+def test_strict_compare_catches_a_test_loss_computed_on_the_training_split(
+    ridge_config, baseline, tmp_path, monkeypatch
+):
+    """The bug wdcli's own CI must not pass: 'better' everywhere, so `worse` mode is blind."""
+    import dataclasses
+
+    import wdcli.sweep
+
+    real = wdcli.sweep.dataset_for
+
+    def leaky(config, seed):
+        data = real(config, seed)
+        return dataclasses.replace(data, X_test=data.X_train, y_test=data.y_train)
+
+    monkeypatch.setattr(wdcli.sweep, "dataset_for", leaky)
+    leaked = tmp_path / "leaked.json"
+    result = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(leaked), "-q"])
+    assert result.exit_code == 0, result.stderr
+    monkeypatch.undo()
+    assert _compare(baseline, leaked, "--rtol", "1e-4")[0] == 0  # the blind spot
+    code, report = _compare(baseline, leaked, "--rtol", "1e-4", "--direction", "either")
+    assert code == 1
+    assert set(_verdicts(report)) == {"better"}

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -32,6 +33,7 @@ from wdcli.executors import (
     chunks_per_seed,
     cpu_count,
     make_executor,
+    useful_jobs,
 )
 from wdcli.journal import read_journal
 from wdcli.sweep import Unit, dataset_for, plan_units
@@ -166,6 +168,38 @@ def test_flags_select_the_executor(monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("jobs", "cores", "workers", "note"),
+    [
+        (32, 2, 2, "--jobs 32: using 2 worker processes (2 CPU cores available)"),
+        (32, 64, 15, "--jobs 32: using 15 worker processes (the sweep has 15 runs)"),
+        (3, 1, 1, "--jobs 3: using 1 worker process (1 CPU core available)"),
+        (2, 2, 2, None),  # as asked
+        (-1, 64, 15, None),  # "all cores" and the default are capped silently
+        (None, 64, 15, None),
+    ],
+)
+def test_jobs_beyond_the_cores_or_the_runs_are_capped_with_a_note(jobs, cores, workers, note):
+    assert useful_jobs(jobs, config_of(RIDGE), cores) == (workers, note)  # 5 λ × 3 seeds
+
+
+@pytest.mark.slow
+def test_jobs_32_from_the_cli_says_what_it_uses(write_config, tmp_path):
+    config = write_config(TINY_MLP)
+    serial = sweep(config, tmp_path / "serial.json", "-e", "serial")
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(out), "-f", "csv", "-j", "32"])
+    assert result.exit_code == 0, result.stderr
+    cores = cpu_count()
+    why = f"{cores} CPU cores available" if cores <= 15 else "the sweep has 15 runs"
+    assert result.stderr.splitlines()[0] == (
+        f"--jobs 32: using {min(cores, 15)} worker processes ({why})"
+    )
+    assert numbers(json.loads(out.read_text())) == numbers(serial)
+    quiet = runner.invoke(app, ["sweep", str(config), "-o", str(out), "-q", "--force", "-j", "32"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""  # --quiet: no note either
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (("serial", 0, None), "--jobs: must be ≥ 1, or -1 for all cores; got 0"),
@@ -248,49 +282,198 @@ def test_serial_and_processes_give_the_same_numbers(write_config, tmp_path):
             assert numbers(serial) == numbers(local)
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+# --------------------------------------------------------------------------- signals
+# A sweep is started in a session of its own, so that its process group (pgid = its pid)
+# holds it and everything it starts: a worker orphaned by its parent keeps the group and is
+# found there, whoever adopted it.
+
+
+@pytest.fixture
+def start_group():
+    """start_group(command): Popen in a new session; whatever of its group is still alive at
+    the end of the test (a failing one included) is killed then."""
+    groups = []
+
+    def start(command: list[str], **options) -> subprocess.Popen:
+        options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **options}
+        process = subprocess.Popen(command, start_new_session=True, **options)
+        groups.append(process.pid)
+        return process
+
+    yield start
+    for pgid in groups:
+        for process in _in_group(pgid):
+            process.kill()
+
+
+def _sweep_command(config: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", *extra]
+
+
+def _family(pid: int) -> list[psutil.Process]:
+    """A process's descendants: loky's workers and its resource trackers."""
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE  # a zombie has ended, unreaped
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _in_group(pgid: int) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter():
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            if os.getpgid(process.pid) == pgid and _alive(process):
+                found.append(process)
+        except (ProcessLookupError, PermissionError):
             continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
     return found
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def _all_gone(processes, pgid: int, timeout: float = 10) -> bool:
+    """True once none of processes, and nothing in the process group pgid, is alive."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(_alive(p) for p in processes) and not _in_group(pgid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="module")
+def slow_mlp_serial(tmp_path_factory):
+    """SLOW_MLP swept serially, uninterrupted: the numbers every stopped sweep must end with."""
+    folder = tmp_path_factory.mktemp("reference")
+    config = folder / "slow.yaml"
+    config.write_text(SLOW_MLP)
+    return sweep(config, folder / "serial.json", "-e", "serial")
+
+
 @pytest.mark.slow
-def test_ctrl_c_stops_the_worker_processes_and_resume_finishes(
-    wait_for_runs, write_config, tmp_path
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
+)
+def test_a_signal_stops_the_workers_and_resume_gives_the_uninterrupted_numbers(
+    sig, wait_for_runs, write_config, tmp_path, slow_mlp_serial, start_group
 ):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-q", "-j", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    process = start_group(_sweep_command(config, out, "-j", "2"), cwd=tmp_path)
     try:
         wait_for_runs(journal, 1)
-        workers = _children(process.pid)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
+        family = _family(process.pid)
+        workers = [p for p in family if "LokyProcess" in " ".join(p.cmdline())]
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
-    assert process.returncode == 130
-    assert stderr.startswith(f"interrupted; finished runs are in {journal}\n")
-    assert workers and _gone(workers, timeout=10)
-    done = len(read_journal(journal).runs)
-    assert 1 <= done < 32
+    assert process.returncode == 128 + sig  # 130, 143, 129: as a shell reports a signal
+    name = "interrupted" if sig == signal.SIGINT else f"interrupted by {sig.name}"
+    assert stderr == (f"{name}; finished runs are in {journal}\n"
+                      f"continue with: wdcli sweep {config} --resume --out {out}\n")  # fmt: skip
+    assert len(workers) == min(2, cpu_count())
+    assert _all_gone(family, process.pid)
+    done = len(read_journal(journal).runs)  # the journal reads back: header, whole lines
+    assert 1 <= done < 32 and not out.exists()
     resumed = sweep(config, out, "--resume", "-j", "2")
-    assert len(resumed["runs"]) == 32
+    assert numbers(resumed) == numbers(slow_mlp_serial)
+    assert not journal.exists()
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.slow
+def test_kill_9_of_the_sweep_takes_its_workers_with_it(
+    wait_for_runs, write_config, tmp_path, slow_mlp_serial, start_group
+):
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    process = start_group(_sweep_command(config, out, "-j", "2"), cwd=tmp_path)
+    try:
+        wait_for_runs(journal, 1)
+        family = _family(process.pid)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+    # Mid-unit, a loky worker would otherwise train on for its unit's whole length and wait
+    # a minute for more; they die with the parent and the rest follows within a moment.
+    assert _all_gone(family, process.pid, timeout=5)
+    resumed = sweep(config, out, "--resume", "-j", "2")  # the OS dropped the journal's lock
+    assert numbers(resumed) == numbers(slow_mlp_serial)
+
+
+@pytest.mark.slow
+def test_the_terminal_closing_stops_a_sweep_that_draws_a_progress_bar_on_it(
+    wait_for_runs, write_config, tmp_path, start_group
+):
+    import pty
+
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    terminal, side = pty.openpty()
+    command = [sys.executable, "-m", "wdcli", "sweep", str(config), "-o", str(out), "-j", "2"]
+    process = start_group(command, stdin=side, stdout=side, stderr=side, cwd=tmp_path)
+    os.close(side)
+    try:
+        wait_for_runs(journal, 1)
+        family = _family(process.pid)
+        os.close(terminal)  # the window closes: writing to it fails from now on
+        process.send_signal(signal.SIGHUP)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 129  # not 1: the bar that cannot be cleared is no error
+    assert _all_gone(family, process.pid)
+    assert 1 <= len(read_journal(journal).runs) < 32 and not out.exists()
+
+
+@pytest.mark.slow
+def test_nohup_keeps_a_sweep_running_when_the_terminal_closes(
+    wait_for_runs, write_config, tmp_path, start_group, slow_mlp_serial
+):
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    nohup = ["sh", "-c", 'trap "" HUP; exec "$@"', "sh"]  # what nohup does: SIGHUP ignored
+    process = start_group([*nohup, *_sweep_command(config, out, "-j", "2", "-f", "json")])
+    try:
+        wait_for_runs(journal, 1)
+        process.send_signal(signal.SIGHUP)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert numbers(json.loads(stdout)) == numbers(slow_mlp_serial)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_sweep_started_as_a_background_job(
+    wait_for_runs, write_config, tmp_path, start_group
+):
+    """`pytest &` or `wdcli sweep … &` in a script: a non-interactive shell starts background
+    jobs with SIGINT ignored, and Python then leaves it ignored; wdcli must not."""
+    background = '"$@" & echo $!; wait $!'
+    probe = subprocess.run(["sh", "-c", background, "sh", sys.executable, "-c",
+                            "import signal as s; print(s.getsignal(s.SIGINT) is s.SIG_IGN)"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert probe.stdout.splitlines()[1] == "True"  # the sweep below inherits SIGINT ignored
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    shell = start_group(["sh", "-c", background, "sh", *_sweep_command(config, out, "-j", "2")])
+    try:
+        pid = int(shell.stdout.readline())
+        wait_for_runs(journal, 1)
+        family = _family(pid)
+        os.kill(pid, signal.SIGINT)
+        _, stderr = shell.communicate(timeout=30)
+    finally:
+        shell.kill()
+    assert shell.returncode == 130, stderr  # the shell's `wait` reports the sweep's exit
+    assert stderr.startswith(f"interrupted; finished runs are in {journal}\n")
+    assert _all_gone(family, shell.pid)
+
+
 @pytest.mark.slow
 def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
     wait_for_runs, write_config, tmp_path
@@ -306,9 +489,8 @@ def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
     )
     try:
         wait_for_runs(journal, 1)
-        workers = [pid for pid in _children(process.pid)
-                   if b"LokyProcess" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # fmt: skip
-        os.kill(workers[0], signal.SIGKILL)
+        workers = [p for p in _family(process.pid) if "LokyProcess" in " ".join(p.cmdline())]
+        workers[0].kill()
         done_at_kill = len(read_journal(journal).runs)
         _, stderr = process.communicate(timeout=60)
     finally:
@@ -318,15 +500,6 @@ def test_a_local_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
     document = json.loads(out.read_text())
     assert len(document["runs"]) == 32 and not journal.exists()
     assert {run["status"] for run in document["runs"]} == {"ok"}
-
-
-def _gone(pids: set[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # --------------------------------------------------------------------------- dask
@@ -540,3 +713,41 @@ def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
     assert len(document["runs"]) == 32 and not journal.exists()
     serial = sweep(config, tmp_path / "serial.json", "-e", "serial")
     assert numbers(document) == numbers(serial)
+
+
+def _scheduler_idle(address: str, timeout: float = 15) -> bool:
+    """True once the scheduler holds no task (no unit queued or running, no data kept)."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0:
+                return True
+            time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+def test_sigterm_cancels_the_dask_units_and_resume_finishes(
+    wait_for_runs, cluster, write_config, tmp_path, slow_mlp_serial, start_group
+):
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    command = _sweep_command(config, out, "--address", cluster.address)
+    process = start_group(command, cwd=tmp_path)
+    try:
+        wait_for_runs(journal, 1)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 143
+    assert stderr == (f"interrupted by SIGTERM; finished runs are in {journal}\n"
+                      f"continue with: wdcli sweep {config} --resume --out {out}\n")  # fmt: skip
+    assert _all_gone([], process.pid)
+    assert _scheduler_idle(cluster.address)  # its units cancelled, its data released
+    done = len(read_journal(journal).runs)
+    assert 1 <= done < 32
+    resumed = sweep(config, out, "--resume", "--address", cluster.address)
+    assert numbers(resumed) == numbers(slow_mlp_serial)

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wdcli.cli import app
+from wdcli.errors import ResultsError
 from wdcli.journal import read_journal
 
 runner = CliRunner()
@@ -78,17 +79,27 @@ def test_kill_9_then_resume_gives_the_uninterrupted_numbers(wait_for_runs, write
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_cleanly_with_a_way_to_resume(wait_for_runs, write_config, tmp_path):
+@pytest.mark.parametrize(
+    ("sig", "said"),
+    [
+        (signal.SIGINT, "interrupted"),  # Ctrl-C
+        (signal.SIGTERM, "interrupted by SIGTERM"),  # timeout, CI cancellation, kill
+        (signal.SIGHUP, "interrupted by SIGHUP"),  # the terminal closed
+    ],
+)
+def test_a_signal_stops_cleanly_with_a_way_to_resume(
+    sig, said, wait_for_runs, write_config, tmp_path
+):
     config = write_config(SLOW_CONFIG)
     out = tmp_path / "r.json"
     journal = tmp_path / "r.journal.jsonl"
-    process = _start(config, out)
+    process = _start(config, out)  # serial: ridge sweeps default to it
     wait_for_runs(journal, at_least=8)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
+    assert process.returncode == 128 + sig
     assert stderr == (
-        f"interrupted; finished runs are in {journal}\n"
+        f"{said}; finished runs are in {journal}\n"
         f"continue with: wdcli sweep {config} --resume --out {out}\n"
     )
     assert len(read_journal(journal).runs) >= 8
@@ -209,14 +220,20 @@ def test_concurrent_sweeps_into_one_folder_do_not_collide(ridge_config, tmp_path
         ("[1, 2]", "{p}: not a results file (a JSON array, not an object)"),
         ('{"a": 1}', "{p}: not a results file (no schema_version)"),
         (
-            '{"schema_version": 2}',
-            "{p}: schema version 2, this wdcli reads version 1; upgrade wdcli to read it",
+            '{"schema_version": 3}',
+            "{p}: schema version 3, this wdcli reads versions 1 and 2; upgrade wdcli to read it",
         ),
-        ('{"schema_version": 1, "config": {}, "runs": []}', "{p}: missing field 'summary'"),
+        ('{"schema_version": 2}', "{p}: config: required field is missing"),
         (
-            '{"schema_version": 1, "config": {}, "runs": [{"lambda": 1}], "summary": [], '
+            '{"schema_version": 1, "config": {"name": "x", "dataset": {"name": "poly"}, '
+            '"model": {"name": "linear"}}, "runs": []}',
+            "{p}: runs: is empty",
+        ),
+        (
+            '{"schema_version": 1, "config": {"name": "x", "dataset": {"name": "poly"}, '
+            '"model": {"name": "linear"}}, "runs": [{"lambda": 1}], "summary": [], '
             '"best_lambda": null, "lambda_1se": null}',
-            "{p}: runs[0]: missing field 'seed'",
+            "{p}: runs[0].seed: required field is missing",
         ),
     ],
 )
@@ -244,3 +261,176 @@ def test_results_folder_and_unreadable_file(tmp_path):
         assert (
             result.exit_code == 2 and result.stderr == f"{locked}: cannot read: Permission denied\n"
         )
+
+
+# --------------------------------------------------------------------------- the journal's lock
+
+IN_USE = "{j}: another sweep is using this journal; wait for it to finish, or stop it and run again with --resume\n"
+
+
+@pytest.mark.parametrize("flags", [["--resume"], ["--force"], []], ids=["resume", "force", "plain"])
+def test_a_journal_in_use_is_refused_in_one_line_and_left_intact(ridge_config, tmp_path, flags):
+    from wdcli.config import load_config
+    from wdcli.store import open_destination
+
+    out = tmp_path / "r.json"
+    journal = tmp_path / "r.journal.jsonl"
+    running = open_destination(load_config(ridge_config), out)  # a sweep holding the journal
+    running.journal.append(
+        {"lambda": 0.0, "seed": 0, "status": "ok", "train_loss": 1.0, "test_loss": 2.0}
+    )
+    before = journal.read_bytes()
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), *flags])
+    assert result.exit_code == 2
+    assert result.stderr == IN_USE.format(j=journal)
+    assert journal.read_bytes() == before and not out.exists()
+    running.journal.close()  # that sweep ended: the journal is free again
+    assert runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "--resume",
+                               "-q"]).exit_code == 0  # fmt: skip
+
+
+def test_resume_without_out_refuses_the_journal_in_use(ridge_config, tmp_path, monkeypatch):
+    from wdcli.config import load_config
+    from wdcli.store import open_destination
+
+    monkeypatch.chdir(tmp_path)
+    running = open_destination(load_config(ridge_config))  # results/tiny-ridge-….journal.jsonl
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--resume"])
+    assert result.exit_code == 2
+    assert result.stderr == IN_USE.format(j=running.journal.path)
+    running.journal.close()
+
+
+def test_a_journal_finished_meanwhile_is_not_taken_up(ridge_config, tmp_path, monkeypatch):
+    """The race: a second sweep opens the journal just before the first removes it."""
+    from wdcli import journal as journals
+
+    path = tmp_path / "r.journal.jsonl"
+    path.write_text('{"kind": "header"}\n')
+    real_open = open
+
+    def open_then_finish(file, *args, **kwargs):
+        handle = real_open(file, *args, **kwargs)
+        if Path(file) == path:
+            path.unlink()  # the first sweep wrote its results and removed the journal
+        return handle
+
+    monkeypatch.setattr(journals, "open", open_then_finish, raising=False)
+    with pytest.raises(ResultsError) as caught:
+        journals.Journal.open_locked(path)
+    assert str(caught.value) == f"{path}: another sweep finished this journal meanwhile"
+
+
+@pytest.mark.slow
+def test_two_sweeps_never_run_one_journal(wait_for_runs, write_config, tmp_path):
+    config = write_config(SLOW_CONFIG)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    first = _start(config, out)
+    try:
+        wait_for_runs(journal, at_least=8)
+        second = subprocess.run(
+            [sys.executable, "-m", "wdcli", "sweep", str(config), "--out", str(out), "--resume"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert first.poll() is None  # the refusal came while the first was still running
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    finally:
+        first.kill()
+    assert second.returncode == 2
+    assert second.stderr == IN_USE.format(j=journal)
+    assert first.returncode == 143
+    runs = read_journal(journal).runs
+    assert len(runs) == len({(r["lambda"], r["seed"]) for r in runs})  # no run twice
+
+
+# --------------------------------------------------------------------------- signals at set moments
+# A sweep in a subprocess whose code sends itself signals at a chosen moment (a subprocess: a
+# signal that went wrong must end that process, not the test run).
+
+DRIVER = """\
+import os, signal, subprocess, sys
+from wdcli import config, journal, sweep
+from wdcli.cli import main
+
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+moment, sys.argv = sys.argv[1], ["wdcli", *sys.argv[2:]]
+
+
+def all_at_once():  # CI cancels (SIGINT), `timeout` fires (SIGTERM), the terminal closes
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)  # all three land before Python looks
+    kills = "; ".join(f"kill -{sig.name[3:]} {os.getpid()}" for sig in STOPS)
+    subprocess.run(["sh", "-c", kills], check=True)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
+
+
+def after(function, send):
+    def wrapped(*args, **kwargs):
+        result = function(*args, **kwargs)
+        send()
+        return result
+    return wrapped
+
+
+term = lambda: os.kill(os.getpid(), signal.SIGTERM)
+if moment == "second-unit":
+    units = []
+    real = sweep.run_unit
+    def run_unit(config, unit, data=None):
+        units.append(unit)
+        if len(units) == 2:
+            all_at_once()
+        return real(config, unit, data)
+    sweep.run_unit = run_unit
+elif moment == "config":
+    config.load_config = after(config.load_config, term)
+elif moment == "journal-created":  # the file exists, the CLI does not know its name yet
+    journal.Journal.create = after(journal.Journal.create, term)
+main()
+"""
+
+
+def _drive(tmp_path: Path, moment: str, *args: str) -> subprocess.CompletedProcess:
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    command = [sys.executable, str(driver), moment, "sweep", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_signals_arriving_together_end_in_one_message_and_resume_is_exact(ridge_config, tmp_path):
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    whole = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(tmp_path / "w.json"),
+                                "-q", "-f", "json"])  # fmt: skip
+    result = _drive(tmp_path, "second-unit", str(ridge_config), "-o", str(out))
+    assert result.returncode == 129  # pending signals are handled lowest number first
+    assert result.stderr == (
+        f"interrupted by SIGHUP; finished runs are in {journal}\n"
+        f"continue with: wdcli sweep {ridge_config} --resume --out {out}\n"
+    )  # and nothing else: no "Signal 15 ignored due to race condition"
+    assert len(read_journal(journal).runs) == 4  # the first unit (seed 0's four λ)
+    resumed = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(out), "--resume",
+                                  "-q", "-f", "json"])  # fmt: skip
+    assert _without_times(json.loads(resumed.stdout)) == _without_times(json.loads(whole.stdout))
+
+
+@pytest.mark.slow
+def test_a_signal_before_the_journal_exists_leaves_nothing(ridge_config, tmp_path):
+    result = _drive(tmp_path, "config", str(ridge_config), "-o", str(tmp_path / "r.json"))
+    assert result.returncode == 143
+    assert result.stderr == "interrupted by SIGTERM before any run was recorded\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "driver.py"]
+
+
+@pytest.mark.slow
+def test_a_signal_as_the_journal_is_created_still_names_it(ridge_config, tmp_path):
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    result = _drive(tmp_path, "journal-created", str(ridge_config), "-o", str(out))
+    assert result.returncode == 143
+    assert result.stderr == (
+        f"interrupted by SIGTERM; finished runs are in {journal}\n"
+        f"continue with: wdcli sweep {ridge_config} --resume --out {out}\n"
+    )
+    assert read_journal(journal).runs == []
+    resumed = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(out), "--resume", "-q"])
+    assert resumed.exit_code == 0, resumed.stderr

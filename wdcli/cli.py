@@ -1,8 +1,9 @@
 """The command line: parse, call the library, print, map errors to exit codes.
 
 Exit codes: 0 ok · 1 a check failed (compare found a regression) · 2 the input was wrong ·
-130 interrupted. Results go to stdout; progress and messages to stderr. Heavy modules
-(numpy, scikit-learn, matplotlib) are imported inside commands so that `--help` is instant.
+128 + the signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Results go to
+stdout; progress and messages to stderr. Heavy modules (numpy, scikit-learn, matplotlib) are
+imported inside commands so that `--help` is instant.
 """
 
 from __future__ import annotations
@@ -102,8 +103,37 @@ def _main(
     _state["debug"] = debug
 
 
+@contextmanager
+def _to_stdout():
+    """Results go to stdout: a full disk there is one line and exit 2, a closed pipe a quiet
+    exit 1 (as rich does), never a traceback."""
+    try:
+        yield
+        sys.stdout.flush()
+    except OSError as exc:
+        _silence_stdout()  # what is still buffered must not fail again at exit
+        if isinstance(exc, BrokenPipeError):
+            raise typer.Exit(code=1) from None
+        typer.echo(f"stdout: cannot write: {exc.strerror or exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
+
+
 def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> None:
     """Print a results document to stdout; `chart` None: under the table on a wide terminal."""
+    with _to_stdout():
+        _write_document(document, fmt, chart)
+
+
+def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
     from wdcli import report
 
     if fmt is Format.json:
@@ -177,37 +207,77 @@ def sweep(
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
     from wdcli.config import load_config
+    from wdcli.errors import WriteError
     from wdcli.executors import make_executor
+    from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.models import check_task
     from wdcli.store import open_destination
     from wdcli.sweep import execute
 
-    with _errors():
-        config = load_config(config_path, overrides or [])
-        check_task(config)
-        runner = make_executor(executor.value if executor else None, jobs, address, config)
-        destination = open_destination(config, out, resume=resume, force=force)
-        if destination.resumed and not quiet:
-            typer.echo(
-                f"resuming {destination.journal.path}: "
-                f"{len(destination.done_runs)} runs already done",
-                err=True,
-            )
+    runner = destination = None
+    with _errors(), stop_on_signals():
         try:
+            config = load_config(config_path, overrides or [])
+            check_task(config)
+            runner = make_executor(executor.value if executor else None, jobs, address, config)
+            if getattr(runner, "note", None) and not quiet:
+                typer.echo(runner.note, err=True)
+            with deferred():  # a journal is never created without the CLI knowing its name
+                destination = open_destination(config, out, resume=resume, force=force)
+            if destination.resumed and not quiet:
+                typer.echo(
+                    f"resuming {destination.journal.path}: "
+                    f"{len(destination.done_runs)} runs already done",
+                    err=True,
+                )
             with _progress(quiet) as on_progress:
                 document = execute(config, destination, runner, on_progress)
-        except KeyboardInterrupt:
-            sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
-            again = f"wdcli sweep {config_path}{sets} --resume --out {destination.results_path}"
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.interrupts)
+            if runner is not None:
+                runner.close()  # the workers are gone before the command says it stopped
+            _interrupted(exc, config_path, overrides or [], destination, force)
+        except WriteError as exc:  # e.g. the disk filled up: the journal keeps what is done
+            if _state["debug"] or destination is None:
+                raise  # nothing recorded yet: one line, as any input error
+            again = _resume_command(config_path, overrides, destination.results_path, force)
             typer.echo(
-                f"interrupted; finished runs are in {destination.journal.path}\n"
-                f"continue with: {again}",
+                f"{exc}\nfinished runs are in {destination.journal.path}; continue with: {again}",
                 err=True,
             )
-            raise typer.Exit(code=130) from None
+            raise typer.Exit(code=exc.exit_code) from None
+        finally:
+            if runner is not None:
+                runner.close()
     _print_document(document, fmt, chart)
     if not quiet:
         typer.echo(f"wrote {destination.results_path}", err=True)
+
+
+def _resume_command(config_path: Path, overrides, results_path: Path, force: bool) -> str:
+    """The command that continues this sweep from its journal."""
+    sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
+    config, out = (shlex.quote(str(path)) for path in (config_path, results_path))
+    return f"wdcli sweep {config}{sets} --resume --out {out}" + (" --force" if force else "")
+
+
+def _interrupted(
+    exc: KeyboardInterrupt, config_path: Path, overrides: list[str], destination, force: bool
+):
+    """Say what was kept and how to continue, then exit 128 + the signal (130 for Ctrl-C)."""
+    from wdcli.interrupts import exit_code
+
+    code = exit_code(exc)
+    what = "interrupted" if code == 130 else f"interrupted by {exc}"
+    if destination is None:
+        lines = f"{what} before any run was recorded"
+    else:
+        again = _resume_command(config_path, overrides, destination.results_path, force)
+        lines = f"{what}; finished runs are in {destination.journal.path}\ncontinue with: {again}"
+    try:
+        typer.echo(lines, err=True)
+    except OSError:  # SIGHUP: the terminal may be gone; the journal is what matters
+        pass
+    raise typer.Exit(code=code) from None
 
 
 @contextmanager
@@ -227,7 +297,7 @@ def _progress(quiet: bool):
 
     from wdcli import progress
 
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -235,22 +305,29 @@ def _progress(quiet: bool):
         TextColumn("{task.fields[note]}"),
         console=_stderr(),
         transient=True,
-    ) as bar:
-        task = bar.add_task("runs", total=None, note="")
-        units: dict[str, int] = {}
+    )
+    task = bar.add_task("runs", total=None, note="")
+    units: dict[str, int] = {}
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
 
-        def step(event: dict) -> None:
-            if event["unit"] not in units:
-                units[event["unit"]] = bar.add_task(event["unit"], note="")
-            unit = units[event["unit"]]
-            bar.update(unit, completed=event["step"], total=event["steps"],
-                       note=progress.describe(event), visible=not event["done"])  # fmt: skip
+    def step(event: dict) -> None:
+        if event["unit"] not in units:
+            units[event["unit"]] = bar.add_task(event["unit"], note="")
+        unit = units[event["unit"]]
+        bar.update(unit, completed=event["step"], total=event["steps"],
+                   note=progress.describe(event), visible=not event["done"])  # fmt: skip
 
+    bar.start()
+    try:
         with progress.listen(step):
             yield update
+    finally:
+        try:
+            bar.stop()
+        except OSError:  # the terminal is gone (SIGHUP): there is no bar left to clear
+            pass
 
 
 @app.command()
@@ -268,6 +345,11 @@ def show(
     with _errors():
         document = load_results(results_path)
     _print_document(document, fmt, chart)
+
+
+class Direction(str, Enum):
+    worse = "worse"
+    either = "either"
 
 
 class CompareFormat(str, Enum):
@@ -302,14 +384,25 @@ def compare(
             "differ in dataset, model, λ grid or seeds.",
         ),
     ] = False,
+    direction: Annotated[
+        Direction,
+        typer.Option(
+            "--direction",
+            "-d",
+            help="worse: fail only when a candidate is worse (or missing, or non-finite). "
+            "either: also fail when it is better beyond the tolerance, a regime or run status "
+            "changed, or λ_min / λ_1se moved (to check that a change changed nothing).",
+        ),
+    ] = Direction.worse,
     fmt: Annotated[
         CompareFormat, typer.Option("--format", "-f", help="How to print the comparison.")
     ] = CompareFormat.table,
 ) -> None:
-    """Check candidates against a baseline per λ: exit 0 if no worse, 1 if worse, 2 if the
-    files cannot be compared.
+    """Check candidates against a baseline per λ: exit 0 if they pass, 1 if one fails, 2 if
+    the files cannot be compared.
 
     Example: wdcli compare results/reference/poly.json results/poly-20260101-120000.json
+    --direction either --rtol 1e-4
     """
     from wdcli import compare as comparing
     from wdcli.results import load_results
@@ -325,19 +418,21 @@ def compare(
                 rtol=rtol,
                 atol=atol,
                 common=common,
+                direction=direction.value,
             )
             for path in candidates
         ]
-    if fmt is CompareFormat.json:
-        sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
-    elif fmt is CompareFormat.markdown:
-        sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
-    else:
-        console = _stdout()
-        for result in results:
-            console.print(comparing.rich_table(result))
-            typer.echo(comparing.headline(result))
-    if any(result.worse for result in results):
+    with _to_stdout():
+        if fmt is CompareFormat.json:
+            sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
+        elif fmt is CompareFormat.markdown:
+            sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
+        else:
+            console = _stdout()
+            for result in results:
+                console.print(comparing.rich_table(result))
+                typer.echo(comparing.headline(result))
+    if any(result.failed for result in results):
         raise typer.Exit(code=1)
 
 

@@ -21,6 +21,10 @@ class ResultsError(WdcliError):
     """A results file or journal cannot be read, or would be overwritten."""
 
 
+class WriteError(ResultsError):
+    """The OS refused a write (no permission, disk full, not a folder); the journal is intact."""
+
+
 class ExecutorError(WdcliError):
     """An executor cannot run (e.g. the Dask scheduler is unreachable)."""
 

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import atexit
 import math
+import os
 import signal
+import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -37,6 +40,7 @@ MAX_ATTEMPTS = 4  # times a unit may be lost with its worker before the sweep st
 # one process, and starting worker processes (each importing numpy and wdcli) costs about what
 # they save: measured break-even near 2.6e10 (benchmarks/bench_executors.py, docs/scale.md).
 PROCESSES_MIN_WORK = 2e10
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies (Linux)
 STEP_MACS = 2e6  # numpy's overhead per layer and mini-batch, as multiply-adds (about 0.2 ms)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
@@ -70,18 +74,49 @@ class SerialExecutor:
         for unit in units:
             yield fn(config, unit)
 
+    def close(self) -> None:
+        """Nothing runs elsewhere."""
+
 
 # --------------------------------------------------------------------------- processes
 
 
-def _start_worker(model: str) -> None:
-    """A new worker process: Ctrl-C is left to the parent (which stops the workers, with no
-    tracebacks), and the model's code is imported while the parent builds the data."""
+def _start_worker(model: str, parent: int) -> None:
+    """A new worker process: it dies with its parent (`_die_with`); Ctrl-C is left to the
+    parent (which stops the workers, with no tracebacks); the model's code is imported while
+    the parent builds the data."""
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from wdcli.models import MODELS
     from wdcli.sweep import run_unit  # noqa: F401 - imported for the units to come
 
     MODELS[model].fit_function()
+
+
+def _die_with(parent: int) -> None:
+    """End this process as soon as `parent` dies, however it dies (kill -9 included).
+
+    Loky's workers otherwise notice only when their unit ends and the queue stays empty for
+    the pool's timeout: minutes of orphans holding the terminal's output open. On Linux the
+    kernel sends SIGKILL at the parent's death (PR_SET_PDEATHSIG, set on the thread that
+    spawns workers: wdcli's main thread, or loky's manager thread while the pool lives);
+    elsewhere a thread checks every half second whether the worker was orphaned.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _nothing() -> None:
@@ -101,21 +136,31 @@ class ProcessExecutor:
         self.workers = jobs
         self.threads = max(1, cpu_count() // jobs)
         self.model = model
+        self.note: str | None = None  # why fewer workers run than --jobs asked for
+        self._current = None
 
     def start(self) -> None:
         """Start the worker processes now, so that they import while this one prepares."""
         self._pool().submit(_nothing)
 
+    def close(self) -> None:
+        """Stop the worker processes (killing any still running a unit) and wait until they
+        are gone."""
+        pool, self._current = self._current, None
+        if pool is not None:
+            pool.shutdown(wait=True, kill_workers=True)
+
     def _pool(self):
         from joblib.externals.loky import get_reusable_executor
 
-        return get_reusable_executor(
+        self._current = get_reusable_executor(
             max_workers=self.workers,
             timeout=60,  # idle workers stay a minute, for the next sweep in this process
             initializer=_start_worker,
-            initargs=(self.model,),
+            initargs=(self.model, os.getpid()),
             env=dict.fromkeys(THREAD_VARIABLES, str(self.threads)),
         )
+        return self._current
 
     def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
         if not units:
@@ -157,10 +202,10 @@ class ProcessExecutor:
                     yield runs
             finished = True
         finally:
-            if not finished:  # an error or Ctrl-C: stop the units still running, now
+            if not finished:  # an error or a signal: stop the units still running, now
                 for future in running:
                     future.cancel()
-                pool.shutdown(wait=False, kill_workers=True)
+                self.close()
 
 
 def _count_loss(lost: Counter, unit, exc: BaseException | None, where: str) -> None:
@@ -399,10 +444,38 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
         name, jobs = choose(config)
     if name == "processes":
         model = config.model.name if config is not None else "linear"
-        executor = ProcessExecutor(cpu_count() if jobs in (None, -1) else jobs, model)
+        workers, note = useful_jobs(jobs, config)
+        executor = ProcessExecutor(workers, model)
+        executor.note = note
         executor.start()
         return executor
     return SerialExecutor()
+
+
+def useful_jobs(jobs: int | None, config=None, cores: int | None = None) -> tuple[int, str | None]:
+    """(worker processes, a note or None): --jobs capped at the cores and at the sweep's runs.
+
+    A process beyond the cores only shares a core with another (each also costs a start-up
+    and memory), and one beyond the runs has nothing to do; more workers also cut the λ into
+    smaller units, which train slower per model. An explicit --jobs N that is capped gets a
+    note; -1 (all cores) and the default are capped silently.
+    """
+    cores = cores or cpu_count()
+    runs = len(config.lambda_values()) * len(config.seed_values()) if config else math.inf
+    wanted = cores if jobs in (None, -1) else jobs
+    workers = int(max(1, min(wanted, cores, runs)))
+    if workers == wanted or jobs in (None, -1):
+        return workers, None
+    if cores <= runs:
+        reason = f"{_count(cores, 'CPU core')} available"
+    else:
+        reason = f"the sweep has {_count(runs, 'run')}"
+    return workers, f"--jobs {jobs}: using {_count(workers, 'worker process')} ({reason})"
+
+
+def _count(n: int, thing: str) -> str:
+    plural = "es" if thing.endswith("s") else "s"
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}{plural}"
 
 
 EXECUTORS = {"serial": SerialExecutor, "processes": ProcessExecutor, "dask": DaskExecutor}

@@ -174,6 +174,8 @@ def csv_text(document: dict) -> str:
     """The summary at full precision, one row per λ, for scripts and spreadsheets."""
     summary = document["summary"]
     keys = list(dict.fromkeys(key for row in summary for key in row))
+    if not any(row.get("point") for row in summary):
+        keys = [key for key in keys if key != "point"]  # no grid: λ alone is the key
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*keys, "mark"])

@@ -16,12 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from wdcli import CONVENTION, __version__
-from wdcli.errors import ResultsError, read_text
-
-SCHEMA_VERSION = 1
-REQUIRED = ("schema_version", "config", "runs", "summary", "best_lambda", "lambda_1se")
-RUN_FIELDS = ("lambda", "seed", "train_loss", "test_loss", "status")
-SUMMARY_FIELDS = ("lambda", "train_loss_mean", "test_loss_mean", "regime")
+from wdcli.errors import ResultsError, WriteError, read_text
+from wdcli.records import READABLE_VERSIONS, SCHEMA_VERSION, Results, kind_of, parse
 
 
 def now() -> str:
@@ -100,12 +96,17 @@ def _one_line(match: re.Match) -> str:
 
 
 def write_atomic(path: Path, text: str, overwrite: bool = False) -> None:
-    """Write text to path via a temp file + fsync + rename; never replace a file unless asked."""
+    """Write text to path via a temp file + fsync + rename; never replace a file unless asked.
+
+    An OS error (no permission, disk full, not a folder) is a WriteError naming the path;
+    the temp file is removed and the target is left as it was.
+    """
     path = Path(path)
     if path.is_dir():
         raise ResultsError(f"{path}: is a folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is for sharing
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -122,8 +123,10 @@ def write_atomic(path: Path, text: str, overwrite: bool = False) -> None:
                 ) from None
             os.unlink(tmp)
         _fsync_folder(path.parent)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 
@@ -147,7 +150,11 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def load_results(path: str | Path) -> dict:
-    """Read and check a results file; every problem is a ResultsError naming the file."""
+    """Read and check a results file; every problem is a ResultsError naming the file.
+
+    The document comes back as plain data, checked by `records.Results`: version-1 files get
+    the run key's defaults (`point` {}, `fold` 0) and non-finite numbers read as null.
+    """
     text = read_text(path, ResultsError, "results file")
     if not text.strip():
         raise ResultsError(f"{path}: is empty, not a results file")
@@ -155,41 +162,43 @@ def load_results(path: str | Path) -> dict:
         document = json.loads(text)
     except ValueError as exc:
         raise ResultsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    check_document(document, str(path))
-    return document
+    except RecursionError:
+        raise ResultsError(f"{path}: not a results file (nested too deeply)") from None
+    return check_document(document, str(path))
 
 
-def check_document(document, source: str) -> None:
-    """Raise ResultsError unless document looks like a results file this version reads."""
+def check_document(document, source: str) -> dict:
+    """The document checked and normalised, or ResultsError naming the source and the field."""
     if not isinstance(document, dict):
         raise ResultsError(
             f"{source}: not a results file (a JSON {_kind(document)}, not an object)"
         )
-    version = document.get("schema_version")
-    if version is None:
+    if "schema_version" not in document:
         raise ResultsError(f"{source}: not a results file (no schema_version)")
-    if version != SCHEMA_VERSION:
-        newer = isinstance(version, int) and version > SCHEMA_VERSION
-        hint = "; upgrade wdcli to read it" if newer else ""
-        raise ResultsError(
-            f"{source}: schema version {version!r}, this wdcli reads version {SCHEMA_VERSION}{hint}"
-        )
-    for key in REQUIRED:
-        if key not in document:
-            raise ResultsError(f"{source}: missing field '{key}'")
-    for key, fields in (("runs", RUN_FIELDS), ("summary", SUMMARY_FIELDS)):
-        rows = document[key]
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise ResultsError(f"{source}: field '{key}' must be a list of objects")
-        for i, row in enumerate(rows):
-            missing = [f for f in fields if f not in row]
-            if missing:
-                raise ResultsError(f"{source}: {key}[{i}]: missing field '{missing[0]}'")
-    if not isinstance(document["config"], dict):
-        raise ResultsError(f"{source}: field 'config' must be an object")
+    version = document["schema_version"]
+    if isinstance(version, int) and not isinstance(version, bool):
+        if version not in READABLE_VERSIONS:
+            hint = "; upgrade wdcli to read it" if version > SCHEMA_VERSION else ""
+            readable = " and ".join(str(v) for v in READABLE_VERSIONS)
+            raise ResultsError(
+                f"{source}: schema version {version}, this wdcli reads versions {readable}{hint}"
+            )
+    try:
+        record = parse(Results, document, source)
+    except ValueError as exc:
+        raise ResultsError(str(exc)) from None
+    return _ordered_like(record.model_dump(by_alias=True, exclude_unset=True), document)
+
+
+def _ordered_like(data, raw):
+    """data with its mappings' keys in raw's order (filled defaults first): as the file reads."""
+    if isinstance(data, dict) and isinstance(raw, dict):
+        keys = [k for k in data if k not in raw] + [k for k in raw if k in data]
+        return {k: _ordered_like(data[k], raw.get(k)) for k in keys}
+    if isinstance(data, list) and isinstance(raw, list) and data and isinstance(data[0], dict):
+        return [_ordered_like(d, r) for d, r in zip(data, raw, strict=True)]
+    return data
 
 
 def _kind(value) -> str:
-    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+    return kind_of(value).removeprefix("an ").removeprefix("a ")

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
-from wdcli.journal import JOURNAL_SUFFIX, Journal, journal_path, read_journal
+from wdcli.journal import (
+    JOURNAL_SUFFIX,
+    Journal,
+    ensure_free,
+    journal_path,
+    read_header,
+    read_journal,
+)
 from wdcli.results import now
 
 RESULTS_FOLDER = Path("results")
@@ -61,7 +68,8 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     if out.is_dir():
         raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
     if not out.parent.is_dir():
-        raise ResultsError(f"{out.parent}: no such folder")
+        what = "not a folder" if out.parent.exists() else "no such folder"
+        raise ResultsError(f"{out.parent}: {what}")
     if out.exists() and not force:
         raise ResultsError(
             f"{out}: already exists; pass --force to overwrite it or --out another file"
@@ -70,6 +78,7 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
     if journal.exists():
         if resume:
             return _resume(config, journal, overwrite=force)
+        ensure_free(journal)
         if not force:
             raise ResultsError(
                 f"{journal}: an unfinished sweep is recorded there; pass --resume to continue "
@@ -85,36 +94,54 @@ def _open_named(config: Config, out: Path, resume: bool, force: bool) -> Destina
 
 
 def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
-    contents = read_journal(journal)
-    found = contents.header.get("config_hash")
-    if found != config.hash():
-        raise ResultsError(
-            f"{journal}: was written for a different config (hash {found}, this config is "
-            f"{config.hash()}); run without --resume, or with --out for a new file"
-        )
+    opened = Journal.open_locked(journal)  # first: a sweep using it is still writing it
+    try:
+        contents = read_journal(journal)
+        found = contents.header.get("config_hash")
+        if found != config.hash():
+            raise ResultsError(
+                f"{journal}: was written for a different config (hash {found}, this config is "
+                f"{config.hash()}); run without --resume, or with --out for a new file"
+            )
+        runs = _runs_of(config, journal, contents)
+        opened.cut_torn_line()
+    except BaseException:
+        opened.close()
+        raise
+    opened.config_hash = config.hash()
     results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
-    wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
-    runs = {(r["lambda"], r["seed"]): r for r in contents.runs}  # a run written twice counts once
-    done = [run for key, run in runs.items() if key in wanted]
     return Destination(
         results,
-        Journal.reopen(journal),
+        opened,
         overwrite=overwrite,
-        done_runs=done,
+        done_runs=runs,
         started_at=contents.header.get("started_at") or now(),
         resumed=True,
     )
+
+
+def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
+    """The journal's runs, once each; a run that this config does not have is an error."""
+    wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
+    runs = {}
+    for number, run in zip(contents.lines, contents.runs, strict=True):
+        key = (run["lambda"], run["seed"])
+        if key not in wanted or run.get("point") or run.get("fold"):
+            raise ResultsError(
+                f"{journal}: line {number}: a run this config does not have (λ = "
+                f"{run['lambda']:g}, seed {run['seed']}): another sweep's runs? Run without "
+                "--resume, or with --force to start over"
+            )
+        runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once
+    return list(runs.values())
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:
     """The newest unfinished journal of this config's name; refuse one of another config."""
     candidates = []
     for path in folder.glob(f"{config.name}-*{JOURNAL_SUFFIX}"):
-        try:
-            header = read_journal(path).header
-        except ResultsError:
-            continue
-        if header.get("name") == config.name:
+        header = read_header(path)  # a damaged header is an error, a torn one is skipped
+        if header is not None and header.get("name") == config.name:
             candidates.append((path.stat().st_mtime, path, header.get("config_hash")))
     if not candidates:
         return None
@@ -129,7 +156,12 @@ def _find_resumable(config: Config, folder: Path) -> Path | None:
 
 
 def _open_new(config: Config, folder: Path) -> Destination:
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ResultsError(f"{folder}: not a folder; move it away or pass --out") from None
+    except OSError as exc:
+        raise ResultsError(f"{folder}: cannot create the folder: {exc.strerror}") from None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     for attempt in range(1, 1000):
         suffix = "" if attempt == 1 else f"-{attempt}"

@@ -7,6 +7,7 @@ in any order: the numbers of a run depend only on its (λ, seed) and the config.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -102,8 +103,10 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
         diverged = bool(result.diverged is not None and result.diverged[k])
         diverged = diverged or not all(math.isfinite(v) for v in (train, test, wsq))
         run = {
+            "point": {},
             "lambda": lam,
             "seed": unit.seed,
+            "fold": 0,
             "status": "diverged" if diverged else "ok",
             "train_loss": _number(train),
             "test_loss": _number(test),
@@ -160,20 +163,26 @@ def execute(
     planned = plan_units(config, lambdas_per_unit, getattr(executor, "workers", 1))
     units, runs = split_done(planned, destination.done_runs)
     journal = destination.journal
+    stream = executor.run(run_unit, config, units)
     try:
         if on_progress:
             on_progress(len(runs), total)
-        for unit_runs in executor.run(run_unit, config, units):
+        for unit_runs in stream:
             for run in unit_runs:
                 journal.append(run)
             runs += unit_runs
             if on_progress:
                 on_progress(len(runs), total)
+        document = finish(config, runs, destination.started_at, executor.name)
+        write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
+        # Everything is in the results file now; removed while still locked, so that no
+        # other sweep can take the journal up in between.
+        with contextlib.suppress(OSError):  # e.g. a folder now read-only: the file is complete
+            journal.path.unlink(missing_ok=True)
     finally:
+        if hasattr(stream, "close"):
+            stream.close()  # a failed append stops the workers now, not when collected
         journal.close()
-    document = finish(config, runs, destination.started_at, executor.name)
-    write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
-    destination.journal.path.unlink(missing_ok=True)  # everything is in the results file now
     return document
 
 
@@ -183,6 +192,7 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
     seeds = {seed: i for i, seed in enumerate(config.seed_values())}
     runs = sorted(runs, key=lambda r: (order[r["lambda"]], seeds[r["seed"]]))
     summary, best, one_se = summarise(runs, config.tolerance)
+    summary = [{"point": {}, **row} for row in summary]  # the key of DESIGN.md; no grid yet
     task = task_of(config.dataset) or dataset_for(config, runs[0]["seed"]).task
     return build_document(
         config=config.resolved(),

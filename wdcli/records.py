@@ -1,0 +1,359 @@
+"""Typed records of the files wdcli reads back: the results document and the journal's lines.
+
+Every reader goes through these pydantic models, so a field of the wrong type is one line
+naming the file and the field (`x.json: runs[3].lambda: expected a number, got 'abc'`), never a
+traceback further on. Unknown fields are kept (newer writers add some) and known ones are
+type-checked; so are unknown summary statistics (`*_mean`, `*_std`, `*_se`: numbers) and
+counts (`n_*`: integers). A non-finite number (`NaN`, `Infinity`, which Python's json reads)
+becomes null, as wdcli writes it, wherever null is allowed.
+
+Schema version 2 adds the run key of DESIGN.md: `point` (the grid's dotted keys and values,
+`{}` without a grid) on every run and summary row, and `fold` (0 with a holdout split) on every
+run. Version-1 files read with those defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+JOURNAL_VERSION = 1
+
+
+# --------------------------------------------------------------------------- field types
+
+
+def _null_if_not_finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
+def _not_negative(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise PydanticCustomError("lambda_value", "expected a finite number ≥ 0")
+    return value
+
+
+def _none_or_not_negative(value: float | None) -> float | None:
+    return None if value is None else _not_negative(value)
+
+
+def _count(value: int) -> int:
+    if value < 0:
+        raise PydanticCustomError("count_value", "expected an integer ≥ 0")
+    return value
+
+
+Number = Annotated[float | None, AfterValidator(_null_if_not_finite)]  # a number or null
+Lambda = Annotated[float, AfterValidator(_not_negative)]
+Count = Annotated[int, AfterValidator(_count)]
+Point = dict[str, Any]
+Status = Literal["ok", "diverged", "not_converged", "no_fit"]
+
+# Unknown fields with these endings are statistics (numbers or null) or counts (integers).
+_STAT_SUFFIXES = ("_mean", "_std", "_se")
+
+
+class Record(BaseModel):
+    """Strict types (no '1.5' for 1.5, no true for 1), unknown fields kept."""
+
+    model_config = ConfigDict(strict=True, extra="allow", populate_by_name=True)
+
+
+class Row(Record):
+    """A run or a summary row: unknown statistics and counts are typed by their names too."""
+
+    @model_validator(mode="after")
+    def _typed_extras(self):
+        for name, value in (self.model_extra or {}).items():
+            if name.endswith(_STAT_SUFFIXES):
+                if value is not None and not _is_number(value):
+                    raise _field_error(name, "expected a number or null", value)
+                if value is not None and not math.isfinite(value):
+                    self.model_extra[name] = None
+            elif name.startswith("n_") and value is not None:
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise _field_error(name, "expected an integer ≥ 0", value)
+        return self
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _field_error(field: str, message: str, value=...) -> PydanticCustomError:
+    """An error about `field` of the record being validated (pydantic's loc stops above it)."""
+    got = "" if value is ... else f", got {shown(value)}"
+    return PydanticCustomError("field_error", message, {"field": field, "got": got})
+
+
+# --------------------------------------------------------------------------- results
+
+
+class Curve(Record):
+    """Per-epoch losses of one run (more per-epoch lists may follow, e.g. accuracies)."""
+
+    epoch: list[int]
+    train_loss: list[Number]
+    test_loss: list[Number]
+
+    @model_validator(mode="after")
+    def _same_lengths(self):
+        n = len(self.epoch)
+        extra_lists = [(k, v) for k, v in (self.model_extra or {}).items() if isinstance(v, list)]
+        for name, values in [("train_loss", self.train_loss), ("test_loss", self.test_loss)]:
+            if len(values) != n:
+                raise _field_error(name, f"{len(values)} values for {n} epochs")
+        for name, values in extra_lists:
+            if any(v is not None and not _is_number(v) for v in values):
+                raise _field_error(name, "expected a list of numbers or nulls", values)
+            if len(values) != n:
+                raise _field_error(name, f"{len(values)} values for {n} epochs")
+        return self
+
+
+class Run(Row):
+    """One trained model: its key (point, λ, seed, fold), losses, status."""
+
+    point: Point = Field(default_factory=dict)
+    lambda_: Lambda = Field(alias="lambda")
+    seed: int
+    fold: Count = 0
+    status: Status
+    train_loss: Number
+    test_loss: Number
+    penalty: Number = None
+    objective: Number = None
+    weight_sq_norm: Number = None
+    df: Number = None
+    train_accuracy: Number = None
+    test_accuracy: Number = None
+    seconds: Number = None
+    data_fingerprint: str | None = None
+    curve: Curve | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _key_defaults(cls, data):
+        return _with_defaults(data, point={}, fold=0)
+
+
+class SummaryRow(Row):
+    """The runs of one (point, λ) summarised; `regime` is null when no run was healthy."""
+
+    point: Point = Field(default_factory=dict)
+    lambda_: Lambda = Field(alias="lambda")
+    n_runs: Count | None = None
+    n_diverged: Count | None = None
+    train_loss_mean: Number
+    test_loss_mean: Number
+    regime: str | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _key_defaults(cls, data):
+        return _with_defaults(data, point={})
+
+
+def _with_defaults(data, **defaults):
+    """The input with missing key fields filled, so that they count as set (and are dumped)."""
+    if isinstance(data, dict) and any(key not in data for key in defaults):
+        return {**{k: v for k, v in defaults.items() if k not in data}, **data}
+    return data
+
+
+class Section(Record):
+    """A config section that names what it is (dataset, model); its options are free."""
+
+    name: str
+
+
+class ConfigRecord(Record):
+    """The resolved config as a results file stores it: the parts that readers use."""
+
+    name: str
+    dataset: Section
+    model: Section
+    tolerance: Annotated[Number, AfterValidator(_none_or_not_negative)] = None
+
+
+class Results(Record):
+    """A results document (DESIGN.md), version 1 or 2."""
+
+    schema_version: int
+    wdcli_version: str | None = None
+    convention: str | None = None
+    config: ConfigRecord
+    config_hash: str | None = None
+    task: Literal["regression", "classification"] | None = None
+    data_fingerprint: str | None = None
+    environment: dict[str, Any] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    runs: list[Run] = Field(min_length=1)
+    summary: list[SummaryRow] = Field(min_length=1)
+    best_lambda: Number
+    lambda_1se: Number
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        rows = [(key_text(r.point), r.lambda_) for r in self.summary]
+        runs = [(key_text(r.point), r.lambda_) for r in self.runs]
+        _unique("summary", rows)
+        _unique("runs", [(*key, r.seed, r.fold) for key, r in zip(runs, self.runs, strict=True)])
+        _all_in("runs", runs, set(rows), "no summary row has its key")
+        _all_in("summary", rows, set(runs), "no run has its key")
+        lambdas = {lam for _, lam in rows}
+        for name in ("best_lambda", "lambda_1se"):
+            value = getattr(self, name)
+            if value is not None and value not in lambdas:
+                raise PydanticCustomError(
+                    "document_error",
+                    "{where}: {value} is not a λ of the summary",
+                    {"where": name, "value": f"{value:g}"},
+                )
+        return self
+
+
+def _unique(field: str, keys: list[tuple]) -> None:
+    seen: set[tuple] = set()
+    for i, key in enumerate(keys):
+        if key in seen:
+            raise PydanticCustomError(
+                "document_error",
+                "{where}: a second entry for the same key ({key})",
+                {"where": f"{field}[{i}]", "key": _describe_key(key)},
+            )
+        seen.add(key)
+
+
+def _all_in(field: str, keys: list[tuple], known: set[tuple], problem: str) -> None:
+    for i, key in enumerate(keys):
+        if key not in known:
+            raise PydanticCustomError(
+                "document_error",
+                "{where}: {problem} ({key})",
+                {"where": f"{field}[{i}]", "problem": problem, "key": _describe_key(key)},
+            )
+
+
+def _describe_key(key: tuple) -> str:
+    point, lam, *rest = key
+    parts = ([f"point {point}"] if point != "{}" else []) + [f"λ = {lam:g}"]
+    if rest:
+        parts += [f"seed {rest[0]}"] + ([f"fold {rest[1]}"] if rest[1] else [])
+    return ", ".join(parts)
+
+
+def key_text(point: dict) -> str:
+    """A point as stable text (sorted keys), to use in keys and to show."""
+    return json.dumps(point, sort_keys=True, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- journal
+
+
+class JournalHeader(Record):
+    """The first line of a journal: which config the runs below belong to."""
+
+    kind: Literal["header"]
+    journal_version: int = JOURNAL_VERSION
+    name: str
+    config_hash: str
+    config: dict[str, Any] | None = None
+    started_at: str | None = None
+
+
+class JournalRun(Record):
+    """A later line: one finished run (and, since 0.2, the hash of its config)."""
+
+    kind: Literal["run"]
+    config_hash: str | None = None
+    run: Run
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def parse(model: type[Record], data: Any, source: str) -> Record:
+    """Validate data into model, or raise ValueError('SOURCE: FIELD: what is wrong')."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"{source}: {describe(exc.errors(include_url=False)[0])}") from None
+
+
+_EXPECTED = {
+    "float_type": "expected a number",
+    "int_type": "expected an integer",
+    "string_type": "expected a string",
+    "bool_type": "expected true or false",
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+    "model_attributes_type": "expected an object",
+    "list_type": "expected a list",
+}
+
+
+def describe(error: dict) -> str:
+    """One pydantic error as 'runs[3].lambda: expected a number, got 'abc''."""
+    loc = [part for part in error["loc"]]
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "document_error":
+        return error["msg"]
+    if kind == "field_error":
+        return f"{join_path([*loc, ctx['field']])}: {error['msg']}{ctx['got']}"
+    where = join_path(loc) or "the file"
+    if kind == "missing":
+        return f"{where}: required field is missing"
+    if kind == "too_short":
+        return f"{where}: is empty"
+    if kind in _EXPECTED:
+        return f"{where}: {_EXPECTED[kind]}, got {shown(error['input'])}"
+    if kind == "literal_error":
+        return f"{where}: expected {ctx['expected']}, got {shown(error['input'])}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message[0].lower()}{message[1:]}, got {shown(error['input'])}"
+
+
+def join_path(parts) -> str:
+    """('runs', 3, 'lambda') -> 'runs[3].lambda'."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def shown(value, limit: int = 40) -> str:
+    """A value as the user wrote it in JSON (strings in single quotes), cut to `limit`."""
+    if isinstance(value, str):
+        text = repr(value) if "'" not in value else json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, float) and not math.isfinite(value):
+        text = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def kind_of(value) -> str:
+    """What a JSON value is, in words: 'an array', 'a number', …"""
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a number")
