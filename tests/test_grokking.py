@@ -297,3 +297,19 @@ def test_the_resolved_config_leaves_out_the_refused_keys_and_validates_again():
     assert "test_size" not in resolved["dataset"] and "n_samples" not in resolved["dataset"]
     assert validate(resolved, "again").hash() == config.hash()
     assert config.model.batch_size == "full" and config.model.regularization == "decoupled"
+
+
+@pytest.mark.slow
+def test_progress_comes_back_from_worker_processes(write_config):
+    from wdcli import progress
+    from wdcli.config import load_config
+    from wdcli.executors import ProcessExecutor
+    from wdcli.sweep import plan_units, run_unit
+
+    config = load_config(write_config(CONFIG))
+    events = []
+    with progress.listen(events.append):
+        units = plan_units(config, lambdas_per_unit=1)
+        list(ProcessExecutor(2, "mlp").run(run_unit, config, units))
+    done = {event["unit"] for event in events if event["done"]}
+    assert done == {"seed 0 · λ 0 · step", "seed 0 · λ 0.1 · step"}
