@@ -86,7 +86,9 @@ def test_sweep_json_has_the_design_names(ridge_config, tmp_path):
 def test_markdown_and_csv_formats(ridge_config, tmp_path):
     md = run("sweep", str(ridge_config), "-o", str(tmp_path / "a.json"), "-f", "markdown", "-q")
     assert md.exit_code == 0
-    assert "| λ | train loss | test loss | gap | Σw² | df | regime |  |" in md.stdout
+    assert (
+        "| λ | train loss | test loss | gap | Δ ± paired SE | Σw² | df | regime |  |" in md.stdout
+    )
     csv = run("show", str(tmp_path / "a.json"), "--format", "csv")
     assert csv.exit_code == 0
     lines = csv.stdout.splitlines()

@@ -407,8 +407,8 @@ def test_strict_compare_catches_a_test_loss_computed_on_the_training_split(
 
     real = wdcli.sweep.dataset_for
 
-    def leaky(config, seed):
-        data = real(config, seed)
+    def leaky(config, seed, fold=0):
+        data = real(config, seed, fold)
         return dataclasses.replace(data, X_test=data.X_train, y_test=data.y_train)
 
     monkeypatch.setattr(wdcli.sweep, "dataset_for", leaky)

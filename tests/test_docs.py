@@ -32,7 +32,9 @@ def test_there_are_configs_and_yaml_blocks_to_check():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_validates(path):
-    config = load_config(path)
+    from wdcli.autogrid import resolve_grid
+
+    config = resolve_grid(load_config(path))  # `lambdas: auto` is chosen from the data
     check_task(config)
     assert config.lambda_values() and config.seed_values()
 

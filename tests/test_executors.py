@@ -55,6 +55,14 @@ model: {name: mlp, hidden: [8], epochs: 6, batch_size: 16, lr: 0.01, eval_every:
 lambdas: {start: 1e-4, stop: 1, num: 4, include_zero: true}
 seeds: 3
 """
+TINY_MLP_CV = """\
+name: tiny-mlp-cv
+dataset: {name: friedman1, n_samples: 160, n_train: 80}
+model: {name: mlp, hidden: [8], epochs: 6, batch_size: 16, lr: 0.01, eval_every: 2}
+lambdas: [0, 1e-2, 1]
+validation: {kind: kfold, folds: 3}
+seeds: 2
+"""
 # Slow enough (eight units of about half a second) that a kill lands mid-sweep.
 SLOW_MLP = """\
 name: slow-mlp
@@ -75,7 +83,7 @@ def sweep(config: Path, out: Path, *extra: str):
 def numbers(document: dict) -> list[dict]:
     """Each run without its timing, sorted by (λ, seed)."""
     runs = [{k: v for k, v in run.items() if k != "seconds"} for run in document["runs"]]
-    return sorted(runs, key=lambda run: (run["lambda"], run["seed"]))
+    return sorted(runs, key=lambda run: (run["lambda"], run["seed"], run.get("fold", 0)))
 
 
 def assert_same_numbers(a: dict, b: dict, rtol: float = 1e-9) -> None:
@@ -271,13 +279,15 @@ def test_processes_stream_units_as_they_finish_with_capped_threads():
 
 
 def test_serial_and_processes_give_the_same_numbers(write_config, tmp_path):
-    for text in (RIDGE, TINY_MLP):
+    for text in (RIDGE, TINY_MLP, TINY_MLP_CV):
         config = write_config(text, name=text.split()[1] + ".yaml")
         serial = sweep(config, tmp_path / "serial.json", "--force", "-e", "serial")
         local = sweep(config, tmp_path / "local.json", "--force", "-j", "2")
         assert local["environment"]["executor"] == "processes"
         assert serial["environment"]["executor"] == "serial"
         assert_same_numbers(serial, local)
+        if text is TINY_MLP_CV:
+            assert {run["fold"] for run in local["runs"]} == {0, 1, 2, 3}
         if text is TINY_MLP:  # a λ's result does not depend on its unit: bit-identical
             assert numbers(serial) == numbers(local)
 
@@ -581,12 +591,14 @@ def cluster(tmp_path_factory):
 
 @pytest.mark.slow
 def test_dask_gives_the_same_numbers(cluster, write_config, tmp_path):
-    for text in (RIDGE, TINY_MLP):
+    for text in (RIDGE, TINY_MLP, TINY_MLP_CV):
         config = write_config(text, name=text.split()[1] + ".yaml")
         serial = sweep(config, tmp_path / "serial.json", "--force", "-e", "serial")
         remote = sweep(config, tmp_path / "dask.json", "--force", "--address", cluster.address)
         assert remote["environment"]["executor"] == "dask"
         assert_same_numbers(serial, remote)
+        if text is TINY_MLP_CV:
+            assert {run["fold"] for run in remote["runs"]} == {0, 1, 2, 3}
         if text is TINY_MLP:
             assert numbers(serial) == numbers(remote)
 

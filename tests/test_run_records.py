@@ -69,19 +69,25 @@ def test_logistic_penalty_and_objective_equal_an_independent_fit(write_config):
         assert run["objective"] == pytest.approx(run["train_loss"] + run["penalty"], rel=1e-12)
 
 
-def test_mlp_objective_is_train_loss_plus_lambda_times_the_weights_norm(write_config):
-    runs, _ = _runs(
+@pytest.mark.parametrize("scale_target", [False, True])
+def test_mlp_objective_is_train_loss_plus_lambda_times_the_weights_norm(write_config, scale_target):
+    runs, data = _runs(
         write_config,
-        """\
+        f"""\
         name: m
-        dataset: {name: friedman1, n_samples: 120, seed: 0}
-        model: {name: mlp, hidden: [8], epochs: 5, batch_size: 16}
+        dataset: {{name: friedman1, n_samples: 120, seed: 0, scale_target: {str(scale_target).lower()}}}
+        model: {{name: mlp, hidden: [8], epochs: 5, batch_size: 16}}
         lambdas: [1]
         """,
     )
+    # on standardised targets the MLP minimises MSE/σ² + λΣw², i.e. MSE + σ²·λΣw² in target units
+    units = data.target_scale[1] ** 2 if scale_target else 1.0
+    assert (data.target_scale is not None) == scale_target
     penalties = [run["penalty"] for run in runs]
     for run in runs:
-        assert run["penalty"] == pytest.approx(run["lambda"] * run["weight_sq_norm"], rel=1e-12)
+        assert run["penalty"] == pytest.approx(
+            units * run["lambda"] * run["weight_sq_norm"], rel=1e-12
+        )
         assert run["objective"] == pytest.approx(run["train_loss"] + run["penalty"], rel=1e-12)
     assert len(set(penalties)) == len(LAMBDAS) and min(penalties) > 0
 

@@ -206,9 +206,11 @@ def sweep(
 
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
+    from wdcli.autogrid import resolve_grid
     from wdcli.config import load_config
     from wdcli.errors import WriteError
     from wdcli.executors import make_executor
+    from wdcli.folds import check_folds
     from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.models import check_task
     from wdcli.store import open_destination
@@ -217,8 +219,9 @@ def sweep(
     runner = destination = None
     with _errors(), stop_on_signals():
         try:
-            config = load_config(config_path, overrides or [])
+            config = resolve_grid(load_config(config_path, overrides or []))
             check_task(config)
+            check_folds(config)
             runner = make_executor(executor.value if executor else None, jobs, address, config)
             if getattr(runner, "note", None) and not quiet:
                 typer.echo(runner.note, err=True)
@@ -496,11 +499,18 @@ def validate(
     with _errors():
         config = load_config(config_path, overrides or [])
         check_task(config)
-    lambdas = config.lambda_values()
-    seeds = config.seed_values()
+    from wdcli.config import LambdaAuto
+    from wdcli.folds import fold_numbers
+
+    grid = config.lambdas
+    auto = isinstance(grid, LambdaAuto) and grid.values is None
+    lambdas = grid.num if auto else len(config.lambda_values())
+    seeds, folds = len(config.seed_values()), len(fold_numbers(config))
+    runs = f"{lambdas * seeds * folds} runs" + (", λ chosen from the data" if auto else "")
+    per_fold = f" × {folds} folds" if folds > 1 else ""
     typer.echo(
         f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
-        f"{len(lambdas)} λ × {len(seeds)} seeds = {len(lambdas) * len(seeds)} runs)"
+        f"{lambdas} λ × {seeds} seeds{per_fold} = {runs})"
     )
 
 

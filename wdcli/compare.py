@@ -152,6 +152,11 @@ def _show(value) -> str:
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
 
 
+def _validation(document: dict) -> dict:
+    """The validation of a file's config; holdout for files written before it existed."""
+    return document["config"].get("validation") or {"kind": "holdout"}
+
+
 def _lambdas(document: dict) -> list[float]:
     """The λ grid the file was run on: its config's, else its summary's."""
     declared = document["config"].get("lambdas")

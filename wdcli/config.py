@@ -62,6 +62,12 @@ class DatasetBase(Strict):
         description="Fixes the data and the split for every run; leave it out to draw them "
         "anew with each run's seed.",
     )
+    scale_target: bool | None = Field(
+        None,
+        description="Regression: train on targets standardised with the training rows' mean "
+        "and std (as glmnet does); losses are still reported in target units. null (the "
+        "default) means true for regression; ridge is unchanged by it (w only rescales).",
+    )
 
 
 class PolyData(DatasetBase):
@@ -186,6 +192,7 @@ class ModularData(DatasetBase):
 
     TASK: ClassVar[str | None] = CLASSIFICATION
     REFUSED: ClassVar[tuple[str, ...]] = ("n_samples", "test_size")  # all pairs; train_fraction
+    STANDARDISE: ClassVar[bool] = False  # one-hot codes stay 0/1 (docs/grokking.md)
     name: Literal["modular"]
     # Refused when given (below) and left out of the resolved config, which then re-validates.
     n_samples: int | None = Field(None, exclude=True, description="Does not apply (p² pairs).")
@@ -371,11 +378,62 @@ class LambdaGrid(Strict):
         return self
 
 
+LambdaList = list[Annotated[float, Field(ge=0, allow_inf_nan=False)]]
+
+
+class LambdaAuto(Strict):
+    """A λ grid chosen from the data of the first seed (docs/validation.md gives the rules)."""
+
+    auto: Literal[True] = Field(description="Choose the grid from the data.")
+    num: int = Field(30, ge=2, le=10_000, description="Number of λ in the grid.")
+    values: LambdaList | None = Field(
+        None, description="Filled in by the sweep: the grid it chose (recorded in results)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_word(cls, value):
+        return {"auto": True} if value == "auto" else value
+
+
+def _lambdas_tag(value) -> str:
+    if isinstance(value, BaseModel):  # serialising: the model's own type
+        return "auto" if isinstance(value, LambdaAuto) else "grid"
+    if value == "auto" or (isinstance(value, dict) and "auto" in value):
+        return "auto"
+    return "list" if isinstance(value, list) else "grid"
+
+
+class Holdout(Strict):
+    """Train on the training split, evaluate on the test split (the default)."""
+
+    kind: Literal["holdout"]
+
+
+class KFold(Strict):
+    """k-fold cross-validation on the training split; the test split stays apart."""
+
+    kind: Literal["kfold"]
+    folds: int = Field(10, ge=2, description="Folds per repeat.")
+    repeats: int = Field(1, ge=1, description="Repeats of the k-fold split, each shuffled anew.")
+    stratify: bool = Field(
+        True, description="Classification: keep the class proportions in every fold."
+    )
+
+
+class LeaveOneOut(Strict):
+    """Ridge only: exact leave-one-out errors from the one factorisation (as RidgeCV)."""
+
+    kind: Literal["loo"]
+
+
+ValidationConfig = Annotated[Holdout | KFold | LeaveOneOut, Field(discriminator="kind")]
+
+
 def _list_or_other(tag: str):
     return lambda value: "list" if isinstance(value, list) else tag
 
 
-LambdaList = list[Annotated[float, Field(ge=0, allow_inf_nan=False)]]
 SeedList = list[Annotated[int, Field(ge=0)]]
 
 
@@ -390,13 +448,23 @@ class Config(Strict):
     dataset: DatasetConfig
     model: ModelConfig
     lambdas: Annotated[
-        Annotated[LambdaList, Tag("list")] | Annotated[LambdaGrid, Tag("grid")],
-        Discriminator(_list_or_other("grid")),
-    ] = Field(description="Explicit list of λ ≥ 0, or {start, stop, num, scale, include_zero}.")
+        Annotated[LambdaList, Tag("list")]
+        | Annotated[LambdaGrid, Tag("grid")]
+        | Annotated[LambdaAuto, Tag("auto")],
+        Discriminator(_lambdas_tag),
+    ] = Field(
+        description="Explicit list of λ ≥ 0, {start, stop, num, scale, include_zero}, or "
+        "auto / {auto: true, num: 30}: a grid chosen from the data."
+    )
     seeds: Annotated[
         Annotated[SeedList, Tag("list")] | Annotated[int, Field(ge=1), Tag("count")],
         Discriminator(_list_or_other("count")),
     ] = Field(1, description="Number of seeds (0, 1, …) or an explicit list of seeds.")
+    validation: ValidationConfig = Field(
+        default_factory=lambda: Holdout(kind="holdout"),
+        description="holdout (the test split), {kind: kfold, folds, repeats, stratify} or "
+        "{kind: loo} (ridge only).",
+    )
     tolerance: float = Field(
         0.05,
         ge=0,
@@ -424,6 +492,10 @@ class Config(Strict):
     def lambda_values(self) -> list[float]:
         """The λ grid, ascending, λ = 0 first when present."""
         grid = self.lambdas
+        if isinstance(grid, LambdaAuto):
+            if grid.values is None:
+                raise ConfigError("lambdas: auto: the grid is chosen when the sweep starts")
+            return sorted(float(v) for v in grid.values)
         if isinstance(grid, list):
             return sorted(float(v) for v in grid)
         if grid.num == 1:
@@ -588,6 +660,11 @@ def validate(data: Any, source: str) -> Config:
         errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
         lines = [f"{source}: {_describe(err)}" for err in errors]
         raise ConfigError("\n".join(lines)) from None
+    if isinstance(config.validation, LeaveOneOut) and config.model.name != "linear":
+        raise ConfigError(
+            f"{source}: validation.kind: loo is exact for ridge only (model.name: linear), "
+            f"not '{config.model.name}'; use {{kind: kfold}}"
+        )
     _resolve_paths(config, source)
     return config
 
@@ -595,7 +672,7 @@ def validate(data: Any, source: str) -> Config:
 def _describe(err: dict) -> str:
     """One line for a pydantic error: the field path, then what is wrong."""
     loc = list(err["loc"])
-    if len(loc) > 1 and loc[0] in ("dataset", "model", "lambdas", "seeds"):
+    if len(loc) > 1 and loc[0] in ("dataset", "model", "lambdas", "seeds", "validation"):
         tag = loc.pop(1)  # the union member's tag, not a key the user wrote
     else:
         tag = None
@@ -605,6 +682,10 @@ def _describe(err: dict) -> str:
         return f"{field}: unknown key{_suggest(loc, tag)}"
     if kind == "missing":
         return f"{field}: required key is missing"
+    if kind == "union_tag_invalid" and loc == ["validation"]:
+        return (
+            f"validation.kind: unknown kind '{err['ctx']['tag']}'; choose from holdout, kfold, loo"
+        )
     if kind == "union_tag_invalid":
         names = DATASET_CONFIGS if loc == ["dataset"] else MODEL_CONFIGS
         given = err["ctx"]["tag"]
@@ -613,6 +694,8 @@ def _describe(err: dict) -> str:
         return f"{field}.name: unknown name '{given}'{hint}; choose from {', '.join(names)}"
     if kind == "union_tag_not_found":
         return f"{field}.name: required key is missing"
+    if (kind == "model_attributes_type" or kind == "model_type") and loc == ["lambdas"]:
+        return "lambdas: must be a list of λ, a mapping, or auto"
     if kind == "model_attributes_type" or kind == "model_type":
         return f"{field}: must be a mapping"
     message = err["msg"]
@@ -637,7 +720,8 @@ def _suggest(loc: list, tag: str | None) -> str:
         {
             "dataset": DATASET_CONFIGS.get(tag),
             "model": MODEL_CONFIGS.get(tag),
-            "lambdas": LambdaGrid,
+            "lambdas": LambdaAuto if tag == "auto" else LambdaGrid,
+            "validation": {"holdout": Holdout, "kfold": KFold, "loo": LeaveOneOut}.get(tag),
         }.get(loc[0])
         if len(loc) == 2
         else (Config if len(loc) == 1 else None)

@@ -35,6 +35,7 @@ class Dataset:
     y_test: np.ndarray
     task: str
     classes: list[str] = field(default_factory=list)
+    target_scale: tuple[float, float] | None = None  # (mean, std) of y_train to train on
 
     @property
     def n_classes(self) -> int:
@@ -213,12 +214,46 @@ LOADERS: dict[str, Callable[..., Raw]] = {
 # --------------------------------------------------------------------------- building
 
 
+@dataclass(frozen=True)
+class Split:
+    """The train/test split before standardisation, targets encoded."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    classes: list[str] = field(default_factory=list)
+
+
 def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
     """Load, subsample, split and standardise; `cfg.seed` (when set) overrides `seed`."""
-    if cfg.name == "modular":  # all p² pairs, split its own way, inputs not standardised
-        from wdcli.modular import build_modular
+    split = build_split(cfg, seed)
+    return finish_dataset(cfg, split.X_train, split.y_train, split.X_test, split.y_test, split)
 
-        return build_modular(cfg, seed)
+
+def finish_dataset(cfg: DatasetBase, X_train, y_train, X_test, y_test, split: Split) -> Dataset:
+    """Standardise X with the training rows' statistics and note the target's scale."""
+    if getattr(cfg, "STANDARDISE", True):  # modular's one-hot codes stay 0/1
+        X_train, X_test = standardise(X_train, X_test)
+    scale = None
+    if split.task == REGRESSION and cfg.scale_target is not False:
+        scale = target_scale(y_train)
+    return Dataset(X_train, y_train, X_test, y_test, split.task, split.classes, scale)
+
+
+def target_scale(y: np.ndarray) -> tuple[float, float]:
+    """(mean, population std) of the training targets; std 1 for a constant target."""
+    mean, std = float(np.mean(y)), float(np.std(y))
+    return mean, (std if std > 10 * np.finfo(float).eps * max(1.0, abs(mean)) else 1.0)
+
+
+def build_split(cfg: DatasetBase, seed: int) -> Split:
+    """Load, subsample and split, targets encoded, features in their own units."""
+    if cfg.name == "modular":  # all p² pairs, split its own way
+        from wdcli.modular import split_modular
+
+        return split_modular(cfg, seed)
     data_seed = cfg.seed if cfg.seed is not None else seed
     raw = LOADERS[cfg.name](cfg, data_seed)
     rng = np.random.default_rng([data_seed, 1])  # a stream of its own, apart from the loader's
@@ -233,8 +268,7 @@ def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
             X_train, y_train = X_train[: cfg.n_train], y_train[: cfg.n_train]
     task = task_of(cfg) or _guess_task(y_train)
     y_train, y_test, classes = _encode_targets(y_train, y_test, task, cfg)
-    X_train, X_test = standardise(X_train, X_test)
-    return Dataset(X_train, y_train, X_test, y_test, task, classes)
+    return Split(X_train, y_train, X_test, y_test, task, classes)
 
 
 def _subsample(X, y, cfg: DatasetBase, rng) -> tuple[np.ndarray, np.ndarray]:

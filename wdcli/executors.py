@@ -180,7 +180,7 @@ class ProcessExecutor:
                 # A window of units in flight: data is built only for the seeds at hand.
                 while todo and len(running) < 2 * self.workers:
                     unit = todo.popleft()
-                    data = dataset_for(config, unit.seed)
+                    data = dataset_for(config, *unit.data_key)
                     try:
                         future = pool.submit(_capped, fn, self.threads, config, unit, data)
                     except BrokenProcessPool as exc:  # it broke since the last wait
@@ -214,7 +214,7 @@ def _count_loss(lost: Counter, unit, exc: BaseException | None, where: str) -> N
     if lost[unit] >= MAX_ATTEMPTS:
         reason = f" ({_first_line(exc)})" if exc is not None else ""
         raise ExecutorError(
-            f"a unit (seed {unit.seed}, {len(unit.lambdas)} λ) was lost {lost[unit]} times with "
+            f"a unit (seed {unit.seed}, fold {unit.fold}, {len(unit.lambdas)} λ) was lost {lost[unit]} times with "
             f"its {where}{reason}; the runs finished so far are in the journal, continue with "
             "--resume once the cause is fixed (out of memory? fewer --jobs)"
         )
@@ -290,14 +290,14 @@ class DaskExecutor:
         from wdcli.sweep import dataset_for
 
         client, todo = self.client, deque(units)
-        left = Counter(unit.seed for unit in units)  # units still to finish, per seed
+        left = Counter(unit.data_key for unit in units)  # units still to finish, per fold
         data, lost, running = {}, Counter(), {}
         finished_ok = False
 
         def submit(unit) -> None:
-            if unit.seed not in data:  # built here once, sent to the workers that need it
-                data[unit.seed] = self._scatter(dataset_for(config, unit.seed))
-            future = client.submit(_run_on_worker, fn, config, unit, data[unit.seed],
+            if unit.data_key not in data:  # built here once, sent to the workers that need it
+                data[unit.data_key] = self._scatter(dataset_for(config, *unit.data_key))
+            future = client.submit(_run_on_worker, fn, config, unit, data[unit.data_key],
                                    self.threads, pure=False)  # fmt: skip
             running[future] = unit
             stream.add(future)
@@ -312,12 +312,12 @@ class DaskExecutor:
                 runs = _outcome(future)
                 if runs is None:  # lost with a worker: run it again (or give up)
                     _count_loss(lost, unit, None, "Dask worker")
-                    data.pop(unit.seed, None)  # its data may have gone with the worker
+                    data.pop(unit.data_key, None)  # its data may have gone with the worker
                     submit(unit)
                     continue
-                left[unit.seed] -= 1
-                if left[unit.seed] == 0:
-                    data.pop(unit.seed, None)  # no unit needs it any more: the cluster drops it
+                left[unit.data_key] -= 1
+                if left[unit.data_key] == 0:
+                    data.pop(unit.data_key, None)  # no unit needs it any more: the cluster drops it
                 if todo:
                     submit(todo.popleft())
                 yield runs
@@ -399,7 +399,9 @@ def sweep_work(config) -> float:
     per_seed = (
         3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
     )
-    return per_seed * seeds
+    from wdcli.folds import fold_numbers
+
+    return per_seed * seeds * len(fold_numbers(config))
 
 
 def choose(config, cores: int | None = None) -> tuple[str, int]:

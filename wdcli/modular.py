@@ -42,13 +42,13 @@ def split_pairs(cfg: ModularData, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[:n_train]), np.sort(order[n_train:])
 
 
-def build_modular(cfg: ModularData, seed: int):
-    """The split dataset of `cfg` for the data seed `seed` (cfg.seed, when set, wins)."""
-    from wdcli.data import Dataset
+def split_modular(cfg: ModularData, seed: int):
+    """The train/test Split of `cfg` for the data seed `seed` (cfg.seed, when set, wins)."""
+    from wdcli.data import Split
 
     data_seed = cfg.seed if cfg.seed is not None else seed
     a, b, c = pairs(cfg.p, cfg.operation)
     train, test = split_pairs(cfg, data_seed)
     X = one_hot_pairs(a, b, cfg.p)
     classes = [str(k) for k in range(cfg.p)]
-    return Dataset(X[train], c[train], X[test], c[test], CLASSIFICATION, classes)
+    return Split(X[train], c[train], X[test], c[test], CLASSIFICATION, classes)

@@ -314,7 +314,8 @@ def _draw(row, doc: _Doc, what: str, colours, single: bool) -> None:
         ("test", colours[1], "s", "-"),
     ):
         mean, se = _y(doc, what, split)
-        label = split if single else f"{doc.label}: {split}"
+        shown = _split_name(doc, split) if what == "loss" else split
+        label = shown if single else f"{doc.label}: {shown}"
         main.plot(
             doc.lam[pos],
             mean[pos],
@@ -360,7 +361,17 @@ def _draw(row, doc: _Doc, what: str, colours, single: bool) -> None:
 
 
 def _band_label(doc: _Doc) -> str:
+    from wdcli.report import spread
+
+    if "runs" in doc.data:
+        return f"±1 SE over {spread(doc.data)}"
     return f"±1 SE over {doc.seeds} seeds"
+
+
+def _split_name(doc: _Doc, split: str) -> str:
+    """'test', or what the selection loss really is: 'cv' or 'loo' with validation folds."""
+    kind = (doc.data.get("validation") or {}).get("kind", "holdout")
+    return {"kfold": "cv", "loo": "loo"}.get(kind, split) if split == "test" else split
 
 
 def _log_scale(docs: list[_Doc]) -> bool:
@@ -525,7 +536,7 @@ def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
     model = str(docs[0].data.get("config", {}).get("model", {}).get("name", ""))
     if len(docs) == 1 and model and model != names:
         names += f" ({model})"
-    what = "train and test loss against λ"
+    what = f"train and {_split_name(docs[0], 'test')} loss against λ"
     convention = docs[0].data.get("convention") or CONVENTION
     fig.suptitle(f"{names}: {what}\n{convention}")
     handles, labels = _legend_entries(rows[0])

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from wdcli import CONVENTION, grokking
 
-REGIME_STYLES = {"overfit": "red", "good": "green", "underfit": "yellow", "diverged": "magenta"}
+REGIME_STYLES = {
+    "overfit": "red",
+    "good": "green",
+    "underfit": "yellow",
+    "diverged": "magenta",
+    "flat": "cyan",
+}
 
 
 @dataclass(frozen=True)
@@ -27,10 +33,12 @@ def columns(document: dict) -> list[Column]:
     summary = document["summary"]
     cols = [
         Column("train loss", "train_loss_mean"),
-        Column("test loss", "test_loss_mean"),
+        Column(loss_name(document), "test_loss_mean"),
         Column("gap", "gap"),
-        Column("Σw²", "weight_sq_norm_mean"),
     ]
+    if any(row.get("test_loss_paired_se") is not None for row in summary):
+        cols.append(Column("Δ ± paired SE", "delta"))
+    cols.append(Column("Σw²", "weight_sq_norm_mean"))
     if any(row.get("df_mean") is not None for row in summary):
         cols.append(Column("df", "df_mean", ".3g"))
     if any(row.get("test_accuracy_mean") is not None for row in summary):
@@ -45,7 +53,30 @@ def format_lambda(lam: float) -> str:
     return "0" if lam == 0 else f"{lam:.3g}"
 
 
-def _cell(row: dict, column: Column, seeds: int) -> str:
+def validation_kind(document: dict) -> str:
+    return (document.get("validation") or {}).get("kind", "holdout")
+
+
+def loss_name(document: dict) -> str:
+    """What the selection loss is: the test split's, or the validation folds'."""
+    return {"kfold": "cv loss", "loo": "loo loss"}.get(validation_kind(document), "test loss")
+
+
+def _delta(row: dict, best: float | None) -> str:
+    se = row.get("test_loss_paired_se")
+    if best is None or row["test_loss_mean"] is None or se is None:
+        return "–"
+    return f"{row['test_loss_mean'] - best:+.3g} ± {se:.2g}"
+
+
+def _best_loss(document: dict) -> float | None:
+    lam = document.get("best_lambda")
+    return next((r["test_loss_mean"] for r in document["summary"] if r["lambda"] == lam), None)
+
+
+def _cell(row: dict, column: Column, seeds: int, best: float | None = None) -> str:
+    if column.key == "delta":
+        return _delta(row, best)
     if column.key == "gap":
         if row["test_loss_mean"] is None:
             return "–"
@@ -71,29 +102,81 @@ def marks(document: dict, lam: float) -> str:
 
 
 def n_seeds(document: dict) -> int:
+    seeds = {run.get("seed") for run in document.get("runs", [])}
+    if seeds:
+        return len(seeds)
     return max((row.get("n_runs", 1) for row in document["summary"]), default=1)
+
+
+def n_folds(document: dict) -> int:
+    """Validation folds per seed (0 with a holdout split)."""
+    return len({run.get("fold", 0) for run in document.get("runs", [])} - {0})
 
 
 def title(document: dict) -> str:
     config = document["config"]
     seeds = n_seeds(document)
-    return (
+    text = (
         f"{config['name']}: {config['model']['name']} on {config['dataset']['name']}, "
         f"{len(document['summary'])} λ × {seeds} seed{'s' if seeds != 1 else ''}"
     )
+    kind = validation_kind(document)
+    if kind == "kfold":
+        text += f" × {n_folds(document)} folds (cross-validation)"
+    elif kind == "loo":
+        text += " (leave-one-out)"
+    return text
+
+
+def spread(document: dict) -> str:
+    """Which spread the ± of the table and the band of the plot show, over which units."""
+    seeds, folds = n_seeds(document), n_folds(document)
+    kind = validation_kind(document)
+    if kind == "loo":
+        samples = max((row.get("n_units") or 0 for row in document["summary"]), default=0)
+        units = f"{samples} LOO samples"
+    elif kind == "kfold":
+        units = f"{seeds} seed{'s' * (seeds != 1)} × {folds} folds"
+    else:
+        units = f"{seeds} seed{'s' * (seeds != 1)}"
+    return units
 
 
 def caption(document: dict) -> str:
     best, one_se = document.get("best_lambda"), document.get("lambda_1se")
     parts = [CONVENTION + "; losses are the data loss alone"]
+    if document.get("target_scaling"):
+        parts.append("trained on standardised targets; losses in target units")
+    paired = any(r.get("test_loss_paired_se") is not None for r in document["summary"])
+    if n_seeds(document) > 1 or n_folds(document) > 0:
+        parts.append(
+            f"±: sample std over {spread(document)}"
+            + (
+                f"; Δ: {loss_name(document)} − its value at λ_min ± its paired SE (over the "
+                "same seeds and folds)"
+                if paired
+                else ""
+            )
+        )
     if best is not None:
         parts.append(
             f"λ_min = {format_lambda(best)}"
             + (f", λ_1se = {format_lambda(one_se)}" if one_se is not None else "")
+            + (" (largest λ with Δ ≤ paired SE)" if one_se is not None and paired else "")
+        )
+    final = document.get("final_test_loss") or {}
+    if final.get("best_lambda") is not None:
+        same = document.get("lambda_1se") == best or final.get("lambda_1se") is None
+        parts.append(
+            f"test split: {final['best_lambda']:.4g} at λ_min"
+            + (" = λ_1se" if same else f", {final['lambda_1se']:.4g} at λ_1se")
         )
     tolerance = document["config"].get("tolerance")
     if tolerance is not None:
-        parts.append(f"good: test loss within {tolerance:.0%} of the best")
+        parts.append(
+            f"good: {loss_name(document)} within {tolerance:.0%} of the best"
+            + ("; Δ > 2 paired SE: measurably worse than λ_min" if paired else "")
+        )
     if grokking.applies(document):
         model = document["config"]["model"]
         when = (
@@ -105,20 +188,23 @@ def caption(document: dict) -> str:
             f"step … ≥ 99 %: the first evaluated step ({when} of {model.get('epochs')}) at "
             "that accuracy; delay: test step − train step"
         )
+    parts += document.get("notes") or []
     return "\n".join(parts)
 
 
 def rows(document: dict) -> tuple[list[str], list[list[str]]]:
     """Headers and formatted cells, one row per λ."""
     cols = columns(document)
-    seeds = n_seeds(document)
+    units = max((row.get("n_units", 1) for row in document["summary"]), default=1)
+    seeds = max(n_seeds(document), n_folds(document), units)
+    best = _best_loss(document)
     steps = _grokking_steps(document)
     grok = GROKKING_HEADERS if steps is not None else ()
     headers = ["λ", *(c.header for c in cols), *grok, "regime", ""]
     body = [
         [
             format_lambda(row["lambda"]),
-            *(_cell(row, c, seeds) for c in cols),
+            *(_cell(row, c, seeds, best) for c in cols),
             *(grokking.cell(row, key, steps) for key in grokking.FIELDS if grok),
             row["regime"],
             marks(document, row["lambda"]),

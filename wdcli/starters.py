@@ -9,6 +9,7 @@ _HEAD = """\
 
 _GRID = """\
 lambdas:                    # the grid of λ: an explicit list such as [0, 1e-4, 1e-2], or
+                            #   auto (chosen from the data), or
   start: 1e-6               #   smallest nonzero λ
   stop: 1.0                 #   largest λ
   num: 13                   #   how many nonzero λ
@@ -16,6 +17,8 @@ lambdas:                    # the grid of λ: an explicit list such as [0, 1e-4,
   include_zero: true        #   also run λ = 0 (no penalty) as its own row
 seeds: 3                    # seeds 0, 1, 2: each draws its own data, split and initial weights
 tolerance: 0.05             # a λ is 'good' within 5 % of the best mean test loss
+validation:                 # holdout: choose λ on the test split; or {kind: kfold, folds: 10}
+  kind: holdout             #   to choose it on folds of the training split (loo: ridge only)
 """
 
 STARTERS = {

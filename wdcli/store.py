@@ -122,14 +122,23 @@ def _resume(config: Config, journal: Path, overwrite: bool) -> Destination:
 
 def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
     """The journal's runs, once each; a run that this config does not have is an error."""
-    wanted = {(lam, seed) for lam in config.lambda_values() for seed in config.seed_values()}
+    from wdcli.folds import fold_numbers
+
+    folds = fold_numbers(config)
+    wanted = {
+        (lam, seed, fold)
+        for lam in config.lambda_values()
+        for seed in config.seed_values()
+        for fold in folds
+    }
     runs = {}
     for number, run in zip(contents.lines, contents.runs, strict=True):
-        key = (run["lambda"], run["seed"])
-        if key not in wanted or run.get("point") or run.get("fold"):
+        key = (run["lambda"], run["seed"], run.get("fold", 0))
+        if key not in wanted or run.get("point"):
+            fold = f", fold {key[2]}" if len(folds) > 1 or key[2] else ""
             raise ResultsError(
                 f"{journal}: line {number}: a run this config does not have (λ = "
-                f"{run['lambda']:g}, seed {run['seed']}): another sweep's runs? Run without "
+                f"{run['lambda']:g}, seed {run['seed']}{fold}): another sweep's runs? Run without "
                 "--resume, or with --force to start over"
             )
         runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once

@@ -1,11 +1,14 @@
-"""The summary per λ: means over seeds, λ_min, λ_1se and the regime of every λ.
+"""The summary per λ: means over seeds (and folds), λ_min, λ_1se and the regime of every λ.
 
-From the per-λ mean test loss T(λ) over the k seeds, as glmnet selects:
+From the per-λ mean test loss T(λ) over the k units (seeds × validation folds; the test split
+with a holdout), as glmnet selects:
     λ_min  = the largest λ with T(λ) = min T (ties go to more regularisation)
-    SE     = sample std / √k of the test loss at λ_min
-    λ_1se  = the largest λ with T(λ) ≤ T(λ_min) + SE(λ_min)           (only when k ≥ 2)
+    SE     = sample std / √k of the test loss (cv.glmnet's cvsd)
+    λ_1se  = the largest λ with T(λ) − T(λ_min) ≤ its paired SE (selection.py; only k ≥ 2)
 A λ is `good` when T(λ) ≤ T(λ_min)·(1 + tolerance), `overfit` when it is outside that band
-below λ_min, `underfit` when outside above it, `diverged` when every run at it diverged.
+below λ_min, `underfit` when outside above it, `diverged` when every run at it diverged. When
+no λ is measurably worse than λ_min (by more than 2 paired SE), every row is `flat`: λ makes
+no measurable difference in that range, whatever the tolerance says.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from wdcli import grokking
+from wdcli import grokking, selection
 
 # Per-run numbers summarised as mean/std/se for every λ, when the runs have them.
 SUMMARISED = (
@@ -82,16 +85,53 @@ def label_regimes(rows: list[dict], lam_min: float | None, tolerance: float) -> 
             row["regime"] = "good"
         else:
             row["regime"] = "overfit" if row["lambda"] < lam_min else "underfit"
+    if is_flat(rows, best):
+        for row in rows:
+            if row["regime"] != "diverged":
+                row["regime"] = "flat"
+
+
+def is_flat(rows: list[dict], best: float) -> bool:
+    """No λ measurably worse than λ_min (needs paired SEs and at least two scored λ)."""
+    verdicts = [selection.distinct(r, best) for r in rows if r["test_loss_mean"] is not None]
+    return len(verdicts) >= 2 and all(v is False for v in verdicts)
 
 
 def summarise(
     runs: Iterable[dict], tolerance: float
 ) -> tuple[list[dict], float | None, float | None]:
-    """Summary rows (λ ascending), λ_min and λ_1se of a sweep's runs."""
+    """Summary rows (λ ascending), λ_min and λ_1se of a sweep's runs.
+
+    With validation folds (fold ≥ 1) the rows summarise the folds, and each row also gets
+    the test split's loss (fold 0) as `holdout_test_loss_*`."""
+    runs = list(runs)
+    cv = any(run.get("fold", 0) > 0 for run in runs)
     by_lambda: dict[float, list[dict]] = {}
+    holdout: dict[float, list[dict]] = {}
     for run in runs:
-        by_lambda.setdefault(run["lambda"], []).append(run)
+        if cv and run.get("fold", 0) == 0:
+            holdout.setdefault(run["lambda"], []).append(run)
+        else:
+            by_lambda.setdefault(run["lambda"], []).append(run)
     rows = [summarise_lambda(lam, by_lambda[lam]) for lam in sorted(by_lambda)]
+    losses = {lam: selection.unit_losses(by_lambda[lam]) for lam in sorted(by_lambda)}
+    for row in rows:
+        _unit_spread(row, losses[row["lambda"]])
+        if cv:
+            held = summarise_lambda(row["lambda"], holdout.get(row["lambda"], []))
+            row.update({f"holdout_{k}": v for k, v in held.items() if k.startswith("test_loss")})
     lam_min, lam_1se = select_lambdas(rows)
+    if lam_min is not None:
+        for row in rows:
+            row["test_loss_paired_se"] = selection.paired_se(losses[row["lambda"]], losses[lam_min])
+        paired = selection.lambda_1se_paired(rows, lam_min)
+        lam_1se = paired if paired is not None else lam_1se
     label_regimes(rows, lam_min, tolerance)
     return rows, lam_min, lam_1se
+
+
+def _unit_spread(row: dict, losses: dict[tuple, float]) -> None:
+    """Std and SE of the test loss over the row's units (samples with leave-one-out)."""
+    mean, std, se = selection.mean_std_se(list(losses.values()))
+    if mean is not None and row.get("test_loss_mean") is not None:
+        row.update({"test_loss_std": std, "test_loss_se": se, "n_units": len(losses)})

@@ -182,12 +182,19 @@ def _header(results: Mapping, scale: _YScale, width: int) -> Text:
     out = Text("  ")
     out.append(f"{MARKERS['train']} train", style=STYLES["train"])
     out.append("   ")
-    out.append(f"{MARKERS['test']} test", style=STYLES["test"])
+    from wdcli.report import loss_name, spread
+
+    out.append(
+        f"{MARKERS['test']} {loss_name(results).removesuffix(' loss')}", style=STYLES["test"]
+    )
     best = results.get("best_lambda")
     if best is not None:
         out.append(f"   ┊ λ_min = {_short(float(best))}", style=STYLES["best"])
-    seeds = max((row.get("n_runs") or 0 for row in results.get("summary", [])), default=0)
-    seeds_note = f"mean loss over {seeds} seed{'s' * (seeds != 1)}"
+    if "runs" in results:
+        seeds_note = f"mean loss over {spread(results)}"
+    else:
+        seeds = max((row.get("n_runs") or 0 for row in results.get("summary", [])), default=0)
+        seeds_note = f"mean loss over {seeds} seed{'s' * (seeds != 1)}"
     notes = [f"{seeds_note}, log scale", "log scale"] if scale.log else [seeds_note]
     for note in notes:  # the longest that fits
         if len(out) + len(note) + 5 <= width:

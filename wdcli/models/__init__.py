@@ -35,6 +35,8 @@ class Fit:
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
     curves: dict[str, np.ndarray] | None = None
     diverged: np.ndarray | None = None
+    loss_scale: float = 1.0
+    pointwise: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

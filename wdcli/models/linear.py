@@ -126,3 +126,42 @@ def fit_ridge_path(data: Dataset, lambdas: np.ndarray, seed: int, options: Linea
         weight_sq_norm=np.einsum("kd,kd->k", W, W),
         metrics={"df": df},
     )
+
+
+def ridge_loo(
+    X: np.ndarray, y: np.ndarray, lambdas: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact leave-one-out residuals of ridge (intercept unpenalised) for every λ.
+
+    With Xc = U·diag(s)·Vᵀ the hat matrix is H = 11ᵀ/n + U·diag(s²/(s² + nλ))·Uᵀ, and the
+    residual of sample i when it is left out is e_i = r_i / (1 − H_ii) (r the full fit's
+    residual). Each left-out fit keeps the full fit's penalty nλ‖w‖², as scikit-learn's
+    RidgeCV(alphas = n·λ) does. Returns E (K, n) = e², and the full fit's W, b, df.
+    """
+    n = X.shape[0]
+    x_mean, y_mean = X.mean(axis=0), y.mean()
+    Xc, yc = X - x_mean, y - y_mean
+    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    r = _rank(s, Xc.shape)
+    U, s, Vt = U[:, :r], s[:r], Vt[:r]
+    z = U.T @ yc
+    shrink = s**2 / (s**2 + n * lambdas[:, None])  # (K, r)
+    residual = yc - (shrink * z) @ U.T  # (K, n)
+    leverage = 1.0 / n + shrink @ (U**2).T  # (K, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loo = residual / (1.0 - leverage)
+    W = (s * z / (s**2 + n * lambdas[:, None])) @ Vt
+    return loo**2, W, y_mean - W @ x_mean, _df(s**2, n * lambdas)
+
+
+def fit_ridge_loo(data: Dataset, lambdas: np.ndarray, seed: int, options: LinearModel) -> Fit:
+    """Leave-one-out on the training split: test_loss is the mean squared LOO error."""
+    lambdas = np.asarray(lambdas, dtype=float)
+    E, W, b, df = ridge_loo(data.X_train, data.y_train, lambdas)
+    return Fit(
+        train_loss=mean_squared_error(data.X_train, data.y_train, W, b),
+        test_loss=E.mean(axis=1),
+        weight_sq_norm=np.einsum("kd,kd->k", W, W),
+        metrics={"df": df},
+        pointwise=E,
+    )

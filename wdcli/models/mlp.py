@@ -548,8 +548,12 @@ def fit_mlp(
     evaluation (for progress on a terminal)."""
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
-    Y, loss = encode_targets(data.y_train, data.task, data.n_classes, dtype)
-    Y_test, _ = encode_targets(data.y_test, data.task, data.n_classes, dtype)
+    shift, scale = data.target_scale or (0.0, 1.0)  # train on (y − mean)/std when set
+    y_train, y_test = data.y_train, data.y_test
+    if data.target_scale is not None:
+        y_train, y_test = (y_train - shift) / scale, (y_test - shift) / scale
+    Y, loss = encode_targets(y_train, data.task, data.n_classes, dtype)
+    Y_test, _ = encode_targets(y_test, data.task, data.n_classes, dtype)
     init_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
     sizes = (data.X_train.shape[1], *options.hidden, Y.shape[1])
     init_rng = np.random.default_rng(init_stream)
@@ -562,17 +566,20 @@ def fit_mlp(
     with np.errstate(over="ignore", invalid="ignore"):  # a huge lr: Σw² overflows to inf
         sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
+    units = scale**2  # squared errors back in target units (1 without target scaling)
+    train_curve, test_curve = run.train_curve * units, run.test_curve * units
     metrics = {}
-    curves = {"epoch": run.epochs, "train_loss": run.train_curve, "test_loss": run.test_curve}
+    curves = {"epoch": run.epochs, "train_loss": train_curve, "test_loss": test_curve}
     if run.train_accuracy is not None:
         metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
         curves["train_accuracy"] = run.train_accuracy_curve
         curves["test_accuracy"] = run.test_accuracy_curve
     return Fit(
-        train_loss=run.train_curve[:, -1].copy(),
-        test_loss=run.test_curve[:, -1].copy(),
+        train_loss=train_curve[:, -1].copy(),
+        test_loss=test_curve[:, -1].copy(),
         weight_sq_norm=sq_norm,
         metrics=metrics,
         curves=curves,
         diverged=run.diverged,
+        loss_scale=units,
     )

@@ -1,0 +1,320 @@
+"""Cross-validation, leave-one-out, the paired standard error and target scaling, each
+against scikit-learn or an independent computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.model_selection import RepeatedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from wdcli.config import validate
+from wdcli.data import build_split
+from wdcli.errors import ConfigError
+from wdcli.folds import fold_numbers
+from wdcli.results import now
+from wdcli.selection import NO_DIFFERENCE, grid_notes
+from wdcli.summary import summarise
+from wdcli.sweep import dataset_for, finish, plan_units, run_unit, split_done
+
+LAMBDAS = [float(v) for v in np.logspace(-4, 1, 11)]
+
+
+def _config(**extra):
+    data = {
+        "name": "cv",
+        "dataset": {"name": "diabetes", "seed": 0, "n_train": 330},
+        "model": {"name": "linear"},
+        "lambdas": LAMBDAS,
+        **extra,
+    }
+    return validate(data, "<test>")
+
+
+def _document(config) -> dict:
+    runs = [run for unit in plan_units(config) for run in run_unit(config, unit)]
+    return finish(config, runs, now(), "serial")
+
+
+@pytest.mark.slow
+def test_kfold_ridge_equals_cross_val_score_over_the_same_folds():
+    config = _config(validation={"kind": "kfold", "folds": 10})
+    document = _document(config)
+    split = build_split(config.dataset, 0)
+    folds = RepeatedKFold(n_splits=10, n_repeats=1, random_state=0)  # the run's seed
+    n_fold_train = 330 - 33
+    expected = []
+    for lam in LAMBDAS:
+        pipeline = make_pipeline(StandardScaler(), Ridge(alpha=n_fold_train * lam))
+        scores = -cross_val_score(
+            pipeline, split.X_train, split.y_train, cv=folds, scoring="neg_mean_squared_error"
+        )
+        expected.append((scores.mean(), scores.std(ddof=1) / math.sqrt(len(scores))))
+    got = [(row["test_loss_mean"], row["test_loss_se"]) for row in document["summary"]]
+    np.testing.assert_allclose(got, expected, rtol=1e-8)
+    means = [m for m, _ in expected]
+    assert document["best_lambda"] == LAMBDAS[int(np.argmin(means))]
+    # the test split stays apart: fold 0 trains on all 330 rows and scores the other 112
+    assert {run["fold"] for run in document["runs"]} == set(range(11))
+    assert document["final_test_loss"]["best_lambda"] is not None
+
+
+def test_leave_one_out_reproduces_ridgecv():
+    config = _config(validation={"kind": "loo"})
+    document = _document(config)
+    split = build_split(config.dataset, 0)
+    n = len(split.y_train)
+    alphas = [n * lam for lam in LAMBDAS]
+    ridge_cv = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas, store_cv_results=True))
+    ridge_cv.fit(split.X_train, split.y_train)
+    chosen = ridge_cv[-1]
+    assert document["best_lambda"] * n == pytest.approx(chosen.alpha_, rel=1e-12)
+    assert LAMBDAS.index(document["best_lambda"]) == alphas.index(chosen.alpha_)
+    loo = chosen.cv_results_  # (n, alphas): squared LOO errors, scoring=None
+    got = [row["test_loss_mean"] for row in document["summary"]]
+    np.testing.assert_allclose(got, loo.mean(axis=0), rtol=1e-10)
+    se = loo.std(axis=0, ddof=1) / math.sqrt(n)  # over samples
+    np.testing.assert_allclose([r["test_loss_se"] for r in document["summary"]], se, rtol=1e-8)
+
+
+def test_loo_is_refused_for_other_models():
+    with pytest.raises(ConfigError) as err:
+        validate(
+            {
+                "name": "x",
+                "dataset": {"name": "diabetes"},
+                "model": {"name": "mlp"},
+                "lambdas": [1],
+                "validation": {"kind": "loo"},
+            },
+            "c.yaml",
+        )
+    assert str(err.value) == (
+        "c.yaml: validation.kind: loo is exact for ridge only (model.name: linear), "
+        "not 'mlp'; use {kind: kfold}"
+    )
+
+
+def test_folds_are_cut_from_the_training_split_and_standardised_on_their_own_part():
+    config = _config(validation={"kind": "kfold", "folds": 5, "repeats": 2})
+    assert fold_numbers(config) == list(range(11))
+    holdout = dataset_for(config, 0, 0)
+    split = build_split(config.dataset, 0)
+    held_out = []
+    for fold in range(1, 6):
+        data = dataset_for(config, 0, fold)
+        np.testing.assert_allclose(data.X_train.mean(axis=0), 0, atol=1e-12)
+        np.testing.assert_allclose(data.X_train.std(axis=0), 1, rtol=1e-12)
+        held_out.append(data.y_test)
+        assert len(data.y_train) + len(data.y_test) == 330
+    # the five folds of the first repeat partition the training split, never the test split
+    assert sorted(np.concatenate(held_out)) == sorted(split.y_train)
+    np.testing.assert_array_equal(holdout.y_test, split.y_test)
+
+
+def test_stratified_folds_keep_class_proportions():
+    config = validate(
+        {
+            "name": "s",
+            "dataset": {"name": "breast_cancer", "seed": 0},
+            "model": {"name": "logistic"},
+            "lambdas": [0.01],
+            "validation": {"kind": "kfold", "folds": 4},
+        },
+        "<test>",
+    )
+    share = dataset_for(config, 0, 0).y_train.mean()
+    for fold in range(1, 5):
+        assert dataset_for(config, 0, fold).y_test.mean() == pytest.approx(share, abs=0.02)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _runs(losses: dict[float, list[float]]) -> list[dict]:
+    """Runs of one seed with one validation fold per value (fold 0: a test split apart)."""
+    runs = []
+    for lam, values in losses.items():
+        runs.append({"lambda": lam, "seed": 0, "fold": 0, "status": "ok",
+                     "train_loss": 0.0, "test_loss": 9.0})  # fmt: skip
+        runs += [
+            {
+                "lambda": lam,
+                "seed": 0,
+                "fold": f + 1,
+                "status": "ok",
+                "train_loss": 0.0,
+                "test_loss": v,
+            }  # fmt: skip
+            for f, v in enumerate(values)
+        ]
+    return runs
+
+
+def test_cvsd_paired_se_and_lambda_1se_against_numpy():
+    rng = np.random.default_rng(3)
+    fold_effect = rng.normal(0, 1.0, 8)  # shared by every λ: the paired SE removes it
+    curve = {0.001: 2.0, 0.01: 1.5, 0.1: 1.2, 1.0: 1.25, 10.0: 1.32, 100.0: 2.5}
+    losses = {lam: list(t + fold_effect + rng.normal(0, 0.05, 8)) for lam, t in curve.items()}
+    rows, lam_min, lam_1se = summarise(_runs(losses), tolerance=0.05)
+    L = np.array([losses[lam] for lam in curve])  # (λ, folds)
+    T = L.mean(axis=1)
+    cvsd = np.sqrt(((L - T[:, None]) ** 2).mean(axis=1) / (8 - 1))  # cv.glmnet's formula
+    np.testing.assert_allclose([r["test_loss_se"] for r in rows], cvsd, rtol=1e-12)
+    best = int(np.argmin(T))
+    assert lam_min == list(curve)[best]
+    D = L - L[best]
+    paired = D.std(axis=1, ddof=1) / math.sqrt(8)
+    np.testing.assert_allclose([r["test_loss_paired_se"] for r in rows], paired, atol=1e-15)
+    within = [lam for lam, d, se in zip(curve, D.mean(axis=1), paired, strict=True) if d <= se]
+    assert lam_1se == max(within)
+    # the unpaired SE (±1 over a fold effect of std 1) would call everything equal
+    assert T[best] + cvsd[best] > T[list(curve).index(10.0)]
+    assert [r["regime"] for r in rows][0] == "overfit" and rows[-1]["regime"] == "underfit"
+    assert all(r["holdout_test_loss_mean"] == 9.0 for r in rows)
+
+
+def test_no_measurable_difference_labels_every_row_flat():
+    rng = np.random.default_rng(0)
+    losses = {lam: list(5.0 + rng.normal(0, 1.0, 10)) for lam in (0.01, 0.1, 1.0)}
+    rows, lam_min, _ = summarise(_runs(losses), tolerance=0.0)
+    assert {r["regime"] for r in rows} == {"flat"}
+    config = _config(lambdas=[0.01, 0.1, 1.0], validation={"kind": "kfold", "folds": 10})
+    from wdcli.sweep import selection_fields
+
+    fields = selection_fields(config, "regression", _runs(losses), rows, lam_min, None)
+    assert NO_DIFFERENCE in fields["notes"]
+
+
+def test_grid_end_notes_suggest_the_extension():
+    grid = [1e-3, 1e-2, 1e-1, 1.0]
+    assert grid_notes(grid, 1.0) == [
+        "λ_min is the largest λ of the grid (1): the best may lie above it; extend the grid "
+        "up, e.g. stop: 1e+04"
+    ]
+    assert grid_notes(grid, 1e-3)[0].endswith("extend the grid down, e.g. start: 1e-07")
+    assert grid_notes(grid, 1e-2) == []
+    assert grid_notes([0.0, *grid], 1e-3) == []  # between 0 and the grid: interior
+    assert grid_notes([0.0, *grid], 0.0)[0].startswith("λ_min = 0: no penalty is best")
+
+
+def test_resume_keys_carry_the_fold():
+    config = _config(lambdas=[0.1, 1.0], validation={"kind": "kfold", "folds": 3})
+    units = plan_units(config)
+    assert sorted({u.fold for u in units}) == [0, 1, 2, 3]
+    done = run_unit(config, units[0]) + run_unit(config, units[2])
+    todo, kept = split_done(units, done)
+    assert units[0] not in todo and units[2] not in todo and len(todo) == len(units) - 2
+    assert len(kept) == len(done)
+    # a run of fold 1 does not count for fold 2
+    fake = [{**run, "fold": 2} for run in run_unit(config, units[1])]
+    assert units[1] in split_done(units, fake)[0]
+
+
+# --------------------------------------------------------------------------- the CLI
+
+CV_CONFIG = """\
+name: dcv
+dataset: {name: diabetes, seed: 0}
+model: {name: linear}
+lambdas: [1.0e-6, 1.0e-5, 1.0e-4, 1.0e-3]
+validation: {kind: kfold, folds: 10}
+"""
+
+
+def _sweep(*args):
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    return CliRunner().invoke(app, ["sweep", *args, "--no-chart", "--format", "markdown"])
+
+
+def test_cli_flat_curve_and_grid_end_are_said(write_config, tmp_path):
+    import json
+
+    out = tmp_path / "r.json"
+    result = _sweep(str(write_config(CV_CONFIG)), "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "4 λ × 1 seed × 10 folds (cross-validation)" in result.stdout
+    assert "| λ | train loss | cv loss | gap | Δ ± paired SE |" in result.stdout
+    assert "_λ makes no measurable difference in this range_" in result.stdout
+    assert "extend the grid up, e.g. stop: 10_" in result.stdout
+    assert "±: sample std over 1 seed × 10 folds" in result.stdout
+    document = json.loads(out.read_text())
+    assert {row["regime"] for row in document["summary"]} == {"flat"}
+    assert len(document["runs"]) == 4 * 11
+    assert all(run["fold"] in range(11) for run in document["runs"])
+
+
+def test_cli_auto_grid_and_validate(write_config, tmp_path):
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    path = write_config(CV_CONFIG.replace("lambdas: [1.0e-6, 1.0e-5, 1.0e-4, 1.0e-3]",
+                                          "lambdas: {auto: true, num: 8}"))  # fmt: skip
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.stdout.strip() == (
+        f"{path}: ok (linear on diabetes, 8 λ × 1 seeds × 11 folds = 88 runs, "
+        "λ chosen from the data)"
+    )
+    out = tmp_path / "auto.json"
+    result = _sweep(str(path), "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "8 λ × 1 seed × 10 folds" in result.stdout
+    assert "λ makes no measurable difference" not in result.stdout
+    assert "extend the grid" not in result.stdout  # λ_min inside the automatic grid
+
+
+def test_cli_resume_of_a_cross_validated_sweep(write_config, tmp_path):
+    import json
+
+    from wdcli.journal import Journal, journal_path
+
+    config_path = write_config(CV_CONFIG)
+    out = tmp_path / "r.json"
+    whole = tmp_path / "whole.json"
+    assert _sweep(str(config_path), "--out", str(whole), "--quiet").exit_code == 0
+    expected = json.loads(whole.read_text())
+    # a journal holding folds 0-4 only, as a crash would leave it
+    from wdcli.config import load_config
+
+    config = load_config(config_path)
+    journal = Journal.create(journal_path(out), {"name": "dcv", "config_hash": config.hash(),
+                                                 "config": config.resolved()})  # fmt: skip
+    for run in expected["runs"]:
+        if run["fold"] < 5:
+            journal.append(run)
+    journal.close()
+    result = _sweep(str(config_path), "--out", str(out), "--resume")
+    assert result.exit_code == 0, result.stderr
+    assert "resuming" in result.stderr and "20 runs already done" in result.stderr
+    assert json.loads(out.read_text())["summary"] == expected["summary"]
+
+
+def test_folds_the_data_cannot_give_are_one_line_before_anything_is_written(write_config, tmp_path):
+    path = write_config(CV_CONFIG.replace("seed: 0}", "seed: 0, n_train: 8}"))
+    out = tmp_path / "r.json"
+    result = _sweep(str(path), "--out", str(out))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "validation.folds: 10 folds need ≥ that many training samples, got 8\n"
+    )
+    assert list(tmp_path.iterdir()) == [path]  # no results file, no journal
+    iris = write_config(
+        "name: i\ndataset: {name: iris, n_train: 20, seed: 1}\nmodel: {name: logistic}\n"
+        "lambdas: [0.1]\nvalidation: {kind: kfold, folds: 10}\n",
+        name="iris.yaml",
+    )
+    result = _sweep(str(iris), "--out", str(tmp_path / "i.json"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "validation.stratify: a class has only 5 training samples, fewer than "
+        "validation.folds (10); use fewer folds or stratify: false\n"
+    )
+    assert not (tmp_path / "i.journal.jsonl").exists()
