@@ -92,7 +92,7 @@ def test_markdown_and_csv_formats(ridge_config, tmp_path):
     csv = run("show", str(tmp_path / "a.json"), "--format", "csv")
     assert csv.exit_code == 0
     lines = csv.stdout.splitlines()
-    assert lines[0].startswith("lambda,n_runs,n_diverged,train_loss_mean")
+    assert lines[0].startswith("lambda,n_runs,n_diverged,n_not_converged,n_no_fit,train_loss_mean")
     assert len(lines) == 5
 
 

@@ -614,3 +614,20 @@ def test_resume_without_out_names_a_damaged_header_and_skips_a_torn_one(
     assert result.exit_code == 0, result.stderr  # nothing to resume: a new sweep
     assert torn.read_text() == json.dumps(header)[:30]
     assert len(list(folder.glob("tiny-ridge-*.json"))) == 1
+
+
+def test_runs_of_another_sweeps_data_are_refused(place, bad_inputs, tmp_path):
+    """Lines of another config's journal (written before run lines carried a hash) whose λ and
+    seed fit this grid: their data fingerprint differs from this journal's for the seed."""
+    other = tmp_path / "other.json"
+    result = runner.invoke(
+        app,
+        ["sweep", str(place / "config.yaml"), "-o", str(other), "-q", "--set", "dataset.noise=9"],
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = _journal_lines(place)[:3]  # the header, λ = 0 of seeds 0 and 1
+    for line in lines[1:]:
+        del line["config_hash"]
+    foreign = json.loads(other.read_text())["runs"][2]  # λ = 1e-3, seed 0, other data
+    lines.append({"kind": "run", "run": foreign})
+    _refused(place, lines, bad_inputs, "line 4: data_fingerprint: ")

@@ -350,4 +350,4 @@ def test_chart_of_nothing_finite_says_so():
         ],
         "best_lambda": None,
     }
-    assert loss_chart(doc).plain == "(no finite loss to chart: every run diverged)"
+    assert loss_chart(doc).plain == "(nothing to chart: no λ trained on every seed)"

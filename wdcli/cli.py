@@ -253,7 +253,18 @@ def sweep(
                 runner.close()
     _print_document(document, fmt, chart)
     if not quiet:
+        _health_warning(document)
         typer.echo(f"wrote {destination.results_path}", err=True)
+
+
+def _health_warning(document: dict) -> None:
+    """One line on stderr when runs did not train, naming the knob to turn (the table's runs
+    column and each run's status say it on stdout too, also with --quiet)."""
+    from wdcli.report import health_note
+
+    note = health_note(document)
+    if note:
+        typer.echo(note, err=True)
 
 
 def _resume_command(config_path: Path, overrides, results_path: Path, force: bool) -> str:
@@ -348,6 +359,7 @@ def show(
     with _errors():
         document = load_results(results_path)
     _print_document(document, fmt, chart)
+    _health_warning(document)
 
 
 class Direction(str, Enum):

@@ -35,6 +35,10 @@ class SGD:
         np.multiply(g, -self.lr, out=self.u)
         return self.u
 
+    def state(self) -> tuple[np.ndarray, ...]:
+        """The accumulators carried from step to step (none), to check them for overflow."""
+        return ()
+
 
 class Momentum:
     """Heavy-ball momentum, or Nesterov's (scikit-learn's `nesterovs_momentum`)."""
@@ -54,6 +58,9 @@ class Momentum:
         np.multiply(self.v, self.mu, out=self.u)
         self.u -= self.lr_g
         return self.u
+
+    def state(self) -> tuple[np.ndarray, ...]:
+        return (self.v,)
 
 
 class Adam:
@@ -86,6 +93,11 @@ class Adam:
         np.divide(self.m, tmp, out=self.u)
         self.u *= -lr_t * (1 - b1) / root
         return self.u
+
+    def state(self) -> tuple[np.ndarray, ...]:
+        """V = Σ β2ᵗ·g² overflows long before the parameters do when λ·w is huge: then every
+        step is 0 and the run would sit at its initial weights."""
+        return (self.v,)
 
 
 OPTIMIZERS = {

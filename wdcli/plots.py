@@ -21,6 +21,7 @@ import numpy as np
 
 from wdcli import CONVENTION
 from wdcli.errors import WdcliError
+from wdcli.termchart import regime_label, trained
 
 FORMATS = (".png", ".svg")
 LOSS_FLOOR = 1e-6  # lowest loss shown per step: below it float32 shows only rounding
@@ -33,6 +34,8 @@ REGIME_COLOURS = {
     "good": "#2ca02c",
     "underfit": "#9467bd",
     "diverged": "#7f7f7f",
+    "no_fit": "#7f7f7f",
+    "not_converged": "#7f7f7f",
 }
 # Every key a figure depends on, so that a user's matplotlibrc cannot change the output.
 STYLE = {
@@ -160,19 +163,23 @@ class _Doc:
         self.seeds = max((row.get("n_runs") or 0 for row in self.rows), default=0)
 
     def column(self, key: str) -> np.ndarray:
-        return np.array([np.nan if r.get(key) is None else r[key] for r in self.rows], float)
-
-    def regimes(self) -> list[str]:
-        return [str(row.get("regime", "")) for row in self.rows]
-
-    def diverged(self) -> np.ndarray:
+        """A summary field per λ; means and errors of rows that did not train are NaN (not
+        drawn: they average different seeds than their neighbours)."""
+        hide = key != "lambda" and key.endswith(("_mean", "_se", "_std"))
         return np.array(
             [
-                (row.get("n_diverged") or 0) > 0 or row.get("regime") == "diverged"
-                for row in self.rows
+                np.nan if r.get(key) is None or (hide and not trained(r)) else r[key]
+                for r in self.rows
             ],
-            bool,
+            float,
         )
+
+    def regimes(self) -> list[str]:
+        return [regime_label(row) for row in self.rows]
+
+    def diverged(self) -> np.ndarray:
+        """Rows with runs that did not train (diverged, no_fit or not_converged)."""
+        return np.array([not trained(row) for row in self.rows], bool)
 
 
 def _documents(results, sources) -> list[_Doc]:
@@ -252,6 +259,17 @@ def _validation(docs: list[_Doc]):
             if single:
                 _shade_regimes(row, doc, labels=(r == 0))
         _mark_diverged(row, docs, legend=(r == 0))
+    if all(doc.diverged().all() for doc in docs):
+        rows[0][1].text(
+            0.5,
+            0.5,
+            "no λ trained on every seed: nothing to draw\n(see each run's status)",
+            transform=rows[0][1].transAxes,
+            ha="center",
+            va="center",
+            color="0.3",
+            gid="nothing-trained",
+        )
     _dress(fig, rows, docs, classification)
     return fig
 
@@ -500,12 +518,16 @@ def _region_label(ax, x: float, regime: str, vertical: bool) -> None:
 
 
 def _mark_diverged(row, docs: list[_Doc], legend: bool) -> None:
-    """An × on the λ axis wherever a run diverged (its loss is missing from the mean)."""
+    """An × on the λ axis wherever a run did not train (the λ is left out of the curve)."""
     labelled = False
+    only_diverged = not any(
+        row.get("n_no_fit") or row.get("n_not_converged") for doc in docs for row in doc.rows
+    )
+    name = "diverged runs" if only_diverged else "runs that did not train"
     for doc in docs:
         for lam in doc.lam[doc.diverged()]:
             ax = _axis_for(row, lam)
-            label = "diverged runs" if legend and not labelled else None
+            label = name if legend and not labelled else None
             ax.plot(
                 [lam if lam > 0 else 0.0],
                 [0.0],
@@ -628,6 +650,16 @@ def _mean_curve(doc: _Doc, lam: float):
     return np.asarray(curves[0]["epoch"][:n], float), stack("train_loss"), stack("test_loss")
 
 
+def _health_suffix(doc: _Doc, lam: float) -> str:
+    """' (2/3 diverged)' for a λ whose runs did not all train, so its curve is not read as fine."""
+    from wdcli.report import health_cell
+
+    row = next((r for r in doc.rows if r["lambda"] == lam), None)
+    if row is None or trained(row):
+        return ""
+    return f" ({health_cell(row) or row.get('regime') or 'did not train'})"
+
+
 # ---------------------------------------------------------------------------------------------
 # Accuracy and loss per step (full-batch classifiers: memorisation, then grokking)
 
@@ -721,6 +753,7 @@ def _draw_curves(ax, doc: _Doc, requested) -> bool:
     for k, lam in enumerate(chosen):
         colour = cmap(0.85 * k / max(len(chosen) - 1, 1))
         name = f"λ = {_fmt(lam)}" + (" (λ_min)" if best is not None and lam == best else "")
+        name += _health_suffix(doc, lam)
         curve = _mean_curve(doc, lam)
         if curve is None:
             ax.plot([], [], "x", color=colour, label=f"{name}: every run diverged")

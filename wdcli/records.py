@@ -339,7 +339,7 @@ def join_path(parts) -> str:
 def shown(value, limit: int = 40) -> str:
     """A value as the user wrote it in JSON (strings in single quotes), cut to `limit`."""
     if isinstance(value, str):
-        text = repr(value) if "'" not in value else json.dumps(value, ensure_ascii=False)
+        text = repr(value)  # quoted, control characters and lone surrogates escaped
     elif isinstance(value, float) and not math.isfinite(value):
         text = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     else:

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 
 from wdcli import CONVENTION, grokking
+from wdcli.health import UNHEALTHY
 
 REGIME_STYLES = {
     "overfit": "red",
@@ -19,6 +20,7 @@ REGIME_STYLES = {
     "diverged": "magenta",
     "flat": "cyan",
 }
+NO_REGIME = "–"  # a row without enough healthy runs: no regime
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,26 @@ def _cell(row: dict, column: Column, seeds: int, best: float | None = None) -> s
     if seeds > 1 and std is not None:
         text += f" ± {std:.2g}"
     return text
+
+
+def status_counts(row: dict) -> dict[str, int]:
+    """{status: count} of the row's runs that did not train, in order of precedence."""
+    counts = {status: row.get(f"n_{status}") or 0 for status in UNHEALTHY}
+    return {status: n for status, n in counts.items() if n}
+
+
+def health_cell(row: dict) -> str:
+    """'2/3 diverged', '1/3 diverged, 2/3 no_fit', or '' when every run trained."""
+    total = row.get("n_runs") or 0
+    return ", ".join(f"{n}/{total} {status}" for status, n in status_counts(row).items())
+
+
+def any_unhealthy(document: dict) -> bool:
+    return any(status_counts(row) for row in document["summary"])
+
+
+def regime_text(row: dict) -> str:
+    return row.get("regime") or NO_REGIME
 
 
 def marks(document: dict, lam: float) -> str:
@@ -177,6 +199,13 @@ def caption(document: dict) -> str:
             f"good: {loss_name(document)} within {tolerance:.0%} of the best"
             + ("; Δ > 2 paired SE: measurably worse than λ_min" if paired else "")
         )
+    if any_unhealthy(document):
+        parts.append(
+            f"{NO_REGIME}: not every run of this λ trained (see runs); means are over the runs "
+            "that did, and such a λ gets no regime and is never λ_min or λ_1se"
+        )
+    if not any(row.get("regime") for row in document["summary"]):
+        parts.append("no λ trained on every seed: nothing can be said about over- or underfitting")
     if grokking.applies(document):
         model = document["config"]["model"]
         when = (
@@ -198,20 +227,27 @@ def rows(document: dict) -> tuple[list[str], list[list[str]]]:
     units = max((row.get("n_units", 1) for row in document["summary"]), default=1)
     seeds = max(n_seeds(document), n_folds(document), units)
     best = _best_loss(document)
+    health = any_unhealthy(document)
     steps = _grokking_steps(document)
     grok = GROKKING_HEADERS if steps is not None else ()
-    headers = ["λ", *(c.header for c in cols), *grok, "regime", ""]
+    headers = ["λ", *(c.header for c in cols), *grok, *(["runs"] if health else []), "regime", ""]
     body = [
         [
             format_lambda(row["lambda"]),
             *(_cell(row, c, seeds, best) for c in cols),
             *(grokking.cell(row, key, steps) for key in grokking.FIELDS if grok),
-            row["regime"],
+            *([health_cell(row)] if health else []),
+            regime_text(row),
             marks(document, row["lambda"]),
         ]
         for row in document["summary"]
     ]
     return headers, body
+
+
+def _numeric(headers: list[str], i: int) -> bool:
+    """Whether column i holds numbers (right-aligned): all but λ's label, runs, regime, marks."""
+    return 0 < i < len(headers) - 2 and headers[i] != "runs"
 
 
 GROKKING_HEADERS = ("step train acc ≥ 99 %", "step test acc ≥ 99 %", "delay")
@@ -232,9 +268,13 @@ def rich_table(document: dict):
     headers, body = rows(document)
     table = Table(title=title(document), caption=caption(document), caption_justify="left")
     for i, header in enumerate(headers):
-        numeric = 0 < i < len(headers) - 2
-        table.add_column(header, justify="right" if numeric or i == 0 else "left", no_wrap=True)
+        right = _numeric(headers, i) or i == 0
+        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+    runs = headers.index("runs") if "runs" in headers else None
     for cells in body:
+        cells = list(cells)
+        if runs is not None and cells[runs]:
+            cells[runs] = Text(cells[runs], style="magenta")
         regime = Text(cells[-2], style=REGIME_STYLES.get(cells[-2], ""))
         table.add_row(*cells[:-2], regime, Text(cells[-1], style="bold"))
     return table
@@ -248,7 +288,7 @@ def markdown(document: dict) -> str:
         "",
         "| " + " | ".join(headers) + " |",
         "|"
-        + "|".join("---:" if 0 < i < len(headers) - 2 else ":---" for i in range(len(headers)))
+        + "|".join("---:" if _numeric(headers, i) else ":---" for i in range(len(headers)))
         + "|",
     ]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
@@ -274,3 +314,77 @@ def _csv_value(value) -> str:
     if value is None:
         return ""
     return repr(value) if isinstance(value, float) else str(value)
+
+
+# --------------------------------------------------------------------------- training health
+
+_MEANING = {
+    ("diverged", None): "loss or weights blew up",
+    ("no_fit", "regression"): "worse on the training split than predicting the mean",
+    ("no_fit", "classification"): "worse on the training split than predicting the class "
+    "frequencies",
+    ("not_converged", "mlp"): "training loss still falling at the end",
+    ("not_converged", None): "solver tolerance not met",
+}
+_KNOBS = {
+    ("diverged", "mlp"): "lower model.lr",
+    ("no_fit", "mlp"): "raise model.epochs or model.lr",
+    ("not_converged", "mlp"): "raise model.epochs",
+    ("no_fit", "logistic"): "raise model.max_iter",
+    ("not_converged", "logistic"): "raise model.max_iter",
+}
+
+
+def health_note(document: dict) -> str | None:
+    """One line saying which runs did not train, why, and which knob to turn; None when all
+    did. For the CLI to print on stderr."""
+    runs = document.get("runs") or []
+    bad: dict[str, list[dict]] = {}
+    for run in runs:
+        status = run.get("status")
+        if status in UNHEALTHY:
+            bad.setdefault(status, []).append(run)
+    if not bad:
+        return None
+    parts = [_health_part(document, status, bad[status]) for status in UNHEALTHY if status in bad]
+    total = sum(len(v) for v in bad.values())
+    if total == len(runs):
+        head, tail = "no run trained", "so no λ has a regime and there is no λ_min"
+    elif not any(row.get("regime") for row in document["summary"]):
+        head = f"no λ trained on every seed ({total} of {len(runs)} runs did not)"
+        tail = "so no λ has a regime and there is no λ_min"
+    else:
+        head = f"{total} of {len(runs)} runs did not train"
+        tail = "those λ get no regime and are never λ_min or λ_1se"
+    return f"warning: {head}: {'; '.join(parts)}; {tail} (docs/health.md)"
+
+
+def _health_part(document: dict, status: str, runs: list[dict]) -> str:
+    lambdas = [run.get("lambda") for run in runs]
+    model = document.get("config", {}).get("model", {})
+    name, task = model.get("name"), document.get("task")
+    meaning = (
+        _MEANING.get((status, task))
+        or _MEANING.get((status, name))
+        or _MEANING.get((status, None), "")
+    )
+    knob = _KNOBS.get((status, name), "check the data for extreme values")
+    if status == "diverged" and name == "mlp":
+        lr = model.get("lr") or 0
+        if all(lam is not None and lam * lr >= 1 for lam in lambdas):
+            knob = "lower the largest λ (every diverged run has λ·model.lr ≥ 1)"
+    if status == "no_fit" and any(_ended_above_start(run) for run in runs):
+        knob = "lower model.lr (training left the loss above where it started)"
+    where = sorted({lam for lam in lambdas if lam is not None})
+    if len(where) <= 3:
+        at = ", ".join(format_lambda(lam) for lam in where)
+    else:
+        at = f"{format_lambda(where[0])} … {format_lambda(where[-1])} ({len(where)} λ)"
+    return f"{len(lambdas)} {status} ({meaning}) at λ = {at}: {knob}"
+
+
+def _ended_above_start(run: dict) -> bool:
+    """Whether a run's training-loss curve ends above its first point (unstable training)."""
+    curve = (run.get("curve") or {}).get("train_loss") or []
+    numbers = [v for v in (curve[:1] + curve[-1:]) if isinstance(v, (int, float))]
+    return len(numbers) == 2 and len(curve) > 1 and numbers[1] > numbers[0]

@@ -1,8 +1,9 @@
 """The results file: one self-contained JSON document per sweep, written atomically.
 
 Writing goes to a temporary file in the same folder, which is fsync'd and renamed over the
-target, so a reader sees the old file or the new one, never half of one. Loading checks the
-schema version and the fields that scripts rely on, and says what is wrong in one line.
+target, so a reader sees the old file or the new one, never half of one; an OS error is one
+line naming the file. Loading checks the schema version and every field by type
+(`wdcli.records`), and says what is wrong in one line naming the field.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ O_EXCL, which reserves the name, so two sweeps started in the same second never 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -131,7 +132,7 @@ def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
         for seed in config.seed_values()
         for fold in folds
     }
-    runs = {}
+    runs, prints = {}, {}
     for number, run in zip(contents.lines, contents.runs, strict=True):
         key = (run["lambda"], run["seed"], run.get("fold", 0))
         if key not in wanted or run.get("point"):
@@ -141,8 +142,24 @@ def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
                 f"{run['lambda']:g}, seed {run['seed']}{fold}): another sweep's runs? Run without "
                 "--resume, or with --force to start over"
             )
+        _same_data(journal, number, run, prints)
         runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once
     return list(runs.values())
+
+
+def _same_data(journal: Path, number: int, run: dict, prints: dict) -> None:
+    """Runs of one seed (and point, fold) were trained on one dataset: the same fingerprint."""
+    found = run.get("data_fingerprint")
+    if found is None:
+        return
+    where = (json.dumps(run.get("point") or {}, sort_keys=True), run["seed"], run.get("fold", 0))
+    first, line = prints.setdefault(where, (found, number))
+    if found != first:
+        raise ResultsError(
+            f"{journal}: line {number}: data_fingerprint: {found}, but line {line} has {first} "
+            f"for seed {run['seed']}: runs of another sweep's data? Run without --resume, or "
+            "with --force to start over"
+        )
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:

@@ -6,9 +6,14 @@ with a holdout), as glmnet selects:
     SE     = sample std / √k of the test loss (cv.glmnet's cvsd)
     λ_1se  = the largest λ with T(λ) − T(λ_min) ≤ its paired SE (selection.py; only k ≥ 2)
 A λ is `good` when T(λ) ≤ T(λ_min)·(1 + tolerance), `overfit` when it is outside that band
-below λ_min, `underfit` when outside above it, `diverged` when every run at it diverged. When
-no λ is measurably worse than λ_min (by more than 2 paired SE), every row is `flat`: λ makes
-no measurable difference in that range, whatever the tolerance says.
+below λ_min, `underfit` when outside above it. When no λ is measurably worse than λ_min (by
+more than 2 paired SE), every row with a regime is `flat`: λ makes no measurable difference in
+that range, whatever the tolerance says.
+
+Only healthy runs (status `ok`, see wdcli.health) enter the means. A λ is *eligible* when
+every one of its runs is healthy: only eligible λ get a regime and can be λ_min or λ_1se (the
+others get regime None). Strict on purpose: means over different subsets of seeds are not
+paired, so comparing them along λ would compare data draws, not λ.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ import math
 from collections.abc import Iterable
 
 from wdcli import grokking, selection
+from wdcli.health import DIVERGED, NO_FIT, NOT_CONVERGED, OK
+
+# Per-row counts of the runs that did not train, by status.
+COUNTS = {DIVERGED: "n_diverged", NOT_CONVERGED: "n_not_converged", NO_FIT: "n_no_fit"}
 
 # Per-run numbers summarised as mean/std/se for every λ, when the runs have them.
 SUMMARISED = (
@@ -29,7 +38,19 @@ SUMMARISED = (
 )
 
 
-def _stats(values: list[float]) -> tuple[float, float | None, float | None]:
+def _stats(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """Mean, sample std and standard error (None where undefined or beyond a float)."""
+    try:
+        stats = _plain_stats(values)
+    except OverflowError:  # values near the float limit: the same, computed on a scaled copy
+        top = max(abs(v) for v in values)
+        stats = tuple(
+            None if x is None else x * top for x in _plain_stats([v / top for v in values])
+        )
+    return tuple(x if x is None or math.isfinite(x) else None for x in stats)
+
+
+def _plain_stats(values: list[float]) -> tuple[float, float | None, float | None]:
     k = len(values)
     mean = math.fsum(values) / k
     if k < 2:
@@ -42,22 +63,40 @@ def _finite(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+def healthy(run: dict) -> bool:
+    """Whether a run enters the means: status ok and finite losses."""
+    return (
+        run.get("status") == OK and _finite(run.get("test_loss")) and _finite(run.get("train_loss"))
+    )
+
+
 def summarise_lambda(lam: float, runs: list[dict]) -> dict:
-    """One summary row: counts and mean/std/se of every summarised number over the ok runs."""
-    ok = [r for r in runs if r["status"] == "ok" and _finite(r.get("test_loss"))]
-    row: dict = {"lambda": lam, "n_runs": len(runs), "n_diverged": len(runs) - len(ok)}
+    """One summary row: counts by status and mean/std/se of every summarised number over the
+    healthy runs."""
+    ok = [r for r in runs if healthy(r)]
+    row: dict = {"lambda": lam, "n_runs": len(runs)}
+    row.update({key: 0 for key in COUNTS.values()})
+    for run in runs:
+        if not healthy(run):  # an unknown status, or ok with a non-finite loss: diverged
+            row[COUNTS.get(run.get("status"), "n_diverged")] += 1
     for key in SUMMARISED:
         values = [r[key] for r in ok if _finite(r.get(key))]
         if key in ("train_loss", "test_loss") or values:
             mean, std, se = _stats(values) if values else (None, None, None)
             row.update({f"{key}_mean": mean, f"{key}_std": std, f"{key}_se": se})
-    row.update(grokking.summarise(ok))
+    row.update(grokking.summarise([r for r in runs if r.get("status") != DIVERGED]))
     return row
 
 
+def eligible(row: dict) -> bool:
+    """Whether a summary row may get a regime and be selected: all its runs healthy."""
+    unhealthy = sum(row.get(key) or 0 for key in COUNTS.values())
+    return row.get("n_runs", 1) > 0 and unhealthy == 0 and row["test_loss_mean"] is not None
+
+
 def select_lambdas(rows: list[dict]) -> tuple[float | None, float | None]:
-    """(λ_min, λ_1se) from summary rows sorted by λ; None where undefined."""
-    scored = [r for r in rows if r["test_loss_mean"] is not None]
+    """(λ_min, λ_1se) among the eligible of summary rows sorted by λ; None where undefined."""
+    scored = [r for r in rows if eligible(r)]
     if not scored:
         return None, None
     best = min(r["test_loss_mean"] for r in scored)
@@ -73,27 +112,27 @@ def label_regimes(rows: list[dict], lam_min: float | None, tolerance: float) -> 
     """Set each row's `regime` in place (see the module docstring)."""
     if lam_min is None:
         for row in rows:
-            row["regime"] = "diverged"
+            row["regime"] = None
         return
     best = next(r["test_loss_mean"] for r in rows if r["lambda"] == lam_min)
     ceiling = best + tolerance * abs(best)
     for row in rows:
         loss = row["test_loss_mean"]
-        if loss is None:
-            row["regime"] = "diverged"
+        if not eligible(row):
+            row["regime"] = None
         elif loss <= ceiling:
             row["regime"] = "good"
         else:
             row["regime"] = "overfit" if row["lambda"] < lam_min else "underfit"
     if is_flat(rows, best):
         for row in rows:
-            if row["regime"] != "diverged":
+            if row["regime"] is not None:
                 row["regime"] = "flat"
 
 
 def is_flat(rows: list[dict], best: float) -> bool:
-    """No λ measurably worse than λ_min (needs paired SEs and at least two scored λ)."""
-    verdicts = [selection.distinct(r, best) for r in rows if r["test_loss_mean"] is not None]
+    """No eligible λ measurably worse than λ_min (needs paired SEs and two scored λ)."""
+    verdicts = [selection.distinct(r, best) for r in rows if eligible(r)]
     return len(verdicts) >= 2 and all(v is False for v in verdicts)
 
 
@@ -124,7 +163,7 @@ def summarise(
     if lam_min is not None:
         for row in rows:
             row["test_loss_paired_se"] = selection.paired_se(losses[row["lambda"]], losses[lam_min])
-        paired = selection.lambda_1se_paired(rows, lam_min)
+        paired = selection.lambda_1se_paired([r for r in rows if eligible(r)], lam_min)
         lam_1se = paired if paired is not None else lam_1se
     label_regimes(rows, lam_min, tolerance)
     return rows, lam_min, lam_1se

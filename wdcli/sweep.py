@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wdcli import grokking, progress
-from wdcli.config import Config, task_of
+from wdcli import grokking, health, progress
+from wdcli.config import CLASSIFICATION, Config, task_of
 from wdcli.data import Dataset, Split, build_split
 from wdcli.folds import fold_numbers
 from wdcli.models import MODELS, check_task
@@ -109,6 +109,8 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     """Train the unit's λ as one stacked model; one run record per λ, in the unit's order.
 
     `data` is the seed's dataset when the caller has it already (a Dask worker is sent it).
+    Each run gets its training-health `status` (wdcli.health); numerical trouble shows there,
+    never as a floating point warning.
     """
     data = data if data is not None else dataset_for(config, *unit.data_key)
     check_task(config, data.task)
@@ -121,27 +123,34 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
         step = "step" if config.model.batch_size == "full" else "epoch"
         hook = progress.evaluation_hook(unit.seed, unit.lambdas, step)
     start = time.perf_counter()
-    result = fit(data, lambdas, unit.seed, config.model, **({"on_eval": hook} if hook else {}))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        result = fit(data, lambdas, unit.seed, config.model, **({"on_eval": hook} if hook else {}))
     seconds = (time.perf_counter() - start) / len(lambdas)
     fingerprint = data.fingerprint()
+    statuses = _statuses(result, data)
+    baseline = health.baseline_loss(data.y_train, data.task == CLASSIFICATION)
     runs = []
     for k, lam in enumerate(unit.lambdas):
         train, test, wsq = (
             float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
         )
-        diverged = bool(result.diverged is not None and result.diverged[k])
-        diverged = diverged or not all(math.isfinite(v) for v in (train, test, wsq))
+        status = statuses[k]
+        if not all(math.isfinite(v) for v in (train, test, wsq)):
+            status = health.DIVERGED
+        if status == health.DIVERGED:  # numbers of a run that blew up mean nothing
+            train = test = wsq = math.nan
         run = {
             "point": {},
             "lambda": lam,
             "seed": unit.seed,
             "fold": unit.fold,
-            "status": "diverged" if diverged else "ok",
+            "status": status,
             "train_loss": _number(train),
             "test_loss": _number(test),
             "penalty": _number(result.loss_scale * lam * wsq),
             "objective": _number(train + result.loss_scale * lam * wsq),
             "weight_sq_norm": _number(wsq),
+            "baseline_loss": _number(baseline),
         }
         run.update({name: _number(values[k]) for name, values in result.metrics.items()})
         run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
@@ -156,6 +165,17 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
             run["pointwise_test_loss"] = [_number(v) for v in result.pointwise[k]]
         runs.append(run)
     return runs
+
+
+def _statuses(result, data: Dataset) -> list[str]:
+    """The training-health status of each of a fit's runs."""
+    classification = data.task == CLASSIFICATION
+    return health.statuses(
+        result.train_loss,
+        health.no_fit_threshold(data.y_train, classification),
+        diverged=result.diverged,
+        not_converged=result.not_converged,
+    )
 
 
 def _number(value):
@@ -250,7 +270,8 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     from wdcli.summary import select_lambdas
 
     notes = grid_notes([row["lambda"] for row in summary], best)
-    if summary and all(row["regime"] in ("flat", "diverged") for row in summary):
+    regimes = [row["regime"] for row in summary if row["regime"] is not None]
+    if regimes and all(regime in ("flat", "diverged") for regime in regimes):
         notes.append(NO_DIFFERENCE)
     scaled = task == "regression" and config.dataset.scale_target is not False
     fields = {

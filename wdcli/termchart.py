@@ -6,6 +6,8 @@
 broken axis; lines are braille dots (2 × 4 per character cell), each λ's mean is a marker
 (○ train, ● test), the dotted vertical line is λ_min, and the row under the λ labels names the
 regime of each stretch of λ. Markers and the regime names carry the meaning without colour.
+A λ whose runs did not all train (wdcli.health) has no marker and no line through it; the
+regime row names what went wrong there instead (diverged, no_fit, not_converged).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import math
 from collections.abc import Mapping
 
 from rich.text import Text
+
+from wdcli.health import UNHEALTHY
 
 STYLES = {
     "train": "#1f77b4",
@@ -24,6 +28,8 @@ STYLES = {
     "good": "#2ca02c",
     "underfit": "#9467bd",
     "diverged": "#7f7f7f",
+    "no_fit": "#7f7f7f",
+    "not_converged": "#7f7f7f",
 }
 MARKERS = {"train": "○", "test": "●"}
 # Braille dot bits by (column, row) inside a cell: U+2800 + the sum of the raised dots.
@@ -48,10 +54,13 @@ def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool =
     """
     rows = results.get("summary") or []
     lams = [float(row["lambda"]) for row in rows]
-    series = {split: [row.get(f"{split}_loss_mean") for row in rows] for split in MARKERS}
+    series = {
+        split: [row.get(f"{split}_loss_mean") if trained(row) else None for row in rows]
+        for split in MARKERS
+    }
     finite = [v for vals in series.values() for v in vals if _ok(v)]
     if not finite:
-        return Text("(no finite loss to chart: every run diverged)")
+        return Text("(nothing to chart: no λ trained on every seed)")
     scale = _YScale(min(finite), max(finite), height)
     margin = max(len(label) for _, label in scale.ticks()) + 1
     cols = max(width - margin - 1, 12)
@@ -76,12 +85,26 @@ def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool =
         *_plot_lines(canvas, scale, margin),
         _axis(xs, lams, cols, margin),
         _labels(xs, lams, best, cols, margin),
-        _regimes(xs, [str(row.get("regime", "")) for row in rows], cols, margin),
+        _regimes(xs, [regime_label(row) for row in rows], cols, margin),
     ]
     out = Text("\n").join(lines)
     if not color:
         out = Text(out.plain)
     return out
+
+
+def trained(row: Mapping) -> bool:
+    """Whether a summary row is drawn: it has a regime and every run of it trained."""
+    regime = row.get("regime")
+    unhealthy = any(row.get(f"n_{status}") for status in UNHEALTHY)
+    return bool(regime) and regime != "diverged" and not unhealthy
+
+
+def regime_label(row: Mapping) -> str:
+    """The row's regime, or for a row that is not drawn what went wrong (first by precedence)."""
+    if trained(row):
+        return str(row["regime"])
+    return next((s for s in UNHEALTHY if row.get(f"n_{s}")), str(row.get("regime") or "–"))
 
 
 def _ok(value) -> bool:
@@ -277,5 +300,5 @@ def _bracket(name: str, n: int) -> str:
         return "├" + "─" * left + label + "─" * (n - 2 - len(label) - left) + "┤"
     if len(name) <= n:
         return name.center(n)
-    initial = "×" if name == "diverged" else name[:1]  # too narrow for the word: o, g, u, ×
+    initial = "×" if name in UNHEALTHY else name[:1]  # too narrow for the word: o, g, u, ×
     return "├" + initial.center(n - 2, "─") + "┤" if n >= 3 else initial.center(n)

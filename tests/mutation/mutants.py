@@ -46,6 +46,13 @@ MUTANTS += [
         "resume silently accepts runs that the config does not have",
     ),
     Mutant(
+        "resume-mixed-data",
+        "wdcli/store.py",
+        "    if found != first:",
+        "    if False:",
+        "resume accepts runs of one seed trained on different data",
+    ),
+    Mutant(
         "journal-oserror-escapes",
         "wdcli/journal.py",
         "            raise _write_error(self.path, exc) from None",
@@ -67,3 +74,7 @@ MUTANTS += [
         "compare passes a row where a run now diverges",
     ),
 ]
+
+from health_mutants import HEALTH_MUTANTS  # noqa: E402
+
+MUTANTS += HEALTH_MUTANTS

@@ -26,7 +26,8 @@ class Fit:
     Losses are the data loss alone (mean squared error or mean cross-entropy), never the
     penalised objective. `metrics` holds further per-run numbers (df, accuracies, iterations);
     `curves` holds {"epoch": (E,), "train_loss": (K, E), "test_loss": (K, E)} where the model
-    trains over epochs; `diverged` marks runs whose loss went non-finite.
+    trains over epochs. `diverged` marks runs whose loss or parameters went (or were about to
+    go) non-finite, `not_converged` runs whose training had not settled (see wdcli.health).
     """
 
     train_loss: np.ndarray
@@ -35,6 +36,7 @@ class Fit:
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
     curves: dict[str, np.ndarray] | None = None
     diverged: np.ndarray | None = None
+    not_converged: np.ndarray | None = None
     loss_scale: float = 1.0
     pointwise: np.ndarray | None = None
 

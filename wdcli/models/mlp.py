@@ -30,6 +30,7 @@ from itertools import pairwise
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from wdcli import health
 from wdcli.activations import ACTIVATIONS, RELU_LIKE, sigmoid_into
 from wdcli.config import MLPModel
 from wdcli.data import REGRESSION, Dataset
@@ -109,6 +110,27 @@ def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype) -> np.nda
         if biases or i % 2 == 0:
             view[...] = values.reshape((-1,) + (1,) * (view.ndim - 1))
     return flat
+
+
+def max_abs(layout: Layout, flat: np.ndarray) -> np.ndarray:
+    """max |value| over each of the K models' entries of a flat vector (NaN if any is NaN)."""
+    views = layout.views(flat)
+    first = layout.first(views[0])
+    out = np.maximum(first.max(axis=(0, 2)), -first.min(axis=(0, 2)))
+    for view in views[1:]:
+        axes = tuple(range(1, view.ndim))
+        out = np.maximum(out, np.maximum(view.max(axis=axes), -view.min(axis=axes)))
+    return out
+
+
+def _flat_sq_norm(layout: Layout, flat: np.ndarray) -> np.ndarray:
+    """Σw² (weights only) of each of the K models of a flat vector, in float64."""
+    views = layout.views(flat)
+    first = layout.first(views[0])[:-1]
+    out = np.einsum("dkh,dkh->k", first, first, dtype=np.float64)
+    for W in views[1::2]:
+        out += np.einsum("kij,kij->k", W, W, dtype=np.float64)
+    return out
 
 
 def weight_sq_norm(params: Sequence[np.ndarray]) -> np.ndarray:
@@ -353,6 +375,9 @@ class Trained:
     from the evaluation at which a run was found diverged. The final losses and accuracies are
     the curves' last column and the accuracies at the end (NaN for diverged runs). The
     accuracy curves (classification only) are recorded at the same epochs as the losses.
+    `diverged` and `not_converged` are the training-health flags of wdcli.health;
+    `late_decrease` is the share of the objective's decrease that came in the last tenth of
+    the epochs (what `not_converged` is decided on).
     """
 
     params: list[np.ndarray]
@@ -362,6 +387,8 @@ class Trained:
     train_accuracy: np.ndarray | None
     test_accuracy: np.ndarray | None
     diverged: np.ndarray
+    not_converged: np.ndarray | None = None
+    late_decrease: np.ndarray | None = None
     train_accuracy_curve: np.ndarray | None = None
     test_accuracy_curve: np.ndarray | None = None
 
@@ -411,8 +438,10 @@ def train_stacked(
     trainer = _Trainer(layout, theta, X, Y, lambdas, options, loss)
     record = eval_epochs(options.epochs, options.eval_every, options.eval_points)
     columns = {int(epoch): column for column, epoch in enumerate(record)}
+    late = health.late_epoch(options.epochs)
     curves = np.full((len(evaluators), layout.K, len(record)), np.nan)
     acc_curves = np.full_like(curves, np.nan)
+    objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
     accuracy = [None] * len(evaluators)
     orders = iter(orders)
     # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
@@ -439,10 +468,23 @@ def train_stacked(
                 if on_eval is not None:
                     test = -1 if X_test is not None else 0
                     on_eval(epoch, options.epochs, curves[test, :, column], accuracy[test])
+                train_loss = curves[0, :, column]
+            elif epoch == late:  # the training loss alone, for the convergence check
+                train_loss = np.empty((1, layout.K))
+                trainer.evaluate(evaluators[:1], train_loss)
+                train_loss = train_loss[0]
+            else:
+                continue
+            if epoch in (0, late, options.epochs):
+                objective[epoch] = train_loss + lambdas * _flat_sq_norm(layout, theta)
+        start, end = objective[0], objective[options.epochs]
+        late_share = health.late_decrease(start, objective[late], end)
+        not_converged = health.still_falling(start, objective[late], end)
     diverged = trainer.diverged
     for acc in accuracy:
         if acc is not None:
             acc[diverged] = np.nan
+    late_share[diverged] = np.nan
     return Trained(
         params=unstack(layout, theta),
         epochs=record,
@@ -451,6 +493,8 @@ def train_stacked(
         train_accuracy=accuracy[0],
         test_accuracy=accuracy[1] if X_test is not None else None,
         diverged=diverged,
+        not_converged=not_converged & ~diverged,
+        late_decrease=late_share,
         train_accuracy_curve=acc_curves[0] if accuracy[0] is not None else None,
         test_accuracy_curve=acc_curves[1]
         if X_test is not None and accuracy[1] is not None
@@ -480,6 +524,10 @@ class _Trainer:
             self.decay = (1 - options.lr * two_lambda).astype(dtype)
         self.diverged = np.zeros(layout.K, bool)
         self.frozen = None
+        labels = self.Yt[0] if loss != "log_loss" else self.Yt.argmax(axis=0)
+        self.baseline = health.baseline_loss(labels, loss != "squared_error")
+        self.limit = health.weight_limit(self.Yt)
+        self.start_loss = None  # the training loss at epoch 0
 
     def epoch(self, order: np.ndarray) -> None:
         """One pass over the training rows in the given order."""
@@ -505,12 +553,12 @@ class _Trainer:
         theta += step
 
     def check_parameters(self) -> None:
-        """Mark models with non-finite parameters diverged."""
-        views = self.layout.views(self.theta)
-        finite = np.isfinite(self.layout.first(views[0])).all(axis=(0, 2))
-        for view in views[1:]:
-            finite &= np.isfinite(view).all(axis=tuple(range(1, view.ndim)))
-        self._freeze(~finite)
+        """Mark diverged the models whose parameters are non-finite or beyond the bound of
+        wdcli.health (before they overflow), or whose optimiser state overflowed."""
+        bad = ~(max_abs(self.layout, self.theta) <= self.limit)
+        for state in self.optimizer.state():
+            bad |= ~np.isfinite(max_abs(self.layout, state))
+        self._freeze(bad)
 
     def evaluate(self, evaluators, out: np.ndarray) -> list:
         """Losses of every split into out (splits, K); the accuracies (or None) returned."""
@@ -518,7 +566,9 @@ class _Trainer:
         for i, evaluate in enumerate(evaluators):
             out[i], acc = evaluate(self.P, self.activation)
             accuracy.append(acc)
-        self._freeze(~np.isfinite(out[0]))
+        if self.start_loss is None:
+            self.start_loss = out[0].copy()
+        self._freeze(health.blew_up(out[0], self.start_loss, self.baseline))
         out[:, self.diverged] = np.nan
         return accuracy
 
@@ -574,6 +624,7 @@ def fit_mlp(
         metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
         curves["train_accuracy"] = run.train_accuracy_curve
         curves["test_accuracy"] = run.test_accuracy_curve
+    metrics["late_decrease"] = run.late_decrease
     return Fit(
         train_loss=train_curve[:, -1].copy(),
         test_loss=test_curve[:, -1].copy(),
@@ -581,5 +632,6 @@ def fit_mlp(
         metrics=metrics,
         curves=curves,
         diverged=run.diverged,
+        not_converged=run.not_converged,
         loss_scale=units,
     )

@@ -1,0 +1,347 @@
+"""Training health: the rules of wdcli.health at their thresholds, and where models apply them.
+
+Every threshold is tested on both sides of its boundary; the models' checks are tested on the
+trainer itself (a parameter at the bound, one just past it) and end to end on real training.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.dummy import DummyClassifier
+from sklearn.metrics import log_loss
+
+from wdcli import health
+from wdcli.config import LinearModel, LogisticModel, MLPModel
+from wdcli.data import CLASSIFICATION, REGRESSION, Dataset
+from wdcli.models import mlp
+from wdcli.models.linear import fit_ridge_path
+from wdcli.models.logistic import fit_logistic
+from wdcli.models.mlp import fit_mlp
+from wdcli.summary import summarise
+
+up = np.nextafter  # the next float towards the second argument
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+def options(**changes) -> MLPModel:
+    defaults = dict(name="mlp", hidden=[5], batch_size=8, epochs=4, lr=0.01, eval_every=1)
+    return MLPModel(**(defaults | changes))
+
+
+def dataset(kind="regression", n_train=40, n_test=30, d=4, seed=0, shift=0.0) -> Dataset:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_train + n_test, d))
+    if kind == "regression":
+        y = X @ rng.standard_normal(d) + 0.5 * rng.standard_normal(len(X)) + shift
+        return Dataset(X[:n_train], y[:n_train], X[n_train:], y[n_train:], REGRESSION)
+    y = (X[:, 0] + 0.5 * rng.standard_normal(len(X)) > 0).astype(np.int64)
+    if kind == "separable":
+        y = (X[:, 0] > 0).astype(np.int64)
+    return Dataset(X[:n_train], y[:n_train], X[n_train:], y[n_train:], CLASSIFICATION, ["0", "1"])
+
+
+# --------------------------------------------------------------------------- the baseline
+
+
+@given(st.lists(finite, min_size=1, max_size=50))
+def test_regression_baseline_is_the_loss_of_predicting_the_mean(values):
+    y = np.array(values)
+    assert health.baseline_loss(y, False) == pytest.approx(np.mean((y - y.mean()) ** 2), abs=1e-9)
+
+
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=60))
+def test_classification_baseline_is_the_cross_entropy_of_the_class_frequencies(labels):
+    y = np.array(labels)
+    if len(set(labels)) == 1:
+        assert health.baseline_loss(y, True) == 0.0
+        return
+    prior = DummyClassifier(strategy="prior").fit(np.zeros((len(y), 1)), y)
+    expected = log_loss(y, prior.predict_proba(np.zeros((len(y), 1))), labels=prior.classes_)
+    assert health.baseline_loss(y, True) == pytest.approx(expected, rel=1e-12)
+
+
+def test_no_fit_threshold_is_a_quarter_above_the_baseline_plus_rounding():
+    y = np.array([1.0, 3.0])  # variance 1, mean(y²) 5
+    assert health.no_fit_threshold(y, False) == 1.25 * 1.0 + 1e-12 * 5.0
+    assert health.no_fit_threshold(np.array([0, 1]), True) == 1.25 * math.log(2) + 1e-12
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+@given(st.floats(1e-6, 1e6))
+def test_no_fit_begins_just_above_the_threshold(threshold):
+    losses = [threshold, up(threshold, np.inf), 0.0]
+    assert health.statuses(losses, threshold) == ["ok", "no_fit", "ok"]
+
+
+def test_statuses_take_the_first_that_applies():
+    flags = dict(diverged=[True, False, False, False], not_converged=[True, True, True, False])
+    losses = [5.0, 5.0, 1.0, 1.0]  # threshold 2: the first two are worse than the baseline
+    assert health.statuses(losses, 2.0, **flags) == ["diverged", "no_fit", "not_converged", "ok"]
+    assert health.statuses([np.nan, np.inf], 2.0) == ["diverged", "diverged"]
+
+
+@given(st.floats(1e-3, 1e6), st.floats(1e-3, 1e6))
+def test_a_loss_blows_up_just_above_a_thousand_times_its_start_or_the_baseline(start, baseline):
+    limit = 1e3 * max(start, baseline)
+    losses = np.array([limit, up(limit, np.inf), np.nan, np.inf])
+    assert health.blew_up(losses, np.full(4, start), baseline).tolist() == [
+        False,
+        True,
+        True,
+        True,
+    ]
+
+
+def test_weight_limit_scales_with_the_targets():
+    assert health.weight_limit(np.array([0.5, -0.2])) == 1e6
+    assert health.weight_limit(np.array([300.0, -450.0])) == 4.5e8
+
+
+@given(
+    st.just(0.0) | st.floats(-1e6, -1e-100) | st.floats(1e-100, 1e6),
+    st.just(0.0) | st.floats(1e-100, 1e6),  # no subnormals: scaling them is not exact
+    st.just(0.0) | st.floats(1e-100, 1e6),
+    st.integers(-20, 20),
+)
+@settings(max_examples=300)
+def test_still_falling_is_scale_free_and_monotone_in_the_late_value(end, late_gap, whole, power):
+    start, late, end = [end + whole], [end + late_gap], [end]
+    verdict = health.still_falling(start, late, end)
+    c = 2.0**power  # exact scaling
+    scaled = health.still_falling(np.multiply(start, c), np.multiply(late, c), np.multiply(end, c))
+    assert scaled.tolist() == verdict.tolist()
+    if verdict[0]:  # a later value further above the end is still falling
+        assert health.still_falling(start, [late[0] + late_gap], end)[0]
+
+
+def test_still_falling_boundaries():
+    # 5 % of the decrease: not yet; just more: yes (the decrease is far above 0.1 % of J).
+    assert health.still_falling([20.0], [10.5], [10.0]).tolist() == [False]
+    assert health.still_falling([20.0], [up(10.5, 11)], [10.0]).tolist() == [True]
+    # More than 5 % of the decrease but not more than 0.1 % of J: noise on a flat curve.
+    assert health.still_falling([100.01], [100.001], [100.0]).tolist() == [False]
+    assert health.still_falling([100.5], [100.1], [100.0]).tolist() == [False]
+    assert health.still_falling([101.0], [up(100.1, 101)], [100.0]).tolist() == [True]
+    # J did not decrease, or is not finite: not "still falling"
+    assert health.still_falling(
+        [1.0, np.inf, np.nan], [1.0, 5.0, 2.0], [2.0, 1.0, 1.0]
+    ).tolist() == [
+        False,
+        False,
+        False,
+    ]
+
+
+def test_late_epoch_is_the_start_of_the_last_tenth():
+    assert [health.late_epoch(e) for e in (1, 5, 10, 11, 150, 200)] == [0, 4, 9, 9, 135, 180]
+
+
+# --------------------------------------------------------------------------- the MLP's checks
+
+
+def _trainer(loss="squared_error", optimizer="adam", K=3, y_scale=1.0):
+    data = dataset()
+    Y = (y_scale * data.y_train).reshape(-1, 1)
+    opts = options(optimizer=optimizer)
+    layout = mlp.Layout((4, 5, 1), K)
+    theta = np.zeros(layout.size)
+    params = mlp.init_params(layout.sizes, "relu", "auto", np.random.default_rng(0))
+    mlp.stack(layout, params, theta)
+    return mlp._Trainer(layout, theta, data.X_train, Y, np.zeros(K), opts, loss), layout
+
+
+@pytest.mark.parametrize("where", [0, 4, -1])  # a weight of layer 1, its bias, output bias
+def test_a_parameter_beyond_the_bound_diverges_its_model_only(where):
+    trainer, layout = _trainer(y_scale=100.0)
+    limit = trainer.limit
+    assert limit == health.weight_limit(trainer.Yt)
+    views = layout.views(trainer.theta)
+    first = layout.first(views[0])  # (d + 1, K, h1)
+    if where == -1:
+        views[-1][2, 0] = -limit  # model 2's output bias, exactly at the bound: fine
+    else:
+        first[where, 2, 0] = limit
+    trainer.check_parameters()
+    assert trainer.diverged.tolist() == [False, False, False]
+    if where == -1:
+        views[-1][1, 0] = -up(limit, np.inf)
+    else:
+        first[where, 1, 0] = up(limit, np.inf)
+    trainer.check_parameters()
+    assert trainer.diverged.tolist() == [False, True, False]
+
+
+def test_a_nan_parameter_or_an_overflowed_optimiser_state_diverges():
+    trainer, layout = _trainer()
+    layout.views(trainer.theta)[1][0, 2, 0] = np.nan  # model 0, layer 2's weights
+    layout.views(trainer.optimizer.v)[2][2, 0] = np.inf  # model 2, Adam's Σg² of a bias
+    trainer.check_parameters()
+    assert trainer.diverged.tolist() == [True, False, True]
+
+
+def test_a_training_loss_far_above_its_start_diverges_at_the_evaluation():
+    trainer, layout = _trainer(K=2)
+    evaluator = mlp._Evaluator(layout, dataset().X_train, trainer.Yt.T, "squared_error", float)
+    out = np.empty((1, 2))
+    trainer.evaluate([evaluator], out)
+    np.testing.assert_array_equal(trainer.start_loss, out[0])  # epoch 0 sets the start
+    loss = out[0].copy()
+    # as if the start had been a thousandth of the loss (model 0) or less (model 1)
+    trainer.start_loss, trainer.baseline = np.array([loss[0] / 1e3 * 1.0001, loss[1] / 2e3]), 0.0
+    trainer.evaluate([evaluator], out)
+    assert trainer.diverged.tolist() == [False, True]
+    assert out[0, 0] == loss[0] and np.isnan(out[0, 1])
+
+
+def _no_warnings(fn, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(*args)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("regularization", ["l2", "decoupled"])
+def test_a_huge_lambda_diverges_quietly_whatever_the_optimiser(optimizer, regularization):
+    opts = options(optimizer=optimizer, regularization=regularization, epochs=3)
+    fit = _no_warnings(fit_mlp, dataset(), np.array([0.0, 1e300]), 0, opts)
+    assert fit.diverged.tolist() == [False, True]
+    assert np.isnan(fit.train_loss[1]) and np.isnan(fit.weight_sq_norm[1])
+
+
+def test_adam_at_lambda_1e300_does_not_sit_at_its_initial_weights_as_ok():
+    # The gradient 2λw squares to ∞ in Adam's state: every step is 0 from the first one.
+    fit = _no_warnings(fit_mlp, dataset("binary"), np.array([1e300]), 0, options(epochs=2))
+    assert fit.diverged.tolist() == [True]
+
+
+def test_weights_are_frozen_at_the_bound_long_before_they_would_overflow():
+    # No hidden layer, sgd with lr·2λ = 2.5: each step multiplies the weights by about −1.5
+    # (×7.6 per epoch of 5 steps); unchecked, they would pass 1e308 at about epoch 350.
+    data, epochs = dataset(), 400
+    limit = health.weight_limit(data.y_train)
+    opts = options(optimizer="sgd", lr=0.01, epochs=epochs, eval_every=epochs, hidden=[])
+    trained = _no_warnings(
+        mlp.train_stacked,
+        data.X_train,
+        data.y_train.reshape(-1, 1),
+        mlp.init_params((4, 1), "relu", "auto", np.random.default_rng(0)),
+        np.array([0.0, 125.0]),
+        [np.arange(40)] * epochs,
+        opts,
+        "squared_error",
+    )
+    assert trained.diverged.tolist() == [False, True]
+    top = max(np.abs(p[1]).max() for p in trained.params)
+    assert limit < top < 10 * limit  # stopped within one epoch of crossing the bound
+    assert np.isfinite(mlp.weight_sq_norm(trained.params)).all()
+    assert np.isnan(trained.late_decrease[1]) and not trained.not_converged[1]
+
+
+def test_late_decrease_is_read_off_the_curve_at_lambda_zero():
+    fit = fit_mlp(dataset(), np.array([0.0]), 0, options(epochs=20))
+    curve = fit.curves["train_loss"][0]  # J = L_data at λ = 0; the last tenth: epochs 18–20
+    share = (curve[18] - curve[20]) / (curve[0] - curve[20])
+    assert fit.metrics["late_decrease"][0] == pytest.approx(share, rel=1e-12)
+    assert fit.not_converged[0] == (share > 0.05 and curve[18] - curve[20] > 1e-3 * curve[20])
+
+
+def test_too_few_epochs_is_not_converged_and_enough_is():
+    data, lambdas = dataset(), np.array([0.0, 0.01])
+    short = fit_mlp(data, lambdas, 0, options(epochs=3, lr=0.003))
+    assert short.not_converged.all() and (short.metrics["late_decrease"] > 0.05).all()
+    long = fit_mlp(data, lambdas, 0, options(epochs=400, lr=0.01, batch_size=40))
+    assert not long.not_converged.any()
+
+
+def test_the_convergence_check_does_not_depend_on_eval_every():
+    data, lambdas = dataset(), np.array([0.0, 0.01])
+    every = fit_mlp(data, lambdas, 0, options(epochs=30))
+    rarely = fit_mlp(data, lambdas, 0, options(epochs=30, eval_every=30))
+    np.testing.assert_array_equal(every.train_loss, rarely.train_loss)
+    np.testing.assert_allclose(
+        every.metrics["late_decrease"], rarely.metrics["late_decrease"], rtol=1e-12
+    )
+    np.testing.assert_array_equal(every.not_converged, rarely.not_converged)
+
+
+# --------------------------------------------------------------------------- the other models
+
+
+def test_logistic_is_not_converged_exactly_when_the_gradient_tolerance_is_not_met():
+    data = dataset("binary")
+    fit = fit_logistic(data, np.array([0.01, 0.1]), 0, LogisticModel(name="logistic", max_iter=1))
+    grad = fit.metrics["grad_norm"]
+    assert (grad > 1e-8).all() and fit.not_converged.all()
+    at = LogisticModel(name="logistic", max_iter=1, tol=float(grad.max()))
+    assert not fit_logistic(data, np.array([0.01, 0.1]), 0, at).not_converged.any()
+    # one Newton step whatever tol is, so the same gradients: flagged exactly where grad > tol
+    at_min = LogisticModel(name="logistic", max_iter=1, tol=float(grad.min()))
+    flags = fit_logistic(data, np.array([0.01, 0.1]), 0, at_min).not_converged
+    assert flags.tolist() == (grad > grad.min()).tolist() and flags.sum() == 1
+    below = LogisticModel(name="logistic", max_iter=1, tol=float(up(grad.min(), 0)))
+    assert fit_logistic(data, np.array([0.01, 0.1]), 0, below).not_converged.all()
+
+
+def test_logistic_at_lambda_zero_on_separable_classes_is_ok():
+    # No minimiser exists (the weights run off to infinity, `converged` is False), but J reaches
+    # its infimum 0: the run is an honest, extreme overfit.
+    data = dataset("separable")
+    fit = fit_logistic(data, np.array([0.0]), 0, LogisticModel(name="logistic"))
+    assert not fit.metrics["converged"][0] and not fit.not_converged[0]
+    assert fit.train_loss[0] < 1e-10
+
+
+def _status(fit, data):
+    classification = data.task == CLASSIFICATION
+    return health.statuses(
+        fit.train_loss,
+        health.no_fit_threshold(data.y_train, classification),
+        fit.diverged,
+        fit.not_converged,
+    )
+
+
+def test_the_infinite_lambda_limit_is_ok_and_underfit():
+    """Every model at λ → ∞ is the constant predictor: its loss is the baseline's, not worse."""
+    lambdas = np.array([0.0, 0.01, 1e8])
+    cases = [
+        (fit_ridge_path, dataset(shift=50.0), LinearModel(name="linear")),
+        (fit_logistic, dataset("binary"), LogisticModel(name="logistic")),
+        (fit_mlp, dataset(shift=5.0), options(lr=0.05, epochs=300, batch_size=40)),
+        (fit_mlp, dataset("binary"), options(lr=0.05, epochs=300, batch_size=40)),
+    ]
+    for fit_function, data, opts in cases:
+        fit = fit_function(data, lambdas, 0, opts)
+        baseline = health.baseline_loss(data.y_train, data.task == CLASSIFICATION)
+        assert fit.train_loss[-1] == pytest.approx(baseline, rel=0.05), fit_function
+        assert _status(fit, data) == ["ok", "ok", "ok"], fit_function
+        runs = [
+            {"lambda": lam, "seed": 0, "status": "ok", "train_loss": tr, "test_loss": te}
+            for lam, tr, te in zip(lambdas, fit.train_loss, fit.test_loss, strict=True)
+        ]
+        rows, _, _ = summarise(runs, 0.05)
+        assert rows[-1]["regime"] == "underfit", fit_function
+
+
+def test_an_mlp_that_never_reached_the_mean_is_no_fit():
+    # Targets around 50 and Adam at lr 0.001 for 3 epochs: the output moves ~0.015.
+    data = dataset(shift=50.0)
+    fit = fit_mlp(data, np.array([0.0, 1.0]), 0, options(lr=0.001, epochs=3))
+    assert (fit.train_loss > 10 * health.baseline_loss(data.y_train, False)).all()
+    assert _status(fit, data) == ["no_fit", "no_fit"]
+
+
+def test_ridge_is_never_unhealthy_on_ordinary_data():
+    data = dataset()
+    fit = fit_ridge_path(data, np.logspace(-8, 8, 9), 0, LinearModel(name="linear"))
+    assert fit.not_converged is None and fit.diverged is None
+    assert set(_status(fit, data)) == {"ok"}

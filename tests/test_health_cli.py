@@ -1,0 +1,316 @@
+"""Training health through the command line: a sweep of each kind of failure, with its
+statuses, table, stderr line and exit code; and how tables, charts and figures show them."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from wdcli import report
+from wdcli.cli import app
+from wdcli.plots import curves_figure, validation_figure
+from wdcli.summary import summarise
+from wdcli.termchart import loss_chart
+
+runner = CliRunner()
+
+TINY_MLP = """\
+name: tiny-mlp
+dataset: {name: diabetes, n_train: 100}
+model: {name: mlp, hidden: [8], optimizer: sgd, lr: 0.1, epochs: 3}
+lambdas: [0, 0.01]
+seeds: 2
+"""
+
+
+def sweep(config, tmp_path, *extra):
+    """Run `wdcli sweep` with floating point warnings as errors; (result, document)."""
+    out = tmp_path / "r.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = runner.invoke(
+            app, ["sweep", str(config), "--out", str(out), "--format", "markdown", *extra]
+        )
+    assert result.exit_code == 0, result.stderr + repr(result.exception)
+    assert "Warning" not in result.stderr
+    return result, json.loads(out.read_text())
+
+
+def stderr_lines(result) -> list[str]:
+    return result.stderr.strip().splitlines()
+
+
+def test_sgd_with_a_large_learning_rate_diverges_every_run(write_config, tmp_path):
+    result, document = sweep(write_config(TINY_MLP), tmp_path)
+    assert {run["status"] for run in document["runs"]} == {"diverged"}
+    for run in document["runs"]:
+        assert run["train_loss"] is run["test_loss"] is run["weight_sq_norm"] is None
+    assert "| 0 | – | – | – | – | 2/2 diverged | – |  |" in result.stdout
+    assert "| 0.01 | – | – | – | – | 2/2 diverged | – |  |" in result.stdout
+    assert "_no λ trained on every seed: nothing can be said" in result.stdout
+    assert document["best_lambda"] is None and document["lambda_1se"] is None
+    assert stderr_lines(result) == [
+        "warning: no run trained: 4 diverged (loss or weights blew up) at λ = 0, 0.01: "
+        "lower model.lr; so no λ has a regime and there is no λ_min (docs/health.md)",
+        f"wrote {tmp_path / 'r.json'}",
+    ]
+
+
+def test_too_few_epochs_is_no_fit(write_config, tmp_path):
+    config = write_config(TINY_MLP)
+    result, document = sweep(
+        config, tmp_path, "--set", "model.optimizer=adam", "--set", "model.lr=0.001",
+        "--set", "model.epochs=2",
+    )  # fmt: skip
+    assert {run["status"] for run in document["runs"]} == {"no_fit"}
+    for run in document["runs"]:  # the diabetes targets are ~150: far from the mean
+        assert run["train_loss"] > 1.25 * run["baseline_loss"]
+    assert "| 0 | – | – | – | – | 2/2 no_fit | – |  |" in result.stdout
+    assert [row["n_no_fit"] for row in document["summary"]] == [2, 2]
+    assert stderr_lines(result)[0] == (
+        "warning: no run trained: 4 no_fit (worse on the training split than predicting the "
+        "mean) at λ = 0, 0.01: raise model.epochs or model.lr; so no λ has a regime and there "
+        "is no λ_min (docs/health.md)"
+    )
+
+
+def test_a_solver_stopped_early_is_not_converged(write_config, tmp_path):
+    config = write_config(
+        """\
+        name: early
+        dataset: {name: breast_cancer, n_train: 60}
+        model: {name: logistic, max_iter: 1}
+        lambdas: [0.001, 0.1]
+        seeds: 2
+        """
+    )
+    result, document = sweep(config, tmp_path)
+    assert {run["status"] for run in document["runs"]} == {"not_converged"}
+    assert all(run["grad_norm"] > 1e-8 for run in document["runs"])
+    assert "| 0.001 | – | – | – | – | 2/2 not_converged | – |  |" in result.stdout
+    assert stderr_lines(result)[0] == (
+        "warning: no run trained: 4 not_converged (solver tolerance not met) at λ = 0.001, "
+        "0.1: raise model.max_iter; so no λ has a regime and there is no λ_min (docs/health.md)"
+    )
+
+
+def test_an_absurd_lambda_diverges_and_the_rest_of_the_sweep_stands(write_config, tmp_path):
+    config = write_config(TINY_MLP)
+    result, document = sweep(
+        config, tmp_path, "--set", "model.optimizer=adam", "--set", "model.lr=0.01",
+        "--set", "dataset.name=friedman1", "--set", "dataset.n_samples=200",
+        "--set", "model.epochs=100", "--set", "lambdas=[0, 0.01, 1e300]",
+    )  # fmt: skip
+    statuses = [(run["lambda"], run["status"]) for run in document["runs"]]
+    assert statuses == [(0.0, "ok")] * 2 + [(0.01, "ok")] * 2 + [(1e300, "diverged")] * 2
+    assert document["best_lambda"] == 0.01
+    assert [row["regime"] for row in document["summary"]] == ["good", "good", None]
+    assert "| 1e+300 | – | – | – | – | 2/2 diverged | – |  |" in result.stdout
+    assert "| 0.01 | " in result.stdout and " |  | good | λ_min = λ_1se |" in result.stdout
+    assert stderr_lines(result)[0] == (
+        "warning: 2 of 6 runs did not train: 2 diverged (loss or weights blew up) at "
+        "λ = 1e+300: lower the largest λ (every diverged run has λ·model.lr ≥ 1); those λ get "
+        "no regime and are never λ_min or λ_1se (docs/health.md)"
+    )
+    # `show` says it again
+    shown = runner.invoke(app, ["show", str(tmp_path / "r.json"), "--format", "csv"])
+    assert shown.exit_code == 0 and shown.stderr == result.stderr.splitlines()[0] + "\n"
+    header, *rows = shown.stdout.splitlines()
+    assert header.startswith("lambda,n_runs,n_diverged,n_not_converged,n_no_fit,")
+    assert rows[2].startswith("1e+300,2,2,0,0,,")
+
+
+def test_quiet_leaves_the_warning_out_but_not_the_runs_column(write_config, tmp_path):
+    result, document = sweep(write_config(TINY_MLP), tmp_path, "--quiet")
+    assert result.stderr == ""
+    assert "| 0 | – | – | – | – | 2/2 diverged | – |  |" in result.stdout
+
+
+def test_a_healthy_sweep_prints_no_warning_and_no_runs_column(ridge_config, tmp_path):
+    result, document = sweep(ridge_config, tmp_path)
+    assert {run["status"] for run in document["runs"]} == {"ok"}
+    assert "| runs |" not in result.stdout
+    assert stderr_lines(result) == [f"wrote {tmp_path / 'r.json'}"]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _document(statuses: dict[float, list[str]]) -> dict:
+    """A results document whose runs at each λ have the given statuses."""
+    runs = [
+        {
+            "lambda": lam,
+            "seed": seed,
+            "status": status,
+            "train_loss": None if status == "diverged" else 0.5 + lam,
+            "test_loss": None if status == "diverged" else 1.0 + abs(np.log10(lam or 1e-3) + 1),
+        }
+        for lam, row in statuses.items()
+        for seed, status in enumerate(row)
+    ]
+    summary, best, one_se = summarise(runs, 0.05)
+    return {
+        "config": {"name": "t", "model": {"name": "mlp", "lr": 0.01}, "dataset": {"name": "d"}},
+        "task": "regression",
+        "runs": runs,
+        "summary": summary,
+        "best_lambda": best,
+        "lambda_1se": one_se,
+    }
+
+
+MIXED = {
+    0.0: ["diverged", "ok", "ok"],
+    1e-3: ["ok"] * 3,
+    1e-2: ["ok"] * 3,
+    0.1: ["ok"] * 3,
+    1.0: ["no_fit", "not_converged", "diverged"],
+}
+
+
+def test_the_table_counts_what_did_not_train():
+    headers, body = report.rows(_document(MIXED))
+    assert headers == ["λ", "train loss", "test loss", "gap", "Σw²", "runs", "regime", ""]
+    assert [cells[-3:-1] for cells in body] == [
+        ["1/3 diverged", "–"],
+        ["", "overfit"],
+        ["", "overfit"],
+        ["", "good"],
+        ["1/3 diverged, 1/3 no_fit, 1/3 not_converged", "–"],
+    ]
+    assert body[0][2] == "3 ± 0"  # the mean of the two healthy runs, shown, not ranked
+
+
+def test_the_note_lists_each_status_with_its_lambdas_and_knob():
+    note = report.health_note(_document(MIXED))
+    assert note == (
+        "warning: 4 of 15 runs did not train: 2 diverged (loss or weights blew up) at λ = 0, 1: "
+        "lower model.lr; 1 no_fit (worse on the training split than predicting the mean) at "
+        "λ = 1: raise model.epochs or model.lr; 1 not_converged (training loss still falling at "
+        "the end) at λ = 1: raise model.epochs; those λ get no regime and are never λ_min or "
+        "λ_1se (docs/health.md)"
+    )
+    assert report.health_note(_document({0.1: ["ok"], 1.0: ["ok"]})) is None
+    many = _document({lam: ["no_fit"] for lam in (0.0, 1e-4, 1e-3, 1e-2)})
+    assert (
+        "4 no_fit (worse on the training split than predicting the mean) at λ = 0 … 0.01 (4 λ)"
+        in (report.health_note(many))
+    )
+
+
+STATUS = st.sampled_from(["ok", "ok", "ok", "diverged", "no_fit", "not_converged"])
+
+
+@given(st.lists(st.lists(STATUS, min_size=3, max_size=3), min_size=1, max_size=6))
+@settings(max_examples=150, deadline=None)
+def test_any_mix_of_statuses_is_counted_shown_and_never_selected(grid):
+    grid_lambdas = (0.0, 1e-3, 1e-2, 0.1, 1.0, 10.0)[: len(grid)]
+    statuses = dict(zip(grid_lambdas, grid, strict=True))
+    document = _document(statuses)
+    rows = {row["lambda"]: row for row in document["summary"]}
+    for lam, row_statuses in statuses.items():
+        row = rows[lam]
+        for status in ("diverged", "no_fit", "not_converged"):
+            assert row[f"n_{status}"] == row_statuses.count(status)
+        healthy = set(row_statuses) == {"ok"}
+        assert (row["regime"] is not None) == healthy
+        assert (report.health_cell(row) == "") == healthy
+    for key in ("best_lambda", "lambda_1se"):
+        if document[key] is not None:
+            assert set(statuses[document[key]]) == {"ok"}
+    bad = sum(s != "ok" for row in grid for s in row)
+    note = report.health_note(document)
+    assert (note is None) == (bad == 0)
+    if note:
+        assert note.startswith("warning: no run trained" if bad == 3 * len(grid) else "warning: ")
+        assert f"{bad} of {3 * len(grid)} runs" in note or bad == 3 * len(grid)
+    headers, body = report.rows(document)
+    assert ("runs" in headers) == (bad > 0)
+    loss_chart(document, width=80, color=False)  # draws whatever the mix
+
+
+def test_no_fit_after_unstable_training_asks_for_a_lower_learning_rate():
+    document = _document({0.1: ["no_fit", "no_fit"], 1.0: ["ok", "ok"]})
+    document["runs"][0]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
+    document["runs"][1]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
+    assert ": raise model.epochs or model.lr;" in report.health_note(document)
+    document["runs"][1]["curve"]["train_loss"][-1] = 1.0000001  # ended above its start
+    assert report.health_note(document) == (
+        "warning: 2 of 4 runs did not train: 2 no_fit (worse on the training split than "
+        "predicting the mean) at λ = 0.1: lower model.lr (training left the loss above where it "
+        "started); those λ get no regime and are never λ_min or λ_1se (docs/health.md)"
+    )
+
+
+def test_the_chart_leaves_out_what_did_not_train():
+    chart = loss_chart(_document(MIXED), width=100, color=False).plain.splitlines()
+    plot = "\n".join(chart[1:-3])
+    assert plot.count("●") == 3  # test-loss markers at 0.001, 0.01 and 0.1 only
+    assert chart[-1].strip().startswith("├") and "diverged" in chart[-1]
+    assert "overfit" in chart[-1] and "good" in chart[-1]
+    nothing = loss_chart(_document({0.1: ["no_fit"], 1.0: ["diverged"]}), color=False)
+    assert nothing.plain == "(nothing to chart: no λ trained on every seed)"
+
+
+def test_the_figure_leaves_out_what_did_not_train():
+    fig = validation_figure(_document(MIXED))
+    (main,) = [ax for ax in fig.axes if ax.get_xscale() == "log"]
+    (test_line,) = [line for line in main.get_lines() if line.get_gid() == "test-loss"]
+    assert np.isnan(test_line.get_ydata()[-1])  # λ = 1 is not on the curve
+    assert np.isfinite(test_line.get_ydata()[:-1]).all()
+    crosses = [line for ax in fig.axes for line in ax.get_lines() if line.get_gid() == "diverged"]
+    assert sorted(float(line.get_xdata()[0]) for line in crosses) == [0.0, 1.0]
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "diverged" in labels
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "runs that did not train" in legend
+
+
+def test_the_curves_of_a_lambda_that_did_not_train_say_so():
+    document = _document({0.1: ["ok", "ok"], 1.0: ["no_fit", "ok"]})
+    for run in document["runs"]:
+        run["curve"] = {"epoch": [0, 1], "train_loss": [2.0, 1.0], "test_loss": [2.0, 1.5]}
+    fig = curves_figure(document, lambdas=[0.1, 1.0])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[:2] == ["λ = 0.1 (λ_min)", "λ = 1 (1/2 no_fit)"]
+
+
+def test_a_figure_of_nothing_trained_says_so():
+    fig = validation_figure(_document({0.1: ["no_fit"], 1.0: ["no_fit"]}))
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "no λ trained on every seed: nothing to draw\n(see each run's status)" in texts
+
+
+# --------------------------------------------------------------------------- shipped configs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "poly",
+        "linear",
+        "logistic",
+        "mlp",
+        "adamw",
+        "mlp_classification",
+        "diabetes_cv",
+        "diabetes_mlp",
+    ],
+)
+def test_every_run_of_the_shipped_configs_is_ok(name, tmp_path):
+    out = tmp_path / f"{name}.json"
+    result = runner.invoke(app, ["sweep", f"configs/{name}.yaml", "--out", str(out), "-f", "csv"])
+    assert result.exit_code == 0 and result.stderr == f"wrote {out}\n"  # no health warning
+    document = json.loads(out.read_text())
+    assert {run["status"] for run in document["runs"]} == {"ok"}
+    assert all(row["regime"] in ("overfit", "good", "underfit") for row in document["summary"])
+    late = [run.get("late_decrease") for run in document["runs"] if "late_decrease" in run]
+    assert all(share < 0.025 for share in late)  # well below the 5 % of not_converged

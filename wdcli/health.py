@@ -1,0 +1,122 @@
+"""Training health: whether a run trained, and if not, why. Pure numpy, vectorised over runs.
+
+Every run gets one status (the first that applies, in this order):
+
+    diverged       its loss or parameters went non-finite, or were about to: the training
+                   loss rose above LOSS_BLOWUP × max(its starting loss, the baseline), or a
+                   parameter above WEIGHT_BOUND × max(1, max|y|), or the optimiser's state
+                   overflowed. Training stops there (the run is frozen), its numbers are null.
+    no_fit         its loss on its own training split is above (1 + NO_FIT_MARGIN) × the
+                   baseline: the loss of predicting the training mean (regression: the
+                   variance of y) or the class frequencies (classification: their entropy).
+    not_converged  the training objective J = L_data + λ·Σw² was still falling at the end:
+                   its last LATE_FRACTION of the epochs brought more than STILL_FALLING of its
+                   whole decrease (and more than FLAT × J), or a solver ended above its
+                   gradient tolerance.
+    ok             none of these.
+
+The baseline is what any model can reach by ignoring its inputs; a very large λ converges to
+exactly that predictor, so its loss is within the margin and the run is `ok` (underfit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+OK, DIVERGED, NOT_CONVERGED, NO_FIT = "ok", "diverged", "not_converged", "no_fit"
+STATUSES = (OK, DIVERGED, NOT_CONVERGED, NO_FIT)
+UNHEALTHY = (DIVERGED, NO_FIT, NOT_CONVERGED)  # the order of precedence, and of messages
+
+NO_FIT_MARGIN = 0.25  # no_fit: training loss above 1.25 × the baseline's
+LOSS_BLOWUP = 1e3  # diverged: training loss above 1000 × max(its start, the baseline)
+WEIGHT_BOUND = 1e6  # diverged: a parameter above 1e6 × max(1, max|y|)
+LATE_FRACTION = 0.1  # not_converged: the last tenth of the epochs ...
+STILL_FALLING = 0.05  # ... brought more than 5 % of the objective's whole decrease ...
+FLAT = 1e-3  # ... and more than 0.1 % of its final value
+_ROUNDING = 1e-12  # no_fit ignores an excess below this fraction of mean(y²) (or of 1 nat)
+
+
+def baseline_loss(y: np.ndarray, classification: bool) -> float:
+    """The training loss of the best constant prediction: the mean of y (squared error:
+    the population variance) or the class frequencies (cross-entropy: their entropy, nats)."""
+    y = np.asarray(y)
+    if y.size == 0:
+        return float("nan")
+    if not classification:
+        y = y.astype(np.float64)
+        return float(np.mean(np.square(y - y.mean())))
+    _, counts = np.unique(y, return_counts=True)
+    p = counts / y.size
+    return float(-np.sum(p * np.log(p)))
+
+
+def no_fit_threshold(y: np.ndarray, classification: bool) -> float:
+    """The training loss above which a run is `no_fit`: (1 + NO_FIT_MARGIN) × the baseline,
+    plus a rounding allowance (so that a constant target's exact fit is not flagged)."""
+    scale = 1.0 if classification else float(np.mean(np.square(np.asarray(y, np.float64))))
+    return (1 + NO_FIT_MARGIN) * baseline_loss(y, classification) + _ROUNDING * scale
+
+
+def weight_limit(y: np.ndarray) -> float:
+    """The largest |parameter| a run may reach before it counts as diverged."""
+    y = np.asarray(y, np.float64)
+    top = float(np.max(np.abs(y), initial=0.0))
+    return WEIGHT_BOUND * max(1.0, top if np.isfinite(top) else 1.0)
+
+
+def blew_up(train_loss: np.ndarray, start_loss: np.ndarray, baseline: float) -> np.ndarray:
+    """Runs whose training loss is non-finite or above LOSS_BLOWUP × max(start, baseline)."""
+    with np.errstate(invalid="ignore"):
+        reference = np.fmax(np.asarray(start_loss, np.float64), baseline)
+        return ~(np.asarray(train_loss) <= LOSS_BLOWUP * reference)
+
+
+def late_decrease(start: np.ndarray, late: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The share of the objective's whole decrease, start → end, that came after `late`:
+    (J_late − J_end) / (J_start − J_end); NaN when J did not decrease at all."""
+    start, late, end = (np.asarray(a, np.float64) for a in (start, late, end))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        whole = start - end
+        share = (late - end) / whole
+    return np.where(whole > 0, share, np.nan)
+
+
+def still_falling(start: np.ndarray, late: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Runs whose objective J fell, over the last LATE_FRACTION of training (late → end), by
+    more than STILL_FALLING of its whole decrease and more than FLAT × |J_end|."""
+    late, end = np.asarray(late, np.float64), np.asarray(end, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        big = (late - end) > FLAT * np.abs(end)
+    return big & (late_decrease(start, late, end) > STILL_FALLING)
+
+
+def late_epoch(epochs: int) -> int:
+    """The epoch from which the last LATE_FRACTION of training is measured (≥ 0)."""
+    return max(epochs - int(np.ceil(LATE_FRACTION * epochs)), 0)
+
+
+def statuses(
+    train_loss: np.ndarray,
+    threshold: float,
+    diverged: np.ndarray | None = None,
+    not_converged: np.ndarray | None = None,
+) -> list[str]:
+    """One status per run from its final training loss, the no_fit threshold, and what the
+    model found while training (None: nothing). A non-finite loss is `diverged`."""
+    train_loss = np.asarray(train_loss, np.float64).reshape(-1)
+    K = len(train_loss)
+    diverged = _flags(diverged, K) | ~np.isfinite(train_loss)
+    not_converged = _flags(not_converged, K)
+    with np.errstate(invalid="ignore"):
+        no_fit = train_loss > threshold
+    out = np.full(K, OK, dtype=object)
+    out[not_converged] = NOT_CONVERGED
+    out[no_fit] = NO_FIT
+    out[diverged] = DIVERGED
+    return out.tolist()
+
+
+def _flags(values, K: int) -> np.ndarray:
+    if values is None:
+        return np.zeros(K, bool)
+    return np.asarray(values, bool).reshape(K)
