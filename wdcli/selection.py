@@ -37,10 +37,21 @@ def unit_losses(runs: list[dict]) -> dict[tuple, float]:
 
 
 def mean_std_se(values: list[float]) -> tuple[float | None, float | None, float | None]:
-    """Mean, sample std (ddof 1) and std/√k; None where undefined."""
-    k = len(values)
-    if k == 0:
+    """Mean, sample std (ddof 1) and std/√k; None where undefined or beyond a float."""
+    if not values:
         return None, None, None
+    try:
+        stats = _mean_std_se(values)
+    except OverflowError:  # values near the float limit: the same, computed on a scaled copy
+        top = max(abs(v) for v in values)
+        stats = tuple(
+            None if x is None else x * top for x in _mean_std_se([v / top for v in values])
+        )
+    return tuple(x if x is None or math.isfinite(x) else None for x in stats)
+
+
+def _mean_std_se(values: list[float]) -> tuple[float, float | None, float | None]:
+    k = len(values)
     mean = math.fsum(values) / k
     if k < 2:
         return mean, None, None
@@ -82,7 +93,7 @@ def grid_notes(lambdas: list[float], lam_min: float | None) -> list[str]:
     low, high = positive[0], positive[-1]
     ratio = high / low if low > 0 else 10.0
     step = ratio ** (1 / (len(positive) - 1))  # the grid's spacing, as a factor
-    span = max(step**4, 10.0)
+    span = max(step**4, 10.0) if step < 1e75 else math.inf  # a grid up to λ = 1e300: no crash
     if lam_min == high:
         return [
             f"λ_min is the largest λ of the grid ({high:.3g}): the best may lie above it; "

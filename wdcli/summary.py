@@ -40,23 +40,7 @@ SUMMARISED = (
 
 def _stats(values: list[float]) -> tuple[float | None, float | None, float | None]:
     """Mean, sample std and standard error (None where undefined or beyond a float)."""
-    try:
-        stats = _plain_stats(values)
-    except OverflowError:  # values near the float limit: the same, computed on a scaled copy
-        top = max(abs(v) for v in values)
-        stats = tuple(
-            None if x is None else x * top for x in _plain_stats([v / top for v in values])
-        )
-    return tuple(x if x is None or math.isfinite(x) else None for x in stats)
-
-
-def _plain_stats(values: list[float]) -> tuple[float, float | None, float | None]:
-    k = len(values)
-    mean = math.fsum(values) / k
-    if k < 2:
-        return mean, None, None
-    std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (k - 1))
-    return mean, std, std / math.sqrt(k)
+    return selection.mean_std_se(values)
 
 
 def _finite(value) -> bool:
