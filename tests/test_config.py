@@ -89,7 +89,7 @@ def test_overrides(write_config, assignments, check):
             [],
             "{p}: dataset.name: unknown name 'polly' (did you mean 'poly'?); choose from poly, "
             "regression, friedman1, classification, moons, circles, diabetes, breast_cancer, wine, "
-            "iris, digits, csv",
+            "iris, digits, csv, modular",
         ),
         (
             "name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0, 0]\n",

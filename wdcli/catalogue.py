@@ -51,7 +51,9 @@ def datasets_table() -> Table:
         table.add_column(header, overflow="fold")
     for name, cls in DATASET_CONFIGS.items():
         task = cls.TASK or "from the target"
-        table.add_row(name, task, _summary(cls), options(cls, _COMMON))
+        refused = getattr(cls, "REFUSED", ())
+        what = _summary(cls) + (f" Not: {', '.join(refused)}." if refused else "")
+        table.add_row(name, task, what, options(cls, _COMMON | set(refused)))
     return table
 
 

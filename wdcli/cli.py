@@ -337,28 +337,47 @@ def _interrupted(
 
 @contextmanager
 def _progress(quiet: bool):
-    """A progress callback: a bar on a terminal's stderr, nothing otherwise."""
+    """A progress callback: a bar on a terminal's stderr, nothing otherwise. Units that train
+    step by step (mlp) get a line each: the step and the best test accuracy so far."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from wdcli import progress
 
     bar = Progress(
-        "runs",
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[note]}"),
         console=_stderr(),
         transient=True,
     )
-    task = bar.add_task("runs", total=None)
+    task = bar.add_task("runs", total=None, note="")
+    units: dict[str, int] = {}
 
     def update(done: int, total: int) -> None:
         bar.update(task, completed=done, total=total)
 
+    def step(event: dict) -> None:
+        if event["unit"] not in units:
+            units[event["unit"]] = bar.add_task(event["unit"], note="")
+        unit = units[event["unit"]]
+        bar.update(unit, completed=event["step"], total=event["steps"],
+                   note=progress.describe(event), visible=not event["done"])  # fmt: skip
+
     bar.start()
     try:
-        yield update
+        with progress.listen(step):
+            yield update
     finally:
         try:
             bar.stop()

@@ -276,6 +276,53 @@ class CsvData(DatasetBase):
         return self
 
 
+class ModularData(DatasetBase):
+    """(a ∘ b) mod p for every pair of residues: p classes, one-hot(a) ‖ one-hot(b) inputs.
+
+    Every one of the p² pairs appears exactly once, in the training or the test split; the
+    inputs are 0/1 codes and are not standardised (docs/grokking.md says why).
+    """
+
+    TASK: ClassVar[str | None] = CLASSIFICATION
+    REFUSED: ClassVar[tuple[str, ...]] = ("n_samples", "test_size")  # all pairs; train_fraction
+    STANDARDISE: ClassVar[bool] = False  # one-hot codes stay 0/1 (docs/grokking.md)
+    name: Literal["modular"]
+    # Refused when given (below) and left out of the resolved config, which then re-validates.
+    n_samples: int | None = Field(None, exclude=True, description="Does not apply (p² pairs).")
+    test_size: float = Field(0.25, exclude=True, description="Does not apply: train_fraction.")
+    p: int = Field(
+        31, ge=2, le=256, description="The modulus (a prime is the classic choice); p² pairs."
+    )
+    operation: Literal["add", "subtract", "multiply"] = Field(
+        "add", description="The label of (a, b): (a + b), (a − b) or (a·b) mod p."
+    )
+    train_fraction: float = Field(
+        0.5, gt=0, lt=1, description="Fraction of the p² pairs used for training."
+    )
+
+    @model_validator(mode="after")
+    def _one_split(self) -> ModularData:
+        for key in self.REFUSED:
+            if key in self.model_fields_set:
+                raise ValueError(
+                    f"{key} does not apply: modular uses all p² pairs, split by "
+                    "train_fraction (or n_train)"
+                )
+        total, n_train = self.p * self.p, self.n_train_pairs()
+        key = "n_train" if self.n_train is not None else "train_fraction"
+        if n_train < 1:
+            raise ValueError(f"{key} leaves no training pairs of the {total} (p = {self.p})")
+        if n_train >= total:
+            raise ValueError(f"{key} leaves no test pairs of the {total} (p = {self.p})")
+        return self
+
+    def n_train_pairs(self) -> int:
+        """Training pairs: n_train when given, else ⌊train_fraction · p²⌋."""
+        if self.n_train is not None:
+            return self.n_train
+        return math.floor(self.train_fraction * self.p * self.p)
+
+
 DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
     cls.model_fields["name"].annotation.__args__[0]: cls
     for cls in (
@@ -291,6 +338,7 @@ DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
         IrisData,
         DigitsData,
         CsvData,
+        ModularData,
     )
 }
 
@@ -353,7 +401,11 @@ class MLPModel(Strict):
     beta1: float = Field(0.9, ge=0, lt=1, description="Adam's first-moment decay.")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam's second-moment decay.")
     eps: float = Field(1e-8, gt=0, description="Adam's epsilon.")
-    batch_size: int = Field(32, ge=1, description="Samples per mini-batch (capped at n_train).")
+    batch_size: Annotated[int, Field(ge=1)] | Literal["full"] = Field(
+        32,
+        description="Samples per mini-batch (capped at n_train); full: every step is one "
+        "gradient step on the whole training split, in a fixed order (one epoch = one step).",
+    )
     epochs: int = Field(200, ge=1, description="Passes over the training data.")
     regularization: Literal["l2", "decoupled"] = Field(
         "l2",
@@ -389,9 +441,32 @@ class MLPModel(Strict):
     eval_every: int = Field(
         1,
         ge=1,
-        description="Record train/test loss in the curve every this many epochs (each point "
-        "evaluates both whole splits: raise it for large data).",
+        description="Record train/test loss (and accuracy) in the curve every this many epochs, "
+        "i.e. steps with batch_size: full (each point evaluates both whole splits: raise it "
+        "for large data or long runs).",
     )
+
+    eval_points: int | None = Field(
+        None,
+        ge=2,
+        le=10_000,
+        description="Instead of every eval_every epochs, record the curves at about this many "
+        "epochs (steps) spaced evenly on a log scale, plus epoch 0: dense early, where a "
+        "full-batch network memorises, sparse late, compact for long runs.",
+    )
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size(cls, value):
+        if value == "full" or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        ):
+            return value
+        raise ValueError(f"must be an integer ≥ 1 or 'full', got {value!r}")
+
+    def batch_rows(self, n_train: int) -> int:
+        """Rows per step on n_train training rows: batch_size capped at n_train, or all."""
+        return n_train if self.batch_size == "full" else min(self.batch_size, n_train)
 
 
 MODEL_CONFIGS: dict[str, type[Strict]] = {

@@ -233,7 +233,8 @@ def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
 def finish_dataset(cfg: DatasetBase, X_train, y_train, X_test, y_test, split: Split) -> Dataset:
     """Preprocess X (a CSV's imputation and one-hot encoding, then standardisation), fitted
     on the training rows only, and note the target's scale."""
-    X_train, (X_test,) = prepare(X_train, [X_test], impute=getattr(cfg, "impute", "refuse"))
+    if getattr(cfg, "STANDARDISE", True):  # modular's one-hot codes stay 0/1
+        X_train, (X_test,) = prepare(X_train, [X_test], impute=getattr(cfg, "impute", "refuse"))
     scale = None
     if split.task == REGRESSION and cfg.scale_target is not False:
         scale = target_scale(y_train)
@@ -257,6 +258,10 @@ SPLIT_ONLY_VARIES = {"csv", "diabetes", "breast_cancer", "wine", "iris", "digits
 
 def build_split(cfg: DatasetBase, seed: int) -> Split:
     """Load, subsample and split, targets encoded, features as loaded (a CSV's: a Frame)."""
+    if cfg.name == "modular":  # all p² pairs, split its own way
+        from wdcli.modular import split_modular
+
+        return split_modular(cfg, seed)
     data_seed = cfg.seed if cfg.seed is not None else seed
     raw = LOADERS[cfg.name](cfg, data_seed)
     rng = np.random.default_rng([data_seed, 1])  # a stream of its own, apart from the loader's

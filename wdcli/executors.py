@@ -185,8 +185,10 @@ class ProcessExecutor:
 
         from joblib.externals.loky.process_executor import BrokenProcessPool
 
+        from wdcli import progress
         from wdcli.sweep import unit_dataset
 
+        fn = progress.forwarded(fn)  # steps and best accuracy to a watching terminal
         pool, todo, running, lost = self._pool(), deque(units), {}, Counter()
         finished = False
         try:
@@ -411,7 +413,7 @@ def sweep_work(config) -> float:
     sizes = (d, *config.model.hidden, outputs)
     per_row = sum(a * b for a, b in pairwise(sizes))
     lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
-    steps = config.model.epochs * -(-n // min(config.model.batch_size, n))
+    steps = config.model.epochs * -(-n // config.model.batch_rows(n))
     per_seed = (
         3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
     )

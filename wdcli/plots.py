@@ -24,6 +24,7 @@ from wdcli.errors import WdcliError
 from wdcli.termchart import regime_label, trained
 
 FORMATS = (".png", ".svg")
+LOSS_FLOOR = 1e-6  # lowest loss shown per step: below it float32 shows only rounding
 DPI = 120
 WIDTH, HEIGHT = 8.0, 5.0  # inches: 960 × 600 pixels at DPI, readable at 100 %
 TRAIN, TEST = "#1f77b4", "#ff7f0e"  # matplotlib's first two colours
@@ -142,6 +143,8 @@ def curves_figure(
                 f"'{model}'); only mlp sweeps record them"
             )
     with _style():
+        if all(_by_step(doc) for doc in docs):
+            return _step_curves(docs, lambdas)
         return _curves(docs, lambdas)
 
 
@@ -672,6 +675,89 @@ def _health_suffix(doc: _Doc, lam: float) -> str:
     if row is None or trained(row):
         return ""
     return f" ({health_cell(row) or row.get('regime') or 'did not train'})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Accuracy and loss per step (full-batch classifiers: memorisation, then grokking)
+
+
+def _by_step(doc: _Doc) -> bool:
+    """A full-batch classifier's sweep with accuracy curves: drawn against log-scaled steps."""
+    model = doc.data.get("config", {}).get("model", {})
+    return model.get("batch_size") == "full" and any(
+        "test_accuracy" in (run.get("curve") or {}) for run in doc.data.get("runs", [])
+    )
+
+
+def _seed_mean(doc: _Doc, lam: float, keys: Sequence[str]):
+    """Steps and the seed-mean of each curve in `keys` at λ (None when no run has curves)."""
+    curves = [
+        r["curve"] for r in doc.data.get("runs", []) if r.get("lambda") == lam and r.get("curve")
+    ]
+    if not curves:
+        return None
+    n = min(len(c["epoch"]) for c in curves)
+    means = [
+        np.array([[np.nan if v is None else v for v in c[key][:n]] for c in curves], float).mean(0)
+        for key in keys
+    ]
+    return np.asarray(curves[0]["epoch"][:n], float), *means
+
+
+def _step_curves(docs: list[_Doc], requested):
+    """Train (dashed) and test (solid) accuracy above, loss below, against log-scaled steps,
+    one colour per λ (every λ of the file unless some are requested)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    width = WIDTH if len(docs) == 1 else min(4.6 * len(docs), 16.0)
+    fig = Figure(figsize=(width, HEIGHT + 1.5), layout="constrained")
+    axes = fig.subplots(2, len(docs), sharex="col", sharey="row", squeeze=False,
+                        gridspec_kw={"height_ratios": [3, 2]})  # fmt: skip
+    cmap = matplotlib.colormaps["viridis"]
+    keys = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
+    for j, doc in enumerate(docs):
+        top, bottom = axes[0, j], axes[1, j]
+        grid = sorted(float(v) for v in doc.lam)
+        chosen = sorted({nearest_lambda(grid, float(v)) for v in requested}) if requested else grid
+        for k, lam in enumerate(chosen):
+            colour = cmap(0.9 * k / max(len(chosen) - 1, 1))
+            curve = _seed_mean(doc, lam, keys)
+            if curve is None:
+                top.plot([], [], "x", color=colour, label=f"λ = {_fmt(lam)}: every run diverged")
+                continue
+            step, train_acc, test_acc, train_loss, test_loss = curve
+            shown = step > 0  # step 0 (the initial network) has no place on a log axis
+            for ax, train, test, what in ((top, train_acc, test_acc, "accuracy"),
+                                          (bottom, train_loss, test_loss, "loss")):  # fmt: skip
+                ax.plot(step[shown], test[shown], color=colour, ls="-",
+                        label=f"λ = {_fmt(lam)}", gid=f"step-test-{what}-{_fmt(lam)}")  # fmt: skip
+                ax.plot(step[shown], train[shown], color=colour, ls="--",
+                        gid=f"step-train-{what}-{_fmt(lam)}")  # fmt: skip
+        top.set_xscale("log")
+        top.set_ylim(-0.03, 1.03)
+        top.axhline(0.99, color="0.5", lw=0.8, ls=":", gid="threshold-99")
+        bottom.set_yscale("log")
+        low, high = bottom.get_ylim()
+        bottom.set_ylim(max(low, LOSS_FLOOR), high)  # a memorised train loss falls to rounding
+        bottom.set_xlabel("step (log scale)")
+        if len(docs) > 1:
+            top.set_title(doc.label)
+    axes[0, 0].set_ylabel("accuracy")
+    axes[1, 0].set_ylabel("loss (cross-entropy)")
+    seeds = max(doc.seeds for doc in docs)
+    names = " vs ".join(doc.label for doc in docs)
+    convention = docs[0].data.get("convention") or CONVENTION
+    fig.suptitle(
+        f"{names}: accuracy and loss per step, mean over {seeds} seed{'s' * (seeds != 1)}"
+        f"\n{convention}"
+    )
+    styles = [Line2D([], [], color="0.3", ls="-", label="test"),
+              Line2D([], [], color="0.3", ls="--", label="train")]  # fmt: skip
+    handles = axes[0, 0].get_legend_handles_labels()[0] + styles
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 7))
+    return fig
 
 
 def _draw_curves(ax, doc: _Doc, requested) -> bool:

@@ -11,6 +11,7 @@ import io
 import json
 from dataclasses import dataclass
 
+from wdcli import grokking
 from wdcli.conventions import convention
 from wdcli.health import UNHEALTHY
 from wdcli.runkey import point_label, point_text, points_of
@@ -210,6 +211,17 @@ def caption(document: dict) -> str:
         )
     if not any(row.get("regime") for row in document["summary"]):
         parts.append("no λ trained on every seed: nothing can be said about over- or underfitting")
+    if grokking.applies(document):
+        model = document["config"]["model"]
+        when = (
+            f"one of ~{model['eval_points']} log-spaced"
+            if model.get("eval_points")
+            else f"every {model.get('eval_every')}"
+        )
+        parts.append(
+            f"step … ≥ 99 %: the first evaluated step ({when} of {model.get('epochs')}) at "
+            "that accuracy; delay: test step − train step"
+        )
     parts += document.get("notes") or []
     return "\n".join(parts)
 
@@ -221,11 +233,14 @@ def rows(document: dict) -> tuple[list[str], list[list[str]]]:
     seeds = max(n_seeds(document), n_folds(document), units)
     best = _best_loss(document)
     health = any_unhealthy(document)
-    headers = ["λ", *(c.header for c in cols), *(["runs"] if health else []), "regime", ""]
+    steps = _grokking_steps(document)
+    grok = GROKKING_HEADERS if steps is not None else ()
+    headers = ["λ", *(c.header for c in cols), *grok, *(["runs"] if health else []), "regime", ""]
     body = [
         [
             format_lambda(row["lambda"]),
             *(_cell(row, c, seeds, best) for c in cols),
+            *(grokking.cell(row, key, steps) for key in grokking.FIELDS if grok),
             *([health_cell(row)] if health else []),
             regime_text(row),
             marks(document, row["lambda"]),
@@ -332,6 +347,16 @@ def renderables(document: dict) -> list:
 def _numeric(headers: list[str], i: int) -> bool:
     """Whether column i holds numbers (right-aligned): all but λ's label, runs, regime, marks."""
     return 0 < i < len(headers) - 2 and headers[i] != "runs"
+
+
+GROKKING_HEADERS = ("step train acc ≥ 99 %", "step test acc ≥ 99 %", "delay")
+
+
+def _grokking_steps(document: dict) -> int | None:
+    """The steps of a full-batch classifier's run (the columns' 'not within N'), else None."""
+    if not grokking.applies(document):
+        return None
+    return document["config"]["model"].get("epochs")
 
 
 def rich_table(document: dict):

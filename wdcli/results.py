@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,8 +82,18 @@ def build_document(
 
 
 def dumps(document: dict) -> str:
-    """The document as JSON text (no NaN: non-finite numbers are null already)."""
-    return json.dumps(document, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    """The document as JSON text (no NaN: non-finite numbers are null already), with each
+    list of numbers (a curve, a λ grid) on one line, so that long curves stay compact."""
+    text = json.dumps(document, indent=1, allow_nan=False, ensure_ascii=False)
+    return _NUMBER_LIST.sub(_one_line, text) + "\n"
+
+
+_NUMBER = r"(?:-?\d[\d.eE+-]*|null)"
+_NUMBER_LIST = re.compile(rf"\[\n(?:[ ]*{_NUMBER},\n)*[ ]*{_NUMBER}\n[ ]*\]")
+
+
+def _one_line(match: re.Match) -> str:
+    return "[" + ", ".join(item.strip().rstrip(",") for item in match[0][1:-1].split()) + "]"
 
 
 def write_atomic(path: Path, text: str, overwrite: bool = False) -> None:

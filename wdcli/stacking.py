@@ -62,9 +62,10 @@ def _slice(fit: Fit, start: int, stop: int) -> Fit:
 
 
 def fit_variants(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int,
-                 fit_function=None) -> tuple[list[Fit], float]:  # fmt: skip
+                 fit_function=None, **extra) -> tuple[list[Fit], float]:  # fmt: skip
     """One Fit (K = len(lambdas)) per config, and the seconds spent training them all
-    (`fit_function` instead of the model's own, e.g. ridge's leave-one-out)."""
+    (`fit_function` instead of the model's own, e.g. ridge's leave-one-out; `extra` goes to
+    every fit, e.g. a progress callback)."""
     groups: dict[str, list[int]] = {}
     for i, config in enumerate(configs):
         groups.setdefault(signature(config), []).append(i)
@@ -74,11 +75,11 @@ def fit_variants(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed
         first = configs[members[0]]
         fit = fit_function or MODELS[first.model.name].fit_function()
         if len(members) == 1:
-            fits[members[0]] = fit(data, lambdas, seed, first.model)
+            fits[members[0]] = fit(data, lambdas, seed, first.model, **extra)
             continue
         K = len(lambdas)
         lrs = np.repeat([configs[i].model.lr for i in members], K)
-        stacked = fit(data, np.tile(lambdas, len(members)), seed, first.model, lrs=lrs)
+        stacked = fit(data, np.tile(lambdas, len(members)), seed, first.model, lrs=lrs, **extra)
         for j, i in enumerate(members):
             fits[i] = _slice(stacked, j * K, (j + 1) * K)
     return fits, time.perf_counter() - start
@@ -117,10 +118,10 @@ def carve(data: Dataset, holdout: float, seed: int) -> TuneData:
 
 
 def fit_tuned(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int,
-              holdout: float, fit_function=None) -> tuple[list[Fit], float]:  # fmt: skip
+              holdout: float, fit_function=None, **extra) -> tuple[list[Fit], float]:  # fmt: skip
     """fit_variants on the training rows left after carving; each Fit has metrics['val_loss']."""
     tuned = carve(data, holdout, seed)
-    fits, seconds = fit_variants(configs, tuned, lambdas, seed, fit_function)
+    fits, seconds = fit_variants(configs, tuned, lambdas, seed, fit_function, **extra)
     if all("val_loss" in fit.metrics for fit in fits):
         return fits, seconds
     on_val = replace(tuned, X_test=tuned.X_val, y_test=tuned.y_val)

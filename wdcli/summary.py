@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Iterable
 
-from wdcli import selection
+from wdcli import grokking, selection
 from wdcli.health import DIVERGED, NO_FIT, NOT_CONVERGED, OK
 
 # Per-row counts of the runs that did not train, by status.
@@ -69,6 +69,7 @@ def summarise_lambda(lam: float, runs: list[dict]) -> dict:
         if key in ("train_loss", "test_loss") or values:
             mean, std, se = _stats(values) if values else (None, None, None)
             row.update({f"{key}_mean": mean, f"{key}_std": std, f"{key}_se": se})
+    row.update(grokking.summarise([r for r in runs if r.get("status") != DIVERGED]))
     return row
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wdcli import health
+from wdcli import grokking, health, progress
 from wdcli.budget import (
     Shape,
     check_fits,
@@ -241,11 +241,18 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     variants = [(point, c) for point in unit.points for c in candidates]
     configs = [point_config(config, point, c) for point, c in variants]
     lambdas = np.asarray(unit.lambdas, dtype=float)
+    hook = None
+    if config.model.name == "mlp":
+        step = "step" if config.model.batch_size == "full" else "epoch"
+        hook = progress.evaluation_hook(unit.seed, unit.lambdas, step)
+    extra = {"on_eval": hook} if hook else {}
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         if config.tune:
-            fits, elapsed = fit_tuned(configs, data, lambdas, unit.seed, config.tune_holdout, fit)
+            fits, elapsed = fit_tuned(
+                configs, data, lambdas, unit.seed, config.tune_holdout, fit, **extra
+            )
         else:
-            fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit)
+            fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit, **extra)
     seconds = elapsed / len(unit.keys())
     fingerprint = data.fingerprint()
     runs = []
@@ -254,6 +261,8 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
         k = unit.lambdas.index(key.lam)
         best = choose_candidate([fits[i] for i in mine], k) if config.tune else 0
         run = run_record(key, fits[mine[best]], k, seconds, fingerprint, data)
+        if "curve" in run and configs[mine[best]].model.batch_size == "full":
+            run.update(grokking.run_fields(run["curve"]))
         if config.tune:
             run["tuned"] = candidates[best]
             run["tune_trials"] = [
@@ -292,11 +301,10 @@ def run_record(
     run.update({name: _number(values[k]) for name, values in result.metrics.items()})
     run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
     if result.curves is not None:
-        run["curve"] = {
-            "epoch": [int(e) for e in result.curves["epoch"]],
-            "train_loss": [_number(v) for v in result.curves["train_loss"][k]],
-            "test_loss": [_number(v) for v in result.curves["test_loss"][k]],
-        }
+        run["curve"] = {"epoch": [int(e) for e in result.curves["epoch"]]}
+        for name, values in result.curves.items():
+            if name != "epoch" and values is not None:
+                run["curve"][name] = [_number(v) for v in values[k]]
     if result.pointwise is not None:
         run["pointwise_test_loss"] = [_number(v) for v in result.pointwise[k]]
     return run

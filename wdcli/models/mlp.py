@@ -23,7 +23,7 @@ on nothing else, so a λ trains the same whatever other λ share the call.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -373,7 +373,8 @@ class Trained:
     `params` are the trained networks as `unstack` gives them. Curves hold L_data on the whole
     split at each epoch of `epochs` (0 = before training; the last is the final epoch), NaN
     from the evaluation at which a run was found diverged. The final losses and accuracies are
-    the curves' last column and the accuracies at the end (NaN for diverged runs).
+    the curves' last column and the accuracies at the end (NaN for diverged runs). The
+    accuracy curves (classification only) are recorded at the same epochs as the losses.
     `diverged` and `not_converged` are the training-health flags of wdcli.health;
     `late_decrease` is the share of the objective's decrease that came in the last tenth of
     the epochs (what `not_converged` is decided on).
@@ -389,10 +390,20 @@ class Trained:
     not_converged: np.ndarray | None = None
     late_decrease: np.ndarray | None = None
     val_curve: np.ndarray | None = None
+    train_accuracy_curve: np.ndarray | None = None
+    test_accuracy_curve: np.ndarray | None = None
 
 
-def eval_epochs(epochs: int, every: int) -> np.ndarray:
-    """Epochs at which the curves are recorded: 0, every, 2·every, …, and always the last."""
+EvalCallback = Callable[[int, int, np.ndarray, np.ndarray | None], None]
+"""on_eval(epoch, epochs, test_loss (K,), test_accuracy (K,) or None) after each evaluation."""
+
+
+def eval_epochs(epochs: int, every: int, points: int | None = None) -> np.ndarray:
+    """Epochs at which the curves are recorded: 0, every, 2·every, …, and always the last;
+    or, with `points`, 0 and about that many epochs evenly spaced on a log scale up to the
+    last (fewer where rounding makes early ones equal)."""
+    if points is not None:
+        return np.unique(np.r_[0, np.rint(np.geomspace(1, epochs, points)).astype(int), epochs])
     return np.unique(np.r_[np.arange(0, epochs + 1, every), epochs])
 
 
@@ -409,6 +420,7 @@ def train_stacked(
     lrs: np.ndarray | None = None,
     X_val: np.ndarray | None = None,
     Y_val: np.ndarray | None = None,
+    on_eval: EvalCallback | None = None,
 ) -> Trained:
     """Train K = len(lambdas) networks from the same initial `params`, one per λ.
 
@@ -416,9 +428,11 @@ def train_stacked(
     which also gives `loss`); `params` is [W1, b1, W2, b2, …] as `stack` takes it. `orders`
     yields one permutation of range(n) per epoch (options.epochs of them); each epoch's
     mini-batches are consecutive runs of batch_size rows of it, the last one shorter when
-    batch_size does not divide n. Everything else comes from `options` (an MLPModel), except
-    the learning rate when `lrs` gives one per model (K values). X_val/Y_val add a third
-    evaluated split (its curve is `val_curve`).
+    batch_size does not divide n; with batch_size 'full' every epoch is one step on all rows
+    in their given order, and `orders` is not read. Everything else comes from `options` (an
+    MLPModel), except the learning rate when `lrs` gives one per model (K values). X_val/Y_val
+    add a third evaluated split (its curve is `val_curve`); `on_eval` hears of every
+    evaluation (for progress on a terminal).
     """
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
@@ -431,9 +445,11 @@ def train_stacked(
     if X_val is not None:
         evaluators.append(_Evaluator(layout, X_val, Y_val, loss, dtype))
     trainer = _Trainer(layout, theta, X, Y, lambdas, options, loss, lrs)
-    record = eval_epochs(options.epochs, options.eval_every)
+    record = eval_epochs(options.epochs, options.eval_every, options.eval_points)
+    columns = {int(epoch): column for column, epoch in enumerate(record)}
     late = health.late_epoch(options.epochs)
     curves = np.full((len(evaluators), layout.K, len(record)), np.nan)
+    acc_curves = np.full_like(curves, np.nan)
     objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
     accuracy = [None] * len(evaluators)
     orders = iter(orders)
@@ -444,14 +460,23 @@ def train_stacked(
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(**ignore):
         for epoch in range(options.epochs + 1):
             if epoch > 0:
-                order = next(orders, None)
-                if order is None:
-                    raise ValueError(f"orders: fewer than {options.epochs} permutations")
-                trainer.epoch(order)
+                if trainer.full:
+                    trainer.step(trainer.Xa, trainer.Yt)
+                else:
+                    order = next(orders, None)
+                    if order is None:
+                        raise ValueError(f"orders: fewer than {options.epochs} permutations")
+                    trainer.epoch(order)
                 trainer.check_parameters()
-            if epoch in record:
-                column = np.searchsorted(record, epoch)
+            column = columns.get(epoch)
+            if column is not None:
                 accuracy = trainer.evaluate(evaluators, curves[:, :, column])
+                for i, acc in enumerate(accuracy):
+                    if acc is not None:
+                        acc_curves[i, :, column] = np.where(trainer.diverged, np.nan, acc)
+                if on_eval is not None:
+                    test = 1 if X_test is not None else 0
+                    on_eval(epoch, options.epochs, curves[test, :, column], accuracy[test])
                 train_loss = curves[0, :, column]
             elif epoch == late:  # the training loss alone, for the convergence check
                 train_loss = np.empty((1, layout.K))
@@ -480,6 +505,10 @@ def train_stacked(
         not_converged=not_converged & ~diverged,
         late_decrease=late_share,
         val_curve=curves[-1] if X_val is not None else None,
+        train_accuracy_curve=acc_curves[0] if accuracy[0] is not None else None,
+        test_accuracy_curve=acc_curves[1]
+        if X_test is not None and accuracy[1] is not None
+        else None,
     )
 
 
@@ -492,7 +521,8 @@ class _Trainer:
         self.grad = np.zeros_like(theta)
         self.P, self.G = _Net(layout, theta), _Net(layout, self.grad)
         self.Xa, self.Yt = _with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T)
-        self.batch = min(options.batch_size, len(X))
+        self.full = options.batch_size == "full"
+        self.batch = options.batch_rows(len(X))
         self.steps_per_epoch = -(-len(X) // self.batch)
         self.step_count = 0
         self.buffers = {}
@@ -540,24 +570,27 @@ class _Trainer:
     def epoch(self, order: np.ndarray) -> None:
         """One pass over the training rows in the given order."""
         Xp, Yp = np.take(self.Xa, order, axis=0), np.take(self.Yt, order, axis=1)
-        theta, grad, lam2 = self.theta, self.grad, self.lam2
         for start in range(0, len(Xp), self.batch):
-            xb, yb = Xp[start : start + self.batch], Yp[:, start : start + self.batch]
-            buf = _buffers_for(self.buffers, self.layout, len(xb), True, theta.dtype)
-            z = _forward(self.P, xb, buf, self.activation)
-            _output_delta(z, yb, self.loss)
-            _backward(self.P, self.G, xb, buf)
-            if lam2 is not None:
-                np.multiply(theta, lam2, out=self.scratch)
-                grad += self.scratch
-            if self.scheduled:
-                self._schedule()
-            step = self.optimizer.step(grad)
-            if self.frozen is not None:
-                np.copyto(step, 0, where=self.frozen)
-            if self.decay is not None:
-                theta *= self.decay
-            theta += step
+            self.step(Xp[start : start + self.batch], Yp[:, start : start + self.batch])
+
+    def step(self, xb: np.ndarray, yb: np.ndarray) -> None:
+        """One optimiser step on the rows xb (R, d + 1) with output columns yb (o, R)."""
+        theta, grad, lam2 = self.theta, self.grad, self.lam2
+        buf = _buffers_for(self.buffers, self.layout, len(xb), True, theta.dtype)
+        z = _forward(self.P, xb, buf, self.activation)
+        _output_delta(z, yb, self.loss)
+        _backward(self.P, self.G, xb, buf)
+        if lam2 is not None:
+            np.multiply(theta, lam2, out=self.scratch)
+            grad += self.scratch
+        if self.scheduled:
+            self._schedule()
+        step = self.optimizer.step(grad)
+        if self.frozen is not None:
+            np.copyto(step, 0, where=self.frozen)
+        if self.decay is not None:
+            theta *= self.decay
+        theta += step
 
     def check_parameters(self) -> None:
         """Mark diverged the models whose parameters are non-finite or beyond the bound of
@@ -610,12 +643,18 @@ class _Expander:
 
 
 def fit_mlp(
-    data: Dataset, lambdas: np.ndarray, seed: int, options: MLPModel, lrs: np.ndarray | None = None
+    data: Dataset,
+    lambdas: np.ndarray,
+    seed: int,
+    options: MLPModel,
+    lrs: np.ndarray | None = None,
+    on_eval: EvalCallback | None = None,
 ) -> Fit:
     """Train one MLP per λ on `data`, all together, with the seed's initial weights and
     mini-batch order shared by every λ (see the module docstring). `lrs` gives each model
     its own learning rate (λ may then repeat); a dataset with a validation split (X_val,
-    y_val) adds its loss as the metric `val_loss`."""
+    y_val) adds its loss as the metric `val_loss`; `on_eval` hears of every evaluation (for
+    progress on a terminal)."""
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
     shift, scale = data.target_scale or (0.0, 1.0)  # train on (y − mean)/std when set
@@ -629,23 +668,28 @@ def fit_mlp(
     init_rng = np.random.default_rng(init_stream)
     params = init_params(sizes, options.activation, options.init, init_rng)
     order_rng = np.random.default_rng(order_stream)
-    orders = (order_rng.permutation(len(Y)) for _ in range(options.epochs))
+    full = options.batch_size == "full"  # one fixed order: nothing to draw
+    orders = () if full else (order_rng.permutation(len(Y)) for _ in range(options.epochs))
     X_val = getattr(data, "X_val", None)
     Y_val = None
     if X_val is not None:
         y_val = data.y_val if data.target_scale is None else (data.y_val - shift) / scale
         Y_val = encode_targets(y_val, data.task, data.n_classes, dtype)[0]
     run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
-                        data.X_test, Y_test, lrs=lrs, X_val=X_val, Y_val=Y_val)  # fmt: skip
-    with np.errstate(over="ignore", invalid="ignore"):
+                        data.X_test, Y_test, lrs=lrs, X_val=X_val, Y_val=Y_val,
+                        on_eval=on_eval)  # fmt: skip
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge lr: Σw² overflows to inf
         sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
-    metrics = {}
-    if run.train_accuracy is not None:
-        metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
-    metrics["late_decrease"] = run.late_decrease
     units = scale**2  # squared errors back in target units (1 without target scaling)
     train_curve, test_curve = run.train_curve * units, run.test_curve * units
+    metrics = {}
+    curves = {"epoch": run.epochs, "train_loss": train_curve, "test_loss": test_curve}
+    if run.train_accuracy is not None:
+        metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
+        curves["train_accuracy"] = run.train_accuracy_curve
+        curves["test_accuracy"] = run.test_accuracy_curve
+    metrics["late_decrease"] = run.late_decrease
     if run.val_curve is not None:
         metrics["val_loss"] = run.val_curve[:, -1] * units
     return Fit(
@@ -653,7 +697,7 @@ def fit_mlp(
         test_loss=test_curve[:, -1].copy(),
         weight_sq_norm=sq_norm,
         metrics=metrics,
-        curves={"epoch": run.epochs, "train_loss": train_curve, "test_loss": test_curve},
+        curves=curves,
         diverged=run.diverged,
         not_converged=run.not_converged,
         loss_scale=units,

@@ -1,0 +1,80 @@
+"""Steps to 99 % accuracy: when a full-batch classifier memorises, when it generalises.
+
+Grokking (Power et al. 2022) is a long delay between the step at which the training accuracy
+reaches ~100 % and the step at which the test accuracy does. From a run's accuracy curves this
+module finds the first recorded step at which each reached THRESHOLD and the delay between
+them, and summarises them per λ over the seeds that reached it. The resolution is the
+curve's: `model.eval_every` steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+THRESHOLD = 0.99
+FIELDS = ("train_acc_99_step", "test_acc_99_step", "grok_delay")
+
+
+def first_reached(steps: Sequence[int], values: Sequence[float | None], threshold: float):
+    """The first step whose value is ≥ threshold, or None."""
+    for step, value in zip(steps, values, strict=True):
+        if value is not None and value >= threshold:
+            return int(step)
+    return None
+
+
+def run_fields(curve: dict) -> dict:
+    """{train_acc_99_step, test_acc_99_step, grok_delay} of one run's curve (None: not
+    reached); {} when the curve holds no accuracy."""
+    if "train_accuracy" not in curve or "test_accuracy" not in curve:
+        return {}
+    steps = curve["epoch"]
+    train = first_reached(steps, curve["train_accuracy"], THRESHOLD)
+    test = first_reached(steps, curve["test_accuracy"], THRESHOLD)
+    delay = test - train if train is not None and test is not None else None
+    return {"train_acc_99_step": train, "test_acc_99_step": test, "grok_delay": delay}
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Per-λ summary of the runs' FIELDS: mean and sample std over the runs that reached the
+    threshold, and how many did (`n_<field>`); {} when the runs have no such fields."""
+    if not any(FIELDS[0] in run for run in runs):
+        return {}
+    row = {}
+    for key in FIELDS:
+        values = [run[key] for run in runs if run.get(key) is not None]
+        mean = math.fsum(values) / len(values) if values else None
+        std = None
+        if len(values) > 1:
+            std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        row.update({f"{key}_mean": mean, f"{key}_std": std, f"n_{key}": len(values)})
+    return row
+
+
+def applies(document: dict) -> bool:
+    """Whether a results document has the step columns (a full-batch classifier's sweep)."""
+    model = document.get("config", {}).get("model", {})
+    return model.get("batch_size") == "full" and any(
+        f"n_{FIELDS[0]}" in row for row in document.get("summary", [])
+    )
+
+
+def cell(row: dict, key: str, steps: int | None) -> str:
+    """A table cell: '1200', '1200 ± 310', '1200 (2 of 3)', or 'not within 20000'."""
+    mean, reached, runs = row.get(f"{key}_mean"), row.get(f"n_{key}") or 0, _runs(row)
+    if mean is None:
+        if key == "grok_delay":
+            return "–"
+        return f"not within {steps}" if steps is not None else "not reached"
+    text = f"{mean:.0f}"
+    std = row.get(f"{key}_std")
+    if std is not None:
+        text += f" ± {std:.2g}"
+    if reached < runs and key != "grok_delay":
+        text += f" ({reached} of {runs})"
+    return text
+
+
+def _runs(row: dict) -> int:
+    return (row.get("n_runs") or 0) - (row.get("n_diverged") or 0)
