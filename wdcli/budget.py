@@ -136,7 +136,7 @@ def sweep_parts(config: Config, shape: Shape, lambdas_per_unit: int, workers: in
     if config.model.name == "mlp":
         sizes = (shape.d, *config.model.hidden, shape.outputs)
         params = K * sum((a + 1) * b for a, b in pairwise(sizes))
-        batch = min(config.model.batch_size, shape.n_train)
+        batch = config.model.batch_rows(shape.n_train)
         activations = 3 * K * batch * sum(config.model.hidden)
         parts["model.hidden"] = (
             workers * FLOAT * (8 * params + activations + 3 * shape.n_train * shape.d),
@@ -177,7 +177,7 @@ def seconds(config: Config, shape: Shape, workers: int) -> float:
     if name == "mlp":
         sizes = (d, *config.model.hidden, C)
         per_row = sum(a * b for a, b in pairwise(sizes))
-        steps = config.model.epochs * math.ceil(n / min(config.model.batch_size, n))
+        steps = config.model.epochs * math.ceil(n / config.model.batch_rows(n))
         macs = seeds * (3.0 * config.model.epochs * n * per_row * lambdas + steps * 2e6)
     elif name == "linear":
         macs = seeds * (4.0 * n * d * min(n, d) + lambdas * (n + shape.n_test) * d)
