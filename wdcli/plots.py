@@ -13,6 +13,7 @@ gives byte-identical PNG and SVG files.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,15 @@ class PlotError(WdcliError):
 
 # ---------------------------------------------------------------------------------------------
 # Public API
+
+
+def _convention(doc, width: int = 100) -> str:
+    """The penalty or decay a results document applied, wrapped for a figure's title."""
+    from wdcli.conventions import convention
+
+    config = doc.data.get("config")
+    text = convention(config) if config else (doc.data.get("convention") or CONVENTION)
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def render(
@@ -570,11 +580,7 @@ def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
     if len(docs) == 1 and model and model != names:
         names += f" ({model})"
     what = f"train and {_split_name(docs[0], 'test')} loss against λ"
-    from wdcli.conventions import convention as convention_of
-
-    convention = convention_of(docs[0].data.get("config", {})) if docs[0].data.get(
-        "config") else (docs[0].data.get("convention") or CONVENTION)  # fmt: skip
-    fig.suptitle(f"{names}: {what}\n{convention}")
+    fig.suptitle(f"{names}: {what}\n{_convention(docs[0])}")
     handles, labels = _legend_entries(rows[0])
     ncols = len(labels) if len(labels) <= 5 else math.ceil(len(labels) / 2)
     fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
@@ -614,10 +620,8 @@ def _curves(docs: list[_Doc], requested):
     axes[0].set_ylabel(
         "loss (cross-entropy)" if docs[0].task == "classification" else "loss (mean squared error)"
     )
-    from wdcli.conventions import convention as convention_of
 
-    convention = convention_of(docs[0].data.get("config", {})) if docs[0].data.get(
-        "config") else (docs[0].data.get("convention") or CONVENTION)  # fmt: skip
+    convention = _convention(docs[0])
     names = " vs ".join(doc.label for doc in docs)
     seeds = max(doc.seeds for doc in docs)
     fig.suptitle(
@@ -748,7 +752,7 @@ def _step_curves(docs: list[_Doc], requested):
     axes[1, 0].set_ylabel("loss (cross-entropy)")
     seeds = max(doc.seeds for doc in docs)
     names = " vs ".join(doc.label for doc in docs)
-    convention = docs[0].data.get("convention") or CONVENTION
+    convention = _convention(docs[0])
     fig.suptitle(
         f"{names}: accuracy and loss per step, mean over {seeds} seed{'s' * (seeds != 1)}"
         f"\n{convention}"
