@@ -41,7 +41,7 @@ MUTANTS += [
     Mutant(
         "resume-off-grid",
         "wdcli/store.py",
-        'if key not in wanted or run.get("point") or run.get("fold"):',
+        "        if key not in wanted:",
         "if False:",
         "resume silently accepts runs that the config does not have",
     ),
@@ -55,8 +55,8 @@ MUTANTS += [
     Mutant(
         "journal-oserror-escapes",
         "wdcli/journal.py",
-        "            raise _write_error(self.path, exc) from None",
-        "            raise",
+        "            os.fsync(self._handle.fileno())\n        except OSError as exc:\n            raise _write_error(self.path, exc) from None",
+        "            os.fsync(self._handle.fileno())\n        except OSError as exc:\n            raise",
         "a full disk while journalling ends in a traceback",
     ),
     Mutant(
@@ -78,3 +78,112 @@ MUTANTS += [
 from health_mutants import HEALTH_MUTANTS  # noqa: E402
 
 MUTANTS += HEALTH_MUTANTS
+
+# The math and the selection rules: factors, comparisons, and which spread is used.
+SUMMARY, SELECTION, MLP, LINEAR, SWEEP = (
+    "wdcli/summary.py",
+    "wdcli/selection.py",
+    "wdcli/models/mlp.py",
+    "wdcli/models/linear.py",
+    "wdcli/sweep.py",
+)
+MUTANTS += [
+    Mutant(
+        "lambda-1se-strict",
+        SUMMARY,
+        'within = [r for r in scored if r["test_loss_mean"] <= best + se]',
+        'within = [r for r in scored if r["test_loss_mean"] < best + se]',
+        "unpaired λ_1se with < instead of ≤",
+    ),
+    Mutant(
+        "lambda-1se-paired-strict",
+        SELECTION,
+        'and r["test_loss_mean"] - best <= r["test_loss_paired_se"]',
+        'and r["test_loss_mean"] - best < r["test_loss_paired_se"]',
+        "paired λ_1se with < instead of ≤",
+    ),
+    Mutant(
+        "se-is-std",
+        SELECTION,
+        "return mean, std, std / math.sqrt(k)",
+        "return mean, std, std",
+        "the standard error replaced by the standard deviation",
+    ),
+    Mutant(
+        "good-band-strict",
+        SUMMARY,
+        "        elif loss <= ceiling:",
+        "        elif loss < ceiling:",
+        "the good band with < instead of ≤",
+    ),
+    Mutant(
+        "tolerance-absolute",
+        SUMMARY,
+        "ceiling = best + tolerance * abs(best)",
+        "ceiling = best + tolerance",
+        "an absolute instead of a relative tolerance",
+    ),
+    Mutant(
+        "lambda-min-ties-low",
+        SUMMARY,
+        'lam_min_row = [r for r in scored if r["test_loss_mean"] == best][-1]',
+        'lam_min_row = [r for r in scored if r["test_loss_mean"] == best][0]',
+        "ties of λ_min go to less regularisation",
+    ),
+    Mutant(
+        "distinct-one-se",
+        SELECTION,
+        "return loss - best > DISTINCT_SE * se",
+        "return loss - best > se",
+        "'measurably worse' at one paired SE instead of the stated two",
+    ),
+    Mutant(
+        "penalty-doubled",
+        SWEEP,
+        '"penalty": _number(result.loss_scale * lam * wsq),',
+        '"penalty": _number(2 * result.loss_scale * lam * wsq),',
+        "a run's penalty doubled",
+    ),
+    Mutant(
+        "objective-is-train-loss",
+        SWEEP,
+        '"objective": _number(train + result.loss_scale * lam * wsq),',
+        '"objective": _number(train),',
+        "the objective replaced by the train loss",
+    ),
+    Mutant(
+        "he-variance",
+        MLP,
+        "W = rng.normal(0.0, math.sqrt(2.0 / fan_in), (fan_in, fan_out))",
+        "W = rng.normal(0.0, math.sqrt(1.0 / fan_in), (fan_in, fan_out))",
+        "He initialisation with the wrong variance",
+    ),
+    Mutant(
+        "mse-gradient-half",
+        MLP,
+        'z *= (2.0 if loss == "squared_error" else 1.0) / z.shape[2]',
+        "z *= 1.0 / z.shape[2]",
+        "the squared error's gradient without its factor 2",
+    ),
+    Mutant(
+        "l2-gradient-half",
+        MLP,
+        "self.two_lambda = per_model(layout, 2 * lambdas, biases=False, dtype=np.float64)",
+        "self.two_lambda = per_model(layout, lambdas, biases=False, dtype=np.float64)",
+        "the L2 gradient λ·w instead of 2λ·w",
+    ),
+    Mutant(
+        "ridge-lambda-not-scaled",
+        LINEAR,
+        "W = (s * z / (s**2 + n * lambdas[:, None])) @ Vt",
+        "W = (s * z / (s**2 + lambdas[:, None])) @ Vt",
+        "the ridge path with λ instead of n·λ",
+    ),
+    Mutant(
+        "standardise-ddof1",
+        "wdcli/preprocess.py",
+        "std = encoded.std(axis=0)",
+        "std = encoded.std(axis=0, ddof=1)",
+        "features scaled by the sample std instead of the population std",
+    ),
+]
