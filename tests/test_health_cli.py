@@ -315,3 +315,13 @@ def test_every_run_of_the_shipped_configs_is_ok(name, tmp_path):
     assert all(row["regime"] in ("overfit", "good", "underfit") for row in document["summary"])
     late = [run.get("late_decrease") for run in document["runs"] if "late_decrease" in run]
     assert all(share < 0.045 for share in late)  # below the 5 % of not_converged
+
+
+def test_the_figure_leaves_out_a_lambda_where_only_some_runs_trained():
+    # λ = 0.1 has a mean over its one ok run, but it is not drawn: it averages other seeds.
+    fig = validation_figure(
+        _document({0.01: ["ok", "ok"], 0.1: ["ok", "diverged"], 1.0: ["ok", "ok"]})
+    )
+    (main,) = [ax for ax in fig.axes if ax.get_xscale() == "log"]
+    (test_line,) = [line for line in main.get_lines() if line.get_gid() == "test-loss"]
+    assert np.isnan(test_line.get_ydata()).tolist() == [False, True, False]

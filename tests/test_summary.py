@@ -129,3 +129,14 @@ def test_overflowing_spread_is_computed_on_a_scaled_copy():
     assert row["test_loss_mean"] == pytest.approx(1e200 / 3)
     # deviations 2/3, −4/3, 2/3 (× 1e200): std = √((4/9 + 16/9 + 4/9) / 2) · 1e200
     assert row["test_loss_std"] == pytest.approx(math.sqrt(12 / 9) * 1e200)
+
+
+@pytest.mark.parametrize("scale", [2.0**-10, 1.0, 2.0**12])
+def test_the_good_band_is_relative_and_closed_at_every_loss_scale(scale):
+    # best = 4·scale and tolerance 1/4 put the band's edge at exactly 5·scale (no rounding):
+    # a loss on the edge is good, the next float above it is not, on both sides of λ_min.
+    edge, above = 5 * scale, math.nextafter(5 * scale, math.inf)
+    losses = {0.0: [above], 0.01: [edge], 0.1: [4 * scale], 1.0: [edge], 10.0: [above]}
+    rows, lam_min, _ = summarise(_runs(losses), tolerance=0.25)
+    assert lam_min == 0.1
+    assert [r["regime"] for r in rows] == ["overfit", "good", "good", "good", "underfit"]
