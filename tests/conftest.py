@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -62,3 +63,6 @@ def bad_inputs() -> set[str]:
 def pytest_terminal_summary(terminalreporter) -> None:
     if _BAD_INPUTS:
         terminalreporter.write_line(f"distinct broken files tried: {len(_BAD_INPUTS)}")
+    edges = sys.modules.get("test_config_edges")
+    if edges is not None and edges.BAD_CONFIGS:
+        terminalreporter.write_line(f"distinct bad configs tried: {len(edges.BAD_CONFIGS)}")

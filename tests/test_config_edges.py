@@ -90,7 +90,7 @@ def test_a_grid_whose_values_coincide_is_not_run_as_extra_seeds(write_config):
 
 # --------------------------------------------------------------------------- property tests
 
-BAD_CONFIGS: set[str] = set()
+BAD_CONFIGS: set[str] = set()  # every bad config tried; conftest prints the count
 
 NUMERIC_PLACES = [
     ("lambdas", "lambdas: [0, 0.01, {b}]", "lambdas[2]"),
@@ -176,8 +176,3 @@ def test_repeated_seeds_are_refused(seeds):
     text = _config_text("lambdas: [0, 0.1]") + f"seeds: {seeds}\n"
     repeated = next(s for i, s in enumerate(seeds) if s in seeds[:i])
     _both_refuse(text, [f"seeds: duplicate value {repeated}"])
-
-
-def test_how_many_bad_configs_were_tried():
-    """Not a check: reports the number of distinct bad configs the property tests tried."""
-    print(f"\n{len(BAD_CONFIGS)} distinct bad configs tried by the property tests")
