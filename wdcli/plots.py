@@ -22,7 +22,7 @@ import numpy as np
 
 from wdcli import CONVENTION
 from wdcli.errors import WdcliError
-from wdcli.termchart import regime_label, trained
+from wdcli.termchart import REGIME_COLOURS, regime_label, trained
 
 FORMATS = (".png", ".svg")
 LOSS_FLOOR = 1e-6  # lowest loss shown per step: below it float32 shows only rounding
@@ -30,14 +30,6 @@ DPI = 120
 WIDTH, HEIGHT = 8.0, 5.0  # inches: 960 × 600 pixels at DPI, readable at 100 %
 TRAIN, TEST = "#1f77b4", "#ff7f0e"  # matplotlib's first two colours
 FILE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-REGIME_COLOURS = {
-    "overfit": "#d62728",
-    "good": "#2ca02c",
-    "underfit": "#9467bd",
-    "diverged": "#7f7f7f",
-    "no_fit": "#7f7f7f",
-    "not_converged": "#7f7f7f",
-}
 # Every key a figure depends on, so that a user's matplotlibrc cannot change the output.
 STYLE = {
     "font.family": "DejaVu Sans",

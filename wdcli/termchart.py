@@ -20,18 +20,21 @@ from rich.text import Text
 from wdcli.health import UNHEALTHY
 
 CURVES = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")  # one per point
-STYLES = {
-    **{f"curve{i}": colour for i, colour in enumerate(CURVES)},
-    "train": "#1f77b4",
-    "test": "#ff7f0e",
-    "best": "dim",
-    "axis": "dim",
+REGIME_COLOURS = {  # shared with the figures (wdcli.plots)
     "overfit": "#d62728",
     "good": "#2ca02c",
     "underfit": "#9467bd",
     "diverged": "#7f7f7f",
     "no_fit": "#7f7f7f",
     "not_converged": "#7f7f7f",
+}
+STYLES = {
+    **{f"curve{i}": colour for i, colour in enumerate(CURVES)},
+    "train": "#1f77b4",
+    "test": "#ff7f0e",
+    "best": "dim",
+    "axis": "dim",
+    **REGIME_COLOURS,
 }
 MARKERS = {"train": "○", "test": "●"}
 # Braille dot bits by (column, row) inside a cell: U+2800 + the sum of the raised dots.
@@ -46,6 +49,14 @@ DOTS = {
     (1, 3): 0x80,
 }
 ZERO_GAP = 5  # cells between the λ = 0 column and the log-λ axis
+
+
+def _frame(finite: list[float], lams: list[float], width: int, height: int):
+    """(y scale, margin, plot columns, x cell per λ, empty canvas) of a chart `width` wide."""
+    scale = _YScale(min(finite), max(finite), height)
+    margin = max(len(label) for _, label in scale.ticks()) + 1
+    cols = max(width - margin - 1, 12)
+    return scale, margin, cols, _x_cells(lams, cols), _Canvas(cols, height)
 
 
 def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool = True) -> Text:
@@ -63,11 +74,7 @@ def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool =
     finite = [v for vals in series.values() for v in vals if _ok(v)]
     if not finite:
         return Text("(nothing to chart: no λ trained on every seed)")
-    scale = _YScale(min(finite), max(finite), height)
-    margin = max(len(label) for _, label in scale.ticks()) + 1
-    cols = max(width - margin - 1, 12)
-    xs = _x_cells(lams, cols)
-    canvas = _Canvas(cols, height)
+    scale, margin, cols, xs, canvas = _frame(finite, lams, width, height)
     best = results.get("best_lambda")
     if best is not None and float(best) in lams:
         canvas.vline(xs[lams.index(float(best))], "best")
@@ -324,11 +331,7 @@ def grid_chart(document: Mapping, width: int = 80, height: int = 10, color: bool
     finite = [v for vals in series for v in vals if _ok(v)]
     if not finite:
         return Text("(no finite loss to chart: every run diverged)")
-    scale = _YScale(min(finite), max(finite), height)
-    margin = max(len(label) for _, label in scale.ticks()) + 1
-    cols = max(width - margin - 1, 12)
-    xs = _x_cells(lams, cols)
-    canvas = _Canvas(cols, height)
+    scale, margin, cols, xs, canvas = _frame(finite, lams, width, height)
     for i, values in enumerate(series):
         points = []
         for lam, x, v in zip(lams, xs, values, strict=True):
