@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 CASES = {  # name: config (a dict, written as YAML-compatible JSON)
     "mlp-tiny": {
@@ -84,22 +86,17 @@ CASES = {  # name: config (a dict, written as YAML-compatible JSON)
 EXECUTORS = ("serial", "processes")
 
 
-def sweep_seconds(config: Path, executor: str, out: Path) -> float:
+def sweep(config: Path, executor: str, out: Path) -> None:
     command = [sys.executable, "-m", "wdcli", "sweep", str(config), "--executor", executor,
                "--out", str(out), "--force", "--quiet", "--format", "csv"]  # fmt: skip
-    start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
-def bench(name: str, spec: dict, repeats: int, folder: Path) -> dict[str, float]:
+def bench(name: str, spec: dict, repeats: int, folder: Path) -> dict:
     config = folder / f"{name}.yaml"
     config.write_text(json.dumps({"name": name, **spec}))  # JSON is YAML
-    times = {executor: [] for executor in EXECUTORS}
-    for _ in range(repeats):
-        for executor in EXECUTORS:
-            times[executor].append(sweep_seconds(config, executor, folder / f"{name}.json"))
-    return {executor: statistics.median(values) for executor, values in times.items()}
+    jobs = {e: partial(sweep, config, e, folder / f"{name}.json") for e in EXECUTORS}
+    return common.interleaved(jobs, repeats)
 
 
 def main() -> None:
@@ -110,16 +107,18 @@ def main() -> None:
     from wdcli.config import validate
     from wdcli.executors import choose, cpu_count, sweep_work
 
-    print(f"{cpu_count()} cores; median of {args.repeats} whole commands")
-    print(f"{'case':<11} {'work (MAC)':>11} {'serial s':>9} {'processes s':>12} "
-          f"{'serial/processes':>17} {'default':>10}")  # fmt: skip
+    common.header("serial against processes, whole `wdcli sweep` commands")
+    print(f"{cpu_count()} cores; median of {args.repeats} (min–max) whole commands\n")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only or CASES:
             config = validate({"name": name, **CASES[name]}, name)
             t = bench(name, CASES[name], args.repeats, Path(tmp))
-            print(f"{name:<11} {sweep_work(config):>11.2g} {t['serial']:>9.2f} "
-                  f"{t['processes']:>12.2f} {t['serial'] / t['processes']:>16.2f}× "
-                  f"{choose(config)[0]:>10}")  # fmt: skip
+            rows.append([name, f"{sweep_work(config):.2g}", str(t["serial"]),
+                         str(t["processes"]), common.ratio(t["serial"], t["processes"]),
+                         choose(config)[0]])  # fmt: skip
+    common.table(["case", "work (MAC)", "serial", "processes", "serial / processes",
+                  "default"], rows)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 LRS = [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BASE = {
@@ -41,10 +43,9 @@ def _wdcli(*args: str) -> list[str]:
     return [sys.executable, "-m", "wdcli", "sweep", *args, "-q", "-f", "csv", "--force"]
 
 
-def _time(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+def _run(commands: list[list[str]]) -> None:
+    for command in commands:
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
 def run_case(name: str, repeats: int, executor: str, folder: Path) -> None:
@@ -56,18 +57,16 @@ def run_case(name: str, repeats: int, executor: str, folder: Path) -> None:
     separate = [
         _wdcli(str(config), "--set", f"model.lr={lr}", "-o", out, "-e", executor) for lr in LRS
     ]
-    stacked, apart, loads = [], [], []
-    for _ in range(repeats):
-        loads.append(os.getloadavg()[0])
-        stacked.append(_time(grid))
-        apart.append(sum(_time(command) for command in separate))
-    one, many = statistics.median(stacked), statistics.median(apart)
-    print(f"{name}: hidden {CASES[name]['hidden']}, 12 λ × {len(LRS)} lr × {BASE['seeds']} seeds, "
-          f"{CASES[name]['epochs']} epochs, --executor {executor}, {repeats} repeats")  # fmt: skip
-    print(f"  one grid sweep (stacked)     median {one:7.2f} s  (all: {_list(stacked)})")
-    print(f"  {len(LRS)} separate invocations    median {many:7.2f} s  (all: {_list(apart)})")
-    print(f"  ratio                        {many / one:7.2f}×")
-    print(f"  load average (1 min) at each repeat: {_list(loads, '.1f')} on {os.cpu_count()} cores")
+    loads = [os.getloadavg()[0]]
+    jobs = {"grid": partial(_run, [grid]), "separate": partial(_run, separate)}
+    times = common.interleaved(jobs, repeats)
+    loads.append(os.getloadavg()[0])
+    print(f"### {name}: hidden {CASES[name]['hidden']}, 12 λ × {len(LRS)} lr × {BASE['seeds']} "
+          f"seeds, {CASES[name]['epochs']} epochs, --executor {executor}, median of {repeats} "
+          f"(min–max); load average {_list(loads, '.1f')} (start, end)\n")  # fmt: skip
+    common.table(["one grid sweep (stacked)", f"{len(LRS)} separate invocations", "ratio"],
+                 [[str(times["grid"]), str(times["separate"]),
+                   common.ratio(times["separate"], times["grid"])]])  # fmt: skip
 
 
 def _list(values, fmt: str = ".2f") -> str:
@@ -80,6 +79,7 @@ def main() -> None:
     parser.add_argument("--executor", default="serial", help="for both (default: serial)")
     parser.add_argument("--only", choices=sorted(CASES), help="one case")
     args = parser.parse_args()
+    common.header("a λ × lr grid as one stacked sweep against one wdcli per lr")
     with tempfile.TemporaryDirectory() as folder:
         for name in [args.only] if args.only else CASES:
             run_case(name, args.repeats, args.executor, Path(folder))

@@ -10,16 +10,19 @@ run in this one process, interleaved, at the default BLAS threads and at one thr
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
 
-from wdcli.config import LinearModel
-from wdcli.data import Dataset, standardise
-from wdcli.models.linear import fit_ridge_path, ridge_path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+from wdcli.config import LinearModel  # noqa: E402
+from wdcli.data import Dataset, standardise  # noqa: E402
+from wdcli.models.linear import fit_ridge_path, ridge_path  # noqa: E402
 
 CASES = {"tall": (20_000, 5_000, 200), "wide": (500, 500, 5_000)}  # n_train, n_test, d
 LAMBDAS = np.logspace(-4, 2, 50)
@@ -49,27 +52,18 @@ def wdcli_sweep(data: Dataset):
     return fit_ridge_path(data, LAMBDAS, 0, LinearModel(name="linear"))
 
 
-def timed(fn, *args) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
 def bench(case: str, repeats: int) -> dict:
     data = make_data(*CASES[case])
-    ours, theirs = [], []
-    wdcli_sweep(data), sklearn_sweep(data)  # warm up both
-    for _ in range(repeats):
-        ours.append(timed(wdcli_sweep, data))
-        theirs.append(timed(sklearn_sweep, data))
+    jobs = {"ours": lambda: wdcli_sweep(data), "theirs": lambda: sklearn_sweep(data)}
+    times = common.interleaved(jobs, repeats, warmup=1)
     W, _, _ = ridge_path(data.X_train, data.y_train, LAMBDAS)
     coefs, losses = sklearn_sweep(data)
     fit = wdcli_sweep(data)
     weight_error = np.max(np.abs(W - coefs) / np.max(np.abs(coefs), axis=1, keepdims=True))
     loss_error = np.max(np.abs(fit.test_loss - losses[:, 1]) / losses[:, 1])
     return {
-        "ours": statistics.median(ours),
-        "theirs": statistics.median(theirs),
+        "ours": times["ours"],
+        "theirs": times["theirs"],
         "weight_error": weight_error,
         "loss_error": loss_error,
     }
@@ -79,20 +73,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(
-        f"{'case':<6} {'threads':>8} {'wdcli s':>9} {'sklearn s':>10} {'ratio':>7} "
-        f"{'max rel Δw':>11} {'max rel Δloss':>13}"
-    )
+    common.header("ridge: wdcli's 50-λ path against a Ridge loop")
+    print(f"median of {args.repeats} (min–max), interleaved after a warm-up\n")
+    rows = []
     for threads in (None, 1):
         for case in CASES:
             with threadpool_limits(limits=threads):
                 r = bench(case, args.repeats)
-            label = "default" if threads is None else str(threads)
-            print(
-                f"{case:<6} {label:>8} {r['ours']:>9.4f} {r['theirs']:>10.4f} "
-                f"{r['theirs'] / r['ours']:>6.1f}× {r['weight_error']:>11.1e} "
-                f"{r['loss_error']:>13.1e}"
-            )
+            n_train, _, d = CASES[case]
+            rows.append([f"{case}, n {n_train} × d {d}",
+                         "default" if threads is None else str(threads), str(r["ours"]),
+                         str(r["theirs"]), common.ratio(r["theirs"], r["ours"]),
+                         f"{r['weight_error']:.1e}", f"{r['loss_error']:.1e}"])  # fmt: skip
+    common.table(["case", "BLAS threads", "wdcli", "scikit-learn", "ratio",
+                  "max rel. Δw", "max rel. Δloss"], rows)  # fmt: skip
 
 
 if __name__ == "__main__":

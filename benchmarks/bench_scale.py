@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,9 @@ import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import common  # noqa: E402
+
 MB = 1024  # ru_maxrss is in KiB on Linux
 
 MLP = {"name": "mlp", "hidden": [64], "optimizer": "adam", "batch_size": 64, "epochs": 5,
@@ -119,9 +121,9 @@ def run_child(config: dict) -> tuple[dict, float]:
 
 
 def median_child(config: dict, repeats: int) -> tuple[dict, float]:
-    """Median data and training seconds over `repeats` fresh processes; the largest peak."""
+    """Data and training seconds (Timings) over `repeats` fresh processes; the largest peak."""
     results = [run_child(config) for _ in range(repeats)]
-    times = {key: statistics.median(r[key] for r, _ in results) for key in ("data_s", "fit_s")}
+    times = {key: common.Timing([r[key] for r, _ in results]) for key in ("data_s", "fit_s")}
     return times, max(peak for _, peak in results)
 
 
@@ -138,8 +140,10 @@ def scale(repeats: int) -> None:
             result, peak = median_child(make(n, d, lambdas, seeds), repeats)
             K = lambdas * seeds
             print(f"{varies:<6} {n:>8} {d:>5} {lambdas:>4} {seeds:>5} {K:>4} "
-                  f"{result['data_s']:>7.2f} {result['fit_s']:>8.2f} "
-                  f"{result['fit_s'] / K:>11.4f} {peak:>8.0f}", flush=True)  # fmt: skip
+                  f"{result['data_s'].median:>7.2f} {result['fit_s'].median:>8.2f} "
+                  f"{result['fit_s'].median / K:>11.4f} {peak:>8.0f}  "
+                  f"(train {result['fit_s'].min:.2f}–{result['fit_s'].max:.2f})",
+                  flush=True)  # fmt: skip
 
 
 def memory() -> None:
@@ -161,16 +165,15 @@ def memory() -> None:
 
 def cores(repeats: int) -> None:
     import numpy as np
-
-    sys.path.insert(0, str(HERE))
-    from bench_mlp import BATCH, HIDDEN, LR, median_times, sklearn_loop
+    from bench_mlp import LR, SMALL, sklearn_loop
 
     from wdcli.config import validate
     from wdcli.executors import ProcessExecutor, SerialExecutor
     from wdcli.sweep import dataset_for, plan_units, run_unit
 
     warnings.simplefilter("ignore")  # scikit-learn's "maximum iterations reached"
-    epochs, lambdas = 100, np.logspace(-6, 0, 16)
+    epochs, lambdas = SMALL["epochs"], np.logspace(-6, 0, SMALL["K"])
+    HIDDEN, BATCH = SMALL["hidden"][0], SMALL["batch"]
 
     def config(dtype: str):  # bench_mlp's options and data, as a wdcli config
         return validate({
@@ -196,17 +199,18 @@ def cores(repeats: int) -> None:
         sweep(pool, cfg)()  # start the workers and import there: the timed runs are warm
         jobs[("one process", dtype)] = sweep(SerialExecutor(), cfg)
         jobs[("two processes", dtype)] = sweep(pool, cfg)
-        jobs[("scikit-learn", dtype)] = sklearn_loop(data, lambdas, dtype, epochs)
-    median = median_times(jobs, repeats)
+        jobs[("scikit-learn", dtype)] = sklearn_loop(data, lambdas, dtype, [HIDDEN], epochs, BATCH)
+    times = common.interleaved(jobs, repeats)
     print(f"16 λ, n_train 2000, 20 features, hidden [{HIDDEN}], {epochs} epochs, batch {BATCH}, "
           f"adam; median of {repeats}")  # fmt: skip
-    print(f"{'dtype':8} {'one process':>12} {'two processes':>14} {'speed-up':>9} "
-          f"{'scikit-learn':>13} {'ratio (1)':>10} {'ratio (2)':>10}")  # fmt: skip
+    rows = []
     for dtype in ("float64", "float32"):
-        one, two = median[("one process", dtype)], median[("two processes", dtype)]
-        theirs = median[("scikit-learn", dtype)]
-        print(f"{dtype:8} {one:11.2f}s {two:13.2f}s {one / two:8.2f}× {theirs:12.2f}s "
-              f"{theirs / one:9.1f}× {theirs / two:9.1f}×")  # fmt: skip
+        one, two = times[("one process", dtype)], times[("two processes", dtype)]
+        theirs = times[("scikit-learn", dtype)]
+        rows.append([dtype, str(one), str(two), common.ratio(one, two), str(theirs),
+                     common.ratio(theirs, one), common.ratio(theirs, two)])  # fmt: skip
+    common.table(["dtype", "one process", "two processes", "speed-up", "scikit-learn loop",
+                  "ratio (1 process)", "ratio (2 processes)"], rows)  # fmt: skip
 
 
 def main() -> None:
@@ -219,6 +223,7 @@ def main() -> None:
         child(args.child)
         return
     parts = args.part or ["scale", "memory", "cores"]
+    common.header("time and peak memory against n, d and K; what two cores buy")
     if "scale" in parts:
         scale(args.repeats)
     if "memory" in parts:

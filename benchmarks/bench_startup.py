@@ -6,11 +6,13 @@ python benchmarks/bench_startup.py [--repeats 7]
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = [
@@ -23,35 +25,21 @@ COMMANDS = [
 ]
 
 
-def wall_time(args: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "wdcli", *args],
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - start
+def run(argv: list[str]) -> None:
+    subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    bare = statistics.median(
-        wall_time_of([sys.executable, "-c", "pass"]) for _ in range(args.repeats)
-    )
-    print(f"{'command':<28} {'median s':>9}   (python itself: {bare:.3f} s)")
+    common.header("start-up: wall time of quick commands, each a fresh process")
+    jobs = {"python -c pass": partial(run, [sys.executable, "-c", "pass"])}
     for command in COMMANDS:
-        times = [wall_time(command) for _ in range(args.repeats)]
-        print(f"{'wdcli ' + ' '.join(command):<28} {statistics.median(times):>9.3f}")
-
-
-def wall_time_of(argv: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, check=True)
-    return time.perf_counter() - start
+        jobs["wdcli " + " ".join(command)] = partial(run, [sys.executable, "-m", "wdcli", *command])
+    times = common.interleaved(jobs, args.repeats, warmup=1)
+    print(f"median of {args.repeats} (min–max), interleaved after a warm-up\n")
+    common.table(["command", "wall time"], [[f"`{name}`", str(t)] for name, t in times.items()])
 
 
 if __name__ == "__main__":
