@@ -13,7 +13,8 @@ order, one per epoch:
 - compiled: `torch.compile` of a whole step (forward, backward, Adam) on the stacked tensors.
 
 A contender is a function (problem) -> run, where run() trains from scratch (initialisation
-included, compilation excluded: call run() once to warm up). `flush_to_zero` runs it with
+included, compilation excluded: call run() once to warm up); stacked, vmap and compiled start
+from the same weights and return the trained (K, in, out) weights, equal up to rounding. `flush_to_zero` runs it with
 denormals flushed, and restores the flag afterwards, so that numpy code timed in the same
 process does not inherit it.
 """
@@ -151,6 +152,7 @@ def stacked(p: Problem) -> Callable[[], None]:
             adam.zero_grad(set_to_none=True)
             _objective(weights, biases, p.lambdas, xb, yb).backward()
             adam.step()
+        return weights
 
     return run
 
@@ -179,6 +181,7 @@ def vmap(p: Problem) -> Callable[[], None]:
             for param, g in zip(params, [*gW, *gb], strict=True):
                 param.grad = g
             adam.step()
+        return weights
 
     return run
 
@@ -217,6 +220,7 @@ def compiled(p: Problem) -> Callable[[], None]:
             bc1 = torch.tensor(1 - 0.9**t, dtype=p.dtype)
             bc2 = torch.tensor(1 - 0.999**t, dtype=p.dtype)
             step(weights, biases, m, v, p.lambdas, xb, yb, p.lr, bc1, bc2)
+        return weights
 
     return run
 
