@@ -99,14 +99,20 @@ def matmul_peak(dtype: str = "float64", size: int = 2048, repeats: int = 5) -> f
 
 
 def cpu_name() -> str:
+    """The CPU's model name, family/model numbers and widest vector unit (Linux), or the
+    platform's guess elsewhere."""
     try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as handle:
+            first = handle.read().split("\n\n")[0]
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return platform.processor() or platform.machine()
+    fields = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = fields.get("flags", "").split()
+    vector = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"))
+                   if flag in flags), "no AVX2")  # fmt: skip
+    return (f"{fields.get('model name', '?')} (family {fields.get('cpu family', '?')}, "
+            f"model {fields.get('model', '?')}, {vector})")  # fmt: skip
 
 
 def header(title: str, peak: bool = True) -> dict[str, float]:

@@ -62,7 +62,9 @@ def test_header_names_the_blas_kernel_in_use(capsys, monkeypatch):
 
 def test_table_is_markdown(capsys):
     common.table(["case", "time"], [["a", "1 s"], ["b", "2 s"]])
-    assert capsys.readouterr().out == "| case | time |\n| --- | ---: |\n| a | 1 s |\n| b | 2 s |\n\n"
+    assert (
+        capsys.readouterr().out == "| case | time |\n| --- | ---: |\n| a | 1 s |\n| b | 2 s |\n\n"
+    )
 
 
 def invocations() -> list[tuple[str, str, list[str]]]:
