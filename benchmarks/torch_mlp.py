@@ -35,7 +35,7 @@ except ImportError:  # the benchmark extra is not installed
 def missing() -> str | None:
     """None if torch can be used, else the one-line reason."""
     if torch is None:
-        return "PyTorch not installed (pip install -e '.[bench]'): its contenders are skipped"
+        return "PyTorch not installed (pip install -e '.[bench]')"
     return None
 
 
