@@ -311,6 +311,6 @@ def test_progress_comes_back_from_worker_processes(write_config):
     events = []
     with progress.listen(events.append):
         units = plan_units(config, lambdas_per_unit=1)
-        list(ProcessExecutor(2, "mlp").run(run_unit, config, units))
+        list(ProcessExecutor(2).run(run_unit, config, units))
     done = {event["unit"] for event in events if event["done"]}
     assert done == {"seed 0 · λ 0 · step", "seed 0 · λ 0.1 · step"}

@@ -236,7 +236,6 @@ def sweep(
     from wdcli.autogrid import resolve_grid
     from wdcli.config import load_config
     from wdcli.errors import WriteError
-    from wdcli.executors import make_executor
     from wdcli.folds import check_folds
     from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.models import check_task
@@ -290,6 +289,46 @@ def sweep(
     if not quiet:
         _health_warning(document)
         typer.echo(f"wrote {destination.results_path}", err=True)
+
+
+def make_executor(name: str | None = None, jobs: int | None = None, address: str | None = None,
+                  config=None):  # fmt: skip
+    """The executor of the sweep command's --executor, --jobs and --address.
+
+    --jobs N (N > 1) alone means processes; --address alone means dask; neither: the sweep's
+    measured default (`wdcli.schedule.choose`).
+    """
+    from functools import partial
+
+    from wdcli.errors import ExecutorError
+    from wdcli.executors import DaskExecutor, ProcessExecutor, SerialExecutor
+    from wdcli.schedule import choose, useful_jobs
+    from wdcli.sweep import warm_worker
+
+    if jobs is not None and (jobs == 0 or jobs < -1):
+        raise ExecutorError(f"--jobs: must be ≥ 1, or -1 for all cores; got {jobs}")
+    if name is None and address:
+        name = "dask"
+    if name is None and jobs not in (None, 1):
+        name = "processes"
+    if address and name != "dask":
+        raise ExecutorError(f"--address: only for --executor dask, not {name}")
+    if name == "dask":
+        if jobs is not None:
+            raise ExecutorError("--jobs: not with --executor dask (the cluster's workers decide)")
+        if not address:
+            raise ExecutorError("--executor dask needs --address, e.g. tcp://scheduler-host:8786")
+        return DaskExecutor(address)
+    if name is None:
+        name, jobs = choose(config)
+    if name == "processes":
+        model = config.model.name if config is not None else "linear"
+        workers, note = useful_jobs(jobs, config)
+        executor = ProcessExecutor(workers, partial(warm_worker, model))
+        executor.note = note
+        executor.start()
+        return executor
+    return SerialExecutor()
 
 
 def _health_warning(document: dict) -> None:

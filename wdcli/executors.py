@@ -1,10 +1,12 @@
 """Executors: where the work units of a sweep run.
 
-`run(fn, config, units)` calls `fn(config, unit)` (that is `wdcli.sweep.run_unit`; elsewhere
-than here with the seed's dataset as a third argument) for every unit and yields each unit's
-runs as soon as that unit finishes, in the order they finish, so that the sweep journals them
-at once. `workers` is how many units run at the same time; the
-sweep cuts its grid into enough units to keep them busy (`wdcli.sweep.plan_units`).
+`run(fn, config, units, load)` calls `fn(config, unit)` for every unit (elsewhere than here
+with `load(config, unit)`, the unit's dataset, as a third argument) and yields each unit's runs
+as soon as that unit finishes, in the order they finish, so that the caller journals them at
+once. `workers` is how many units run at the same time; the caller cuts its grid into enough
+units to keep them busy. Executors know nothing of sweeps: what a unit is, how it trains and
+where its data comes from are the callables they are given (the sweep gives `run_unit` and
+`unit_dataset`).
 
 - serial: this process, one unit after another; BLAS may use every core.
 - processes: `jobs` local worker processes (loky), each capped at cores // jobs BLAS threads so
@@ -14,14 +16,12 @@ sweep cuts its grid into enough units to keep them busy (`wdcli.sweep.plan_units
 For both, each seed's dataset is built here once and sent with its units (scattered, for
 Dask), and a unit lost with its worker is run again.
 
-Without --executor or --jobs, `choose` picks serial or processes by the measured rule in
-docs/scale.md. Dask and loky are imported only when used.
+Dask and loky are imported only when used.
 """
 
 from __future__ import annotations
 
 import atexit
-import math
 import os
 import signal
 import sys
@@ -29,19 +29,13 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from itertools import pairwise
 
 from wdcli.errors import ExecutorError
 
 CONNECT_TIMEOUT = 5  # seconds to reach a Dask scheduler before giving up
 WORKERS_TIMEOUT = 10  # seconds to wait for a scheduler without workers to get one
 MAX_ATTEMPTS = 4  # times a unit may be lost with its worker before the sweep stops
-# Below this much work (multiply-adds, `sweep_work`) an MLP sweep trains in a second or two in
-# one process, and starting worker processes (each importing numpy and wdcli) costs about what
-# they save: measured break-even near 2.6e10 (benchmarks/bench_executors.py, docs/scale.md).
-PROCESSES_MIN_WORK = 2e10
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies (Linux)
-STEP_MACS = 2e6  # numpy's overhead per layer and mini-batch, as multiply-adds (about 0.2 ms)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
 
@@ -70,7 +64,9 @@ class SerialExecutor:
     name = "serial"
     workers = 1
 
-    def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
+    def run(
+        self, fn: Callable, config, units, load: Callable | None = None
+    ) -> Iterator[list[dict]]:
         for unit in units:
             yield fn(config, unit)
 
@@ -81,16 +77,14 @@ class SerialExecutor:
 # --------------------------------------------------------------------------- processes
 
 
-def _start_worker(model: str, parent: int) -> None:
+def _start_worker(warm: Callable[[], None] | None, parent: int) -> None:
     """A new worker process: it dies with its parent (`_die_with`); Ctrl-C is left to the
-    parent (which stops the workers, with no tracebacks); the model's code is imported while
-    the parent builds the data."""
+    parent (which stops the workers, with no tracebacks); `warm` (the sweep's: importing the
+    model's code) runs while the parent builds the data."""
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from wdcli.models import MODELS
-    from wdcli.sweep import run_unit  # noqa: F401 - imported for the units to come
-
-    MODELS[model].fit_function()
+    if warm is not None:
+        warm()
 
 
 def _die_with(parent: int) -> None:
@@ -132,10 +126,10 @@ class ProcessExecutor:
 
     name = "processes"
 
-    def __init__(self, jobs: int, model: str = "linear"):
+    def __init__(self, jobs: int, warm: Callable[[], None] | None = None):
         self.workers = jobs
         self.threads = max(1, cpu_count() // jobs)
-        self.model = model
+        self.warm = warm  # run by each worker as it starts (picklable)
         self.note: str | None = None  # why fewer workers run than --jobs asked for
         self._current = None
 
@@ -173,12 +167,15 @@ class ProcessExecutor:
             max_workers=self.workers,
             timeout=60,  # idle workers stay a minute, for the next sweep in this process
             initializer=_start_worker,
-            initargs=(self.model, os.getpid()),
+            initargs=(self.warm, os.getpid()),
             env=dict.fromkeys(THREAD_VARIABLES, str(self.threads)),
         )
         return self._current
 
-    def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
+    def run(
+        self, fn: Callable, config, units, load: Callable | None = None
+    ) -> Iterator[list[dict]]:
+        """Without `load`, each worker builds its unit's data itself."""
         if not units:
             return
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -186,7 +183,6 @@ class ProcessExecutor:
         from joblib.externals.loky.process_executor import BrokenProcessPool
 
         from wdcli import progress
-        from wdcli.sweep import unit_dataset
 
         fn = progress.forwarded(fn)  # steps and best accuracy to a watching terminal
         pool, todo, running, lost = self._pool(), deque(units), {}, Counter()
@@ -196,9 +192,9 @@ class ProcessExecutor:
                 # A window of units in flight: data is built only for the seeds at hand.
                 while todo and len(running) < 2 * self.workers:
                     unit = todo.popleft()
-                    data = unit_dataset(config, unit)
+                    args = (config, unit) if load is None else (config, unit, load(config, unit))
                     try:
-                        future = pool.submit(_capped, fn, self.threads, config, unit, data)
+                        future = pool.submit(_capped, fn, self.threads, *args)
                     except BrokenProcessPool as exc:  # it broke since the last wait
                         _count_loss(lost, unit, exc, "worker process")
                         todo.appendleft(unit)
@@ -298,10 +294,8 @@ class DaskExecutor:
             slots[host] += nthreads
         return {host: max(1, cores[host] // slots[host]) for host in cores}
 
-    def run(self, fn: Callable, config, units) -> Iterator[list[dict]]:
+    def run(self, fn: Callable, config, units, load: Callable) -> Iterator[list[dict]]:
         from distributed import as_completed
-
-        from wdcli.sweep import unit_dataset
 
         client, todo = self.client, deque(units)
         left = Counter(unit.data_key for unit in units)  # units still to finish, per dataset
@@ -310,7 +304,7 @@ class DaskExecutor:
 
         def submit(unit) -> None:
             if unit.data_key not in data:  # built here once, sent to the workers that need it
-                data[unit.data_key] = self._scatter(unit_dataset(config, unit))
+                data[unit.data_key] = self._scatter(load(config, unit))
             future = client.submit(_run_on_worker, fn, config, unit, data[unit.data_key],
                                    self.threads, pure=False)  # fmt: skip
             running[future] = unit
@@ -392,132 +386,8 @@ def _run_on_worker(fn: Callable, config, unit, data, threads: dict[str, int]):
     return _capped(fn, threads.get(_host(get_worker().address), 1), config, unit, data)
 
 
-# --------------------------------------------------------------------------- choosing
-
-
-def sweep_work(config) -> float:
-    """Multiply-adds of the whole sweep's training, roughly: forward and backward GEMMs plus
-    STEP_MACS per layer and mini-batch for numpy's per-call overhead. 0 for models whose cost
-    is one factorisation or a few Newton steps per seed."""
-    if config.model.name != "mlp":
-        return 0.0
-    from wdcli.grid import grid_points, point_config, tune_candidates
-    from wdcli.sweep import dataset_for
-
-    points = grid_points(config)
-    models = len(points) * len(tune_candidates(config))  # each point and candidate trains
-    config = point_config(config, points[0])
-    data = dataset_for(config, config.seed_values()[0])  # cached: the sweep reuses it
-    n, d = data.X_train.shape
-    outputs = data.n_classes if data.n_classes > 2 else 1  # softmax, or one output
-    sizes = (d, *config.model.hidden, outputs)
-    per_row = sum(a * b for a, b in pairwise(sizes))
-    lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
-    steps = config.model.epochs * -(-n // config.model.batch_rows(n))
-    per_seed = (
-        3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
-    )
-    from wdcli.folds import fold_numbers
-
-    return per_seed * seeds * len(fold_numbers(config)) * models
-
-
-def choose(config, cores: int | None = None) -> tuple[str, int]:
-    """The default executor and its jobs, measured on 2 cores (docs/scale.md):
-
-    - mlp: processes, one per core, single-threaded, when the sweep is big enough to pay for
-      starting them (PROCESSES_MIN_WORK): its GEMMs are small and run on one thread, so two
-      processes train 1.5-1.75× faster than one; serial otherwise.
-    - linear and logistic: serial. A ridge path is one factorisation per seed and a logistic
-      sweep a few Newton steps, both large GEMMs that BLAS threads already spread over the
-      cores; processes measured from 0.5× (start-up dominates) to about 1.1×.
-    """
-    cores = cores or cpu_count()
-    if config is None or cores < 2 or config.model.name != "mlp":
-        return "serial", 1
-    if sweep_work(config) < PROCESSES_MIN_WORK:
-        return "serial", 1
-    return "processes", cores
-
-
-def make_executor(name: str | None = None, jobs: int | None = None, address: str | None = None,
-                  config=None):  # fmt: skip
-    """The executor of the sweep command's --executor, --jobs and --address.
-
-    --jobs N (N > 1) alone means processes; --address alone means dask; neither: `choose`.
-    """
-    if jobs is not None and (jobs == 0 or jobs < -1):
-        raise ExecutorError(f"--jobs: must be ≥ 1, or -1 for all cores; got {jobs}")
-    if name is None and address:
-        name = "dask"
-    if name is None and jobs not in (None, 1):
-        name = "processes"
-    if address and name != "dask":
-        raise ExecutorError(f"--address: only for --executor dask, not {name}")
-    if name == "dask":
-        if jobs is not None:
-            raise ExecutorError("--jobs: not with --executor dask (the cluster's workers decide)")
-        if not address:
-            raise ExecutorError("--executor dask needs --address, e.g. tcp://scheduler-host:8786")
-        return DaskExecutor(address)
-    if name is None:
-        name, jobs = choose(config)
-    if name == "processes":
-        model = config.model.name if config is not None else "linear"
-        workers, note = useful_jobs(jobs, config)
-        executor = ProcessExecutor(workers, model)
-        executor.note = note
-        executor.start()
-        return executor
-    return SerialExecutor()
-
-
-def useful_jobs(jobs: int | None, config=None, cores: int | None = None) -> tuple[int, str | None]:
-    """(worker processes, a note or None): --jobs capped at the cores and at the sweep's runs.
-
-    A process beyond the cores only shares a core with another (each also costs a start-up
-    and memory), and one beyond the runs has nothing to do; more workers also cut the λ into
-    smaller units, which train slower per model. An explicit --jobs N that is capped gets a
-    note; -1 (all cores) and the default are capped silently.
-    """
-    cores = cores or cpu_count()
-    runs = math.inf
-    if config is not None:
-        from wdcli.grid import grid_points
-
-        runs = len(config.lambda_values()) * len(config.seed_values()) * len(grid_points(config))
-    wanted = cores if jobs in (None, -1) else jobs
-    workers = int(max(1, min(wanted, cores, runs)))
-    if workers == wanted or jobs in (None, -1):
-        return workers, None
-    if cores <= runs:
-        reason = f"{_count(cores, 'CPU core')} available"
-    else:
-        reason = f"the sweep has {_count(runs, 'run')}"
-    return workers, f"--jobs {jobs}: using {_count(workers, 'worker process')} ({reason})"
-
-
-def _count(n: int, thing: str) -> str:
-    plural = "es" if thing.endswith("s") else "s"
-    return f"{n} {thing}" if n == 1 else f"{n} {thing}{plural}"
-
-
-EXECUTORS = {"serial": SerialExecutor, "processes": ProcessExecutor, "dask": DaskExecutor}
-
-
-def chunks_per_seed(seeds: int, lambdas: int, workers: int, target: float = 0.9) -> int:
-    """How many units to cut each seed's λ into, so that `workers` units run at once.
-
-    S seeds cut into c chunks are S·c equal units run in ⌈S·c/W⌉ rounds on W workers, busy a
-    fraction S·c / (W·⌈S·c/W⌉) of the time. The smallest c ≤ lambdas reaching `target` is
-    taken (fewer, larger units train faster per model); W / gcd(S, W) always reaches 1.
-    """
-    best, best_busy = 1, 0.0
-    for c in range(1, max(1, min(lambdas, workers // math.gcd(seeds, workers))) + 1):
-        units = seeds * c
-        busy = units / (workers * math.ceil(units / workers))
-        if busy >= target:
-            return c
-        if busy > best_busy:
-            best, best_busy = c, busy
-    return best
+EXECUTORS: dict[str, type] = {
+    "serial": SerialExecutor,
+    "processes": ProcessExecutor,
+    "dask": DaskExecutor,
+}

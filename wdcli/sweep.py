@@ -39,7 +39,7 @@ from wdcli.data import (
 from wdcli.errors import DataError
 from wdcli.folds import fold_numbers
 from wdcli.grid import grid_points, point_config, tune_candidates
-from wdcli.models import check_task
+from wdcli.models import MODELS, check_task
 from wdcli.results import build_document, dumps, now, write_atomic
 from wdcli.runkey import EMPTY_POINT, RunKey, point_label, point_text
 from wdcli.stacking import choose_candidate, fit_tuned, fit_variants, stack_groups
@@ -74,8 +74,6 @@ class Unit:
 def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int = 1) -> list[Unit]:
     """Every (group of stackable points, seed, fold)'s λ grid, in chunks of lambdas_per_unit;
     by default in as few near-equal chunks as keep `workers` units running at once."""
-    from wdcli.executors import chunks_per_seed
-
     lambdas, seeds, folds = config.lambda_values(), config.seed_values(), fold_numbers(config)
     groups = stack_groups(config)
     chunks = chunks_per_seed(len(seeds) * len(folds) * len(groups), len(lambdas), workers)
@@ -87,6 +85,24 @@ def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int
         for fold in folds
         for i in range(0, len(lambdas), size)
     ]
+
+
+def chunks_per_seed(seeds: int, lambdas: int, workers: int, target: float = 0.9) -> int:
+    """How many units to cut each seed's λ into, so that `workers` units run at once.
+
+    S seeds cut into c chunks are S·c equal units run in ⌈S·c/W⌉ rounds on W workers, busy a
+    fraction S·c / (W·⌈S·c/W⌉) of the time. The smallest c ≤ lambdas reaching `target` is
+    taken (fewer, larger units train faster per model); W / gcd(S, W) always reaches 1.
+    """
+    best, best_busy = 1, 0.0
+    for c in range(1, max(1, min(lambdas, workers // math.gcd(seeds, workers))) + 1):
+        units = seeds * c
+        busy = units / (workers * math.ceil(units / workers))
+        if busy >= target:
+            return c
+        if busy > best_busy:
+            best, best_busy = c, busy
+    return best
 
 
 def planned_keys(config: Config) -> set[RunKey]:
@@ -274,6 +290,12 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     return runs
 
 
+def warm_worker(model: str) -> None:
+    """Import a model's code and `run_unit`'s (in a worker process starting while the parent
+    builds the data)."""
+    MODELS[model].fit_function()
+
+
 def run_record(
     key: RunKey, result, k: int, seconds: float, fingerprint: str, data: Dataset
 ) -> dict:
@@ -358,7 +380,7 @@ def execute(
     total = sum(len(unit.keys()) for unit in planned)
     units, runs = split_done(planned, destination.done_runs)
     journal = destination.journal
-    stream = executor.run(run_unit, config, units)
+    stream = executor.run(run_unit, config, units, unit_dataset)
     try:
         if on_progress:
             on_progress(len(runs), total)
