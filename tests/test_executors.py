@@ -26,9 +26,9 @@ from wdcli.cli import app, make_executor
 from wdcli.config import validate
 from wdcli.errors import ExecutorError
 from wdcli.executors import DaskExecutor, ProcessExecutor, SerialExecutor, cpu_count
-from wdcli.journal import read_journal
-from wdcli.schedule import choose, useful_jobs
+from wdcli.store.journal import read_journal
 from wdcli.sweep import Unit, chunks_per_seed, dataset_for, plan_units, unit_dataset
+from wdcli.sweep.schedule import choose, useful_jobs
 
 runner = CliRunner()
 REPO = Path(wdcli.__file__).resolve().parents[1]
@@ -628,7 +628,7 @@ def test_dask_gives_the_same_numbers(cluster, write_config, tmp_path):
 
 def test_dask_streams_results_and_progress_as_units_finish(cluster, write_config, tmp_path):
     from wdcli.config import load_config
-    from wdcli.store import open_destination
+    from wdcli.store.destination import open_destination
     from wdcli.sweep import execute
 
     config = load_config(write_config(TINY_MLP))

@@ -142,10 +142,10 @@ def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> N
 
 
 def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
-    from wdcli import report
+    from wdcli.report import table as report
 
     if fmt is Format.json:
-        from wdcli.results import dumps
+        from wdcli.store.results import dumps
 
         sys.stdout.write(dumps(document))
     elif fmt is Format.markdown:
@@ -157,7 +157,7 @@ def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
         for table in report.renderables(document):
             console.print(table)
         if chart or (chart is None and console.is_terminal and console.width >= 100):
-            from wdcli.termchart import grid_chart, loss_chart
+            from wdcli.report.termchart import grid_chart, loss_chart
 
             draw = grid_chart if report.is_grid(document) else loss_chart
             console.print(
@@ -233,14 +233,12 @@ def sweep(
 
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
-    from wdcli.autogrid import resolve_grid
+    from wdcli.cli.interrupts import deferred, stop_on_signals
     from wdcli.config import load_config
     from wdcli.errors import WriteError
-    from wdcli.folds import check_folds
-    from wdcli.interrupts import deferred, stop_on_signals
-    from wdcli.models import check_task
-    from wdcli.store import open_destination
-    from wdcli.sweep import check_points, execute, prepare
+    from wdcli.store.destination import open_destination
+    from wdcli.sweep import check_folds, check_points, check_task, execute, planned_keys, prepare
+    from wdcli.sweep.autogrid import resolve_grid
 
     runner = destination = None
     axes = [("--grid", item) for item in grid or []] + [("--tune", item) for item in tune or []]
@@ -259,7 +257,12 @@ def sweep(
                 typer.echo(runner.note, err=True)
             with deferred():  # a journal is never created without the CLI knowing its name
                 destination = open_destination(
-                    config, out, resume=resume, force=force, data=prepared.data
+                    config,
+                    out,
+                    resume=resume,
+                    force=force,
+                    data=prepared.data,
+                    planned=planned_keys,
                 )
             if destination.resumed and not quiet:
                 typer.echo(
@@ -269,7 +272,7 @@ def sweep(
                 )
             with _progress(quiet) as on_progress:
                 document = execute(config, destination, runner, on_progress)
-        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.interrupts)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.cli.interrupts)
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
             _interrupted(exc, config_path, overrides or [], destination, force, axes)
@@ -296,14 +299,14 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
     """The executor of the sweep command's --executor, --jobs and --address.
 
     --jobs N (N > 1) alone means processes; --address alone means dask; neither: the sweep's
-    measured default (`wdcli.schedule.choose`).
+    measured default (`wdcli.sweep.schedule.choose`).
     """
     from functools import partial
 
     from wdcli.errors import ExecutorError
     from wdcli.executors import DaskExecutor, ProcessExecutor, SerialExecutor
-    from wdcli.schedule import choose, useful_jobs
     from wdcli.sweep import warm_worker
+    from wdcli.sweep.schedule import choose, useful_jobs
 
     if jobs is not None and (jobs == 0 or jobs < -1):
         raise ExecutorError(f"--jobs: must be ≥ 1, or -1 for all cores; got {jobs}")
@@ -334,7 +337,7 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
 def _health_warning(document: dict) -> None:
     """One line on stderr when runs did not train, naming the knob to turn (the table's runs
     column and each run's status say it on stdout too, also with --quiet)."""
-    from wdcli.report import health_note
+    from wdcli.report.table import health_note
 
     note = health_note(document)
     if note:
@@ -358,7 +361,7 @@ def _interrupted(
     axes=(),
 ):
     """Say what was kept and how to continue, then exit 128 + the signal (130 for Ctrl-C)."""
-    from wdcli.interrupts import exit_code
+    from wdcli.cli.interrupts import exit_code
 
     code = exit_code(exc)
     what = "interrupted" if code == 130 else f"interrupted by {exc}"
@@ -389,7 +392,7 @@ def _progress(quiet: bool):
         TimeRemainingColumn,
     )
 
-    from wdcli import progress
+    from wdcli.executors import progress
 
     bar = Progress(
         TextColumn("{task.description}"),
@@ -434,7 +437,7 @@ def show(
 
     Example: wdcli show results/poly-20260101-120000.json --format markdown
     """
-    from wdcli.results import load_results
+    from wdcli.store.results import load_results
 
     with _errors():
         document = load_results(results_path)
@@ -499,8 +502,8 @@ def compare(
     Example: wdcli compare results/reference/poly.json results/poly-20260101-120000.json
     --direction either --rtol 1e-4
     """
-    from wdcli import compare as comparing
-    from wdcli.results import load_results
+    from wdcli.report import compare as comparing
+    from wdcli.store.results import load_results
 
     with _errors():
         reference = load_results(baseline)
@@ -569,8 +572,8 @@ def plot(
 
     Example: wdcli plot results/poly-20260101-120000.json -o poly.png
     """
-    from wdcli import plots
-    from wdcli.results import load_results
+    from wdcli.report import plots
+    from wdcli.store.results import load_results
 
     with _errors():
         target = plots.output_path(out or results_paths[0].with_suffix(".png"))
@@ -602,8 +605,7 @@ def validate(
     Example: wdcli validate configs/mlp.yaml
     """
     from wdcli.config import load_config
-    from wdcli.models import check_task
-    from wdcli.sweep import prepare
+    from wdcli.sweep import check_task, prepare
 
     with _errors():
         config = load_config(config_path, overrides or [], grid or [], tune or [])
@@ -611,8 +613,8 @@ def validate(
         for note in prepare(config).notes:  # every seed's data, memory, time: as sweep does
             typer.echo(note, err=True)
     from wdcli.config import LambdaAuto
-    from wdcli.folds import fold_numbers
-    from wdcli.grid import grid_points, tune_candidates
+    from wdcli.config.grid import grid_points, tune_candidates
+    from wdcli.data.folds import fold_numbers
 
     lambda_grid = config.lambdas
     auto = isinstance(lambda_grid, LambdaAuto) and lambda_grid.values is None
@@ -651,7 +653,7 @@ def init(
 
     Example: wdcli init --model linear > my.yaml
     """
-    from wdcli.starters import STARTERS
+    from wdcli.cli.starters import STARTERS
 
     sys.stdout.write(STARTERS[model.value])
 
@@ -664,7 +666,7 @@ def list_(
 
     Example: wdcli list datasets
     """
-    from wdcli.catalogue import datasets_table, models_table
+    from wdcli.cli.catalogue import datasets_table, models_table
 
     table = datasets_table() if what is ListWhat.datasets else models_table()
     _stdout().print(table)

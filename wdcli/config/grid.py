@@ -15,7 +15,10 @@ import itertools
 import json
 from typing import Any
 
-from wdcli.config import Config, _split_key, parse_yaml, validate
+from wdcli.config.messages import validate
+from wdcli.config.overrides import _split_key
+from wdcli.config.schema import Config
+from wdcli.config.yamlfile import parse_yaml
 from wdcli.errors import ConfigError
 from wdcli.runkey import EMPTY_POINT, point_text
 

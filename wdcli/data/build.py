@@ -1,4 +1,4 @@
-"""Datasets: build arrays from a dataset config and a seed, split them, standardise them.
+"""Datasets: build arrays from a dataset config and a seed, split them, preprocess them.
 
 Every dataset is deterministic in its seed. Features are standardised with the training
 split's mean and population std (ddof=0, as scikit-learn's StandardScaler); a constant
@@ -12,43 +12,16 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from wdcli.config import CLASSIFICATION, REGRESSION, CsvData, DatasetBase, task_of
+from wdcli.config import CsvData, DatasetBase, task_of
+from wdcli.data.dataset import Dataset, Split, target_scale
+from wdcli.data.preprocess import Frame, prepare
 from wdcli.errors import DataError
-from wdcli.preprocess import Frame, prepare
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A split, standardised dataset.
-
-    X_train (n_train, d) and X_test (n_test, d) are standardised with the training split's
-    statistics; y is float for regression and integer class codes 0…C-1 for classification.
-    """
-
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    task: str
-    classes: list[str] = field(default_factory=list)
-    target_scale: tuple[float, float] | None = None  # (mean, std) of y_train to train on
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.classes)
-
-    def fingerprint(self) -> str:
-        """A hash of the arrays: equal data, equal fingerprint."""
-        digest = hashlib.sha256()
-        for array in (self.X_train, self.y_train, self.X_test, self.y_test):
-            digest.update(str(array.shape).encode())
-            digest.update(np.ascontiguousarray(array).tobytes())
-        return digest.hexdigest()[:16]
+from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 
 @dataclass(frozen=True)
@@ -184,7 +157,7 @@ def _stamp(path: Path | None) -> tuple | None:
 @functools.lru_cache(maxsize=2)
 def _csv_cached(cfg_json: str, *stamps) -> Raw:
     # Seeds share the file: it is read once, each seed only splits it differently.
-    from wdcli.csvdata import load_csv
+    from wdcli.data.csvdata import load_csv
 
     cfg = CsvData.model_validate_json(cfg_json)
     train, test, task = load_csv(cfg)
@@ -211,19 +184,6 @@ LOADERS: dict[str, Callable[..., Raw]] = {
 # --------------------------------------------------------------------------- building
 
 
-@dataclass(frozen=True)
-class Split:
-    """The train/test split before preprocessing, targets encoded (X: arrays, or Frames of a
-    CSV's columns)."""
-
-    X_train: np.ndarray | Frame
-    y_train: np.ndarray
-    X_test: np.ndarray | Frame
-    y_test: np.ndarray
-    task: str
-    classes: list[str] = field(default_factory=list)
-
-
 def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
     """Load, subsample, split and preprocess; `cfg.seed` (when set) overrides `seed`."""
     split = build_split(cfg, seed)
@@ -241,12 +201,6 @@ def finish_dataset(cfg: DatasetBase, X_train, y_train, X_test, y_test, split: Sp
     return Dataset(X_train, y_train, X_test, y_test, split.task, split.classes, scale)
 
 
-def target_scale(y: np.ndarray) -> tuple[float, float]:
-    """(mean, population std) of the training targets; std 1 for a constant target."""
-    mean, std = float(np.mean(y)), float(np.std(y))
-    return mean, (std if std > 10 * np.finfo(float).eps * max(1.0, abs(mean)) else 1.0)
-
-
 def check_split(cfg: DatasetBase, seed: int) -> None:
     """The checks of `build_dataset` that depend on the seed's split, without preprocessing:
     cheap for datasets read once (CSV, bundled), where only the split varies by seed."""
@@ -259,7 +213,7 @@ SPLIT_ONLY_VARIES = {"csv", "diabetes", "breast_cancer", "wine", "iris", "digits
 def build_split(cfg: DatasetBase, seed: int) -> Split:
     """Load, subsample and split, targets encoded, features as loaded (a CSV's: a Frame)."""
     if cfg.name == "modular":  # all p² pairs, split its own way
-        from wdcli.modular import split_modular
+        from wdcli.data.modular import split_modular
 
         return split_modular(cfg, seed)
     data_seed = cfg.seed if cfg.seed is not None else seed
@@ -340,12 +294,3 @@ def _encode_targets(y_train, y_test, task: str, cfg) -> tuple[np.ndarray, np.nda
         raise DataError(f"dataset: the target of '{cfg.name}' has only one class")
     n = len(y_train)
     return codes[:n].astype(np.int64), codes[n:].astype(np.int64), [str(c) for c in classes]
-
-
-def standardise(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale both splits by the training split's mean and population std (ddof=0).
-
-    A (numerically) constant column is centred and not divided, as StandardScaler does.
-    """
-    X_train, (X_test,) = prepare(X_train, [X_test])
-    return X_train, X_test

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from wdcli.config import CLASSIFICATION, REGRESSION, CsvData
-from wdcli.csvfile import MISSING, Table, first_missing, parse_numbers, read_table
+from wdcli.data.csvfile import MISSING, Table, first_missing, parse_numbers, read_table
+from wdcli.data.preprocess import Frame
 from wdcli.errors import DataError
-from wdcli.preprocess import Frame
 
 
 @dataclass(frozen=True)

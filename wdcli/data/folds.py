@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from wdcli.config import CLASSIFICATION, Config, KFold, LeaveOneOut
-from wdcli.data import Dataset, Split, finish_dataset
+from wdcli.data.build import finish_dataset
+from wdcli.data.dataset import Dataset, Split
 from wdcli.errors import DataError
 
 
@@ -63,13 +64,3 @@ def fold_dataset(config: Config, split: Split, seed: int, fold: int) -> Dataset:
     train, held_out = kfold_indices(config.validation, split, seed)[fold - 1]
     X, y = split.X_train, split.y_train
     return finish_dataset(cfg, X[train], y[train], X[held_out], y[held_out], split)
-
-
-def check_folds(config: Config) -> None:
-    """Cut the first seed's folds now, so that a fold the data cannot give (too few samples
-    or a class too small to stratify) is an error before anything is written."""
-    if isinstance(config.validation, KFold):
-        from wdcli.sweep import split_for
-
-        seed = config.seed_values()[0]
-        kfold_indices(config.validation, split_for(config, seed), seed)

@@ -44,7 +44,7 @@ def split_pairs(cfg: ModularData, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def split_modular(cfg: ModularData, seed: int):
     """The train/test Split of `cfg` for the data seed `seed` (cfg.seed, when set, wins)."""
-    from wdcli.data import Split
+    from wdcli.data.dataset import Split
 
     data_seed = cfg.seed if cfg.seed is not None else seed
     a, b, c = pairs(cfg.p, cfg.operation)

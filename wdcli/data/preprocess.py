@@ -104,7 +104,7 @@ def _refuse_empty(values: np.ndarray, names: list[str], is_missing) -> None:
 
 def _check_width(X: Frame, encoder) -> None:
     """Refuse one-hot columns that cannot fit in memory (a column of IDs, say)."""
-    from wdcli.budget import available_memory, human
+    from wdcli.memory import available_memory, human
 
     widths = [len(categories) for categories in encoder.categories_]
     nbytes = 4 * 8 * len(X) * (X.numeric.shape[1] + sum(widths))  # splits, copies: × 4

@@ -10,7 +10,7 @@ below λ_min, `underfit` when outside above it. When no λ is measurably worse t
 more than 2 paired SE), every row with a regime is `flat`: λ makes no measurable difference in
 that range, whatever the tolerance says.
 
-Only healthy runs (status `ok`, see wdcli.health) enter the means. A λ is *eligible* when
+Only healthy runs (status `ok`, see wdcli.metrics.health) enter the means. A λ is *eligible* when
 every one of its runs is healthy: only eligible λ get a regime and can be λ_min or λ_1se (the
 others get regime None). Strict on purpose: means over different subsets of seeds are not
 paired, so comparing them along λ would compare data draws, not λ.
@@ -22,8 +22,8 @@ import json
 import math
 from collections.abc import Iterable
 
-from wdcli import grokking, selection
-from wdcli.health import DIVERGED, NO_FIT, NOT_CONVERGED, OK
+from wdcli.metrics import grokking, selection
+from wdcli.metrics.health import DIVERGED, NO_FIT, NOT_CONVERGED, OK
 
 # Per-row counts of the runs that did not train, by status.
 COUNTS = {DIVERGED: "n_diverged", NOT_CONVERGED: "n_not_converged", NO_FIT: "n_no_fit"}

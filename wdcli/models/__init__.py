@@ -2,7 +2,8 @@
 
 A model is a plain function `fit(data, lambdas, seed, options) -> Fit`. The registry below maps
 the config's `model.name` to it and to the tasks it can learn; the functions are imported only
-when a sweep runs, so that `wdcli --help` stays fast.
+when a sweep runs, so that `wdcli --help` stays fast. Models import numpy, never the config's
+schema: a fit's `options` is its `model:` section, typed for readers only.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from wdcli.config import CLASSIFICATION, REGRESSION, Config, task_of
-from wdcli.errors import ConfigError
+from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +27,7 @@ class Fit:
     penalised objective. `metrics` holds further per-run numbers (df, accuracies, iterations);
     `curves` holds {"epoch": (E,), "train_loss": (K, E), "test_loss": (K, E)} where the model
     trains over epochs. `diverged` marks runs whose loss or parameters went (or were about to
-    go) non-finite, `not_converged` runs whose training had not settled (see wdcli.health).
+    go) non-finite, `not_converged` runs whose training had not settled (see wdcli.metrics.health).
     """
 
     train_loss: np.ndarray
@@ -69,15 +69,3 @@ MODELS: dict[str, ModelSpec] = {
         "small numpy MLP, all λ trained as one stacked model",
     ),
 }
-
-
-def check_task(config: Config, task: str | None = None) -> None:
-    """Refuse a model that cannot learn the dataset's task (known before any data is read)."""
-    task = task or task_of(config.dataset)
-    tasks = MODELS[config.model.name].tasks
-    if task is not None and task not in tasks:
-        fitting = [name for name, spec in MODELS.items() if task in spec.tasks]
-        raise ConfigError(
-            f"model.name: '{config.model.name}' is for {' and '.join(tasks)}, but dataset "
-            f"'{config.dataset.name}' is {task}; use {' or '.join(fitting)}"
-        )

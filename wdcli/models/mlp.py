@@ -26,16 +26,19 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from wdcli import health
 from wdcli.activations import ACTIVATIONS, RELU_LIKE, sigmoid_into
-from wdcli.config import MLPModel
 from wdcli.data import REGRESSION, Dataset
+from wdcli.metrics import health
 from wdcli.models import Fit
 from wdcli.optim import OPTIMIZERS, lr_multiplier
+
+if TYPE_CHECKING:
+    from wdcli.config import MLPModel
 
 LOSSES = ("squared_error", "binary_log_loss", "log_loss")
 EVAL_BYTES = 2 * 2**20  # one layer's activations while evaluating: cache-sized chunks of rows
@@ -375,7 +378,7 @@ class Trained:
     from the evaluation at which a run was found diverged. The final losses and accuracies are
     the curves' last column and the accuracies at the end (NaN for diverged runs). The
     accuracy curves (classification only) are recorded at the same epochs as the losses.
-    `diverged` and `not_converged` are the training-health flags of wdcli.health;
+    `diverged` and `not_converged` are the training-health flags of wdcli.metrics.health;
     `late_decrease` is the share of the objective's decrease that came in the last tenth of
     the epochs (what `not_converged` is decided on).
     """
@@ -594,7 +597,7 @@ class _Trainer:
 
     def check_parameters(self) -> None:
         """Mark diverged the models whose parameters are non-finite or beyond the bound of
-        wdcli.health (before they overflow), or whose optimiser state overflowed."""
+        wdcli.metrics.health (before they overflow), or whose optimiser state overflowed."""
         bad = ~(max_abs(self.layout, self.theta) <= self.limit)
         for state in self.optimizer.state():
             bad |= ~np.isfinite(max_abs(self.layout, state))

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 from wdcli.errors import WdcliError
 from wdcli.records import key_text
-from wdcli.report import format_lambda
+from wdcli.report.table import format_lambda
 
 DIRECTIONS = ("worse", "either")
 # Verdicts that fail a comparison, per direction.

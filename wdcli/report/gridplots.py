@@ -10,7 +10,7 @@
                isolation plot, the default picture of a tune sweep
 
 λ sits at evenly spaced positions labelled with its values (λ = 0 included), so that a grid
-with λ = 0 needs no broken axis. Nothing here prints or writes; `wdcli.plots.save` writes.
+with λ = 0 needs no broken axis. Nothing here prints or writes; `wdcli.report.plots.save` writes.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from wdcli.conventions import convention, lambda_axis
 from wdcli.errors import WdcliError
-from wdcli.report import format_lambda, point_documents, varying_axes
+from wdcli.report.table import format_lambda, point_documents, varying_axes
 from wdcli.runkey import point_label, point_text
+from wdcli.store.conventions import convention, lambda_axis
 
 KINDS = ("auto", "curves", "lambda-curves", "heatmap", "isolation")
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -55,7 +55,7 @@ def applies(results, kind: str = "auto") -> bool:
 
 def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
     """The figure of one grid or tune document (see the module docstring)."""
-    from wdcli.plots import _style
+    from wdcli.report.style import _style
 
     document = _one(results)
     source = (sources or ["results"])[0]

@@ -15,45 +15,20 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from wdcli import CONVENTION
 from wdcli.errors import WdcliError
-from wdcli.termchart import REGIME_COLOURS, regime_label, trained
+from wdcli.report.style import DPI, _style
+from wdcli.report.termchart import REGIME_COLOURS, regime_label, trained
 
 FORMATS = (".png", ".svg")
 LOSS_FLOOR = 1e-6  # lowest loss shown per step: below it float32 shows only rounding
-DPI = 120
 WIDTH, HEIGHT = 8.0, 5.0  # inches: 960 × 600 pixels at DPI, readable at 100 %
 TRAIN, TEST = "#1f77b4", "#ff7f0e"  # matplotlib's first two colours
 FILE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-# Every key a figure depends on, so that a user's matplotlibrc cannot change the output.
-STYLE = {
-    "font.family": "DejaVu Sans",
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "legend.fontsize": 9,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "figure.titlesize": 11,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "axes.grid.which": "major",
-    "grid.alpha": 0.3,
-    "grid.linewidth": 0.6,
-    "lines.linewidth": 1.8,
-    "lines.markersize": 5,
-    "legend.frameon": False,
-    "svg.fonttype": "path",
-    "svg.hashsalt": "wdcli",
-    "figure.dpi": DPI,
-    "savefig.dpi": DPI,
-}
 
 
 class PlotError(WdcliError):
@@ -66,7 +41,7 @@ class PlotError(WdcliError):
 
 def _convention(doc, width: int = 100) -> str:
     """The penalty or decay a results document applied, wrapped for a figure's title."""
-    from wdcli.conventions import convention
+    from wdcli.store.conventions import convention
 
     config = doc.data.get("config")
     text = convention(config) if config else (doc.data.get("convention") or CONVENTION)
@@ -85,7 +60,7 @@ def render(
 ) -> Path:
     """Draw one or several results documents to `out` (.png or .svg) and return its path.
 
-    A grid or tune sweep (one document) gets the figures of wdcli.gridplots: `kind` auto,
+    A grid or tune sweep (one document) gets the figures of wdcli.report.gridplots: `kind` auto,
     curves, heatmap or isolation; `axis` the grid key drawn across.
 
     curves=False draws the validation curve, curves=True the per-epoch curves of `lambdas`
@@ -93,7 +68,7 @@ def render(
     in messages and tell apart sweeps whose config names are equal.
     """
     path = output_path(out)
-    from wdcli import gridplots
+    from wdcli.report import gridplots
 
     if not curves and gridplots.applies(results, kind):
         return save(gridplots.figure(results, kind=kind, axis=axis, sources=sources), path)
@@ -239,16 +214,6 @@ def _check(data, source: str) -> None:
 # The validation curve
 
 
-@contextmanager
-def _style():
-    import matplotlib
-
-    with matplotlib.rc_context():
-        matplotlib.rcdefaults()
-        matplotlib.rcParams.update(STYLE)
-        yield
-
-
 def _validation(docs: list[_Doc]):
     from matplotlib.figure import Figure
 
@@ -390,7 +355,7 @@ def _draw(row, doc: _Doc, what: str, colours, single: bool) -> None:
 
 
 def _band_label(doc: _Doc) -> str:
-    from wdcli.report import spread
+    from wdcli.report.table import spread
 
     if "runs" in doc.data:
         return f"±1 SE over {spread(doc.data)}"
@@ -564,7 +529,7 @@ def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
         for ax in rows[0]:
             if ax is not None:
                 ax.tick_params(labelbottom=False)
-    from wdcli.conventions import lambda_axis
+    from wdcli.store.conventions import lambda_axis
 
     rows[-1][1].set_xlabel(lambda_axis(docs[0].data).removesuffix(")") + ", log scale)")
     names = " vs ".join(doc.label for doc in docs)
@@ -665,7 +630,7 @@ def _mean_curve(doc: _Doc, lam: float):
 
 def _health_suffix(doc: _Doc, lam: float) -> str:
     """' (2/3 diverged)' for a λ whose runs did not all train, so its curve is not read as fine."""
-    from wdcli.report import health_cell
+    from wdcli.report.table import health_cell
 
     row = next((r for r in doc.rows if r["lambda"] == lam), None)
     if row is None or trained(row):

@@ -11,10 +11,10 @@ import io
 import json
 from dataclasses import dataclass
 
-from wdcli import grokking
-from wdcli.conventions import convention
-from wdcli.health import UNHEALTHY
+from wdcli.metrics import grokking
+from wdcli.metrics.health import UNHEALTHY
 from wdcli.runkey import point_label, point_text, points_of
+from wdcli.store.conventions import convention
 
 REGIME_STYLES = {
     "overfit": "red",

@@ -6,7 +6,7 @@
 broken axis; lines are braille dots (2 × 4 per character cell), each λ's mean is a marker
 (○ train, ● test), the dotted vertical line is λ_min, and the row under the λ labels names the
 regime of each stretch of λ. Markers and the regime names carry the meaning without colour.
-A λ whose runs did not all train (wdcli.health) has no marker and no line through it; the
+A λ whose runs did not all train (wdcli.metrics.health) has no marker and no line through it; the
 regime row names what went wrong there instead (diverged, no_fit, not_converged).
 """
 
@@ -17,10 +17,10 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
-from wdcli.health import UNHEALTHY
+from wdcli.metrics.health import UNHEALTHY
 
 CURVES = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")  # one per point
-REGIME_COLOURS = {  # shared with the figures (wdcli.plots)
+REGIME_COLOURS = {  # shared with the figures (wdcli.report.plots)
     "overfit": "#d62728",
     "good": "#2ca02c",
     "underfit": "#9467bd",
@@ -214,7 +214,7 @@ def _header(results: Mapping, scale: _YScale, width: int) -> Text:
     out = Text("  ")
     out.append(f"{MARKERS['train']} train", style=STYLES["train"])
     out.append("   ")
-    from wdcli.report import loss_name, spread
+    from wdcli.report.table import loss_name, spread
 
     out.append(
         f"{MARKERS['test']} {loss_name(results).removesuffix(' loss')}", style=STYLES["test"]
@@ -316,7 +316,7 @@ def _bracket(name: str, n: int) -> str:
 def grid_chart(document: Mapping, width: int = 80, height: int = 10, color: bool = True) -> Text:
     """Mean test loss against λ, one curve per grid point (digits 1, 2, … as markers, a
     legend above), for a grid of at most len(CURVES) points; a note for larger grids."""
-    from wdcli.report import point_documents, varying_axes
+    from wdcli.report.table import point_documents, varying_axes
     from wdcli.runkey import point_label
 
     docs = point_documents(document)

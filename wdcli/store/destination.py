@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
-from wdcli.journal import (
+from wdcli.runkey import RunKey, point_label
+from wdcli.store.journal import (
     JOURNAL_SUFFIX,
     Journal,
     ensure_free,
@@ -22,9 +24,10 @@ from wdcli.journal import (
     read_header,
     read_journal,
 )
-from wdcli.results import now
+from wdcli.store.results import now
 
 RESULTS_FOLDER = Path("results")
+Planned = Callable[[Config], set[RunKey]]  # a config's run keys (the sweep's plan)
 
 
 @dataclass
@@ -54,18 +57,20 @@ def open_destination(
     force: bool = False,
     folder: Path = RESULTS_FOLDER,
     data: DataPrints | None = None,
+    planned: Planned | None = None,
 ) -> Destination:
     """Reserve the results file of a sweep and open its journal (new, or resumed).
 
     `data` is recorded in a new journal's header; a journal resumed with other data (a file
-    changed since) is refused. The place is checked writable before anything is written."""
+    changed since) is refused, and so is one holding a run that `planned(config)` (the
+    sweep's run keys) does not. The place is checked writable before anything is written."""
     if out is not None:
-        return _open_named(config, Path(out), resume, force, data)
+        return _open_named(config, Path(out), resume, force, data, planned)
     _check_folder(folder, create=True)
     if resume:
         found = _find_resumable(config, folder)
         if found is not None:
-            return _resume(config, found, overwrite=False, data=data)
+            return _resume(config, found, overwrite=False, data=data, planned=planned)
     return _open_new(config, folder, data)
 
 
@@ -98,7 +103,12 @@ def _check_folder(folder: Path, create: bool = False) -> None:
 
 
 def _open_named(
-    config: Config, out: Path, resume: bool, force: bool, data: DataPrints | None
+    config: Config,
+    out: Path,
+    resume: bool,
+    force: bool,
+    data: DataPrints | None,
+    planned: Planned | None = None,
 ) -> Destination:
     if out.is_dir():
         raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
@@ -113,7 +123,7 @@ def _open_named(
     journal = journal_path(out)
     if journal.exists():
         if resume:
-            return _resume(config, journal, overwrite=force, data=data)
+            return _resume(config, journal, overwrite=force, data=data, planned=planned)
         ensure_free(journal)
         if not force:
             raise ResultsError(
@@ -130,7 +140,11 @@ def _open_named(
 
 
 def _resume(
-    config: Config, journal: Path, overwrite: bool, data: DataPrints | None = None
+    config: Config,
+    journal: Path,
+    overwrite: bool,
+    data: DataPrints | None = None,
+    planned: Planned | None = None,
 ) -> Destination:
     opened = Journal.open_locked(journal)  # first: a sweep using it is still writing it
     try:
@@ -141,7 +155,7 @@ def _resume(
                 f"{journal}: was written for a different config (hash {found}, this config is "
                 f"{config.hash()}); run without --resume, or with --out for a new file"
             )
-        runs = _runs_of(config, journal, contents)
+        runs = _runs_of(config, journal, contents, planned)
         if data is not None:
             _check_same_data(journal, contents, data)
         opened.cut_torn_line()
@@ -181,17 +195,14 @@ def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
         )
 
 
-def _runs_of(config: Config, journal: Path, contents) -> list[dict]:
+def _runs_of(config: Config, journal: Path, contents, planned: Planned | None) -> list[dict]:
     """The journal's runs, once each; a run that this config does not have is an error."""
-    from wdcli.runkey import RunKey, point_label
-    from wdcli.sweep import planned_keys
-
-    wanted = planned_keys(config)
-    folds = {key.fold for key in wanted}
+    wanted = planned(config) if planned is not None else None
+    folds = {key.fold for key in wanted} if wanted is not None else set()
     runs, prints = {}, {}
     for number, run in zip(contents.lines, contents.runs, strict=True):
         key = RunKey.of(run)
-        if key not in wanted:
+        if wanted is not None and key not in wanted:
             fold = f", fold {key.fold}" if len(folds) > 1 or key.fold else ""
             point = point_label(key.point, short=False)
             where = f"{point}, " if point else ""

@@ -29,7 +29,7 @@ def resolve_grid(config: Config) -> Config:
     grid = config.lambdas
     if not isinstance(grid, LambdaAuto) or grid.values is not None:
         return config
-    from wdcli.sweep import dataset_for
+    from wdcli.sweep.datasets import dataset_for
 
     data = dataset_for(config, config.seed_values()[0])
     low, high = RULES[config.model.name](data, config)

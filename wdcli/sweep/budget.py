@@ -16,6 +16,7 @@ from itertools import pairwise
 
 from wdcli.config import Config
 from wdcli.errors import ConfigError
+from wdcli.memory import available_memory, human
 
 FLOAT = 8
 RUN_BYTES = 2_000  # a run record in memory (dict of ~15 numbers), its journal line, its JSON
@@ -47,31 +48,9 @@ def lambda_count(config: Config) -> int:
 
 def run_count(config: Config) -> int:
     """Runs of the sweep: λ × seeds × folds."""
-    from wdcli.folds import fold_numbers
+    from wdcli.data.folds import fold_numbers
 
     return lambda_count(config) * len(config.seed_values()) * len(fold_numbers(config))
-
-
-def available_memory() -> int:
-    """Bytes this process could still allocate: MemAvailable on Linux, physical otherwise."""
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 2**63
-
-
-def human(nbytes: float) -> str:
-    for unit, size in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20)):
-        if nbytes >= size:
-            return f"{nbytes / size:.3g} {unit}"
-    return f"{nbytes / 2**10:.3g} kB"
 
 
 def duration(seconds: float) -> str:

@@ -24,8 +24,8 @@ def sweep_work(config) -> float:
     is one factorisation or a few Newton steps per seed."""
     if config.model.name != "mlp":
         return 0.0
-    from wdcli.grid import grid_points, point_config, tune_candidates
-    from wdcli.sweep import dataset_for
+    from wdcli.config.grid import grid_points, point_config, tune_candidates
+    from wdcli.sweep.datasets import dataset_for
 
     points = grid_points(config)
     models = len(points) * len(tune_candidates(config))  # each point and candidate trains
@@ -40,7 +40,7 @@ def sweep_work(config) -> float:
     per_seed = (
         3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
     )
-    from wdcli.folds import fold_numbers
+    from wdcli.data.folds import fold_numbers
 
     return per_seed * seeds * len(fold_numbers(config)) * models
 
@@ -74,7 +74,7 @@ def useful_jobs(jobs: int | None, config=None, cores: int | None = None) -> tupl
     cores = cores or cpu_count()
     runs = math.inf
     if config is not None:
-        from wdcli.grid import grid_points
+        from wdcli.config.grid import grid_points
 
         runs = len(config.lambda_values()) * len(config.seed_values()) * len(grid_points(config))
     wanted = cores if jobs in (None, -1) else jobs

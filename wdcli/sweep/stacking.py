@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from wdcli.config import Config
+from wdcli.config.grid import grid_points, point_config
 from wdcli.data import Dataset, standardise, target_scale
-from wdcli.grid import grid_points, point_config
 from wdcli.models import MODELS, Fit
 
 STACKABLE = {"mlp": ("lr",)}  # model keys that may differ between the models of one stack
