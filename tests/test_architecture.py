@@ -140,7 +140,7 @@ def test_dependencies_point_down():
         "wdcli.store": {"wdcli.config", "wdcli.records"},
         "wdcli.data": {"wdcli.config", "wdcli.memory"},
         "wdcli.metrics": set(),
-        "wdcli.config": set(),
+        "wdcli.config": {"wdcli.activations", "wdcli.optim"},  # their registries name the choices
     }  # fmt: skip
     common = {
         "wdcli",
@@ -153,3 +153,27 @@ def test_dependencies_point_down():
     for unit, allowed in below.items():
         wrong = edges.get(unit, set()) - allowed - common
         assert not wrong, f"{unit} imports {sorted(wrong)}"
+
+
+def test_each_kind_has_one_registry_and_everything_else_derives_from_it():
+    from typing import get_args
+
+    from wdcli.activations import ACTIVATIONS
+    from wdcli.cli.app import ExecutorName, ModelName
+    from wdcli.cli.starters import STARTERS
+    from wdcli.config import DATASET_CONFIGS, MODEL_CONFIGS, MLPModel, json_schema
+    from wdcli.data.build import LOADERS
+    from wdcli.executors import EXECUTORS
+    from wdcli.models import MODELS
+    from wdcli.optim import OPTIMIZERS
+
+    assert list(MODEL_CONFIGS) == list(MODELS) == [m.value for m in ModelName]
+    assert set(STARTERS) == set(MODELS)  # `init` has a starter for every model
+    assert [e.value for e in ExecutorName] == list(EXECUTORS)
+    assert set(LOADERS) == set(DATASET_CONFIGS) - {"modular"}  # modular builds its own split
+    fields = MLPModel.model_fields
+    assert get_args(fields["activation"].annotation) == tuple(ACTIVATIONS)
+    assert get_args(fields["optimizer"].annotation) == tuple(OPTIMIZERS)
+    mlp = json_schema()["$defs"]["MLPModel"]["properties"]
+    assert mlp["activation"]["enum"] == list(ACTIVATIONS)
+    assert mlp["optimizer"]["enum"] == list(OPTIMIZERS)

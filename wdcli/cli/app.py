@@ -19,6 +19,8 @@ from typing import Annotated
 import typer
 
 from wdcli import __version__
+from wdcli.executors import EXECUTORS
+from wdcli.models import MODELS
 
 app = typer.Typer(
     name="wdcli",
@@ -38,10 +40,8 @@ class Format(str, Enum):
     json = "json"
 
 
-class ExecutorName(str, Enum):
-    serial = "serial"
-    processes = "processes"
-    dask = "dask"
+# Choices derived from the registries (both import no heavy module): `--help` lists them.
+ExecutorName = Enum("ExecutorName", {name: name for name in EXECUTORS}, type=str)  # type: ignore[misc]
 
 
 class ListWhat(str, Enum):
@@ -57,10 +57,7 @@ class PlotKind(str, Enum):
     isolation = "isolation"
 
 
-class ModelName(str, Enum):
-    linear = "linear"
-    logistic = "logistic"
-    mlp = "mlp"
+ModelName = Enum("ModelName", {name: name for name in MODELS}, type=str)  # type: ignore[misc]
 
 
 _state = {"debug": False}
@@ -291,7 +288,7 @@ def sweep(
     _print_document(document, fmt, chart)
     if not quiet:
         _health_warning(document)
-        typer.echo(f"wrote {destination.results_path}", err=True)
+        typer.echo(f"wrote {destination.results_path}", err=True)  # type: ignore[union-attr]
 
 
 def make_executor(name: str | None = None, jobs: int | None = None, address: str | None = None,
@@ -413,7 +410,7 @@ def _progress(quiet: bool):
         if event["unit"] not in units:
             units[event["unit"]] = bar.add_task(event["unit"], note="")
         unit = units[event["unit"]]
-        bar.update(unit, completed=event["step"], total=event["steps"],
+        bar.update(unit, completed=event["step"], total=event["steps"],  # type: ignore[arg-type]
                    note=progress.describe(event), visible=not event["done"])  # fmt: skip
 
     bar.start()
@@ -618,7 +615,7 @@ def validate(
 
     lambda_grid = config.lambdas
     auto = isinstance(lambda_grid, LambdaAuto) and lambda_grid.values is None
-    lambdas = lambda_grid.num if auto else len(config.lambda_values())
+    lambdas = lambda_grid.num if auto else len(config.lambda_values())  # type: ignore[union-attr]
     seeds, folds = len(config.seed_values()), len(fold_numbers(config))
     points = len(grid_points(config)) if config.grid else 1
     runs = f"{lambdas * seeds * folds * points} runs" + (", λ chosen from the data" if auto else "")
@@ -646,7 +643,7 @@ def schema() -> None:
 @app.command()
 def init(
     model: Annotated[ModelName, typer.Option("--model", "-m", help="Model of the config.")] = (
-        ModelName.mlp
+        ModelName.mlp  # type: ignore[attr-defined]
     ),
 ) -> None:
     """Print a commented starter config.

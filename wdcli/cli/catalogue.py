@@ -12,7 +12,7 @@ from wdcli.config import DATASET_CONFIGS, MODEL_CONFIGS, DatasetBase
 _COMMON = set(DatasetBase.model_fields) - {"n_samples"}
 
 
-def options(cls: type[BaseModel], skip: set[str] = frozenset()) -> str:
+def options(cls: type[BaseModel], skip: frozenset[str] | set[str] = frozenset()) -> str:
     """'key=default' for every option of a config section (required keys marked)."""
     parts = []
     for key, info in cls.model_fields.items():

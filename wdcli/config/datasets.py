@@ -6,7 +6,7 @@ import functools
 import math
 import operator
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     Field,
@@ -242,7 +242,7 @@ class ModularData(DatasetBase):
 
 
 DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
-    cls.model_fields["name"].annotation.__args__[0]: cls
+    get_args(cls.model_fields["name"].annotation)[0]: cls
     for cls in (
         PolyData,
         RegressionData,
@@ -260,9 +260,12 @@ DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
     )
 }
 
-DatasetConfig = Annotated[
-    functools.reduce(operator.or_, DATASET_CONFIGS.values()), Field(discriminator="name")
-]
+if TYPE_CHECKING:  # one of the classes above; mypy cannot follow a union built at run time
+    DatasetConfig = Any
+else:
+    DatasetConfig = Annotated[
+        functools.reduce(operator.or_, DATASET_CONFIGS.values()), Field(discriminator="name")
+    ]
 
 
 def task_of(cfg: DatasetBase) -> str | None:

@@ -101,9 +101,9 @@ def check_axes(config: Config, source: str) -> None:
     if len(config.grid) + len(config.tune) > 1:
         for point in points:
             for candidate in candidates:
-                values = {**json.loads(point), **candidate}
-                shown = " ".join(f"{k}={json.dumps(v)}" for k, v in values.items())
-                with_values(config, values, f"{source}: point {shown}")
+                values = {**json.loads(point), **candidate}  # type: ignore[assignment]
+                shown = " ".join(f"{k}={json.dumps(v)}" for k, v in values.items())  # type: ignore[attr-defined]
+                with_values(config, values, f"{source}: point {shown}")  # type: ignore[arg-type]
 
 
 def parse_axis(option: str, text: str) -> tuple[str, list[Any]]:

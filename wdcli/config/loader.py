@@ -27,7 +27,7 @@ def load_config(
     from wdcli.config.grid import check_axes, parse_axis
 
     source = str(path)
-    data = parse_yaml(read_text(path, ConfigError, "config file"), source)
+    data = parse_yaml(read_text(path, ConfigError, "config file"), source)  # type: ignore[arg-type]
     if overrides and isinstance(data, dict):
         defaults = _resolved_or_none(data)
         for assignment in overrides:

@@ -41,7 +41,7 @@ def validate(data: Any, source: str) -> Config:
     except ValidationError as exc:
         # A misspelt key also makes the real one missing: name the misspelling first.
         errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
-        lines = [f"{source}: {_describe(err)}" for err in errors[:MAX_ERRORS]]
+        lines = [f"{source}: {_describe(err)}" for err in errors[:MAX_ERRORS]]  # type: ignore[arg-type]
         if len(errors) > MAX_ERRORS:
             more = len(errors) - MAX_ERRORS
             lines.append(f"{source}: … and {more} more error{'s' if more > 1 else ''}")
@@ -109,17 +109,17 @@ def _suggest(loc: list, tag: str | None) -> str:
     """' (did you mean 'hidden'?)' for a misspelt key, from the fields of its section."""
     section = (
         {
-            "dataset": DATASET_CONFIGS.get(tag),
-            "model": MODEL_CONFIGS.get(tag),
+            "dataset": DATASET_CONFIGS.get(tag),  # type: ignore[arg-type]
+            "model": MODEL_CONFIGS.get(tag),  # type: ignore[arg-type]
             "lambdas": LambdaAuto if tag == "auto" else LambdaGrid,
-            "validation": {"holdout": Holdout, "kfold": KFold, "loo": LeaveOneOut}.get(tag),
+            "validation": {"holdout": Holdout, "kfold": KFold, "loo": LeaveOneOut}.get(tag),  # type: ignore[arg-type]
         }.get(loc[0])
         if len(loc) == 2
         else (Config if len(loc) == 1 else None)
     )
     if section is None:
         return ""
-    close = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1, cutoff=0.6)  # type: ignore[attr-defined]
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

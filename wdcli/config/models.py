@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import functools
+import operator
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import (
     Field,
@@ -10,7 +12,18 @@ from pydantic import (
     model_validator,
 )
 
+from wdcli.activations import ACTIVATIONS
 from wdcli.config.base import Strict
+from wdcli.optim import OPTIMIZERS
+
+# The choices are the registries' keys, in their order: a new activation or optimiser is one
+# entry there (mypy sees plain strings).
+if TYPE_CHECKING:
+    ActivationName = str
+    OptimizerName = str
+else:
+    ActivationName = Literal[tuple(ACTIVATIONS)]
+    OptimizerName = Literal[tuple(OPTIMIZERS)]
 
 # --------------------------------------------------------------------------- models
 
@@ -46,13 +59,11 @@ class MLPModel(Strict):
     hidden: list[Annotated[int, Field(ge=1)]] = Field(
         [64, 64], description="Units in each hidden layer."
     )
-    activation: Literal[
-        "relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "identity"
-    ] = Field("relu", description="Activation of the hidden layers.")
+    activation: ActivationName = Field("relu", description="Activation of the hidden layers.")
     init: Literal["auto", "he", "glorot"] = Field(
         "auto", description="Initial weights; auto: He for relu-like, Glorot otherwise."
     )
-    optimizer: Literal["sgd", "momentum", "adam"] = Field("adam", description="Update rule.")
+    optimizer: OptimizerName = Field("adam", description="Update rule.")
     lr: float = Field(1e-3, gt=0, description="Learning rate.")
     momentum: float = Field(0.9, ge=0, lt=1, description="Momentum (optimizer: momentum).")
     nesterov: bool = Field(False, description="Nesterov momentum (optimizer: momentum).")
@@ -127,10 +138,16 @@ class MLPModel(Strict):
         return n_train if self.batch_size == "full" else min(self.batch_size, n_train)
 
 
+# The `model:` classes by the name each declares; every name is a model of wdcli.models.MODELS
+# (tests/test_architecture.py checks that the two registries hold the same names).
 MODEL_CONFIGS: dict[str, type[Strict]] = {
-    "linear": LinearModel,
-    "logistic": LogisticModel,
-    "mlp": MLPModel,
+    get_args(cls.model_fields["name"].annotation)[0]: cls
+    for cls in (LinearModel, LogisticModel, MLPModel)
 }
 
-ModelConfig = Annotated[LinearModel | LogisticModel | MLPModel, Field(discriminator="name")]
+if TYPE_CHECKING:  # one of the classes above; mypy cannot follow a union built at run time
+    ModelConfig = Any
+else:
+    ModelConfig = Annotated[
+        functools.reduce(operator.or_, MODEL_CONFIGS.values()), Field(discriminator="name")
+    ]

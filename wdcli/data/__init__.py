@@ -14,3 +14,13 @@ from wdcli.data.dataset import (
 )
 
 __all__ = ["CLASSIFICATION", "REGRESSION", "Dataset", "Split", "standardise", "target_scale"]
+
+
+def __getattr__(name: str):
+    """`wdcli.data.build_dataset` (the name scripts used before `build` had its module),
+    imported on first use so that importing `wdcli.data` still loads no config schema."""
+    if name == "build_dataset":
+        from wdcli.data.build import build_dataset
+
+        return build_dataset
+    raise AttributeError(f"module 'wdcli.data' has no attribute {name!r}")

@@ -61,6 +61,6 @@ def fold_dataset(config: Config, split: Split, seed: int, fold: int) -> Dataset:
     cfg = config.dataset
     if fold == 0 or isinstance(config.validation, LeaveOneOut):
         return finish_dataset(cfg, split.X_train, split.y_train, split.X_test, split.y_test, split)
-    train, held_out = kfold_indices(config.validation, split, seed)[fold - 1]
+    train, held_out = kfold_indices(config.validation, split, seed)[fold - 1]  # type: ignore[arg-type]
     X, y = split.X_train, split.y_train
     return finish_dataset(cfg, X[train], y[train], X[held_out], y[held_out], split)

@@ -69,7 +69,7 @@ class DaskExecutor:
     def _threads_per_host(self) -> dict[str, int]:
         """BLAS threads per unit on each host: its cores over the worker threads it runs."""
         facts = self.client.run(_worker_facts)  # {worker address: (host, cores, nthreads)}
-        cores, slots = {}, Counter()
+        cores, slots = {}, Counter()  # type: ignore[var-annotated]
         for host, host_cores, nthreads in facts.values():
             cores[host] = host_cores
             slots[host] += nthreads
@@ -80,7 +80,7 @@ class DaskExecutor:
 
         client, todo = self.client, deque(units)
         left = Counter(unit.data_key for unit in units)  # units still to finish, per dataset
-        data, lost, running = {}, Counter(), {}
+        data, lost, running = {}, Counter(), {}  # type: ignore[var-annotated]
         finished_ok = False
 
         def submit(unit) -> None:
@@ -131,7 +131,7 @@ class DaskExecutor:
                 time.sleep(0.2 * attempt)
 
     def close(self) -> None:
-        client, self.client = getattr(self, "client", None), None
+        client, self.client = getattr(self, "client", None), None  # type: ignore[assignment]
         if client is not None:
             client.close(timeout=CONNECT_TIMEOUT)
 

@@ -123,7 +123,7 @@ class ProcessExecutor:
         from wdcli.executors import progress
 
         fn = progress.forwarded(fn)  # steps and best accuracy to a watching terminal
-        pool, todo, running, lost = self._pool(), deque(units), {}, Counter()
+        pool, todo, running, lost = self._pool(), deque(units), {}, Counter()  # type: ignore[var-annotated]
         finished = False
         try:
             while todo or running:

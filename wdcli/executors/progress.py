@@ -44,7 +44,7 @@ def evaluation_hook(seed: int, lambdas: Sequence[float], unit_of_time: str = "ep
             if math.isfinite(value) and (state["best"] is None or value > state["best"]):
                 state["best"], state["best_lambda"] = float(value), lam
         now = time.monotonic()
-        if now - state["sent"] < INTERVAL and step < steps:
+        if now - state["sent"] < INTERVAL and step < steps:  # type: ignore[operator]
             return
         state["sent"] = now
         best = state["best"]
@@ -93,7 +93,7 @@ class _Listener:
     def _drain(self) -> None:
         while True:
             try:
-                event = self.queue.get()
+                event = self.queue.get()  # type: ignore[attr-defined]
             except (EOFError, OSError):  # the manager has gone
                 return
             if event is None:

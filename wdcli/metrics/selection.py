@@ -44,10 +44,10 @@ def mean_std_se(values: list[float]) -> tuple[float | None, float | None, float 
         stats = _mean_std_se(values)
     except OverflowError:  # values near the float limit: the same, computed on a scaled copy
         top = max(abs(v) for v in values)
-        stats = tuple(
+        stats = tuple(  # type: ignore[assignment]
             None if x is None else x * top for x in _mean_std_se([v / top for v in values])
         )
-    return tuple(x if x is None or math.isfinite(x) else None for x in stats)
+    return tuple(x if x is None or math.isfinite(x) else None for x in stats)  # type: ignore[return-value]
 
 
 def _mean_std_se(values: list[float]) -> tuple[float, float | None, float | None]:

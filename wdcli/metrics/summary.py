@@ -63,7 +63,7 @@ def summarise_lambda(lam: float, runs: list[dict]) -> dict:
     row.update({key: 0 for key in COUNTS.values()})
     for run in runs:
         if not healthy(run):  # an unknown status, or ok with a non-finite loss: diverged
-            row[COUNTS.get(run.get("status"), "n_diverged")] += 1
+            row[COUNTS.get(run.get("status"), "n_diverged")] += 1  # type: ignore[arg-type]
     for key in SUMMARISED:
         values = [r[key] for r in ok if _finite(r.get(key))]
         if key in ("train_loss", "test_loss") or values:

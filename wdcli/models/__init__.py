@@ -43,11 +43,16 @@ class Fit:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registry entry: the tasks a model learns, where its fit function lives, a summary."""
+    """A registry entry: the tasks a model learns, where its fit function lives, a summary
+    (`wdcli list models`), the `model:` keys whose values may differ between the models of one
+    stack (wdcli.sweep.stacking), and its measured training speed in multiply-adds per second
+    (the time estimate of wdcli.sweep.budget, docs/scale.md)."""
 
     tasks: tuple[str, ...]
     fit_path: str
     summary: str
+    stackable: tuple[str, ...] = ()
+    macs_per_second: float = 5e9
 
     def fit_function(self) -> Callable[..., Fit]:
         module, _, name = self.fit_path.rpartition(".")
@@ -56,16 +61,21 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "linear": ModelSpec(
-        (REGRESSION,), "wdcli.models.linear.fit_ridge_path", "ridge regression, exact λ path"
+        (REGRESSION,),
+        "wdcli.models.linear.fit_ridge_path",
+        "ridge regression, exact λ path",
+        macs_per_second=1e10,
     ),
     "logistic": ModelSpec(
         (CLASSIFICATION,),
         "wdcli.models.logistic.fit_logistic",
         "logistic / softmax regression, all λ by batched Newton",
+        macs_per_second=1e10,
     ),
     "mlp": ModelSpec(
         (REGRESSION, CLASSIFICATION),
         "wdcli.models.mlp.fit_mlp",
         "small numpy MLP, all λ trained as one stacked model",
+        stackable=("lr",),
     ),
 }

@@ -378,7 +378,7 @@ class Trained:
     from the evaluation at which a run was found diverged. The final losses and accuracies are
     the curves' last column and the accuracies at the end (NaN for diverged runs). The
     accuracy curves (classification only) are recorded at the same epochs as the losses.
-    `diverged` and `not_converged` are the training-health flags of wdcli.metrics.health;
+    `diverged` and `not_converged` are the training-health flags of wdcli.health;
     `late_decrease` is the share of the objective's decrease that came in the last tenth of
     the epochs (what `not_converged` is decided on).
     """
@@ -597,7 +597,7 @@ class _Trainer:
 
     def check_parameters(self) -> None:
         """Mark diverged the models whose parameters are non-finite or beyond the bound of
-        wdcli.metrics.health (before they overflow), or whose optimiser state overflowed."""
+        wdcli.health (before they overflow), or whose optimiser state overflowed."""
         bad = ~(max_abs(self.layout, self.theta) <= self.limit)
         for state in self.optimizer.state():
             bad |= ~np.isfinite(max_abs(self.layout, state))

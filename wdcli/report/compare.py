@@ -156,7 +156,7 @@ def _value(options: dict, key: str, section: str):
     from wdcli.config import DATASET_CONFIGS, MODEL_CONFIGS
 
     table = DATASET_CONFIGS if section == "dataset" else MODEL_CONFIGS
-    fields = getattr(table.get(options.get("name")), "model_fields", {})
+    fields = getattr(table.get(options.get("name")), "model_fields", {})  # type: ignore[arg-type]
     if key in fields and not fields[key].is_required():
         return fields[key].get_default(call_default_factory=True)
     return None
@@ -264,7 +264,7 @@ def compare(
             a.get("regime") if a else None,
             b.get("regime") if b else None,
             "ok",
-            point=(a or b).get("point") or {},
+            point=(a or b).get("point") or {},  # type: ignore[union-attr]
             baseline_ok=_ok_of(status_a.get(key)) if a else "",
             candidate_ok=_ok_of(status_b.get(key)) if b else "",
         )
@@ -425,7 +425,7 @@ def rich_table(result: Comparison):
         caption_justify="left",
     )
     for header, justify in _columns(result):
-        table.add_column(header, justify=justify, no_wrap=True)
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in result.rows:
         style = VERDICT_STYLES[row.verdict] if row.verdict in FAILING[result.direction] else ""
         table.add_row(*_cells(result, row), Text(row.verdict, style=style))

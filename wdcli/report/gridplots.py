@@ -59,11 +59,11 @@ def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
 
     document = _one(results)
     source = (sources or ["results"])[0]
-    axes = varying_axes(document)
+    axes = varying_axes(document)  # type: ignore[arg-type]
     if kind == "auto":
-        kind = "isolation" if document["config"].get("tune") else (
+        kind = "isolation" if document["config"].get("tune") else (  # type: ignore[index]
             "heatmap" if len(axes) >= 2 else "curves")  # fmt: skip
-    if kind == "isolation" and not document["config"].get("tune"):
+    if kind == "isolation" and not document["config"].get("tune"):  # type: ignore[index]
         raise GridPlotError(f"{source}: --kind isolation needs a sweep with tune:")
     if kind in ("curves", "heatmap", "lambda-curves"):
         if not axes:
@@ -72,10 +72,10 @@ def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
             raise GridPlotError(f"--axis {axis}: not an axis of {source} ({', '.join(axes)})")
     with _style():
         if kind == "isolation":
-            return _isolation(document)
+            return _isolation(document)  # type: ignore[arg-type]
         axis = axis or axes[-1]
         draw = {"heatmap": _heatmaps, "curves": _curves, "lambda-curves": _lambda_curves}
-        return draw[kind](document, axis)
+        return draw[kind](document, axis)  # type: ignore[arg-type]
 
 
 def _lambda_ticks(ax, lambdas: Sequence[float], which: str = "x") -> None:
@@ -203,7 +203,7 @@ def _heatmaps(document: Mapping, axis: str):
         ax.set_ylabel(lambda_axis(_panel_document(document, docs[0])))
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.grid(False)
-    fig.colorbar(image, ax=list(panels), label="mean test loss (log colour scale)")
+    fig.colorbar(image, ax=list(panels), label="mean test loss (log colour scale)")  # type: ignore[arg-type]
     _title(fig, document, f"test loss over λ × {axis}; ★ λ_min of each column")
     return fig
 

@@ -220,7 +220,7 @@ def _validation(docs: list[_Doc]):
     classification = docs[0].task == "classification"
     has_zero = any((doc.lam == 0).any() for doc in docs)
     fig = Figure(figsize=(WIDTH, HEIGHT + 2.0 * classification), layout="constrained")
-    fig.get_layout_engine().set(wspace=0.0, w_pad=0.04)
+    fig.get_layout_engine().set(wspace=0.0, w_pad=0.04)  # type: ignore[call-arg, union-attr]
     rows = _panels(fig, 2 if classification else 1, has_zero)
     single = len(docs) == 1
     for doc in docs:
@@ -741,4 +741,4 @@ def _draw_curves(ax, doc: _Doc, requested) -> bool:
         ax.plot(epoch, train, color=colour, ls="--", gid=f"curve-train-{_fmt(lam)}")
         values += [train, test]
     finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else []
-    return len(finite) > 0 and finite.min() > 0 and finite.max() / finite.min() > 30
+    return len(finite) > 0 and finite.min() > 0 and finite.max() / finite.min() > 30  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from wdcli.metrics import grokking
@@ -62,9 +63,9 @@ def validation_kind(document: dict) -> str:
     return (document.get("validation") or {}).get("kind", "holdout")
 
 
-def loss_name(document: dict) -> str:
+def loss_name(document: Mapping) -> str:
     """What the selection loss is: the test split's, or the validation folds'."""
-    return {"kfold": "cv loss", "loo": "loo loss"}.get(validation_kind(document), "test loss")
+    return {"kfold": "cv loss", "loo": "loo loss"}.get(validation_kind(document), "test loss")  # type: ignore[arg-type]
 
 
 def _delta(row: dict, best: float | None) -> str:
@@ -155,10 +156,10 @@ def title(document: dict) -> str:
     return text
 
 
-def spread(document: dict) -> str:
+def spread(document: Mapping) -> str:
     """Which spread the ± of the table and the band of the plot show, over which units."""
-    seeds, folds = n_seeds(document), n_folds(document)
-    kind = validation_kind(document)
+    seeds, folds = n_seeds(document), n_folds(document)  # type: ignore[arg-type]
+    kind = validation_kind(document)  # type: ignore[arg-type]
     if kind == "loo":
         samples = max((row.get("n_units") or 0 for row in document["summary"]), default=0)
         units = f"{samples} LOO samples"
@@ -273,7 +274,7 @@ def is_grid(document: dict) -> bool:
     return len(points_of(document["summary"])) > 1
 
 
-def point_documents(document: dict) -> list[dict]:
+def point_documents(document: Mapping) -> list[dict]:
     """One document per point, as a sweep of that point alone would have written it."""
     selections = {point_text(s["point"]): s for s in document.get("points", [])}
     docs = []
@@ -292,7 +293,7 @@ def point_documents(document: dict) -> list[dict]:
     return docs
 
 
-def varying_axes(document: dict) -> list[str]:
+def varying_axes(document: Mapping) -> list[str]:
     """The grid keys whose values differ between the document's points."""
     points = [json.loads(p) for p in points_of(document["summary"])]
     written = list(document.get("config", {}).get("grid") or {})  # the config's order
@@ -373,7 +374,7 @@ def rich_table(document: dict):
     for cells in body:
         cells = list(cells)
         if runs is not None and cells[runs]:
-            cells[runs] = Text(cells[runs], style="magenta")
+            cells[runs] = Text(cells[runs], style="magenta")  # type: ignore[call-overload]
         regime = Text(cells[-2], style=REGIME_STYLES.get(cells[-2], ""))
         table.add_row(*cells[:-2], regime, Text(cells[-1], style="bold"))
     return table

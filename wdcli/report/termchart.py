@@ -74,7 +74,7 @@ def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool =
     finite = [v for vals in series.values() for v in vals if _ok(v)]
     if not finite:
         return Text("(nothing to chart: no λ trained on every seed)")
-    scale, margin, cols, xs, canvas = _frame(finite, lams, width, height)
+    scale, margin, cols, xs, canvas = _frame(finite, lams, width, height)  # type: ignore[arg-type]
     best = results.get("best_lambda")
     if best is not None and float(best) in lams:
         canvas.vline(xs[lams.index(float(best))], "best")
@@ -331,7 +331,7 @@ def grid_chart(document: Mapping, width: int = 80, height: int = 10, color: bool
     finite = [v for vals in series for v in vals if _ok(v)]
     if not finite:
         return Text("(no finite loss to chart: every run diverged)")
-    scale, margin, cols, xs, canvas = _frame(finite, lams, width, height)
+    scale, margin, cols, xs, canvas = _frame(finite, lams, width, height)  # type: ignore[arg-type]
     for i, values in enumerate(series):
         points = []
         for lam, x, v in zip(lams, xs, values, strict=True):

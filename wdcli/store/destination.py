@@ -199,7 +199,7 @@ def _runs_of(config: Config, journal: Path, contents, planned: Planned | None) -
     """The journal's runs, once each; a run that this config does not have is an error."""
     wanted = planned(config) if planned is not None else None
     folds = {key.fold for key in wanted} if wanted is not None else set()
-    runs, prints = {}, {}
+    runs, prints = {}, {}  # type: ignore[var-annotated]
     for number, run in zip(contents.lines, contents.runs, strict=True):
         key = RunKey.of(run)
         if wanted is not None and key not in wanted:

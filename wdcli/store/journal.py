@@ -20,7 +20,7 @@ from wdcli.records import JournalHeader, JournalRun, parse, shown
 try:
     import fcntl
 except ImportError:  # Windows: no flock; journals are then not guarded against a second sweep
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 
@@ -99,12 +99,12 @@ def _run(record, header: dict, where: str) -> dict:
         entry = parse(JournalRun, record, where)
     except ValueError as exc:
         raise ResultsError(str(exc)) from None
-    if entry.config_hash is not None and entry.config_hash != header["config_hash"]:
+    if entry.config_hash is not None and entry.config_hash != header["config_hash"]:  # type: ignore[attr-defined]
         raise ResultsError(
-            f"{where}: config_hash: a run of another config ({entry.config_hash}; "
+            f"{where}: config_hash: a run of another config ({entry.config_hash}; "  # type: ignore[attr-defined]
             f"the header's is {header['config_hash']})"
         )
-    return entry.run.model_dump(by_alias=True, exclude_unset=True)
+    return entry.run.model_dump(by_alias=True, exclude_unset=True)  # type: ignore[attr-defined]
 
 
 def in_use_error(path: Path) -> ResultsError:

@@ -156,13 +156,13 @@ def load_results(path: str | Path) -> dict:
     The document comes back as plain data, checked by `records.Results`: version-1 files get
     the run key's defaults (`point` {}, `fold` 0) and non-finite numbers read as null.
     """
-    text = read_text(path, ResultsError, "results file")
+    text = read_text(path, ResultsError, "results file")  # type: ignore[arg-type]
     if not text.strip():
         raise ResultsError(f"{path}: is empty, not a results file")
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise ResultsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ResultsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None  # type: ignore[attr-defined]
     except RecursionError:
         raise ResultsError(f"{path}: not a results file (nested too deeply)") from None
     return check_document(document, str(path))

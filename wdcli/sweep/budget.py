@@ -17,12 +17,12 @@ from itertools import pairwise
 from wdcli.config import Config
 from wdcli.errors import ConfigError
 from wdcli.memory import available_memory, human
+from wdcli.models import MODELS
 
 FLOAT = 8
 RUN_BYTES = 2_000  # a run record in memory (dict of ~15 numbers), its journal line, its JSON
 POINT_BYTES = 120  # one curve point of a run: two losses and an epoch, as Python objects and JSON
 RUN_SECONDS = 0.003  # per run beyond training: the record, and the journal's fsync
-MACS_PER_SECOND = {"mlp": 5e9, "linear": 1e10, "logistic": 1e10}  # measured order (scale.md)
 LONG_SECONDS = 600.0  # a sweep estimated above this is announced
 CSV_EXPANSION = 20  # bytes of parsed cells (Python strings in lists) per byte of a CSV file
 
@@ -41,8 +41,8 @@ class Shape:
 def lambda_count(config: Config) -> int:
     """λ in the grid (an automatic grid not chosen yet: the number asked for)."""
     grid = config.lambdas
-    if getattr(grid, "auto", False) and grid.values is None:
-        return grid.num
+    if getattr(grid, "auto", False) and grid.values is None:  # type: ignore[union-attr]
+        return grid.num  # type: ignore[union-attr]
     return len(config.lambda_values())
 
 
@@ -163,7 +163,7 @@ def seconds(config: Config, shape: Shape, workers: int) -> float:
     else:
         p = (d + 1) * C
         macs = seeds * lambdas * 10 * n * p * (p / 4 + 3)
-    rate = MACS_PER_SECOND.get(name, 5e9) * max(1, workers)
+    rate = MODELS[name].macs_per_second * max(1, workers)
     return macs / rate + lambdas * seeds * RUN_SECONDS
 
 

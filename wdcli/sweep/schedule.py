@@ -84,7 +84,7 @@ def useful_jobs(jobs: int | None, config=None, cores: int | None = None) -> tupl
     if cores <= runs:
         reason = f"{_count(cores, 'CPU core')} available"
     else:
-        reason = f"the sweep has {_count(runs, 'run')}"
+        reason = f"the sweep has {_count(runs, 'run')}"  # type: ignore[arg-type]
     return workers, f"--jobs {jobs}: using {_count(workers, 'worker process')} ({reason})"
 
 

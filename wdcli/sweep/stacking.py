@@ -23,13 +23,11 @@ from wdcli.config.grid import grid_points, point_config
 from wdcli.data import Dataset, standardise, target_scale
 from wdcli.models import MODELS, Fit
 
-STACKABLE = {"mlp": ("lr",)}  # model keys that may differ between the models of one stack
-
 
 def signature(config: Config) -> str:
     """Configs with equal signatures train in one stacked model."""
     data = config.resolved()
-    for key in STACKABLE.get(config.model.name, ()):
+    for key in MODELS[config.model.name].stackable:
         data["model"].pop(key, None)
     return json.dumps(data, sort_keys=True)
 
@@ -82,7 +80,7 @@ def fit_variants(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed
         stacked = fit(data, np.tile(lambdas, len(members)), seed, first.model, lrs=lrs, **extra)
         for j, i in enumerate(members):
             fits[i] = _slice(stacked, j * K, (j + 1) * K)
-    return fits, time.perf_counter() - start
+    return fits, time.perf_counter() - start  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,7 @@ def fit_tuned(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: i
     fits, seconds = fit_variants(configs, tuned, lambdas, seed, fit_function, **extra)
     if all("val_loss" in fit.metrics for fit in fits):
         return fits, seconds
-    on_val = replace(tuned, X_test=tuned.X_val, y_test=tuned.y_val)
+    on_val = replace(tuned, X_test=tuned.X_val, y_test=tuned.y_val)  # type: ignore[arg-type]
     val_fits, more = fit_variants(configs, on_val, lambdas, seed, fit_function)
     for fit, val in zip(fits, val_fits, strict=True):
         fit.metrics["val_loss"] = val.test_loss

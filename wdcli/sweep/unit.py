@@ -30,7 +30,7 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     check_task(point_config(config, unit.points[0]), data.task)
     fit = None
     if unit.fold > 0 and config.validation.kind == "loo":
-        from wdcli.models.linear import fit_ridge_loo as fit
+        from wdcli.models.linear import fit_ridge_loo as fit  # type: ignore[assignment]
     candidates = tune_candidates(config)
     variants = [(point, c) for point in unit.points for c in candidates]
     configs = [point_config(config, point, c) for point, c in variants]
