@@ -5,7 +5,7 @@
 Each case is timed as `wdcli sweep CONFIG --executor E` in a fresh process (start-up, imports,
 worker processes and the journal included), the executors interleaved so that a busy machine
 slows them alike; every number is the median over the repetitions. The rule in
-`wdcli.executors.choose` is read off this table (docs/scale.md).
+`wdcli.sweep.schedule.choose` is read off this table (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(CASES), action="append")
     args = parser.parse_args()
     from wdcli.config import validate
-    from wdcli.executors import choose, cpu_count, sweep_work
+    from wdcli.executors import cpu_count
+    from wdcli.sweep.schedule import choose, sweep_work
 
     common.header("serial against processes, whole `wdcli sweep` commands")
     print(f"{cpu_count()} cores; median of {args.repeats} (min–max) whole commands\n")

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -169,7 +170,7 @@ def cores(repeats: int) -> None:
 
     from wdcli.config import validate
     from wdcli.executors import ProcessExecutor, SerialExecutor
-    from wdcli.sweep import dataset_for, plan_units, run_unit
+    from wdcli.sweep import dataset_for, plan_units, run_unit, unit_dataset, warm_worker
 
     warnings.simplefilter("ignore")  # scikit-learn's "maximum iterations reached"
     epochs, lambdas = SMALL["epochs"], np.logspace(-6, 0, SMALL["K"])
@@ -189,9 +190,9 @@ def cores(repeats: int) -> None:
 
     def sweep(executor, cfg):
         units = plan_units(cfg, workers=executor.workers)
-        return lambda: sum(len(runs) for runs in executor.run(run_unit, cfg, units))
+        return lambda: sum(len(runs) for runs in executor.run(run_unit, cfg, units, unit_dataset))
 
-    pool = ProcessExecutor(2, "mlp")
+    pool = ProcessExecutor(2, partial(warm_worker, "mlp"))
     jobs = {}
     for dtype in ("float64", "float32"):
         cfg = config(dtype)
