@@ -382,25 +382,34 @@ def test_trained_weights_equal_scikit_learn(kind, activation, solver):
             np.testing.assert_allclose(got[k], want, rtol=0, atol=1e-10 * np.abs(want).max())
 
 
-@pytest.mark.parametrize("init", ["auto", "sklearn"])
 @pytest.mark.parametrize("activation", list(SKLEARN_ACTIVATION))
-def test_default_initial_weights_are_scikit_learns_draws(init, activation):
-    # Given the same RandomState, the default init draws exactly what MLPRegressor's
-    # _init_coef draws: the same scheme, gain (2 for sigmoid, 6 otherwise) and order (W, b).
+def test_sklearn_initial_weights_are_scikit_learns_draws(activation):
+    # Given the same RandomState, init: sklearn draws exactly what MLPRegressor's _init_coef
+    # draws: the same scheme, gain (2 for sigmoid, 6 otherwise) and order (W, then b).
     sizes = (5, 7, 6, 1)
     est = MLPRegressor(activation=SKLEARN_ACTIVATION[activation])
     est._random_state = np.random.RandomState(3)
     expected = [p for sizes_ in pairwise(sizes) for p in est._init_coef(*sizes_, np.float64)]
-    got = init_params(sizes, activation, init, np.random.RandomState(3))
+    got = init_params(sizes, activation, "sklearn", np.random.RandomState(3))
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)
     assert all(b.any() for b in got[1::2])  # biases are drawn too, not zero
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_auto_is_sklearn_except_he_for_sigmoid(activation):
+    def draw(init):
+        return init_params((4, 6, 2), activation, init, np.random.default_rng(1))
+
+    expected = draw("he" if activation == "sigmoid" else "sklearn")
+    for a, b in zip(draw("auto"), expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_default_fit_equals_mlp_regressor_from_its_own_start(activation):
+def test_sklearn_init_trains_as_mlp_regressor_from_its_own_start(activation):
     # End to end, nothing injected into scikit-learn: MLPRegressor(random_state=0) draws its
-    # own initial weights; wdcli's default init with RandomState(0) and the same batches
+    # own initial weights; init: sklearn with RandomState(0) and the same batches
     # (shuffle=False) must end at the same weights, under alpha = λ·B and eps = 2·epsilon.
     n, B, epochs, lam = 48, 16, 5, 0.02
     data = dataset("regression", n_train=n, n_test=1, d=5, seed=6)
@@ -416,7 +425,7 @@ def test_default_fit_equals_mlp_regressor_from_its_own_start(activation):
     opts = options(hidden=[7, 6], activation=activation, lr=0.01, eps=2e-8, batch_size=B,
                    epochs=epochs)  # fmt: skip
     Y, loss = encode_targets(y, data.task, data.n_classes, np.float64)
-    start = init_params((5, 7, 6, 1), activation, opts.init, np.random.RandomState(0))
+    start = init_params((5, 7, 6, 1), activation, "sklearn", np.random.RandomState(0))
     run = train_stacked(X, Y, start, np.array([lam]), [np.arange(n)] * epochs, opts, loss)
     expected = [p for pair in zip(est.coefs_, est.intercepts_, strict=True) for p in pair]
     for got, want in zip(run.params, expected, strict=True):

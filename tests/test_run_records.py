@@ -100,6 +100,7 @@ def test_mlp_objective_is_train_loss_plus_lambda_times_the_weights_norm(write_co
         ("glorot", "sigmoid", lambda fan_in, fan_out: 2 / (fan_in + fan_out), False),
         ("auto", "relu", lambda fan_in, fan_out: 2 / (fan_in + fan_out), True),
         ("auto", "tanh", lambda fan_in, fan_out: 2 / (fan_in + fan_out), True),
+        ("auto", "sigmoid", lambda fan_in, fan_out: 2 / fan_in, False),
         ("sklearn", "sigmoid", lambda fan_in, fan_out: 2 / (3 * (fan_in + fan_out)), True),
     ],
 )

@@ -393,9 +393,10 @@ class MLPModel(Strict):
     ] = Field("relu", description="Activation of the hidden layers.")
     init: Literal["auto", "sklearn", "he", "glorot"] = Field(
         "auto",
-        description="Initial weights. auto = sklearn: scikit-learn's MLP, W and b uniform in "
+        description="Initial weights. sklearn: scikit-learn's MLP, W and b uniform in "
         "±√(6/(fan_in + fan_out)) (2 for sigmoid); he: normal, variance 2/fan_in, b = 0; "
-        "glorot: uniform in ±√(6/(fan_in + fan_out)), b = 0.",
+        "glorot: uniform in ±√(6/(fan_in + fan_out)), b = 0; auto: he for sigmoid, sklearn "
+        "otherwise.",
     )
     optimizer: Literal["sgd", "momentum", "adam"] = Field("adam", description="Update rule.")
     lr: float = Field(1e-3, gt=0, description="Learning rate.")

@@ -146,11 +146,14 @@ def weight_sq_norm(params: Sequence[np.ndarray]) -> np.ndarray:
 def init_params(sizes: Sequence[int], activation: str, init: str, rng) -> list[np.ndarray]:
     """One network's initial [W1, b1, W2, b2, …] in float64.
 
-    sklearn (and auto): scikit-learn's MLP, W and b ~ U(±√(g/(fan_in + fan_out))) with g = 2
-    for sigmoid, 6 otherwise, drawn W then b layer by layer (with a RandomState as `rng`, the
-    very draws of MLPRegressor/MLPClassifier); he: W ~ N(0, 2/fan_in), b = 0; glorot:
-    W ~ U(±√(6/(fan_in + fan_out))), b = 0. docs/mlp.md gives the measurements behind auto.
+    sklearn: scikit-learn's MLP, W and b ~ U(±√(g/(fan_in + fan_out))) with g = 2 for sigmoid,
+    6 otherwise, drawn W then b layer by layer (with a RandomState as `rng`, the very draws of
+    MLPRegressor/MLPClassifier); he: W ~ N(0, 2/fan_in), b = 0; glorot:
+    W ~ U(±√(6/(fan_in + fan_out))), b = 0; auto: he for sigmoid, sklearn otherwise (what
+    trained best where measured: docs/mlp.md).
     """
+    if init == "auto":
+        init = "he" if activation == "sigmoid" else "sklearn"
     params = []
     for fan_in, fan_out in pairwise(sizes):
         if init == "he":
