@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.utils import shuffle as sklearn_shuffle
 
 from wdcli.activations import ACTIVATIONS
 from wdcli.config import MLPModel
@@ -406,17 +407,20 @@ def test_auto_is_sklearn_except_he_for_sigmoid(activation):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_sklearn_init_trains_as_mlp_regressor_from_its_own_start(activation):
+@pytest.mark.parametrize(
+    ("activation", "shuffle"), [("relu", False), ("sigmoid", False), ("relu", True)]
+)
+def test_sklearn_init_trains_as_mlp_regressor_from_its_own_start(activation, shuffle):
     # End to end, nothing injected into scikit-learn: MLPRegressor(random_state=0) draws its
-    # own initial weights; init: sklearn with RandomState(0) and the same batches
-    # (shuffle=False) must end at the same weights, under alpha = λ·B and eps = 2·epsilon.
+    # own initial weights (and with shuffle=True, then a shuffle of the rows each epoch from the
+    # same RandomState); init: sklearn with RandomState(0), and the same batch orders, must end
+    # at the same weights under alpha = λ·B and eps = 2·epsilon.
     n, B, epochs, lam = 48, 16, 5, 0.02
     data = dataset("regression", n_train=n, n_test=1, d=5, seed=6)
     X, y = data.X_train, data.y_train
     est = MLPRegressor(
         hidden_layer_sizes=(7, 6), activation=SKLEARN_ACTIVATION[activation], solver="adam",
-        alpha=lam * B, batch_size=B, learning_rate_init=0.01, epsilon=1e-8, shuffle=False,
+        alpha=lam * B, batch_size=B, learning_rate_init=0.01, epsilon=1e-8, shuffle=shuffle,
         tol=0.0, n_iter_no_change=10**6, max_iter=epochs, random_state=0,
     )  # fmt: skip
     with warnings.catch_warnings():
@@ -425,8 +429,14 @@ def test_sklearn_init_trains_as_mlp_regressor_from_its_own_start(activation):
     opts = options(hidden=[7, 6], activation=activation, lr=0.01, eps=2e-8, batch_size=B,
                    epochs=epochs)  # fmt: skip
     Y, loss = encode_targets(y, data.task, data.n_classes, np.float64)
-    start = init_params((5, 7, 6, 1), activation, "sklearn", np.random.RandomState(0))
-    run = train_stacked(X, Y, start, np.array([lam]), [np.arange(n)] * epochs, opts, loss)
+    random_state = np.random.RandomState(0)
+    start = init_params((5, 7, 6, 1), activation, "sklearn", random_state)
+    orders = [np.arange(n)]
+    for _ in range(epochs):  # scikit-learn shuffles the previous epoch's order
+        orders.append(
+            sklearn_shuffle(orders[-1], random_state=random_state) if shuffle else orders[-1]
+        )
+    run = train_stacked(X, Y, start, np.array([lam]), orders[1:], opts, loss)
     expected = [p for pair in zip(est.coefs_, est.intercepts_, strict=True) for p in pair]
     for got, want in zip(run.params, expected, strict=True):
         np.testing.assert_allclose(got[0], want, rtol=0, atol=1e-10 * np.abs(want).max())
