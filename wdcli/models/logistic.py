@@ -587,43 +587,46 @@ def _lbfgs(problem: _Problem, eta, lambdas, tol, max_iter):
     value, grad = _objective(problem, eta, lambdas, lean=True)
     steps = np.zeros(K, dtype=np.int64)
     memory = _LBFGS_MEMORY
-    shape = (K, memory, problem.p)
-    S, Y = np.zeros(shape), np.zeros(shape)  # the last steps and gradient changes, per λ
-    rho = np.zeros((K, memory))  # 1/sᵀy, 0 for a pair left out (sᵀy ≤ 0: no curvature)
-    gamma = np.zeros(K)  # the initial Hessian's scale sᵀy/yᵀy of the newest kept pair
     active = np.flatnonzero(lambdas > 0)
+    # per λ of `active` (compacted as it shrinks): the last steps s and gradient changes y,
+    # 1/sᵀy (0 for a pair left out: sᵀy ≤ 0, no curvature), the initial scale sᵀy/yᵀy
+    S = np.zeros((len(active), memory, problem.p))
+    Y = np.zeros_like(S)
+    rho = np.zeros((len(active), memory))
+    gamma = np.zeros(len(active))
     for it in range(max_iter):
-        active = active[_max_abs(problem.full(grad[active])) > tol]
+        going = _max_abs(problem.full(grad[active])) > tol
+        if not going.all():
+            active, S, Y, rho, gamma = active[going], S[going], Y[going], rho[going], gamma[going]
         if active.size == 0:
             break
         g = grad[active].reshape(len(active), -1)
-        S_a, Y_a, rho_a = S[active], Y[active], rho[active]
         direction = -g
         history = [t % memory for t in range(it - 1, max(it - memory, 0) - 1, -1)]
         alphas = []
         for i in history:  # newest first
-            alpha = rho_a[:, i] * np.einsum("kp,kp->k", S_a[:, i], direction)
-            direction -= alpha[:, None] * Y_a[:, i]
+            alpha = rho[:, i] * np.vecdot(S[:, i], direction)
+            direction -= alpha[:, None] * Y[:, i]
             alphas.append(alpha)
-        first = gamma[active] == 0  # no pair yet: a step of length ≤ 1 along −∇J
-        norm = np.sqrt(np.einsum("kp,kp->k", g, g))
-        direction *= np.where(first, np.minimum(1.0, 1.0 / norm), gamma[active])[:, None]
+        # no pair yet: a step of length ≤ 1 along −∇J
+        first = np.minimum(1.0, 1.0 / np.sqrt(np.vecdot(g, g)))
+        direction *= np.where(gamma == 0, first, gamma)[:, None]
         for i, alpha in zip(reversed(history), reversed(alphas), strict=True):
-            beta = rho_a[:, i] * np.einsum("kp,kp->k", Y_a[:, i], direction)
-            direction += (alpha - beta)[:, None] * S_a[:, i]
-        before, g_before = eta[active].reshape(len(active), -1), g
+            beta = rho[:, i] * np.vecdot(Y[:, i], direction)
+            direction += (alpha - beta)[:, None] * S[:, i]
+        before = eta[active].reshape(len(active), -1)
         direction = direction.reshape(grad[active].shape)
         moved = _line_search(problem, eta, value, grad, lambdas, active, direction, lean=True)
-        s = eta[active].reshape(len(active), -1) - before
-        y = grad[active].reshape(len(active), -1) - g_before
-        sy, yy = np.einsum("kp,kp->k", s, y), np.einsum("kp,kp->k", y, y)
-        keep = moved & (sy > np.finfo(float).eps * yy)
         slot = it % memory
-        S[active, slot], Y[active, slot] = s, y
-        rho[active, slot] = np.where(keep, 1.0 / np.where(keep, sy, 1.0), 0.0)
-        gamma[active[keep]] = sy[keep] / yy[keep]
+        S[:, slot] = eta[active].reshape(len(active), -1) - before
+        Y[:, slot] = grad[active].reshape(len(active), -1) - g
+        sy, yy = np.vecdot(S[:, slot], Y[:, slot]), np.vecdot(Y[:, slot], Y[:, slot])
+        keep = moved & (sy > np.finfo(float).eps * yy)
+        rho[:, slot] = np.where(keep, 1.0 / np.where(keep, sy, 1.0), 0.0)
+        gamma = np.where(keep, sy / np.where(keep, yy, 1.0), gamma)
         steps[active[moved]] += 1
-        active = active[moved]
+        if not moved.all():
+            active, S, Y, rho, gamma = active[moved], S[moved], Y[moved], rho[moved], gamma[moved]
     return steps
 
 
