@@ -36,6 +36,7 @@ from wdcli.models import Fit
 
 _CHUNK_ELEMENTS = 2**15  # per-sample arrays are built in row chunks of ≤ 32k floats (256 KB)
 _MIN_ROWS = 32  # but of at least this many rows (fewer would be Python-bound)
+_HESSIAN_CHUNK_ELEMENTS = 2**18  # the packed curvature for dense Hessians: 256k floats
 _OUTER_ELEMENTS = 2**22  # packed outer products x̃x̃ᵀ are kept when they fit in 4M floats
 _HESSIAN_ELEMENTS = 2**24  # dense Hessians are formed for groups of λ within 16M floats
 _CG_STEPS_GUESS = 25  # `auto` prices a Newton-CG direction at this many CG iterations
@@ -121,7 +122,8 @@ class _Problem:
         self.pairs_q = np.triu_indices(self.q)
         a, b = self.pairs_m
         self.QQ = (self.Q[:, a] * self.Q[:, b]).T  # (pairs, C'): Q_ca·Q_cb
-        self.rows = _rows(K * max(len(a), len(self.Q)))
+        # the dense Hessians' partition: larger chunks, as their GEMM is what costs there
+        self.rows = max(_MIN_ROWS, _HESSIAN_CHUNK_ELEMENTS // max(K * len(a), 1))
         self._outer = {}  # packed outer products x̃ x̃ᵀ per chunk, kept when they fit
 
     def chunks(self, width: int | None = None):
