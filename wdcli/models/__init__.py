@@ -61,7 +61,7 @@ MODELS: dict[str, ModelSpec] = {
     "logistic": ModelSpec(
         (CLASSIFICATION,),
         "wdcli.models.logistic.fit_logistic",
-        "logistic / softmax regression, all λ by batched Newton",
+        "logistic / softmax regression, all λ by batched Newton or L-BFGS",
     ),
     "mlp": ModelSpec(
         (REGRESSION, CLASSIFICATION),
