@@ -16,23 +16,27 @@ All K = len(λ) problems share X, so they run as one: parameters η (K, m, q) wi
 (1 or C − 1) and q = d + 1 columns (the last is the intercept). Each Newton iteration forms the
 K Hessians with one GEMM, solves them with one batched `np.linalg.solve` and takes a
 backtracking (Armijo) step; λ that have converged are frozen while the others go on. When the
-Hessians would cost more than conjugate gradients (many parameters, or many samples and a few
-hundred parameters), the Newton systems are solved by batched CG instead, Hessian-free. See
-docs/logistic.md.
+Hessians would cost more than they save (many parameters, or many samples and a few hundred
+parameters), the λ > 0 are solved by stacked L-BFGS instead (one GEMM per evaluation for all,
+a history and line search per λ), and Newton with Kronecker-preconditioned CG directions
+finishes λ = 0 and anything L-BFGS leaves. See docs/logistic.md.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.linalg import helmert
 from scipy.special import expit, log_expit
 
-from wdcli.config import LogisticModel
 from wdcli.data import Dataset
 from wdcli.models import Fit
+
+if TYPE_CHECKING:
+    from wdcli.config import LogisticModel
 
 _CHUNK_ELEMENTS = 2**15  # per-sample arrays are built in row chunks of ≤ 32k floats (256 KB)
 _MIN_ROWS = 32  # but of at least this many rows (fewer would be Python-bound)

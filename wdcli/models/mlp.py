@@ -26,16 +26,19 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from wdcli import health
 from wdcli.activations import ACTIVATIONS, RELU_LIKE, sigmoid_into
-from wdcli.config import MLPModel
 from wdcli.data import REGRESSION, Dataset
+from wdcli.metrics import health
 from wdcli.models import Fit
 from wdcli.optim import OPTIMIZERS, lr_multiplier
+
+if TYPE_CHECKING:
+    from wdcli.config import MLPModel
 
 LOSSES = ("squared_error", "binary_log_loss", "log_loss")
 EVAL_BYTES = 2 * 2**20  # one layer's activations while evaluating: cache-sized chunks of rows
