@@ -7,11 +7,16 @@ solvers scale the problem to J itself internally, so the same `tol` bounds the s
 the max-norm of ∇J: lbfgs stops at max|∇J| ≤ tol (or when J stops falling by 64·eps relative);
 newton-cholesky at max|∇J| ≤ tol and ½·(Newton decrement)² ≤ tol; wdcli at max|∇J| ≤ tol and
 a Newton step ≤ √tol. The table shows the resulting max|∇J| of each side, and the largest
-relative gap in J between wdcli's solutions and scikit-learn's (positive: wdcli's is higher).
+relative gap in J between wdcli's solutions and scikit-learn's (positive: wdcli's is higher),
+which must stay below MAX_GAP.
 
-Both sides run in this one process, interleaved, repeats times; times are medians.
+Both sides run in this one process, interleaved, repeats times, under the same threadpoolctl
+limit (`--threads 1,default`: each case at one BLAS/OpenMP thread, then at the libraries'
+defaults); times are medians with [min–max]. wdcli's solver holds its own BLAS calls to one
+thread whatever the limit (see docs/logistic.md); scikit-learn runs at the limit.
 
-    python benchmarks/bench_logistic.py [--repeats 3] [--threads 1] [--cases binary,cancer,…]
+    python benchmarks/bench_logistic.py [--repeats 3] [--threads 1,default]
+        [--cases binary,cancer,classes5,digits] [--solvers lbfgs,newton-cholesky]
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import warnings
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from wdcli.config import BreastCancerData, ClassificationData, DigitsData, LogisticModel
 from wdcli.data import Dataset, build_dataset
@@ -32,6 +37,9 @@ from wdcli.models.logistic import fit_logistic, solve_logistic
 LAMBDAS = np.logspace(-6, 0, 30)
 TOL = 1e-8
 MAX_ITER = 10_000  # for scikit-learn; "conv" counts its fits that stopped before it
+# Both stop at max|∇J| ≤ TOL, which pins J only as well as the curvature allows: at λ = 1e-6
+# (curvature down to 2λ) the two L-BFGS solutions of digits differ by ±5e-8 relative in J.
+MAX_GAP = 1e-6
 CASES = {
     "binary": ClassificationData(
         name="classification", n_samples=2000, n_features=30, n_informative=10
@@ -40,7 +48,7 @@ CASES = {
     "classes5": ClassificationData(
         name="classification", n_samples=2000, n_features=30, n_informative=10, n_classes=5
     ),
-    "digits": DigitsData(name="digits"),  # slow for scikit-learn: minutes per repeat
+    "digits": DigitsData(name="digits"),  # 10 classes, 585 parameters per λ
 }
 SKLEARN_SOLVERS = ("lbfgs", "newton-cholesky")
 
@@ -51,6 +59,8 @@ def cross_entropy(model, X, y) -> tuple[float, float]:
 
 
 def sklearn_sweep(data: Dataset, solver: str) -> list[LogisticRegression]:
+    """The loop a user would write: C = 1/(2nλ) (the same J), the same tol, intercept fitted
+    and not penalised (as wdcli's), then both splits' cross-entropy and accuracy."""
     n = len(data.y_train)
     models = []
     for lam in LAMBDAS:
@@ -90,10 +100,10 @@ def timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
-def bench(case: str, repeats: int) -> list[dict]:
+def bench(case: str, repeats: int, solvers: tuple[str, ...]) -> list[dict]:
     data = build_dataset(CASES[case], 0)
     runs = {"wdcli": lambda: wdcli_sweep(data)}
-    for solver in SKLEARN_SOLVERS:
+    for solver in solvers:
         runs[solver] = lambda s=solver: sklearn_sweep(data, s)
     seconds = {name: [] for name in runs}
     for _ in range(repeats):  # interleaved, so that a slow spell of the machine hits all sides
@@ -109,24 +119,26 @@ def bench(case: str, repeats: int) -> list[dict]:
         {
             "method": "wdcli",
             "seconds": statistics.median(seconds["wdcli"]),
+            "range": (min(seconds["wdcli"]), max(seconds["wdcli"])),
             "gap": 0.0,
             "grad": max(g for _, g in ours),
             "iterations": int(path.iterations.sum()),
             "converged": int(path.converged.sum()),
         }
     ]
-    for solver in SKLEARN_SOLVERS:
+    for solver in solvers:
         models = sklearn_sweep(data, solver)
         theirs = [
             objective_and_gradient(X, y, m.coef_, m.intercept_, lam)
             for m, lam in zip(models, LAMBDAS, strict=True)
         ]
         gaps = [(J - J_ref) / J_ref for (J, _), (J_ref, _) in zip(ours, theirs, strict=True)]
-        assert max(gaps) <= 1e-8, f"{case}: wdcli's J is above {solver}'s by {max(gaps):.1e}"
+        assert max(gaps) <= MAX_GAP, f"{case}: wdcli's J is above {solver}'s by {max(gaps):.1e}"
         rows.append(
             {
                 "method": solver,
                 "seconds": statistics.median(seconds[solver]),
+                "range": (min(seconds[solver]), max(seconds[solver])),
                 "gap": max(gaps, key=abs),
                 "grad": max(g for _, g in theirs),
                 "iterations": int(sum(m.n_iter_[0] for m in models)),
@@ -139,31 +151,52 @@ def bench(case: str, repeats: int) -> list[dict]:
     return rows
 
 
+def blas() -> str:
+    """The BLAS libraries numpy and scipy loaded: library, version, kernel, default threads."""
+    return "; ".join(
+        f"{i['internal_api']} {i['version']} {i.get('architecture', '?')}, "
+        f"{i['num_threads']} threads"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads cap")
+    parser.add_argument(
+        "--threads", default="1,default", help="BLAS/OpenMP thread limits, comma-separated"
+    )
     parser.add_argument(
         "--cases", default="binary,cancer,classes5", help=f"comma-separated, of: {', '.join(CASES)}"
     )
+    parser.add_argument("--solvers", default=",".join(SKLEARN_SOLVERS), help="scikit-learn's")
     args = parser.parse_args()
     warnings.simplefilter("error")  # a ConvergenceWarning would make the comparison unfair
+    solvers = tuple(args.solvers.split(","))
+    print(f"BLAS: {blas()}")
     print(
         f"{len(LAMBDAS)} λ in [{LAMBDAS[0]:g}, {LAMBDAS[-1]:g}], tol {TOL:g}, "
-        f"threads {args.threads or 'default'}, median of {args.repeats}"
+        f"median [min–max] of {args.repeats}"
     )
     print(
-        f"{'case':<9} {'n×d, classes':<17} {'method':<16} {'seconds':>8} {'vs wdcli':>9} "
-        f"{'iters':>6} {'conv':>5} {'max|∇J|':>9} {'rel ΔJ':>9}"
+        f"{'threads':<8} {'case':<9} {'n×d, classes':<17} {'method':<16} {'seconds':>8} "
+        f"{'[min–max]':>15} {'vs wdcli':>9} {'iters':>6} {'conv':>5} {'max|∇J|':>9} "
+        f"{'rel ΔJ':>9}"
     )
-    with threadpool_limits(limits=args.threads):
-        for case in args.cases.split(","):
-            for r in bench(case, args.repeats):
-                print(
-                    f"{r['case']:<9} {r['shape']:<17} {r['method']:<16} {r['seconds']:>8.3f} "
-                    f"{r['speedup']:>8.1f}× {r['iterations']:>6} {r['converged']:>5} "
-                    f"{r['grad']:>9.1e} {r['gap']:>9.1e}"
-                )
+    for threads in args.threads.split(","):
+        limit = None if threads == "default" else int(threads)
+        with threadpool_limits(limits=limit):
+            for case in args.cases.split(","):
+                for r in bench(case, args.repeats, solvers):
+                    low, high = r["range"]
+                    print(
+                        f"{threads:<8} {r['case']:<9} {r['shape']:<17} {r['method']:<16} "
+                        f"{r['seconds']:>8.3f} {f'[{low:.3f}–{high:.3f}]':>15} "
+                        f"{r['speedup']:>8.2f}× {r['iterations']:>6} {r['converged']:>5} "
+                        f"{r['grad']:>9.1e} {r['gap']:>9.1e}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from wdcli.models import logistic
 from wdcli.models.logistic import LogisticPath, cross_entropy, fit_logistic, solve_logistic
 
 LAMBDAS = np.array([1e-5, 1e-3, 1e-2, 1e-1, 1.0])
-SOLVERS = ["dense", "cg"]
+SOLVERS = ["dense", "cg", "lbfgs"]
 
 
 def _data(n_classes: int, n: int = 240, d: int = 8, seed: int = 0, separable: bool = False):
@@ -168,20 +168,55 @@ def test_hessian_matches_central_differences_and_products(n_classes):
         _, minus = logistic._objective(problem, eta - step, lambdas)
         column = ((plus - minus) / (2 * h)).reshape(K, -1)
         np.testing.assert_allclose(H[:, :, j], column, rtol=1e-6, atol=1e-8)
-    # the Hessian-free products of the CG solver, and its preconditioner, are the same matrix
-    states, diagonal = logistic._curvature_cache(problem, eta)
+    # the Hessian-free products of the CG solver are the same matrix
+    curvature = logistic._Curvature(problem, eta)
     v = np.random.default_rng(2).standard_normal(eta.shape)
-    theta_v = problem.full(v)
-    Hv = np.zeros((K, m, q))
-    for (_, Xc, _), state in zip(problem.chunks(), states, strict=True):
-        Sv = logistic._curvature_product(problem, state, logistic._logits(Xc, theta_v))
-        Hv += problem.reduce(np.einsum("ckr,rq->kcq", Sv, Xc)) / problem.n
+    Hv = curvature.product(v, np.arange(K))
     Hv[..., :-1] += 2 * lambdas[:, None, None] * v[..., :-1]
     np.testing.assert_allclose(
         Hv.reshape(K, -1), np.einsum("kij,kj->ki", H, v.reshape(K, -1)), rtol=1e-10, atol=1e-12
     )
-    diagonal[..., :-1] += 2 * lambdas[:, None, None]
-    np.testing.assert_allclose(diagonal.reshape(K, -1), np.einsum("kii->ki", H), rtol=1e-10)
+    live = np.array([2, 0])  # a subset of the systems, in any order
+    np.testing.assert_allclose(
+        curvature.product(v[live], live),
+        curvature.product(v, np.arange(K))[live],
+        rtol=1e-12,
+        atol=1e-15,
+    )
+    # its Kronecker preconditioner: symmetric positive definite, exact for two classes
+    data_part = H.copy()
+    weights = np.arange(m * q) % q < q - 1
+    data_part[:, weights, weights] -= 2 * lambdas[:, None]
+    trace = np.einsum("kii->k", data_part)
+    np.testing.assert_allclose(curvature.trace, trace, rtol=1e-10)
+    shift = lambdas + 0.01
+    apply = curvature.kronecker(shift)
+    M_inv = np.stack(
+        [
+            apply(np.eye(m * q).reshape(-1, m, q)[None].repeat(K, 0)[:, j], np.arange(K))
+            for j in range(m * q)
+        ],
+        axis=-1,
+    ).reshape(K, m * q, m * q)
+    np.testing.assert_allclose(M_inv, M_inv.transpose(0, 2, 1), atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(M_inv) > 0)
+    if n_classes == 2:
+        exact = data_part + 2 * shift[:, None, None] * np.eye(m * q)
+        np.testing.assert_allclose(
+            M_inv @ exact, np.broadcast_to(np.eye(m * q), exact.shape), atol=1e-9
+        )
+    else:  # A ⊗ B keeps the trace of the data part
+        M = np.linalg.inv(M_inv) - 2 * shift[:, None, None] * np.eye(m * q)
+        np.testing.assert_allclose(np.einsum("kii->k", M), trace, rtol=1e-8)
+
+
+@pytest.mark.parametrize("n_classes", [3, 5])
+def test_lean_softmax_equals_the_exact_form(n_classes):
+    problem, eta, lambdas = _problem_at_random_point(n_classes)
+    value, grad = logistic._objective(problem, eta, lambdas)
+    lean_value, lean_grad = logistic._objective(problem, eta, lambdas, lean=True)
+    np.testing.assert_allclose(lean_value, value, rtol=1e-13)
+    np.testing.assert_allclose(lean_grad, grad, rtol=1e-11, atol=1e-15)
 
 
 # --------------------------------------------------------------------------- properties
@@ -252,7 +287,9 @@ def test_chunked_rows_and_lambda_groups_give_the_same_solution(monkeypatch):
     X, y = _data(3, n=700, seed=7)
     lambdas = np.r_[0.0, LAMBDAS]
     reference = {solver: solve_logistic(X, y, 3, lambdas, solver=solver) for solver in SOLVERS}
-    monkeypatch.setattr(logistic, "_CHUNK_ELEMENTS", 256 * 8)  # 256-row chunks, U not cached
+    monkeypatch.setattr(logistic, "_CHUNK_ELEMENTS", 1)  # chunks of _MIN_ROWS rows
+    monkeypatch.setattr(logistic, "_MIN_ROWS", 50)  # 14 chunks, the last one short
+    monkeypatch.setattr(logistic, "_OUTER_ELEMENTS", 0)  # outer products not cached
     monkeypatch.setattr(logistic, "_HESSIAN_ELEMENTS", 3 * (2 * 9) ** 2 * 2)  # 2 λ per group
     for solver in SOLVERS:
         chunked = solve_logistic(X, y, 3, lambdas, solver=solver)
@@ -264,18 +301,18 @@ def test_chunked_rows_and_lambda_groups_give_the_same_solution(monkeypatch):
 def test_auto_takes_the_cheaper_direction(monkeypatch):
     X, y = _data(2, seed=8)
     calls = []
-    for name in ("_dense_directions", "_cg_directions"):
+    for name in ("_dense_directions", "_lbfgs"):
         original = getattr(logistic, name)
         monkeypatch.setattr(logistic, name, lambda *a, o=original, n=name: calls.append(n) or o(*a))
     solve_logistic(X, y, 2, LAMBDAS)
     assert set(calls) == {"_dense_directions"}
     calls.clear()
-    monkeypatch.setattr(logistic, "_CG_STEPS_GUESS", 0)  # CG for free: always cheaper
+    monkeypatch.setattr(logistic, "_CG_STEPS_GUESS", 0)  # Hessians never pay: L-BFGS
     solve_logistic(X, y, 2, LAMBDAS)
-    assert set(calls) == {"_cg_directions"}
+    assert "_lbfgs" in calls
     monkeypatch.undo()
     digits_like = logistic._Problem(np.zeros((1300, 64)), np.arange(1300) % 10, 10, K=30)
-    assert not logistic._prefers_dense(digits_like)  # 585 parameters per λ: CG is cheaper
+    assert not logistic._prefers_dense(digits_like)  # 585 parameters per λ: L-BFGS
 
 
 def test_repeatable_and_empty_grid():
@@ -289,3 +326,32 @@ def test_repeatable_and_empty_grid():
     assert isinstance(empty, LogisticPath) and empty.coef.shape == (0, 3, X.shape[1])
     with pytest.raises(ValueError, match="lambdas"):
         solve_logistic(X, y, 3, np.array([-1.0]))
+
+
+def test_lbfgs_hands_what_it_leaves_to_newton(monkeypatch):
+    X, y = _data(4, seed=10)
+    lambdas = np.r_[0.0, LAMBDAS]
+    monkeypatch.setattr(logistic, "_LBFGS_STEPS_PER_NEWTON", 0.03)  # 3 steps, then Newton
+    path = solve_logistic(X, y, 4, lambdas, tol=1e-9, max_iter=100, solver="lbfgs")
+    assert path.converged.all() and np.all(path.grad_norm <= 1e-9)
+    assert np.all(path.iterations[1:] > 3)  # 3 L-BFGS steps and some Newton steps
+    reference = solve_logistic(X, y, 4, lambdas, tol=1e-9, solver="dense")
+    np.testing.assert_allclose(path.coef, reference.coef, rtol=0, atol=1e-7)
+
+
+def test_the_solver_runs_blas_on_one_thread(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    original = logistic._logits
+    monkeypatch.setattr(
+        logistic,
+        "_logits",
+        lambda *a: (
+            seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+            or original(*a)
+        ),
+    )
+    X, y = _data(3, seed=11)
+    solve_logistic(X, y, 3, LAMBDAS)
+    assert seen and all(threads == {1} for threads in seen)

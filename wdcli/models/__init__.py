@@ -69,7 +69,7 @@ MODELS: dict[str, ModelSpec] = {
     "logistic": ModelSpec(
         (CLASSIFICATION,),
         "wdcli.models.logistic.fit_logistic",
-        "logistic / softmax regression, all λ by batched Newton",
+        "logistic / softmax regression, all λ by batched Newton or L-BFGS",
         macs_per_second=1e10,
     ),
     "mlp": ModelSpec(

@@ -16,9 +16,10 @@ All K = len(λ) problems share X, so they run as one: parameters η (K, m, q) wi
 (1 or C − 1) and q = d + 1 columns (the last is the intercept). Each Newton iteration forms the
 K Hessians with one GEMM, solves them with one batched `np.linalg.solve` and takes a
 backtracking (Armijo) step; λ that have converged are frozen while the others go on. When the
-Hessians would cost more than conjugate gradients (many parameters, or many samples and a few
-hundred parameters), the Newton systems are solved by batched CG instead, Hessian-free. See
-docs/logistic.md.
+Hessians would cost more than they save (many parameters, or many samples and a few hundred
+parameters), the λ > 0 are solved by stacked L-BFGS instead (one GEMM per evaluation for all,
+a history and line search per λ), and Newton with Kronecker-preconditioned CG directions
+finishes λ = 0 and anything L-BFGS leaves. See docs/logistic.md.
 """
 
 from __future__ import annotations
@@ -37,11 +38,17 @@ from wdcli.models import Fit
 if TYPE_CHECKING:
     from wdcli.config import LogisticModel
 
-_CHUNK_ELEMENTS = 2**22  # per-sample arrays are built in row chunks of ≤ 4M floats (32 MB)
+_CHUNK_ELEMENTS = 2**15  # per-sample arrays are built in row chunks of ≤ 32k floats (256 KB)
+_MIN_ROWS = 32  # but of at least this many rows (fewer would be Python-bound)
+_HESSIAN_CHUNK_ELEMENTS = 2**18  # the packed curvature for dense Hessians: 256k floats
+_OUTER_ELEMENTS = 2**22  # packed outer products x̃x̃ᵀ are kept when they fit in 4M floats
 _HESSIAN_ELEMENTS = 2**24  # dense Hessians are formed for groups of λ within 16M floats
 _CG_STEPS_GUESS = 25  # `auto` prices a Newton-CG direction at this many CG iterations
 _CG_MAX_ITER = 1000  # conjugate-gradient iterations per Newton step, at most
 _LEVENBERG = 1e-10  # damping μ = _LEVENBERG · mean diag(H): keeps a flat Hessian invertible
+_BLAS_THREADS = 1  # the solver's GEMMs are small: one BLAS thread (see solve_logistic)
+_LBFGS_MEMORY = 10  # L-BFGS keeps the last 10 steps and gradient changes
+_LBFGS_STEPS_PER_NEWTON = 10  # and takes up to 10·max_iter steps before Newton finishes
 _ARMIJO = 1e-4  # sufficient decrease: J(η + t·d) ≤ J(η) + _ARMIJO · t · ∇Jᵀd
 _MAX_HALVINGS = 40  # backtracking gives up (the λ stalls) below t = 2⁻⁴⁰
 _ROUNDOFF = 64 * np.finfo(float).eps  # a change of J below this fraction is rounding noise
@@ -111,6 +118,7 @@ class _Problem:
         self.y = np.asarray(y, dtype=np.int64)
         self.n_classes = n_classes
         self.binary = n_classes == 2
+        self.onehot = (np.arange(n_classes)[:, None] == self.y).astype(float)  # (C, n)
         self.Q = np.ones((1, 1)) if self.binary else helmert(n_classes).T  # (C', m)
         self.m = self.Q.shape[1]
         self.p = self.m * self.q  # parameters per λ
@@ -118,14 +126,16 @@ class _Problem:
         self.pairs_q = np.triu_indices(self.q)
         a, b = self.pairs_m
         self.QQ = (self.Q[:, a] * self.Q[:, b]).T  # (pairs, C'): Q_ca·Q_cb
-        width = max(len(self.pairs_q[0]), K * (len(a) + 2 * len(self.Q)), 1)
-        self.rows = max(256, _CHUNK_ELEMENTS // width)
+        # the dense Hessians' partition: larger chunks, as their GEMM is what costs there
+        self.rows = max(_MIN_ROWS, _HESSIAN_CHUNK_ELEMENTS // max(K * len(a), 1))
         self._outer = {}  # packed outer products x̃ x̃ᵀ per chunk, kept when they fit
 
-    def chunks(self):
-        """(start, X̃ rows, y rows) in chunks of bounded memory."""
-        for start in range(0, self.n, self.rows):
-            stop = start + self.rows
+    def chunks(self, width: int | None = None):
+        """(start, X̃ rows, y rows) in chunks of bounded memory: of `width` floats a row
+        (default: sized for the packed curvature of all K, the partition _hessians uses)."""
+        rows = self.rows if width is None else _rows(width)
+        for start in range(0, self.n, rows):
+            stop = start + rows
             yield start, self.X1[start:stop], self.y[start:stop]
 
     def outer(self, start: int, Xc: np.ndarray) -> np.ndarray:
@@ -134,7 +144,7 @@ class _Problem:
             return self._outer[start]
         i, j = self.pairs_q
         U = Xc[:, i] * Xc[:, j]
-        if self.n * len(i) <= _CHUNK_ELEMENTS:
+        if self.n * len(i) <= _OUTER_ELEMENTS:
             self._outer[start] = U
         return U
 
@@ -145,6 +155,15 @@ class _Problem:
     def reduce(self, theta: np.ndarray) -> np.ndarray:
         """Qᵀ·θ: a gradient over θ (K, C', ·) → over η (K, m, ·)."""
         return theta if self.binary else np.einsum("cm,kc...->km...", self.Q, theta)
+
+
+def _rows(width: int) -> int:
+    """Rows per chunk for per-sample arrays of `width` floats a row.
+
+    Small enough that each array stays in cache (temporaries of a few MB cost page faults on
+    every allocation, 10-30x the arithmetic), large enough that GEMMs stay efficient.
+    """
+    return max(_MIN_ROWS, _CHUNK_ELEMENTS // max(width, 1))
 
 
 def _with_ones(X: np.ndarray) -> np.ndarray:
@@ -180,6 +199,19 @@ def _link(binary: bool, L: np.ndarray, yc: np.ndarray):
     return L_top - L_y + np.log1p(others), (delta, is_top, top)
 
 
+def _softmax(L: np.ndarray, Y: np.ndarray):
+    """Σ over rows of logsumexp(L) − L_y (K,) and P − Y (C, K, rows), overwriting L.
+
+    Y (C, rows) is the one-hot coding of the labels."""
+    L -= L.max(axis=0)
+    loss = -np.einsum("ckr,cr->k", L, Y)
+    P = np.exp(L, out=L)
+    total = P.sum(axis=0)
+    P /= total
+    P -= Y[:, None, :]
+    return loss + np.log(total).sum(axis=1), P
+
+
 def _residual(binary: bool, state, yc: np.ndarray) -> np.ndarray:
     """∂loss/∂L = P − Y, (C', K, rows): binary −σ(−z) for y = 1 and σ(z) for y = 0."""
     if binary:
@@ -212,43 +244,28 @@ def _curvature(problem: _Problem, state) -> np.ndarray:
     return S
 
 
-def _curvature_product(problem: _Problem, state, V: np.ndarray) -> np.ndarray:
-    """(diag P − P·Pᵀ)·v per sample, V (C', K, rows): binary σσ̄·v; softmax, with s = δ·v,
-    δ⊙(v − v_t − s) − e_t·s."""
-    if problem.binary:
-        P1, P0 = state
-        return P1 * P0 * V
-    delta, is_top, top = state
-    s = (delta * V).sum(axis=0)
-    out = delta * (V - np.take_along_axis(V, top, axis=0) - s)
-    out -= is_top * s
-    return out
+def _objective(problem: _Problem, eta: np.ndarray, lambdas: np.ndarray, lean: bool = False):
+    """J (K,) and ∇J over η (K, m, q): ∇J = Qᵀ(P − Y)ᵀX̃/n + 2λ·[η_W, 0].
 
-
-def _curvature_diagonal(problem: _Problem, state) -> np.ndarray:
-    """The diagonal entries (a, a) of _curvature: (m, K, rows)."""
-    if problem.binary:
-        P1, P0 = state
-        return P1 * P0
-    delta, _, top = state
-    c, K, rows = delta.shape
-    w = (problem.Q.T @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
-    q = problem.Q.T[:, top[0]]
-    S = ((problem.Q.T**2) @ delta.reshape(c, K * rows)).reshape(-1, K, rows)
-    return S - 2 * q * w - w * w
-
-
-def _objective(problem: _Problem, eta: np.ndarray, lambdas: np.ndarray):
-    """J (K,) and ∇J over η (K, m, q): ∇J = Qᵀ(P − Y)ᵀX̃/n + 2λ·[η_W, 0]."""
+    `lean` (softmax only) takes the textbook softmax, half the passes over the per-sample
+    arrays of _link's form around the top class, exact to rounding of 1 (≈ 1e-16 absolute
+    per sample) where _link stays exact relative to tiny losses and residuals (λ = 0 near
+    separation). L-BFGS, which stops λ > 0 at max|∇J| ≤ tol ≫ 1e-16, takes the lean form.
+    """
     K, m, q = eta.shape
     theta = problem.full(eta)
     c = theta.shape[1]
     value = np.zeros(K)
     grad = np.zeros((c * K, q))
-    for _, Xc, yc in problem.chunks():
-        loss, state = _link(problem.binary, _logits(Xc, theta), yc)
-        value += loss.sum(axis=1)
-        grad += _residual(problem.binary, state, yc).reshape(c * K, len(yc)) @ Xc
+    for start, Xc, yc in problem.chunks(c * K):
+        L = _logits(Xc, theta)
+        if lean and not problem.binary:
+            loss, residual = _softmax(L, problem.onehot[:, start : start + len(yc)])
+        else:
+            loss, state = _link(problem.binary, L, yc)
+            loss, residual = loss.sum(axis=1), _residual(problem.binary, state, yc)
+        value += loss
+        grad += residual.reshape(c * K, len(yc)) @ Xc
     W = eta[..., :-1]
     value = value / problem.n + lambdas * np.einsum("kmd,kmd->k", W, W)
     grad = problem.reduce(grad.reshape(c, K, q).transpose(1, 0, 2)) / problem.n
@@ -319,36 +336,133 @@ def _cg_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
     """Newton steps by preconditioned conjugate gradients on (∇²J + μI)·d = −∇J, all λ at once.
 
     Only products ∇²J·v = Qᵀ X̃ᵀ(S·(X̃·Qv))/n + 2λ·v_W are needed (two GEMMs, no p×p matrix),
-    with S = diag P − P·Pᵀ per sample (σ(1 − σ) for two classes). Jacobi preconditioner; each
-    λ stops at ‖r‖ ≤ min(½, √‖∇J‖)·‖∇J‖ (inexact Newton: superlinear convergence).
+    with S = diag P − P·Pᵀ per sample (σ(1 − σ) for two classes). The preconditioner is the
+    Kronecker approximation of _Curvature.kronecker; each λ stops at
+    ‖r‖ ≤ min(½, √‖∇J‖)·‖∇J‖ (inexact Newton: superlinear convergence).
     """
-    K, m, q = eta.shape
-    states, diagonal = _curvature_cache(problem, eta)
-    diagonal[..., :-1] += 2 * lambdas[:, None, None]
-    mu = _LEVENBERG * diagonal.reshape(K, -1).mean(axis=1) + np.finfo(float).tiny
-    diagonal += mu[:, None, None]
+    curvature = _Curvature(problem, eta)
+    mu = _LEVENBERG * (curvature.trace + 2 * lambdas * problem.m * problem.d) / problem.p
+    mu += np.finfo(float).tiny
+    precondition = curvature.kronecker(lambdas + mu / 2)
 
     def product(v, live):
-        v_full = problem.full(v)
-        c = v_full.shape[1]
-        Hv = np.zeros((c * len(live), q))
-        for (_, Xc, _), state in zip(problem.chunks(), states, strict=True):
-            state = tuple(part[:, live] for part in state)
-            Sv = _curvature_product(problem, state, _logits(Xc, v_full))
-            Hv += Sv.reshape(c * len(live), len(Xc)) @ Xc
-        Hv = problem.reduce(Hv.reshape(c, len(live), q).transpose(1, 0, 2)) / problem.n
+        Hv = curvature.product(v, live)
         Hv += mu[live, None, None] * v
         Hv[..., :-1] += 2 * lambdas[live, None, None] * v[..., :-1]
         return Hv
 
-    return _batched_pcg(product, diagonal, -grad, min(problem.p, _CG_MAX_ITER))
+    return _batched_pcg(product, precondition, -grad, min(problem.p, _CG_MAX_ITER))
 
 
-def _batched_pcg(product, diagonal: np.ndarray, b: np.ndarray, max_iter: int) -> np.ndarray:
-    """Solve A_k·x_k = b_k for every k by Jacobi-preconditioned conjugate gradients.
+class _Curvature:
+    """The per-sample curvature at η, over all n rows, for products with ∇²J.
 
-    product(v, live) gives A·v for the systems `live`; diagonal and b are (K, m, q). System k
-    stops at ‖r_k‖ ≤ min(½, √‖b_k‖)·‖b_k‖; the others go on.
+    Binary: D = σ(z)σ(−z) (1, K, n). Softmax: δ = P − e_t and the top-class mask e_t
+    (C, K, n), from which (diag P − P·Pᵀ)·v = δ⊙(v − v_t − s) − e_t·s with s = δ·v, free of
+    the cancellation of 1 − p as p → 1. `weight` (K, n) is tr S per sample (1 − Σ_c p_c²),
+    `trace` (K,) the trace of ∇²J's data part.
+    """
+
+    def __init__(self, problem: _Problem, eta: np.ndarray):
+        self.problem = problem
+        K = len(eta)
+        theta = problem.full(eta)
+        c, n = theta.shape[1], problem.n
+        self.arrays = tuple(np.empty((c, K, n)) for _ in range(1 if problem.binary else 2))
+        self.weight = np.empty((K, n))
+        for start, Xc, yc in problem.chunks(c * K):
+            part = slice(start, start + len(yc))
+            _, state = _link(problem.binary, _logits(Xc, theta), yc)
+            if problem.binary:
+                P1, P0 = state
+                np.multiply(P1, P0, out=self.arrays[0][:, :, part])
+                self.weight[:, part] = self.arrays[0][0, :, part]
+            else:
+                delta, is_top, _ = state
+                self.arrays[0][:, :, part] = delta
+                self.arrays[1][:, :, part] = is_top
+                size = np.abs(delta)  # p_c(1 − p_c) = |δ_c|(1 − |δ_c|), top class included
+                self.weight[:, part] = (size * (1 - size)).sum(axis=0)
+        self.trace = self.weight @ np.einsum("rq,rq->r", problem.X1, problem.X1) / n
+        self._live, self._sliced = None, self.arrays
+
+    def _at(self, live: np.ndarray):
+        """The arrays of the systems `live` (sliced once while `live` stays the same)."""
+        if self._live is None or not np.array_equal(live, self._live):
+            whole = np.array_equal(live, np.arange(self.arrays[0].shape[1]))
+            self._sliced = self.arrays if whole else tuple(a[:, live] for a in self.arrays)
+            self._live = live
+        return self._sliced
+
+    def product(self, v: np.ndarray, live: np.ndarray) -> np.ndarray:
+        """The data part of ∇²J·v for the systems `live`, v (len(live), m, q)."""
+        problem = self.problem
+        arrays = self._at(live)
+        v_full = problem.full(v)
+        K, c, q = v_full.shape
+        Hv = np.zeros((c * K, q))
+        rows = _rows(c * K)
+        for start in range(0, problem.n, rows):
+            part = slice(start, start + rows)
+            Xc = problem.X1[part]
+            V = _logits(Xc, v_full)  # (c, K, rows)
+            if problem.binary:
+                V *= arrays[0][:, :, part]
+            else:
+                delta, top = arrays[0][:, :, part], arrays[1][:, :, part]
+                s = (delta * V).sum(axis=0)
+                V -= (top * V).sum(axis=0) + s
+                V *= delta
+                V -= top * s
+            Hv += V.reshape(c * K, len(Xc)) @ Xc
+        return problem.reduce(Hv.reshape(c, K, q).transpose(1, 0, 2)) / problem.n
+
+    def kronecker(self, shift: np.ndarray):
+        """A preconditioner: v ↦ (A ⊗ B + 2·shift)⁻¹·v per λ, as a function of (R, live).
+
+        ∇²J's data part is (1/n)·Σᵢ Sᵢ ⊗ x̃ᵢx̃ᵢᵀ. With A = (1/n)·Σᵢ Sᵢ (m × m, in η's
+        coordinates) and B = Σᵢ wᵢ·x̃ᵢx̃ᵢᵀ / Σᵢ wᵢ (q × q, wᵢ = tr Sᵢ), A ⊗ B is exact when every
+        Sᵢ is a multiple of one matrix (always for two classes) and keeps the trace otherwise;
+        it captures what Jacobi misses, the correlation of the features among the samples that
+        still carry curvature. Its inverse plus a multiple of I comes from the eigenvectors of
+        A and B: (U ⊗ V)·diag(1/(aᵢ·bⱼ + 2·shift))·(U ⊗ V)ᵀ.
+        """
+        problem = self.problem
+        K, n, q = len(shift), problem.n, problem.q
+        B = np.zeros((K, q, q))
+        rows = _rows(K * q)
+        for start in range(0, n, rows):
+            Xc = problem.X1[start : start + rows]
+            B += (Xc.T * self.weight[:, None, start : start + rows]) @ Xc
+        B /= np.maximum(self.weight.sum(axis=1), np.finfo(float).tiny)[:, None, None]
+        if problem.binary:
+            A = self.weight.sum(axis=1)[:, None, None] / n
+        else:
+            delta = self.arrays[0].transpose(1, 0, 2)  # (K, C, n)
+            top = self.arrays[1].transpose(1, 0, 2)
+            cross = top @ delta.transpose(0, 2, 1)
+            full = -(cross + cross.transpose(0, 2, 1) + delta @ delta.transpose(0, 2, 1))
+            full[:, np.arange(problem.n_classes), np.arange(problem.n_classes)] += delta.sum(axis=2)
+            A = problem.Q.T @ full @ problem.Q / n
+        a, U = np.linalg.eigh(A)
+        b, V = np.linalg.eigh(B)
+        scale = np.maximum(a, 0)[:, :, None] * np.maximum(b, 0)[:, None, :]
+        scale += 2 * shift[:, None, None]
+        Ut, Vt = U.transpose(0, 2, 1), V.transpose(0, 2, 1)
+
+        def apply(R, live):
+            T = Ut[live] @ R @ V[live]
+            T /= scale[live]
+            return U[live] @ T @ Vt[live]
+
+        return apply
+
+
+def _batched_pcg(product, precondition, b: np.ndarray, max_iter: int) -> np.ndarray:
+    """Solve A_k·x_k = b_k for every k by preconditioned conjugate gradients.
+
+    product(v, live) gives A·v and precondition(r, live) M⁻¹·r for the systems `live`; b is
+    (K, m, q). System k stops at ‖r_k‖ ≤ min(½, √‖b_k‖)·‖b_k‖; the others go on.
     """
 
     def dot(u, v):
@@ -356,7 +470,7 @@ def _batched_pcg(product, diagonal: np.ndarray, b: np.ndarray, max_iter: int) ->
 
     x = np.zeros_like(b)
     r = b.copy()
-    z = r / diagonal
+    z = precondition(r, np.arange(len(b)))
     direction = z.copy()
     rz = dot(r, z)
     norm_b = np.sqrt(dot(b, b))
@@ -369,27 +483,13 @@ def _batched_pcg(product, diagonal: np.ndarray, b: np.ndarray, max_iter: int) ->
         alpha = rz[live] / dot(direction[live], Ad)
         x[live] += alpha[:, None, None] * direction[live]
         r[live] -= alpha[:, None, None] * Ad
-        z[live] = r[live] / diagonal[live]
+        z[live] = precondition(r[live], live)
         rz_new = dot(r[live], z[live])
         beta = rz_new / rz[live]
         rz[live] = rz_new
         direction[live] = z[live] + beta[:, None, None] * direction[live]
         live = live[np.sqrt(dot(r[live], r[live])) > forcing[live]]
     return x
-
-
-def _curvature_cache(problem: _Problem, eta):
-    """Per chunk what products with ∇²J need, and diag ∇²J's data part (K, m, q)."""
-    K, m, q = eta.shape
-    theta = problem.full(eta)
-    states = []
-    diagonal = np.zeros((m * K, q))
-    for _, Xc, yc in problem.chunks():
-        _, state = _link(problem.binary, _logits(Xc, theta), yc)
-        states.append(state)
-        S_diag = _curvature_diagonal(problem, state)
-        diagonal += S_diag.reshape(m * K, len(yc)) @ Xc**2
-    return states, diagonal.reshape(m, K, q).transpose(1, 0, 2) / problem.n
 
 
 # --------------------------------------------------------------------------- the solver
@@ -410,19 +510,33 @@ def solve_logistic(
     of ∇J is ≤ tol; at λ = 0 the Newton step must also be small (max-norm ≤ √tol·(1 + max|θ|)),
     since there a minimiser may not exist (separable classes: ∇J → 0 while θ runs off to
     infinity), and such a λ ends at max_iter with converged False.
-    `solver`: "dense" (stacked Hessians), "cg" (Hessian-free) or "auto" (the one of fewer
-    flops per Newton step, see _prefers_dense).
+    `solver`: "dense" (stacked Hessians), "cg" (Hessian-free), "lbfgs" (stacked L-BFGS for
+    λ > 0, then Newton-CG for λ = 0 and any λ it leaves unconverged) or "auto" ("dense" when
+    a Newton direction costs fewer flops that way, see _prefers_dense, else "lbfgs").
     """
     lambdas = np.asarray(lambdas, dtype=float)
     if lambdas.ndim != 1 or not np.all(np.isfinite(lambdas) & (lambdas >= 0)):
         raise ValueError("lambdas: must be a 1-D array of finite values ≥ 0")
     K = len(lambdas)
     problem = _Problem(np.asarray(X, dtype=float), y, n_classes, K)
-    dense = solver == "dense" or (solver == "auto" and _prefers_dense(problem))
-    directions = _dense_directions if dense else _cg_directions
+    if solver == "auto":
+        solver = "dense" if _prefers_dense(problem) else "lbfgs"
+    directions = _dense_directions if solver == "dense" else _cg_directions
     eta = _initial(problem, K)
-    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+    # Its GEMMs are ≤ ~1e8 flops and the element-wise work between them is single-threaded,
+    # so more BLAS threads gain little; on a busy machine OpenBLAS's spinning threads made the
+    # digits sweep 10x slower (docs/logistic.md). Threads free for other work are better used.
+    from threadpoolctl import threadpool_limits
+
+    with (
+        threadpool_limits(limits=_BLAS_THREADS, user_api="blas"),
+        np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"),
+    ):
+        steps = np.zeros(K, dtype=np.int64)
+        if solver == "lbfgs":  # Newton then checks them and finishes what L-BFGS left
+            steps = _lbfgs(problem, eta, lambdas, tol, int(_LBFGS_STEPS_PER_NEWTON * max_iter))
         grad, iterations, converged = _newton(problem, eta, lambdas, tol, max_iter, directions)
+        iterations += steps
     theta = problem.full(eta)
     return LogisticPath(
         coef=theta[..., :-1],
@@ -466,6 +580,62 @@ def _newton(problem: _Problem, eta, lambdas, tol, max_iter, directions):
     return grad, iterations, converged
 
 
+def _lbfgs(problem: _Problem, eta, lambdas, tol, max_iter):
+    """Stacked L-BFGS on the λ > 0: every λ its own history and line search, one GEMM per
+    evaluation for all. Updates eta in place and returns the steps taken (K,); a λ stops at
+    max|∇J| ≤ tol, or when its line search fails (Newton takes it over from there).
+
+    Where the Hessians are costly (digits: 585 parameters per λ), L-BFGS reaches the tolerance
+    in ~200 evaluations of J and ∇J at the smallest λ, where Newton-CG needs ~20 Newton steps of
+    ~40 Hessian-vector products each, and each product costs as much as an evaluation.
+    """
+    K = len(lambdas)
+    value, grad = _objective(problem, eta, lambdas, lean=True)
+    steps = np.zeros(K, dtype=np.int64)
+    memory = _LBFGS_MEMORY
+    active = np.flatnonzero(lambdas > 0)
+    # per λ of `active` (compacted as it shrinks): the last steps s and gradient changes y,
+    # 1/sᵀy (0 for a pair left out: sᵀy ≤ 0, no curvature), the initial scale sᵀy/yᵀy
+    S = np.zeros((len(active), memory, problem.p))
+    Y = np.zeros_like(S)
+    rho = np.zeros((len(active), memory))
+    gamma = np.zeros(len(active))
+    for it in range(max_iter):
+        going = _max_abs(problem.full(grad[active])) > tol
+        if not going.all():
+            active, S, Y, rho, gamma = active[going], S[going], Y[going], rho[going], gamma[going]
+        if active.size == 0:
+            break
+        g = grad[active].reshape(len(active), -1)
+        direction = -g
+        history = [t % memory for t in range(it - 1, max(it - memory, 0) - 1, -1)]
+        alphas = []
+        for i in history:  # newest first
+            alpha = rho[:, i] * np.vecdot(S[:, i], direction)
+            direction -= alpha[:, None] * Y[:, i]
+            alphas.append(alpha)
+        # no pair yet: a step of length ≤ 1 along −∇J
+        first = np.minimum(1.0, 1.0 / np.sqrt(np.vecdot(g, g)))
+        direction *= np.where(gamma == 0, first, gamma)[:, None]
+        for i, alpha in zip(reversed(history), reversed(alphas), strict=True):
+            beta = rho[:, i] * np.vecdot(Y[:, i], direction)
+            direction += (alpha - beta)[:, None] * S[:, i]
+        before = eta[active].reshape(len(active), -1)
+        direction = direction.reshape(grad[active].shape)
+        moved = _line_search(problem, eta, value, grad, lambdas, active, direction, lean=True)
+        slot = it % memory
+        S[:, slot] = eta[active].reshape(len(active), -1) - before
+        Y[:, slot] = grad[active].reshape(len(active), -1) - g
+        sy, yy = np.vecdot(S[:, slot], Y[:, slot]), np.vecdot(Y[:, slot], Y[:, slot])
+        keep = moved & (sy > np.finfo(float).eps * yy)
+        rho[:, slot] = np.where(keep, 1.0 / np.where(keep, sy, 1.0), 0.0)
+        gamma = np.where(keep, sy / np.where(keep, yy, 1.0), gamma)
+        steps[active[moved]] += 1
+        if not moved.all():
+            active, S, Y, rho, gamma = active[moved], S[moved], Y[moved], rho[moved], gamma[moved]
+    return steps
+
+
 def _prefers_dense(problem: _Problem) -> bool:
     """Whether one dense Newton direction costs fewer flops than _CG_STEPS_GUESS CG iterations.
 
@@ -499,7 +669,7 @@ def _small_step(problem, eta, steps, tol) -> np.ndarray:
     return _max_abs(problem.full(steps)) <= np.sqrt(tol) * size
 
 
-def _line_search(problem, eta, value, grad, lambdas, active, steps) -> np.ndarray:
+def _line_search(problem, eta, value, grad, lambdas, active, steps, lean=False) -> np.ndarray:
     """Backtracking from t = 1 for the λ in `active`; updates eta, value, grad in place.
 
     A trial is accepted on sufficient decrease (Armijo), or, when the change of J is lost in
@@ -515,7 +685,7 @@ def _line_search(problem, eta, value, grad, lambdas, active, steps) -> np.ndarra
     for _ in range(_MAX_HALVINGS):
         k = active[pending]
         trial = eta[k] + t[pending, None, None] * steps[pending]
-        trial_value, trial_grad = _objective(problem, trial, lambdas[k])
+        trial_value, trial_grad = _objective(problem, trial, lambdas[k], lean)
         armijo = trial_value <= value[k] + _ARMIJO * t[pending] * slope[pending]
         flat = (np.abs(trial_value - value[k]) <= _ROUNDOFF * np.abs(value[k])) & (
             _max_abs(trial_grad) < _max_abs(grad[k])
@@ -544,7 +714,7 @@ def cross_entropy(X: np.ndarray, y: np.ndarray, path: LogisticPath):
     binary = c == 1
     total, correct = np.zeros(K), np.zeros(K)
     y = np.asarray(y, dtype=np.int64)
-    rows = max(256, _CHUNK_ELEMENTS // max(2 * K * c, 1))
+    rows = _rows(K * c)
     with np.errstate(over="ignore", under="ignore"):
         for start in range(0, len(y), rows):
             yc = y[start : start + rows]
