@@ -1,0 +1,153 @@
+"""Fused element-wise kernels of the MLP's step: compiled with numba when it is installed
+(`pip install 'wdcli[fast]'`), plain numpy otherwise.
+
+Both paths run the same floating point operations in the same order on every element, so
+they give the same bits (the tests run both): numba only saves the passes over memory that
+numpy makes, one per operation. The compiled update rules also flush to zero what would be a
+subnormal number in the optimiser's state and the parameters (see `TINY` below), which numpy
+cannot do inside a pass; the numpy path flushes every `FLUSH_EVERY` steps instead.
+
+A kernel of the update rules walks the flat parameter vector as *segments*: runs of entries
+that share one owner (a model's weights or a model's biases), with one row of coefficients
+per owner (2λ, the decay factor, the learning-rate factor, frozen). `WDCLI_KERNELS=numpy`
+forces the numpy path.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+FLUSH_EVERY = 16  # numpy path: steps between two flushes of subnormal numbers
+
+
+def _load_numba():
+    if os.environ.get("WDCLI_KERNELS", "") == "numpy":
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba
+
+
+def subnormal_count(values: np.ndarray) -> int:
+    """How many entries are subnormal (nonzero and below the dtype's smallest normal)."""
+    values = np.abs(values)
+    return int(np.count_nonzero((values > 0) & (values < np.finfo(values.dtype).tiny)))
+
+
+def flush_subnormals(values: np.ndarray) -> None:
+    """Set the subnormal entries of `values` to zero, in place."""
+    tiny = np.finfo(values.dtype).tiny
+    np.copyto(values, 0, where=np.abs(values) < tiny)
+
+
+def _build_numba(numba):
+    """The compiled kernels; each loop body is the numpy path's operations, element-wise."""
+    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+
+    @jit
+    def relu_forward(Z, zero):
+        flat = Z.reshape(-1)
+        for i in range(flat.size):
+            z = flat[i]
+            flat[i] = z if z > zero else z * zero  # z·[z > 0], as numpy's z·mask
+
+    @jit
+    def relu_backward(D, A, zero):
+        # D ⊙ f'(z): f'(z) = [z > 0] = [relu(z) > 0]
+        d, a = D.reshape(-1), A.reshape(-1)
+        for i in range(d.size):
+            if not a[i] > zero:
+                d[i] = d[i] * zero
+
+    @jit
+    def relu_backward_outer(D, A, delta, zero):
+        # D[k, j, r] = f'(z)[k, j, r]·δ[k, 0, r]: one output's w·δ broadcast, masked
+        K, h, R = D.shape
+        for k in range(K):
+            for j in range(h):
+                for r in range(R):
+                    x = delta[k, 0, r]
+                    D[k, j, r] = x if A[k, j, r] > zero else x * zero
+
+    @jit
+    def sgd(theta, g, start, owner, lam2, decay, coef, frozen, l2, decoupled, tiny, zero):
+        for s in range(owner.size):
+            o = owner[s]
+            if frozen[o]:
+                continue
+            lam, dec, c = lam2[o], decay[o], coef[o]
+            for i in range(start[s], start[s + 1]):
+                gi = g[i]
+                if l2:
+                    gi = gi + theta[i] * lam
+                t = theta[i]
+                if decoupled:
+                    t = t * dec
+                t = t + gi * c
+                theta[i] = zero if abs(t) < tiny else t
+
+    @jit
+    def momentum(theta, g, v, start, owner, lam2, decay, coef, frozen, l2, decoupled, mu,
+                 nesterov, tiny, zero):  # fmt: skip
+        for s in range(owner.size):
+            o = owner[s]
+            if frozen[o]:
+                continue
+            lam, dec, c = lam2[o], decay[o], coef[o]
+            for i in range(start[s], start[s + 1]):
+                gi = g[i]
+                if l2:
+                    gi = gi + theta[i] * lam
+                lr_g = gi * c
+                vi = v[i] * mu - lr_g
+                vi = zero if abs(vi) < tiny else vi
+                v[i] = vi
+                u = vi * mu - lr_g if nesterov else vi
+                t = theta[i]
+                if decoupled:
+                    t = t * dec
+                t = t + u
+                theta[i] = zero if abs(t) < tiny else t
+
+    @jit
+    def adam(theta, g, m, v, start, owner, lam2, decay, coef, frozen, l2, decoupled, b1, b2,
+             eps, tiny, zero):  # fmt: skip
+        for s in range(owner.size):
+            o = owner[s]
+            if frozen[o]:
+                continue
+            lam, dec, c = lam2[o], decay[o], coef[o]
+            for i in range(start[s], start[s + 1]):
+                gi = g[i]
+                if l2:
+                    gi = gi + theta[i] * lam
+                mi = m[i] * b1 + gi
+                vi = v[i] * b2 + gi * gi
+                mi = zero if abs(mi) < tiny else mi
+                vi = zero if vi < tiny else vi
+                m[i] = mi
+                v[i] = vi
+                u = mi / (np.sqrt(vi) + eps) * c
+                t = theta[i]
+                if decoupled:
+                    t = t * dec
+                t = t + u
+                theta[i] = zero if abs(t) < tiny else t
+
+    return {"relu_forward": relu_forward, "relu_backward": relu_backward,
+            "relu_backward_outer": relu_backward_outer, "sgd": sgd, "momentum": momentum,
+            "adam": adam}  # fmt: skip
+
+
+_numba = _load_numba()
+NUMBA = _build_numba(_numba) if _numba is not None else None
+"""The compiled kernels by name, or None without numba (or with WDCLI_KERNELS=numpy)."""
+
+
+def available() -> bool:
+    """True when the compiled kernels can be used."""
+    return NUMBA is not None
