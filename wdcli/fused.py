@@ -80,15 +80,16 @@ def _build_numba(numba):
             if frozen[o]:
                 continue
             lam, dec, c = lam2[o], decay[o], coef[o]
-            for i in range(start[s], start[s + 1]):
-                gi = g[i]
+            th, gs = theta[start[s] : start[s + 1]], g[start[s] : start[s + 1]]
+            for i in range(th.size):  # slices: nonnegative indices, so the loop vectorises
+                gi = gs[i]
                 if l2:
-                    gi = gi + theta[i] * lam
-                t = theta[i]
+                    gi = gi + th[i] * lam
+                t = th[i]
                 if decoupled:
                     t = t * dec
                 t = t + gi * c
-                theta[i] = zero if abs(t) < tiny else t
+                th[i] = zero if abs(t) < tiny else t
 
     @jit
     def momentum(theta, g, v, start, owner, lam2, decay, coef, frozen, l2, decoupled, mu,
@@ -98,20 +99,22 @@ def _build_numba(numba):
             if frozen[o]:
                 continue
             lam, dec, c = lam2[o], decay[o], coef[o]
-            for i in range(start[s], start[s + 1]):
-                gi = g[i]
+            a, b = start[s], start[s + 1]
+            th, gs, vs = theta[a:b], g[a:b], v[a:b]
+            for i in range(th.size):
+                gi = gs[i]
                 if l2:
-                    gi = gi + theta[i] * lam
+                    gi = gi + th[i] * lam
                 lr_g = gi * c
-                vi = v[i] * mu - lr_g
+                vi = vs[i] * mu - lr_g
                 vi = zero if abs(vi) < tiny else vi
-                v[i] = vi
+                vs[i] = vi
                 u = vi * mu - lr_g if nesterov else vi
-                t = theta[i]
+                t = th[i]
                 if decoupled:
                     t = t * dec
                 t = t + u
-                theta[i] = zero if abs(t) < tiny else t
+                th[i] = zero if abs(t) < tiny else t
 
     @jit
     def adam(theta, g, m, v, start, owner, lam2, decay, coef, frozen, l2, decoupled, b1, b2,
@@ -121,22 +124,24 @@ def _build_numba(numba):
             if frozen[o]:
                 continue
             lam, dec, c = lam2[o], decay[o], coef[o]
-            for i in range(start[s], start[s + 1]):
-                gi = g[i]
+            a, b = start[s], start[s + 1]
+            th, gs, ms, vs = theta[a:b], g[a:b], m[a:b], v[a:b]
+            for i in range(th.size):
+                gi = gs[i]
                 if l2:
-                    gi = gi + theta[i] * lam
-                mi = m[i] * b1 + gi
-                vi = v[i] * b2 + gi * gi
+                    gi = gi + th[i] * lam
+                mi = ms[i] * b1 + gi
+                vi = vs[i] * b2 + gi * gi
                 mi = zero if abs(mi) < tiny else mi
                 vi = zero if vi < tiny else vi
-                m[i] = mi
-                v[i] = vi
+                ms[i] = mi
+                vs[i] = vi
                 u = mi / (np.sqrt(vi) + eps) * c
-                t = theta[i]
+                t = th[i]
                 if decoupled:
                     t = t * dec
                 t = t + u
-                theta[i] = zero if abs(t) < tiny else t
+                th[i] = zero if abs(t) < tiny else t
 
     return {"relu_forward": relu_forward, "relu_backward": relu_backward,
             "relu_backward_outer": relu_backward_outer, "sgd": sgd, "momentum": momentum,

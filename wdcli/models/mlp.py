@@ -39,7 +39,7 @@ from wdcli.optim import Segments, Update, lr_multiplier, penalty_rates
 
 EVAL_BYTES = 2 * 2**20  # one layer's activations while evaluating: cache-sized chunks of rows
 BLOCK = 64  # rows per partial sum when evaluating: sums do not depend on the chunk size
-GROUP_BYTES = 2**20  # a group's working set in one step: models trained group by group
+GROUP_BYTES = 8 * 2**20  # parameters and optimiser state of one group of models (see groups)
 
 
 # --------------------------------------------------------------------------- layout
@@ -447,12 +447,13 @@ def eval_epochs(epochs: int, every: int, points: int | None = None) -> np.ndarra
     return np.unique(np.r_[np.arange(0, epochs + 1, every), epochs])
 
 
-def group_slices(sizes: Sequence[int], K: int, rows: int, dtype) -> list[slice]:
-    """The K models cut into groups of about equal size, each trained a whole epoch at a time:
-    a group's parameters, gradient, optimiser state and activations (about GROUP_BYTES) then
-    stay in the cache from one step to the next, so the time per model does not grow with K."""
+def group_slices(sizes: Sequence[int], K: int, dtype) -> list[slice]:
+    """The K models cut into groups of about equal size, each trained a whole epoch at a time,
+    so that a group's parameters, gradient and optimiser state (about GROUP_BYTES) stay in
+    the cache from one step to the next: wide networks then do not wait on memory. Small
+    networks stay one group (each group costs its own numpy calls per step)."""
     params = sum((a + 1) * b for a, b in pairwise(sizes))
-    per_model = np.dtype(dtype).itemsize * (5 * params + 3 * sum(sizes[1:]) * rows)
+    per_model = np.dtype(dtype).itemsize * 5 * params
     groups = max(1, min(K, -(-K * per_model // GROUP_BYTES)))
     cuts = np.linspace(0, K, groups + 1).round().astype(int)
     return [slice(a, b) for a, b in pairwise(cuts)]
@@ -495,7 +496,7 @@ def train_stacked(
     if X_val is not None:
         evaluators.append(_Evaluator(layout, X_val, Y_val, loss, dtype))
     shared = (_with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T))
-    groups = group_slices(sizes, K, options.batch_rows(len(X)), dtype)
+    groups = group_slices(sizes, K, dtype)
     trainers = []
     for models in groups:
         part = Layout(sizes, models.stop - models.start)
