@@ -208,9 +208,10 @@ class _Net:
         self.W = views[1::2]
         self.WT = [W.transpose(0, 2, 1) for W in self.W]
         self.b = [b[:, :, None] for b in views[2::2]]
-        # One hidden layer and one output: w2 (K, h1, 1) as a row, an entry per column of W1.
-        one_output = len(self.W) == 1 and self.W[0].shape[2] == 1
-        self.W1_columns_out = self.W[0].reshape(1, -1) if one_output else None
+        # Layer 2 has one unit (the output, or a hidden layer of width 1): w2 (K, h1, 1) as a
+        # row, an entry per column of W1.
+        one_unit = len(self.W) >= 1 and self.W[0].shape[2] == 1
+        self.W1_columns_out = self.W[0].reshape(1, -1) if one_unit else None
 
 
 class _Buffers:
