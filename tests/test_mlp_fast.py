@@ -55,7 +55,9 @@ def test_training_in_groups_gives_the_numbers_of_one_stack(monkeypatch):
 
 
 def test_groups_are_about_equal_and_cover_every_model(monkeypatch):
-    monkeypatch.setattr(mlp, "GROUP_BYTES", 8 * 5 * 31 * 3)  # three models of (4, 5, 1): 31 parameters
+    monkeypatch.setattr(
+        mlp, "GROUP_BYTES", 8 * 5 * 31 * 3
+    )  # three models of (4, 5, 1): 31 parameters
     groups = mlp.group_slices((4, 5, 1), 10, np.float64)
     assert [(s.start, s.stop) for s in groups] == [(0, 2), (2, 5), (5, 8), (8, 10)]
 
@@ -143,3 +145,26 @@ def test_gradient_through_a_hidden_layer_of_one_unit(hidden):
             down, _ = mlp.objective_and_gradient(params, X, Y, lambdas, "tanh", loss)
             p[entry] = saved
             np.testing.assert_allclose(g[entry], (up - down) / (2 * h), rtol=1e-5, atol=1e-8)
+
+
+def test_eval_rows_estimates_the_middle_of_the_curves_on_every_sth_row():
+    data, lambdas = dataset("regression", n_train=200, n_test=300), np.array([0.0, 0.1])
+    exact = fit_mlp(data, lambdas, 1, options(epochs=4))
+    cheap = fit_mlp(data, lambdas, 1, options(epochs=4, eval_rows=64))
+    # epochs 0, 3 (the start of the last tenth) and 4 (reported) use the whole split
+    for name in ("train_loss", "test_loss"):
+        np.testing.assert_array_equal(cheap.curves[name][:, [0, 3, 4]],
+                                      exact.curves[name][:, [0, 3, 4]])  # fmt: skip
+    np.testing.assert_array_equal(cheap.test_loss, exact.test_loss)
+    assert not np.allclose(cheap.curves["test_loss"][:, 1], exact.curves["test_loss"][:, 1])
+    # epoch 1 on the test split: every ⌈300/64⌉ = 5th row, of the network after one epoch
+    after_one = mlp.train_stacked(
+        data.X_train, data.y_train.reshape(-1, 1),
+        init_params((4, 5, 1), "relu", "auto", np.random.default_rng(np.random.SeedSequence(1).spawn(2)[0])),
+        lambdas, [np.random.default_rng(np.random.SeedSequence(1).spawn(2)[1]).permutation(200)],
+        options(epochs=1), "squared_error",
+    )  # fmt: skip
+    loss, _ = mlp.objective_and_gradient(after_one.params, data.X_test[::5],
+                                         data.y_test[::5].reshape(-1, 1), np.zeros(2), "relu",
+                                         "squared_error")  # fmt: skip
+    np.testing.assert_allclose(cheap.curves["test_loss"][:, 1], loss, rtol=1e-12)

@@ -496,6 +496,7 @@ def train_stacked(
         evaluators.append(_Evaluator(layout, X_test, Y_test, loss, dtype))
     if X_val is not None:
         evaluators.append(_Evaluator(layout, X_val, Y_val, loss, dtype))
+    sampled = _sampled(evaluators, options, [(X, Y), (X_test, Y_test), (X_val, Y_val)], loss)
     shared = (_with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T))
     groups = group_slices(sizes, K, dtype)
     trainers = []
@@ -525,7 +526,9 @@ def train_stacked(
                 _train_epoch(trainers, shared, orders, options)
             column = columns.get(epoch)
             if column is not None:
-                accuracy = _evaluate(trainers, groups, evaluators, curves[:, :, column])
+                exact = epoch in (0, late, options.epochs)
+                splits = evaluators if exact else sampled
+                accuracy = _evaluate(trainers, groups, splits, curves[:, :, column])
                 for i, acc in enumerate(accuracy):
                     if acc is not None:
                         acc_curves[i, :, column] = np.where(diverged, np.nan, acc)
@@ -569,6 +572,22 @@ def train_stacked(
         if X_test is not None and accuracy[1] is not None
         else None,
     )
+
+
+def _sampled(evaluators: list, options: MLPModel, splits: list, loss: str) -> list:
+    """Evaluators of the curves' points in between: every s-th row of a split larger than
+    options.eval_rows (s = ⌈n / eval_rows⌉), the whole split otherwise or with full batches."""
+    limit = options.eval_rows
+    if limit is None or options.batch_size == "full":
+        return evaluators
+    out, splits = [], [(X, Y) for X, Y in splits if X is not None]
+    for evaluator, (X, Y) in zip(evaluators, splits, strict=True):
+        stride = -(-len(X) // limit)
+        if stride > 1:
+            layout = Layout(evaluator.sizes, 1)
+            evaluator = _Evaluator(layout, X[::stride], Y[::stride], loss, evaluator.dtype)
+        out.append(evaluator)
+    return out
 
 
 def _train_epoch(trainers, shared, orders, options: MLPModel) -> None:
