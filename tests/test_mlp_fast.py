@@ -38,8 +38,9 @@ def test_compiled_kernels_give_the_numbers_of_the_numpy_path(case, monkeypatch):
     kind, changes, lrs = CASES[case]
     data, lambdas = dataset(kind), np.array([0.0, 0.01, 0.1])
     opts = options(epochs=5, **changes)
+    monkeypatch.setattr(fused, "MODE", "numba")
     compiled = fit_mlp(data, lambdas, 3, opts, lrs=lrs)
-    monkeypatch.setattr(fused, "NUMBA", None)
+    monkeypatch.setattr(fused, "MODE", "numpy")
     plain = fit_mlp(data, lambdas, 3, opts, lrs=lrs)
     assert_same_fit(compiled, plain, rtol=0)  # the same operations element by element
 
@@ -62,7 +63,7 @@ def test_groups_are_about_equal_and_cover_every_model(monkeypatch):
     assert [(s.start, s.stop) for s in groups] == [(0, 2), (2, 5), (5, 8), (8, 10)]
 
 
-def _long_full_batch(steps: int, flush_every: int):
+def _long_full_batch(steps: int, flush_every: int, kernels=None):
     """θ and the optimiser's moments after a long full-batch float32 run with a penalty:
     the weights of dead units and their moments shrink towards zero geometrically."""
     rng = np.random.default_rng(0)
@@ -74,7 +75,8 @@ def _long_full_batch(steps: int, flush_every: int):
     theta = np.zeros(layout.size, np.float32)
     mlp.stack(layout, init_params(layout.sizes, "relu", "auto", np.random.default_rng(0)), theta)
     Y, loss = encode_targets(y, "regression", 0, np.float32)
-    trainer = mlp._Trainer(layout, theta, X, Y, np.array([0.0, 0.01, 0.1, 1.0]), opts, loss)
+    lambdas = np.array([0.0, 0.01, 0.1, 1.0])
+    trainer = mlp._Trainer(layout, theta, X, Y, lambdas, opts, loss, kernels=kernels)
     fused.FLUSH_EVERY = flush_every
     with np.errstate(all="ignore"):
         for _ in range(steps):
@@ -88,10 +90,21 @@ def test_long_full_batch_runs_meet_no_subnormal_numbers(compiled, monkeypatch):
         pytest.skip("numba is not installed")
     monkeypatch.setattr(fused, "FLUSH_EVERY", fused.FLUSH_EVERY)
     if not compiled:
-        monkeypatch.setattr(fused, "NUMBA", None)
         unflushed = _long_full_batch(4000, flush_every=10**9)
         assert sum(unflushed) > 20  # the run does meet them: θ and Adam's first moment
-    assert _long_full_batch(4000, flush_every=16) == [0, 0, 0]
+    kernels = fused.compiled() if compiled else None
+    assert _long_full_batch(4000, flush_every=16, kernels=kernels) == [0, 0, 0]
+
+
+def test_kernels_are_loaded_only_for_work_that_pays_for_them(monkeypatch):
+    monkeypatch.setattr(fused, "MODE", "auto")
+    monkeypatch.setattr(fused, "_compiled", None)
+    assert fused.kernels_for(fused.MIN_WORK / 2) is None
+    if fused.available():
+        assert fused.kernels_for(fused.MIN_WORK) is not None
+        assert fused.kernels_for(1) is not None  # loaded now: free to use
+    monkeypatch.setattr(fused, "MODE", "numpy")
+    assert fused.kernels_for(1e12) is None
 
 
 def test_subnormal_count_and_flush():
@@ -104,7 +117,8 @@ def test_subnormal_count_and_flush():
 
 
 @needs_numba
-def test_compiled_update_keeps_nan_and_inf_for_the_health_checks():
+def test_compiled_update_keeps_nan_and_inf_for_the_health_checks(monkeypatch):
+    monkeypatch.setattr(fused, "MODE", "numba")
     fit = fit_mlp(dataset(), np.array([0.0, 1e300]), 0, options(epochs=3))
     assert fit.diverged.tolist() == [False, True]
 

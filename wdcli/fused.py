@@ -9,27 +9,24 @@ cannot do inside a pass; the numpy path flushes every `FLUSH_EVERY` steps instea
 
 A kernel of the update rules walks the flat parameter vector as *segments*: runs of entries
 that share one owner (a model's weights or a model's biases), with one row of coefficients
-per owner (2λ, the decay factor, the learning-rate factor, frozen). `WDCLI_KERNELS=numpy`
-forces the numpy path.
+per owner (2λ, the decay factor, the learning-rate factor, frozen).
+
+Importing numba and loading its compiled code costs a second or more per process, so the
+kernels are used (`kernels_for`) only for work large enough to win that back, or once they are
+loaded anyway; the choice changes no number. `WDCLI_KERNELS=numpy` or `=numba` forces a path.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
 
 FLUSH_EVERY = 16  # numpy path: steps between two flushes of subnormal numbers
-
-
-def _load_numba():
-    if os.environ.get("WDCLI_KERNELS", "") == "numpy":
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    return numba
+MIN_WORK = 3e8  # element-steps (see kernels_for) from which loading numba pays for itself
+MODE = os.environ.get("WDCLI_KERNELS", "auto")  # auto | numpy | numba
+_compiled: dict | None = None
 
 
 def subnormal_count(values: np.ndarray) -> int:
@@ -148,11 +145,27 @@ def _build_numba(numba):
             "adam": adam}  # fmt: skip
 
 
-_numba = _load_numba()
-NUMBA = _build_numba(_numba) if _numba is not None else None
-"""The compiled kernels by name, or None without numba (or with WDCLI_KERNELS=numpy)."""
-
-
 def available() -> bool:
-    """True when the compiled kernels can be used."""
-    return NUMBA is not None
+    """True when numba is installed (whether or not it is used)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def compiled() -> dict:
+    """The compiled kernels by name (numba imported and the kernels built on first use)."""
+    global _compiled
+    if _compiled is None:
+        import numba
+
+        _compiled = _build_numba(numba)
+    return _compiled
+
+
+def kernels_for(work: float) -> dict | None:
+    """The compiled kernels for a training run of `work` element-steps (parameters plus
+    hidden activations, times steps), or None for the numpy path: numba is used when it is
+    installed and the run is large enough to pay for loading it, or it is loaded already."""
+    if MODE == "numpy" or not available():
+        return None
+    if MODE == "numba" or _compiled is not None or work >= MIN_WORK:
+        return compiled()
+    return None

@@ -395,7 +395,7 @@ def objective_and_gradient(
     stack(layout, params, theta)
     P, G = _Net(layout, theta), _Net(layout, grad)
     Xa, buf = _with_ones(X, dtype), _Buffers(layout, len(X), train=True, dtype=dtype)
-    act = Passes(activation, fused.NUMBA)
+    act = Passes(activation)
     z = _forward(P, Xa, buf, act)
     data_loss = LOSSES[loss].rows(z, Y.T).mean(axis=1)
     _output_delta(z, Y.T, LOSSES[loss])
@@ -499,6 +499,7 @@ def train_stacked(
     sampled = _sampled(evaluators, options, [(X, Y), (X_test, Y_test), (X_val, Y_val)], loss)
     shared = (_with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T))
     groups = group_slices(sizes, K, dtype)
+    kernels = fused.kernels_for(_work(sizes, K, len(X), options))
     trainers = []
     for models in groups:
         part = Layout(sizes, models.stop - models.start)
@@ -506,7 +507,7 @@ def train_stacked(
         stack(part, params, theta)
         group_lrs = None if lrs is None else np.asarray(lrs, dtype=np.float64)[models]
         trainers.append(_Trainer(part, theta, X, Y, lambdas[models], options, loss, group_lrs,
-                                 shared=shared))  # fmt: skip
+                                 shared=shared, kernels=kernels))  # fmt: skip
     record = eval_epochs(options.epochs, options.eval_every, options.eval_points)
     columns = {int(epoch): column for column, epoch in enumerate(record)}
     late = health.late_epoch(options.epochs)
@@ -574,6 +575,13 @@ def train_stacked(
     )
 
 
+def _work(sizes: Sequence[int], K: int, n: int, options: MLPModel) -> float:
+    """Element-steps of a run: parameters per step plus hidden activations per row, all K."""
+    steps = options.epochs * -(-n // options.batch_rows(n))
+    params = sum((a + 1) * b for a, b in pairwise(sizes))
+    return K * (params * steps + sum(sizes[1:-1]) * n * options.epochs)
+
+
 def _sampled(evaluators: list, options: MLPModel, splits: list, loss: str) -> list:
     """Evaluators of the curves' points in between: every s-th row of a split larger than
     options.eval_rows (s = ⌈n / eval_rows⌉), the whole split otherwise or with full batches."""
@@ -625,10 +633,11 @@ def _unstack_groups(layout: Layout, trainers) -> list[np.ndarray]:
 
 class _Trainer:
     """The state of one stacked training run (a group of models): parameters, gradient, the
-    update chain of wdcli.optim, buffers."""
+    update chain of wdcli.optim, buffers; `kernels` are wdcli.fused's compiled ones, or None
+    for the numpy path."""
 
     def __init__(self, layout, theta, X, Y, lambdas, options: MLPModel, loss: str, lrs=None,
-                 shared=None):  # fmt: skip
+                 shared=None, kernels=None):  # fmt: skip
         dtype = theta.dtype
         self.layout, self.theta, self.loss, self.options = layout, theta, LOSSES[loss], options
         self.grad = np.zeros_like(theta)
@@ -641,11 +650,11 @@ class _Trainer:
         self.steps_per_epoch = -(-len(X) // self.batch)
         self.step_count = 0
         self.buffers = {}
-        self.activation = Passes(options.activation, fused.NUMBA)
+        self.activation = Passes(options.activation, kernels)
         lr = options.lr if lrs is None else np.asarray(lrs, dtype=np.float64)
         lambdas = np.asarray(lambdas, dtype=np.float64)
         self.update = Update(segments(layout), theta, options, lr, penalty_rates(lambdas),
-                             kernels=fused.NUMBA)  # fmt: skip
+                             kernels=kernels)  # fmt: skip
         self.optimizer = self.update.rule
         self.scheduled = options.schedule != "constant"
         self.diverged = np.zeros(layout.K, bool)
