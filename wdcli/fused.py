@@ -27,6 +27,7 @@ FLUSH_EVERY = 16  # numpy path: steps between two flushes of subnormal numbers
 MIN_WORK = 3e8  # element-steps (see kernels_for) from which loading numba pays for itself
 MODE = os.environ.get("WDCLI_KERNELS", "auto")  # auto | numpy | numba
 _compiled: dict | None = None
+_work_seen = 0.0  # element-steps trained in this process so far
 
 
 def subnormal_count(values: np.ndarray) -> int:
@@ -163,9 +164,12 @@ def compiled() -> dict:
 def kernels_for(work: float) -> dict | None:
     """The compiled kernels for a training run of `work` element-steps (parameters plus
     hidden activations, times steps), or None for the numpy path: numba is used when it is
-    installed and the run is large enough to pay for loading it, or it is loaded already."""
+    installed and this run, with the runs before it in this process, is large enough to pay
+    for loading it (or it is loaded already)."""
+    global _work_seen
     if MODE == "numpy" or not available():
         return None
-    if MODE == "numba" or _compiled is not None or work >= MIN_WORK:
+    _work_seen += work
+    if MODE == "numba" or _compiled is not None or _work_seen >= MIN_WORK:
         return compiled()
     return None
