@@ -7,11 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
-from wdcli.autogrid import logistic_range, mlp_range, resolve_grid, ridge_range
 from wdcli.config import MLPModel, validate
-from wdcli.data import Dataset, build_dataset
+from wdcli.data import Dataset
+from wdcli.data.build import build_dataset
 from wdcli.models.mlp import fit_mlp
 from wdcli.sweep import dataset_for, plan_units, run_unit
+from wdcli.sweep.autogrid import logistic_range, mlp_range, resolve_grid, ridge_range
 
 
 def _config(dataset: dict, model: dict, lambdas="auto", **extra):

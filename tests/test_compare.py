@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wdcli.cli import app
-from wdcli.compare import IncomparableError, compare
+from wdcli.report.compare import IncomparableError, compare
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -403,15 +403,15 @@ def test_strict_compare_catches_a_test_loss_computed_on_the_training_split(
     """The bug wdcli's own CI must not pass: 'better' everywhere, so `worse` mode is blind."""
     import dataclasses
 
-    import wdcli.sweep
+    import wdcli.sweep.datasets
 
-    real = wdcli.sweep.dataset_for
+    real = wdcli.sweep.datasets.dataset_for
 
     def leaky(config, seed, fold=0):
         data = real(config, seed, fold)
         return dataclasses.replace(data, X_test=data.X_train, y_test=data.y_train)
 
-    monkeypatch.setattr(wdcli.sweep, "dataset_for", leaky)
+    monkeypatch.setattr(wdcli.sweep.datasets, "dataset_for", leaky)
     leaked = tmp_path / "leaked.json"
     result = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(leaked), "-q"])
     assert result.exit_code == 0, result.stderr

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from wdcli.cli.starters import STARTERS
 from wdcli.config import Config, apply_override, json_schema, load_config, parse_yaml
 from wdcli.errors import ConfigError
-from wdcli.starters import STARTERS
 
 
 def test_numbers_are_read_as_the_user_means_them(write_config):

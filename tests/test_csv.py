@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from wdcli.cli import app
 from wdcli.config import validate
-from wdcli.csvfile import read_table
-from wdcli.data import build_dataset
+from wdcli.data.build import build_dataset
+from wdcli.data.csvfile import read_table
 from wdcli.errors import DataError
 
 SEPARATORS = {",": "','", ";": "';'", "\t": "tab"}

@@ -13,12 +13,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from wdcli.config import validate
-from wdcli.data import build_split
+from wdcli.data.build import build_split
+from wdcli.data.folds import fold_numbers
 from wdcli.errors import ConfigError
-from wdcli.folds import fold_numbers
-from wdcli.results import now
-from wdcli.selection import NO_DIFFERENCE, grid_notes
-from wdcli.summary import summarise
+from wdcli.metrics.selection import NO_DIFFERENCE, grid_notes
+from wdcli.metrics.summary import summarise
+from wdcli.store.results import now
 from wdcli.sweep import dataset_for, finish, plan_units, run_unit, split_done
 
 LAMBDAS = [float(v) for v in np.logspace(-4, 1, 11)]
@@ -274,7 +274,7 @@ def test_cli_auto_grid_and_validate(write_config, tmp_path):
 def test_cli_resume_of_a_cross_validated_sweep(write_config, tmp_path):
     import json
 
-    from wdcli.journal import Journal, journal_path
+    from wdcli.store.journal import Journal, journal_path
 
     config_path = write_config(CV_CONFIG)
     out = tmp_path / "r.json"

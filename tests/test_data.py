@@ -7,7 +7,8 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 
 from wdcli.config import DATASET_CONFIGS, validate
-from wdcli.data import build_dataset, standardise
+from wdcli.data import standardise
+from wdcli.data.build import build_dataset
 from wdcli.errors import DataError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wdcli.config import Config, load_config, parse_yaml, validate
-from wdcli.models import check_task
+from wdcli.sweep import check_task
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -32,7 +32,7 @@ def test_there_are_configs_and_yaml_blocks_to_check():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_validates(path):
-    from wdcli.autogrid import resolve_grid
+    from wdcli.sweep.autogrid import resolve_grid
 
     config = resolve_grid(load_config(path))  # `lambdas: auto` is chosen from the data
     check_task(config)

@@ -22,21 +22,13 @@ import pytest
 from typer.testing import CliRunner
 
 import wdcli
-from wdcli.cli import app
+from wdcli.cli import app, make_executor
 from wdcli.config import validate
 from wdcli.errors import ExecutorError
-from wdcli.executors import (
-    DaskExecutor,
-    ProcessExecutor,
-    SerialExecutor,
-    choose,
-    chunks_per_seed,
-    cpu_count,
-    make_executor,
-    useful_jobs,
-)
-from wdcli.journal import read_journal
-from wdcli.sweep import Unit, dataset_for, plan_units
+from wdcli.executors import DaskExecutor, ProcessExecutor, SerialExecutor, cpu_count
+from wdcli.store.journal import read_journal
+from wdcli.sweep import Unit, chunks_per_seed, dataset_for, plan_units, unit_dataset
+from wdcli.sweep.schedule import choose, useful_jobs
 
 runner = CliRunner()
 REPO = Path(wdcli.__file__).resolve().parents[1]
@@ -266,10 +258,12 @@ def slow_unit(config, unit, data):
 @pytest.mark.slow
 def test_processes_stream_units_as_they_finish_with_capped_threads():
     config = config_of(RIDGE)
-    executor = ProcessExecutor(2, "linear")
-    list(executor.run(slow_unit, config, [Unit(0, (0.0,)), Unit(0, (1.0,))]))  # warm up
+    executor = ProcessExecutor(2)
+    list(
+        executor.run(slow_unit, config, [Unit(0, (0.0,)), Unit(0, (1.0,))], unit_dataset)
+    )  # warm up
     units = [Unit(15, (0.0,)), Unit(1, (0.0,)), Unit(2, (0.0,)), Unit(3, (0.0,))]
-    out = [runs[0] for runs in executor.run(slow_unit, config, units)]
+    out = [runs[0] for runs in executor.run(slow_unit, config, units, unit_dataset)]
     assert [run["seed"] for run in out] == [1, 2, 3, 15]  # as they finish, not as submitted
     assert len({run["pid"] for run in out}) == 2
     threads = max(1, cpu_count() // 2)
@@ -298,8 +292,8 @@ def test_stopping_right_after_a_submit_kills_the_workers_without_tracebacks(monk
     monkeypatch.setattr(concurrent.futures, "wait", wait_then_ctrl_c)
     units = [Unit(seed, (0.0,)) for seed in (1, 2, 1, 2, 1, 2)]  # 0.1-0.2 s each
     for _ in range(6):
-        executor = ProcessExecutor(2, "linear")
-        stream = executor.run(slow_unit, config_of(RIDGE), units)
+        executor = ProcessExecutor(2)
+        stream = executor.run(slow_unit, config_of(RIDGE), units, unit_dataset)
         pid = next(stream)[0]["pid"]
         with pytest.raises(KeyboardInterrupt):
             next(stream)
@@ -634,7 +628,7 @@ def test_dask_gives_the_same_numbers(cluster, write_config, tmp_path):
 
 def test_dask_streams_results_and_progress_as_units_finish(cluster, write_config, tmp_path):
     from wdcli.config import load_config
-    from wdcli.store import open_destination
+    from wdcli.store.destination import open_destination
     from wdcli.sweep import execute
 
     config = load_config(write_config(TINY_MLP))

@@ -21,7 +21,7 @@ from typer.main import get_command
 
 from wdcli.cli import app as typer_app
 from wdcli.records import join_path
-from wdcli.results import load_results
+from wdcli.store.results import load_results
 
 runner = CliRunner()
 app = get_command(typer_app)  # built once: rebuilding it per call is most of a call's time

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from wdcli.cli import app
 from wdcli.config import load_config
-from wdcli.grid import grid_points, parse_axis, point_config
-from wdcli.journal import read_journal
+from wdcli.config.grid import grid_points, parse_axis, point_config
 from wdcli.optim import lr_multiplier
 from wdcli.runkey import RunKey, point_text
+from wdcli.store.journal import read_journal
 from wdcli.sweep import Unit, plan_units, split_done
 
 runner = CliRunner()
@@ -336,7 +336,7 @@ def test_decoupled_sweeps_say_so_in_caption_file_and_plot(write_config, tmp_path
     assert document["convention"].startswith("decoupled decay w ← w − η_t·2λ·w after each step")
     shown = runner.invoke(app, ["show", str(tmp_path / "d.json"), "-f", "markdown"])
     assert "_decoupled decay w ← w − η_t·2λ·w" in shown.stdout and "J = " not in shown.stdout
-    from wdcli.plots import validation_figure
+    from wdcli.report.plots import validation_figure
 
     figure = validation_figure(document)
     assert figure.axes[-1].get_xlabel() == "λ (decoupled decay, w ← w − η_t·2λ·w, log scale)"
@@ -346,7 +346,7 @@ def test_decoupled_sweeps_say_so_in_caption_file_and_plot(write_config, tmp_path
 
 
 def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write_config, tmp_path):
-    from wdcli import gridplots
+    from wdcli.report import gridplots
 
     config = write_config(
         LR.replace("epochs: 4", "epochs: 60") + "  model.regularization: [l2, decoupled]\n"
@@ -384,7 +384,7 @@ def test_a_point_whose_data_cannot_be_built_fails_before_any_run(write_config, t
 
 
 def test_the_terminal_chart_draws_one_curve_per_point(write_config, tmp_path):
-    from wdcli.termchart import grid_chart
+    from wdcli.report.termchart import grid_chart
 
     document = _sweep(write_config(DEGREE), tmp_path / "r.json")
     text = grid_chart(document, width=90, color=False).plain

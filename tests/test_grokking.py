@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from wdcli import grokking, report
 from wdcli.cli import app
 from wdcli.config import MLPModel, validate
-from wdcli.data import build_dataset
+from wdcli.data.build import build_dataset
 from wdcli.errors import ConfigError
+from wdcli.metrics import grokking
 from wdcli.models.mlp import encode_targets, fit_mlp, init_params, train_stacked
-from wdcli.results import dumps
+from wdcli.report import table as report
+from wdcli.store.results import dumps
 
 runner = CliRunner()
 
@@ -172,7 +173,7 @@ def _document(rows, epochs=2000):
 
 
 def _row(lam, runs):
-    from wdcli.summary import summarise_lambda
+    from wdcli.metrics.summary import summarise_lambda
 
     for run in runs:
         run.update({"lambda": lam, "status": "ok", "train_loss": 0.1, "test_loss": 1.0})
@@ -264,9 +265,8 @@ def test_eval_points_are_log_spaced_and_end_at_the_last_step():
 
 
 def test_progress_reports_steps_and_the_best_test_accuracy(write_config):
-    from wdcli import progress
     from wdcli.config import load_config
-    from wdcli.executors import SerialExecutor
+    from wdcli.executors import SerialExecutor, progress
     from wdcli.sweep import plan_units, run_unit
 
     config = load_config(write_config(CONFIG))
@@ -302,15 +302,14 @@ def test_the_resolved_config_leaves_out_the_refused_keys_and_validates_again():
 
 @pytest.mark.slow
 def test_progress_comes_back_from_worker_processes(write_config):
-    from wdcli import progress
     from wdcli.config import load_config
-    from wdcli.executors import ProcessExecutor
+    from wdcli.executors import ProcessExecutor, progress
     from wdcli.sweep import plan_units, run_unit
 
     config = load_config(write_config(CONFIG))
     events = []
     with progress.listen(events.append):
         units = plan_units(config, lambdas_per_unit=1)
-        list(ProcessExecutor(2, "mlp").run(run_unit, config, units))
+        list(ProcessExecutor(2).run(run_unit, config, units))
     done = {event["unit"] for event in events if event["done"]}
     assert done == {"seed 0 · λ 0 · step", "seed 0 · λ 0.1 · step"}

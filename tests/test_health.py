@@ -1,4 +1,4 @@
-"""Training health: the rules of wdcli.health at their thresholds, and where models apply them.
+"""Training health: the rules of wdcli.metrics.health at their thresholds, and where models apply them.
 
 Every threshold is tested on both sides of its boundary; the models' checks are tested on the
 trainer itself (a parameter at the bound, one just past it) and end to end on real training.
@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import log_loss
 
-from wdcli import health
 from wdcli.config import LinearModel, LogisticModel, MLPModel
 from wdcli.data import CLASSIFICATION, REGRESSION, Dataset
+from wdcli.metrics import health
+from wdcli.metrics.summary import summarise
 from wdcli.models import mlp
 from wdcli.models.linear import fit_ridge_path
 from wdcli.models.logistic import fit_logistic
 from wdcli.models.mlp import fit_mlp
-from wdcli.summary import summarise
 
 up = np.nextafter  # the next float towards the second argument
 

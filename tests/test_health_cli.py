@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from wdcli import report
 from wdcli.cli import app
-from wdcli.plots import curves_figure, validation_figure
-from wdcli.summary import summarise
-from wdcli.termchart import loss_chart
+from wdcli.metrics.summary import summarise
+from wdcli.report import table as report
+from wdcli.report.plots import curves_figure, validation_figure
+from wdcli.report.termchart import loss_chart
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""Figures (wdcli.plots) and the terminal chart (wdcli.termchart) drawn from fixture results.
+"""Figures (wdcli.report.plots) and the terminal chart (wdcli.report.termchart) drawn from fixture results.
 
 The fixtures in tests/fixtures/ are written by tests/fixtures/make_fixtures.py.
 """
@@ -16,7 +16,7 @@ import pytest
 
 from wdcli import CONVENTION
 from wdcli.errors import WdcliError
-from wdcli.plots import (
+from wdcli.report.plots import (
     PlotError,
     curves_figure,
     nearest_lambda,
@@ -25,7 +25,7 @@ from wdcli.plots import (
     save,
     validation_figure,
 )
-from wdcli.termchart import loss_chart
+from wdcli.report.termchart import loss_chart
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -105,7 +105,9 @@ def test_unwritable_folder_is_a_plot_error(tmp_path, regression_fig):
 
 
 def test_importing_draws_in_no_matplotlib():
-    code = "import sys, wdcli.plots, wdcli.termchart; print('matplotlib' in sys.modules)"
+    code = (
+        "import sys, wdcli.report.plots, wdcli.report.termchart; print('matplotlib' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from wdcli import budget
 from wdcli.cli import app
 from wdcli.config import load_config
 from wdcli.errors import ConfigError, DataError, read_text
-from wdcli.journal import read_journal
-from wdcli.store import open_destination
-from wdcli.sweep import prepare
+from wdcli.store.destination import open_destination
+from wdcli.store.journal import read_journal
+from wdcli.sweep import budget, prepare
 
 
 def run(*args: str):

@@ -10,9 +10,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from wdcli.config import validate
-from wdcli.data import build_dataset
+from wdcli.data.build import build_dataset
+from wdcli.data.preprocess import Frame, Preprocessing, prepare
 from wdcli.errors import ConfigError, DataError
-from wdcli.preprocess import Frame, Preprocessing, prepare
 
 
 def _frame(numeric, categorical) -> Frame:

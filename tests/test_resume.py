@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from wdcli.cli import app
 from wdcli.errors import ResultsError
-from wdcli.journal import read_journal
+from wdcli.store.journal import read_journal
 
 runner = CliRunner()
 
@@ -272,7 +272,7 @@ IN_USE = "{j}: another sweep is using this journal; wait for it to finish, or st
 @pytest.mark.parametrize("flags", [["--resume"], ["--force"], []], ids=["resume", "force", "plain"])
 def test_a_journal_in_use_is_refused_in_one_line_and_left_intact(ridge_config, tmp_path, flags):
     from wdcli.config import load_config
-    from wdcli.store import open_destination
+    from wdcli.store.destination import open_destination
 
     out = tmp_path / "r.json"
     journal = tmp_path / "r.journal.jsonl"
@@ -292,7 +292,7 @@ def test_a_journal_in_use_is_refused_in_one_line_and_left_intact(ridge_config, t
 
 def test_resume_without_out_refuses_the_journal_in_use(ridge_config, tmp_path, monkeypatch):
     from wdcli.config import load_config
-    from wdcli.store import open_destination
+    from wdcli.store.destination import open_destination
 
     monkeypatch.chdir(tmp_path)
     running = open_destination(load_config(ridge_config))  # results/tiny-ridge-….journal.jsonl
@@ -304,7 +304,7 @@ def test_resume_without_out_refuses_the_journal_in_use(ridge_config, tmp_path, m
 
 def test_a_journal_finished_meanwhile_is_not_taken_up(ridge_config, tmp_path, monkeypatch):
     """The race: a second sweep opens the journal just before the first removes it."""
-    from wdcli import journal as journals
+    from wdcli.store import journal as journals
 
     path = tmp_path / "r.journal.jsonl"
     path.write_text('{"kind": "header"}\n')
@@ -351,7 +351,9 @@ def test_two_sweeps_never_run_one_journal(wait_for_runs, write_config, tmp_path)
 
 DRIVER = """\
 import os, signal, subprocess, sys
-from wdcli import config, journal, sweep
+from wdcli import config
+from wdcli.sweep import run as sweep
+from wdcli.store import journal
 from wdcli.cli import main
 
 STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

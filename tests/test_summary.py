@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wdcli.summary import summarise
+from wdcli.metrics.summary import summarise
 
 
 def _runs(losses: dict[float, list[float]]) -> list[dict]:

@@ -13,10 +13,10 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-import wdcli.journal
-import wdcli.results
+import wdcli.store.journal
+import wdcli.store.results
 from wdcli.cli import app
-from wdcli.journal import read_journal
+from wdcli.store.journal import read_journal
 
 runner = CliRunner()
 FULL = "No space left on device"
@@ -63,7 +63,7 @@ def _fill_disk_after(monkeypatch, lines: int, partial: bool = False) -> None:
         written["lines"] += 1
         return real_write(fd, data)
 
-    monkeypatch.setattr(wdcli.journal.os, "write", write)
+    monkeypatch.setattr(wdcli.store.journal.os, "write", write)
 
 
 def _assert_resumable(result, config: Path, out: Path, failed: Path) -> None:
@@ -118,7 +118,7 @@ def test_disk_full_while_writing_results_keeps_the_journal(
     def fdopen(fd, mode="r", *args, **kwargs):  # the results file's temp is opened with "w"
         return Full(fd) if mode == "w" else real_fdopen(fd, mode, *args, **kwargs)
 
-    monkeypatch.setattr(wdcli.results.os, "fdopen", fdopen)
+    monkeypatch.setattr(wdcli.store.results.os, "fdopen", fdopen)
     result = _sweep(ridge_config, out)
     _assert_resumable(result, ridge_config, out, out)
     assert not out.exists()
@@ -154,7 +154,7 @@ def test_permission_denied_names_the_journal(ridge_config, tmp_path, monkeypatch
             raise PermissionError(errno.EACCES, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(wdcli.journal.os, "open", refuse)
+    monkeypatch.setattr(wdcli.store.journal.os, "open", refuse)
     result = _sweep(ridge_config, out)
     assert result.exit_code == 2
     assert result.stderr == f"{tmp_path / 'r.journal.jsonl'}: cannot write: Permission denied\n"
@@ -169,7 +169,7 @@ def test_permission_denied_for_the_results_file_keeps_the_journal(
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(wdcli.results.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(wdcli.store.results.tempfile, "mkstemp", refuse)
     result = _sweep(ridge_config, out)
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == f"{out}: cannot write: Permission denied"
@@ -216,7 +216,7 @@ def test_a_journal_that_cannot_be_reopened_is_one_line(ridge_config, tmp_path, m
             raise PermissionError(errno.EACCES, "Permission denied")
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(wdcli.journal, "open", refuse, raising=False)
+    monkeypatch.setattr(wdcli.store.journal, "open", refuse, raising=False)
     result = _sweep(ridge_config, out, "--resume")
     assert result.exit_code == 2
     assert result.stderr == f"{journal}: cannot open the journal: Permission denied\n"

@@ -294,7 +294,7 @@ def parse(model: type[Record], data: Any, source: str) -> Record:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(f"{source}: {describe(exc.errors(include_url=False)[0])}") from None
+        raise ValueError(f"{source}: {describe(exc.errors(include_url=False)[0])}") from None  # type: ignore[arg-type]
 
 
 _EXPECTED = {
@@ -358,4 +358,4 @@ def kind_of(value) -> str:
         return "a boolean"
     if value is None:
         return "null"
-    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a number")
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a number")  # type: ignore[call-overload]

@@ -23,7 +23,7 @@ def point_text(point: Mapping[str, Any] | str | None) -> str:
         return EMPTY_POINT
     if isinstance(point, str):
         point = json.loads(point)
-    return json.dumps(dict(point), sort_keys=True, ensure_ascii=False)
+    return json.dumps(dict(point), sort_keys=True, ensure_ascii=False)  # type: ignore[arg-type]
 
 
 def point_label(point: Mapping[str, Any] | str, short: bool = True) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mutants import Mutant
 
-MLP, HEALTH = "wdcli/models/mlp.py", "wdcli/health.py"
+MLP, HEALTH = "wdcli/models/mlp.py", "wdcli/metrics/health.py"
 
 HEALTH_MUTANTS = [
     Mutant("health-weight-bound", MLP,
@@ -42,17 +42,17 @@ HEALTH_MUTANTS = [
            "not_converged=~(path.grad_norm <= options.tol),",
            "not_converged=~path.converged,",
            "λ = 0 on separable classes is not_converged (the shipped logistic config changes)"),
-    Mutant("health-summary-lax", "wdcli/summary.py",
+    Mutant("health-summary-lax", "wdcli/metrics/summary.py",
            "    return row.get(\"n_runs\", 1) > 0 and unhealthy == 0 and",
            "    return row.get(\"n_runs\", 1) > 0 and",
            "a λ with runs that did not train can be λ_min"),
-    Mutant("health-chart-draws-all", "wdcli/termchart.py",
+    Mutant("health-chart-draws-all", "wdcli/report/termchart.py",
            "    return bool(regime) and regime != \"diverged\" and not unhealthy",
            "    return True", "the terminal chart draws unhealthy λ as fine"),
-    Mutant("health-figure-draws-all", "wdcli/plots.py",
+    Mutant("health-figure-draws-all", "wdcli/report/plots.py",
            "np.nan if r.get(key) is None or (hide and not trained(r)) else r[key]",
            "np.nan if r.get(key) is None else r[key]", "the figure draws unhealthy λ as fine"),
-    Mutant("health-no-stderr-line", "wdcli/cli.py",
+    Mutant("health-no-stderr-line", "wdcli/cli/app.py",
            "    if not quiet:\n        _health_warning(document)\n", "    if not quiet:\n",
            "sweep says nothing on stderr about runs that did not train"),
 ]  # fmt: skip

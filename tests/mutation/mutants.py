@@ -33,42 +33,42 @@ MUTANTS += [
     ),
     Mutant(
         "journal-foreign-runs",
-        "wdcli/journal.py",
+        "wdcli/store/journal.py",
         'if entry.config_hash is not None and entry.config_hash != header["config_hash"]:',
         "if False:",
         "a journal accepts run lines of another config",
     ),
     Mutant(
         "resume-off-grid",
-        "wdcli/store.py",
-        "        if key not in wanted:",
+        "wdcli/store/destination.py",
+        "        if wanted is not None and key not in wanted:",
         "if False:",
         "resume silently accepts runs that the config does not have",
     ),
     Mutant(
         "resume-mixed-data",
-        "wdcli/store.py",
+        "wdcli/store/destination.py",
         "    if found != first:",
         "    if False:",
         "resume accepts runs of one seed trained on different data",
     ),
     Mutant(
         "journal-oserror-escapes",
-        "wdcli/journal.py",
+        "wdcli/store/journal.py",
         "            os.fsync(self._handle.fileno())\n        except OSError as exc:\n            raise _write_error(self.path, exc) from None",
         "            os.fsync(self._handle.fileno())\n        except OSError as exc:\n            raise",
         "a full disk while journalling ends in a traceback",
     ),
     Mutant(
         "compare-either-blind",
-        "wdcli/compare.py",
+        "wdcli/report/compare.py",
         '"either": {"worse", "better", "changed", "missing", "new"},',
         '"either": {"worse", "missing"},',
         "compare --direction either passes a 99 % 'better' candidate",
     ),
     Mutant(
         "compare-status-ignored",
-        "wdcli/compare.py",
+        "wdcli/report/compare.py",
         "if ok_b != ok_a:",
         "if False:",
         "compare passes a row where a run now diverges",
@@ -81,11 +81,11 @@ MUTANTS += HEALTH_MUTANTS
 
 # The math and the selection rules: factors, comparisons, and which spread is used.
 SUMMARY, SELECTION, MLP, LINEAR, SWEEP = (
-    "wdcli/summary.py",
-    "wdcli/selection.py",
+    "wdcli/metrics/summary.py",
+    "wdcli/metrics/selection.py",
     "wdcli/models/mlp.py",
     "wdcli/models/linear.py",
-    "wdcli/sweep.py",
+    "wdcli/sweep/unit.py",
 )
 MUTANTS += [
     Mutant(
@@ -209,7 +209,7 @@ MUTANTS += [
     ),
     Mutant(
         "standardise-ddof1",
-        "wdcli/preprocess.py",
+        "wdcli/data/preprocess.py",
         "std = encoded.std(axis=0)",
         "std = encoded.std(axis=0, ddof=1)",
         "features scaled by the sample std instead of the population std",

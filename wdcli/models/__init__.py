@@ -2,7 +2,8 @@
 
 A model is a plain function `fit(data, lambdas, seed, options) -> Fit`. The registry below maps
 the config's `model.name` to it and to the tasks it can learn; the functions are imported only
-when a sweep runs, so that `wdcli --help` stays fast.
+when a sweep runs, so that `wdcli --help` stays fast. Models import numpy, never the config's
+schema: a fit's `options` is its `model:` section, typed for readers only.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from wdcli.config import CLASSIFICATION, REGRESSION, Config, task_of
-from wdcli.errors import ConfigError
+from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +27,7 @@ class Fit:
     penalised objective. `metrics` holds further per-run numbers (df, accuracies, iterations);
     `curves` holds {"epoch": (E,), "train_loss": (K, E), "test_loss": (K, E)} where the model
     trains over epochs. `diverged` marks runs whose loss or parameters went (or were about to
-    go) non-finite, `not_converged` runs whose training had not settled (see wdcli.health).
+    go) non-finite, `not_converged` runs whose training had not settled (see wdcli.metrics.health).
     """
 
     train_loss: np.ndarray
@@ -43,11 +43,16 @@ class Fit:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registry entry: the tasks a model learns, where its fit function lives, a summary."""
+    """A registry entry: the tasks a model learns, where its fit function lives, a summary
+    (`wdcli list models`), the `model:` keys whose values may differ between the models of one
+    stack (wdcli.sweep.stacking), and its measured training speed in multiply-adds per second
+    (the time estimate of wdcli.sweep.budget, docs/scale.md)."""
 
     tasks: tuple[str, ...]
     fit_path: str
     summary: str
+    stackable: tuple[str, ...] = ()
+    macs_per_second: float = 5e9
 
     def fit_function(self) -> Callable[..., Fit]:
         module, _, name = self.fit_path.rpartition(".")
@@ -56,28 +61,21 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "linear": ModelSpec(
-        (REGRESSION,), "wdcli.models.linear.fit_ridge_path", "ridge regression, exact λ path"
+        (REGRESSION,),
+        "wdcli.models.linear.fit_ridge_path",
+        "ridge regression, exact λ path",
+        macs_per_second=1e10,
     ),
     "logistic": ModelSpec(
         (CLASSIFICATION,),
         "wdcli.models.logistic.fit_logistic",
         "logistic / softmax regression, all λ by batched Newton",
+        macs_per_second=1e10,
     ),
     "mlp": ModelSpec(
         (REGRESSION, CLASSIFICATION),
         "wdcli.models.mlp.fit_mlp",
         "small numpy MLP, all λ trained as one stacked model",
+        stackable=("lr",),
     ),
 }
-
-
-def check_task(config: Config, task: str | None = None) -> None:
-    """Refuse a model that cannot learn the dataset's task (known before any data is read)."""
-    task = task or task_of(config.dataset)
-    tasks = MODELS[config.model.name].tasks
-    if task is not None and task not in tasks:
-        fitting = [name for name, spec in MODELS.items() if task in spec.tasks]
-        raise ConfigError(
-            f"model.name: '{config.model.name}' is for {' and '.join(tasks)}, but dataset "
-            f"'{config.dataset.name}' is {task}; use {' or '.join(fitting)}"
-        )

@@ -13,11 +13,15 @@ are dropped). This is scikit-learn's Ridge(alpha = n·λ) on the same X, for eve
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from wdcli.config import LinearModel
 from wdcli.data import Dataset
 from wdcli.models import Fit
+
+if TYPE_CHECKING:
+    from wdcli.config import LinearModel
 
 # eigh squares the condition number of X; above this ratio of largest to smallest eigenvalue
 # of the Gram matrix (cond(X) > 1e4) `auto` switches to the SVD.

@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.linalg import helmert
 from scipy.special import expit, log_expit
 
-from wdcli.config import LogisticModel
 from wdcli.data import Dataset
 from wdcli.models import Fit
+
+if TYPE_CHECKING:
+    from wdcli.config import LogisticModel
 
 _CHUNK_ELEMENTS = 2**22  # per-sample arrays are built in row chunks of ≤ 4M floats (32 MB)
 _HESSIAN_ELEMENTS = 2**24  # dense Hessians are formed for groups of λ within 16M floats

@@ -26,16 +26,20 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from wdcli import fused, health
+from wdcli import fused
 from wdcli.activations import RELU_LIKE, Passes, sigmoid_into
-from wdcli.config import MLPModel
 from wdcli.data import REGRESSION, Dataset
+from wdcli.metrics import health
 from wdcli.models import Fit
 from wdcli.optim import Segments, Update, lr_multiplier, penalty_rates
+
+if TYPE_CHECKING:
+    from wdcli.config import MLPModel
 
 EVAL_BYTES = 2 * 2**20  # one layer's activations while evaluating: cache-sized chunks of rows
 BLOCK = 64  # rows per partial sum when evaluating: sums do not depend on the chunk size

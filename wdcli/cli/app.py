@@ -1,0 +1,674 @@
+"""The command line: parse, call the library, print, map errors to exit codes.
+
+Exit codes: 0 ok · 1 a check failed (compare found a regression) · 2 the input was wrong ·
+128 + the signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Results go to
+stdout; progress and messages to stderr. Heavy modules (numpy, scikit-learn, matplotlib) are
+imported inside commands so that `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wdcli import __version__
+from wdcli.executors import EXECUTORS
+from wdcli.models import MODELS
+
+app = typer.Typer(
+    name="wdcli",
+    help="See what L2 regularisation / weight decay does to a model: sweep λ, compare train "
+    "and test loss, find where it overfits and underfits.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+
+
+# Choices derived from the registries (both import no heavy module): `--help` lists them.
+ExecutorName = Enum("ExecutorName", {name: name for name in EXECUTORS}, type=str)  # type: ignore[misc]
+
+
+class ListWhat(str, Enum):
+    datasets = "datasets"
+    models = "models"
+
+
+class PlotKind(str, Enum):
+    auto = "auto"
+    curves = "curves"
+    lambda_curves = "lambda-curves"
+    heatmap = "heatmap"
+    isolation = "isolation"
+
+
+ModelName = Enum("ModelName", {name: name for name in MODELS}, type=str)  # type: ignore[misc]
+
+
+_state = {"debug": False}
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _stdout():
+    from rich.console import Console
+
+    # A pipe gets plain text at a width that fits the table, not rich's default of 80.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+@contextmanager
+def _errors():
+    """Turn library errors into one line on stderr and exit code 2 (tracebacks with --debug)."""
+    from wdcli.errors import WdcliError
+
+    try:
+        yield
+    except WdcliError as exc:
+        if _state["debug"]:
+            raise
+        for line in str(exc).splitlines():
+            typer.echo(line, err=True)
+        raise typer.Exit(code=exc.exit_code) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wdcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    _state["debug"] = debug
+
+
+@contextmanager
+def _to_stdout():
+    """Results go to stdout: a full disk there is one line and exit 2, a closed pipe a quiet
+    exit 1 (as rich does), never a traceback."""
+    try:
+        yield
+        sys.stdout.flush()
+    except OSError as exc:
+        _silence_stdout()  # what is still buffered must not fail again at exit
+        if isinstance(exc, BrokenPipeError):
+            raise typer.Exit(code=1) from None
+        typer.echo(f"stdout: cannot write: {exc.strerror or exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
+
+
+def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> None:
+    """Print a results document to stdout; `chart` None: under the table on a wide terminal."""
+    with _to_stdout():
+        _write_document(document, fmt, chart)
+
+
+def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
+    from wdcli.report import table as report
+
+    if fmt is Format.json:
+        from wdcli.store.results import dumps
+
+        sys.stdout.write(dumps(document))
+    elif fmt is Format.markdown:
+        sys.stdout.write(report.markdown(document))
+    elif fmt is Format.csv:
+        sys.stdout.write(report.csv_text(document))
+    else:
+        console = _stdout()
+        for table in report.renderables(document):
+            console.print(table)
+        if chart or (chart is None and console.is_terminal and console.width >= 100):
+            from wdcli.report.termchart import grid_chart, loss_chart
+
+            draw = grid_chart if report.is_grid(document) else loss_chart
+            console.print(
+                draw(
+                    document,
+                    width=min(console.width, 120),
+                    color=not console.no_color and console.is_terminal,
+                )
+            )
+
+
+ConfigArg = Annotated[Path, typer.Argument(help="A YAML config file.", show_default=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print the results.")]
+GridOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--grid",
+        "-g",
+        help="Sweep a config key too: --grid model.lr=1e-3,1e-2 (repeatable; values as YAML).",
+    ),
+]
+TuneOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tune",
+        help="Tune a nuisance key per λ on a validation split: --tune model.lr=1e-3,1e-2.",
+    ),
+]
+ChartOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--chart/--no-chart",
+        help="A loss chart under the table [default: on a wide terminal].",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def sweep(
+    config_path: ConfigArg,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Override a key: --set model.lr=0.01 (repeatable)."),
+    ] = None,
+    grid: GridOpt = None,
+    tune: TuneOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results file [default: results/NAME-TIME.json]."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted sweep from its journal.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing results file.")
+    ] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Local processes (-1: all cores).")
+    ] = None,
+    executor: Annotated[
+        ExecutorName | None,
+        typer.Option("--executor", "-e", help="Where units run [default: measured best]."),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    chart: ChartOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages.")] = False,
+) -> None:
+    """Train the model at every λ and seed of CONFIG and print train/test loss per λ.
+
+    Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
+    """
+    from wdcli.cli.interrupts import deferred, stop_on_signals
+    from wdcli.config import load_config
+    from wdcli.errors import WriteError
+    from wdcli.store.destination import open_destination
+    from wdcli.sweep import check_folds, check_points, check_task, execute, planned_keys, prepare
+    from wdcli.sweep.autogrid import resolve_grid
+
+    runner = destination = None
+    axes = [("--grid", item) for item in grid or []] + [("--tune", item) for item in tune or []]
+    with _errors(), stop_on_signals():
+        try:
+            config = load_config(config_path, overrides or [], grid or [], tune or [])
+            check_task(config)
+            prepared = prepare(config)  # data and memory checked before anything is written
+            for note in [] if quiet else prepared.notes:
+                typer.echo(note, err=True)
+            config = resolve_grid(config)
+            check_folds(config)
+            check_points(config, str(config_path))
+            runner = make_executor(executor.value if executor else None, jobs, address, config)
+            if getattr(runner, "note", None) and not quiet:
+                typer.echo(runner.note, err=True)
+            with deferred():  # a journal is never created without the CLI knowing its name
+                destination = open_destination(
+                    config,
+                    out,
+                    resume=resume,
+                    force=force,
+                    data=prepared.data,
+                    planned=planned_keys,
+                )
+            if destination.resumed and not quiet:
+                typer.echo(
+                    f"resuming {destination.journal.path}: "
+                    f"{len(destination.done_runs)} runs already done",
+                    err=True,
+                )
+            with _progress(quiet) as on_progress:
+                document = execute(config, destination, runner, on_progress)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.cli.interrupts)
+            if runner is not None:
+                runner.close()  # the workers are gone before the command says it stopped
+            _interrupted(exc, config_path, overrides or [], destination, force, axes)
+        except WriteError as exc:  # e.g. the disk filled up: the journal keeps what is done
+            if _state["debug"] or destination is None:
+                raise  # nothing recorded yet: one line, as any input error
+            again = _resume_command(config_path, overrides, destination.results_path, force, axes)
+            typer.echo(
+                f"{exc}\nfinished runs are in {destination.journal.path}; continue with: {again}",
+                err=True,
+            )
+            raise typer.Exit(code=exc.exit_code) from None
+        finally:
+            if runner is not None:
+                runner.close()
+    _print_document(document, fmt, chart)
+    if not quiet:
+        _health_warning(document)
+        typer.echo(f"wrote {destination.results_path}", err=True)  # type: ignore[union-attr]
+
+
+def make_executor(name: str | None = None, jobs: int | None = None, address: str | None = None,
+                  config=None):  # fmt: skip
+    """The executor of the sweep command's --executor, --jobs and --address.
+
+    --jobs N (N > 1) alone means processes; --address alone means dask; neither: the sweep's
+    measured default (`wdcli.sweep.schedule.choose`).
+    """
+    from functools import partial
+
+    from wdcli.errors import ExecutorError
+    from wdcli.executors import DaskExecutor, ProcessExecutor, SerialExecutor
+    from wdcli.sweep import warm_worker
+    from wdcli.sweep.schedule import choose, useful_jobs
+
+    if jobs is not None and (jobs == 0 or jobs < -1):
+        raise ExecutorError(f"--jobs: must be ≥ 1, or -1 for all cores; got {jobs}")
+    if name is None and address:
+        name = "dask"
+    if name is None and jobs not in (None, 1):
+        name = "processes"
+    if address and name != "dask":
+        raise ExecutorError(f"--address: only for --executor dask, not {name}")
+    if name == "dask":
+        if jobs is not None:
+            raise ExecutorError("--jobs: not with --executor dask (the cluster's workers decide)")
+        if not address:
+            raise ExecutorError("--executor dask needs --address, e.g. tcp://scheduler-host:8786")
+        return DaskExecutor(address)
+    if name is None:
+        name, jobs = choose(config)
+    if name == "processes":
+        model = config.model.name if config is not None else "linear"
+        workers, note = useful_jobs(jobs, config)
+        executor = ProcessExecutor(workers, partial(warm_worker, model))
+        executor.note = note
+        executor.start()
+        return executor
+    return SerialExecutor()
+
+
+def _health_warning(document: dict) -> None:
+    """One line on stderr when runs did not train, naming the knob to turn (the table's runs
+    column and each run's status say it on stdout too, also with --quiet)."""
+    from wdcli.report.table import health_note
+
+    note = health_note(document)
+    if note:
+        typer.echo(note, err=True)
+
+
+def _resume_command(config_path: Path, overrides, results_path: Path, force: bool, axes=()) -> str:
+    """The command that continues this sweep from its journal (`axes`: --grid/--tune items)."""
+    sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
+    sets += "".join(f" {option} {shlex.quote(item)}" for option, item in axes)
+    config, out = (shlex.quote(str(path)) for path in (config_path, results_path))
+    return f"wdcli sweep {config}{sets} --resume --out {out}" + (" --force" if force else "")
+
+
+def _interrupted(
+    exc: KeyboardInterrupt,
+    config_path: Path,
+    overrides: list[str],
+    destination,
+    force: bool,
+    axes=(),
+):
+    """Say what was kept and how to continue, then exit 128 + the signal (130 for Ctrl-C)."""
+    from wdcli.cli.interrupts import exit_code
+
+    code = exit_code(exc)
+    what = "interrupted" if code == 130 else f"interrupted by {exc}"
+    if destination is None:
+        lines = f"{what} before any run was recorded"
+    else:
+        again = _resume_command(config_path, overrides, destination.results_path, force, axes)
+        lines = f"{what}; finished runs are in {destination.journal.path}\ncontinue with: {again}"
+    try:
+        typer.echo(lines, err=True)
+    except OSError:  # SIGHUP: the terminal may be gone; the journal is what matters
+        pass
+    raise typer.Exit(code=code) from None
+
+
+@contextmanager
+def _progress(quiet: bool):
+    """A progress callback: a bar on a terminal's stderr, nothing otherwise. Units that train
+    step by step (mlp) get a line each: the step and the best test accuracy so far."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from wdcli.executors import progress
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=_stderr(),
+        transient=True,
+    )
+    task = bar.add_task("runs", total=None, note="")
+    units: dict[str, int] = {}
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    def step(event: dict) -> None:
+        if event["unit"] not in units:
+            units[event["unit"]] = bar.add_task(event["unit"], note="")
+        unit = units[event["unit"]]
+        bar.update(unit, completed=event["step"], total=event["steps"],  # type: ignore[arg-type]
+                   note=progress.describe(event), visible=not event["done"])  # fmt: skip
+
+    bar.start()
+    try:
+        with progress.listen(step):
+            yield update
+    finally:
+        try:
+            bar.stop()
+        except OSError:  # the terminal is gone (SIGHUP): there is no bar left to clear
+            pass
+
+
+@app.command()
+def show(
+    results_path: Annotated[Path, typer.Argument(help="A results file.", show_default=False)],
+    fmt: FormatOpt = Format.table,
+    chart: ChartOpt = None,
+) -> None:
+    """Print a results file again, as `sweep` printed it.
+
+    Example: wdcli show results/poly-20260101-120000.json --format markdown
+    """
+    from wdcli.store.results import load_results
+
+    with _errors():
+        document = load_results(results_path)
+    _print_document(document, fmt, chart)
+    _health_warning(document)
+
+
+class Direction(str, Enum):
+    worse = "worse"
+    either = "either"
+
+
+class CompareFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def compare(
+    baseline: Annotated[
+        Path, typer.Argument(help="The reference results file.", show_default=False)
+    ],
+    candidates: Annotated[
+        list[Path], typer.Argument(help="Results files to check against it.", show_default=False)
+    ],
+    metric: Annotated[
+        str,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="Per-λ metric: test_loss, train_loss, test_accuracy, weight_sq_norm, …",
+        ),
+    ] = "test_loss",
+    rtol: Annotated[float, typer.Option("--rtol", min=0, help="Allowed relative change.")] = 0.05,
+    atol: Annotated[float, typer.Option("--atol", min=0, help="Allowed absolute change.")] = 0.0,
+    common: Annotated[
+        bool,
+        typer.Option(
+            "--common",
+            help="Compare anyway on the λ both have when the files "
+            "differ in dataset, model, λ grid or seeds.",
+        ),
+    ] = False,
+    direction: Annotated[
+        Direction,
+        typer.Option(
+            "--direction",
+            "-d",
+            help="worse: fail only when a candidate is worse (or missing, or non-finite). "
+            "either: also fail when it is better beyond the tolerance, a regime or run status "
+            "changed, or λ_min / λ_1se moved (to check that a change changed nothing).",
+        ),
+    ] = Direction.worse,
+    fmt: Annotated[
+        CompareFormat, typer.Option("--format", "-f", help="How to print the comparison.")
+    ] = CompareFormat.table,
+) -> None:
+    """Check candidates against a baseline per λ: exit 0 if they pass, 1 if one fails, 2 if
+    the files cannot be compared.
+
+    Example: wdcli compare results/reference/poly.json results/poly-20260101-120000.json
+    --direction either --rtol 1e-4
+    """
+    from wdcli.report import compare as comparing
+    from wdcli.store.results import load_results
+
+    with _errors():
+        reference = load_results(baseline)
+        results = [
+            comparing.compare(
+                reference,
+                load_results(path),
+                names=(str(baseline), str(path)),
+                metric=metric,
+                rtol=rtol,
+                atol=atol,
+                common=common,
+                direction=direction.value,
+            )
+            for path in candidates
+        ]
+    with _to_stdout():
+        if fmt is CompareFormat.json:
+            sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
+        elif fmt is CompareFormat.markdown:
+            sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
+        else:
+            console = _stdout()
+            for result in results:
+                console.print(comparing.rich_table(result))
+                typer.echo(comparing.headline(result))
+    if any(result.failed for result in results):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def plot(
+    results_paths: Annotated[
+        list[Path],
+        typer.Argument(help="One or more results files (several: overlaid).", show_default=False),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Figure file, .png or .svg [default: RESULTS.png]."),
+    ] = None,
+    curves: Annotated[
+        bool, typer.Option("--curves", help="Per-epoch train/test loss for a few λ instead.")
+    ] = False,
+    lambdas: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--lambda",
+            "-l",
+            help="λ to draw with --curves (repeatable; nearest λ "
+            "in the file) [default: smallest, λ_min, largest].",
+        ),
+    ] = None,
+    kind: Annotated[
+        PlotKind | None,
+        typer.Option("--kind", "-k", help="Figure of a grid or tune sweep (auto: by its axes)."),
+    ] = None,
+    axis: Annotated[
+        str | None,
+        typer.Option("--axis", "-a", help="Grid key across (curves, heatmap columns)."),
+    ] = None,
+) -> None:
+    """Draw train and test loss against λ (or per-epoch curves) to a PNG or SVG file.
+
+    A grid sweep draws one curve per value of one axis (one grid axis) or heatmaps over λ ×
+    an axis (two or more); a tune sweep draws the isolation plot.
+
+    Example: wdcli plot results/poly-20260101-120000.json -o poly.png
+    """
+    from wdcli.report import plots
+    from wdcli.store.results import load_results
+
+    with _errors():
+        target = plots.output_path(out or results_paths[0].with_suffix(".png"))
+        documents = [load_results(path) for path in results_paths]
+        written = plots.render(
+            documents,
+            target,
+            curves=curves,
+            lambdas=lambdas or None,
+            sources=[str(path) for path in results_paths],
+            kind=kind.value if kind else "auto",
+            axis=axis,
+        )
+    typer.echo(f"wrote {written}", err=True)
+
+
+@app.command()
+def validate(
+    config_path: ConfigArg,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="Override a key (repeatable).")
+    ] = None,
+    grid: GridOpt = None,
+    tune: TuneOpt = None,
+) -> None:
+    """Check a config, its data and every point of its grid without running it; print the
+    resolved λ grid, seeds and runs.
+
+    Example: wdcli validate configs/mlp.yaml
+    """
+    from wdcli.config import load_config
+    from wdcli.sweep import check_task, prepare
+
+    with _errors():
+        config = load_config(config_path, overrides or [], grid or [], tune or [])
+        check_task(config)
+        for note in prepare(config).notes:  # every seed's data, memory, time: as sweep does
+            typer.echo(note, err=True)
+    from wdcli.config import LambdaAuto
+    from wdcli.config.grid import grid_points, tune_candidates
+    from wdcli.data.folds import fold_numbers
+
+    lambda_grid = config.lambdas
+    auto = isinstance(lambda_grid, LambdaAuto) and lambda_grid.values is None
+    lambdas = lambda_grid.num if auto else len(config.lambda_values())  # type: ignore[union-attr]
+    seeds, folds = len(config.seed_values()), len(fold_numbers(config))
+    points = len(grid_points(config)) if config.grid else 1
+    runs = f"{lambdas * seeds * folds * points} runs" + (", λ chosen from the data" if auto else "")
+    per_fold = f" × {folds} folds" if folds > 1 else ""
+    where = f"{points} points × " if config.grid else ""
+    if config.tune:
+        runs += f", each tuned over {len(tune_candidates(config))} candidates"
+    typer.echo(
+        f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
+        f"{where}{lambdas} λ × {seeds} seeds{per_fold} = {runs})"
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of config files (for editors).
+
+    Example: wdcli schema > wdcli.schema.json
+    """
+    from wdcli.config import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def init(
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="Model of the config.")] = (
+        ModelName.mlp  # type: ignore[attr-defined]
+    ),
+) -> None:
+    """Print a commented starter config.
+
+    Example: wdcli init --model linear > my.yaml
+    """
+    from wdcli.cli.starters import STARTERS
+
+    sys.stdout.write(STARTERS[model.value])
+
+
+@app.command(name="list")
+def list_(
+    what: Annotated[ListWhat, typer.Argument(help="datasets or models.", show_default=False)],
+) -> None:
+    """List the datasets or models, with their options and defaults.
+
+    Example: wdcli list datasets
+    """
+    from wdcli.cli.catalogue import datasets_table, models_table
+
+    table = datasets_table() if what is ListWhat.datasets else models_table()
+    _stdout().print(table)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    app()

@@ -1,0 +1,52 @@
+"""Loading a config file: YAML, `--set` overrides, `--grid`/`--tune` axes, validation."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from pydantic import (
+    ValidationError,
+)
+
+from wdcli.config.messages import _is_extension, validate
+from wdcli.config.overrides import apply_override
+from wdcli.config.schema import Config
+from wdcli.config.yamlfile import parse_yaml
+from wdcli.errors import ConfigError, read_text
+
+
+def load_config(
+    path: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    grid: list[str] | tuple[str, ...] = (),
+    tune: list[str] | tuple[str, ...] = (),
+) -> Config:
+    """Read a YAML config file, apply `--set` overrides and `--grid`/`--tune` axes, validate
+    the config and every point of its grid (wdcli.config.grid)."""
+    from wdcli.config.grid import check_axes, parse_axis
+
+    source = str(path)
+    data = parse_yaml(read_text(path, ConfigError, "config file"), source)  # type: ignore[arg-type]
+    if overrides and isinstance(data, dict):
+        defaults = _resolved_or_none(data)
+        for assignment in overrides:
+            apply_override(data, assignment, defaults)
+    for section, options in (("grid", grid), ("tune", tune)):
+        for text in options:
+            key, values = parse_axis(f"--{section}", text)
+            if isinstance(data, dict):
+                if not isinstance(data.get(section), dict):
+                    data[section] = {}
+                data[section][key] = values
+    config = validate(data, source)
+    check_axes(config, source)
+    return config
+
+
+def _resolved_or_none(data: dict) -> dict | None:
+    try:
+        data = {k: v for k, v in data.items() if not _is_extension(k)}
+        return Config.model_validate(copy.deepcopy(data)).resolved()
+    except (ValidationError, ValueError):
+        return None

@@ -1,0 +1,134 @@
+"""Validation: pydantic errors turned into one line naming the file and the field."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    ValidationError,
+)
+
+from wdcli.config.base import _YAML_BOOLEANS, YamlBoolean
+from wdcli.config.datasets import DATASET_CONFIGS, CsvData
+from wdcli.config.models import MODEL_CONFIGS
+from wdcli.config.overrides import _join_key
+from wdcli.config.schema import Config, Holdout, KFold, LambdaAuto, LambdaGrid, LeaveOneOut
+from wdcli.errors import ConfigError
+
+# --------------------------------------------------------------------------- validation
+
+
+MAX_ERRORS = 5  # errors listed at most: the first ones, then how many more
+
+
+def _is_extension(key) -> bool:
+    """Top-level `x-…` keys hold YAML anchors for merge keys (`<<: *base`) and are ignored,
+    as Docker Compose does."""
+    return isinstance(key, str) and key.startswith("x-")
+
+
+def validate(data: Any, source: str) -> Config:
+    """Validate raw data (from YAML) into a Config, or raise ConfigError naming the field."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(f"{source}: the config is {kind}")
+    data = {k: v for k, v in data.items() if not _is_extension(k)}
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        # A misspelt key also makes the real one missing: name the misspelling first.
+        errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
+        lines = [f"{source}: {_describe(err)}" for err in errors[:MAX_ERRORS]]  # type: ignore[arg-type]
+        if len(errors) > MAX_ERRORS:
+            more = len(errors) - MAX_ERRORS
+            lines.append(f"{source}: … and {more} more error{'s' if more > 1 else ''}")
+        raise ConfigError("\n".join(lines)) from None
+    if isinstance(config.validation, LeaveOneOut) and config.model.name != "linear":
+        raise ConfigError(
+            f"{source}: validation.kind: loo is exact for ridge only (model.name: linear), "
+            f"not '{config.model.name}'; use {{kind: kfold}}"
+        )
+    _resolve_paths(config, source)
+    return config
+
+
+def _describe(err: dict) -> str:
+    """One line for a pydantic error: the field path, then what is wrong."""
+    loc = list(err["loc"])
+    if len(loc) > 1 and loc[0] in ("dataset", "model", "lambdas", "seeds", "validation"):
+        tag = loc.pop(1)  # the union member's tag, not a key the user wrote
+    else:
+        tag = None
+    field = _join_key(loc) or "config"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{field}: unknown key{_suggest(loc, tag)}"
+    if kind == "missing":
+        return f"{field}: required key is missing"
+    if kind == "union_tag_invalid" and loc == ["validation"]:
+        return (
+            f"validation.kind: unknown kind '{err['ctx']['tag']}'; choose from holdout, kfold, loo"
+        )
+    if kind == "union_tag_invalid":
+        names = DATASET_CONFIGS if loc == ["dataset"] else MODEL_CONFIGS
+        given = err["ctx"]["tag"]
+        close = difflib.get_close_matches(str(given), list(names), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{field}.name: unknown name '{given}'{hint}; choose from {', '.join(names)}"
+    if kind == "union_tag_not_found":
+        return f"{field}.name: required key is missing"
+    if (kind == "model_attributes_type" or kind == "model_type") and loc == ["lambdas"]:
+        return "lambdas: must be a list of λ, a mapping, or auto"
+    if kind == "model_attributes_type" or kind == "model_type":
+        return f"{field}: must be a mapping"
+    if isinstance(err.get("input"), YamlBoolean):
+        return f"{field}: must be a number, not {err['input']!r}{_YAML_BOOLEANS}"
+    message = err["msg"]
+    message = message.removeprefix("Value error, ")
+    key = re.match(r"(\w+): ", message)
+    if key and kind == "value_error":  # a section's check naming its key: dataset.categorical
+        field, message = f"{field}.{key.group(1)}", message[key.end() :]
+    message = message.replace("Input should be", "must be").replace("String should", "must")
+    for words, sign in _COMPARISONS.items():
+        message = message.replace(words, sign)
+    return f"{field}: {message[0].lower()}{message[1:]}"
+
+
+_COMPARISONS = {
+    "greater than or equal to": "≥",
+    "less than or equal to": "≤",
+    "greater than": ">",
+    "less than": "<",
+}
+
+
+def _suggest(loc: list, tag: str | None) -> str:
+    """' (did you mean 'hidden'?)' for a misspelt key, from the fields of its section."""
+    section = (
+        {
+            "dataset": DATASET_CONFIGS.get(tag),  # type: ignore[arg-type]
+            "model": MODEL_CONFIGS.get(tag),  # type: ignore[arg-type]
+            "lambdas": LambdaAuto if tag == "auto" else LambdaGrid,
+            "validation": {"holdout": Holdout, "kfold": KFold, "loo": LeaveOneOut}.get(tag),  # type: ignore[arg-type]
+        }.get(loc[0])
+        if len(loc) == 2
+        else (Config if len(loc) == 1 else None)
+    )
+    if section is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1, cutoff=0.6)  # type: ignore[attr-defined]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _resolve_paths(config: Config, source: str) -> None:
+    """Make a CSV dataset's paths relative to the config file, as a user reads them."""
+    data = config.dataset
+    if isinstance(data, CsvData) and not source.startswith("<"):
+        base = Path(source).parent
+        if not data.path.is_absolute():
+            data.path = base / data.path
+        if data.test_path is not None and not data.test_path.is_absolute():
+            data.test_path = base / data.test_path

@@ -1,0 +1,256 @@
+"""The config schema (pydantic models: the one source of truth).
+
+A config names a dataset, a model, a grid of λ and the seeds. Every key is validated here,
+with errors that name the file and the field; `--set key=value` overrides go through the same
+path, so `validate`, `schema`, `sweep` and `init` can never disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from wdcli.config.base import Strict, _no_duplicates
+from wdcli.config.datasets import DatasetConfig
+from wdcli.config.models import ModelConfig
+from wdcli.errors import ConfigError
+
+# --------------------------------------------------------------------------- grid, seeds
+
+MAX_LAMBDAS = 10_000  # λ per grid: more would be a mistake (and runs are kept in memory)
+MAX_SEEDS = 100_000
+
+
+class LambdaGrid(Strict):
+    """An evenly spaced grid of λ (log or linear), optionally with λ = 0 added."""
+
+    start: float = Field(gt=0, description="Smallest nonzero λ.")
+    stop: float = Field(gt=0, description="Largest λ.")
+    num: int = Field(ge=1, le=MAX_LAMBDAS, description="Number of nonzero λ.")
+    scale: Literal["log", "linear"] = Field("log", description="Spacing of the grid.")
+    include_zero: bool = Field(False, description="Also run λ = 0 (no penalty).")
+
+    @model_validator(mode="after")
+    def _ordered_and_distinct(self) -> LambdaGrid:
+        if self.stop < self.start:
+            raise ValueError(f"stop ({self.stop:g}) must be ≥ start ({self.start:g})")
+        values = self.values()
+        if len(set(values)) < len(values):
+            # Repeated λ would be counted as extra seeds: the spread and SE would be wrong.
+            distinct = len(set(values)) - self.include_zero
+            raise ValueError(
+                f"only {distinct} of the num: {self.num} values from {self.start:g} to "
+                f"{self.stop:g} are distinct; set num: {distinct} or widen start…stop"
+            )
+        return self
+
+    def values(self) -> list[float]:
+        """The grid's λ, ascending, λ = 0 first when included."""
+        if self.num == 1 or self.start == self.stop:
+            values = [self.start] * self.num
+        elif self.scale == "log":
+            # Powers of ten computed from exponents, so that a decade grid gives 1e-3, not
+            # 0.0009999999999999998.
+            low, high = math.log10(self.start), math.log10(self.stop)
+            step = (high - low) / (self.num - 1)
+            values = [10 ** (low + i * step) for i in range(self.num)]
+            values[0], values[-1] = self.start, self.stop
+        else:
+            step = (self.stop - self.start) / (self.num - 1)
+            values = [self.start + i * step for i in range(self.num)]
+        return ([0.0] if self.include_zero else []) + values
+
+
+LambdaList = Annotated[
+    list[Annotated[float, Field(ge=0, allow_inf_nan=False)]], Field(max_length=MAX_LAMBDAS)
+]
+
+
+class LambdaAuto(Strict):
+    """A λ grid chosen from the data of the first seed (docs/validation.md gives the rules)."""
+
+    auto: Literal[True] = Field(description="Choose the grid from the data.")
+    num: int = Field(30, ge=2, le=MAX_LAMBDAS, description="Number of λ in the grid.")
+    values: LambdaList | None = Field(
+        None, description="Filled in by the sweep: the grid it chose (recorded in results)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_word(cls, value):
+        return {"auto": True} if value == "auto" else value
+
+
+def _lambdas_tag(value) -> str:
+    if isinstance(value, BaseModel):  # serialising: the model's own type
+        return "auto" if isinstance(value, LambdaAuto) else "grid"
+    if value == "auto" or (isinstance(value, dict) and "auto" in value):
+        return "auto"
+    return "list" if isinstance(value, list) else "grid"
+
+
+class Holdout(Strict):
+    """Train on the training split, evaluate on the test split (the default)."""
+
+    kind: Literal["holdout"]
+
+
+class KFold(Strict):
+    """k-fold cross-validation on the training split; the test split stays apart."""
+
+    kind: Literal["kfold"]
+    folds: int = Field(10, ge=2, description="Folds per repeat.")
+    repeats: int = Field(1, ge=1, description="Repeats of the k-fold split, each shuffled anew.")
+    stratify: bool = Field(
+        True, description="Classification: keep the class proportions in every fold."
+    )
+
+
+class LeaveOneOut(Strict):
+    """Ridge only: exact leave-one-out errors from the one factorisation (as RidgeCV)."""
+
+    kind: Literal["loo"]
+
+
+ValidationConfig = Annotated[Holdout | KFold | LeaveOneOut, Field(discriminator="kind")]
+
+
+def _list_or_other(tag: str):
+    return lambda value: "list" if isinstance(value, list) else tag
+
+
+SeedList = Annotated[list[Annotated[int, Field(ge=0)]], Field(max_length=MAX_SEEDS)]
+
+
+class Config(Strict):
+    """A wdcli experiment: one dataset, one model, a grid of λ and the seeds."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=80,
+        description="Names the results file (letters, digits, '-', '_', '.').",
+    )
+    dataset: DatasetConfig
+    model: ModelConfig
+    lambdas: Annotated[
+        Annotated[LambdaList, Tag("list")]
+        | Annotated[LambdaGrid, Tag("grid")]
+        | Annotated[LambdaAuto, Tag("auto")],
+        Discriminator(_lambdas_tag),
+    ] = Field(
+        description="Explicit list of λ ≥ 0, {start, stop, num, scale, include_zero}, or "
+        "auto / {auto: true, num: 30}: a grid chosen from the data."
+    )
+    seeds: Annotated[
+        Annotated[SeedList, Tag("list")] | Annotated[int, Field(ge=1, le=MAX_SEEDS), Tag("count")],
+        Discriminator(_list_or_other("count")),
+    ] = Field(1, description="Number of seeds (0, 1, …) or an explicit list of seeds.")
+    validation: ValidationConfig = Field(
+        default_factory=lambda: Holdout(kind="holdout"),
+        description="holdout (the test split), {kind: kfold, folds, repeats, stratify} or "
+        "{kind: loo} (ridge only).",
+    )
+    tolerance: float = Field(
+        0.05,
+        ge=0,
+        description="A λ is 'good' when its mean test loss is within this fraction of the best.",
+    )
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="More axes: dotted config keys → lists of values (model.lr: [1e-3, 1e-2]); "
+        "the sweep is points × λ × seeds, every point validated like the config itself.",
+    )
+    tune: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="Nuisance axes: dotted keys → candidate values; for every (point, λ, seed) "
+        "the candidate with the lowest loss on a validation split carved from the training "
+        "split is kept (the test split is never used to choose).",
+    )
+    tune_holdout: float = Field(
+        0.25,
+        gt=0,
+        lt=1,
+        description="tune: fraction of the training split held out to choose the candidates.",
+    )
+
+    @field_validator("lambdas")
+    @classmethod
+    def _lambdas_distinct(cls, value):
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("must hold at least one λ")
+            _no_duplicates(value)
+        return value
+
+    @field_validator("grid", "tune")
+    @classmethod
+    def _axes(cls, value):
+        for key, values in value.items():
+            if key.split(".")[0].split("[")[0] in AXIS_FORBIDDEN:
+                raise ValueError(f"{key}: not an axis (λ and seeds have keys of their own)")
+            if not values:
+                raise ValueError(f"{key}: must hold at least one value")
+            texts = [json.dumps(v, sort_keys=True) for v in values]
+            if len(set(texts)) != len(texts):
+                raise ValueError(f"{key}: duplicate value")
+        return value
+
+    @field_validator("tune")
+    @classmethod
+    def _axes_apart(cls, value, info: ValidationInfo):
+        for key in value:
+            if not key.startswith("model."):
+                raise ValueError(
+                    f"{key}: only model keys can be tuned (every candidate trains on the same "
+                    "data); put it under grid:"
+                )
+        both = [key for key in value if key in (info.data.get("grid") or {})]
+        if both:
+            raise ValueError(f"{both[0]}: in both grid and tune; an axis is one or the other")
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_distinct(cls, value):
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("must hold at least one seed")
+            _no_duplicates(value)
+        return value
+
+    def lambda_values(self) -> list[float]:
+        """The λ grid, ascending, λ = 0 first when present."""
+        grid = self.lambdas
+        if isinstance(grid, LambdaAuto):
+            if grid.values is None:
+                raise ConfigError("lambdas: auto: the grid is chosen when the sweep starts")
+            return sorted(float(v) for v in grid.values)
+        return sorted(float(v) for v in grid) if isinstance(grid, list) else grid.values()
+
+    def seed_values(self) -> list[int]:
+        """The seeds, in the order given (0 … n-1 for a count)."""
+        return list(self.seeds) if isinstance(self.seeds, list) else list(range(self.seeds))
+
+    def resolved(self) -> dict[str, Any]:
+        """The config with every default filled in, as plain JSON types."""
+        return self.model_dump(mode="json")
+
+    def hash(self) -> str:
+        """A short, stable hash of the resolved config: equal configs, equal hashes."""
+        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+AXIS_FORBIDDEN = ("name", "lambdas", "seeds", "grid", "tune", "tune_holdout")

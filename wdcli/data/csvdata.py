@@ -1,0 +1,154 @@
+"""A CSV dataset: the columns a config names, typed, checked cell by cell, as a Frame.
+
+Every check that does not depend on the split is made here, on the whole file, so that a
+broken file stops a sweep before anything is written: columns by name (a test file's too,
+in any order), numbers in numeric columns, no infinities, missing cells only where
+`dataset.impute` fills them, and never in the target.
+
+The task when `dataset.task: auto`: regression when every target cell of the training file
+is a number, classification when none is; a target mixing numbers and text is refused (set
+`dataset.task: classification` to read numbers as class labels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from wdcli.config import CLASSIFICATION, REGRESSION, CsvData
+from wdcli.data.csvfile import MISSING, Table, first_missing, parse_numbers, read_table
+from wdcli.data.preprocess import Frame
+from wdcli.errors import DataError
+
+
+@dataclass(frozen=True)
+class CsvSplit:
+    """One CSV file's features and target (floats for regression, text labels otherwise)."""
+
+    X: Frame
+    y: np.ndarray
+
+
+def load_csv(cfg: CsvData) -> tuple[CsvSplit, CsvSplit | None, str]:
+    """(the training file, the test file or None, the task) of a CSV dataset config."""
+    table = read_table(cfg.path)
+    _require(table, [cfg.target], "")
+    features = cfg.features if cfg.features is not None else _all_but(table, cfg.target)
+    if not features:
+        raise DataError(f"{cfg.path}: no feature columns besides '{cfg.target}'")
+    _require(table, features, " named in dataset.features")
+    _require(table, cfg.categorical, " named in dataset.categorical")
+    task = cfg.task if cfg.task != "auto" else _task(table, cfg.target)
+    train = _split_of(cfg, table, features, task)
+    if cfg.test_path is None:
+        return train, None, task
+    test_table = read_table(cfg.test_path)
+    missing = [name for name in [*features, cfg.target] if name not in test_table.header]
+    if missing:
+        raise DataError(
+            f"{cfg.test_path}: no column {_names(missing)} (that {cfg.path} has); "
+            f"its columns: {', '.join(test_table.header)}"
+        )
+    return train, _split_of(cfg, test_table, features, task), task
+
+
+def _all_but(table: Table, target: str) -> list[str]:
+    return [name for name in table.header if name != target]
+
+
+def _require(table: Table, names: list[str], what: str) -> None:
+    missing = [name for name in names if name not in table.header]
+    if missing:
+        raise DataError(
+            f"{table.path}: no column {_names(missing)}{what} (columns: {', '.join(table.header)})"
+        )
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+def _split_of(cfg: CsvData, table: Table, features: list[str], task: str) -> CsvSplit:
+    comma = table.delimiter == ";"
+    numeric = [name for name in features if name not in cfg.categorical]
+    columns = [_numeric(cfg, table, name, comma) for name in numeric]
+    X = Frame(
+        np.column_stack(columns) if columns else np.empty((len(table.rows), 0)),
+        _categories(cfg, table),
+        numeric,
+        list(cfg.categorical),
+    )
+    return CsvSplit(X, _target(cfg, table, task, comma))
+
+
+def _numeric(cfg: CsvData, table: Table, name: str, comma: bool) -> np.ndarray:
+    try:
+        values = parse_numbers(table, name, decimal_comma=comma)
+    except DataError as exc:
+        if name in table.header and "is not a number" in str(exc):
+            raise DataError(
+                f"{exc}; list '{name}' in dataset.categorical if it holds categories"
+            ) from None
+        raise
+    if cfg.impute == "refuse":
+        _refuse_missing(table, name, first_missing(table, name, values))
+    return values
+
+
+def _categories(cfg: CsvData, table: Table) -> np.ndarray:
+    cells = np.empty((len(table.rows), len(cfg.categorical)), dtype=object)
+    for j, name in enumerate(cfg.categorical):
+        column = table.column(name)
+        if cfg.impute == "refuse":
+            _refuse_missing(table, name, first_missing(table, name))
+        cells[:, j] = [None if cell in MISSING else cell for cell in column]
+    return cells
+
+
+def _refuse_missing(table: Table, name: str, row: int | None) -> None:
+    if row is not None:
+        raise DataError(
+            f"{table.path}: line {table.lines[row]}: column '{name}' is missing "
+            f"({_shown(table.column(name)[row])}); set dataset.impute: mean or median to fill "
+            "missing cells from the training rows"
+        )
+
+
+def _shown(cell: str) -> str:
+    return "an empty cell" if not cell else repr(cell)
+
+
+def _target(cfg: CsvData, table: Table, task: str, comma: bool) -> np.ndarray:
+    cells = table.column(cfg.target)
+    for i, cell in enumerate(cells):
+        if cell in MISSING:
+            raise DataError(
+                f"{table.path}: line {table.lines[i]}: column '{cfg.target}' (the target) is "
+                f"missing ({_shown(cell)}); a target is never imputed: drop the row"
+            )
+    if task == CLASSIFICATION:
+        return np.asarray(cells, dtype=object)
+    return parse_numbers(table, cfg.target, decimal_comma=comma)
+
+
+def _task(table: Table, target: str) -> str:
+    """regression when every present target cell is a number, classification when none is."""
+    comma = table.delimiter == ";"
+    numbers, texts = None, None
+    for i, cell in enumerate(table.column(target)):
+        if cell in MISSING:
+            continue
+        try:
+            float(cell.replace(",", ".") if comma else cell)
+            numbers = numbers if numbers is not None else i
+        except ValueError:
+            texts = texts if texts is not None else i
+    if numbers is not None and texts is not None:
+        raise DataError(
+            f"{table.path}: column '{target}' (the target) holds numbers (line "
+            f"{table.lines[numbers]}) and text (line {table.lines[texts]}: "
+            f"{table.column(target)[texts]!r}); set dataset.task: classification to read it "
+            "as class labels, or fix the cell"
+        )
+    return REGRESSION if texts is None else CLASSIFICATION

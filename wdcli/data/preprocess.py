@@ -1,0 +1,123 @@
+"""Features to a standardised float matrix, fitted on training rows only.
+
+`Preprocessing(impute).fit(X_train)` learns everything from the training rows (the imputed
+values, the categories, the mean and std) and `transform(X)` applies it to any rows: the
+training split, the test split, or the training and validation parts of a fold. Nothing is
+ever learnt from the rows it is applied to, so test rows cannot leak into training.
+
+X is either a float array (synthetic and bundled datasets: only standardised) or a `Frame`
+(a CSV's columns): numbers are imputed with scikit-learn's SimpleImputer (`mean` or
+`median`), categories with the most frequent one, then one-hot encoded with its
+OneHotEncoder (a category unseen in the training rows becomes all zeros).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wdcli.errors import DataError
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A CSV's feature columns: `numeric` (n, p) floats with NaN where missing, and
+    `categorical` (n, q) text cells with None where missing, named in `names`."""
+
+    numeric: np.ndarray
+    categorical: np.ndarray
+    numeric_names: list[str]
+    categorical_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.numeric)
+
+    def __getitem__(self, rows) -> Frame:
+        return Frame(
+            self.numeric[rows], self.categorical[rows], self.numeric_names, self.categorical_names
+        )
+
+
+@dataclass
+class Preprocessing:
+    """Impute, one-hot encode (Frames) and standardise: `fit` on training rows, then
+    `transform` any rows. `impute`: refuse | mean | median."""
+
+    impute: str = "refuse"
+    _steps: dict = field(default_factory=dict, repr=False)
+
+    def fit(self, X_train) -> Preprocessing:
+        encoded = self._fit_encoding(X_train) if isinstance(X_train, Frame) else X_train
+        mean = encoded.mean(axis=0)
+        std = encoded.std(axis=0)
+        constant = std <= 10 * np.finfo(float).eps * np.maximum(1.0, np.abs(mean))
+        self._steps["scale"] = (mean, np.where(constant, 1.0, std))
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        encoded = self._encode(X) if isinstance(X, Frame) else X
+        mean, std = self._steps["scale"]
+        return (encoded - mean) / std
+
+    def _fit_encoding(self, X: Frame) -> np.ndarray:
+        if self.impute != "refuse":
+            from sklearn.impute import SimpleImputer
+
+            _refuse_empty(X.numeric, X.numeric_names, lambda v: np.isnan(v))
+            _refuse_empty(X.categorical, X.categorical_names, lambda v: v == None)  # noqa: E711
+            if X.numeric.shape[1]:
+                self._steps["numbers"] = SimpleImputer(strategy=self.impute).fit(X.numeric)
+            if X.categorical.shape[1]:
+                self._steps["categories"] = SimpleImputer(
+                    missing_values=None, strategy="most_frequent"
+                ).fit(X.categorical)
+        if X.categorical.shape[1]:
+            from sklearn.preprocessing import OneHotEncoder
+
+            cells = self._impute(X.categorical, "categories")
+            encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=float)
+            self._steps["onehot"] = encoder.fit(cells)
+            _check_width(X, encoder)
+        return self._encode(X)
+
+    def _encode(self, X: Frame) -> np.ndarray:
+        parts = [self._impute(X.numeric, "numbers").astype(float, copy=False)]
+        if "onehot" in self._steps:
+            parts.append(self._steps["onehot"].transform(self._impute(X.categorical, "categories")))
+        return np.hstack(parts) if len(parts) > 1 else parts[0]
+
+    def _impute(self, values: np.ndarray, step: str) -> np.ndarray:
+        imputer = self._steps.get(step)
+        return imputer.transform(values) if imputer is not None else values
+
+
+def _refuse_empty(values: np.ndarray, names: list[str], is_missing) -> None:
+    """A column with no value at all in the training rows cannot be imputed from them."""
+    for j, name in enumerate(names):
+        if values.shape[0] and np.all(is_missing(values[:, j])):
+            raise DataError(
+                f"dataset.impute: column '{name}' has no value in the training rows to fill "
+                "its missing cells from; leave it out of dataset.features"
+            )
+
+
+def _check_width(X: Frame, encoder) -> None:
+    """Refuse one-hot columns that cannot fit in memory (a column of IDs, say)."""
+    from wdcli.memory import available_memory, human
+
+    widths = [len(categories) for categories in encoder.categories_]
+    nbytes = 4 * 8 * len(X) * (X.numeric.shape[1] + sum(widths))  # splits, copies: × 4
+    if nbytes > available_memory():
+        j = max(range(len(widths)), key=widths.__getitem__)
+        raise DataError(
+            f"dataset.categorical: column '{X.categorical_names[j]}' has {widths[j]} categories; "
+            f"one-hot encoded the data would need about {human(nbytes)} of memory, more than "
+            "is available"
+        )
+
+
+def prepare(X_train, others=(), impute: str = "refuse") -> tuple[np.ndarray, list[np.ndarray]]:
+    """Fit the preprocessing on X_train and apply it to X_train and to each of `others`."""
+    step = Preprocessing(impute).fit(X_train)
+    return step.transform(X_train), [step.transform(X) for X in others]

@@ -1,0 +1,119 @@
+"""Choosing λ from losses that share their splits: the paired standard error and its uses.
+
+All λ of one (seed, fold) share the data, the split and the initial weights, so the loss
+difference L(λ) − L(λ_min) of one (seed, fold) is far less noisy than either loss. Over the k
+units u (seeds × folds, or samples with leave-one-out):
+
+    T(λ)        = mean_u L_u(λ)                      the curve
+    SE(λ)       = std_u L_u(λ) / √k                  cv.glmnet's cvsd (sample std, ddof 1)
+    D(λ)        = T(λ) − T(λ_min)
+    pSE(λ)      = std_u (L_u(λ) − L_u(λ_min)) / √k   the paired standard error of D(λ)
+    λ_1se       = the largest λ with D(λ) ≤ pSE(λ)
+    distinct(λ) = D(λ) > 2·pSE(λ)                    measurably worse than λ_min
+
+docs/validation.md says why the paired error is the right one.
+"""
+
+from __future__ import annotations
+
+import math
+
+DISTINCT_SE = 2.0  # a λ is measurably worse than λ_min beyond this many paired SE
+
+
+def unit_losses(runs: list[dict]) -> dict[tuple, float]:
+    """{unit: loss} of one λ's healthy runs; a unit is (seed, fold) or (seed, fold, sample)."""
+    losses: dict[tuple, float] = {}
+    for run in runs:
+        if run.get("status", "ok") != "ok" or not _finite(run.get("test_loss")):
+            continue
+        key = (run["seed"], run.get("fold", 0))
+        pointwise = run.get("pointwise_test_loss")
+        if pointwise is not None:
+            losses.update({(*key, i): v for i, v in enumerate(pointwise) if _finite(v)})
+        else:
+            losses[key] = run["test_loss"]
+    return losses
+
+
+def mean_std_se(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """Mean, sample std (ddof 1) and std/√k; None where undefined or beyond a float."""
+    if not values:
+        return None, None, None
+    try:
+        stats = _mean_std_se(values)
+    except OverflowError:  # values near the float limit: the same, computed on a scaled copy
+        top = max(abs(v) for v in values)
+        stats = tuple(  # type: ignore[assignment]
+            None if x is None else x * top for x in _mean_std_se([v / top for v in values])
+        )
+    return tuple(x if x is None or math.isfinite(x) else None for x in stats)  # type: ignore[return-value]
+
+
+def _mean_std_se(values: list[float]) -> tuple[float, float | None, float | None]:
+    k = len(values)
+    mean = math.fsum(values) / k
+    if k < 2:
+        return mean, None, None
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (k - 1))
+    return mean, std, std / math.sqrt(k)
+
+
+def paired_se(losses: dict[tuple, float], best: dict[tuple, float]) -> float | None:
+    """SE of the mean of L_u(λ) − L_u(λ_min) over the units both have; None below 2."""
+    diffs = [losses[u] - best[u] for u in losses if u in best]
+    return mean_std_se(diffs)[2]
+
+
+def lambda_1se_paired(rows: list[dict], lam_min: float) -> float | None:
+    """The largest λ whose difference from λ_min is within one paired SE of it."""
+    best = next(r for r in rows if r["lambda"] == lam_min)["test_loss_mean"]
+    within = [
+        r["lambda"]
+        for r in rows
+        if r.get("test_loss_paired_se") is not None
+        and r["test_loss_mean"] - best <= r["test_loss_paired_se"]
+    ]
+    return max(within) if within else None
+
+
+def distinct(row: dict, best: float) -> bool | None:
+    """Whether the row is measurably worse than λ_min; None without a paired SE."""
+    se, loss = row.get("test_loss_paired_se"), row.get("test_loss_mean")
+    if se is None or loss is None:
+        return None
+    return loss - best > DISTINCT_SE * se
+
+
+def grid_notes(lambdas: list[float], lam_min: float | None) -> list[str]:
+    """Warnings when λ_min sits at an end of the grid, with the extension to try."""
+    positive = [lam for lam in lambdas if lam > 0]
+    if lam_min is None or len(positive) < 2:
+        return []
+    low, high = positive[0], positive[-1]
+    ratio = high / low if low > 0 else 10.0
+    step = ratio ** (1 / (len(positive) - 1))  # the grid's spacing, as a factor
+    span = max(step**4, 10.0) if step < 1e75 else math.inf  # a grid up to λ = 1e300: no crash
+    if lam_min == high:
+        return [
+            f"λ_min is the largest λ of the grid ({high:.3g}): the best may lie above it; "
+            f"extend the grid up, e.g. stop: {high * span:.3g}"
+        ]
+    if lam_min == low and 0.0 not in lambdas:
+        return [
+            f"λ_min is the smallest λ of the grid ({low:.3g}): the best may lie below it; "
+            f"extend the grid down, e.g. start: {low / span:.3g}"
+        ]
+    if lam_min == 0.0:
+        return [
+            "λ_min = 0: no penalty is best in this grid; extend it down "
+            f"(e.g. start: {low / span:.3g}) to see whether a small λ helps"
+        ]
+    return []
+
+
+NO_DIFFERENCE = "λ makes no measurable difference in this range"
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

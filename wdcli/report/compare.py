@@ -1,0 +1,489 @@
+"""Compare results files per (point, λ): does a candidate differ from the baseline?
+
+Rows match on the run key's (point, λ). Two modes (`direction`):
+- `worse` (the default): a row fails when the candidate's mean metric is beyond
+  atol + rtol·|baseline| on the bad side (higher for losses, lower for accuracies), when it is
+  missing or non-finite where the baseline had a number, or when fewer of its runs are `ok`.
+- `either`: a row also fails when it is better beyond the tolerance, when its regime or its
+  runs' statuses changed, or when the candidate has a row the baseline lacks; and the whole
+  comparison fails when λ_min or λ_1se moved. This is the mode for checking that a change to
+  the code changed nothing (wdcli's own CI against its committed references).
+Files are comparable when their dataset, model, λ grid, grid axes and seeds agree; otherwise
+the caller is told what differs, and may compare anyway on the rows both files have.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from wdcli.errors import WdcliError
+from wdcli.records import key_text
+from wdcli.report.table import format_lambda
+
+DIRECTIONS = ("worse", "either")
+# Verdicts that fail a comparison, per direction.
+FAILING = {
+    "worse": {"worse", "missing"},
+    "either": {"worse", "better", "changed", "missing", "new"},
+}
+
+
+class IncomparableError(WdcliError):
+    """The files differ in what they measured (dataset, model, λ grid, seeds)."""
+
+
+@dataclass
+class Row:
+    lam: float
+    baseline: float | None
+    candidate: float | None
+    baseline_regime: str | None
+    candidate_regime: str | None
+    verdict: str  # ok, worse, better, changed (regime or statuses), missing, new
+    point: dict = field(default_factory=dict)
+    baseline_ok: str = ""  # ok runs of all, e.g. "3/3"; "" when the row is absent
+    candidate_ok: str = ""
+
+    @property
+    def delta(self) -> float | None:
+        if self.baseline is None or self.candidate is None:
+            return None
+        return self.candidate - self.baseline
+
+    @property
+    def label(self) -> str:
+        """λ, after the point's values when there is a grid: 'dataset.n_train=50 λ=0.1'."""
+        if not self.point:
+            return format_lambda(self.lam)
+        values = " ".join(f"{k}={_show(v)}" for k, v in sorted(self.point.items()))
+        return f"{values} λ={format_lambda(self.lam)}"
+
+
+@dataclass
+class Comparison:
+    baseline: str
+    candidate: str
+    metric: str
+    rtol: float
+    atol: float
+    direction: str = "worse"
+    rows: list[Row] = field(default_factory=list)
+    best: tuple[float | None, float | None] = (None, None)  # λ_min of baseline, candidate
+    one_se: tuple[float | None, float | None] = (None, None)
+    differences: list[str] = field(default_factory=list)  # what differs (compared anyway)
+
+    @property
+    def worse(self) -> list[float]:
+        return [row.lam for row in self.rows if row.verdict == "worse"]
+
+    @property
+    def failing(self) -> list[Row]:
+        """The rows that fail in this comparison's direction."""
+        return [row for row in self.rows if row.verdict in FAILING[self.direction]]
+
+    @property
+    def selection_changed(self) -> list[str]:
+        """'λ_min' and/or 'λ_1se' when they moved."""
+        return [name for name, (a, b) in (("λ_min", self.best), ("λ_1se", self.one_se)) if a != b]
+
+    @property
+    def failed(self) -> bool:
+        moved = self.direction == "either" and self.selection_changed
+        return bool(self.failing or moved)
+
+    @property
+    def regime_changes(self) -> list[Row]:
+        return [
+            row
+            for row in self.rows
+            if row.verdict not in ("missing", "new") and row.baseline_regime != row.candidate_regime
+        ]
+
+
+def higher_is_better(metric: str) -> bool:
+    return "accuracy" in metric
+
+
+def differences(baseline: dict, candidate: dict) -> list[str]:
+    """What makes two results files measure different things, one phrase each."""
+    found = []
+    for section in ("dataset", "model"):
+        a, b = baseline["config"].get(section, {}), candidate["config"].get(section, {})
+        if a.get("name") != b.get("name"):  # another dataset or model: its options say nothing
+            found.append(f"{section} differs ({a.get('name')} vs {b.get('name')})")
+            continue
+        changed = [
+            f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
+            for key in sorted(set(a) | set(b))
+            if _value(a, key, section) != _value(b, key, section)
+        ]
+        if changed:
+            found.append(f"{section} differs ({'; '.join(changed)})")
+    for section in ("grid", "validation"):  # more axes, folds: other rows, other numbers
+        a, b = _axis(baseline["config"], section), _axis(candidate["config"], section)
+        if a != b:
+            found.append(f"{section} differs ({_show(a)} vs {_show(b)})")
+    grid_a, grid_b = _lambdas(baseline), _lambdas(candidate)
+    if grid_a != grid_b:
+        found.append(
+            f"λ grid differs ({len(grid_a)} vs {len(grid_b)} values, "
+            f"{len(set(grid_a) & set(grid_b))} in common)"
+        )
+    seeds_a, seeds_b = _seeds(baseline), _seeds(candidate)
+    if seeds_a != seeds_b:
+        found.append(f"seeds differ ({_show(seeds_a)} vs {_show(seeds_b)})")
+    return found
+
+
+def _axis(config: dict, section: str):
+    """A config's grid or validation, None when it is the default (no grid, holdout)."""
+    value = config.get(section)
+    if not value:
+        return None
+    if section == "validation" and isinstance(value, dict) and value.get("kind") == "holdout":
+        return None  # the test split, as a version-1 file (without the key) has it
+    return value
+
+
+def _value(options: dict, key: str, section: str):
+    """options[key], or the schema's default when a file from an older wdcli lacks the key
+    (a key added later with a default that keeps the old behaviour is not a difference)."""
+    if key in options:
+        return options[key]
+    from wdcli.config import DATASET_CONFIGS, MODEL_CONFIGS
+
+    table = DATASET_CONFIGS if section == "dataset" else MODEL_CONFIGS
+    fields = getattr(table.get(options.get("name")), "model_fields", {})  # type: ignore[arg-type]
+    if key in fields and not fields[key].is_required():
+        return fields[key].get_default(call_default_factory=True)
+    return None
+
+
+def _show(value) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+
+def _validation(document: dict) -> dict:
+    """The validation of a file's config; holdout for files written before it existed."""
+    return document["config"].get("validation") or {"kind": "holdout"}
+
+
+def _lambdas(document: dict) -> list[float]:
+    """The λ grid the file was run on: its config's, else its summary's."""
+    declared = document["config"].get("lambdas")
+    if isinstance(declared, list):
+        return sorted(declared)
+    return sorted({row["lambda"] for row in document["summary"]})
+
+
+def _seeds(document: dict) -> list[int]:
+    return sorted({run["seed"] for run in document["runs"]})
+
+
+def _key(row: dict) -> tuple[str, float]:
+    return key_text(row.get("point") or {}), row["lambda"]
+
+
+def _number(value) -> float | None:
+    """A finite number, or None (missing, null, NaN, ±inf: nothing to compare with)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _statuses(document: dict) -> dict[tuple[str, float], Counter]:
+    counts: dict[tuple[str, float], Counter] = {}
+    for run in document["runs"]:
+        counts.setdefault(_key(run), Counter())[run.get("status")] += 1
+    return counts
+
+
+def metric_names(document: dict) -> list[str]:
+    """The per-λ metrics a file has: the X of every X_mean in its summary."""
+    keys = dict.fromkeys(k for row in document["summary"] for k in row)
+    return [k.removesuffix("_mean") for k in keys if k.endswith("_mean")]
+
+
+def compare(
+    baseline: dict,
+    candidate: dict,
+    *,
+    names: tuple[str, str],
+    metric: str = "test_loss",
+    rtol: float = 0.05,
+    atol: float = 0.0,
+    common: bool = False,
+    direction: str = "worse",
+) -> Comparison:
+    """Compare candidate to baseline per (point, λ); IncomparableError unless comparable.
+
+    With `common`, files that differ in what they measured are compared on the rows both
+    have; without it, a row of the baseline that the candidate lacks is `missing`.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+    for name, document in zip(names, (baseline, candidate), strict=True):
+        if metric not in metric_names(document):
+            raise IncomparableError(
+                f"{name}: no metric '{metric}' (it has: {', '.join(metric_names(document))})"
+            )
+    found = differences(baseline, candidate)
+    rows_a = {_key(row): row for row in baseline["summary"]}
+    rows_b = {_key(row): row for row in candidate["summary"]}
+    shared = [key for key in rows_a if key in rows_b]
+    if found and not common:
+        raise IncomparableError(
+            f"cannot compare {names[0]} and {names[1]}: "
+            + "; ".join(found)
+            + f"; pass --common to compare anyway on the {len(shared)} λ both have"
+        )
+    if not shared:
+        raise IncomparableError(f"cannot compare {names[0]} and {names[1]}: no λ in common")
+    keys = shared if common else list(rows_a) + [k for k in rows_b if k not in rows_a]
+    result = Comparison(
+        names[0],
+        names[1],
+        metric,
+        rtol,
+        atol,
+        direction,
+        differences=found,
+        best=(baseline.get("best_lambda"), candidate.get("best_lambda")),
+        one_se=(baseline.get("lambda_1se"), candidate.get("lambda_1se")),
+    )
+    status_a, status_b = _statuses(baseline), _statuses(candidate)
+    for key in sorted(keys, key=lambda k: (k[0], k[1])):
+        a, b = rows_a.get(key), rows_b.get(key)
+        row = Row(
+            key[1],
+            _number(a.get(f"{metric}_mean")) if a else None,
+            _number(b.get(f"{metric}_mean")) if b else None,
+            a.get("regime") if a else None,
+            b.get("regime") if b else None,
+            "ok",
+            point=(a or b).get("point") or {},  # type: ignore[union-attr]
+            baseline_ok=_ok_of(status_a.get(key)) if a else "",
+            candidate_ok=_ok_of(status_b.get(key)) if b else "",
+        )
+        row.verdict = _row_verdict(
+            row, a, b, status_a.get(key), status_b.get(key), metric, rtol, atol
+        )
+        result.rows.append(row)
+    return result
+
+
+def _ok_of(counts: Counter | None) -> str:
+    if not counts:
+        return ""
+    return f"{counts['ok']}/{sum(counts.values())}"
+
+
+def _row_verdict(row: Row, a, b, runs_a, runs_b, metric, rtol, atol) -> str:
+    if b is None:
+        return "missing"
+    if a is None:
+        return "new"
+    verdict = _verdict(row.baseline, row.candidate, metric, rtol, atol)
+    if verdict != "ok":
+        return verdict
+    ok_a, ok_b = (runs_a or Counter())["ok"], (runs_b or Counter())["ok"]
+    if ok_b != ok_a:  # a run that trained before now diverges (or the reverse)
+        return "worse" if ok_b < ok_a else "better"
+    if row.baseline_regime != row.candidate_regime or runs_a != runs_b:
+        return "changed"
+    return "ok"
+
+
+def _verdict(a: float | None, b: float | None, metric: str, rtol: float, atol: float) -> str:
+    if a is None or b is None:  # non-finite or diverged on one side (or both)
+        return "ok" if a is None and b is None else ("worse" if b is None else "better")
+    change = (a - b) if higher_is_better(metric) else (b - a)  # > 0: the candidate is worse
+    allowed = atol + rtol * abs(a)
+    if change > allowed:
+        return "worse"
+    return "better" if -change > allowed else "ok"
+
+
+# --------------------------------------------------------------------------- rendering
+
+VERDICT_STYLES = {
+    "worse": "bold red",
+    "missing": "bold red",
+    "better": "green",
+    "changed": "yellow",
+    "new": "yellow",
+    "ok": "",
+}
+
+
+def _fmt(value: float | None, spec: str = ".4g") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _percent(row: Row) -> str:
+    if row.delta is None or not row.baseline:
+        return "–"
+    return f"{100 * row.delta / abs(row.baseline):+.2f}%"
+
+
+def _regime(row: Row) -> str:
+    a, b = row.baseline_regime or "–", row.candidate_regime or "–"
+    if row.verdict == "missing":
+        return a
+    if row.verdict == "new":
+        return b
+    return a if a == b else f"{a} → {b}"
+
+
+def _ok_runs(row: Row) -> str:
+    a, b = row.baseline_ok or "–", row.candidate_ok or "–"
+    return a if a == b else f"{a} → {b}"
+
+
+def _show_ok_runs(result: Comparison) -> bool:
+    return any(row.baseline_ok != row.candidate_ok for row in result.rows)
+
+
+def _where(rows: list[Row], shown: int = 6) -> str:
+    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+    return ", ".join(row.label for row in rows[:shown]) + more
+
+
+def headline(result: Comparison) -> str:
+    """One line: the verdict of the whole comparison."""
+    tolerance = f"rtol {result.rtol:g}" + (f", atol {result.atol:g}" if result.atol else "")
+    n = len(result.rows)
+    if result.direction == "worse" and not result.failed:
+        return (
+            f"{result.candidate}: {result.metric} no worse than {result.baseline} at all "
+            f"{n} λ ({tolerance})"
+        )
+    if not result.failed:
+        return (
+            f"{result.candidate}: {result.metric} within tolerance of {result.baseline} at all "
+            f"{n} λ; λ_min, λ_1se, regimes and run statuses unchanged ({tolerance})"
+        )
+    parts = []
+    for verdict, words in (
+        ("worse", f"{result.metric} worse"),
+        ("better", f"{result.metric} better"),
+        ("changed", "regime or run statuses changed"),
+        ("missing", "row missing"),
+        ("new", "row not in the baseline"),
+    ):
+        rows = [row for row in result.failing if row.verdict == verdict]
+        if rows:
+            parts.append(f"{words} at {len(rows)} of {n} λ ({_where(rows)})")
+    if result.direction == "either":
+        for name, (a, b) in (("λ_min", result.best), ("λ_1se", result.one_se)):
+            if a != b:
+                parts.append(f"{name} moved from {_lambda_or_dash(a)} to {_lambda_or_dash(b)}")
+    verb = "worse than" if result.direction == "worse" else "differs from"
+    return f"{result.candidate}: {verb} {result.baseline}: " + "; ".join(parts) + f" ({tolerance})"
+
+
+def _lambda_or_dash(value: float | None) -> str:
+    return "–" if value is None else format_lambda(value)
+
+
+def _selection(result: Comparison) -> str:
+    best = " → ".join(_lambda_or_dash(v) for v in result.best)
+    one_se = " → ".join(_lambda_or_dash(v) for v in result.one_se)
+    return f"λ_min {best}; λ_1se {one_se}"
+
+
+def _columns(result: Comparison) -> list[tuple[str, str]]:
+    columns = [("λ", "right"), ("baseline", "right"), ("candidate", "right"), ("Δ", "right")]
+    columns += [("Δ%", "right"), ("regime", "left")]
+    if _show_ok_runs(result):
+        columns.append(("ok runs", "right"))
+    return columns + [("verdict", "left")]
+
+
+def _cells(result: Comparison, row: Row) -> list[str]:
+    cells = [
+        row.label,
+        _fmt(row.baseline),
+        _fmt(row.candidate),
+        _fmt(row.delta, "+.3g"),
+        _percent(row),
+        _regime(row),
+    ]
+    return cells + ([_ok_runs(row)] if _show_ok_runs(result) else [])
+
+
+def rich_table(result: Comparison):
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=f"{result.metric}: baseline → candidate",
+        caption=_selection(result),
+        caption_justify="left",
+    )
+    for header, justify in _columns(result):
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in result.rows:
+        style = VERDICT_STYLES[row.verdict] if row.verdict in FAILING[result.direction] else ""
+        table.add_row(*_cells(result, row), Text(row.verdict, style=style))
+    return table
+
+
+def markdown(result: Comparison) -> str:
+    columns = _columns(result)
+    lines = [
+        f"**{result.metric}: `{result.baseline}` → `{result.candidate}`**",
+        "",
+        "| " + " | ".join(header for header, _ in columns) + " |",
+        "|" + "|".join("---:" if justify == "right" else ":---" for _, justify in columns) + "|",
+    ]
+    for row in result.rows:
+        verdict = f"**{row.verdict}**" if row.verdict in FAILING[result.direction] else row.verdict
+        lines.append("| " + " | ".join([*_cells(result, row), verdict]) + " |")
+    lines += ["", headline(result) + ".", "", _selection(result) + "."]
+    if result.differences:
+        lines += ["", "Compared on the common λ although: " + "; ".join(result.differences) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(results: list[Comparison]) -> dict:
+    return {
+        "ok": not any(r.failed for r in results),
+        "comparisons": [
+            {
+                **{k: v for k, v in asdict(r).items() if k != "rows"},
+                "failed": r.failed,
+                "worse": r.worse,
+                "failing": [{"point": row.point, "lambda": row.lam} for row in r.failing],
+                "selection_changed": r.selection_changed,
+                "regime_changes": [
+                    {
+                        "point": row.point,
+                        "lambda": row.lam,
+                        "baseline": row.baseline_regime,
+                        "candidate": row.candidate_regime,
+                    }
+                    for row in r.regime_changes
+                ],
+                "rows": [
+                    {
+                        "point": row.point,
+                        "lambda": row.lam,
+                        "baseline": row.baseline,
+                        "candidate": row.candidate,
+                        "delta": row.delta,
+                        "baseline_regime": row.baseline_regime,
+                        "candidate_regime": row.candidate_regime,
+                        "baseline_ok": row.baseline_ok,
+                        "candidate_ok": row.candidate_ok,
+                        "verdict": row.verdict,
+                    }
+                    for row in r.rows
+                ],
+            }
+            for r in results
+        ],
+    }

@@ -1,0 +1,265 @@
+"""Figures of a sweep over more axes than λ: curves per value, heatmaps, the isolation plot.
+
+    curves:    mean test loss against λ, one curve per value of one grid axis
+    lambda-curves: mean test loss against a grid axis, one curve per λ (double descent:
+               test loss against n_train, at λ = 0 and at the best λ)
+    heatmap:   mean test loss over λ (rows) × one grid axis (columns), each column's λ_min
+               marked; one panel per value of the remaining axes (side by side)
+    isolation: for a tune sweep, per λ the test loss of the value chosen on the validation
+               split (bold), beside every candidate's own curve (thin): the tuning playbook's
+               isolation plot, the default picture of a tune sweep
+
+λ sits at evenly spaced positions labelled with its values (λ = 0 included), so that a grid
+with λ = 0 needs no broken axis. Nothing here prints or writes; `wdcli.report.plots.save` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from wdcli.errors import WdcliError
+from wdcli.report.table import format_lambda, point_documents, varying_axes
+from wdcli.runkey import point_label, point_text
+from wdcli.store.conventions import convention, lambda_axis
+
+KINDS = ("auto", "curves", "lambda-curves", "heatmap", "isolation")
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+
+
+class GridPlotError(WdcliError):
+    """The grid figure asked for cannot be drawn from this document."""
+
+
+def _one(results) -> Mapping | None:
+    if isinstance(results, Mapping):
+        return results
+    docs = list(results)
+    return docs[0] if len(docs) == 1 else None
+
+
+def applies(results, kind: str = "auto") -> bool:
+    """Whether `results` is one grid or tune document (or a grid figure was asked for)."""
+    document = _one(results)
+    if document is None:
+        if kind != "auto":
+            raise GridPlotError(f"--kind {kind}: draws one results file, not several")
+        return False
+    config = document.get("config", {})
+    return kind != "auto" or bool(config.get("grid")) or bool(config.get("tune"))
+
+
+def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
+    """The figure of one grid or tune document (see the module docstring)."""
+    from wdcli.report.style import _style
+
+    document = _one(results)
+    source = (sources or ["results"])[0]
+    axes = varying_axes(document)  # type: ignore[arg-type]
+    if kind == "auto":
+        kind = "isolation" if document["config"].get("tune") else (  # type: ignore[index]
+            "heatmap" if len(axes) >= 2 else "curves")  # fmt: skip
+    if kind == "isolation" and not document["config"].get("tune"):  # type: ignore[index]
+        raise GridPlotError(f"{source}: --kind isolation needs a sweep with tune:")
+    if kind in ("curves", "heatmap", "lambda-curves"):
+        if not axes:
+            raise GridPlotError(f"{source}: --kind {kind} needs a grid with two or more points")
+        if axis is not None and axis not in axes:
+            raise GridPlotError(f"--axis {axis}: not an axis of {source} ({', '.join(axes)})")
+    with _style():
+        if kind == "isolation":
+            return _isolation(document)  # type: ignore[arg-type]
+        axis = axis or axes[-1]
+        draw = {"heatmap": _heatmaps, "curves": _curves, "lambda-curves": _lambda_curves}
+        return draw[kind](document, axis)  # type: ignore[arg-type]
+
+
+def _lambda_ticks(ax, lambdas: Sequence[float], which: str = "x") -> None:
+    positions = np.arange(len(lambdas))
+    labels = [format_lambda(lam) for lam in lambdas]
+    step = max(1, math.ceil(len(lambdas) / 12))
+    if which == "x":
+        ax.set_xticks(positions[::step], labels[::step], rotation=45, ha="right")
+    else:
+        ax.set_yticks(positions[::step], labels[::step])
+
+
+def _value_text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else json.dumps(value).strip('"')
+
+
+def _mean(doc: Mapping, lam: float, metric: str = "test_loss") -> float:
+    row = next((r for r in doc["summary"] if r["lambda"] == lam), None)
+    value = None if row is None else row.get(f"{metric}_mean")
+    return math.nan if value is None else float(value)
+
+
+def _groups(document: Mapping, axis: str) -> dict[str, list[Mapping]]:
+    """Point documents grouped by the values of every varying axis but `axis`."""
+    others = [a for a in varying_axes(document) if a != axis]
+    groups: dict[str, list[Mapping]] = {}
+    for doc in point_documents(document):
+        rest = {a: doc["point"].get(a) for a in others}
+        groups.setdefault(point_text(rest), []).append(doc)
+    return groups
+
+
+def _title(fig, document: Mapping, what: str) -> None:
+    import textwrap
+
+    config = document["config"]
+    width = int(fig.get_figwidth() * 11)  # characters per line at the title's size
+    text = f"{config['name']}: {config['model']['name']} on {config['dataset']['name']}, {what}"
+    fig.suptitle("\n".join(textwrap.wrap(text, width) + textwrap.wrap(convention(config), width)))
+
+
+def _curves(document: Mapping, axis: str):
+    from matplotlib.figure import Figure
+
+    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    groups = _groups(document, axis)
+    fig = Figure(figsize=(6.0 * len(groups), 5.0), layout="constrained")
+    panels = fig.subplots(1, len(groups), squeeze=False)[0]
+    for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
+        for i, doc in enumerate(docs):
+            y = np.array([_mean(doc, lam) for lam in lambdas])
+            colour = COLOURS[i % len(COLOURS)]
+            label = f"{axis.rsplit('.', 1)[-1]}={_value_text(doc['point'].get(axis))}"
+            ax.plot(np.arange(len(lambdas)), y, "o-", color=colour, label=label, gid=label)
+            best = doc.get("best_lambda")
+            if best is not None:
+                k = lambdas.index(best)
+                ax.plot([k], [y[k]], "*", color=colour, markersize=14, markeredgecolor="black")
+        _lambda_ticks(ax, lambdas)
+        ax.set_yscale("log")
+        ax.set_xlabel(lambda_axis(document))
+        ax.set_ylabel("mean test loss (log scale)")
+        ax.set_title(point_label(rest) or "", fontsize=10)
+        ax.legend(title="★ λ_min of each curve", fontsize=8)
+    _title(fig, document, f"test loss against λ per {axis}")
+    return fig
+
+
+def _lambda_curves(document: Mapping, axis: str):
+    from matplotlib.figure import Figure
+
+    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    groups = _groups(document, axis)
+    fig = Figure(figsize=(6.5 * len(groups), 5.0), layout="constrained")
+    panels = fig.subplots(1, len(groups), squeeze=False)[0]
+    for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
+        values = [d["point"].get(axis) for d in docs]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        x = np.array(values, float) if numeric else np.arange(len(values))
+        for i, lam in enumerate(lambdas):
+            y = np.array([_mean(d, lam) for d in docs])
+            label = f"λ = {format_lambda(lam)}"
+            ax.plot(x, y, "o-", color=COLOURS[i % len(COLOURS)], label=label, gid=label,
+                    markersize=3)  # fmt: skip
+        best = np.array([min((_mean(d, lam) for lam in lambdas), default=np.nan) for d in docs])
+        ax.plot(x, best, "k--", linewidth=2.4, label="best λ per point", gid="best")
+        if not numeric:
+            ax.set_xticks(x, [_value_text(v) for v in values], rotation=45, ha="right")
+        ax.set_yscale("log")
+        ax.set_xlabel(axis)
+        ax.set_ylabel("mean test loss (log scale)")
+        ax.set_title(point_label(rest) or "", fontsize=10)
+        ax.legend(fontsize=8, title=lambda_axis(document), title_fontsize=8)
+    _title(fig, document, f"test loss against {axis}, one curve per λ")
+    return fig
+
+
+def _heatmaps(document: Mapping, axis: str):
+    from matplotlib.colors import LogNorm
+    from matplotlib.figure import Figure
+
+    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    groups = _groups(document, axis)
+    values = [v for docs in groups.values() for d in docs for v in
+              (_mean(d, lam) for lam in lambdas) if math.isfinite(v) and v > 0]  # fmt: skip
+    if not values:
+        raise GridPlotError("no finite positive test loss to draw")
+    norm = LogNorm(vmin=min(values), vmax=max(values))
+    fig = Figure(figsize=(1.2 + 4.6 * len(groups), 5.4), layout="constrained")
+    panels = fig.subplots(1, len(groups), squeeze=False)[0]
+    image = None
+    for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
+        grid = np.array([[_mean(d, lam) for d in docs] for lam in lambdas])
+        image = ax.imshow(np.ma.masked_invalid(grid), origin="lower", aspect="auto",
+                          cmap="viridis_r", norm=norm)  # fmt: skip
+        for j, doc in enumerate(docs):
+            best = doc.get("best_lambda")
+            if best is not None:
+                ax.plot([j], [lambdas.index(best)], "*", color="white", markersize=14,
+                        markeredgecolor="black", gid=f"best-{j}")  # fmt: skip
+        ax.set_xticks(range(len(docs)), [_value_text(d["point"].get(axis)) for d in docs],
+                      rotation=45, ha="right")  # fmt: skip
+        _lambda_ticks(ax, lambdas, "y")
+        ax.set_xlabel(axis)
+        ax.set_ylabel(lambda_axis(_panel_document(document, docs[0])))
+        ax.set_title(point_label(rest) or "", fontsize=10)
+        ax.grid(False)
+    fig.colorbar(image, ax=list(panels), label="mean test loss (log colour scale)")  # type: ignore[arg-type]
+    _title(fig, document, f"test loss over λ × {axis}; ★ λ_min of each column")
+    return fig
+
+
+def _panel_document(document: Mapping, doc: Mapping) -> Mapping:
+    """A document whose config is the point's (so the axis names that point's decay)."""
+    config = json.loads(json.dumps(document["config"]))
+    config["grid"], config["tune"] = {}, {}
+    for key, value in doc["point"].items():
+        section, _, name = key.partition(".")
+        if section in config and isinstance(config[section], dict) and "." not in name:
+            config[section][name] = value
+    return {**document, "config": config}
+
+
+def _isolation(document: Mapping):
+    from matplotlib.figure import Figure
+
+    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    docs = point_documents(document)
+    fig = Figure(figsize=(6.5 * len(docs), 5.0), layout="constrained")
+    panels = fig.subplots(1, len(docs), squeeze=False)[0]
+    for ax, doc in zip(panels, docs, strict=True):
+        x = np.arange(len(lambdas))
+        for i, (label, y) in enumerate(_candidate_curves(doc, lambdas).items()):
+            ax.plot(x, y, "--", color=COLOURS[(i + 1) % len(COLOURS)], linewidth=1.0,
+                    alpha=0.8, label=f"fixed {label}", gid=f"fixed {label}")  # fmt: skip
+        y = np.array([_mean(doc, lam) for lam in lambdas])
+        ax.plot(x, y, "o-", color="black", linewidth=2.4, label="tuned per λ (on validation)",
+                gid="tuned")  # fmt: skip
+        best = doc.get("best_lambda")
+        if best is not None:
+            k = lambdas.index(best)
+            ax.plot([k], [y[k]], "*", color="gold", markersize=16, markeredgecolor="black",
+                    label=f"λ_min = {format_lambda(best)}")  # fmt: skip
+        _lambda_ticks(ax, lambdas)
+        ax.set_yscale("log")
+        ax.set_xlabel(lambda_axis(document))
+        ax.set_ylabel("mean test loss (log scale)")
+        ax.set_title(point_label(doc["point"]) or "", fontsize=10)
+        ax.legend(fontsize=8)
+    keys = ", ".join(document["config"]["tune"])
+    _title(fig, document, f"isolation plot: best {keys} per λ")
+    return fig
+
+
+def _candidate_curves(doc: Mapping, lambdas: list[float]) -> dict[str, np.ndarray]:
+    """Mean test loss of every tune candidate at every λ (from the runs' tune_trials)."""
+    sums: dict[str, dict[float, list[float]]] = {}
+    for run in doc["runs"]:
+        for trial in run.get("tune_trials", []):
+            label = point_label(trial["values"])
+            value = trial.get("test_loss")
+            if value is not None:
+                sums.setdefault(label, {}).setdefault(run["lambda"], []).append(value)
+    return {
+        label: np.array([np.mean(by[lam]) if lam in by else np.nan for lam in lambdas])
+        for label, by in sums.items()
+    }

@@ -1,0 +1,744 @@
+"""Figures of a sweep: loss against λ (the validation curve) and loss against epoch.
+
+    render([results], "sweep.png")                        # validation curve
+    render([l2, decoupled], "cmp.svg", sources=[...])     # several sweeps overlaid
+    render([results], "curves.png", curves=True, lambdas=[0, 1e-3])
+
+`results` are loaded results documents (dicts, see docs/plots.md). matplotlib is imported inside
+the functions, so that importing this module costs nothing until a figure is drawn. Figures are
+plain `matplotlib.figure.Figure` objects (no pyplot, no global backend), and the same input
+gives byte-identical PNG and SVG files.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from wdcli import CONVENTION
+from wdcli.errors import WdcliError
+from wdcli.report.style import DPI, _style
+from wdcli.report.termchart import REGIME_COLOURS, regime_label, trained
+
+FORMATS = (".png", ".svg")
+LOSS_FLOOR = 1e-6  # lowest loss shown per step: below it float32 shows only rounding
+WIDTH, HEIGHT = 8.0, 5.0  # inches: 960 × 600 pixels at DPI, readable at 100 %
+TRAIN, TEST = "#1f77b4", "#ff7f0e"  # matplotlib's first two colours
+FILE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+class PlotError(WdcliError):
+    """A figure cannot be drawn from these results, or not to this file."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def _convention(doc, width: int = 100) -> str:
+    """The penalty or decay a results document applied, wrapped for a figure's title."""
+    from wdcli.store.conventions import convention
+
+    config = doc.data.get("config")
+    text = convention(config) if config else (doc.data.get("convention") or CONVENTION)
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def render(
+    results,
+    out,
+    *,
+    curves: bool = False,
+    lambdas: Sequence[float] | None = None,
+    sources: Sequence[str] | None = None,
+    kind: str = "auto",
+    axis: str | None = None,
+) -> Path:
+    """Draw one or several results documents to `out` (.png or .svg) and return its path.
+
+    A grid or tune sweep (one document) gets the figures of wdcli.report.gridplots: `kind` auto,
+    curves, heatmap or isolation; `axis` the grid key drawn across.
+
+    curves=False draws the validation curve, curves=True the per-epoch curves of `lambdas`
+    (default: smallest λ, λ_min, largest λ). `sources` name the documents (their file names)
+    in messages and tell apart sweeps whose config names are equal.
+    """
+    path = output_path(out)
+    from wdcli.report import gridplots
+
+    if not curves and gridplots.applies(results, kind):
+        return save(gridplots.figure(results, kind=kind, axis=axis, sources=sources), path)
+    if curves:
+        fig = curves_figure(results, lambdas=lambdas, sources=sources)
+    else:
+        fig = validation_figure(results, sources=sources)
+    return save(fig, path)
+
+
+def output_path(out) -> Path:
+    """`out` as a Path, or PlotError when its extension is not one matplotlib is asked for."""
+    path = Path(out)
+    if path.suffix.lower() not in FORMATS:
+        raise PlotError(f"{out}: the figure file must end in .png or .svg")
+    return path
+
+
+def save(fig, out) -> Path:
+    """Write `fig` to `out` without dates or version strings, so equal figures are equal bytes."""
+    path = output_path(out)
+    fmt = path.suffix.lower()[1:]
+    metadata = {"Date": None, "Creator": None} if fmt == "svg" else {"Software": None}
+    try:
+        with _style():
+            fig.savefig(path, format=fmt, metadata=metadata, dpi=DPI)
+    except OSError as err:
+        raise PlotError(f"{out}: cannot write the figure: {err.strerror or err}") from None
+    return path
+
+
+def validation_figure(results, sources: Sequence[str] | None = None):
+    """Train and test loss against λ (accuracy below for classification), as a Figure."""
+    docs = _documents(results, sources)
+    with _style():
+        return _validation(docs)
+
+
+def curves_figure(
+    results, lambdas: Sequence[float] | None = None, sources: Sequence[str] | None = None
+):
+    """Per-epoch train and test loss (mean over seeds) at a few λ, one panel per document."""
+    docs = _documents(results, sources)
+    for doc in docs:
+        if not any(run.get("curve") for run in doc.data.get("runs", [])):
+            model = doc.data.get("config", {}).get("model", {}).get("name", "?")
+            raise PlotError(
+                f"{doc.source}: no per-epoch curves in these results (model "
+                f"'{model}'); only mlp sweeps record them"
+            )
+    with _style():
+        if all(_by_step(doc) for doc in docs):
+            return _step_curves(docs, lambdas)
+        return _curves(docs, lambdas)
+
+
+def nearest_lambda(grid: Sequence[float], value: float) -> float:
+    """The λ of `grid` closest to `value` on a log scale; 0 matches only 0 (or the smallest)."""
+    positive = [lam for lam in grid if lam > 0]
+    if value <= 0 or not positive:
+        return min(grid, key=abs)
+    return min(positive, key=lambda lam: abs(math.log(lam / value)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the documents
+
+
+class _Doc:
+    """One results document with the columns a figure needs (None → nan)."""
+
+    def __init__(self, data: Mapping, source: str, label: str, index: int):
+        self.data, self.source, self.label, self.index = data, source, label, index
+        self.rows = sorted(data["summary"], key=lambda row: row["lambda"])
+        self.lam = self.column("lambda")
+        self.task = data.get("task", "regression")
+        self.name = str(data.get("config", {}).get("name", label))
+        self.seeds = max((row.get("n_runs") or 0 for row in self.rows), default=0)
+
+    def column(self, key: str) -> np.ndarray:
+        """A summary field per λ; means and errors of rows that did not train are NaN (not
+        drawn: they average different seeds than their neighbours)."""
+        hide = key != "lambda" and key.endswith(("_mean", "_se", "_std"))
+        return np.array(
+            [
+                np.nan if r.get(key) is None or (hide and not trained(r)) else r[key]
+                for r in self.rows
+            ],
+            float,
+        )
+
+    def regimes(self) -> list[str]:
+        return [regime_label(row) for row in self.rows]
+
+    def diverged(self) -> np.ndarray:
+        """Rows with runs that did not train (diverged, no_fit or not_converged)."""
+        return np.array([not trained(row) for row in self.rows], bool)
+
+
+def _documents(results, sources) -> list[_Doc]:
+    docs = [results] if isinstance(results, Mapping) else list(results)
+    if not docs:
+        raise PlotError("no results to plot")
+    sources = (
+        list(sources)
+        if sources
+        else ["results" if len(docs) == 1 else f"results[{i}]" for i in range(len(docs))]
+    )
+    for data, source in zip(docs, sources, strict=True):
+        _check(data, source)
+    names = [str(d.get("config", {}).get("name", s)) for d, s in zip(docs, sources, strict=True)]
+    labels = [
+        f"{n} ({Path(s).name})" if names.count(n) > 1 else n
+        for n, s in zip(names, sources, strict=True)
+    ]
+    if len(set(labels)) < len(labels):
+        labels = [f"{label} #{i + 1}" for i, label in enumerate(labels)]
+    out = [_Doc(*args, i) for i, args in enumerate(zip(docs, sources, labels, strict=True))]
+    tasks = {doc.task for doc in out}
+    if len(tasks) > 1:
+        raise PlotError(
+            f"{out[-1].source}: cannot overlay classification and regression results in one figure"
+        )
+    return out
+
+
+def _check(data, source: str) -> None:
+    if not isinstance(data, Mapping):
+        raise PlotError(f"{source}: not a results document (expected a JSON object)")
+    rows = data.get("summary")
+    if not isinstance(rows, list) or not rows:
+        raise PlotError(f"{source}: no 'summary' rows to plot")
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or not isinstance(row.get("lambda"), int | float):
+            raise PlotError(f"{source}: summary[{i}].lambda: missing or not a number")
+        if row["lambda"] < 0:
+            raise PlotError(f"{source}: summary[{i}].lambda: must be ≥ 0")
+        if "test_loss_mean" not in row:
+            raise PlotError(f"{source}: summary[{i}]: no 'test_loss_mean'")
+
+
+# ---------------------------------------------------------------------------------------------
+# The validation curve
+
+
+def _validation(docs: list[_Doc]):
+    from matplotlib.figure import Figure
+
+    classification = docs[0].task == "classification"
+    has_zero = any((doc.lam == 0).any() for doc in docs)
+    fig = Figure(figsize=(WIDTH, HEIGHT + 2.0 * classification), layout="constrained")
+    fig.get_layout_engine().set(wspace=0.0, w_pad=0.04)  # type: ignore[call-arg, union-attr]
+    rows = _panels(fig, 2 if classification else 1, has_zero)
+    single = len(docs) == 1
+    for doc in docs:
+        colours = (TRAIN, TEST) if single else (FILE_COLOURS[doc.index % len(FILE_COLOURS)],) * 2
+        _draw(rows[0], doc, "loss", colours, single)
+        if classification:
+            _draw(rows[1], doc, "accuracy", colours, single)
+    _limits(rows, docs, log_loss=_log_scale(docs), headroom=0.22 if single else 0.06)
+    for r, row in enumerate(rows):
+        for doc in docs:
+            _mark_lambdas(row, doc, legend=(r == 0), single=single)
+            if single:
+                _shade_regimes(row, doc, labels=(r == 0))
+        _mark_diverged(row, docs, legend=(r == 0))
+    if all(doc.diverged().all() for doc in docs):
+        rows[0][1].text(
+            0.5,
+            0.5,
+            "no λ trained on every seed: nothing to draw\n(see each run's status)",
+            transform=rows[0][1].transAxes,
+            ha="center",
+            va="center",
+            color="0.3",
+            gid="nothing-trained",
+        )
+    _dress(fig, rows, docs, classification)
+    return fig
+
+
+def _panels(fig, nrows: int, has_zero: bool) -> list[tuple]:
+    """Rows of (λ = 0 panel or None, log-λ panel); the narrow left panel holds λ = 0 alone."""
+    grid = fig.add_gridspec(
+        nrows,
+        2 if has_zero else 1,
+        width_ratios=[1, 11] if has_zero else None,
+        height_ratios=[3, 2] if nrows == 2 else None,
+    )
+    rows, main0 = [], None
+    for r in range(nrows):
+        zero = fig.add_subplot(grid[r, 0]) if has_zero else None
+        main = fig.add_subplot(grid[r, -1], sharey=zero, sharex=main0)
+        main0 = main0 or main
+        main.set_xscale("log")
+        if zero is not None:
+            _break_axes(zero, main)
+        rows.append((zero, main))
+    return rows
+
+
+def _break_axes(zero, main) -> None:
+    """Join the λ = 0 panel to the log-λ panel with the usual // marks of a broken axis."""
+    zero.set_xlim(-1, 1)
+    zero.set_xticks([0], ["λ = 0"])
+    zero.spines["right"].set_visible(False)
+    zero.grid(False, axis="x")
+    main.spines["left"].set_visible(False)
+    main.tick_params(axis="y", which="both", left=False, labelleft=False)
+    for ax, x in ((zero, 1.0), (main, 0.0)):
+        ax.plot(
+            [x],
+            [0.0],
+            transform=ax.transAxes,
+            marker=[(-1, -1.6), (1, 1.6)],
+            ms=9,
+            ls="none",
+            color="0.3",
+            mec="0.3",
+            mew=1,
+            clip_on=False,
+            gid="axis-break",
+        )
+
+
+def _y(doc: _Doc, what: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error over seeds of e.g. test_loss, per λ."""
+    return doc.column(f"{split}_{what}_mean"), doc.column(f"{split}_{what}_se")
+
+
+def _draw(row, doc: _Doc, what: str, colours, single: bool) -> None:
+    """Mean train and test curves with ±1 SE bands; λ = 0 as its own point with error bar."""
+    zero, main = row
+    pos, at_zero = doc.lam > 0, doc.lam == 0
+    for split, colour, marker, ls in (
+        ("train", colours[0], "o", "--" if not single else "-"),
+        ("test", colours[1], "s", "-"),
+    ):
+        mean, se = _y(doc, what, split)
+        shown = _split_name(doc, split) if what == "loss" else split
+        label = shown if single else f"{doc.label}: {shown}"
+        main.plot(
+            doc.lam[pos],
+            mean[pos],
+            ls=ls,
+            marker=marker,
+            color=colour,
+            label=label,
+            gid=f"{split}-{what}",
+        )
+        if pos.sum() == 1 and np.isfinite(se[pos]).all():  # a band of one point is invisible
+            main.errorbar(
+                doc.lam[pos],
+                mean[pos],
+                yerr=se[pos],
+                fmt="none",
+                ecolor=colour,
+                capsize=4,
+                gid=f"{split}-{what}-se",
+            )
+        elif np.isfinite(se[pos]).any():
+            main.fill_between(
+                doc.lam[pos],
+                (mean - se)[pos],
+                (mean + se)[pos],
+                color=colour,
+                alpha=0.18,
+                lw=0,
+                gid=f"{split}-{what}-se",
+                label=_band_label(doc) if split == "test" and single else None,
+            )
+        if zero is not None and at_zero.any():
+            err = se[at_zero] if np.isfinite(se[at_zero]).all() else None
+            zero.errorbar(
+                [0.0],
+                mean[at_zero],
+                yerr=err,
+                fmt=marker,
+                color=colour,
+                capsize=3,
+                ms=6,
+                gid=f"lambda-zero-{split}-{what}",
+            )
+
+
+def _band_label(doc: _Doc) -> str:
+    from wdcli.report.table import spread
+
+    if "runs" in doc.data:
+        return f"±1 SE over {spread(doc.data)}"
+    return f"±1 SE over {doc.seeds} seeds"
+
+
+def _split_name(doc: _Doc, split: str) -> str:
+    """'test', or what the selection loss really is: 'cv' or 'loo' with validation folds."""
+    kind = (doc.data.get("validation") or {}).get("kind", "holdout")
+    return {"kfold": "cv", "loo": "loo"}.get(kind, split) if split == "test" else split
+
+
+def _log_scale(docs: list[_Doc]) -> bool:
+    """Loss on a log axis when it spans more than a factor 30 (e.g. a huge loss at λ = 0)."""
+    values = np.concatenate(
+        [np.concatenate([d.column("train_loss_mean"), d.column("test_loss_mean")]) for d in docs]
+    )
+    values = values[np.isfinite(values)]
+    return values.size > 0 and values.min() > 0 and values.max() / values.min() > 30
+
+
+def _limits(rows, docs: list[_Doc], log_loss: bool, headroom: float) -> None:
+    """λ range half a grid step beyond the ends; head-room above the loss for region labels."""
+    positive = np.unique(np.concatenate([d.lam[d.lam > 0] for d in docs]))
+    if positive.size:
+        step = math.sqrt(positive[-1] / positive[0]) ** (1 / max(positive.size - 1, 1))
+        step = step if positive.size > 1 else 3.0
+        rows[0][1].set_xlim(positive[0] / step, positive[-1] * step)
+    main = rows[0][1]
+    main.relim()
+    main.autoscale_view()
+    if log_loss:
+        main.set_yscale("log")
+    lo, hi = _data_range(docs, log_loss)
+    if lo is not None:
+        if log_loss:
+            span = math.log10(hi / lo) or 1.0
+            main.set_ylim(lo / 10 ** (0.05 * span), hi * 10 ** (headroom * span))
+        else:
+            span = (hi - lo) or abs(hi) or 1.0
+            main.set_ylim(lo - 0.05 * span, hi + headroom * span)
+
+
+def _data_range(docs: list[_Doc], log_loss: bool):
+    parts = []
+    for doc in docs:
+        for split in ("train", "test"):
+            mean, se = _y(doc, "loss", split)
+            se = np.where(np.isfinite(se), se, 0.0)
+            parts += [mean + se, mean if log_loss else mean - se]
+    values = np.concatenate(parts)
+    values = values[np.isfinite(values) & ((values > 0) if log_loss else True)]
+    return (values.min(), values.max()) if values.size else (None, None)
+
+
+def _axis_for(row, lam: float):
+    zero, main = row
+    return zero if lam == 0 and zero is not None else main
+
+
+def _fmt(lam: float) -> str:
+    return "0" if lam == 0 else f"{lam:.3g}"
+
+
+def _mark_lambdas(row, doc: _Doc, legend: bool, single: bool) -> None:
+    """Vertical lines at λ_min (dashed) and at the one-standard-error λ (dotted)."""
+    colour = "0.15" if single else FILE_COLOURS[doc.index % len(FILE_COLOURS)]
+    prefix = "" if single else f"{doc.label}: "
+    for key, name, ls in (("best_lambda", "λ_min", "--"), ("lambda_1se", "λ_1se", ":")):
+        lam = doc.data.get(key)
+        if lam is None:
+            continue
+        label = f"{prefix}{name} = {_fmt(lam)}" if legend else None
+        _axis_for(row, lam).axvline(
+            lam if lam > 0 else 0.0,
+            color=colour,
+            ls=ls,
+            lw=1.3 if single else 1.0,
+            alpha=1 if single else 0.7,
+            label=label,
+            gid=key,
+            zorder=1.5,
+        )
+
+
+def _shade_regimes(row, doc: _Doc, labels: bool) -> None:
+    """Shade each run of equal regimes and name it at the top of the panel."""
+    zero, main = row
+    regimes, lam = doc.regimes(), doc.lam
+    positive = [(lv, rg) for lv, rg in zip(lam, regimes, strict=True) if lv > 0]
+    if zero is not None and (lam == 0).any():
+        regime = regimes[int(np.argmax(lam == 0))]
+        if regime in REGIME_COLOURS:
+            zero.axvspan(
+                -1, 1, color=REGIME_COLOURS[regime], alpha=0.10, lw=0, gid=f"region-{regime}"
+            )
+            # named here only when the shading does not simply carry on to the right
+            if labels and (not positive or positive[0][1] != regime):
+                _region_label(zero, 0.0, regime, vertical=True)
+    xlo, xhi = main.get_xlim()
+    for start, stop, regime in _runs(positive):
+        lo = xlo if start == 0 else math.sqrt(positive[start - 1][0] * positive[start][0])
+        hi = xhi if stop == len(positive) else math.sqrt(positive[stop - 1][0] * positive[stop][0])
+        if regime not in REGIME_COLOURS:
+            continue
+        main.axvspan(lo, hi, color=REGIME_COLOURS[regime], alpha=0.10, lw=0, gid=f"region-{regime}")
+        if labels:
+            width = math.log(hi / lo) / math.log(xhi / xlo)
+            _region_label(main, math.sqrt(lo * hi), regime, vertical=width < 0.013 * len(regime))
+
+
+def _runs(pairs):
+    """(start, stop, value) of each stretch of equal values in [(λ, value), …]."""
+    start = 0
+    for i in range(1, len(pairs) + 1):
+        if i == len(pairs) or pairs[i][1] != pairs[start][1]:
+            yield start, i, pairs[start][1]
+            start = i
+
+
+def _region_label(ax, x: float, regime: str, vertical: bool) -> None:
+    ax.text(
+        x,
+        0.97,
+        regime,
+        transform=ax.get_xaxis_transform(),
+        ha="center",
+        va="top",
+        rotation=90 if vertical else 0,
+        fontsize=9,
+        color=REGIME_COLOURS[regime],
+        fontweight="bold",
+        gid=f"region-label-{regime}",
+        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.7),
+    )
+
+
+def _mark_diverged(row, docs: list[_Doc], legend: bool) -> None:
+    """An × on the λ axis wherever a run did not train (the λ is left out of the curve)."""
+    labelled = False
+    only_diverged = not any(
+        row.get("n_no_fit") or row.get("n_not_converged") for doc in docs for row in doc.rows
+    )
+    name = "diverged runs" if only_diverged else "runs that did not train"
+    for doc in docs:
+        for lam in doc.lam[doc.diverged()]:
+            ax = _axis_for(row, lam)
+            label = name if legend and not labelled else None
+            ax.plot(
+                [lam if lam > 0 else 0.0],
+                [0.0],
+                "x",
+                color="#b00000",
+                ms=9,
+                mew=2,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                label=label,
+                gid="diverged",
+                zorder=5,
+            )
+            labelled = labelled or label is not None
+
+
+def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
+    zero, main = rows[0]
+    first = zero if zero is not None else main
+    first.set_ylabel("loss (cross-entropy)" if classification else "loss (mean squared error)")
+    if classification:
+        (rows[1][0] or rows[1][1]).set_ylabel("accuracy")
+        for ax in rows[0]:
+            if ax is not None:
+                ax.tick_params(labelbottom=False)
+    from wdcli.store.conventions import lambda_axis
+
+    rows[-1][1].set_xlabel(lambda_axis(docs[0].data).removesuffix(")") + ", log scale)")
+    names = " vs ".join(doc.label for doc in docs)
+    model = str(docs[0].data.get("config", {}).get("model", {}).get("name", ""))
+    if len(docs) == 1 and model and model != names:
+        names += f" ({model})"
+    what = f"train and {_split_name(docs[0], 'test')} loss against λ"
+    fig.suptitle(f"{names}: {what}\n{_convention(docs[0])}")
+    handles, labels = _legend_entries(rows[0])
+    ncols = len(labels) if len(labels) <= 5 else math.ceil(len(labels) / 2)
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
+
+
+def _legend_entries(row):
+    handles, labels = [], []
+    for ax in reversed(row):  # the log-λ panel first: its curves lead the legend
+        if ax is None:
+            continue
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    return handles, labels
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-epoch curves
+
+
+def _curves(docs: list[_Doc], requested):
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    width = WIDTH if len(docs) == 1 else min(4.6 * len(docs), 16.0)
+    fig = Figure(figsize=(width, HEIGHT), layout="constrained")
+    axes = fig.subplots(1, len(docs), sharey=True, squeeze=False)[0]
+    log_y = False
+    for ax, doc in zip(axes, docs, strict=True):
+        log_y |= _draw_curves(ax, doc, requested)
+        ax.set_xlabel("epoch")
+        if len(docs) > 1:
+            ax.set_title(doc.label)
+    if log_y:
+        axes[0].set_yscale("log")
+    axes[0].set_ylabel(
+        "loss (cross-entropy)" if docs[0].task == "classification" else "loss (mean squared error)"
+    )
+
+    convention = _convention(docs[0])
+    names = " vs ".join(doc.label for doc in docs)
+    seeds = max(doc.seeds for doc in docs)
+    fig.suptitle(
+        f"{names}: loss per epoch, mean over {seeds} seed{'s' * (seeds != 1)}\n{convention}"
+    )
+    styles = [
+        Line2D([], [], color="0.3", ls="-", label="test"),
+        Line2D([], [], color="0.3", ls="--", label="train"),
+    ]
+    for ax in axes:
+        ax.legend(
+            handles=ax.get_legend_handles_labels()[0] + styles,
+            loc="best",
+            frameon=True,
+            framealpha=0.9,
+            edgecolor="none",
+        )
+    return fig
+
+
+def _pick(doc: _Doc, requested) -> list[float]:
+    grid = sorted(float(v) for v in doc.lam)
+    if requested:
+        chosen = {nearest_lambda(grid, float(v)) for v in requested}
+    else:
+        best = doc.data.get("best_lambda")
+        chosen = {grid[0], grid[-1]} | ({float(best)} if best is not None else set())
+    return sorted(chosen)
+
+
+def _mean_curve(doc: _Doc, lam: float):
+    """Epochs and the seed-mean train and test curves at λ (None when every run diverged)."""
+    curves = [
+        run["curve"]
+        for run in doc.data.get("runs", [])
+        if run.get("lambda") == lam and run.get("curve")
+    ]
+    if not curves:
+        return None
+    n = min(len(c["epoch"]) for c in curves)
+
+    def stack(key):
+        return np.array(
+            [[np.nan if v is None else v for v in c[key][:n]] for c in curves], float
+        ).mean(axis=0)
+
+    return np.asarray(curves[0]["epoch"][:n], float), stack("train_loss"), stack("test_loss")
+
+
+def _health_suffix(doc: _Doc, lam: float) -> str:
+    """' (2/3 diverged)' for a λ whose runs did not all train, so its curve is not read as fine."""
+    from wdcli.report.table import health_cell
+
+    row = next((r for r in doc.rows if r["lambda"] == lam), None)
+    if row is None or trained(row):
+        return ""
+    return f" ({health_cell(row) or row.get('regime') or 'did not train'})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Accuracy and loss per step (full-batch classifiers: memorisation, then grokking)
+
+
+def _by_step(doc: _Doc) -> bool:
+    """A full-batch classifier's sweep with accuracy curves: drawn against log-scaled steps."""
+    model = doc.data.get("config", {}).get("model", {})
+    return model.get("batch_size") == "full" and any(
+        "test_accuracy" in (run.get("curve") or {}) for run in doc.data.get("runs", [])
+    )
+
+
+def _seed_mean(doc: _Doc, lam: float, keys: Sequence[str]):
+    """Steps and the seed-mean of each curve in `keys` at λ (None when no run has curves)."""
+    curves = [
+        r["curve"] for r in doc.data.get("runs", []) if r.get("lambda") == lam and r.get("curve")
+    ]
+    if not curves:
+        return None
+    n = min(len(c["epoch"]) for c in curves)
+    means = [
+        np.array([[np.nan if v is None else v for v in c[key][:n]] for c in curves], float).mean(0)
+        for key in keys
+    ]
+    return np.asarray(curves[0]["epoch"][:n], float), *means
+
+
+def _step_curves(docs: list[_Doc], requested):
+    """Train (dashed) and test (solid) accuracy above, loss below, against log-scaled steps,
+    one colour per λ (every λ of the file unless some are requested)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    width = WIDTH if len(docs) == 1 else min(4.6 * len(docs), 16.0)
+    fig = Figure(figsize=(width, HEIGHT + 1.5), layout="constrained")
+    axes = fig.subplots(2, len(docs), sharex="col", sharey="row", squeeze=False,
+                        gridspec_kw={"height_ratios": [3, 2]})  # fmt: skip
+    cmap = matplotlib.colormaps["viridis"]
+    keys = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
+    for j, doc in enumerate(docs):
+        top, bottom = axes[0, j], axes[1, j]
+        grid = sorted(float(v) for v in doc.lam)
+        chosen = sorted({nearest_lambda(grid, float(v)) for v in requested}) if requested else grid
+        for k, lam in enumerate(chosen):
+            colour = cmap(0.9 * k / max(len(chosen) - 1, 1))
+            curve = _seed_mean(doc, lam, keys)
+            if curve is None:
+                top.plot([], [], "x", color=colour, label=f"λ = {_fmt(lam)}: every run diverged")
+                continue
+            step, train_acc, test_acc, train_loss, test_loss = curve
+            shown = step > 0  # step 0 (the initial network) has no place on a log axis
+            for ax, train, test, what in ((top, train_acc, test_acc, "accuracy"),
+                                          (bottom, train_loss, test_loss, "loss")):  # fmt: skip
+                ax.plot(step[shown], test[shown], color=colour, ls="-",
+                        label=f"λ = {_fmt(lam)}", gid=f"step-test-{what}-{_fmt(lam)}")  # fmt: skip
+                ax.plot(step[shown], train[shown], color=colour, ls="--",
+                        gid=f"step-train-{what}-{_fmt(lam)}")  # fmt: skip
+        top.set_xscale("log")
+        top.set_ylim(-0.03, 1.03)
+        top.axhline(0.99, color="0.5", lw=0.8, ls=":", gid="threshold-99")
+        bottom.set_yscale("log")
+        low, high = bottom.get_ylim()
+        bottom.set_ylim(max(low, LOSS_FLOOR), high)  # a memorised train loss falls to rounding
+        bottom.set_xlabel("step (log scale)")
+        if len(docs) > 1:
+            top.set_title(doc.label)
+    axes[0, 0].set_ylabel("accuracy")
+    axes[1, 0].set_ylabel("loss (cross-entropy)")
+    seeds = max(doc.seeds for doc in docs)
+    names = " vs ".join(doc.label for doc in docs)
+    convention = _convention(docs[0])
+    fig.suptitle(
+        f"{names}: accuracy and loss per step, mean over {seeds} seed{'s' * (seeds != 1)}"
+        f"\n{convention}"
+    )
+    styles = [Line2D([], [], color="0.3", ls="-", label="test"),
+              Line2D([], [], color="0.3", ls="--", label="train")]  # fmt: skip
+    handles = axes[0, 0].get_legend_handles_labels()[0] + styles
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 7))
+    return fig
+
+
+def _draw_curves(ax, doc: _Doc, requested) -> bool:
+    import matplotlib
+
+    chosen = _pick(doc, requested)
+    cmap = matplotlib.colormaps["viridis"]
+    best = doc.data.get("best_lambda")
+    values = []
+    for k, lam in enumerate(chosen):
+        colour = cmap(0.85 * k / max(len(chosen) - 1, 1))
+        name = f"λ = {_fmt(lam)}" + (" (λ_min)" if best is not None and lam == best else "")
+        name += _health_suffix(doc, lam)
+        curve = _mean_curve(doc, lam)
+        if curve is None:
+            ax.plot([], [], "x", color=colour, label=f"{name}: every run diverged")
+            continue
+        epoch, train, test = curve
+        ax.plot(epoch, test, color=colour, ls="-", label=name, gid=f"curve-test-{_fmt(lam)}")
+        ax.plot(epoch, train, color=colour, ls="--", gid=f"curve-train-{_fmt(lam)}")
+        values += [train, test]
+    finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else []
+    return len(finite) > 0 and finite.min() > 0 and finite.max() / finite.min() > 30  # type: ignore[union-attr]

@@ -1,0 +1,266 @@
+"""Where a sweep writes: the results file and its journal, fresh or resumed.
+
+Default names are `results/NAME-YYYYmmdd-HHMMSS.json`; the journal beside it is created with
+O_EXCL, which reserves the name, so two sweeps started in the same second never share a file.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from wdcli.config import Config
+from wdcli.errors import ResultsError
+from wdcli.runkey import RunKey, point_label
+from wdcli.store.journal import (
+    JOURNAL_SUFFIX,
+    Journal,
+    ensure_free,
+    journal_path,
+    read_header,
+    read_journal,
+)
+from wdcli.store.results import now
+
+RESULTS_FOLDER = Path("results")
+Planned = Callable[[Config], set[RunKey]]  # a config's run keys (the sweep's plan)
+
+
+@dataclass
+class Destination:
+    """An open journal, the results file it leads to, and the runs it already holds."""
+
+    results_path: Path
+    journal: Journal
+    overwrite: bool = False
+    done_runs: list[dict] = field(default_factory=list)
+    started_at: str = ""
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class DataPrints:
+    """The data's fingerprint (all seeds) and each seed's, as the journal records them."""
+
+    combined: str
+    per_seed: dict[int, str]
+
+
+def open_destination(
+    config: Config,
+    out: Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    folder: Path = RESULTS_FOLDER,
+    data: DataPrints | None = None,
+    planned: Planned | None = None,
+) -> Destination:
+    """Reserve the results file of a sweep and open its journal (new, or resumed).
+
+    `data` is recorded in a new journal's header; a journal resumed with other data (a file
+    changed since) is refused, and so is one holding a run that `planned(config)` (the
+    sweep's run keys) does not. The place is checked writable before anything is written."""
+    if out is not None:
+        return _open_named(config, Path(out), resume, force, data, planned)
+    _check_folder(folder, create=True)
+    if resume:
+        found = _find_resumable(config, folder)
+        if found is not None:
+            return _resume(config, found, overwrite=False, data=data, planned=planned)
+    return _open_new(config, folder, data)
+
+
+def _header(config: Config, data: DataPrints | None) -> dict:
+    header = {
+        "journal_version": 1,
+        "name": config.name,
+        "config_hash": config.hash(),
+        "config": config.resolved(),
+        "started_at": now(),
+    }
+    if data is not None:
+        header["data_fingerprint"] = data.combined
+    return header
+
+
+def _check_folder(folder: Path, create: bool = False) -> None:
+    """Refuse, in one line naming it, a results folder that is a file or cannot be written."""
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"{folder}: not a folder; move it away or pass --out")
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise ResultsError(f"{folder}: no such folder")
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ResultsError(f"{folder}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _open_named(
+    config: Config,
+    out: Path,
+    resume: bool,
+    force: bool,
+    data: DataPrints | None,
+    planned: Planned | None = None,
+) -> Destination:
+    if out.is_dir():
+        raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
+    if not out.parent.is_dir():
+        what = "not a folder" if out.parent.exists() else "no such folder"
+        raise ResultsError(f"{out.parent}: {what}")
+    _check_folder(out.parent)
+    if out.exists() and not force:
+        raise ResultsError(
+            f"{out}: already exists; pass --force to overwrite it or --out another file"
+        )
+    journal = journal_path(out)
+    if journal.exists():
+        if resume:
+            return _resume(config, journal, overwrite=force, data=data, planned=planned)
+        ensure_free(journal)
+        if not force:
+            raise ResultsError(
+                f"{journal}: an unfinished sweep is recorded there; pass --resume to continue "
+                "it or --force to start over"
+            )
+    header = _header(config, data)
+    return Destination(
+        out,
+        Journal.create(journal, header, exclusive=False),
+        overwrite=force,
+        started_at=header["started_at"],
+    )
+
+
+def _resume(
+    config: Config,
+    journal: Path,
+    overwrite: bool,
+    data: DataPrints | None = None,
+    planned: Planned | None = None,
+) -> Destination:
+    opened = Journal.open_locked(journal)  # first: a sweep using it is still writing it
+    try:
+        contents = read_journal(journal)
+        found = contents.header.get("config_hash")
+        if found != config.hash():
+            raise ResultsError(
+                f"{journal}: was written for a different config (hash {found}, this config is "
+                f"{config.hash()}); run without --resume, or with --out for a new file"
+            )
+        runs = _runs_of(config, journal, contents, planned)
+        if data is not None:
+            _check_same_data(journal, contents, data)
+        opened.cut_torn_line()
+    except BaseException:
+        opened.close()
+        raise
+    opened.config_hash = config.hash()
+    results = journal.with_name(journal.name.removesuffix(JOURNAL_SUFFIX) + ".json")
+    return Destination(
+        results,
+        opened,
+        overwrite=overwrite,
+        done_runs=runs,
+        started_at=contents.header.get("started_at") or now(),
+        resumed=True,
+    )
+
+
+def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
+    """Refuse to mix runs of other data (a CSV edited since) with runs of this data."""
+    recorded = contents.header.get("data_fingerprint")
+    changed = recorded is not None and recorded != data.combined
+    if recorded is None:  # a journal from before fingerprints were in its header: its runs
+        changed = any(
+            isinstance(run, dict)
+            and run.get("fold", 0) == 0  # the seeds' prints are of their fold-0 data
+            and run.get("seed") in data.per_seed
+            and run.get("data_fingerprint") not in (None, data.per_seed[run["seed"]])
+            for run in contents.runs
+        )
+    if changed:
+        shown = f"fingerprint {recorded}, " if recorded else ""
+        raise ResultsError(
+            f"{journal}: was written for other data ({shown}the data now give "
+            f"{data.combined}): a data file changed since; restore it, or run without --resume "
+            "to start anew"
+        )
+
+
+def _runs_of(config: Config, journal: Path, contents, planned: Planned | None) -> list[dict]:
+    """The journal's runs, once each; a run that this config does not have is an error."""
+    wanted = planned(config) if planned is not None else None
+    folds = {key.fold for key in wanted} if wanted is not None else set()
+    runs, prints = {}, {}  # type: ignore[var-annotated]
+    for number, run in zip(contents.lines, contents.runs, strict=True):
+        key = RunKey.of(run)
+        if wanted is not None and key not in wanted:
+            fold = f", fold {key.fold}" if len(folds) > 1 or key.fold else ""
+            point = point_label(key.point, short=False)
+            where = f"{point}, " if point else ""
+            raise ResultsError(
+                f"{journal}: line {number}: a run this config does not have ({where}λ = "
+                f"{key.lam:g}, seed {key.seed}{fold}): another sweep's runs? Run without "
+                "--resume, or with --force to start over"
+            )
+        _same_data(journal, number, run, prints)
+        runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once
+    return list(runs.values())
+
+
+def _same_data(journal: Path, number: int, run: dict, prints: dict) -> None:
+    """Runs of one seed (and point, fold) were trained on one dataset: the same fingerprint."""
+    found = run.get("data_fingerprint")
+    if found is None:
+        return
+    where = (json.dumps(run.get("point") or {}, sort_keys=True), run["seed"], run.get("fold", 0))
+    first, line = prints.setdefault(where, (found, number))
+    if found != first:
+        raise ResultsError(
+            f"{journal}: line {number}: data_fingerprint: {found}, but line {line} has {first} "
+            f"for seed {run['seed']}: runs of another sweep's data? Run without --resume, or "
+            "with --force to start over"
+        )
+
+
+def _find_resumable(config: Config, folder: Path) -> Path | None:
+    """The newest unfinished journal of this config's name; refuse one of another config."""
+    candidates = []
+    for path in folder.glob(f"{config.name}-*{JOURNAL_SUFFIX}"):
+        header = read_header(path)  # a damaged header is an error, a torn one is skipped
+        if header is not None and header.get("name") == config.name:
+            candidates.append((path.stat().st_mtime, path, header.get("config_hash")))
+    if not candidates:
+        return None
+    matching = [c for c in candidates if c[2] == config.hash()]
+    if not matching:
+        newest = max(candidates)
+        raise ResultsError(
+            f"{newest[1]}: was written for a different config (hash {newest[2]}, this config is "
+            f"{config.hash()}); run without --resume to start anew"
+        )
+    return max(matching)[1]
+
+
+def _open_new(config: Config, folder: Path, data: DataPrints | None = None) -> Destination:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        results = folder / f"{config.name}-{stamp}{suffix}.json"
+        if results.exists():
+            continue
+        header = _header(config, data)
+        try:
+            journal = Journal.create(journal_path(results), header, exclusive=True)
+        except FileExistsError:
+            continue
+        return Destination(results, journal, started_at=header["started_at"])
+    raise ResultsError(f"{folder}: no free results file name for '{config.name}'")

@@ -1,0 +1,63 @@
+"""The data of a seed's fold, built once per process (all λ of the fold share it)."""
+
+from __future__ import annotations
+
+from wdcli.config import Config, KFold
+from wdcli.config.grid import point_config
+from wdcli.data import Dataset, Split
+from wdcli.data.build import build_split, source_stamp
+from wdcli.data.folds import fold_dataset, kfold_indices
+from wdcli.sweep.plan import Unit
+
+_SPLIT_CACHE: dict[tuple, Split] = {}
+
+
+_DATA_CACHE: dict[tuple, Dataset] = {}
+
+
+def _cached(cache: dict, key, build):
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = build()
+    return cache[key]
+
+
+def split_for(config: Config, seed: int) -> Split:
+    """The train/test split of a seed, before standardisation, built once per process."""
+    data_seed = config.dataset.seed if config.dataset.seed is not None else seed
+    key = (config.dataset.model_dump_json(), data_seed, source_stamp(config.dataset))
+    return _cached(_SPLIT_CACHE, key, lambda: build_split(config.dataset, seed))
+
+
+def _data_key(config: Config, seed: int, fold: int) -> tuple:
+    dataset = config.dataset.model_dump_json()
+    return (dataset, config.validation.model_dump_json(), seed, fold, source_stamp(config.dataset))
+
+
+def dataset_for(config: Config, seed: int, fold: int = 0) -> Dataset:
+    """The dataset of a seed's fold, built once per process (all λ of a fold share it)."""
+    split = split_for(config, seed)
+    key = _data_key(config, seed, fold)
+    return _cached(_DATA_CACHE, key, lambda: fold_dataset(config, split, seed, fold))
+
+
+def _fingerprint_of(config: Config, seed: int) -> str:
+    """A seed's data fingerprint, built without filling the caches with every seed's data."""
+    cached = _DATA_CACHE.get(_data_key(config, seed, 0))
+    if cached is None:
+        cached = fold_dataset(config, build_split(config.dataset, seed), seed, 0)
+    return cached.fingerprint()
+
+
+def unit_dataset(config: Config, unit: Unit) -> Dataset:
+    """The dataset of a unit: its seed's and fold's, with its points' dataset settings."""
+    return dataset_for(point_config(config, unit.points[0]), unit.seed, unit.fold)
+
+
+def check_folds(config: Config) -> None:
+    """Cut the first seed's folds now, so that a fold the data cannot give (too few samples
+    or a class too small to stratify) is an error before anything is written."""
+    if isinstance(config.validation, KFold):
+        seed = config.seed_values()[0]
+        kfold_indices(config.validation, split_for(config, seed), seed)

@@ -1,0 +1,218 @@
+"""Running a sweep: check everything before anything is written, run the units the journal
+does not have on an executor, and write the results document.
+
+A work unit is one seed, one fold, a batch of its λ and the grid points that train together
+(wdcli.sweep.stacking); `run_unit` (wdcli.sweep.unit) trains them and returns one run record
+per (point, λ).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wdcli.config import Config, task_of
+from wdcli.config.grid import grid_points, point_config
+from wdcli.data.build import SPLIT_ONLY_VARIES, check_split
+from wdcli.errors import DataError
+from wdcli.metrics.summary import summarise_points
+from wdcli.runkey import RunKey, point_label, point_text
+from wdcli.store.conventions import convention
+from wdcli.store.destination import DataPrints, Destination
+from wdcli.store.results import build_document, dumps, now, write_atomic
+from wdcli.sweep.budget import (
+    Shape,
+    check_fits,
+    data_parts,
+    lambda_count,
+    long_sweep_note,
+    sweep_parts,
+)
+from wdcli.sweep.datasets import _fingerprint_of, dataset_for, unit_dataset
+from wdcli.sweep.plan import check_task, plan_units, split_done
+from wdcli.sweep.unit import run_unit
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What `prepare` found: the data's fingerprints (for the journal) and notes for the
+    user (a long sweep)."""
+
+    data: DataPrints
+    notes: list[str]
+
+
+BUILT_AHEAD = 32  # seeds whose datasets `prepare` builds in full (and fingerprints)
+
+
+def prepare(config: Config) -> Prepared:
+    """Check everything about the data before anything is written: the memory to build it,
+    each seed's dataset (file errors, the split, one class only), the model against the
+    task, the memory of the sweep; a long sweep gets a note with its estimated time.
+
+    The first BUILT_AHEAD seeds are built in full and fingerprinted (the fingerprint covers
+    them); beyond those, datasets read once (CSV, bundled) have each seed's split checked,
+    and generated ones are left to their units (their seeds change only the draw)."""
+    check_fits(data_parts(config))
+    seeds = config.seed_values()
+    first = dataset_for(config, seeds[0])
+    check_task(config, first.task)
+    outputs = first.n_classes if first.n_classes > 2 else 1
+    shape = Shape(len(first.y_train), len(first.y_test), first.X_train.shape[1], outputs)
+    check_fits(sweep_parts(config, shape, lambda_count(config), workers=1))
+    prints = {seeds[0]: first.fingerprint()}
+    for seed in seeds[1:]:
+        if config.dataset.seed is not None:  # every seed shares the one dataset
+            prints[seed] = prints[seeds[0]]
+        elif len(prints) < BUILT_AHEAD:
+            prints[seed] = _fingerprint_of(config, seed)
+        elif config.dataset.name in SPLIT_ONLY_VARIES:
+            check_split(config.dataset, seed)
+    note = long_sweep_note(config, shape, workers=1)
+    runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
+    return Prepared(DataPrints(combined_fingerprint(runs), prints), [note] if note else [])
+
+
+def check_points(config: Config, source: str = "") -> None:
+    """Build the first seed's data of every grid point with its own dataset settings, so that
+    a point whose data cannot be built (n_train above the samples) fails before any run,
+    in one line naming the point."""
+    if not config.grid:
+        return
+    seed, seen = config.seed_values()[0], set()
+    for point in grid_points(config):
+        point_cfg = point_config(config, point)
+        key = point_cfg.dataset.model_dump_json()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            data = dataset_for(point_cfg, seed)
+        except DataError as exc:
+            where = f"{source}: " if source else ""
+            raise DataError(f"{where}point {point_label(point, short=False)}: {exc}") from None
+        check_task(point_cfg, data.task)
+
+
+def combined_fingerprint(runs: list[dict]) -> str:
+    """One fingerprint for the data of all seeds (the seed's own when they share data)."""
+    runs = [r for r in runs if r.get("fold", 0) == 0]  # the whole split; folds are its parts
+    per_seed = sorted({(r["seed"], r["data_fingerprint"]) for r in runs})
+    prints = {fp for _, fp in per_seed}
+    if len(prints) == 1:
+        return prints.pop()
+    text = ";".join(f"{seed}:{fp}" for seed, fp in per_seed)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def execute(
+    config: Config,
+    destination: Destination,
+    executor,
+    on_progress: ProgressCallback | None = None,
+    lambdas_per_unit: int | None = None,
+) -> dict:
+    """Run what the journal does not have yet, then write and return the results document."""
+    check_task(config)
+    planned = plan_units(config, lambdas_per_unit, getattr(executor, "workers", 1))
+    total = sum(len(unit.keys()) for unit in planned)
+    units, runs = split_done(planned, destination.done_runs)
+    journal = destination.journal
+    stream = executor.run(run_unit, config, units, unit_dataset)
+    try:
+        if on_progress:
+            on_progress(len(runs), total)
+        for unit_runs in stream:
+            for run in unit_runs:
+                journal.append(run)
+            runs += unit_runs
+            if on_progress:
+                on_progress(len(runs), total)
+        document = finish(config, runs, destination.started_at, executor.name)
+        write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
+        # Everything is in the results file now; removed while still locked, so that no
+        # other sweep can take the journal up in between.
+        with contextlib.suppress(OSError):  # e.g. a folder now read-only: the file is complete
+            journal.path.unlink(missing_ok=True)
+    finally:
+        if hasattr(stream, "close"):
+            stream.close()  # a failed append stops the workers now, not when collected
+        journal.close()
+    return document
+
+
+def finish(config: Config, runs: list[dict], started_at: str, executor_name: str) -> dict:
+    """The results document of a complete set of runs, in key order, summarised per point."""
+    points = {point: i for i, point in enumerate(grid_points(config))}
+    order = {lam: i for i, lam in enumerate(config.lambda_values())}
+    seeds = {seed: i for i, seed in enumerate(config.seed_values())}
+
+    def position(run: dict) -> tuple:
+        key = RunKey.of(run)
+        return points[key.point], order[key.lam], seeds[key.seed], key.fold
+
+    runs = sorted(runs, key=position)
+    summary, selections = summarise_points(runs, config.tolerance)
+    first = point_config(config, point_text(runs[0].get("point")))
+    task = task_of(first.dataset) or dataset_for(first, runs[0]["seed"]).task
+    single = selections[0] if len(selections) == 1 else {}
+    document = build_document(
+        config=config.resolved(),
+        config_hash=config.hash(),
+        task=task,
+        data_fingerprint=combined_fingerprint(runs),
+        runs=runs,
+        summary=summary,
+        best_lambda=single.get("best_lambda"),
+        lambda_1se=single.get("lambda_1se"),
+        started_at=started_at,
+        finished_at=now(),
+        executor=executor_name,
+    )
+    document["convention"] = convention(config)
+    if len(selections) == 1:
+        document.update(selection_fields(config, task, runs, summary, single["best_lambda"],
+                                         single["lambda_1se"]))  # fmt: skip
+        if config.tune:
+            document["points"] = selections
+        return document
+    for selection in selections:  # λ_min, λ_1se and their notes belong to a point
+        text = point_text(selection["point"])
+        rows = [r for r in summary if point_text(r["point"]) == text]
+        fields = selection_fields(point_config(config, text), task, None, rows,
+                                  selection["best_lambda"], selection["lambda_1se"])  # fmt: skip
+        selection.update({k: v for k, v in fields.items() if k not in ("validation",)})
+    document.update({"validation": config.validation.model_dump(mode="json"), "notes": []})
+    document["points"] = selections
+    return document
+
+
+def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> dict:
+    """What the document says about how λ was chosen: validation, spreads, notes."""
+    from wdcli.data.folds import is_cv
+    from wdcli.metrics.selection import NO_DIFFERENCE, grid_notes
+    from wdcli.metrics.summary import select_lambdas
+
+    notes = grid_notes([row["lambda"] for row in summary], best)
+    regimes = [row["regime"] for row in summary if row["regime"] is not None]
+    if regimes and all(regime in ("flat", "diverged") for regime in regimes):
+        notes.append(NO_DIFFERENCE)
+    scaled = task == "regression" and config.dataset.scale_target is not False
+    fields = {
+        "validation": config.validation.model_dump(mode="json"),
+        "target_scaling": scaled and config.model.name == "mlp",
+        "lambda_1se_unpaired": select_lambdas(summary)[1],
+        "notes": notes,
+    }
+    if is_cv(config):
+        rows = {row["lambda"]: row for row in summary}
+        fields["final_test_loss"] = {
+            key: rows[lam].get("holdout_test_loss_mean") if lam is not None else None
+            for key, lam in (("best_lambda", best), ("lambda_1se", one_se))
+        }
+    return fields

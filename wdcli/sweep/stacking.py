@@ -1,0 +1,140 @@
+"""Training many configs of one unit as few stacked models as the math allows.
+
+Points (and tune candidates) whose configs differ only in the MLP's learning rate share the
+data, the shapes, the initial weights and the batch order, so all their λ train as ONE stacked
+model with a per-model learning rate (a vector in the optimiser): K = values × λ models. Every
+other difference (width, data, optimiser, …) is a separate fit.
+
+`fit_tuned` carves a validation split out of the training split (never the test split), trains
+every candidate on the rest, and records each model's validation loss as `val_loss`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from wdcli.config import Config
+from wdcli.config.grid import grid_points, point_config
+from wdcli.data import Dataset, standardise, target_scale
+from wdcli.models import MODELS, Fit
+
+
+def signature(config: Config) -> str:
+    """Configs with equal signatures train in one stacked model."""
+    data = config.resolved()
+    for key in MODELS[config.model.name].stackable:
+        data["model"].pop(key, None)
+    return json.dumps(data, sort_keys=True)
+
+
+def stack_groups(config: Config) -> list[tuple[str, ...]]:
+    """The grid's points grouped by signature, groups and points in grid order."""
+    groups: dict[str, list[str]] = {}
+    for point in grid_points(config):
+        groups.setdefault(signature(point_config(config, point)), []).append(point)
+    return [tuple(points) for points in groups.values()]
+
+
+def _slice(fit: Fit, start: int, stop: int) -> Fit:
+    part = slice(start, stop)
+    curves = None
+    if fit.curves is not None:
+        curves = {key: (value if key == "epoch" else value[part]) for key, value in
+                  fit.curves.items()}  # fmt: skip
+    return Fit(
+        train_loss=fit.train_loss[part],
+        test_loss=fit.test_loss[part],
+        weight_sq_norm=fit.weight_sq_norm[part],
+        metrics={key: value[part] for key, value in fit.metrics.items()},
+        curves=curves,
+        diverged=None if fit.diverged is None else fit.diverged[part],
+        loss_scale=fit.loss_scale,
+        not_converged=None if fit.not_converged is None else fit.not_converged[part],
+        pointwise=None if fit.pointwise is None else fit.pointwise[part],
+    )
+
+
+def fit_variants(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int,
+                 fit_function=None, **extra) -> tuple[list[Fit], float]:  # fmt: skip
+    """One Fit (K = len(lambdas)) per config, and the seconds spent training them all
+    (`fit_function` instead of the model's own, e.g. ridge's leave-one-out; `extra` goes to
+    every fit, e.g. a progress callback)."""
+    groups: dict[str, list[int]] = {}
+    for i, config in enumerate(configs):
+        groups.setdefault(signature(config), []).append(i)
+    fits: list[Fit | None] = [None] * len(configs)
+    start = time.perf_counter()
+    for members in groups.values():
+        first = configs[members[0]]
+        fit = fit_function or MODELS[first.model.name].fit_function()
+        if len(members) == 1:
+            fits[members[0]] = fit(data, lambdas, seed, first.model, **extra)
+            continue
+        K = len(lambdas)
+        lrs = np.repeat([configs[i].model.lr for i in members], K)
+        stacked = fit(data, np.tile(lambdas, len(members)), seed, first.model, lrs=lrs, **extra)
+        for j, i in enumerate(members):
+            fits[i] = _slice(stacked, j * K, (j + 1) * K)
+    return fits, time.perf_counter() - start  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class TuneData(Dataset):
+    """A dataset with a validation split carved from its training split."""
+
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+
+
+def carve(data: Dataset, holdout: float, seed: int) -> TuneData:
+    """Hold out ⌈holdout·n_train⌉ training rows (at least one, leaving at least one) as the
+    validation split, re-standardised on the rows left (an affine map of the old scaling)."""
+    n = len(data.y_train)
+    n_val = min(max(1, math.ceil(holdout * n)), n - 1)
+    order = np.random.default_rng([seed, 2]).permutation(n)
+    train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+    X_sub, X_val = standardise(data.X_train[train], data.X_train[val])
+    _, X_test = standardise(data.X_train[train], data.X_test)
+    y_sub = data.y_train[train]
+    scale = None if data.target_scale is None else target_scale(y_sub)
+    return TuneData(
+        X_train=X_sub,
+        y_train=y_sub,
+        X_test=X_test,
+        y_test=data.y_test,
+        task=data.task,
+        classes=data.classes,
+        target_scale=scale,
+        X_val=X_val,
+        y_val=data.y_train[val],
+    )
+
+
+def fit_tuned(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int,
+              holdout: float, fit_function=None, **extra) -> tuple[list[Fit], float]:  # fmt: skip
+    """fit_variants on the training rows left after carving; each Fit has metrics['val_loss']."""
+    tuned = carve(data, holdout, seed)
+    fits, seconds = fit_variants(configs, tuned, lambdas, seed, fit_function, **extra)
+    if all("val_loss" in fit.metrics for fit in fits):
+        return fits, seconds
+    on_val = replace(tuned, X_test=tuned.X_val, y_test=tuned.y_val)  # type: ignore[arg-type]
+    val_fits, more = fit_variants(configs, on_val, lambdas, seed, fit_function)
+    for fit, val in zip(fits, val_fits, strict=True):
+        fit.metrics["val_loss"] = val.test_loss
+    return fits, seconds + more
+
+
+def choose_candidate(fits: list[Fit], k: int) -> int:
+    """Index of the candidate with the lowest validation loss at λ index k (first on ties;
+    diverged or non-finite candidates are never chosen unless all are)."""
+    scores = []
+    for fit in fits:
+        value = float(fit.metrics["val_loss"][k])
+        bad = not math.isfinite(value) or (fit.diverged is not None and fit.diverged[k])
+        scores.append(math.inf if bad else value)
+    return int(np.argmin(scores))

@@ -1,0 +1,131 @@
+"""One work unit, its points × λ trained as stacked models, one run record per run key."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from wdcli.config import CLASSIFICATION, Config
+from wdcli.config.grid import point_config, tune_candidates
+from wdcli.data import Dataset
+from wdcli.executors import progress
+from wdcli.metrics import grokking, health
+from wdcli.models import MODELS
+from wdcli.runkey import RunKey
+from wdcli.sweep.datasets import unit_dataset
+from wdcli.sweep.plan import Unit, check_task
+from wdcli.sweep.stacking import choose_candidate, fit_tuned, fit_variants
+
+
+def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:
+    """Train the unit's points × λ (× tune candidates) as few stacked models as the math
+    allows; one run record per (point, λ), in the order of `unit.keys()`.
+
+    `data` is the unit's dataset when the caller has it already (a Dask worker is sent it).
+    Each run gets its training-health `status` (wdcli.metrics.health); numerical trouble shows there,
+    never as a floating point warning.
+    """
+    data = data if data is not None else unit_dataset(config, unit)
+    check_task(point_config(config, unit.points[0]), data.task)
+    fit = None
+    if unit.fold > 0 and config.validation.kind == "loo":
+        from wdcli.models.linear import fit_ridge_loo as fit  # type: ignore[assignment]
+    candidates = tune_candidates(config)
+    variants = [(point, c) for point in unit.points for c in candidates]
+    configs = [point_config(config, point, c) for point, c in variants]
+    lambdas = np.asarray(unit.lambdas, dtype=float)
+    hook = None
+    if config.model.name == "mlp":
+        step = "step" if config.model.batch_size == "full" else "epoch"
+        hook = progress.evaluation_hook(unit.seed, unit.lambdas, step)
+    extra = {"on_eval": hook} if hook else {}
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        if config.tune:
+            fits, elapsed = fit_tuned(
+                configs, data, lambdas, unit.seed, config.tune_holdout, fit, **extra
+            )
+        else:
+            fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit, **extra)
+    seconds = elapsed / len(unit.keys())
+    fingerprint = data.fingerprint()
+    runs = []
+    for key in unit.keys():
+        mine = [i for i, (point, _) in enumerate(variants) if point == key.point]
+        k = unit.lambdas.index(key.lam)
+        best = choose_candidate([fits[i] for i in mine], k) if config.tune else 0
+        run = run_record(key, fits[mine[best]], k, seconds, fingerprint, data)
+        if "curve" in run and configs[mine[best]].model.batch_size == "full":
+            run.update(grokking.run_fields(run["curve"]))
+        if config.tune:
+            run["tuned"] = candidates[best]
+            run["tune_trials"] = [
+                {"values": c, "val_loss": _number(fits[i].metrics["val_loss"][k]),
+                 "test_loss": _number(fits[i].test_loss[k])}
+                for i, c in zip(mine, candidates, strict=True)
+            ]  # fmt: skip
+        runs.append(run)
+    return runs
+
+
+def warm_worker(model: str) -> None:
+    """Import a model's code and `run_unit`'s (in a worker process starting while the parent
+    builds the data)."""
+    MODELS[model].fit_function()
+
+
+def run_record(
+    key: RunKey, result, k: int, seconds: float, fingerprint: str, data: Dataset
+) -> dict:
+    """The record of run `key`: row k of a Fit, with its training-health status."""
+    lam = key.lam
+    train, test, wsq = (
+        float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
+    )
+    status = _statuses(result, data)[k]
+    if not all(math.isfinite(v) for v in (train, test, wsq)):
+        status = health.DIVERGED
+    if status == health.DIVERGED:  # numbers of a run that blew up mean nothing
+        train = test = wsq = math.nan
+    baseline = health.baseline_loss(data.y_train, data.task == CLASSIFICATION)
+    run = {
+        **key.to_json(),
+        "status": status,
+        "train_loss": _number(train),
+        "test_loss": _number(test),
+        "penalty": _number(result.loss_scale * lam * wsq),
+        "objective": _number(train + result.loss_scale * lam * wsq),
+        "weight_sq_norm": _number(wsq),
+        "baseline_loss": _number(baseline),
+    }
+    run.update({name: _number(values[k]) for name, values in result.metrics.items()})
+    run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
+    if result.curves is not None:
+        run["curve"] = {"epoch": [int(e) for e in result.curves["epoch"]]}
+        for name, values in result.curves.items():
+            if name != "epoch" and values is not None:
+                run["curve"][name] = [_number(v) for v in values[k]]
+    if result.pointwise is not None:
+        run["pointwise_test_loss"] = [_number(v) for v in result.pointwise[k]]
+    return run
+
+
+def _statuses(result, data: Dataset) -> list[str]:
+    """The training-health status of each of a fit's runs."""
+    classification = data.task == CLASSIFICATION
+    return health.statuses(
+        result.train_loss,
+        health.no_fit_threshold(data.y_train, classification),
+        diverged=result.diverged,
+        not_converged=result.not_converged,
+    )
+
+
+def _number(value):
+    """A JSON-safe scalar: numpy → Python, non-finite floats → None."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    return value if math.isfinite(value) else None
