@@ -18,7 +18,13 @@ import wdcli
 PACKAGE = Path(wdcli.__file__).parent
 # The math: every module of these packages, and these modules.
 PURE_PACKAGES = ("wdcli.models", "wdcli.metrics")
-PURE_MODULES = ["wdcli.activations", "wdcli.optim", "wdcli.data", "wdcli.data.dataset"]
+PURE_MODULES = [
+    "wdcli.activations",
+    "wdcli.optim",
+    "wdcli.fused",
+    "wdcli.data",
+    "wdcli.data.dataset",
+]
 
 
 def modules() -> dict[str, Path]:
@@ -136,7 +142,7 @@ def test_dependencies_point_down():
         "wdcli.report": {"wdcli.store", "wdcli.metrics", "wdcli.config"},
         "wdcli.executors": set(),
         "wdcli.models": {"wdcli.data", "wdcli.metrics", "wdcli.config", "wdcli.activations",
-                         "wdcli.optim"},
+                         "wdcli.optim", "wdcli.fused"},
         "wdcli.store": {"wdcli.config", "wdcli.records"},
         "wdcli.data": {"wdcli.config", "wdcli.memory"},
         "wdcli.metrics": set(),

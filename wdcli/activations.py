@@ -122,3 +122,49 @@ ACTIVATIONS = {
 
 # He initialisation suits these (they pass about half the signal through); Glorot the rest.
 RELU_LIKE = frozenset({"relu", "leaky_relu", "elu", "gelu", "silu"})
+
+
+class Passes:
+    """An activation as the passes use it: `forward(Z, dZ)` (as in ACTIVATIONS), then in the
+    backward pass `backward(D, A, dZ)`: D ← D ⊙ f'(z), and `backward_outer(D, A, dZ, δ)`:
+    D ← f'(z) ⊙ δ broadcast over the units (one output: w·δ is an outer product). A is the
+    activated layer and dZ the buffer `forward` wrote f'(z) into.
+
+    With compiled kernels (wdcli.fused), relu writes no dZ: its derivative [z > 0] is read
+    off A = relu(z), and the mask and δ are multiplied in one pass."""
+
+    def __init__(self, name: str, kernels=None):
+        self.forward = ACTIVATIONS[name]
+        if name == "relu" and kernels is not None:
+            self.forward = _fused_relu(kernels)
+            self.backward = _fused_relu_backward(kernels)
+            self.backward_outer = _fused_relu_outer(kernels)
+
+    @staticmethod
+    def backward(D, A, dZ):
+        D *= dZ
+
+    @staticmethod
+    def backward_outer(D, A, dZ, delta):
+        np.multiply(dZ, delta, out=D)
+
+
+def _fused_relu(kernels):
+    def forward(Z, dZ=None):
+        kernels["relu_forward"](Z, Z.dtype.type(0))
+
+    return forward
+
+
+def _fused_relu_backward(kernels):
+    def backward(D, A, dZ):
+        kernels["relu_backward"](D, A, D.dtype.type(0))
+
+    return backward
+
+
+def _fused_relu_outer(kernels):
+    def backward_outer(D, A, dZ, delta):
+        kernels["relu_backward_outer"](D, A, delta, D.dtype.type(0))
+
+    return backward_outer

@@ -1,65 +1,92 @@
-"""Optimisers on one flat parameter vector (every layer of every stacked model at once).
+"""The parameter update of one flat vector θ (every layer of a stack of models), as a chain:
 
-An optimiser turns a gradient g into the step u that the trainer adds to the parameters,
-θ ← θ + u, writing into buffers it owns: a few whole-vector numpy calls per step, whatever the
-number of layers or models. The rules are scikit-learn's (`_stochastic_optimizers.py`), so
-that the stacked MLP can be checked against `MLPRegressor` / `MLPClassifier`:
+    penalty:  g ← g + 2λ·θ                      (regularization: l2; weights only)
+    rule:     u = rule(g)                        (sgd | momentum | adam, below)
+    decay:    θ ← (1 − r)·θ,  r = lr·η_t·2λ      (regularization: decoupled, like optax's
+                                                  add_decayed_weights; weights only)
+    step:     θ ← θ + u                          (frozen models take no step)
+
+The rules are scikit-learn's (`_stochastic_optimizers.py`), so that the stacked MLP can be
+checked against `MLPRegressor` / `MLPClassifier`:
 
     sgd:       u = −η·g
     momentum:  v ← μ·v − η·g;  u = v          (nesterov: u = μ·v − η·g, with the new v)
     adam:      m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²
                η_t = η·√(1 − β2^t) / (1 − β1^t);  u = −η_t·m / (√v + ε)
 
-The learning rate η is a number, or a vector with one entry per stacked model (several
-learning rates trained as one stack): `expand` then turns a per-model coefficient into a
-whole-vector one, with the same floating point operations per element as the scalar case, so
-a model's numbers do not depend on the others in its stack.
-
 Adam is Kingma & Ba's "efficient" form (bias correction folded into η_t, ε added to √v
-uncorrected), as scikit-learn has it. sgd and momentum run scikit-learn's floating point
-operations in its order; Adam stores its moments scaled by constants (see `Adam`), which
-saves two passes over the parameters per step and changes results only by rounding. Scalars
-stay Python floats, so a float32 vector stays float32.
+uncorrected), as scikit-learn has it, with its moments stored scaled by constants (see
+`Adam`). Every coefficient that differs between models (2λ, the decay factor, a per-model
+learning rate, frozen) is one entry per *owner* (a model's weights, a model's biases): the
+vector is a list of segments, each a run of entries of one owner (`Segments`). With numba
+(wdcli.fused) the whole chain is one pass over memory per step; without it, a few
+whole-vector numpy calls with the same floating point operations, so the same bits. Scalars
+stay Python floats in numpy, so a float32 vector stays float32.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from wdcli import fused
 
-def _same(value):
-    return value
+
+@dataclass(frozen=True)
+class Segments:
+    """The flat vector as runs of entries of one owner: run s is start[s]:start[s + 1] and
+    belongs to owner[s] (model k's weights are owner k, its biases owner K + k)."""
+
+    start: np.ndarray  # (S + 1,) int64
+    owner: np.ndarray  # (S,) int64
+    owners: int  # 2K
+
+    def expand(self, table: np.ndarray) -> np.ndarray:
+        """A per-owner table as a per-entry vector."""
+        return np.repeat(table[self.owner], np.diff(self.start))
 
 
 class SGD:
-    """Plain stochastic gradient descent."""
+    """Plain stochastic gradient descent: u = coef·g with coef = −η."""
 
-    def __init__(self, size: int, dtype, lr, expand=_same):
-        self.lr, self.expand = lr, expand
+    def __init__(self, size: int, dtype, options=None):
         self.u = np.zeros(size, dtype)
 
-    def step(self, g: np.ndarray) -> np.ndarray:
-        np.multiply(g, self.expand(-self.lr), out=self.u)
+    def coefficient(self, lr, t: int):
+        return -lr
+
+    def step(self, g: np.ndarray, coef) -> np.ndarray:
+        np.multiply(g, coef, out=self.u)
         return self.u
 
     def state(self) -> tuple[np.ndarray, ...]:
         """The accumulators carried from step to step (none), to check them for overflow."""
         return ()
 
+    def moments(self) -> tuple[np.ndarray, ...]:
+        """Every accumulator (to flush subnormal numbers from)."""
+        return ()
+
+    def fused(self, kernels, theta, g, common):
+        kernels["sgd"](theta, g, *common)
+
 
 class Momentum:
-    """Heavy-ball momentum, or Nesterov's (scikit-learn's `nesterovs_momentum`)."""
+    """Heavy-ball momentum, or Nesterov's (scikit-learn's `nesterovs_momentum`); coef = η."""
 
-    def __init__(self, size: int, dtype, lr, momentum: float, nesterov: bool, expand=_same):
-        self.lr, self.mu, self.nesterov, self.expand = lr, momentum, nesterov, expand
+    def __init__(self, size: int, dtype, options):
+        self.mu, self.nesterov = options.momentum, options.nesterov
         self.v = np.zeros(size, dtype)
         self.u = np.zeros(size, dtype)
         self.lr_g = np.zeros(size, dtype)
 
-    def step(self, g: np.ndarray) -> np.ndarray:
-        np.multiply(g, self.expand(self.lr), out=self.lr_g)
+    def coefficient(self, lr, t: int):
+        return lr
+
+    def step(self, g: np.ndarray, coef) -> np.ndarray:
+        np.multiply(g, coef, out=self.lr_g)
         self.v *= self.mu
         self.v -= self.lr_g
         if not self.nesterov:
@@ -71,37 +98,47 @@ class Momentum:
     def state(self) -> tuple[np.ndarray, ...]:
         return (self.v,)
 
+    def moments(self) -> tuple[np.ndarray, ...]:
+        return (self.v,)
+
+    def fused(self, kernels, theta, g, common):
+        dtype = theta.dtype.type
+        *head, tiny, zero = common
+        kernels["momentum"](theta, g, self.v, *head, dtype(self.mu), self.nesterov, tiny, zero)
+
 
 class Adam:
     """Adam in the efficient form of Kingma & Ba (section 2), as scikit-learn implements it.
 
     Kept are M = m/(1 − β1) and V = v/(1 − β2), which update as M ← β1·M + g and
-    V ← β2·V + g²; then u = −η_t·m/(√v + ε) = −η_t·(1 − β1)/√(1 − β2) · M/(√V + ε/√(1 − β2)).
+    V ← β2·V + g²; then u = −η_t·m/(√v + ε) = −η_t·(1 − β1)/√(1 − β2) · M/(√V + ε/√(1 − β2)),
+    two passes over the parameters fewer than the textbook order (rounding differs only).
     """
 
-    def __init__(self, size: int, dtype, lr, beta1: float, beta2: float, eps: float,
-                 expand=_same):  # fmt: skip
-        self.lr, self.beta1, self.beta2, self.eps, self.expand = lr, beta1, beta2, eps, expand
-        self.t = 0
+    def __init__(self, size: int, dtype, options):
+        self.beta1, self.beta2, self.eps = options.beta1, options.beta2, options.eps
         self.m = np.zeros(size, dtype)
         self.v = np.zeros(size, dtype)
         self.u = np.zeros(size, dtype)
         self.tmp = np.zeros(size, dtype)
 
-    def step(self, g: np.ndarray) -> np.ndarray:
-        b1, b2, tmp = self.beta1, self.beta2, self.tmp
-        self.t += 1
-        self.m *= b1
+    def coefficient(self, lr, t: int):
+        """−η_t·(1 − β1)/√(1 − β2) at step t (from 1), per model when lr is."""
+        b1, b2 = self.beta1, self.beta2
+        lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        return -lr_t * (1 - b1) / math.sqrt(1 - b2)
+
+    def step(self, g: np.ndarray, coef) -> np.ndarray:
+        tmp = self.tmp
+        self.m *= self.beta1
         self.m += g
         np.multiply(g, g, out=tmp)
-        self.v *= b2
+        self.v *= self.beta2
         self.v += tmp
-        lr_t = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        root = math.sqrt(1 - b2)
         np.sqrt(self.v, out=tmp)
-        tmp += self.eps / root
+        tmp += self.eps / math.sqrt(1 - self.beta2)
         np.divide(self.m, tmp, out=self.u)
-        self.u *= self.expand(-lr_t * (1 - b1) / root)
+        self.u *= coef
         return self.u
 
     def state(self) -> tuple[np.ndarray, ...]:
@@ -109,19 +146,136 @@ class Adam:
         step is 0 and the run would sit at its initial weights."""
         return (self.v,)
 
+    def moments(self) -> tuple[np.ndarray, ...]:
+        return (self.m, self.v)
 
-OPTIMIZERS = {
-    "sgd": lambda size, dtype, o, lr, expand: SGD(size, dtype, lr, expand),
-    "momentum": lambda size, dtype, o, lr, expand: Momentum(
-        size, dtype, lr, o.momentum, o.nesterov, expand
-    ),
-    "adam": lambda size, dtype, o, lr, expand: Adam(
-        size, dtype, lr, o.beta1, o.beta2, o.eps, expand
-    ),
-}
-"""name -> factory(size, dtype, options, lr, expand) of an optimiser for a flat vector of `size`
-parameters; `options` is an MLPModel config (momentum, nesterov, beta1, beta2, eps), `lr` a
-number or a per-model vector, `expand` maps per-model coefficients to the flat vector."""
+    def fused(self, kernels, theta, g, common):
+        dtype = theta.dtype.type
+        *head, tiny, zero = common
+        eps = dtype(self.eps / math.sqrt(1 - self.beta2))
+        kernels["adam"](theta, g, self.m, self.v, *head, dtype(self.beta1), dtype(self.beta2),
+                        eps, tiny, zero)  # fmt: skip
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+"""name -> rule(size, dtype, options); `options` is an MLPModel config (momentum, nesterov,
+beta1, beta2, eps)."""
+
+
+def penalty_rates(lambdas: np.ndarray) -> np.ndarray:
+    """2λ per owner: the L2 gradient's (and decoupled decay's) rate, 0 on biases."""
+    lambdas = np.asarray(lambdas, dtype=np.float64)
+    return np.concatenate([2 * lambdas, np.zeros_like(lambdas)])
+
+
+class Update:
+    """The chain of the module docstring on one flat vector θ of K stacked models.
+
+    `lr` is a number or one per model; `two_lambda` is `penalty_rates(λ)`; `regularization`
+    is "l2" (the penalty's gradient) or "decoupled" (decay beside the rule's step), and
+    `decay_convention` "torch" (r = lr·η_t·2λ) or "paper" (r = η_t·2λ).
+    """
+
+    def __init__(self, segments: Segments, theta: np.ndarray, options, lr, two_lambda,
+                 kernels=None):  # fmt: skip
+        self.segments, self.theta, self.dtype = segments, theta, theta.dtype
+        self.kernels = kernels
+        self.rule = OPTIMIZERS[options.optimizer](theta.size, theta.dtype, options)
+        self.lr, self.per_model = lr, np.ndim(lr) > 0
+        self.two_lambda = np.asarray(two_lambda, dtype=np.float64)
+        self.l2 = options.regularization == "l2"
+        self.paper = options.decay_convention == "paper"
+        self.frozen = np.zeros(segments.owners, bool)
+        self.frozen_entries = None  # numpy path: the per-entry mask, once a model is frozen
+        self.t = 0
+        self.eta = 1.0
+        self._tables: dict = {}
+        self.scratch = np.zeros_like(theta) if self.l2 and kernels is None else None
+        self.tiny, self.zero = theta.dtype.type(np.finfo(theta.dtype).tiny), theta.dtype.type(0)
+
+    # -- per-owner coefficients (and, for numpy, their per-entry vectors, cached)
+
+    def _table(self, name: str, values: np.ndarray) -> np.ndarray:
+        """`values` (per owner) in θ's dtype; the per-entry vector too on the numpy path."""
+        key = (name, values.tobytes())
+        cached = self._tables.get(name)
+        if cached is None or cached[0] != key:
+            table = values.astype(self.dtype)
+            cached = (key, table, None if self.kernels else self.segments.expand(table))
+            self._tables[name] = cached
+        return cached[2] if self.kernels is None else cached[1]
+
+    def _lr_owners(self) -> np.ndarray:
+        lr = np.asarray(self.lr, dtype=np.float64) * self.eta if self.eta != 1.0 else self.lr
+        lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (self.segments.owners // 2,))
+        return np.concatenate([lr, lr])
+
+    def _decay(self):
+        """1 − r per owner (1 on biases and frozen models)."""
+        if self.paper:
+            rate = self.two_lambda if self.eta == 1.0 else self.eta * self.two_lambda
+        else:
+            rate = self._lr_owners() * self.two_lambda
+        decay = 1 - rate
+        decay[self.frozen] = 1
+        return self._table("decay", decay)
+
+    def _coefficient(self):
+        if not self.per_model and self.kernels is None:  # a Python float: numpy keeps θ's dtype
+            lr = self.lr * self.eta if self.eta != 1.0 else self.lr
+            return self.rule.coefficient(lr, self.t)
+        lr = self._lr_owners()[: self.segments.owners // 2]
+        coef = np.asarray(self.rule.coefficient(lr, self.t), dtype=np.float64)
+        return self._table("coef", np.concatenate([coef, coef]))
+
+    # -- the chain
+
+    def set_eta(self, eta: float) -> None:
+        """The schedule's multiplier of the learning rate (and of decoupled decay) from now."""
+        self.eta = eta
+
+    def freeze(self, models: np.ndarray) -> None:
+        """Models that take no more steps (their parameters stay as they are)."""
+        self.frozen[: len(models)] |= models
+        self.frozen[len(models) :] |= models
+        if self.kernels is None:
+            self.frozen_entries = self.segments.expand(self.frozen)
+
+    def apply(self, g: np.ndarray) -> None:
+        """θ ← θ + u after one gradient g (which the numpy path overwrites)."""
+        self.t += 1
+        coef = self._coefficient()
+        if self.kernels is not None:
+            self._apply_fused(g, coef)
+            return
+        theta = self.theta
+        if self.l2:
+            np.multiply(theta, self._table("lam2", self.two_lambda), out=self.scratch)
+            g += self.scratch
+        u = self.rule.step(g, coef)
+        if self.frozen_entries is not None:
+            np.copyto(u, 0, where=self.frozen_entries)
+        if not self.l2:
+            theta *= self._decay()
+        theta += u
+        if self.t % fused.FLUSH_EVERY == 0:
+            self.flush()
+
+    def _apply_fused(self, g: np.ndarray, coef: np.ndarray) -> None:
+        lam2 = self._table("lam2", self.two_lambda)
+        decay = lam2 if self.l2 else self._decay()
+        seg = self.segments
+        common = (seg.start, seg.owner, lam2, decay, coef, self.frozen, self.l2, not self.l2,
+                  self.tiny, self.zero)  # fmt: skip
+        self.rule.fused(self.kernels, self.theta, g, common)
+
+    def flush(self) -> None:
+        """Subnormal numbers in θ and the rule's state to zero (the numpy path's flush)."""
+        for values in (self.theta, *self.rule.moments()):
+            fused.flush_subnormals(values)
+
+    def state(self) -> tuple[np.ndarray, ...]:
+        return self.rule.state()
 
 
 def lr_multiplier(options, step: int, steps_per_epoch: int) -> float:

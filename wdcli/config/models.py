@@ -128,6 +128,16 @@ class MLPModel(Strict):
         "full-batch network memorises, sparse late, compact for long runs.",
     )
 
+    eval_rows: int | None = Field(
+        None,
+        ge=64,
+        description="Cheaper curves: points between the first, the late (start of the last "
+        "tenth) and the last epoch are estimated on every s-th row of a split larger than this "
+        "(at most this many rows); those three points and every reported loss use the whole "
+        "split. null (default): every point on the whole split. Full-batch runs always use "
+        "the whole split.",
+    )
+
     @field_validator("batch_size", mode="before")
     @classmethod
     def _batch_size(cls, value):

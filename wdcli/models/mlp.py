@@ -31,18 +31,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from wdcli.activations import ACTIVATIONS, sigmoid_into
+from wdcli import fused
+from wdcli.activations import Passes, sigmoid_into
 from wdcli.data import REGRESSION, Dataset
 from wdcli.metrics import health
 from wdcli.models import Fit
-from wdcli.optim import OPTIMIZERS, lr_multiplier
+from wdcli.optim import Segments, Update, lr_multiplier, penalty_rates
 
 if TYPE_CHECKING:
     from wdcli.config import MLPModel
 
-LOSSES = ("squared_error", "binary_log_loss", "log_loss")
 EVAL_BYTES = 2 * 2**20  # one layer's activations while evaluating: cache-sized chunks of rows
 BLOCK = 64  # rows per partial sum when evaluating: sums do not depend on the chunk size
+GROUP_BYTES = 8 * 2**20  # parameters and optimiser state of one group of models (see groups)
 
 
 # --------------------------------------------------------------------------- layout
@@ -113,6 +114,20 @@ def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype) -> np.nda
         if biases or i % 2 == 0:
             view[...] = values.reshape((-1,) + (1,) * (view.ndim - 1))
     return flat
+
+
+def segments(layout: Layout) -> Segments:
+    """The flat vector as runs of one owner's entries: model k's weights are owner k, its
+    biases owner K + k (what the update rules take their per-model coefficients from)."""
+    K, d, h1 = layout.K, layout.sizes[0], layout.sizes[1]
+    lengths = [np.full((d + 1) * K, h1)]
+    owners = [np.r_[np.tile(np.arange(K), d), K + np.arange(K)]]
+    for fan_in, fan_out in pairwise(layout.sizes[1:]):
+        lengths += [np.full(K, fan_in * fan_out), np.full(K, fan_out)]
+        owners += [np.arange(K), K + np.arange(K)]
+    lengths, owners = np.concatenate(lengths), np.concatenate(owners)
+    start = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    return Segments(start, owners.astype(np.int64), 2 * K)
 
 
 def max_abs(layout: Layout, flat: np.ndarray) -> np.ndarray:
@@ -202,9 +217,10 @@ class _Net:
         self.W = views[1::2]
         self.WT = [W.transpose(0, 2, 1) for W in self.W]
         self.b = [b[:, :, None] for b in views[2::2]]
-        # One hidden layer and one output: w2 (K, h1, 1) as a row, an entry per column of W1.
-        one_output = len(self.W) == 1 and self.W[0].shape[2] == 1
-        self.W1_columns_out = self.W[0].reshape(1, -1) if one_output else None
+        # Layer 2 has one unit (the output, or a hidden layer of width 1): w2 (K, h1, 1) as a
+        # row, an entry per column of W1.
+        one_unit = len(self.W) >= 1 and self.W[0].shape[2] == 1
+        self.W1_columns_out = self.W[0].reshape(1, -1) if one_unit else None
 
 
 class _Buffers:
@@ -228,13 +244,13 @@ class _Buffers:
         self.first_delta = (self.D + [self.out])[0].reshape(width, rows).T if train else None
 
 
-def _forward(P: _Net, Xa: np.ndarray, buf: _Buffers, activation) -> np.ndarray:
+def _forward(P: _Net, Xa: np.ndarray, buf: _Buffers, act: Passes) -> np.ndarray:
     """The output layer's z (K, o, R) for the R rows of Xa; hidden activations stay in buf."""
     np.matmul(Xa, P.W1, out=buf.first)
     layers = buf.layers
     A = layers[0]
     for i in range(1, len(layers)):
-        activation(A, buf.dZ[i - 1])
+        act.forward(A, buf.dZ[i - 1])
         Z = layers[i]
         np.matmul(P.WT[i - 1], A, out=Z)
         Z += P.b[i - 1]
@@ -242,24 +258,7 @@ def _forward(P: _Net, Xa: np.ndarray, buf: _Buffers, activation) -> np.ndarray:
     return A
 
 
-def _output_delta(z: np.ndarray, Yb: np.ndarray, loss: str) -> None:
-    """Turn z (K, o, R) into δ = ∂L_data/∂z in place, given Yb (o, R): (ŷ − y)·2/R for squared
-    error, (p − y)/R for cross-entropy with the canonical sigmoid or softmax output."""
-    if loss == "binary_log_loss":
-        sigmoid_into(z, z)
-    elif loss == "log_loss":
-        _softmax(z)
-    z -= Yb
-    z *= (2.0 if loss == "squared_error" else 1.0) / z.shape[2]
-
-
-def _softmax(z: np.ndarray) -> None:
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-
-
-def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers) -> None:
+def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers, act: Passes) -> None:
     """Gradients of L_data into G, from the output layer's δ (K, o, R) in buf.out."""
     delta = buf.out
     for i in range(len(buf.Z), 0, -1):
@@ -268,12 +267,12 @@ def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers) -> None:
         np.add.reduce(delta, axis=2, keepdims=True, out=G.b[i - 1])  # pairwise along rows
         if W.shape[2] > 1:  # δ below = (W·δ) ⊙ f'(z)
             np.matmul(W, delta, out=D)
-            D *= dZ
+            act.backward(D, A, dZ)
         elif i > 1:  # one output: W·δ is an outer product, cheaper as a broadcast
             np.multiply(W, delta, out=D)
-            D *= dZ
+            act.backward(D, A, dZ)
         else:  # ... and below it layer 1 only: scale its gradient's columns by w instead
-            np.multiply(dZ, delta, out=D)
+            act.backward_outer(D, A, dZ, delta)
             np.matmul(Xa.T, buf.first_delta, out=G.W1)
             G.W1 *= P.W1_columns_out
             return
@@ -282,23 +281,69 @@ def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers) -> None:
 
 
 def _buffers_for(cache: dict, layout: Layout, rows: int, train: bool, dtype) -> _Buffers:
-    if rows not in cache:
-        cache[rows] = _Buffers(layout, rows, train, dtype)
-    return cache[rows]
+    key = (layout.K, rows)
+    if key not in cache:
+        cache[key] = _Buffers(layout, rows, train, dtype)
+    return cache[key]
 
 
-# --------------------------------------------------------------------------- evaluation
+# --------------------------------------------------------------------------- losses
 
 
-def _row_losses(z: np.ndarray, Y: np.ndarray, loss: str) -> np.ndarray:
-    """Per-row data loss (K, R) from the output layer's z (K, o, R) and Y (o, R)."""
-    if loss == "squared_error":
-        return np.square(z[:, 0] - Y[0])
-    if loss == "binary_log_loss":  # −log σ(z) for y = 1, −log(1 − σ(z)) for y = 0
-        return np.logaddexp(0, z[:, 0]) - Y[0] * z[:, 0]
+def _softmax(z: np.ndarray) -> None:
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+
+
+def _squared_rows(z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    return np.square(z[:, 0] - Y[0])
+
+
+def _binary_rows(z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    # −log σ(z) for y = 1, −log(1 − σ(z)) for y = 0
+    return np.logaddexp(0, z[:, 0]) - Y[0] * z[:, 0]
+
+
+def _softmax_rows(z: np.ndarray, Y: np.ndarray) -> np.ndarray:
     top = z.max(axis=1, keepdims=True)
     lse = np.log(np.exp(z - top).sum(axis=1)) + top[:, 0]
     return lse - np.sum(z * Y, axis=1)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A data loss with its canonical output: δ = ∂L/∂z = (out(z) − y)·gradient_scale/R;
+    `rows` gives the per-row loss (K, R) from z (K, o, R) and Y (o, R); classifiers name
+    their labels (from Y) and predictions (from z)."""
+
+    output: Callable[[np.ndarray], None] | None
+    gradient_scale: float
+    rows: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    labels: Callable[[np.ndarray], np.ndarray] | None = None
+    predict: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+LOSSES = {
+    "squared_error": Loss(None, gradient_scale=2.0, rows=_squared_rows),  # (ŷ − y)², no ½
+    "binary_log_loss": Loss(lambda z: sigmoid_into(z, z), 1.0, _binary_rows,
+                            labels=lambda Y: Y[0] > 0.5, predict=lambda z: z[:, 0] > 0),
+    "log_loss": Loss(_softmax, 1.0, _softmax_rows, labels=lambda Y: Y.argmax(axis=0),
+                     predict=lambda z: z.argmax(axis=1)),
+}  # fmt: skip
+"""name (as `encode_targets` gives it) -> Loss."""
+
+
+def _output_delta(z: np.ndarray, Yb: np.ndarray, loss: Loss) -> None:
+    """Turn z (K, o, R) into δ = ∂L_data/∂z in place, given Yb (o, R): (ŷ − y)·2/R for squared
+    error, (p − y)/R for cross-entropy with the canonical sigmoid or softmax output."""
+    if loss.output is not None:
+        loss.output(z)
+    z -= Yb
+    z *= loss.gradient_scale / z.shape[2]
+
+
+# --------------------------------------------------------------------------- evaluation
 
 
 def _block_sums(row_losses: np.ndarray) -> np.ndarray:
@@ -312,39 +357,35 @@ def _block_sums(row_losses: np.ndarray) -> np.ndarray:
 
 
 class _Evaluator:
-    """Mean data loss (and accuracy, for classification) of all K models on one split,
+    """Mean data loss (and accuracy, for classification) of stacked models on one split,
     computed in chunks of rows so that memory stays bounded whatever K and n are."""
 
     def __init__(self, layout: Layout, X: np.ndarray, Y: np.ndarray, loss: str, dtype):
-        self.layout, self.loss, self.dtype = layout, loss, dtype
+        self.sizes, self.loss, self.dtype = layout.sizes, LOSSES[loss], dtype
         self.Xa, self.Yt = _with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T)
-        n, widest = len(X), max(layout.sizes[1:])
-        row_bytes = max(layout.K, 1) * widest * np.dtype(dtype).itemsize
-        rows = EVAL_BYTES // row_bytes // BLOCK * BLOCK
-        self.rows = min(max(BLOCK, rows), -(-n // BLOCK) * BLOCK)
         self.buffers = {}
-        self.labels = None
-        if loss == "binary_log_loss":
-            self.labels = self.Yt[0] > 0.5
-        elif loss == "log_loss":
-            self.labels = self.Yt.argmax(axis=0)
+        self.labels = None if self.loss.labels is None else self.loss.labels(self.Yt)
 
-    def __call__(self, P: _Net, activation) -> tuple[np.ndarray, np.ndarray | None]:
-        n = len(self.Xa)
+    def _rows(self, K: int) -> int:
+        """Rows per chunk: one layer's (K, h, rows) activations about EVAL_BYTES."""
+        row_bytes = max(K, 1) * max(self.sizes[1:]) * np.dtype(self.dtype).itemsize
+        rows = EVAL_BYTES // row_bytes // BLOCK * BLOCK
+        return min(max(BLOCK, rows), -(-len(self.Xa) // BLOCK) * BLOCK)
+
+    def __call__(self, P: _Net, act: Passes, layout: Layout):
+        """Mean loss (K,) and accuracy (K,) or None of the models of P (laid out by layout)."""
+        n, step = len(self.Xa), self._rows(layout.K)
         sums, correct = [], 0
-        for start in range(0, n, self.rows):
-            rows = slice(start, start + self.rows)
+        for start in range(0, n, step):
+            rows = slice(start, start + step)
             Xa = self.Xa[rows]
-            buf = _buffers_for(self.buffers, self.layout, len(Xa), False, self.dtype)
-            z = _forward(P, Xa, buf, activation)
-            sums.append(_block_sums(_row_losses(z, self.Yt[:, rows], self.loss)))
+            buf = _buffers_for(self.buffers, layout, len(Xa), False, self.dtype)
+            z = _forward(P, Xa, buf, act)
+            sums.append(_block_sums(self.loss.rows(z, self.Yt[:, rows])))
             if self.labels is not None:
-                correct = correct + np.sum(self._predict(z) == self.labels[rows], axis=1)
+                correct = correct + np.sum(self.loss.predict(z) == self.labels[rows], axis=1)
         mean = np.concatenate(sums, axis=1).sum(axis=1) / n
         return mean, (None if self.labels is None else correct / n)
-
-    def _predict(self, z: np.ndarray) -> np.ndarray:
-        return z[:, 0] > 0 if self.loss == "binary_log_loss" else z.argmax(axis=1)
 
 
 def objective_and_gradient(
@@ -363,10 +404,11 @@ def objective_and_gradient(
     stack(layout, params, theta)
     P, G = _Net(layout, theta), _Net(layout, grad)
     Xa, buf = _with_ones(X, dtype), _Buffers(layout, len(X), train=True, dtype=dtype)
-    z = _forward(P, Xa, buf, ACTIVATIONS[activation])
-    data_loss = _row_losses(z, Y.T, loss).mean(axis=1)
-    _output_delta(z, Y.T, loss)
-    _backward(P, G, Xa, buf)
+    act = Passes(activation)
+    z = _forward(P, Xa, buf, act)
+    data_loss = LOSSES[loss].rows(z, Y.T).mean(axis=1)
+    _output_delta(z, Y.T, LOSSES[loss])
+    _backward(P, G, Xa, buf, act)
     grad += per_model(layout, 2 * lambdas, biases=False, dtype=dtype) * theta
     return data_loss + lambdas * weight_sq_norm(params), unstack(layout, grad)
 
@@ -415,6 +457,18 @@ def eval_epochs(epochs: int, every: int, points: int | None = None) -> np.ndarra
     return np.unique(np.r_[np.arange(0, epochs + 1, every), epochs])
 
 
+def group_slices(sizes: Sequence[int], K: int, dtype) -> list[slice]:
+    """The K models cut into groups of about equal size, each trained a whole epoch at a time,
+    so that a group's parameters, gradient and optimiser state (about GROUP_BYTES) stay in
+    the cache from one step to the next: wide networks then do not wait on memory. Small
+    networks stay one group (each group costs its own numpy calls per step)."""
+    params = sum((a + 1) * b for a, b in pairwise(sizes))
+    per_model = np.dtype(dtype).itemsize * 5 * params
+    groups = max(1, min(K, -(-K * per_model // GROUP_BYTES)))
+    cuts = np.linspace(0, K, groups + 1).round().astype(int)
+    return [slice(a, b) for a, b in pairwise(cuts)]
+
+
 def train_stacked(
     X: np.ndarray,
     Y: np.ndarray,
@@ -444,23 +498,34 @@ def train_stacked(
     """
     dtype = np.dtype(options.dtype)
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)
-    layout = Layout((X.shape[1], *options.hidden, Y.shape[1]), len(lambdas))
-    theta = np.zeros(layout.size, dtype)
-    stack(layout, params, theta)
+    K, sizes = len(lambdas), (X.shape[1], *options.hidden, Y.shape[1])
+    layout = Layout(sizes, K)
     evaluators = [_Evaluator(layout, X, Y, loss, dtype)]
     if X_test is not None:
         evaluators.append(_Evaluator(layout, X_test, Y_test, loss, dtype))
     if X_val is not None:
         evaluators.append(_Evaluator(layout, X_val, Y_val, loss, dtype))
-    trainer = _Trainer(layout, theta, X, Y, lambdas, options, loss, lrs)
+    sampled = _sampled(evaluators, options, [(X, Y), (X_test, Y_test), (X_val, Y_val)], loss)
+    shared = (_with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T))
+    groups = group_slices(sizes, K, dtype)
+    kernels = fused.kernels_for(_work(sizes, K, len(X), options))
+    trainers = []
+    for models in groups:
+        part = Layout(sizes, models.stop - models.start)
+        theta = np.zeros(part.size, dtype)
+        stack(part, params, theta)
+        group_lrs = None if lrs is None else np.asarray(lrs, dtype=np.float64)[models]
+        trainers.append(_Trainer(part, theta, X, Y, lambdas[models], options, loss, group_lrs,
+                                 shared=shared, kernels=kernels))  # fmt: skip
     record = eval_epochs(options.epochs, options.eval_every, options.eval_points)
     columns = {int(epoch): column for column, epoch in enumerate(record)}
     late = health.late_epoch(options.epochs)
-    curves = np.full((len(evaluators), layout.K, len(record)), np.nan)
+    curves = np.full((len(evaluators), K, len(record)), np.nan)
     acc_curves = np.full_like(curves, np.nan)
     objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
     accuracy = [None] * len(evaluators)
     orders = iter(orders)
+    diverged = np.zeros(K, bool)
     # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
     # single-threaded GEMM gives each column the same bits whatever K is (threaded it does not).
     # Overflow is expected (e^z in activations) and divergence is handled below.
@@ -468,42 +533,41 @@ def train_stacked(
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(**ignore):
         for epoch in range(options.epochs + 1):
             if epoch > 0:
-                if trainer.full:
-                    trainer.step(trainer.Xa, trainer.Yt)
-                else:
-                    order = next(orders, None)
-                    if order is None:
-                        raise ValueError(f"orders: fewer than {options.epochs} permutations")
-                    trainer.epoch(order)
-                trainer.check_parameters()
+                _train_epoch(trainers, shared, orders, options)
             column = columns.get(epoch)
             if column is not None:
-                accuracy = trainer.evaluate(evaluators, curves[:, :, column])
+                exact = epoch in (0, late, options.epochs)
+                splits = evaluators if exact else sampled
+                accuracy = _evaluate(trainers, groups, splits, curves[:, :, column])
                 for i, acc in enumerate(accuracy):
                     if acc is not None:
-                        acc_curves[i, :, column] = np.where(trainer.diverged, np.nan, acc)
+                        acc_curves[i, :, column] = np.where(diverged, np.nan, acc)
                 if on_eval is not None:
                     test = 1 if X_test is not None else 0
                     on_eval(epoch, options.epochs, curves[test, :, column], accuracy[test])
                 train_loss = curves[0, :, column]
             elif epoch == late:  # the training loss alone, for the convergence check
-                train_loss = np.empty((1, layout.K))
-                trainer.evaluate(evaluators[:1], train_loss)
+                train_loss = np.empty((1, K))
+                _evaluate(trainers, groups, evaluators[:1], train_loss)
                 train_loss = train_loss[0]
             else:
                 continue
+            for models, trainer in zip(groups, trainers, strict=True):
+                diverged[models] = trainer.diverged
             if epoch in (0, late, options.epochs):
-                objective[epoch] = train_loss + lambdas * _flat_sq_norm(layout, theta)
+                sq_norm = [_flat_sq_norm(t.layout, t.theta) for t in trainers]
+                objective[epoch] = train_loss + lambdas * np.concatenate(sq_norm or [[]])
         start, end = objective[0], objective[options.epochs]
         late_share = health.late_decrease(start, objective[late], end)
         not_converged = health.still_falling(start, objective[late], end)
-    diverged = trainer.diverged
+    for models, trainer in zip(groups, trainers, strict=True):
+        diverged[models] = trainer.diverged
     for acc in accuracy:
         if acc is not None:
             acc[diverged] = np.nan
     late_share[diverged] = np.nan
     return Trained(
-        params=unstack(layout, theta),
+        params=_unstack_groups(layout, trainers),
         epochs=record,
         train_curve=curves[0],
         test_curve=curves[1] if X_test is not None else None,
@@ -520,60 +584,93 @@ def train_stacked(
     )
 
 
-class _Trainer:
-    """The state of one stacked training run: parameters, gradient, optimiser, buffers."""
+def _work(sizes: Sequence[int], K: int, n: int, options: MLPModel) -> float:
+    """Element-steps of a run: parameters per step plus hidden activations per row, all K."""
+    steps = options.epochs * -(-n // options.batch_rows(n))
+    params = sum((a + 1) * b for a, b in pairwise(sizes))
+    return K * (params * steps + sum(sizes[1:-1]) * n * options.epochs)
 
-    def __init__(self, layout, theta, X, Y, lambdas, options: MLPModel, loss: str, lrs=None):
+
+def _sampled(evaluators: list, options: MLPModel, splits: list, loss: str) -> list:
+    """Evaluators of the curves' points in between: every s-th row of a split larger than
+    options.eval_rows (s = ⌈n / eval_rows⌉), the whole split otherwise or with full batches."""
+    limit = options.eval_rows
+    if limit is None or options.batch_size == "full":
+        return evaluators
+    out, splits = [], [(X, Y) for X, Y in splits if X is not None]
+    for evaluator, (X, Y) in zip(evaluators, splits, strict=True):
+        stride = -(-len(X) // limit)
+        if stride > 1:
+            layout = Layout(evaluator.sizes, 1)
+            evaluator = _Evaluator(layout, X[::stride], Y[::stride], loss, evaluator.dtype)
+        out.append(evaluator)
+    return out
+
+
+def _train_epoch(trainers, shared, orders, options: MLPModel) -> None:
+    """One epoch of every group, group after group (the models are independent)."""
+    Xa, Yt = shared
+    if options.batch_size != "full":
+        order = next(orders, None)
+        if order is None:
+            raise ValueError(f"orders: fewer than {options.epochs} permutations")
+        Xa, Yt = np.take(Xa, order, axis=0), np.take(Yt, order, axis=1)
+    batch = options.batch_rows(len(Xa))
+    for trainer in trainers:
+        for start in range(0, len(Xa), batch):
+            trainer.step(Xa[start : start + batch], Yt[:, start : start + batch])
+        trainer.check_parameters()
+
+
+def _evaluate(trainers, groups, evaluators, out: np.ndarray) -> list:
+    """Every group's losses into out (splits, K); the accuracies (K,) (or None) returned."""
+    accuracy = [[] for _ in evaluators]
+    for models, trainer in zip(groups, trainers, strict=True):
+        for i, acc in enumerate(trainer.evaluate(evaluators, out[:, models])):
+            accuracy[i].append(acc)
+    return [None if parts and parts[0] is None else np.concatenate(parts or [[]])
+            for parts in accuracy]  # fmt: skip
+
+
+def _unstack_groups(layout: Layout, trainers) -> list[np.ndarray]:
+    """The K networks as `unstack` gives them, from the groups' flat vectors."""
+    if not trainers:
+        return unstack(layout, np.zeros(layout.size))
+    parts = [unstack(t.layout, t.theta) for t in trainers]
+    return [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
+
+
+class _Trainer:
+    """The state of one stacked training run (a group of models): parameters, gradient, the
+    update chain of wdcli.optim, buffers; `kernels` are wdcli.fused's compiled ones, or None
+    for the numpy path."""
+
+    def __init__(self, layout, theta, X, Y, lambdas, options: MLPModel, loss: str, lrs=None,
+                 shared=None, kernels=None):  # fmt: skip
         dtype = theta.dtype
-        self.layout, self.theta, self.loss, self.options = layout, theta, loss, options
+        self.layout, self.theta, self.loss, self.options = layout, theta, LOSSES[loss], options
         self.grad = np.zeros_like(theta)
         self.P, self.G = _Net(layout, theta), _Net(layout, self.grad)
-        self.Xa, self.Yt = _with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T)
+        if shared is None:
+            shared = (_with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T))
+        self.Xa, self.Yt = shared
         self.full = options.batch_size == "full"
         self.batch = options.batch_rows(len(X))
         self.steps_per_epoch = -(-len(X) // self.batch)
         self.step_count = 0
         self.buffers = {}
-        self.activation = ACTIVATIONS[options.activation]
-        # The learning rate: one number, or one per model (expanded to the flat vector).
-        self.lr = options.lr if lrs is None else np.asarray(lrs, dtype=np.float64)
-        self.expand = _Expander(layout, dtype) if lrs is not None else (lambda value: value)
-        self.optimizer = OPTIMIZERS[options.optimizer](
-            layout.size, dtype, options, self.lr, self.expand
-        )
+        self.activation = Passes(options.activation, kernels)
+        lr = options.lr if lrs is None else np.asarray(lrs, dtype=np.float64)
+        lambdas = np.asarray(lambdas, dtype=np.float64)
+        self.update = Update(segments(layout), theta, options, lr, penalty_rates(lambdas),
+                             kernels=kernels)  # fmt: skip
+        self.optimizer = self.update.rule
         self.scheduled = options.schedule != "constant"
-        self.two_lambda = per_model(layout, 2 * lambdas, biases=False, dtype=np.float64)
-        self.lam2 = self.decay = None
-        if options.regularization == "l2":
-            self.lam2, self.scratch = self.two_lambda.astype(dtype), np.zeros_like(theta)
-        else:  # w ← w − lr·η_t·2λ·w (torch) or w ← w − η_t·2λ·w (paper)
-            self.decay = self._decay(1.0)
         self.diverged = np.zeros(layout.K, bool)
-        self.frozen = None
-        labels = self.Yt[0] if loss != "log_loss" else self.Yt.argmax(axis=0)
-        self.baseline = health.baseline_loss(labels, loss != "squared_error")
+        labels = self.Yt[0] if self.loss.labels is None else self.loss.labels(self.Yt)
+        self.baseline = health.baseline_loss(labels, self.loss.labels is not None)
         self.limit = health.weight_limit(self.Yt)
         self.start_loss = None  # the training loss at epoch 0
-
-    def _decay(self, eta: float) -> np.ndarray:
-        """The factor of decoupled decay at schedule multiplier η_t (1 on biases, frozen models)."""
-        if self.options.decay_convention == "paper":
-            rate = self.two_lambda if eta == 1.0 else eta * self.two_lambda
-        else:
-            lr = self.expand(self.lr if eta == 1.0 else self.lr * eta)
-            rate = lr * self.two_lambda
-        decay = (1 - rate).astype(self.theta.dtype)
-        if getattr(self, "frozen", None) is not None:
-            decay[self.frozen] = 1
-        return decay
-
-    def _schedule(self) -> None:
-        """Set this step's learning rate (and decay) from the schedule's η_t."""
-        eta = lr_multiplier(self.options, self.step_count, self.steps_per_epoch)
-        self.optimizer.lr = self.lr * eta
-        if self.decay is not None:
-            self.decay = self._decay(eta)
-        self.step_count += 1
 
     def epoch(self, order: np.ndarray) -> None:
         """One pass over the training rows in the given order."""
@@ -583,22 +680,15 @@ class _Trainer:
 
     def step(self, xb: np.ndarray, yb: np.ndarray) -> None:
         """One optimiser step on the rows xb (R, d + 1) with output columns yb (o, R)."""
-        theta, grad, lam2 = self.theta, self.grad, self.lam2
-        buf = _buffers_for(self.buffers, self.layout, len(xb), True, theta.dtype)
+        buf = _buffers_for(self.buffers, self.layout, len(xb), True, self.theta.dtype)
         z = _forward(self.P, xb, buf, self.activation)
         _output_delta(z, yb, self.loss)
-        _backward(self.P, self.G, xb, buf)
-        if lam2 is not None:
-            np.multiply(theta, lam2, out=self.scratch)
-            grad += self.scratch
+        _backward(self.P, self.G, xb, buf, self.activation)
         if self.scheduled:
-            self._schedule()
-        step = self.optimizer.step(grad)
-        if self.frozen is not None:
-            np.copyto(step, 0, where=self.frozen)
-        if self.decay is not None:
-            theta *= self.decay
-        theta += step
+            eta = lr_multiplier(self.options, self.step_count, self.steps_per_epoch)
+            self.update.set_eta(eta)
+            self.step_count += 1
+        self.update.apply(self.grad)
 
     def check_parameters(self) -> None:
         """Mark diverged the models whose parameters are non-finite or beyond the bound of
@@ -612,7 +702,7 @@ class _Trainer:
         """Losses of every split into out (splits, K); the accuracies (or None) returned."""
         accuracy = []
         for i, evaluate in enumerate(evaluators):
-            out[i], acc = evaluate(self.P, self.activation)
+            out[i], acc = evaluate(self.P, self.activation, self.layout)
             accuracy.append(acc)
         if self.start_loss is None:
             self.start_loss = out[0].copy()
@@ -626,25 +716,7 @@ class _Trainer:
         if not new.any():
             return
         self.diverged |= new
-        self.frozen = per_model(self.layout, self.diverged, biases=True, dtype=bool)
-        if self.decay is not None:
-            self.decay[self.frozen] = 1
-
-
-class _Expander:
-    """Per-model coefficients (K,) → the flat vector holding each on its model's parameters
-    (biases included); the last expansion is kept, since a constant rate repeats."""
-
-    def __init__(self, layout: Layout, dtype):
-        self.layout, self.dtype = layout, dtype
-        self.last: tuple[bytes, np.ndarray] | None = None
-
-    def __call__(self, values) -> np.ndarray:
-        values = np.asarray(values, dtype=np.float64)
-        key = values.tobytes()
-        if self.last is None or self.last[0] != key:
-            self.last = (key, per_model(self.layout, values, biases=True, dtype=self.dtype))
-        return self.last[1]
+        self.update.freeze(self.diverged)
 
 
 # --------------------------------------------------------------------------- the model
