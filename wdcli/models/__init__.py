@@ -62,7 +62,8 @@ class ModelSpec:
 
     - `tasks` it learns; `fit_path`, where its fit function lives; `summary` (`wdcli list
       models`); `stackable`, the `model:` keys whose values may differ between the models of
-      one stack (wdcli.sweep.stacking).
+      one stack (wdcli.sweep.stacking); `reports_progress`: its fit takes an `on_eval` hook,
+      called at each point of its loss curve (the sweep's progress per epoch).
     - `lambda_range(data, options) -> (low, high)`: its rule for `lambdas: auto`
       (wdcli.models.ranges; default: up to the loss of the best constant prediction).
     - Health (wdcli.report.table's note on runs that did not train, docs/health.md):
@@ -78,6 +79,7 @@ class ModelSpec:
     fit_path: str
     summary: str
     stackable: tuple[str, ...] = ()
+    reports_progress: bool = False
     lambda_range: Callable[..., tuple[float, float]] = lazy("wdcli.models.ranges.baseline_range")
     meanings: Mapping[str, str] = field(default_factory=dict)
     knobs: Mapping[str, str] = field(default_factory=dict)
@@ -115,6 +117,7 @@ MODELS: dict[str, ModelSpec] = {
         "wdcli.models.mlp.fit_mlp",
         "small numpy MLP, all λ trained as one stacked model",
         stackable=("lr",),
+        reports_progress=True,
         meanings={"not_converged": "training loss still falling at the end"},
         knobs={
             "diverged": "lower model.lr",
