@@ -2,9 +2,9 @@
 
 A model is a plain function `fit(data, lambdas, seed, options) -> Fit`. The registry below maps
 the config's `model.name` to it and to all else wdcli knows of the model (tasks, `lambdas:
-auto` rule, health hints, costs); the functions are imported only
-when a sweep runs, so that `wdcli --help` stays fast. Models import numpy, never the config's
-schema: a fit's `options` is its `model:` section, typed for readers only.
+auto` rule, health hints, costs); the functions are imported only when a sweep runs, so that
+`wdcli --help` stays fast. Models import numpy, never the config's schema: a fit's `options`
+is its `model:` section, typed for readers only.
 """
 
 from __future__ import annotations
