@@ -168,7 +168,7 @@ def test_each_kind_has_one_registry_and_everything_else_derives_from_it():
     from wdcli.cli.app import ExecutorName, ModelName
     from wdcli.cli.starters import STARTERS
     from wdcli.config import DATASET_CONFIGS, MODEL_CONFIGS, MLPModel, json_schema
-    from wdcli.data.build import LOADERS
+    from wdcli.data.sources import SOURCES
     from wdcli.executors import EXECUTORS
     from wdcli.models import MODELS
     from wdcli.optim import OPTIMIZERS
@@ -176,7 +176,7 @@ def test_each_kind_has_one_registry_and_everything_else_derives_from_it():
     assert list(MODEL_CONFIGS) == list(MODELS) == [m.value for m in ModelName]
     assert set(STARTERS) == set(MODELS)  # `init` has a starter for every model
     assert [e.value for e in ExecutorName] == list(EXECUTORS)
-    assert set(LOADERS) == set(DATASET_CONFIGS) - {"modular"}  # modular builds its own split
+    assert set(SOURCES) == set(DATASET_CONFIGS)  # each dataset has its source
     fields = MLPModel.model_fields
     assert get_args(fields["activation"].annotation) == tuple(ACTIVATIONS)
     assert get_args(fields["optimizer"].annotation) == tuple(OPTIMIZERS)

@@ -11,8 +11,10 @@ from wdcli.config import MLPModel, validate
 from wdcli.data import Dataset
 from wdcli.data.build import build_dataset
 from wdcli.models.mlp import fit_mlp
+from wdcli.models.ranges import baseline_range as mlp_range
+from wdcli.models.ranges import logistic_range, ridge_range
 from wdcli.sweep import dataset_for, plan_units, run_unit
-from wdcli.sweep.autogrid import logistic_range, mlp_range, resolve_grid, ridge_range
+from wdcli.sweep.autogrid import resolve_grid
 
 
 def _config(dataset: dict, model: dict, lambdas="auto", **extra):

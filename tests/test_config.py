@@ -196,3 +196,13 @@ def test_schema_lists_every_dataset_and_model():
         assert name in text
     assert schema["title"] == "wdcli config"
     assert set(Config.model_fields) <= set(schema["properties"])
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic", "mlp"])
+def test_a_model_without_a_written_starter_gets_one_from_its_defaults(model):
+    from wdcli.cli.starters import derived
+    from wdcli.config import MODEL_CONFIGS, validate
+
+    config = validate(parse_yaml(derived(model), "<init>"), "<init>")
+    assert config.model == MODEL_CONFIGS[model].model_validate({"name": model})
+    assert config.lambdas == validate(parse_yaml(STARTERS[model], "<init>"), "<init>").lambdas

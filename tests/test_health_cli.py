@@ -14,9 +14,12 @@ from typer.testing import CliRunner
 
 from wdcli.cli import app
 from wdcli.metrics.summary import summarise
+from wdcli.models import MODELS
 from wdcli.report import table as report
 from wdcli.report.plots import curves_figure, validation_figure
 from wdcli.report.termchart import loss_chart
+
+MLP = MODELS["mlp"]  # the health hints of the documents below
 
 runner = CliRunner()
 
@@ -190,7 +193,7 @@ def test_the_table_counts_what_did_not_train():
 
 
 def test_the_note_lists_each_status_with_its_lambdas_and_knob():
-    note = report.health_note(_document(MIXED))
+    note = report.health_note(_document(MIXED), MLP)
     assert note == (
         "warning: 4 of 15 runs did not train: 2 diverged (loss or weights blew up) at λ = 0, 1: "
         "lower model.lr; 1 no_fit (worse on the training split than predicting the mean) at "
@@ -202,7 +205,7 @@ def test_the_note_lists_each_status_with_its_lambdas_and_knob():
     many = _document({lam: ["no_fit"] for lam in (0.0, 1e-4, 1e-3, 1e-2)})
     assert (
         "4 no_fit (worse on the training split than predicting the mean) at λ = 0 … 0.01 (4 λ)"
-        in (report.health_note(many))
+        in (report.health_note(many, MLP))
     )
 
 
@@ -227,7 +230,7 @@ def test_any_mix_of_statuses_is_counted_shown_and_never_selected(grid):
         if document[key] is not None:
             assert set(statuses[document[key]]) == {"ok"}
     bad = sum(s != "ok" for row in grid for s in row)
-    note = report.health_note(document)
+    note = report.health_note(document, MLP)
     assert (note is None) == (bad == 0)
     if note:
         assert note.startswith("warning: no run trained" if bad == 3 * len(grid) else "warning: ")
@@ -241,9 +244,9 @@ def test_no_fit_after_unstable_training_asks_for_a_lower_learning_rate():
     document = _document({0.1: ["no_fit", "no_fit"], 1.0: ["ok", "ok"]})
     document["runs"][0]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
     document["runs"][1]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
-    assert ": raise model.epochs or model.lr;" in report.health_note(document)
+    assert ": raise model.epochs or model.lr;" in report.health_note(document, MLP)
     document["runs"][1]["curve"]["train_loss"][-1] = 1.0000001  # ended above its start
-    assert report.health_note(document) == (
+    assert report.health_note(document, MLP) == (
         "warning: 2 of 4 runs did not train: 2 no_fit (worse on the training split than "
         "predicting the mean) at λ = 0.1: lower model.lr (training left the loss above where it "
         "started); those λ get no regime and are never λ_min or λ_1se (docs/health.md)"

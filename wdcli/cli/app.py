@@ -334,9 +334,11 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
 def _health_warning(document: dict) -> None:
     """One line on stderr when runs did not train, naming the knob to turn (the table's runs
     column and each run's status say it on stdout too, also with --quiet)."""
+    from wdcli.models import MODELS
     from wdcli.report.table import health_note
 
-    note = health_note(document)
+    name = document.get("config", {}).get("model", {}).get("name")
+    note = health_note(document, MODELS.get(name))
     if note:
         typer.echo(note, err=True)
 

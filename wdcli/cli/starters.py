@@ -1,4 +1,19 @@
-"""`wdcli init`: commented starter configs, one per model (each is tested to validate)."""
+"""`wdcli init`: commented starter configs, one per model (each is tested to validate).
+
+A model may have one written by hand below (WRITTEN); any other model's starter is derived
+from its `model:` class: every key with its default and the start of its description,
+on a dataset of the first task the model learns.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from wdcli.config import MODEL_CONFIGS
+from wdcli.models import MODELS
+from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 _HEAD = """\
 # A wdcli config. Run it with:  wdcli sweep THIS_FILE
@@ -21,7 +36,7 @@ validation:                 # holdout: choose λ on the test split; or {kind: kf
   kind: holdout             #   to choose it on folds of the training split (loo: ridge only)
 """
 
-STARTERS = {
+WRITTEN = {
     "mlp": _HEAD
     + """\
 name: my-mlp                # names the results file: results/my-mlp-TIME.json
@@ -66,3 +81,36 @@ model:
 """
     + _GRID,
 }
+
+# The dataset of a derived starter, by the first task its model learns.
+_DATASETS = {
+    REGRESSION: """\
+dataset:
+  name: friedman1           # a smooth nonlinear regression target
+  n_samples: 400
+  noise: 1.0
+  test_size: 0.5
+""",
+    CLASSIFICATION: """\
+dataset:
+  name: breast_cancer       # bundled with scikit-learn, two classes
+  n_train: 100              # a small training set shows overfitting clearly
+""",
+}
+
+
+def derived(name: str) -> str:
+    """The starter of model `name` from its `model:` class's defaults."""
+    lines = [f"name: my-{name}", _DATASETS[MODELS[name].tasks[0]].rstrip("\n"), "model:"]
+    lines.append(f"  name: {name}")
+    for key, field in MODEL_CONFIGS[name].model_fields.items():
+        if key == "name" or field.is_required():
+            continue
+        value = yaml.safe_dump(field.default, default_flow_style=True).removesuffix("\n...\n")
+        about = re.split(r"\. |; | \(", field.description or "")[0].rstrip(".")
+        setting = f"  {key}: {value.strip()}"
+        lines.append(f"{setting:<27} # {about}" if about else setting)
+    return _HEAD + "\n".join(lines) + "\n" + _GRID
+
+
+STARTERS = {name: WRITTEN.get(name) or derived(name) for name in MODELS}

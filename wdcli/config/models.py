@@ -28,7 +28,11 @@ else:
 # --------------------------------------------------------------------------- models
 
 
-class LinearModel(Strict):
+class ModelBase(Strict):
+    """A `model:` section; each subclass below is one model of wdcli.models.MODELS."""
+
+
+class LinearModel(ModelBase):
     """Ridge regression: the exact λ path from one factorisation."""
 
     name: Literal["linear"]
@@ -39,7 +43,7 @@ class LinearModel(Strict):
     )
 
 
-class LogisticModel(Strict):
+class LogisticModel(ModelBase):
     """L2-regularised logistic (two classes) or softmax (more) regression."""
 
     name: Literal["logistic"]
@@ -52,7 +56,7 @@ class LogisticModel(Strict):
     max_iter: int = Field(100, ge=1, description="Most Newton iterations per λ.")
 
 
-class MLPModel(Strict):
+class MLPModel(ModelBase):
     """A small fully connected network trained by mini-batch gradient descent."""
 
     name: Literal["mlp"]
@@ -152,11 +156,11 @@ class MLPModel(Strict):
         return n_train if self.batch_size == "full" else min(self.batch_size, n_train)
 
 
-# The `model:` classes by the name each declares; every name is a model of wdcli.models.MODELS
-# (tests/test_architecture.py checks that the two registries hold the same names).
-MODEL_CONFIGS: dict[str, type[Strict]] = {
-    get_args(cls.model_fields["name"].annotation)[0]: cls
-    for cls in (LinearModel, LogisticModel, MLPModel)
+# The `model:` classes by the name each declares, in the order defined above: a new model is
+# one more subclass of ModelBase here; every name is a model of wdcli.models.MODELS
+# (tests/test_architecture.py checks that the two registries hold the same names, in order).
+MODEL_CONFIGS: dict[str, type[ModelBase]] = {
+    get_args(cls.model_fields["name"].annotation)[0]: cls for cls in ModelBase.__subclasses__()
 }
 
 if TYPE_CHECKING:  # one of the classes above; mypy cannot follow a union built at run time

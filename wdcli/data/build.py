@@ -1,5 +1,7 @@
 """Datasets: build arrays from a dataset config and a seed, split them, preprocess them.
 
+The samples come from the dataset's source (wdcli.data.sources, one module per kind).
+
 Every dataset is deterministic in its seed. Features are standardised with the training
 split's mean and population std (ddof=0, as scikit-learn's StandardScaler); a constant
 column is centred and left unscaled. Regression targets are left in their own units.
@@ -7,185 +9,22 @@ column is centred and left unscaled. Regression targets are left in their own un
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from wdcli.config import CsvData, DatasetBase, task_of
+from wdcli.config import DatasetBase, task_of
 from wdcli.data.dataset import Dataset, Split, target_scale
-from wdcli.data.preprocess import Frame, prepare
+from wdcli.data.preprocess import prepare
+from wdcli.data.sources import SOURCES
 from wdcli.errors import DataError
 from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 
-@dataclass(frozen=True)
-class Raw:
-    """Data as a loader returns them, before the split; `test` is a given test split.
-
-    X is a float array, or a `Frame` of a CSV's columns (preprocessed after the split);
-    `task` is the task the loader found in the data (None: the config's)."""
-
-    X: np.ndarray | Frame
-    y: np.ndarray
-    test: tuple[np.ndarray | Frame, np.ndarray] | None = None
-    task: str | None = None
-
-
-# --------------------------------------------------------------------------- loaders
-
-
-def _poly(cfg, seed: int) -> Raw:
-    # x ~ U[0, 1], y = sin(2πx) + noise: a smooth curve that a high-degree polynomial overfits.
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0.0, 1.0, cfg.n_samples)
-    y = np.sin(2 * np.pi * x) + cfg.noise * rng.standard_normal(cfg.n_samples)
-    X = x[:, None] ** np.arange(1, cfg.degree + 1)
-    return Raw(X, y)
-
-
-def _regression(cfg, seed: int) -> Raw:
-    from sklearn.datasets import make_regression
-
-    X, y = make_regression(
-        n_samples=cfg.n_samples,
-        n_features=cfg.n_features,
-        n_informative=min(cfg.n_informative, cfg.n_features),
-        effective_rank=cfg.effective_rank,
-        noise=cfg.noise,
-        random_state=seed,
-    )
-    return Raw(X, y)
-
-
-def _friedman1(cfg, seed: int) -> Raw:
-    from sklearn.datasets import make_friedman1
-
-    X, y = make_friedman1(
-        n_samples=cfg.n_samples, n_features=cfg.n_features, noise=cfg.noise, random_state=seed
-    )
-    return Raw(X, y)
-
-
-def _classification(cfg, seed: int) -> Raw:
-    from sklearn.datasets import make_classification
-
-    if cfg.n_informative > cfg.n_features:
-        raise DataError(
-            f"dataset.n_informative: must be ≤ n_features ({cfg.n_features}), "
-            f"got {cfg.n_informative}"
-        )
-    if cfg.n_classes > 2**cfg.n_informative:
-        raise DataError(
-            f"dataset.n_classes: {cfg.n_classes} classes need n_informative ≥ "
-            f"{math.ceil(math.log2(cfg.n_classes))}"
-        )
-    X, y = make_classification(
-        n_samples=cfg.n_samples,
-        n_features=cfg.n_features,
-        n_informative=cfg.n_informative,
-        n_redundant=0,
-        n_classes=cfg.n_classes,
-        class_sep=cfg.class_sep,
-        flip_y=cfg.flip_y,
-        random_state=seed,
-    )
-    return Raw(X, y)
-
-
-def _moons(cfg, seed: int) -> Raw:
-    from sklearn.datasets import make_moons
-
-    X, y = make_moons(n_samples=cfg.n_samples, noise=cfg.noise, random_state=seed)
-    return Raw(X, y)
-
-
-def _circles(cfg, seed: int) -> Raw:
-    from sklearn.datasets import make_circles
-
-    X, y = make_circles(
-        n_samples=cfg.n_samples, noise=cfg.noise, factor=cfg.factor, random_state=seed
-    )
-    return Raw(X, y)
-
-
-_READ_ONCE: set[Callable[..., Raw]] = set()  # loaders of fixed data (SPLIT_ONLY_VARIES)
-
-
-def _bundled(loader_name: str) -> Callable:
-    @functools.cache
-    def load_once() -> Raw:
-        import sklearn.datasets
-
-        X, y = getattr(sklearn.datasets, loader_name)(return_X_y=True)
-        return Raw(X.astype(float), y)
-
-    def load(cfg, seed: int) -> Raw:
-        return load_once()
-
-    _READ_ONCE.add(load)
-    return load
-
-
-def _csv(cfg: CsvData, seed: int) -> Raw:
-    return _csv_cached(cfg.model_dump_json(), *source_stamp(cfg))
-
-
-_READ_ONCE.add(_csv)
-
-
 def source_stamp(cfg: DatasetBase) -> tuple:
     """What tells that a dataset's files changed (empty for data without files)."""
-    if not isinstance(cfg, CsvData):
-        return ()
-    return _stamp(cfg.path), _stamp(cfg.test_path)
-
-
-def _stamp(path: Path | None) -> tuple | None:
-    """Size, modification time and inode of a file; its content's hash too when it was
-    modified in the last seconds (timestamps are coarse: git's "racy clean" case)."""
-    if path is None:
-        return None
-    try:
-        info = Path(path).stat()
-        stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
-        if time.time() - info.st_mtime < 3 and info.st_size < 2**28:
-            stamp += (hashlib.sha256(Path(path).read_bytes()).hexdigest(),)  # type: ignore[assignment]
-    except OSError:
-        return None
-    return stamp
-
-
-@functools.lru_cache(maxsize=2)
-def _csv_cached(cfg_json: str, *stamps) -> Raw:
-    # Seeds share the file: it is read once, each seed only splits it differently.
-    from wdcli.data.csvdata import load_csv
-
-    cfg = CsvData.model_validate_json(cfg_json)
-    train, test, task = load_csv(cfg)
-    return Raw(train.X, train.y, (test.X, test.y) if test is not None else None, task)
-
-
-# name -> loader; each dataset's options and task are declared by its config class.
-LOADERS: dict[str, Callable[..., Raw]] = {
-    "poly": _poly,
-    "regression": _regression,
-    "friedman1": _friedman1,
-    "classification": _classification,
-    "moons": _moons,
-    "circles": _circles,
-    "diabetes": _bundled("load_diabetes"),
-    "breast_cancer": _bundled("load_breast_cancer"),
-    "wine": _bundled("load_wine"),
-    "iris": _bundled("load_iris"),
-    "digits": _bundled("load_digits"),
-    "csv": _csv,
-}
+    stamp = SOURCES[cfg.name].stamp  # type: ignore[attr-defined]
+    return stamp(cfg) if stamp is not None else ()
 
 
 # --------------------------------------------------------------------------- building
@@ -215,17 +54,17 @@ def check_split(cfg: DatasetBase, seed: int) -> None:
 
 
 # Data read once (bundled, a CSV file): a seed changes only the split, not the samples.
-SPLIT_ONLY_VARIES = {name for name, load in LOADERS.items() if load in _READ_ONCE}
+SPLIT_ONLY_VARIES = {name for name, source in SOURCES.items() if source.read_once}
 
 
 def build_split(cfg: DatasetBase, seed: int) -> Split:
     """Load, subsample and split, targets encoded, features as loaded (a CSV's: a Frame)."""
-    if cfg.name == "modular":  # type: ignore[attr-defined]  # all p² pairs, split its own way
-        from wdcli.data.modular import split_modular
-
-        return split_modular(cfg, seed)  # type: ignore[arg-type]
+    source = SOURCES[cfg.name]  # type: ignore[attr-defined]
+    if source.split is not None:  # e.g. all p² pairs of modular arithmetic, split its own way
+        return source.split(cfg, seed)
+    assert source.load is not None
     data_seed = cfg.seed if cfg.seed is not None else seed
-    raw = LOADERS[cfg.name](cfg, data_seed)  # type: ignore[attr-defined]
+    raw = source.load(cfg, data_seed)
     rng = np.random.default_rng([data_seed, 1])  # a stream of its own, apart from the loader's
     X, y = _subsample(raw.X, raw.y, cfg, rng)
     if raw.test is None:

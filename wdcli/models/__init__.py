@@ -1,18 +1,20 @@
 """Models: each trains one model per λ on one dataset and seed, all λ together.
 
 A model is a plain function `fit(data, lambdas, seed, options) -> Fit`. The registry below maps
-the config's `model.name` to it and to the tasks it can learn; the functions are imported only
-when a sweep runs, so that `wdcli --help` stays fast. Models import numpy, never the config's
-schema: a fit's `options` is its `model:` section, typed for readers only.
+the config's `model.name` to it and to all else wdcli knows of the model (tasks, `lambdas:
+auto` rule, health hints, costs); the functions are imported only when a sweep runs, so that
+`wdcli --help` stays fast. Models import numpy, never the config's schema: a fit's `options`
+is its `model:` section, typed for readers only.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from wdcli.models import costs
 from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 if TYPE_CHECKING:
@@ -41,17 +43,50 @@ class Fit:
     pointwise: np.ndarray | None = None
 
 
+def lazy(path: str) -> Callable[..., Any]:
+    """The function at dotted `path`, imported on its first call (numpy loads only when a
+    sweep runs, so that `wdcli --help` stays fast)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = path
+    return call
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registry entry: the tasks a model learns, where its fit function lives, a summary
-    (`wdcli list models`), the `model:` keys whose values may differ between the models of one
-    stack (wdcli.sweep.stacking), and its measured training speed in multiply-adds per second
-    (the time estimate of wdcli.sweep.budget, docs/scale.md)."""
+    """A registry entry: everything the rest of wdcli knows of a model, with defaults that
+    suit a model trained by a few Newton steps per λ.
+
+    - `tasks` it learns; `fit_path`, where its fit function lives; `summary` (`wdcli list
+      models`); `stackable`, the `model:` keys whose values may differ between the models of
+      one stack (wdcli.sweep.stacking); `reports_progress`: its fit takes an `on_eval` hook,
+      called at each point of its loss curve (the sweep's progress per epoch).
+    - `lambda_range(data, options) -> (low, high)`: its rule for `lambdas: auto`
+      (wdcli.models.ranges; default: up to the loss of the best constant prediction).
+    - Health (wdcli.report.table's note on runs that did not train, docs/health.md):
+      `meanings` and `knobs` by status, what the status means for this model and which of its
+      `model:` keys to turn (default: the solver's tolerance, "check the data");
+      `lr_key`, its learning rate's key, when diverged runs can be blamed on λ·lr ≥ 1.
+    - Costs (wdcli.models.costs, docs/scale.md): `memory` of a unit of its λ, `macs` of a
+      sweep's training, and `work` that pays for worker processes (None: it runs serially by
+      default); `macs_per_second`, its measured training speed.
+    """
 
     tasks: tuple[str, ...]
     fit_path: str
     summary: str
     stackable: tuple[str, ...] = ()
+    reports_progress: bool = False
+    lambda_range: Callable[..., tuple[float, float]] = lazy("wdcli.models.ranges.baseline_range")
+    meanings: Mapping[str, str] = field(default_factory=dict)
+    knobs: Mapping[str, str] = field(default_factory=dict)
+    lr_key: str | None = None
+    memory: Callable[..., dict] = costs.newton_memory
+    macs: Callable[..., float] = costs.newton_macs
+    work: Callable[..., float] | None = None
     macs_per_second: float = 5e9
 
     def fit_function(self) -> Callable[..., Fit]:
@@ -64,12 +99,17 @@ MODELS: dict[str, ModelSpec] = {
         (REGRESSION,),
         "wdcli.models.linear.fit_ridge_path",
         "ridge regression, exact λ path",
+        lambda_range=lazy("wdcli.models.ranges.ridge_range"),
+        memory=costs.ridge_memory,
+        macs=costs.ridge_macs,
         macs_per_second=1e10,
     ),
     "logistic": ModelSpec(
         (CLASSIFICATION,),
         "wdcli.models.logistic.fit_logistic",
         "logistic / softmax regression, all λ by batched Newton or L-BFGS",
+        lambda_range=lazy("wdcli.models.ranges.logistic_range"),
+        knobs={"no_fit": "raise model.max_iter", "not_converged": "raise model.max_iter"},
         macs_per_second=1e10,
     ),
     "mlp": ModelSpec(
@@ -77,5 +117,16 @@ MODELS: dict[str, ModelSpec] = {
         "wdcli.models.mlp.fit_mlp",
         "small numpy MLP, all λ trained as one stacked model",
         stackable=("lr",),
+        reports_progress=True,
+        meanings={"not_converged": "training loss still falling at the end"},
+        knobs={
+            "diverged": "lower model.lr",
+            "no_fit": "raise model.epochs or model.lr",
+            "not_converged": "raise model.epochs",
+        },
+        lr_key="lr",
+        memory=costs.mlp_memory,
+        macs=costs.mlp_macs,
+        work=costs.mlp_work,
     ),
 }

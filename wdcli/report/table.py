@@ -11,6 +11,7 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from wdcli.metrics import grokking
 from wdcli.metrics.health import UNHEALTHY
@@ -435,26 +436,22 @@ def _csv_value(value) -> str:
 
 # --------------------------------------------------------------------------- training health
 
+# What a status means and what to do, unless the model's registry entry says it for itself.
 _MEANING = {
     ("diverged", None): "loss or weights blew up",
     ("no_fit", "regression"): "worse on the training split than predicting the mean",
     ("no_fit", "classification"): "worse on the training split than predicting the class "
     "frequencies",
-    ("not_converged", "mlp"): "training loss still falling at the end",
     ("not_converged", None): "solver tolerance not met",
 }
-_KNOBS = {
-    ("diverged", "mlp"): "lower model.lr",
-    ("no_fit", "mlp"): "raise model.epochs or model.lr",
-    ("not_converged", "mlp"): "raise model.epochs",
-    ("no_fit", "logistic"): "raise model.max_iter",
-    ("not_converged", "logistic"): "raise model.max_iter",
-}
+_KNOB = "check the data for extreme values"
 
 
-def health_note(document: dict) -> str | None:
+def health_note(document: dict, model: Any = None) -> str | None:
     """One line saying which runs did not train, why, and which knob to turn; None when all
-    did. For the CLI to print on stderr."""
+    did. For the CLI to print on stderr. `model` is the model's registry entry
+    (wdcli.models.MODELS, passed by the caller: reports do not import models): its meanings,
+    knobs and learning-rate key name what to turn."""
     runs = document.get("runs") or []
     bad: dict[str, list[dict]] = {}
     for run in runs:
@@ -463,7 +460,9 @@ def health_note(document: dict) -> str | None:
             bad.setdefault(status, []).append(run)
     if not bad:
         return None
-    parts = [_health_part(document, status, bad[status]) for status in UNHEALTHY if status in bad]
+    parts = [
+        _health_part(document, status, bad[status], model) for status in UNHEALTHY if status in bad
+    ]
     total = sum(len(v) for v in bad.values())
     if total == len(runs):
         head, tail = "no run trained", "so no λ has a regime and there is no λ_min"
@@ -476,20 +475,21 @@ def health_note(document: dict) -> str | None:
     return f"warning: {head}: {'; '.join(parts)}; {tail} (docs/health.md)"
 
 
-def _health_part(document: dict, status: str, runs: list[dict]) -> str:
+def _health_part(document: dict, status: str, runs: list[dict], spec: Any) -> str:
     lambdas = [run.get("lambda") for run in runs]
-    model = document.get("config", {}).get("model", {})
-    name, task = model.get("name"), document.get("task")
+    options = document.get("config", {}).get("model", {})
+    meanings, knobs = getattr(spec, "meanings", {}), getattr(spec, "knobs", {})
+    lr_key = getattr(spec, "lr_key", None)
     meaning = (
-        _MEANING.get((status, task))
-        or _MEANING.get((status, name))
+        _MEANING.get((status, document.get("task")))
+        or meanings.get(status)
         or _MEANING.get((status, None), "")
     )
-    knob = _KNOBS.get((status, name), "check the data for extreme values")
-    if status == "diverged" and name == "mlp":
-        lr = model.get("lr") or 0
+    knob = knobs.get(status, _KNOB)
+    if status == "diverged" and lr_key:
+        lr = options.get(lr_key) or 0
         if all(lam is not None and lam * lr >= 1 for lam in lambdas):
-            knob = "lower the largest λ (every diverged run has λ·model.lr ≥ 1)"
+            knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
     where = sorted({lam for lam in lambdas if lam is not None})

@@ -3,39 +3,25 @@
 A sweep whose arrays cannot fit in the machine's memory is refused, naming the config field
 that makes them large (before anything is written: a MemoryError halfway would leave a
 journal behind). A sweep that will take long is announced with a rough estimate of its time.
-The estimates are deliberately coarse (within a factor of a few): they are there to catch
+Each model's own costs are its registry entry's (wdcli.models.costs). The estimates are
+deliberately coarse (within a factor of a few): they are there to catch
 `hidden: [100000, 100000]`, not to plan a cluster.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass
-from itertools import pairwise
 
 from wdcli.config import Config
 from wdcli.errors import ConfigError
 from wdcli.memory import available_memory, human
 from wdcli.models import MODELS
+from wdcli.models.costs import DATA, FLOAT, Shape
 
-FLOAT = 8
 RUN_BYTES = 2_000  # a run record in memory (dict of ~15 numbers), its journal line, its JSON
-POINT_BYTES = 120  # one curve point of a run: two losses and an epoch, as Python objects and JSON
 RUN_SECONDS = 0.003  # per run beyond training: the record, and the journal's fsync
 LONG_SECONDS = 600.0  # a sweep estimated above this is announced
 CSV_EXPANSION = 20  # bytes of parsed cells (Python strings in lists) per byte of a CSV file
-
-
-@dataclass(frozen=True)
-class Shape:
-    """What the estimates need to know of the data: rows of each split, feature columns,
-    model outputs."""
-
-    n_train: int
-    n_test: int
-    d: int
-    outputs: int = 1
 
 
 def lambda_count(config: Config) -> int:
@@ -104,7 +90,6 @@ def sweep_parts(config: Config, shape: Shape, lambdas_per_unit: int, workers: in
     K = lambdas_per_unit
     n = shape.n_train + shape.n_test
     runs = run_count(config)
-    points = _curve_points(config)
     data_field = "dataset.n_samples" if n >= shape.d else _columns_field(config.dataset)
     if config.dataset.name == "csv":
         data_field = "dataset.categorical" if config.dataset.categorical else "dataset.path"
@@ -112,57 +97,21 @@ def sweep_parts(config: Config, shape: Shape, lambdas_per_unit: int, workers: in
         data_field: (8.0 * FLOAT * n * shape.d, f"the data ({n} × {shape.d}) of a few seeds"),
         "lambdas, seeds": (runs * RUN_BYTES, f"the records of {runs} runs"),
     }
-    if config.model.name == "mlp":
-        sizes = (shape.d, *config.model.hidden, shape.outputs)
-        params = K * sum((a + 1) * b for a, b in pairwise(sizes))
-        batch = config.model.batch_rows(shape.n_train)
-        activations = 3 * K * batch * sum(config.model.hidden)
-        parts["model.hidden"] = (
-            workers * FLOAT * (8 * params + activations + 3 * shape.n_train * shape.d),
-            f"{params // K:.3g} weights × {K} λ, with their gradients and optimiser state",
-        )
-        parts["model.epochs"] = (
-            workers * 2 * FLOAT * K * points + runs * points * POINT_BYTES,
-            f"the loss curves, {points} points per run (raise model.eval_every to keep fewer)",
-        )
-    elif config.model.name == "linear":
-        parts[data_field] = (
-            parts[data_field][0] + workers * FLOAT * (3 * n * shape.d + 2 * shape.d**2),
-            f"the data ({n} × {shape.d}) and its factorisation",
-        )
-        parts["lambdas"] = (workers * 3 * FLOAT * K * (shape.d + n), f"{K} λ's weights")
-    else:
-        p = (shape.d + 1) * max(1, shape.outputs)
-        parts["lambdas"] = (
-            workers * FLOAT * (6 * K * p + min(K * p * p, 2**24) + 2**22),
-            f"{K} λ's weights and Hessians",
-        )
+    spec = MODELS[config.model.name]
+    for field, (nbytes, what) in spec.memory(config.model, shape, K, workers, runs).items():
+        if field == DATA:
+            parts[data_field] = (parts[data_field][0] + nbytes, what)
+        else:
+            parts[field] = (nbytes, what)
     return parts
-
-
-def _curve_points(config: Config) -> int:
-    model = config.model
-    if model.name != "mlp":
-        return 0
-    return model.epochs // model.eval_every + 2
 
 
 def seconds(config: Config, shape: Shape, workers: int) -> float:
     """Rough wall time of the whole sweep: training work over a measured rate, plus the
     per-run cost of records and the journal."""
     lambdas, seeds = lambda_count(config), run_count(config) // lambda_count(config)
-    n, d, C = shape.n_train, shape.d, shape.outputs
     name = config.model.name
-    if name == "mlp":
-        sizes = (d, *config.model.hidden, C)
-        per_row = sum(a * b for a, b in pairwise(sizes))
-        steps = config.model.epochs * math.ceil(n / config.model.batch_rows(n))
-        macs = seeds * (3.0 * config.model.epochs * n * per_row * lambdas + steps * 2e6)
-    elif name == "linear":
-        macs = seeds * (4.0 * n * d * min(n, d) + lambdas * (n + shape.n_test) * d)
-    else:
-        p = (d + 1) * C
-        macs = seeds * lambdas * 10 * n * p * (p / 4 + 3)
+    macs = MODELS[name].macs(config.model, shape, lambdas, seeds)
     rate = MODELS[name].macs_per_second * max(1, workers)
     return macs / rate + lambdas * seeds * RUN_SECONDS
 

@@ -7,22 +7,23 @@ in docs/scale.md (benchmarks/bench_executors.py).
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 
 from wdcli.executors import cpu_count
+from wdcli.models import MODELS
+from wdcli.models.costs import Shape
 
 # Below this much work (multiply-adds, `sweep_work`) an MLP sweep trains in a second or two in
 # one process, and starting worker processes (each importing numpy and wdcli) costs about what
 # they save: measured break-even near 2.6e10 (benchmarks/bench_executors.py, docs/scale.md).
 PROCESSES_MIN_WORK = 2e10
-STEP_MACS = 2e6  # numpy's overhead per layer and mini-batch, as multiply-adds (about 0.2 ms)
 
 
 def sweep_work(config) -> float:
-    """Multiply-adds of the whole sweep's training, roughly: forward and backward GEMMs plus
-    STEP_MACS per layer and mini-batch for numpy's per-call overhead. 0 for models whose cost
-    is one factorisation or a few Newton steps per seed."""
-    if config.model.name != "mlp":
+    """Multiply-adds of the whole sweep's training, roughly, as its model's registry entry
+    counts them (`work`: forward and backward GEMMs plus numpy's per-call overhead). 0 for
+    models without it, whose cost is one factorisation or a few Newton steps per seed."""
+    work = MODELS[config.model.name].work
+    if work is None:
         return 0.0
     from wdcli.config.grid import grid_points, point_config, tune_candidates
     from wdcli.sweep.datasets import dataset_for
@@ -33,13 +34,9 @@ def sweep_work(config) -> float:
     data = dataset_for(config, config.seed_values()[0])  # cached: the sweep reuses it
     n, d = data.X_train.shape
     outputs = data.n_classes if data.n_classes > 2 else 1  # softmax, or one output
-    sizes = (d, *config.model.hidden, outputs)
-    per_row = sum(a * b for a, b in pairwise(sizes))
+    shape = Shape(n, len(data.y_test), d, outputs)
     lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
-    steps = config.model.epochs * -(-n // config.model.batch_rows(n))
-    per_seed = (
-        3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
-    )
+    per_seed = work(config.model, shape, lambdas)
     from wdcli.data.folds import fold_numbers
 
     return per_seed * seeds * len(fold_numbers(config)) * models
@@ -48,15 +45,16 @@ def sweep_work(config) -> float:
 def choose(config, cores: int | None = None) -> tuple[str, int]:
     """The default executor and its jobs, measured on 2 cores (docs/scale.md):
 
-    - mlp: processes, one per core, single-threaded, when the sweep is big enough to pay for
-      starting them (PROCESSES_MIN_WORK): its GEMMs are small and run on one thread, so two
-      processes train 1.5-1.75× faster than one; serial otherwise.
+    - mlp (any model whose registry entry counts its `work`): processes, one per core,
+      single-threaded, when the sweep is big enough to pay for starting them
+      (PROCESSES_MIN_WORK): its GEMMs are small and run on one thread, so two processes train
+      1.5-1.75× faster than one; serial otherwise.
     - linear and logistic: serial. A ridge path is one factorisation per seed and a logistic
       sweep a few Newton steps, both large GEMMs that BLAS threads already spread over the
       cores; processes measured from 0.5× (start-up dominates) to about 1.1×.
     """
     cores = cores or cpu_count()
-    if config is None or cores < 2 or config.model.name != "mlp":
+    if config is None or cores < 2 or MODELS[config.model.name].work is None:
         return "serial", 1
     if sweep_work(config) < PROCESSES_MIN_WORK:
         return "serial", 1

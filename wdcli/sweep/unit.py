@@ -36,7 +36,7 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     configs = [point_config(config, point, c) for point, c in variants]
     lambdas = np.asarray(unit.lambdas, dtype=float)
     hook = None
-    if config.model.name == "mlp":
+    if MODELS[config.model.name].reports_progress:
         step = "step" if config.model.batch_size == "full" else "epoch"
         hook = progress.evaluation_hook(unit.seed, unit.lambdas, step)
     extra = {"on_eval": hook} if hook else {}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from wdcli.config import CLASSIFICATION, ModularData
+from wdcli.data.dataset import Split
+from wdcli.data.sources import source
 
 OPERATIONS = {
     "add": np.add,
@@ -42,10 +44,9 @@ def split_pairs(cfg: ModularData, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[:n_train]), np.sort(order[n_train:])
 
 
-def split_modular(cfg: ModularData, seed: int):
+@source("modular", splits=True)
+def split_modular(cfg: ModularData, seed: int) -> Split:
     """The train/test Split of `cfg` for the data seed `seed` (cfg.seed, when set, wins)."""
-    from wdcli.data.dataset import Split
-
     data_seed = cfg.seed if cfg.seed is not None else seed
     a, b, c = pairs(cfg.p, cfg.operation)
     train, test = split_pairs(cfg, data_seed)

@@ -1,0 +1,114 @@
+"""What training costs, per model: memory, multiply-adds, and the work that pays for processes.
+
+Coarse by design (within a factor of a few), for the sweep's budget (wdcli.sweep.budget) and
+its choice of executor (wdcli.sweep.schedule). A model's registry entry names its functions;
+`options` is its `model:` section, read by attribute. Plain Python, no numpy.
+
+- memory(options, shape, K, workers, runs) -> {config field: (bytes, what they hold)}: the
+  parts a unit of K λ adds (per worker) beside the data and the run records; the key DATA adds
+  its bytes to the data's part (and replaces its description).
+- macs(options, shape, lambdas, seeds) -> multiply-adds of training every λ on every seed.
+- work(options, shape, lambdas) -> multiply-adds of one seed's training including numpy's
+  per-call overhead; a model without it runs serially by default.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+FLOAT = 8
+POINT_BYTES = 120  # one curve point of a run: two losses and an epoch, as Python objects and JSON
+STEP_MACS = 2e6  # numpy's overhead per layer and mini-batch, as multiply-adds (about 0.2 ms)
+DATA = "the data"  # a memory part that adds to the data's own
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the estimates need to know of the data: rows of each split, feature columns,
+    model outputs."""
+
+    n_train: int
+    n_test: int
+    d: int
+    outputs: int = 1
+
+
+# --------------------------------------------------------------------------- newton (default)
+
+
+def newton_memory(options: Any, shape: Shape, K: int, workers: int, runs: int) -> dict:
+    """Weights and (capped) Hessians of K λ: logistic regression's batched Newton."""
+    p = (shape.d + 1) * max(1, shape.outputs)
+    return {
+        "lambdas": (
+            workers * FLOAT * (6 * K * p + min(K * p * p, 2**24) + 2**22),
+            f"{K} λ's weights and Hessians",
+        )
+    }
+
+
+def newton_macs(options: Any, shape: Shape, lambdas: int, seeds: int) -> float:
+    p = (shape.d + 1) * shape.outputs
+    return seeds * lambdas * 10 * shape.n_train * p * (p / 4 + 3)
+
+
+# --------------------------------------------------------------------------- ridge
+
+
+def ridge_memory(options: Any, shape: Shape, K: int, workers: int, runs: int) -> dict:
+    """The factorisation of X (beside the data), and the weights of K λ."""
+    n = shape.n_train + shape.n_test
+    return {
+        DATA: (
+            workers * FLOAT * (3 * n * shape.d + 2 * shape.d**2),
+            f"the data ({n} × {shape.d}) and its factorisation",
+        ),
+        "lambdas": (workers * 3 * FLOAT * K * (shape.d + n), f"{K} λ's weights"),
+    }
+
+
+def ridge_macs(options: Any, shape: Shape, lambdas: int, seeds: int) -> float:
+    n, d = shape.n_train, shape.d
+    return seeds * (4.0 * n * d * min(n, d) + lambdas * (n + shape.n_test) * d)
+
+
+# --------------------------------------------------------------------------- mlp
+
+
+def mlp_memory(options: Any, shape: Shape, K: int, workers: int, runs: int) -> dict:
+    """K stacked networks with gradients and optimiser state, and their loss curves."""
+    sizes = (shape.d, *options.hidden, shape.outputs)
+    params = K * sum((a + 1) * b for a, b in pairwise(sizes))
+    batch = options.batch_rows(shape.n_train)
+    activations = 3 * K * batch * sum(options.hidden)
+    points = options.epochs // options.eval_every + 2
+    return {
+        "model.hidden": (
+            workers * FLOAT * (8 * params + activations + 3 * shape.n_train * shape.d),
+            f"{params // K:.3g} weights × {K} λ, with their gradients and optimiser state",
+        ),
+        "model.epochs": (
+            workers * 2 * FLOAT * K * points + runs * points * POINT_BYTES,
+            f"the loss curves, {points} points per run (raise model.eval_every to keep fewer)",
+        ),
+    }
+
+
+def mlp_macs(options: Any, shape: Shape, lambdas: int, seeds: int) -> float:
+    n, d, C = shape.n_train, shape.d, shape.outputs
+    sizes = (d, *options.hidden, C)
+    per_row = sum(a * b for a, b in pairwise(sizes))
+    steps = options.epochs * math.ceil(n / options.batch_rows(n))
+    return seeds * (3.0 * options.epochs * n * per_row * lambdas + steps * 2e6)
+
+
+def mlp_work(options: Any, shape: Shape, lambdas: int) -> float:
+    """Forward and backward GEMMs plus STEP_MACS per layer and mini-batch."""
+    n, d = shape.n_train, shape.d
+    sizes = (d, *options.hidden, shape.outputs)
+    per_row = sum(a * b for a, b in pairwise(sizes))
+    steps = options.epochs * -(-n // options.batch_rows(n))
+    return 3.0 * options.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
