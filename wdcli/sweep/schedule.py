@@ -24,25 +24,23 @@ def sweep_work(config) -> float:
     is one factorisation or a few Newton steps per seed."""
     if config.model.name != "mlp":
         return 0.0
-    from wdcli.config.grid import grid_points, point_config, tune_candidates
+    from wdcli.config.grid import key_space, point_config, tune_candidates
     from wdcli.sweep.datasets import dataset_for
 
-    points = grid_points(config)
-    models = len(points) * len(tune_candidates(config))  # each point and candidate trains
-    config = point_config(config, points[0])
+    space = key_space(config)
+    models = len(space.points) * len(tune_candidates(config))  # each point and candidate trains
+    config = point_config(config, space.points[0])
     data = dataset_for(config, config.seed_values()[0])  # cached: the sweep reuses it
     n, d = data.X_train.shape
     outputs = data.n_classes if data.n_classes > 2 else 1  # softmax, or one output
     sizes = (d, *config.model.hidden, outputs)
     per_row = sum(a * b for a, b in pairwise(sizes))
-    lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
+    lambdas = len(space.lambdas)
     steps = config.model.epochs * -(-n // config.model.batch_rows(n))
-    per_seed = (
+    per_unit = (
         3.0 * config.model.epochs * n * per_row * lambdas + steps * (len(sizes) - 1) * STEP_MACS
     )
-    from wdcli.data.folds import fold_numbers
-
-    return per_seed * seeds * len(fold_numbers(config)) * models
+    return per_unit * len(space.units) * models
 
 
 def choose(config, cores: int | None = None) -> tuple[str, int]:
