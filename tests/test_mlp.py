@@ -8,12 +8,14 @@ our eps = 2 · its epsilon for adam; MLPClassifier(alpha = 2·λ·B) with everyt
 from __future__ import annotations
 
 import warnings
+from itertools import pairwise
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.utils import shuffle as sklearn_shuffle
 
 from wdcli.activations import ACTIVATIONS
 from wdcli.config import MLPModel
@@ -379,6 +381,65 @@ def test_trained_weights_equal_scikit_learn(kind, activation, solver):
         for got, want, start in zip(run.params, expected, params, strict=True):
             assert np.abs(want - start).max() > 1e-5  # training moved the weights
             np.testing.assert_allclose(got[k], want, rtol=0, atol=1e-10 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("activation", list(SKLEARN_ACTIVATION))
+def test_sklearn_initial_weights_are_scikit_learns_draws(activation):
+    # Given the same RandomState, init: sklearn draws exactly what MLPRegressor's _init_coef
+    # draws: the same scheme, gain (2 for sigmoid, 6 otherwise) and order (W, then b).
+    sizes = (5, 7, 6, 1)
+    est = MLPRegressor(activation=SKLEARN_ACTIVATION[activation])
+    est._random_state = np.random.RandomState(3)
+    expected = [p for sizes_ in pairwise(sizes) for p in est._init_coef(*sizes_, np.float64)]
+    got = init_params(sizes, activation, "sklearn", np.random.RandomState(3))
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert all(b.any() for b in got[1::2])  # biases are drawn too, not zero
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_auto_is_sklearn_except_he_for_sigmoid(activation):
+    def draw(init):
+        return init_params((4, 6, 2), activation, init, np.random.default_rng(1))
+
+    expected = draw("he" if activation == "sigmoid" else "sklearn")
+    for a, b in zip(draw("auto"), expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("activation", "shuffle"), [("relu", False), ("sigmoid", False), ("relu", True)]
+)
+def test_sklearn_init_trains_as_mlp_regressor_from_its_own_start(activation, shuffle):
+    # End to end, nothing injected into scikit-learn: MLPRegressor(random_state=0) draws its
+    # own initial weights (and with shuffle=True, then a shuffle of the rows each epoch from the
+    # same RandomState); init: sklearn with RandomState(0), and the same batch orders, must end
+    # at the same weights under alpha = λ·B and eps = 2·epsilon.
+    n, B, epochs, lam = 48, 16, 5, 0.02
+    data = dataset("regression", n_train=n, n_test=1, d=5, seed=6)
+    X, y = data.X_train, data.y_train
+    est = MLPRegressor(
+        hidden_layer_sizes=(7, 6), activation=SKLEARN_ACTIVATION[activation], solver="adam",
+        alpha=lam * B, batch_size=B, learning_rate_init=0.01, epsilon=1e-8, shuffle=shuffle,
+        tol=0.0, n_iter_no_change=10**6, max_iter=epochs, random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "maximum iterations reached"
+        est.fit(X, y)
+    opts = options(hidden=[7, 6], activation=activation, lr=0.01, eps=2e-8, batch_size=B,
+                   epochs=epochs)  # fmt: skip
+    Y, loss = encode_targets(y, data.task, data.n_classes, np.float64)
+    random_state = np.random.RandomState(0)
+    start = init_params((5, 7, 6, 1), activation, "sklearn", random_state)
+    orders = [np.arange(n)]
+    for _ in range(epochs):  # scikit-learn shuffles the previous epoch's order
+        orders.append(
+            sklearn_shuffle(orders[-1], random_state=random_state) if shuffle else orders[-1]
+        )
+    run = train_stacked(X, Y, start, np.array([lam]), orders[1:], opts, loss)
+    expected = [p for pair in zip(est.coefs_, est.intercepts_, strict=True) for p in pair]
+    for got, want in zip(run.params, expected, strict=True):
+        np.testing.assert_allclose(got[0], want, rtol=0, atol=1e-10 * np.abs(want).max())
 
 
 # --------------------------------------------------------------------------- divergence, dtype

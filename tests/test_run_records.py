@@ -93,15 +93,18 @@ def test_mlp_objective_is_train_loss_plus_lambda_times_the_weights_norm(write_co
 
 
 @pytest.mark.parametrize(
-    ("init", "activation", "variance"),
+    ("init", "activation", "variance", "biases"),
     [
-        ("he", "tanh", lambda fan_in, fan_out: 2 / fan_in),
-        ("auto", "relu", lambda fan_in, fan_out: 2 / fan_in),
-        ("glorot", "relu", lambda fan_in, fan_out: 2 / (fan_in + fan_out)),
-        ("auto", "tanh", lambda fan_in, fan_out: 2 / (fan_in + fan_out)),
+        ("he", "tanh", lambda fan_in, fan_out: 2 / fan_in, False),
+        ("glorot", "relu", lambda fan_in, fan_out: 2 / (fan_in + fan_out), False),
+        ("glorot", "sigmoid", lambda fan_in, fan_out: 2 / (fan_in + fan_out), False),
+        ("auto", "relu", lambda fan_in, fan_out: 2 / (fan_in + fan_out), True),
+        ("auto", "tanh", lambda fan_in, fan_out: 2 / (fan_in + fan_out), True),
+        ("auto", "sigmoid", lambda fan_in, fan_out: 2 / fan_in, False),
+        ("sklearn", "sigmoid", lambda fan_in, fan_out: 2 / (3 * (fan_in + fan_out)), True),
     ],
 )
-def test_initial_weights_have_the_stated_variance(init, activation, variance):
+def test_initial_weights_have_the_stated_variance(init, activation, variance, biases):
     sizes = (400, 300, 1)
     params = init_params(sizes, activation, init, np.random.default_rng(0))
     W1, b1 = params[0], params[1]
@@ -110,4 +113,7 @@ def test_initial_weights_have_the_stated_variance(init, activation, variance):
     tolerance = 5 * math.sqrt(2 / W1.size) * expected
     assert abs(W1.var() - expected) <= tolerance
     assert abs(W1.mean()) <= 5 * math.sqrt(expected / W1.size)
-    assert not b1.any()
+    if biases:  # scikit-learn draws biases from the weights' distribution
+        assert abs(b1.var() - expected) <= 5 * math.sqrt(2 / b1.size) * expected
+    else:
+        assert not b1.any()

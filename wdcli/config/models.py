@@ -60,8 +60,12 @@ class MLPModel(Strict):
         [64, 64], description="Units in each hidden layer."
     )
     activation: ActivationName = Field("relu", description="Activation of the hidden layers.")
-    init: Literal["auto", "he", "glorot"] = Field(
-        "auto", description="Initial weights; auto: He for relu-like, Glorot otherwise."
+    init: Literal["auto", "sklearn", "he", "glorot"] = Field(
+        "auto",
+        description="Initial weights. sklearn: scikit-learn's MLP, W and b uniform in "
+        "±√(6/(fan_in + fan_out)) (2 for sigmoid); he: normal, variance 2/fan_in, b = 0; "
+        "glorot: uniform in ±√(6/(fan_in + fan_out)), b = 0; auto: he for sigmoid, sklearn "
+        "otherwise.",
     )
     optimizer: OptimizerName = Field("adam", description="Update rule.")
     lr: float = Field(1e-3, gt=0, description="Learning rate.")

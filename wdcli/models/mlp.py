@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from wdcli.activations import ACTIVATIONS, RELU_LIKE, sigmoid_into
+from wdcli.activations import ACTIVATIONS, sigmoid_into
 from wdcli.data import REGRESSION, Dataset
 from wdcli.metrics import health
 from wdcli.models import Fit
@@ -147,21 +147,26 @@ def weight_sq_norm(params: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def init_params(sizes: Sequence[int], activation: str, init: str, rng) -> list[np.ndarray]:
-    """One network's initial [W1, b1, W2, b2, …] in float64, biases zero.
+    """One network's initial [W1, b1, W2, b2, …] in float64.
 
-    he: W ~ N(0, 2/fan_in); glorot: W ~ U(±√(6/(fan_in + fan_out))); auto: he for relu-like
-    activations, glorot otherwise.
+    sklearn: scikit-learn's MLP, W and b ~ U(±√(g/(fan_in + fan_out))) with g = 2 for sigmoid,
+    6 otherwise, drawn W then b layer by layer (with a RandomState as `rng`, the very draws of
+    MLPRegressor/MLPClassifier); he: W ~ N(0, 2/fan_in), b = 0; glorot:
+    W ~ U(±√(6/(fan_in + fan_out))), b = 0; auto: he for sigmoid (its slope of ¼ needs the
+    larger start), sklearn otherwise: what trained best where measured (docs/mlp.md).
     """
     if init == "auto":
-        init = "he" if activation in RELU_LIKE else "glorot"
+        init = "he" if activation == "sigmoid" else "sklearn"
     params = []
     for fan_in, fan_out in pairwise(sizes):
         if init == "he":
-            W = rng.normal(0.0, math.sqrt(2.0 / fan_in), (fan_in, fan_out))
+            W, b = rng.normal(0.0, math.sqrt(2.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
         else:
-            bound = math.sqrt(6.0 / (fan_in + fan_out))
+            gain = 2.0 if init == "sklearn" and activation == "sigmoid" else 6.0
+            bound = math.sqrt(gain / (fan_in + fan_out))
             W = rng.uniform(-bound, bound, (fan_in, fan_out))
-        params += [W, np.zeros(fan_out)]
+            b = rng.uniform(-bound, bound, fan_out) if init == "sklearn" else np.zeros(fan_out)
+        params += [W, b]
     return params
 
 
