@@ -58,7 +58,7 @@ def test_run_key_of_an_old_record_has_the_empty_point_and_fold_0():
     assert key.to_json() == {"point": {}, "lambda": 0.1, "seed": 3, "fold": 0}
     other = RunKey.of({"point": {"b": 1, "a": [2]}, "lambda": 0.1, "seed": 3, "fold": 0})
     assert other.point == '{"a": [2], "b": 1}' == point_text({"a": [2], "b": 1})
-    assert other.group == ('{"a": [2], "b": 1}', 0.1)
+    assert other.row == ('{"a": [2], "b": 1}', 0.1)
 
 
 def test_split_done_matches_on_the_point_too():

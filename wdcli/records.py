@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from wdcli.runkey import RowKey, RunKey, point_text
+
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 JOURNAL_VERSION = 1
@@ -149,6 +151,10 @@ class Run(Row):
     def _key_defaults(cls, data):
         return _with_defaults(data, point={}, fold=0)
 
+    def key(self) -> RunKey:
+        """The run's key (wdcli.runkey)."""
+        return RunKey(key_text(self.point), self.lambda_, self.seed, self.fold)
+
 
 class SummaryRow(Row):
     """The runs of one (point, λ) summarised; `regime` is null when no run was healthy."""
@@ -165,6 +171,10 @@ class SummaryRow(Row):
     @classmethod
     def _key_defaults(cls, data):
         return _with_defaults(data, point={})
+
+    def row_key(self) -> RowKey:
+        """The row's key (wdcli.runkey): what its runs share."""
+        return RowKey(key_text(self.point), self.lambda_)
 
 
 def _with_defaults(data, **defaults):
@@ -209,10 +219,11 @@ class Results(Record):
 
     @model_validator(mode="after")
     def _consistent(self):
-        rows = [(key_text(r.point), r.lambda_) for r in self.summary]
-        runs = [(key_text(r.point), r.lambda_) for r in self.runs]
+        rows = [r.row_key() for r in self.summary]
+        keys = [r.key() for r in self.runs]
+        runs = [key.row for key in keys]
         _unique("summary", rows)
-        _unique("runs", [(*key, r.seed, r.fold) for key, r in zip(runs, self.runs, strict=True)])
+        _unique("runs", keys)
         _all_in("runs", runs, set(rows), "no summary row has its key")
         _all_in("summary", rows, set(runs), "no run has its key")
         lambdas = {lam for _, lam in rows}
@@ -259,8 +270,6 @@ def _describe_key(key: tuple) -> str:
 
 def key_text(point: dict) -> str:
     """A point as stable text (sorted keys), to use in keys and to show (wdcli.runkey)."""
-    from wdcli.runkey import point_text
-
     return point_text(point)
 
 

@@ -612,14 +612,13 @@ def validate(
         for note in prepare(config).notes:  # every seed's data, memory, time: as sweep does
             typer.echo(note, err=True)
     from wdcli.config import LambdaAuto
-    from wdcli.config.grid import grid_points, tune_candidates
-    from wdcli.data.folds import fold_numbers
+    from wdcli.config.grid import key_space, tune_candidates
 
     lambda_grid = config.lambdas
     auto = isinstance(lambda_grid, LambdaAuto) and lambda_grid.values is None
-    lambdas = lambda_grid.num if auto else len(config.lambda_values())  # type: ignore[union-attr]
-    seeds, folds = len(config.seed_values()), len(fold_numbers(config))
-    points = len(grid_points(config)) if config.grid else 1
+    space = key_space(config, lambdas=[] if auto else None)
+    lambdas = lambda_grid.num if auto else len(space.lambdas)  # type: ignore[union-attr]
+    seeds, folds, points = len(space.seeds), len(space.folds), len(space.points)
     runs = f"{lambdas * seeds * folds * points} runs" + (", λ chosen from the data" if auto else "")
     per_fold = f" × {folds} folds" if folds > 1 else ""
     where = f"{points} points × " if config.grid else ""

@@ -20,7 +20,7 @@ from wdcli.config.overrides import _split_key
 from wdcli.config.schema import Config
 from wdcli.config.yamlfile import parse_yaml
 from wdcli.errors import ConfigError
-from wdcli.runkey import EMPTY_POINT, point_text
+from wdcli.runkey import EMPTY_POINT, KeySpace, point_text
 
 MAX_POINTS = 10_000
 
@@ -33,6 +33,16 @@ def _product(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def grid_points(config: Config) -> list[str]:
     """The grid's points as canonical JSON texts, in product order ('{}' without a grid)."""
     return [point_text(p) for p in _product(config.grid)] if config.grid else [EMPTY_POINT]
+
+
+def key_space(config: Config, lambdas: list[float] | None = None) -> KeySpace:
+    """Every run key of the config's sweep (λ given when the config's grid is chosen later)."""
+    return KeySpace(
+        tuple(grid_points(config)),
+        tuple(config.lambda_values() if lambdas is None else lambdas),
+        tuple(config.seed_values()),
+        tuple(config.fold_values()),
+    )
 
 
 def tune_candidates(config: Config) -> list[dict[str, Any]]:

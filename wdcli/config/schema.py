@@ -106,6 +106,10 @@ class Holdout(Strict):
 
     kind: Literal["holdout"]
 
+    def fold_numbers(self) -> list[int]:
+        """The folds of every seed: the holdout fit (fold 0) alone."""
+        return [0]
+
 
 class KFold(Strict):
     """k-fold cross-validation on the training split; the test split stays apart."""
@@ -117,11 +121,19 @@ class KFold(Strict):
         True, description="Classification: keep the class proportions in every fold."
     )
 
+    def fold_numbers(self) -> list[int]:
+        """The folds of every seed: the holdout fit (0), then 1 … folds·repeats."""
+        return list(range(self.folds * self.repeats + 1))
+
 
 class LeaveOneOut(Strict):
     """Ridge only: exact leave-one-out errors from the one factorisation (as RidgeCV)."""
 
     kind: Literal["loo"]
+
+    def fold_numbers(self) -> list[int]:
+        """The folds of every seed: the holdout fit (0) and the leave-one-out errors (1)."""
+        return [0, 1]
 
 
 ValidationConfig = Annotated[Holdout | KFold | LeaveOneOut, Field(discriminator="kind")]
@@ -242,6 +254,10 @@ class Config(Strict):
     def seed_values(self) -> list[int]:
         """The seeds, in the order given (0 … n-1 for a count)."""
         return list(self.seeds) if isinstance(self.seeds, list) else list(range(self.seeds))
+
+    def fold_values(self) -> list[int]:
+        """The folds of every seed: [0] for a holdout split, [0, 1, …] with validation."""
+        return self.validation.fold_numbers()
 
     def resolved(self) -> dict[str, Any]:
         """The config with every default filled in, as plain JSON types."""

@@ -20,12 +20,7 @@ from wdcli.errors import DataError
 
 def fold_numbers(config: Config) -> list[int]:
     """The folds of every seed: [0] for a holdout split, [0, 1, …] with validation."""
-    validation = config.validation
-    if isinstance(validation, KFold):
-        return list(range(validation.folds * validation.repeats + 1))
-    if isinstance(validation, LeaveOneOut):
-        return [0, 1]
-    return [0]
+    return config.fold_values()
 
 
 def is_cv(config: Config) -> bool:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+from wdcli.runkey import RunKey
+
 DISTINCT_SE = 2.0  # a λ is measurably worse than λ_min beyond this many paired SE
 
 
@@ -27,7 +29,7 @@ def unit_losses(runs: list[dict]) -> dict[tuple, float]:
     for run in runs:
         if run.get("status", "ok") != "ok" or not _finite(run.get("test_loss")):
             continue
-        key = (run["seed"], run.get("fold", 0))
+        key = RunKey.unit_of(run)
         pointwise = run.get("pointwise_test_loss")
         if pointwise is not None:
             losses.update({(*key, i): v for i, v in enumerate(pointwise) if _finite(v)})

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 from wdcli.metrics import grokking, selection
 from wdcli.metrics.health import DIVERGED, NO_FIT, NOT_CONVERGED, OK
+from wdcli.runkey import averaged_runs, by_point
 
 # Per-row counts of the runs that did not train, by status.
 COUNTS = {DIVERGED: "n_diverged", NOT_CONVERGED: "n_not_converged", NO_FIT: "n_no_fit"}
@@ -128,21 +129,14 @@ def summarise(
 
     With validation folds (fold ≥ 1) the rows summarise the folds, and each row also gets
     the test split's loss (fold 0) as `holdout_test_loss_*`."""
-    runs = list(runs)
-    cv = any(run.get("fold", 0) > 0 for run in runs)
-    by_lambda: dict[float, list[dict]] = {}
-    holdout: dict[float, list[dict]] = {}
-    for run in runs:
-        if cv and run.get("fold", 0) == 0:
-            holdout.setdefault(run["lambda"], []).append(run)
-        else:
-            by_lambda.setdefault(run["lambda"], []).append(run)
-    rows = [summarise_lambda(lam, by_lambda[lam]) for lam in sorted(by_lambda)]
-    losses = {lam: selection.unit_losses(by_lambda[lam]) for lam in sorted(by_lambda)}
-    for row in rows:
-        _unit_spread(row, losses[row["lambda"]])
-        if cv:
-            held = summarise_lambda(row["lambda"], holdout.get(row["lambda"], []))
+    averaged, holdout = averaged_runs(runs)
+    keys = sorted(averaged, key=lambda key: key.lam)
+    rows = [summarise_lambda(key.lam, averaged[key]) for key in keys]
+    losses = {key.lam: selection.unit_losses(averaged[key]) for key in keys}
+    for key, row in zip(keys, rows, strict=True):
+        _unit_spread(row, losses[key.lam])
+        if holdout is not None:
+            held = summarise_lambda(key.lam, holdout.get(key, []))
             row.update({f"holdout_{k}": v for k, v in held.items() if k.startswith("test_loss")})
     lam_min, lam_1se = select_lambdas(rows)
     if lam_min is not None:
@@ -164,13 +158,8 @@ def _unit_spread(row: dict, losses: dict[tuple, float]) -> None:
 def summarise_points(runs: Iterable[dict], tolerance: float) -> tuple[list[dict], list[dict]]:
     """Summary rows of every point (each row carrying its point), and per point its λ_min and
     λ_1se: [{"point": {…}, "best_lambda": …, "lambda_1se": …}], points in order of the runs."""
-    from wdcli.runkey import RunKey
-
-    by_point: dict[str, list[dict]] = {}
-    for run in runs:
-        by_point.setdefault(RunKey.of(run).point, []).append(run)
     rows, selections = [], []
-    for point, point_runs in by_point.items():
+    for point, point_runs in by_point(runs).items():
         point_rows, lam_min, lam_1se = summarise(point_runs, tolerance)
         value = json.loads(point)
         rows += [{"point": value, **row} for row in point_rows]

@@ -20,8 +20,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from wdcli.errors import WdcliError
-from wdcli.records import key_text
 from wdcli.report.table import format_lambda
+from wdcli.runkey import RowKey
 
 DIRECTIONS = ("worse", "either")
 # Verdicts that fail a comparison, per direction.
@@ -183,8 +183,8 @@ def _seeds(document: dict) -> list[int]:
     return sorted({run["seed"] for run in document["runs"]})
 
 
-def _key(row: dict) -> tuple[str, float]:
-    return key_text(row.get("point") or {}), row["lambda"]
+def _key(row: dict) -> RowKey:
+    return RowKey.of(row)
 
 
 def _number(value) -> float | None:

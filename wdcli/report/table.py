@@ -15,7 +15,7 @@ from typing import Any
 
 from wdcli.metrics import grokking
 from wdcli.metrics.health import UNHEALTHY
-from wdcli.runkey import point_label, point_text, points_of
+from wdcli.runkey import RowKey, by_point, point_label, point_text, points_of, validation_folds
 from wdcli.store.conventions import convention
 
 REGIME_STYLES = {
@@ -137,7 +137,7 @@ def n_seeds(document: dict) -> int:
 
 def n_folds(document: dict) -> int:
     """Validation folds per seed (0 with a holdout split)."""
-    return len({run.get("fold", 0) for run in document.get("runs", [])} - {0})
+    return validation_folds(document.get("runs", []))
 
 
 def title(document: dict) -> str:
@@ -258,11 +258,11 @@ def rows(document: dict) -> tuple[list[str], list[list[str]]]:
 
 def tuned_cell(document: dict, row: dict) -> str:
     """The tune values chosen at a summary row's (point, λ): the most frequent over seeds."""
-    key = (point_text(row.get("point")), row["lambda"])
+    key = RowKey.of(row)
     chosen = [
         point_label(run["tuned"])
         for run in document["runs"]
-        if "tuned" in run and (point_text(run.get("point")), run["lambda"]) == key
+        if "tuned" in run and RowKey.of(run) == key
     ]
     if not chosen:
         return "–"
@@ -279,14 +279,15 @@ def point_documents(document: Mapping) -> list[dict]:
     """One document per point, as a sweep of that point alone would have written it."""
     selections = {point_text(s["point"]): s for s in document.get("points", [])}
     docs = []
-    for point in points_of(document["summary"]):
+    runs = by_point(document["runs"])
+    for point, rows in by_point(document["summary"]).items():
         selection = selections.get(point, document)
         docs.append(
             {
                 **document,
                 "point": json.loads(point),
-                "summary": [r for r in document["summary"] if point_text(r.get("point")) == point],
-                "runs": [r for r in document["runs"] if point_text(r.get("point")) == point],
+                "summary": rows,
+                "runs": runs.get(point, []),
                 "best_lambda": selection.get("best_lambda"),
                 "lambda_1se": selection.get("lambda_1se"),
             }

@@ -6,7 +6,6 @@ O_EXCL, which reserves the name, so two sweeps started in the same second never 
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
-from wdcli.runkey import RunKey, point_label
+from wdcli.runkey import HOLDOUT_FOLD, RunKey, fold_of, point_label
 from wdcli.store.journal import (
     JOURNAL_SUFFIX,
     Journal,
@@ -181,7 +180,7 @@ def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
     if recorded is None:  # a journal from before fingerprints were in its header: its runs
         changed = any(
             isinstance(run, dict)
-            and run.get("fold", 0) == 0  # the seeds' prints are of their fold-0 data
+            and fold_of(run) == HOLDOUT_FOLD  # the seeds' prints are of their whole split
             and run.get("seed") in data.per_seed
             and run.get("data_fingerprint") not in (None, data.per_seed[run["seed"]])
             for run in contents.runs
@@ -221,7 +220,7 @@ def _same_data(journal: Path, number: int, run: dict, prints: dict) -> None:
     found = run.get("data_fingerprint")
     if found is None:
         return
-    where = (json.dumps(run.get("point") or {}, sort_keys=True), run["seed"], run.get("fold", 0))
+    where = RunKey.of(run).data_key
     first, line = prints.setdefault(where, (found, number))
     if found != first:
         raise ResultsError(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wdcli.config import Config, task_of
-from wdcli.data.folds import fold_numbers
+from wdcli.config.grid import key_space
 from wdcli.errors import ConfigError
 from wdcli.models import MODELS
 from wdcli.runkey import EMPTY_POINT, RunKey
@@ -41,7 +41,8 @@ class Unit:
 def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int = 1) -> list[Unit]:
     """Every (group of stackable points, seed, fold)'s λ grid, in chunks of lambdas_per_unit;
     by default in as few near-equal chunks as keep `workers` units running at once."""
-    lambdas, seeds, folds = config.lambda_values(), config.seed_values(), fold_numbers(config)
+    space = key_space(config)
+    lambdas, seeds, folds = space.lambdas, space.seeds, space.folds
     groups = stack_groups(config)
     chunks = chunks_per_seed(len(seeds) * len(folds) * len(groups), len(lambdas), workers)
     size = lambdas_per_unit or -(-len(lambdas) // chunks) or 1

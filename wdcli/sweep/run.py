@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wdcli.config import Config, task_of
-from wdcli.config.grid import grid_points, point_config
+from wdcli.config.grid import grid_points, key_space, point_config
 from wdcli.data.build import SPLIT_ONLY_VARIES, check_split
 from wdcli.errors import DataError
 from wdcli.metrics.summary import summarise_points
-from wdcli.runkey import RunKey, point_label, point_text
+from wdcli.runkey import HOLDOUT_FOLD, RunKey, by_point, fold_of, point_label, point_text
 from wdcli.store.conventions import convention
 from wdcli.store.destination import DataPrints, Destination
 from wdcli.store.results import build_document, dumps, now, write_atomic
@@ -98,7 +98,7 @@ def check_points(config: Config, source: str = "") -> None:
 
 def combined_fingerprint(runs: list[dict]) -> str:
     """One fingerprint for the data of all seeds (the seed's own when they share data)."""
-    runs = [r for r in runs if r.get("fold", 0) == 0]  # the whole split; folds are its parts
+    runs = [r for r in runs if fold_of(r) == HOLDOUT_FOLD]  # the whole split; folds: its parts
     per_seed = sorted({(r["seed"], r["data_fingerprint"]) for r in runs})
     prints = {fp for _, fp in per_seed}
     if len(prints) == 1:
@@ -148,15 +148,8 @@ def execute(
 
 def finish(config: Config, runs: list[dict], started_at: str, executor_name: str) -> dict:
     """The results document of a complete set of runs, in key order, summarised per point."""
-    points = {point: i for i, point in enumerate(grid_points(config))}
-    order = {lam: i for i, lam in enumerate(config.lambda_values())}
-    seeds = {seed: i for i, seed in enumerate(config.seed_values())}
-
-    def position(run: dict) -> tuple:
-        key = RunKey.of(run)
-        return points[key.point], order[key.lam], seeds[key.seed], key.fold
-
-    runs = sorted(runs, key=position)
+    position = key_space(config).sort_key()
+    runs = sorted(runs, key=lambda run: position(RunKey.of(run)))
     summary, selections = summarise_points(runs, config.tolerance)
     first = point_config(config, point_text(runs[0].get("point")))
     task = task_of(first.dataset) or dataset_for(first, runs[0]["seed"]).task
@@ -183,7 +176,7 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
         return document
     for selection in selections:  # λ_min, λ_1se and their notes belong to a point
         text = point_text(selection["point"])
-        rows = [r for r in summary if point_text(r["point"]) == text]
+        rows = by_point(summary).get(text, [])
         fields = selection_fields(point_config(config, text), task, None, rows,
                                   selection["best_lambda"], selection["lambda_1se"])  # fmt: skip
         selection.update({k: v for k, v in fields.items() if k not in ("validation",)})

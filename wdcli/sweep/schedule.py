@@ -25,21 +25,18 @@ def sweep_work(config) -> float:
     work = MODELS[config.model.name].work
     if work is None:
         return 0.0
-    from wdcli.config.grid import grid_points, point_config, tune_candidates
+    from wdcli.config.grid import key_space, point_config, tune_candidates
     from wdcli.sweep.datasets import dataset_for
 
-    points = grid_points(config)
-    models = len(points) * len(tune_candidates(config))  # each point and candidate trains
-    config = point_config(config, points[0])
+    space = key_space(config)
+    models = len(space.points) * len(tune_candidates(config))  # each point and candidate trains
+    config = point_config(config, space.points[0])
     data = dataset_for(config, config.seed_values()[0])  # cached: the sweep reuses it
     n, d = data.X_train.shape
     outputs = data.n_classes if data.n_classes > 2 else 1  # softmax, or one output
     shape = Shape(n, len(data.y_test), d, outputs)
-    lambdas, seeds = len(config.lambda_values()), len(config.seed_values())
-    per_seed = work(config.model, shape, lambdas)
-    from wdcli.data.folds import fold_numbers
-
-    return per_seed * seeds * len(fold_numbers(config)) * models
+    per_unit = work(config.model, shape, len(space.lambdas))
+    return per_unit * len(space.units) * models
 
 
 def choose(config, cores: int | None = None) -> tuple[str, int]:
