@@ -154,9 +154,23 @@ MUTANTS += [
     Mutant(
         "he-variance",
         MLP,
-        "W = rng.normal(0.0, math.sqrt(2.0 / fan_in), (fan_in, fan_out))",
-        "W = rng.normal(0.0, math.sqrt(1.0 / fan_in), (fan_in, fan_out))",
+        "W, b = rng.normal(0.0, math.sqrt(2.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)",
+        "W, b = rng.normal(0.0, math.sqrt(1.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)",
         "He initialisation with the wrong variance",
+    ),
+    Mutant(
+        "sklearn-init-gain",
+        MLP,
+        'gain = 2.0 if init == "sklearn" and activation == "sigmoid" else 6.0',
+        'gain = 2.0 if init == "sklearn" and activation == "sigmoid" else 3.0',
+        "scikit-learn's (default) initialisation with the wrong bound",
+    ),
+    Mutant(
+        "sklearn-init-zero-bias",
+        MLP,
+        'b = rng.uniform(-bound, bound, fan_out) if init == "sklearn" else np.zeros(fan_out)',
+        "b = np.zeros(fan_out)",
+        "scikit-learn's initialisation without its bias draws",
     ),
     Mutant(
         "mse-gradient-half",
