@@ -128,7 +128,9 @@ class _Problem:
         self.QQ = (self.Q[:, a] * self.Q[:, b]).T  # (pairs, C'): Q_ca·Q_cb
         # the dense Hessians' partition: larger chunks, as their GEMM is what costs there
         self.rows = max(_MIN_ROWS, _HESSIAN_CHUNK_ELEMENTS // max(K * len(a), 1))
-        self._outer = {}  # packed outer products x̃ x̃ᵀ per chunk, kept when they fit
+        self._outer: dict[
+            int, np.ndarray
+        ] = {}  # packed outer products x̃ x̃ᵀ per chunk, kept when they fit
 
     def chunks(self, width: int | None = None):
         """(start, X̃ rows, y rows) in chunks of bounded memory: of `width` floats a row
@@ -384,9 +386,10 @@ class _Curvature:
                 size = np.abs(delta)  # p_c(1 − p_c) = |δ_c|(1 − |δ_c|), top class included
                 self.weight[:, part] = (size * (1 - size)).sum(axis=0)
         self.trace = self.weight @ np.einsum("rq,rq->r", problem.X1, problem.X1) / n
-        self._live, self._sliced = None, self.arrays
+        self._live: np.ndarray | None = None
+        self._sliced = self.arrays
 
-    def _at(self, live: np.ndarray):
+    def _at(self, live: np.ndarray) -> tuple[np.ndarray, ...]:
         """The arrays of the systems `live` (sliced once while `live` stays the same)."""
         if self._live is None or not np.array_equal(live, self._live):
             whole = np.array_equal(live, np.arange(self.arrays[0].shape[1]))
