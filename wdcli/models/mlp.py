@@ -23,12 +23,13 @@ on nothing else, so a λ trains the same whatever other λ share the call.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
 from wdcli import fused
@@ -104,7 +105,7 @@ def unstack(layout: Layout, flat: np.ndarray) -> list[np.ndarray]:
     return [first[:-1].transpose(1, 0, 2).copy(), first[-1].copy()] + [v.copy() for v in views[1:]]
 
 
-def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype) -> np.ndarray:
+def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype: npt.DTypeLike) -> np.ndarray:
     """A flat vector holding values[k] on model k's weights (and biases, when `biases`)."""
     flat = np.zeros(layout.size, dtype)
     views = layout.views(flat)
@@ -160,7 +161,9 @@ def weight_sq_norm(params: Sequence[np.ndarray]) -> np.ndarray:
 # --------------------------------------------------------------------------- set-up
 
 
-def init_params(sizes: Sequence[int], activation: str, init: str, rng) -> list[np.ndarray]:
+def init_params(
+    sizes: Sequence[int], activation: str, init: str, rng: np.random.Generator
+) -> list[np.ndarray]:
     """One network's initial [W1, b1, W2, b2, …] in float64.
 
     sklearn: scikit-learn's MLP, W and b ~ U(±√(g/(fan_in + fan_out))) with g = 2 for sigmoid,
@@ -184,7 +187,9 @@ def init_params(sizes: Sequence[int], activation: str, init: str, rng) -> list[n
     return params
 
 
-def encode_targets(y: np.ndarray, task: str, n_classes: int, dtype) -> tuple[np.ndarray, str]:
+def encode_targets(
+    y: np.ndarray, task: str, n_classes: int, dtype: npt.DTypeLike
+) -> tuple[np.ndarray, str]:
     """Targets as output columns Y (n, o) and the loss: y itself for regression, 0/1 for two
     classes (one sigmoid output), one-hot for more (softmax)."""
     if task == REGRESSION:
@@ -195,7 +200,7 @@ def encode_targets(y: np.ndarray, task: str, n_classes: int, dtype) -> tuple[np.
     return (y[:, None] == np.arange(n_classes)).astype(dtype), "log_loss"
 
 
-def _with_ones(X: np.ndarray, dtype) -> np.ndarray:
+def _with_ones(X: np.ndarray, dtype: npt.DTypeLike) -> np.ndarray:
     """X with a column of ones appended: layer 1's bias is the last row of W1."""
     Xa = np.empty((X.shape[0], X.shape[1] + 1), dtype)
     Xa[:, :-1] = X
@@ -230,7 +235,7 @@ class _Buffers:
     float64 OpenBLAS runs that shape markedly faster than a C-ordered (rows, K·h1) result.
     """
 
-    def __init__(self, layout: Layout, rows: int, train: bool, dtype):
+    def __init__(self, layout: Layout, rows: int, train: bool, dtype: npt.DTypeLike):
         K = layout.K
         self.Z = [np.empty((K, h, rows), dtype) for h in layout.sizes[1:-1]]
         self.out = np.empty((K, layout.sizes[-1], rows), dtype)
@@ -281,7 +286,13 @@ def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers, act: Passes) -> N
     np.matmul(Xa.T, first_delta, out=G.W1)
 
 
-def _buffers_for(cache: dict, layout: Layout, rows: int, train: bool, dtype) -> _Buffers:
+def _buffers_for(
+    cache: dict[tuple[int, int], _Buffers],
+    layout: Layout,
+    rows: int,
+    train: bool,
+    dtype: npt.DTypeLike,
+) -> _Buffers:
     key = (layout.K, rows)
     if key not in cache:
         cache[key] = _Buffers(layout, rows, train, dtype)
@@ -361,7 +372,9 @@ class _Evaluator:
     """Mean data loss (and accuracy, for classification) of stacked models on one split,
     computed in chunks of rows so that memory stays bounded whatever K and n are."""
 
-    def __init__(self, layout: Layout, X: np.ndarray, Y: np.ndarray, loss: str, dtype):
+    def __init__(
+        self, layout: Layout, X: np.ndarray, Y: np.ndarray, loss: str, dtype: npt.DTypeLike
+    ):
         self.sizes, self.loss, self.dtype = layout.sizes, LOSSES[loss], dtype
         self.Xa, self.Yt = _with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T)
         self.buffers: dict[tuple[int, int], _Buffers] = {}
@@ -393,7 +406,12 @@ class _Evaluator:
 
 
 def objective_and_gradient(
-    params: Sequence[np.ndarray], X: np.ndarray, Y: np.ndarray, lambdas, activation: str, loss: str
+    params: Sequence[np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    lambdas: npt.ArrayLike,
+    activation: str,
+    loss: str,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """J_k = L_data + λ_k·Σw² of K networks on all rows of X, and ∂J/∂params.
 
@@ -461,7 +479,7 @@ def eval_epochs(epochs: int, every: int, points: int | None = None) -> np.ndarra
     return np.unique(np.r_[np.arange(0, epochs + 1, every), epochs])
 
 
-def group_slices(sizes: Sequence[int], K: int, dtype) -> list[slice]:
+def group_slices(sizes: Sequence[int], K: int, dtype: npt.DTypeLike) -> list[slice]:
     """The K models cut into groups of about equal size, each trained a whole epoch at a time,
     so that a group's parameters, gradient and optimiser state (about GROUP_BYTES) stay in
     the cache from one step to the next: wide networks then do not wait on memory. Small
@@ -529,7 +547,7 @@ def train_stacked(
     curves = np.full((len(evaluators), K, len(record)), np.nan)
     acc_curves = np.full_like(curves, np.nan)
     objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
-    accuracy = [None] * len(evaluators)
+    accuracy: list[np.ndarray | None] = [None] * len(evaluators)
     orders = iter(orders)
     diverged = np.zeros(K, bool)
     # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
@@ -613,7 +631,12 @@ def _sampled(evaluators: list, options: MLPModel, splits: list, loss: str) -> li
     return out
 
 
-def _train_epoch(trainers, shared, orders, options: MLPModel) -> None:
+def _train_epoch(
+    trainers: list[_Trainer],
+    shared: tuple[np.ndarray, np.ndarray],
+    orders: Iterator[np.ndarray],
+    options: MLPModel,
+) -> None:
     """One epoch of every group, group after group (the models are independent)."""
     Xa, Yt = shared
     if options.batch_size != "full":
@@ -628,7 +651,9 @@ def _train_epoch(trainers, shared, orders, options: MLPModel) -> None:
         trainer.check_parameters()
 
 
-def _evaluate(trainers, groups, evaluators, out: np.ndarray) -> list:
+def _evaluate(
+    trainers: list[_Trainer], groups: list[slice], evaluators: list[_Evaluator], out: np.ndarray
+) -> list[np.ndarray | None]:
     """Every group's losses into out (splits, K); the accuracies (K,) (or None) returned."""
     accuracy: list[list[np.ndarray | None]] = [[] for _ in evaluators]
     for models, trainer in zip(groups, trainers, strict=True):
@@ -640,7 +665,7 @@ def _evaluate(trainers, groups, evaluators, out: np.ndarray) -> list:
             for parts in accuracy]  # fmt: skip
 
 
-def _unstack_groups(layout: Layout, trainers) -> list[np.ndarray]:
+def _unstack_groups(layout: Layout, trainers: list[_Trainer]) -> list[np.ndarray]:
     """The K networks as `unstack` gives them, from the groups' flat vectors."""
     if not trainers:
         return unstack(layout, np.zeros(layout.size))
@@ -653,8 +678,10 @@ class _Trainer:
     update chain of wdcli.optim, buffers; `kernels` are wdcli.fused's compiled ones, or None
     for the numpy path."""
 
-    def __init__(self, layout, theta, X, Y, lambdas, options: MLPModel, loss: str, lrs=None,
-                 shared=None, kernels=None):  # fmt: skip
+    def __init__(self, layout: Layout, theta: np.ndarray, X: np.ndarray, Y: np.ndarray,
+                 lambdas: np.ndarray, options: MLPModel, loss: str, lrs: np.ndarray | None = None,
+                 shared: tuple[np.ndarray, np.ndarray] | None = None,
+                 kernels: fused.Kernels | None = None):  # fmt: skip
         dtype = theta.dtype
         self.layout, self.theta, self.loss, self.options = layout, theta, LOSSES[loss], options
         self.grad = np.zeros_like(theta)
@@ -706,7 +733,7 @@ class _Trainer:
             bad |= ~np.isfinite(max_abs(self.layout, state))
         self._freeze(bad)
 
-    def evaluate(self, evaluators, out: np.ndarray) -> list:
+    def evaluate(self, evaluators: list[_Evaluator], out: np.ndarray) -> list[np.ndarray | None]:
         """Losses of every split into out (splits, K); the accuracies (or None) returned."""
         accuracy = []
         for i, evaluate in enumerate(evaluators):
