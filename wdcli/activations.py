@@ -12,20 +12,37 @@ below then still give the right limit, so callers run them under `np.errstate(ov
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from wdcli.fused import Kernels
 
 LEAKY_SLOPE = 0.01
 _GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_A = 0.044715
 
 
-def identity(Z, dZ=None):
+class Activation(Protocol):
+    """f(Z, dZ=None): Z ← f(Z) in place, and dZ ← f'(Z) when a buffer is given."""
+
+    def __call__(self, Z: np.ndarray, dZ: np.ndarray | None = None) -> None: ...
+
+
+Backward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+"""backward(D, A, dZ): D ← D ⊙ f'(z)."""
+BackwardOuter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+"""backward_outer(D, A, dZ, δ): D ← f'(z) ⊙ δ broadcast over the units."""
+
+
+def identity(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
     if dZ is not None:
         dZ.fill(1)
 
 
-def relu(Z, dZ=None):
+def relu(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
     # relu(z) = z·[z > 0], so the derivative is the mask and the value is z times it.
     if dZ is None:
         np.maximum(Z, 0, out=Z)
@@ -34,7 +51,7 @@ def relu(Z, dZ=None):
     Z *= dZ
 
 
-def leaky_relu(Z, dZ=None):
+def leaky_relu(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
     # f(z) = z·f'(z) with f'(z) = 1 for z > 0, else LEAKY_SLOPE.
     D = np.empty_like(Z) if dZ is None else dZ
     np.greater(Z, 0, out=D)
@@ -43,7 +60,7 @@ def leaky_relu(Z, dZ=None):
     Z *= D
 
 
-def elu(Z, dZ=None):
+def elu(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
     # f(z) = z for z > 0, e^z − 1 otherwise; f'(z) = e^min(z, 0), and f = max(z, f' − 1).
     D = np.empty_like(Z) if dZ is None else dZ
     np.minimum(Z, 0, out=D)
@@ -51,7 +68,7 @@ def elu(Z, dZ=None):
     np.maximum(Z, D - 1, out=Z)
 
 
-def sigmoid_into(Z, S, sign=1):
+def sigmoid_into(Z: np.ndarray, S: np.ndarray, sign: float = 1) -> None:
     """S = 1 / (1 + e^(−sign·z)), elementwise; S may be Z itself."""
     np.multiply(Z, -sign, out=S)
     np.exp(S, out=S)
@@ -59,7 +76,7 @@ def sigmoid_into(Z, S, sign=1):
     np.reciprocal(S, out=S)
 
 
-def sigmoid(Z, dZ=None):
+def sigmoid(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
     # σ(z) = 1 / (1 + e^−z); σ' = σ(1 − σ).
     sigmoid_into(Z, Z)
     if dZ is not None:
@@ -67,7 +84,7 @@ def sigmoid(Z, dZ=None):
         dZ *= Z
 
 
-def tanh(Z, dZ=None):
+def tanh(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
     # tanh z = 1 − 2 / (1 + e^2z); tanh' = 1 − tanh².
     Z *= 2
     np.exp(Z, out=Z)
@@ -79,7 +96,7 @@ def tanh(Z, dZ=None):
         np.subtract(1, dZ, out=dZ)
 
 
-def silu(Z, dZ=None):
+def silu(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
     # silu(z) = z·σ(z); silu' = σ + z·σ(1 − σ) = σ + f·(1 − σ).
     S = np.empty_like(Z)
     sigmoid_into(Z, S)
@@ -90,7 +107,7 @@ def silu(Z, dZ=None):
         dZ += S
 
 
-def gelu(Z, dZ=None):
+def gelu(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
     # The tanh approximation: gelu(z) = z·σ(2u), u = c·(z + a·z³), c = √(2/π);
     # gelu' = σ + f·(1 − σ)·2c·(1 + 3a·z²) with σ = σ(2u), f = gelu(z).
     Z2 = np.multiply(Z, Z)
@@ -109,7 +126,7 @@ def gelu(Z, dZ=None):
         dZ += S
 
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Activation] = {
     "relu": relu,
     "leaky_relu": leaky_relu,
     "elu": elu,
@@ -119,9 +136,6 @@ ACTIVATIONS = {
     "sigmoid": sigmoid,
     "identity": identity,
 }
-
-# He initialisation suits these (they pass about half the signal through); Glorot the rest.
-RELU_LIKE = frozenset({"relu", "leaky_relu", "elu", "gelu", "silu"})
 
 
 class Passes:
@@ -133,38 +147,40 @@ class Passes:
     With compiled kernels (wdcli.fused), relu writes no dZ: its derivative [z > 0] is read
     off A = relu(z), and the mask and δ are multiplied in one pass."""
 
-    def __init__(self, name: str, kernels=None):
-        self.forward = ACTIVATIONS[name]
+    def __init__(self, name: str, kernels: Kernels | None = None):
+        self.forward: Activation = ACTIVATIONS[name]
+        self.backward: Backward = _backward
+        self.backward_outer: BackwardOuter = _backward_outer
         if name == "relu" and kernels is not None:
             self.forward = _fused_relu(kernels)
             self.backward = _fused_relu_backward(kernels)
             self.backward_outer = _fused_relu_outer(kernels)
 
-    @staticmethod
-    def backward(D, A, dZ):
-        D *= dZ
 
-    @staticmethod
-    def backward_outer(D, A, dZ, delta):
-        np.multiply(dZ, delta, out=D)
+def _backward(D: np.ndarray, A: np.ndarray, dZ: np.ndarray) -> None:
+    D *= dZ
 
 
-def _fused_relu(kernels):
-    def forward(Z, dZ=None):
+def _backward_outer(D: np.ndarray, A: np.ndarray, dZ: np.ndarray, delta: np.ndarray) -> None:
+    np.multiply(dZ, delta, out=D)
+
+
+def _fused_relu(kernels: Kernels) -> Activation:
+    def forward(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
         kernels["relu_forward"](Z, Z.dtype.type(0))
 
     return forward
 
 
-def _fused_relu_backward(kernels):
-    def backward(D, A, dZ):
+def _fused_relu_backward(kernels: Kernels) -> Backward:
+    def backward(D: np.ndarray, A: np.ndarray, dZ: np.ndarray) -> None:
         kernels["relu_backward"](D, A, D.dtype.type(0))
 
     return backward
 
 
-def _fused_relu_outer(kernels):
-    def backward_outer(D, A, dZ, delta):
+def _fused_relu_outer(kernels: Kernels) -> BackwardOuter:
+    def backward_outer(D: np.ndarray, A: np.ndarray, dZ: np.ndarray, delta: np.ndarray) -> None:
         kernels["relu_backward_outer"](D, A, delta, D.dtype.type(0))
 
     return backward_outer

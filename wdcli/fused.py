@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
+
+Kernels = dict[str, Callable[..., None]]
+"""name -> compiled kernel (the names `_build_numba` returns)."""
 
 FLUSH_EVERY = 16  # numpy path: steps between two flushes of subnormal numbers
 MIN_WORK = 3e8  # element-steps (see kernels_for) from which loading numba pays for itself
 MODE = os.environ.get("WDCLI_KERNELS", "auto")  # auto | numpy | numba
-_compiled: dict | None = None
+_compiled: Kernels | None = None
 _work_seen = 0.0  # element-steps trained in this process so far
 
 
@@ -42,7 +47,7 @@ def flush_subnormals(values: np.ndarray) -> None:
     np.copyto(values, 0, where=np.abs(values) < tiny)
 
 
-def _build_numba(numba):
+def _build_numba(numba: ModuleType) -> Kernels:
     """The compiled kernels; each loop body is the numpy path's operations, element-wise."""
     jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
@@ -151,7 +156,7 @@ def available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def compiled() -> dict:
+def compiled() -> Kernels:
     """The compiled kernels by name (numba imported and the kernels built on first use)."""
     global _compiled
     if _compiled is None:
@@ -161,7 +166,7 @@ def compiled() -> dict:
     return _compiled
 
 
-def kernels_for(work: float) -> dict | None:
+def kernels_for(work: float) -> Kernels | None:
     """The compiled kernels for a training run of `work` element-steps (parameters plus
     hidden activations, times steps), or None for the numpy path: numba is used when it is
     installed and this run, with the runs before it in this process, is large enough to pay

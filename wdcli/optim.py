@@ -27,11 +27,50 @@ stay Python floats in numpy, so a float32 vector stays float32.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from wdcli import fused
+
+if TYPE_CHECKING:
+    from wdcli.fused import Kernels
+
+Coefficient = Any  # a Python float, or one value per owner (an array in θ's dtype)
+
+
+class Options(Protocol):
+    """The settings read here: an MLPModel config (wdcli.config imports this module, so it
+    is described by the fields used rather than imported)."""
+
+    @property
+    def optimizer(self) -> str: ...
+    @property
+    def momentum(self) -> float: ...
+    @property
+    def nesterov(self) -> bool: ...
+    @property
+    def beta1(self) -> float: ...
+    @property
+    def beta2(self) -> float: ...
+    @property
+    def eps(self) -> float: ...
+    @property
+    def epochs(self) -> int: ...
+    @property
+    def regularization(self) -> str: ...
+    @property
+    def decay_convention(self) -> str: ...
+    @property
+    def schedule(self) -> str: ...
+    @property
+    def warmup_epochs(self) -> int: ...
+    @property
+    def step_epochs(self) -> int: ...
+    @property
+    def step_gamma(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -48,16 +87,30 @@ class Segments:
         return np.repeat(table[self.owner], np.diff(self.start))
 
 
+class Rule(Protocol):
+    """An update rule: u = rule(g) on the numpy path, or one fused pass with kernels."""
+
+    def coefficient(self, lr: Coefficient, t: int) -> Coefficient: ...
+
+    def step(self, g: np.ndarray, coef: Coefficient) -> np.ndarray: ...
+
+    def state(self) -> tuple[np.ndarray, ...]: ...
+
+    def moments(self) -> tuple[np.ndarray, ...]: ...
+
+    def fused(self, kernels: Kernels, theta: np.ndarray, g: np.ndarray, common: tuple) -> None: ...
+
+
 class SGD:
     """Plain stochastic gradient descent: u = coef·g with coef = −η."""
 
-    def __init__(self, size: int, dtype, options=None):
+    def __init__(self, size: int, dtype: np.dtype, options: Options | None = None):
         self.u = np.zeros(size, dtype)
 
-    def coefficient(self, lr, t: int):
+    def coefficient(self, lr: Coefficient, t: int) -> Coefficient:
         return -lr
 
-    def step(self, g: np.ndarray, coef) -> np.ndarray:
+    def step(self, g: np.ndarray, coef: Coefficient) -> np.ndarray:
         np.multiply(g, coef, out=self.u)
         return self.u
 
@@ -69,23 +122,23 @@ class SGD:
         """Every accumulator (to flush subnormal numbers from)."""
         return ()
 
-    def fused(self, kernels, theta, g, common):
+    def fused(self, kernels: Kernels, theta: np.ndarray, g: np.ndarray, common: tuple) -> None:
         kernels["sgd"](theta, g, *common)
 
 
 class Momentum:
     """Heavy-ball momentum, or Nesterov's (scikit-learn's `nesterovs_momentum`); coef = η."""
 
-    def __init__(self, size: int, dtype, options):
+    def __init__(self, size: int, dtype: np.dtype, options: Options):
         self.mu, self.nesterov = options.momentum, options.nesterov
         self.v = np.zeros(size, dtype)
         self.u = np.zeros(size, dtype)
         self.lr_g = np.zeros(size, dtype)
 
-    def coefficient(self, lr, t: int):
+    def coefficient(self, lr: Coefficient, t: int) -> Coefficient:
         return lr
 
-    def step(self, g: np.ndarray, coef) -> np.ndarray:
+    def step(self, g: np.ndarray, coef: Coefficient) -> np.ndarray:
         np.multiply(g, coef, out=self.lr_g)
         self.v *= self.mu
         self.v -= self.lr_g
@@ -101,7 +154,7 @@ class Momentum:
     def moments(self) -> tuple[np.ndarray, ...]:
         return (self.v,)
 
-    def fused(self, kernels, theta, g, common):
+    def fused(self, kernels: Kernels, theta: np.ndarray, g: np.ndarray, common: tuple) -> None:
         dtype = theta.dtype.type
         *head, tiny, zero = common
         kernels["momentum"](theta, g, self.v, *head, dtype(self.mu), self.nesterov, tiny, zero)
@@ -115,20 +168,20 @@ class Adam:
     two passes over the parameters fewer than the textbook order (rounding differs only).
     """
 
-    def __init__(self, size: int, dtype, options):
+    def __init__(self, size: int, dtype: np.dtype, options: Options):
         self.beta1, self.beta2, self.eps = options.beta1, options.beta2, options.eps
         self.m = np.zeros(size, dtype)
         self.v = np.zeros(size, dtype)
         self.u = np.zeros(size, dtype)
         self.tmp = np.zeros(size, dtype)
 
-    def coefficient(self, lr, t: int):
+    def coefficient(self, lr: Coefficient, t: int) -> Coefficient:
         """−η_t·(1 − β1)/√(1 − β2) at step t (from 1), per model when lr is."""
         b1, b2 = self.beta1, self.beta2
         lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
         return -lr_t * (1 - b1) / math.sqrt(1 - b2)
 
-    def step(self, g: np.ndarray, coef) -> np.ndarray:
+    def step(self, g: np.ndarray, coef: Coefficient) -> np.ndarray:
         tmp = self.tmp
         self.m *= self.beta1
         self.m += g
@@ -149,7 +202,7 @@ class Adam:
     def moments(self) -> tuple[np.ndarray, ...]:
         return (self.m, self.v)
 
-    def fused(self, kernels, theta, g, common):
+    def fused(self, kernels: Kernels, theta: np.ndarray, g: np.ndarray, common: tuple) -> None:
         dtype = theta.dtype.type
         *head, tiny, zero = common
         eps = dtype(self.eps / math.sqrt(1 - self.beta2))
@@ -157,7 +210,11 @@ class Adam:
                         eps, tiny, zero)  # fmt: skip
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+OPTIMIZERS: dict[str, Callable[[int, np.dtype, Options], Rule]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "adam": Adam,
+}
 """name -> rule(size, dtype, options); `options` is an MLPModel config (momentum, nesterov,
 beta1, beta2, eps)."""
 
@@ -176,8 +233,9 @@ class Update:
     `decay_convention` "torch" (r = lr·η_t·2λ) or "paper" (r = η_t·2λ).
     """
 
-    def __init__(self, segments: Segments, theta: np.ndarray, options, lr, two_lambda,
-                 kernels=None):  # fmt: skip
+    def __init__(self, segments: Segments, theta: np.ndarray, options: Options,
+                 lr: float | np.ndarray, two_lambda: np.ndarray,
+                 kernels: Kernels | None = None):  # fmt: skip
         self.segments, self.theta, self.dtype = segments, theta, theta.dtype
         self.kernels = kernels
         self.rule = OPTIMIZERS[options.optimizer](theta.size, theta.dtype, options)
@@ -186,10 +244,12 @@ class Update:
         self.l2 = options.regularization == "l2"
         self.paper = options.decay_convention == "paper"
         self.frozen = np.zeros(segments.owners, bool)
-        self.frozen_entries = None  # numpy path: the per-entry mask, once a model is frozen
+        self.frozen_entries: np.ndarray | None = (
+            None  # numpy path: the per-entry mask, once a model is frozen
+        )
         self.t = 0
         self.eta = 1.0
-        self._tables: dict = {}
+        self._tables: dict[str, tuple[tuple[str, bytes], np.ndarray, np.ndarray | None]] = {}
         self.scratch = np.zeros_like(theta) if self.l2 and kernels is None else None
         self.tiny, self.zero = theta.dtype.type(np.finfo(theta.dtype).tiny), theta.dtype.type(0)
 
@@ -203,14 +263,16 @@ class Update:
             table = values.astype(self.dtype)
             cached = (key, table, None if self.kernels else self.segments.expand(table))
             self._tables[name] = cached
-        return cached[2] if self.kernels is None else cached[1]
+        per_entry = cached[1] if self.kernels is not None else cached[2]
+        assert per_entry is not None  # the numpy path stored the per-entry vector above
+        return per_entry
 
     def _lr_owners(self) -> np.ndarray:
         lr = np.asarray(self.lr, dtype=np.float64) * self.eta if self.eta != 1.0 else self.lr
         lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (self.segments.owners // 2,))
         return np.concatenate([lr, lr])
 
-    def _decay(self):
+    def _decay(self) -> np.ndarray:
         """1 − r per owner (1 on biases and frozen models)."""
         if self.paper:
             rate = self.two_lambda if self.eta == 1.0 else self.eta * self.two_lambda
@@ -220,7 +282,7 @@ class Update:
         decay[self.frozen] = 1
         return self._table("decay", decay)
 
-    def _coefficient(self):
+    def _coefficient(self) -> Coefficient:
         if not self.per_model and self.kernels is None:  # a Python float: numpy keeps θ's dtype
             lr = self.lr * self.eta if self.eta != 1.0 else self.lr
             return self.rule.coefficient(lr, self.t)
@@ -246,7 +308,7 @@ class Update:
         self.t += 1
         coef = self._coefficient()
         if self.kernels is not None:
-            self._apply_fused(g, coef)
+            self._apply_fused(self.kernels, g, coef)
             return
         theta = self.theta
         if self.l2:
@@ -261,13 +323,13 @@ class Update:
         if self.t % fused.FLUSH_EVERY == 0:
             self.flush()
 
-    def _apply_fused(self, g: np.ndarray, coef: np.ndarray) -> None:
+    def _apply_fused(self, kernels: Kernels, g: np.ndarray, coef: Coefficient) -> None:
         lam2 = self._table("lam2", self.two_lambda)
         decay = lam2 if self.l2 else self._decay()
         seg = self.segments
         common = (seg.start, seg.owner, lam2, decay, coef, self.frozen, self.l2, not self.l2,
                   self.tiny, self.zero)  # fmt: skip
-        self.rule.fused(self.kernels, self.theta, g, common)
+        self.rule.fused(kernels, self.theta, g, common)
 
     def flush(self) -> None:
         """Subnormal numbers in θ and the rule's state to zero (the numpy path's flush)."""
@@ -278,7 +340,7 @@ class Update:
         return self.rule.state()
 
 
-def lr_multiplier(options, step: int, steps_per_epoch: int) -> float:
+def lr_multiplier(options: Options, step: int, steps_per_epoch: int) -> float:
     """η_t, the schedule's multiplier of the learning rate at mini-batch `step` (from 0):
 
     constant: 1

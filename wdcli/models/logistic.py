@@ -25,6 +25,7 @@ finishes λ = 0 and anything L-BFGS leaves. See docs/logistic.md.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,11 @@ from scipy.special import expit, log_expit
 
 from wdcli.data import Dataset
 from wdcli.models import Fit
+
+LinkState = tuple[np.ndarray, ...]
+"""What `_link` keeps for the derivatives: (σ(z), σ(−z)) binary, (δ, e_t mask, t) softmax."""
+Product = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""(v, live) -> a matrix of the systems `live` applied to v (a product or a preconditioner)."""
 
 if TYPE_CHECKING:
     from wdcli.config import LogisticModel
@@ -128,9 +134,11 @@ class _Problem:
         self.QQ = (self.Q[:, a] * self.Q[:, b]).T  # (pairs, C'): Q_ca·Q_cb
         # the dense Hessians' partition: larger chunks, as their GEMM is what costs there
         self.rows = max(_MIN_ROWS, _HESSIAN_CHUNK_ELEMENTS // max(K * len(a), 1))
-        self._outer = {}  # packed outer products x̃ x̃ᵀ per chunk, kept when they fit
+        self._outer: dict[
+            int, np.ndarray
+        ] = {}  # packed outer products x̃ x̃ᵀ per chunk, kept when they fit
 
-    def chunks(self, width: int | None = None):
+    def chunks(self, width: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """(start, X̃ rows, y rows) in chunks of bounded memory: of `width` floats a row
         (default: sized for the packed curvature of all K, the partition _hessians uses)."""
         rows = self.rows if width is None else _rows(width)
@@ -176,7 +184,7 @@ def _logits(Xc: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return (theta.transpose(1, 0, 2).reshape(c * K, q) @ Xc.T).reshape(c, K, len(Xc))
 
 
-def _link(binary: bool, L: np.ndarray, yc: np.ndarray):
+def _link(binary: bool, L: np.ndarray, yc: np.ndarray) -> tuple[np.ndarray, LinkState]:
     """Per-sample loss (K, rows) and what the derivatives need, from logits L (C', K, rows).
 
     Binary:  loss = log(1 + eᶻ) − y·z; keeps (σ(z), σ(−z)).
@@ -199,7 +207,7 @@ def _link(binary: bool, L: np.ndarray, yc: np.ndarray):
     return L_top - L_y + np.log1p(others), (delta, is_top, top)
 
 
-def _softmax(L: np.ndarray, Y: np.ndarray):
+def _softmax(L: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Σ over rows of logsumexp(L) − L_y (K,) and P − Y (C, K, rows), overwriting L.
 
     Y (C, rows) is the one-hot coding of the labels."""
@@ -212,7 +220,7 @@ def _softmax(L: np.ndarray, Y: np.ndarray):
     return loss + np.log(total).sum(axis=1), P
 
 
-def _residual(binary: bool, state, yc: np.ndarray) -> np.ndarray:
+def _residual(binary: bool, state: LinkState, yc: np.ndarray) -> np.ndarray:
     """∂loss/∂L = P − Y, (C', K, rows): binary −σ(−z) for y = 1 and σ(z) for y = 0."""
     if binary:
         P1, P0 = state
@@ -223,7 +231,7 @@ def _residual(binary: bool, state, yc: np.ndarray) -> np.ndarray:
     return delta + shift
 
 
-def _curvature(problem: _Problem, state) -> np.ndarray:
+def _curvature(problem: _Problem, state: LinkState) -> np.ndarray:
     """∂²loss/∂Z² in η's coordinates, packed over pairs a ≤ b: (pairs, K, rows).
 
     Binary σ(z)σ(−z). Softmax Qᵀ(diag P − P·Pᵀ)Q; with P = e_t + δ, diag P − P·Pᵀ =
@@ -244,7 +252,9 @@ def _curvature(problem: _Problem, state) -> np.ndarray:
     return S
 
 
-def _objective(problem: _Problem, eta: np.ndarray, lambdas: np.ndarray, lean: bool = False):
+def _objective(
+    problem: _Problem, eta: np.ndarray, lambdas: np.ndarray, lean: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """J (K,) and ∇J over η (K, m, q): ∇J = Qᵀ(P − Y)ᵀX̃/n + 2λ·[η_W, 0].
 
     `lean` (softmax only) takes the textbook softmax, half the passes over the per-sample
@@ -301,7 +311,7 @@ def _hessians(problem: _Problem, eta: np.ndarray, lambdas: np.ndarray) -> np.nda
 def _unpack_index(m: int, q: int) -> np.ndarray:
     """For H[a·q + i, b·q + j], its place in the packed (pair(a, b), pair(i, j)) array."""
 
-    def table(size):
+    def table(size: int) -> np.ndarray:
         t = np.zeros((size, size), dtype=np.int64)
         i, j = np.triu_indices(size)
         t[i, j] = t[j, i] = np.arange(len(i))
@@ -319,7 +329,9 @@ def _damp(H: np.ndarray) -> np.ndarray:
     return H
 
 
-def _dense_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
+def _dense_directions(
+    problem: _Problem, eta: np.ndarray, lambdas: np.ndarray, grad: np.ndarray
+) -> np.ndarray:
     """Newton steps d = −(∇²J + μI)⁻¹∇J, in groups of λ whose Hessians fit in memory."""
     K, m, q = eta.shape
     p = problem.p
@@ -332,7 +344,9 @@ def _dense_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
     return steps.reshape(K, m, q)
 
 
-def _cg_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
+def _cg_directions(
+    problem: _Problem, eta: np.ndarray, lambdas: np.ndarray, grad: np.ndarray
+) -> np.ndarray:
     """Newton steps by preconditioned conjugate gradients on (∇²J + μI)·d = −∇J, all λ at once.
 
     Only products ∇²J·v = Qᵀ X̃ᵀ(S·(X̃·Qv))/n + 2λ·v_W are needed (two GEMMs, no p×p matrix),
@@ -345,7 +359,7 @@ def _cg_directions(problem: _Problem, eta, lambdas, grad) -> np.ndarray:
     mu += np.finfo(float).tiny
     precondition = curvature.kronecker(lambdas + mu / 2)
 
-    def product(v, live):
+    def product(v: np.ndarray, live: np.ndarray) -> np.ndarray:
         Hv = curvature.product(v, live)
         Hv += mu[live, None, None] * v
         Hv[..., :-1] += 2 * lambdas[live, None, None] * v[..., :-1]
@@ -384,9 +398,10 @@ class _Curvature:
                 size = np.abs(delta)  # p_c(1 − p_c) = |δ_c|(1 − |δ_c|), top class included
                 self.weight[:, part] = (size * (1 - size)).sum(axis=0)
         self.trace = self.weight @ np.einsum("rq,rq->r", problem.X1, problem.X1) / n
-        self._live, self._sliced = None, self.arrays
+        self._live: np.ndarray | None = None
+        self._sliced = self.arrays
 
-    def _at(self, live: np.ndarray):
+    def _at(self, live: np.ndarray) -> tuple[np.ndarray, ...]:
         """The arrays of the systems `live` (sliced once while `live` stays the same)."""
         if self._live is None or not np.array_equal(live, self._live):
             whole = np.array_equal(live, np.arange(self.arrays[0].shape[1]))
@@ -417,7 +432,7 @@ class _Curvature:
             Hv += V.reshape(c * K, len(Xc)) @ Xc
         return problem.reduce(Hv.reshape(c, K, q).transpose(1, 0, 2)) / problem.n
 
-    def kronecker(self, shift: np.ndarray):
+    def kronecker(self, shift: np.ndarray) -> Product:
         """A preconditioner: v ↦ (A ⊗ B + 2·shift)⁻¹·v per λ, as a function of (R, live).
 
         ∇²J's data part is (1/n)·Σᵢ Sᵢ ⊗ x̃ᵢx̃ᵢᵀ. With A = (1/n)·Σᵢ Sᵢ (m × m, in η's
@@ -450,7 +465,7 @@ class _Curvature:
         scale += 2 * shift[:, None, None]
         Ut, Vt = U.transpose(0, 2, 1), V.transpose(0, 2, 1)
 
-        def apply(R, live):
+        def apply(R: np.ndarray, live: np.ndarray) -> np.ndarray:
             T = Ut[live] @ R @ V[live]
             T /= scale[live]
             return U[live] @ T @ Vt[live]
@@ -458,14 +473,16 @@ class _Curvature:
         return apply
 
 
-def _batched_pcg(product, precondition, b: np.ndarray, max_iter: int) -> np.ndarray:
+def _batched_pcg(
+    product: Product, precondition: Product, b: np.ndarray, max_iter: int
+) -> np.ndarray:
     """Solve A_k·x_k = b_k for every k by preconditioned conjugate gradients.
 
     product(v, live) gives A·v and precondition(r, live) M⁻¹·r for the systems `live`; b is
     (K, m, q). System k stops at ‖r_k‖ ≤ min(½, √‖b_k‖)·‖b_k‖; the others go on.
     """
 
-    def dot(u, v):
+    def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
         return np.einsum("kmq,kmq->k", u, v)
 
     x = np.zeros_like(b)
@@ -547,7 +564,18 @@ def solve_logistic(
     )
 
 
-def _newton(problem: _Problem, eta, lambdas, tol, max_iter, directions):
+Directions = Callable[[_Problem, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""(problem, eta, lambdas, grad) -> Newton steps (K, m, q): _dense_directions or _cg_directions."""
+
+
+def _newton(
+    problem: _Problem,
+    eta: np.ndarray,
+    lambdas: np.ndarray,
+    tol: float,
+    max_iter: int,
+    directions: Directions,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Newton iterations on the λ not yet converged; updates eta in place.
 
     For λ > 0, J is strongly convex in W and a small gradient means the minimiser is reached.
@@ -580,7 +608,9 @@ def _newton(problem: _Problem, eta, lambdas, tol, max_iter, directions):
     return grad, iterations, converged
 
 
-def _lbfgs(problem: _Problem, eta, lambdas, tol, max_iter):
+def _lbfgs(
+    problem: _Problem, eta: np.ndarray, lambdas: np.ndarray, tol: float, max_iter: int
+) -> np.ndarray:
     """Stacked L-BFGS on the λ > 0: every λ its own history and line search, one GEMM per
     evaluation for all. Updates eta in place and returns the steps taken (K,); a λ stops at
     max|∇J| ≤ tol, or when its line search fails (Newton takes it over from there).
@@ -621,8 +651,8 @@ def _lbfgs(problem: _Problem, eta, lambdas, tol, max_iter):
             beta = rho[:, i] * np.vecdot(Y[:, i], direction)
             direction += (alpha - beta)[:, None] * S[:, i]
         before = eta[active].reshape(len(active), -1)
-        direction = direction.reshape(grad[active].shape)
-        moved = _line_search(problem, eta, value, grad, lambdas, active, direction, lean=True)
+        step = direction.reshape(grad[active].shape)  # (len(active), m, q)
+        moved = _line_search(problem, eta, value, grad, lambdas, active, step, lean=True)
         slot = it % memory
         S[:, slot] = eta[active].reshape(len(active), -1) - before
         Y[:, slot] = grad[active].reshape(len(active), -1) - g
@@ -663,13 +693,22 @@ def _max_abs(a: np.ndarray) -> np.ndarray:
     return np.abs(a).max(axis=tuple(range(1, a.ndim)), initial=0.0)
 
 
-def _small_step(problem, eta, steps, tol) -> np.ndarray:
+def _small_step(problem: _Problem, eta: np.ndarray, steps: np.ndarray, tol: float) -> np.ndarray:
     """The Newton step max|d| ≤ √tol·(1 + max|θ|), over the full (coef, intercept)."""
     size = 1.0 + _max_abs(problem.full(eta))
     return _max_abs(problem.full(steps)) <= np.sqrt(tol) * size
 
 
-def _line_search(problem, eta, value, grad, lambdas, active, steps, lean=False) -> np.ndarray:
+def _line_search(
+    problem: _Problem,
+    eta: np.ndarray,
+    value: np.ndarray,
+    grad: np.ndarray,
+    lambdas: np.ndarray,
+    active: np.ndarray,
+    steps: np.ndarray,
+    lean: bool = False,
+) -> np.ndarray:
     """Backtracking from t = 1 for the λ in `active`; updates eta, value, grad in place.
 
     A trial is accepted on sufficient decrease (Armijo), or, when the change of J is lost in
@@ -704,7 +743,9 @@ def _line_search(problem, eta, value, grad, lambdas, active, steps, lean=False) 
 # --------------------------------------------------------------------------- evaluation
 
 
-def cross_entropy(X: np.ndarray, y: np.ndarray, path: LogisticPath):
+def cross_entropy(
+    X: np.ndarray, y: np.ndarray, path: LogisticPath
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean cross-entropy (natural log) and accuracy (K,) of each λ's model on (X, y).
 
     The data loss alone, without the penalty; rows are taken in chunks of bounded memory.

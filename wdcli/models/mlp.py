@@ -23,12 +23,13 @@ on nothing else, so a λ trains the same whatever other λ share the call.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
 from wdcli import fused
@@ -63,7 +64,7 @@ class Layout:
     @property
     def shapes(self) -> list[tuple[int, ...]]:
         d, h1 = self.sizes[:2]
-        shapes = [(d + 1, self.K * h1)]
+        shapes: list[tuple[int, ...]] = [(d + 1, self.K * h1)]
         for fan_in, fan_out in pairwise(self.sizes[1:]):
             shapes += [(self.K, fan_in, fan_out), (self.K, fan_out)]
         return shapes
@@ -104,7 +105,7 @@ def unstack(layout: Layout, flat: np.ndarray) -> list[np.ndarray]:
     return [first[:-1].transpose(1, 0, 2).copy(), first[-1].copy()] + [v.copy() for v in views[1:]]
 
 
-def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype) -> np.ndarray:
+def per_model(layout: Layout, values: np.ndarray, biases: bool, dtype: npt.DTypeLike) -> np.ndarray:
     """A flat vector holding values[k] on model k's weights (and biases, when `biases`)."""
     flat = np.zeros(layout.size, dtype)
     views = layout.views(flat)
@@ -125,9 +126,8 @@ def segments(layout: Layout) -> Segments:
     for fan_in, fan_out in pairwise(layout.sizes[1:]):
         lengths += [np.full(K, fan_in * fan_out), np.full(K, fan_out)]
         owners += [np.arange(K), K + np.arange(K)]
-    lengths, owners = np.concatenate(lengths), np.concatenate(owners)
-    start = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-    return Segments(start, owners.astype(np.int64), 2 * K)
+    start = np.r_[0, np.cumsum(np.concatenate(lengths))].astype(np.int64)
+    return Segments(start, np.concatenate(owners).astype(np.int64), 2 * K)
 
 
 def max_abs(layout: Layout, flat: np.ndarray) -> np.ndarray:
@@ -161,7 +161,9 @@ def weight_sq_norm(params: Sequence[np.ndarray]) -> np.ndarray:
 # --------------------------------------------------------------------------- set-up
 
 
-def init_params(sizes: Sequence[int], activation: str, init: str, rng) -> list[np.ndarray]:
+def init_params(
+    sizes: Sequence[int], activation: str, init: str, rng: np.random.Generator
+) -> list[np.ndarray]:
     """One network's initial [W1, b1, W2, b2, …] in float64.
 
     sklearn: scikit-learn's MLP, W and b ~ U(±√(g/(fan_in + fan_out))) with g = 2 for sigmoid,
@@ -185,7 +187,9 @@ def init_params(sizes: Sequence[int], activation: str, init: str, rng) -> list[n
     return params
 
 
-def encode_targets(y: np.ndarray, task: str, n_classes: int, dtype) -> tuple[np.ndarray, str]:
+def encode_targets(
+    y: np.ndarray, task: str, n_classes: int, dtype: npt.DTypeLike
+) -> tuple[np.ndarray, str]:
     """Targets as output columns Y (n, o) and the loss: y itself for regression, 0/1 for two
     classes (one sigmoid output), one-hot for more (softmax)."""
     if task == REGRESSION:
@@ -196,7 +200,7 @@ def encode_targets(y: np.ndarray, task: str, n_classes: int, dtype) -> tuple[np.
     return (y[:, None] == np.arange(n_classes)).astype(dtype), "log_loss"
 
 
-def _with_ones(X: np.ndarray, dtype) -> np.ndarray:
+def _with_ones(X: np.ndarray, dtype: npt.DTypeLike) -> np.ndarray:
     """X with a column of ones appended: layer 1's bias is the last row of W1."""
     Xa = np.empty((X.shape[0], X.shape[1] + 1), dtype)
     Xa[:, :-1] = X
@@ -231,7 +235,7 @@ class _Buffers:
     float64 OpenBLAS runs that shape markedly faster than a C-ordered (rows, K·h1) result.
     """
 
-    def __init__(self, layout: Layout, rows: int, train: bool, dtype):
+    def __init__(self, layout: Layout, rows: int, train: bool, dtype: npt.DTypeLike):
         K = layout.K
         self.Z = [np.empty((K, h, rows), dtype) for h in layout.sizes[1:-1]]
         self.out = np.empty((K, layout.sizes[-1], rows), dtype)
@@ -260,9 +264,11 @@ def _forward(P: _Net, Xa: np.ndarray, buf: _Buffers, act: Passes) -> np.ndarray:
 
 def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers, act: Passes) -> None:
     """Gradients of L_data into G, from the output layer's δ (K, o, R) in buf.out."""
-    delta = buf.out
+    delta, first_delta = buf.out, buf.first_delta
+    assert first_delta is not None, "training buffers"
     for i in range(len(buf.Z), 0, -1):
         A, W, D, dZ = buf.Z[i - 1], P.W[i - 1], buf.D[i - 1], buf.dZ[i - 1]
+        assert dZ is not None, "training buffers"
         np.matmul(A, buf.deltas_T[i], out=G.W[i - 1])
         np.add.reduce(delta, axis=2, keepdims=True, out=G.b[i - 1])  # pairwise along rows
         if W.shape[2] > 1:  # δ below = (W·δ) ⊙ f'(z)
@@ -273,14 +279,20 @@ def _backward(P: _Net, G: _Net, Xa: np.ndarray, buf: _Buffers, act: Passes) -> N
             act.backward(D, A, dZ)
         else:  # ... and below it layer 1 only: scale its gradient's columns by w instead
             act.backward_outer(D, A, dZ, delta)
-            np.matmul(Xa.T, buf.first_delta, out=G.W1)
+            np.matmul(Xa.T, first_delta, out=G.W1)
             G.W1 *= P.W1_columns_out
             return
         delta = D
-    np.matmul(Xa.T, buf.first_delta, out=G.W1)
+    np.matmul(Xa.T, first_delta, out=G.W1)
 
 
-def _buffers_for(cache: dict, layout: Layout, rows: int, train: bool, dtype) -> _Buffers:
+def _buffers_for(
+    cache: dict[tuple[int, int], _Buffers],
+    layout: Layout,
+    rows: int,
+    train: bool,
+    dtype: npt.DTypeLike,
+) -> _Buffers:
     key = (layout.K, rows)
     if key not in cache:
         cache[key] = _Buffers(layout, rows, train, dtype)
@@ -360,10 +372,12 @@ class _Evaluator:
     """Mean data loss (and accuracy, for classification) of stacked models on one split,
     computed in chunks of rows so that memory stays bounded whatever K and n are."""
 
-    def __init__(self, layout: Layout, X: np.ndarray, Y: np.ndarray, loss: str, dtype):
+    def __init__(
+        self, layout: Layout, X: np.ndarray, Y: np.ndarray, loss: str, dtype: npt.DTypeLike
+    ):
         self.sizes, self.loss, self.dtype = layout.sizes, LOSSES[loss], dtype
         self.Xa, self.Yt = _with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T)
-        self.buffers = {}
+        self.buffers: dict[tuple[int, int], _Buffers] = {}
         self.labels = None if self.loss.labels is None else self.loss.labels(self.Yt)
 
     def _rows(self, K: int) -> int:
@@ -372,24 +386,32 @@ class _Evaluator:
         rows = EVAL_BYTES // row_bytes // BLOCK * BLOCK
         return min(max(BLOCK, rows), -(-len(self.Xa) // BLOCK) * BLOCK)
 
-    def __call__(self, P: _Net, act: Passes, layout: Layout):
+    def __call__(
+        self, P: _Net, act: Passes, layout: Layout
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Mean loss (K,) and accuracy (K,) or None of the models of P (laid out by layout)."""
         n, step = len(self.Xa), self._rows(layout.K)
         sums, correct = [], 0
+        predict = self.loss.predict  # set with `labels`
         for start in range(0, n, step):
             rows = slice(start, start + step)
             Xa = self.Xa[rows]
             buf = _buffers_for(self.buffers, layout, len(Xa), False, self.dtype)
             z = _forward(P, Xa, buf, act)
             sums.append(_block_sums(self.loss.rows(z, self.Yt[:, rows])))
-            if self.labels is not None:
-                correct = correct + np.sum(self.loss.predict(z) == self.labels[rows], axis=1)
+            if self.labels is not None and predict is not None:
+                correct = correct + np.sum(predict(z) == self.labels[rows], axis=1)
         mean = np.concatenate(sums, axis=1).sum(axis=1) / n
-        return mean, (None if self.labels is None else correct / n)
+        return mean, (None if self.labels is None else np.asarray(correct / n))
 
 
 def objective_and_gradient(
-    params: Sequence[np.ndarray], X: np.ndarray, Y: np.ndarray, lambdas, activation: str, loss: str
+    params: Sequence[np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    lambdas: npt.ArrayLike,
+    activation: str,
+    loss: str,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """J_k = L_data + λ_k·Σw² of K networks on all rows of X, and ∂J/∂params.
 
@@ -457,7 +479,7 @@ def eval_epochs(epochs: int, every: int, points: int | None = None) -> np.ndarra
     return np.unique(np.r_[np.arange(0, epochs + 1, every), epochs])
 
 
-def group_slices(sizes: Sequence[int], K: int, dtype) -> list[slice]:
+def group_slices(sizes: Sequence[int], K: int, dtype: npt.DTypeLike) -> list[slice]:
     """The K models cut into groups of about equal size, each trained a whole epoch at a time,
     so that a group's parameters, gradient and optimiser state (about GROUP_BYTES) stay in
     the cache from one step to the next: wide networks then do not wait on memory. Small
@@ -502,8 +524,10 @@ def train_stacked(
     layout = Layout(sizes, K)
     evaluators = [_Evaluator(layout, X, Y, loss, dtype)]
     if X_test is not None:
+        assert Y_test is not None, "X_test comes with Y_test"
         evaluators.append(_Evaluator(layout, X_test, Y_test, loss, dtype))
     if X_val is not None:
+        assert Y_val is not None, "X_val comes with Y_val"
         evaluators.append(_Evaluator(layout, X_val, Y_val, loss, dtype))
     sampled = _sampled(evaluators, options, [(X, Y), (X_test, Y_test), (X_val, Y_val)], loss)
     shared = (_with_ones(X, dtype), np.ascontiguousarray(np.asarray(Y, dtype).T))
@@ -523,14 +547,14 @@ def train_stacked(
     curves = np.full((len(evaluators), K, len(record)), np.nan)
     acc_curves = np.full_like(curves, np.nan)
     objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
-    accuracy = [None] * len(evaluators)
+    accuracy: list[np.ndarray | None] = [None] * len(evaluators)
     orders = iter(orders)
     diverged = np.zeros(K, bool)
     # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
     # single-threaded GEMM gives each column the same bits whatever K is (threaded it does not).
     # Overflow is expected (e^z in activations) and divergence is handled below.
-    ignore = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
-    with threadpool_limits(limits=1, user_api="blas"), np.errstate(**ignore):
+    ignore = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+    with threadpool_limits(limits=1, user_api="blas"), ignore:
         for epoch in range(options.epochs + 1):
             if epoch > 0:
                 _train_epoch(trainers, shared, orders, options)
@@ -556,7 +580,7 @@ def train_stacked(
                 diverged[models] = trainer.diverged
             if epoch in (0, late, options.epochs):
                 sq_norm = [_flat_sq_norm(t.layout, t.theta) for t in trainers]
-                objective[epoch] = train_loss + lambdas * np.concatenate(sq_norm or [[]])
+                objective[epoch] = train_loss + lambdas * np.concatenate(sq_norm or [np.empty(0)])
         start, end = objective[0], objective[options.epochs]
         late_share = health.late_decrease(start, objective[late], end)
         not_converged = health.still_falling(start, objective[late], end)
@@ -607,7 +631,12 @@ def _sampled(evaluators: list, options: MLPModel, splits: list, loss: str) -> li
     return out
 
 
-def _train_epoch(trainers, shared, orders, options: MLPModel) -> None:
+def _train_epoch(
+    trainers: list[_Trainer],
+    shared: tuple[np.ndarray, np.ndarray],
+    orders: Iterator[np.ndarray],
+    options: MLPModel,
+) -> None:
     """One epoch of every group, group after group (the models are independent)."""
     Xa, Yt = shared
     if options.batch_size != "full":
@@ -622,17 +651,21 @@ def _train_epoch(trainers, shared, orders, options: MLPModel) -> None:
         trainer.check_parameters()
 
 
-def _evaluate(trainers, groups, evaluators, out: np.ndarray) -> list:
+def _evaluate(
+    trainers: list[_Trainer], groups: list[slice], evaluators: list[_Evaluator], out: np.ndarray
+) -> list[np.ndarray | None]:
     """Every group's losses into out (splits, K); the accuracies (K,) (or None) returned."""
-    accuracy = [[] for _ in evaluators]
+    accuracy: list[list[np.ndarray | None]] = [[] for _ in evaluators]
     for models, trainer in zip(groups, trainers, strict=True):
         for i, acc in enumerate(trainer.evaluate(evaluators, out[:, models])):
             accuracy[i].append(acc)
-    return [None if parts and parts[0] is None else np.concatenate(parts or [[]])
+    # a split has accuracies in every group or in none (it is the same loss)
+    return [None if parts and parts[0] is None
+            else np.concatenate([acc for acc in parts if acc is not None] or [np.empty(0)])
             for parts in accuracy]  # fmt: skip
 
 
-def _unstack_groups(layout: Layout, trainers) -> list[np.ndarray]:
+def _unstack_groups(layout: Layout, trainers: list[_Trainer]) -> list[np.ndarray]:
     """The K networks as `unstack` gives them, from the groups' flat vectors."""
     if not trainers:
         return unstack(layout, np.zeros(layout.size))
@@ -645,8 +678,10 @@ class _Trainer:
     update chain of wdcli.optim, buffers; `kernels` are wdcli.fused's compiled ones, or None
     for the numpy path."""
 
-    def __init__(self, layout, theta, X, Y, lambdas, options: MLPModel, loss: str, lrs=None,
-                 shared=None, kernels=None):  # fmt: skip
+    def __init__(self, layout: Layout, theta: np.ndarray, X: np.ndarray, Y: np.ndarray,
+                 lambdas: np.ndarray, options: MLPModel, loss: str, lrs: np.ndarray | None = None,
+                 shared: tuple[np.ndarray, np.ndarray] | None = None,
+                 kernels: fused.Kernels | None = None):  # fmt: skip
         dtype = theta.dtype
         self.layout, self.theta, self.loss, self.options = layout, theta, LOSSES[loss], options
         self.grad = np.zeros_like(theta)
@@ -658,7 +693,7 @@ class _Trainer:
         self.batch = options.batch_rows(len(X))
         self.steps_per_epoch = -(-len(X) // self.batch)
         self.step_count = 0
-        self.buffers = {}
+        self.buffers: dict[tuple[int, int], _Buffers] = {}
         self.activation = Passes(options.activation, kernels)
         lr = options.lr if lrs is None else np.asarray(lrs, dtype=np.float64)
         lambdas = np.asarray(lambdas, dtype=np.float64)
@@ -698,15 +733,16 @@ class _Trainer:
             bad |= ~np.isfinite(max_abs(self.layout, state))
         self._freeze(bad)
 
-    def evaluate(self, evaluators, out: np.ndarray) -> list:
+    def evaluate(self, evaluators: list[_Evaluator], out: np.ndarray) -> list[np.ndarray | None]:
         """Losses of every split into out (splits, K); the accuracies (or None) returned."""
         accuracy = []
         for i, evaluate in enumerate(evaluators):
             out[i], acc = evaluate(self.P, self.activation, self.layout)
             accuracy.append(acc)
-        if self.start_loss is None:
-            self.start_loss = out[0].copy()
-        self._freeze(health.blew_up(out[0], self.start_loss, self.baseline))
+        start_loss = self.start_loss
+        if start_loss is None:
+            start_loss = self.start_loss = out[0].copy()
+        self._freeze(health.blew_up(out[0], start_loss, self.baseline))
         out[:, self.diverged] = np.nan
         return accuracy
 
@@ -750,10 +786,12 @@ def fit_mlp(
     order_rng = np.random.default_rng(order_stream)
     full = options.batch_size == "full"  # one fixed order: nothing to draw
     orders = () if full else (order_rng.permutation(len(Y)) for _ in range(options.epochs))
-    X_val = getattr(data, "X_val", None)
+    # a tuning dataset (wdcli.sweep.stacking.TuneData) adds a validation split
+    X_val, y_val = getattr(data, "X_val", None), getattr(data, "y_val", None)
     Y_val = None
     if X_val is not None:
-        y_val = data.y_val if data.target_scale is None else (data.y_val - shift) / scale
+        assert y_val is not None, "X_val comes with y_val"
+        y_val = y_val if data.target_scale is None else (y_val - shift) / scale
         Y_val = encode_targets(y_val, data.task, data.n_classes, dtype)[0]
     run = train_stacked(data.X_train, Y, params, lambdas, orders, options, loss,
                         data.X_test, Y_test, lrs=lrs, X_val=X_val, Y_val=Y_val,
@@ -762,10 +800,14 @@ def fit_mlp(
         sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
     units = scale**2  # squared errors back in target units (1 without target scaling)
+    # a test split was given, so its curve (and accuracies, for classification) are there
+    assert run.test_curve is not None and run.late_decrease is not None
     train_curve, test_curve = run.train_curve * units, run.test_curve * units
-    metrics = {}
+    metrics: dict[str, np.ndarray] = {}
     curves = {"epoch": run.epochs, "train_loss": train_curve, "test_loss": test_curve}
     if run.train_accuracy is not None:
+        assert run.test_accuracy is not None and run.train_accuracy_curve is not None
+        assert run.test_accuracy_curve is not None
         metrics = {"train_accuracy": run.train_accuracy, "test_accuracy": run.test_accuracy}
         curves["train_accuracy"] = run.train_accuracy_curve
         curves["test_accuracy"] = run.test_accuracy_curve
