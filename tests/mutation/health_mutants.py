@@ -16,7 +16,7 @@ HEALTH_MUTANTS = [
            "            bad |= ~np.isfinite(max_abs(self.layout, state))", "            pass",
            "Adam's overflowed state (λ = 1e300) goes unnoticed"),
     Mutant("health-loss-blowup", MLP,
-           "self._freeze(health.blew_up(out[0], self.start_loss, self.baseline))",
+           "self._freeze(health.blew_up(out[0], start_loss, self.baseline))",
            "self._freeze(~np.isfinite(out[0]))",
            "a training loss far above its start is not diverged"),
     Mutant("health-late-epoch", MLP, "            elif epoch == late:", "            elif False:",
