@@ -356,6 +356,8 @@ def shown(value, limit: int = 40) -> str:
     else:
         try:
             text = json.dumps(value, ensure_ascii=False)
+            if len(text.splitlines()) > 1:  # U+0085, U+2028…: escaped, so a message is one line
+                text = json.dumps(value)
         except (TypeError, ValueError):
             text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
