@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import RIDGE_CONFIG
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.main import get_command
@@ -26,13 +27,7 @@ from wdcli.store.results import load_results
 runner = CliRunner()
 app = get_command(typer_app)  # built once: rebuilding it per call is most of a call's time
 FIXTURES = Path(__file__).parent / "fixtures"
-CONFIG = """\
-name: tiny-ridge
-dataset: {name: regression, n_samples: 60, n_features: 20, noise: 5.0, test_size: 0.5}
-model: {name: linear}
-lambdas: [0, 1e-3, 1e-1, 10]
-seeds: 2
-"""
+CONFIG = RIDGE_CONFIG
 SETTINGS = settings(
     max_examples=40,
     deadline=None,

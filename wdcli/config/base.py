@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import functools
+import operator
 from types import UnionType
-from typing import Annotated, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     model_validator,
 )
+
+
+def subclasses_by_name(base: type[BaseModel]) -> dict[str, Any]:
+    """Each subclass of `base` by the literal `name` it declares, in the order defined: the
+    registry of a config kind (`model:`, `dataset:`), so a new kind is one more subclass."""
+    return {get_args(cls.model_fields["name"].annotation)[0]: cls for cls in base.__subclasses__()}
+
+
+def tagged_union(classes: dict[str, Any]) -> Any:
+    """The classes as one pydantic union told apart by their `name` field."""
+    return Annotated[functools.reduce(operator.or_, classes.values()), Field(discriminator="name")]
 
 
 class Strict(BaseModel):

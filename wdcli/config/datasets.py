@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -14,7 +12,7 @@ from pydantic import (
     model_validator,
 )
 
-from wdcli.config.base import Strict, _no_duplicates
+from wdcli.config.base import Strict, _no_duplicates, subclasses_by_name, tagged_union
 from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 # --------------------------------------------------------------------------- datasets
@@ -244,16 +242,12 @@ class ModularData(DatasetBase):
 # The `dataset:` classes by the name each declares, in the order defined above: a new dataset
 # is one more subclass of DatasetBase here (its loader: wdcli.data.sources; a test checks both
 # hold the same names).
-DATASET_CONFIGS: dict[str, type[DatasetBase]] = {
-    get_args(cls.model_fields["name"].annotation)[0]: cls for cls in DatasetBase.__subclasses__()
-}
+DATASET_CONFIGS: dict[str, type[DatasetBase]] = subclasses_by_name(DatasetBase)
 
 if TYPE_CHECKING:  # one of the classes above; mypy cannot follow a union built at run time
     DatasetConfig = Any
 else:
-    DatasetConfig = Annotated[
-        functools.reduce(operator.or_, DATASET_CONFIGS.values()), Field(discriminator="name")
-    ]
+    DatasetConfig = tagged_union(DATASET_CONFIGS)
 
 
 def task_of(cfg: DatasetBase) -> str | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import operator
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -13,7 +11,7 @@ from pydantic import (
 )
 
 from wdcli.activations import ACTIVATIONS
-from wdcli.config.base import Strict
+from wdcli.config.base import Strict, subclasses_by_name, tagged_union
 from wdcli.optim import OPTIMIZERS
 
 # The choices are the registries' keys, in their order: a new activation or optimiser is one
@@ -159,13 +157,9 @@ class MLPModel(ModelBase):
 # The `model:` classes by the name each declares, in the order defined above: a new model is
 # one more subclass of ModelBase here; every name is a model of wdcli.models.MODELS
 # (tests/test_architecture.py checks that the two registries hold the same names, in order).
-MODEL_CONFIGS: dict[str, type[ModelBase]] = {
-    get_args(cls.model_fields["name"].annotation)[0]: cls for cls in ModelBase.__subclasses__()
-}
+MODEL_CONFIGS: dict[str, type[ModelBase]] = subclasses_by_name(ModelBase)
 
 if TYPE_CHECKING:  # one of the classes above; mypy cannot follow a union built at run time
     ModelConfig = Any
 else:
-    ModelConfig = Annotated[
-        functools.reduce(operator.or_, MODEL_CONFIGS.values()), Field(discriminator="name")
-    ]
+    ModelConfig = tagged_union(MODEL_CONFIGS)
