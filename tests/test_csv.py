@@ -297,6 +297,21 @@ def test_a_training_split_of_one_class_is_refused(tmp_path):
     )
 
 
+def test_a_constant_regression_target_is_refused_before_anything_is_written(tmp_path):
+    """Every λ would predict the mean: no verdict about λ can mean anything."""
+    rows = "".join(f"{i},{i % 7},2.5\n" for i in range(40))
+    (tmp_path / "d.csv").write_text("a,b,y\n" + rows)
+    BAD_INPUTS.add("constant target")
+    config = _write_config(tmp_path)
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "dataset: the target of 'csv' is 2.5 in every training row (seed 0): there is nothing "
+        "to fit\n",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
+
+
 def test_how_many_bad_inputs_were_tried():
     """Not a check: reports the number of distinct broken files this module tried."""
     print(f"\n{len(BAD_INPUTS)} distinct bad CSV inputs tried")

@@ -79,6 +79,8 @@ def build_split(cfg: DatasetBase, seed: int) -> Split:
     y_train, y_test, classes = _encode_targets(y_train, y_test, task, cfg)
     if task == CLASSIFICATION:
         _check_classes(y_train, classes, data_seed)
+    else:
+        _check_target_varies(y_train, cfg.name, data_seed)
     return Split(X_train, y_train, X_test, y_test, task, classes)
 
 
@@ -90,6 +92,16 @@ def _check_classes(y_train: np.ndarray, classes: list[str], seed: int) -> None:
             f"dataset: the training split (seed {seed}) holds only class "
             f"'{classes[present[0]]}'; a classifier needs two: use more training rows "
             "(n_train, test_size) or another dataset.seed"
+        )
+
+
+def _check_target_varies(y_train: np.ndarray, name: str, seed: int) -> None:
+    """A regression target that is the same in every training row leaves nothing to fit: every
+    λ would give the mean, and the sweep's verdicts would be noise."""
+    if len(y_train) and np.ptp(y_train) == 0:
+        raise DataError(
+            f"dataset: the target of '{name}' is {y_train[0]:g} in every training row "
+            f"(seed {seed}): there is nothing to fit"
         )
 
 
