@@ -217,6 +217,20 @@ def test_every_command_has_help(command):
     assert "Example:" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("command", "default"),
+    [
+        ("sweep", "[default: results/NAME-TIME.json]"),
+        ("sweep", "[default: measured best]"),
+        ("plot", "[default: RESULTS.png]"),
+    ],
+)
+def test_defaults_written_in_help_texts_are_shown(command, default):
+    """Help is rich markup: an unescaped `[default: …]` would vanish as an unknown tag."""
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert default in result.stdout
+
+
 def test_main_help_and_version():
     assert "sweep" in run("--help").stdout
     result = run("--version")

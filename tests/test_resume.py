@@ -218,6 +218,10 @@ def test_concurrent_sweeps_into_one_folder_do_not_collide(ridge_config, tmp_path
         ("", "{p}: is empty, not a results file"),
         ('{"schema_version": 1, "runs": [', "{p}: not valid JSON (Expecting value at line 1)"),
         ("not json", "{p}: not valid JSON (Expecting value at line 1)"),
+        (
+            '{\n"schema_version": 2, "na',
+            "{p}: not valid JSON (Unterminated string starting at line 2)",
+        ),
         ("[1, 2]", "{p}: not a results file (a JSON array, not an object)"),
         ('{"a": 1}', "{p}: not a results file (no schema_version)"),
         (

@@ -187,7 +187,7 @@ ChartOpt = Annotated[
     bool | None,
     typer.Option(
         "--chart/--no-chart",
-        help="A loss chart under the table [default: on a wide terminal].",
+        help="A loss chart under the table \\[default: on a wide terminal].",
         show_default=False,
     ),
 ]
@@ -204,7 +204,7 @@ def sweep(
     tune: TuneOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Results file [default: results/NAME-TIME.json]."),
+        typer.Option("--out", "-o", help="Results file \\[default: results/NAME-TIME.json]."),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted sweep from its journal.")
@@ -217,7 +217,7 @@ def sweep(
     ] = None,
     executor: Annotated[
         ExecutorName | None,
-        typer.Option("--executor", "-e", help="Where units run [default: measured best]."),
+        typer.Option("--executor", "-e", help="Where units run \\[default: measured best]."),
     ] = None,
     address: Annotated[
         str | None, typer.Option("--address", help="Dask scheduler, e.g. tcp://host:8786.")
@@ -541,7 +541,7 @@ def plot(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Figure file, .png or .svg [default: RESULTS.png]."),
+        typer.Option("--out", "-o", help="Figure file, .png or .svg \\[default: RESULTS.png]."),
     ] = None,
     curves: Annotated[
         bool, typer.Option("--curves", help="Per-epoch train/test loss for a few λ instead.")
@@ -552,7 +552,7 @@ def plot(
             "--lambda",
             "-l",
             help="λ to draw with --curves (repeatable; nearest λ "
-            "in the file) [default: smallest, λ_min, largest].",
+            "in the file) \\[default: smallest, λ_min, largest].",
         ),
     ] = None,
     kind: Annotated[

@@ -80,7 +80,7 @@ def build_split(cfg: DatasetBase, seed: int) -> Split:
     if task == CLASSIFICATION:
         _check_classes(y_train, classes, data_seed)
     else:
-        _check_target_varies(y_train, cfg.name, data_seed)
+        _check_target_varies(y_train, cfg.name, data_seed)  # type: ignore[attr-defined]
     return Split(X_train, y_train, X_test, y_test, task, classes)
 
 

@@ -161,8 +161,9 @@ def load_results(path: str | Path) -> dict:
         raise ResultsError(f"{path}: is empty, not a results file")
     try:
         document = json.loads(text)
-    except ValueError as exc:
-        raise ResultsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None  # type: ignore[attr-defined]
+    except json.JSONDecodeError as exc:  # "Unterminated string starting at": no double "at"
+        reason = exc.msg.removesuffix(" at")
+        raise ResultsError(f"{path}: not valid JSON ({reason} at line {exc.lineno})") from None
     except RecursionError:
         raise ResultsError(f"{path}: not a results file (nested too deeply)") from None
     return check_document(document, str(path))
