@@ -10,7 +10,7 @@ from sklearn.linear_model import Ridge
 
 from wdcli.config import LinearModel
 from wdcli.data import Dataset, standardise
-from wdcli.models.linear import fit_ridge_path, mean_squared_error, ridge_path
+from wdcli.models.linear import fit_ridge_path, mean_squared_error, ridge_path, zero_lambda_note
 
 LAMBDAS = np.array([1e-6, 1e-4, 1e-2, 1e-1, 1.0, 10.0])
 
@@ -127,3 +127,14 @@ def test_path_properties(n, d, seed, solver):
     assert np.all(np.diff(wsq) <= 1e-9 * max(1.0, float(wsq.max())))
     rank = np.linalg.matrix_rank(X - X.mean(axis=0))
     assert np.all(df >= 0) and np.all(df <= rank + 1e-9)
+
+
+def test_zero_lambda_note_flags_condition_beyond_one_over_root_eps():
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((50, 4)))
+    for cond, flagged in ((1e7, False), (1e8, True)):
+        X = Q * np.array([1.0, 0.5, 0.1, 1 / cond])  # singular values 1 … 1/cond, columns centred
+        X -= X.mean(axis=0)
+        note = zero_lambda_note(X)
+        assert (note is not None) == flagged, cond
+    assert "condition number 1e+08" in zero_lambda_note(Q * np.array([1.0, 1.0, 1.0, 1e-8]))

@@ -226,3 +226,19 @@ def test_a_broken_file_fixed_runs_with_the_same_command(write_config, tmp_path):
     _csv(tmp_path / "d.csv")
     assert run("sweep", str(path), "--out", str(out)).exit_code == 0
     assert out.exists()
+
+
+def test_lambda_zero_on_ill_conditioned_features_is_announced(write_config):
+    # x, x², …, x¹⁵ on 30 points: cond ≈ 1e12, far past 1/√eps; degree 3 is well conditioned
+    base = "name: z\ndataset: {name: poly, degree: %d, n_samples: 60, n_train: 30}\n"
+    grid = "model: {name: linear}\nlambdas: [0, 1.0e-3]\nseeds: 1\n"
+    result = run("validate", str(write_config(base % 15 + grid)))
+    assert result.exit_code == 0
+    assert result.stderr.startswith("note: λ = 0: the training features have condition number ")
+    assert result.stderr.endswith(
+        " (above 1/√eps ≈ 7e+07), so the unpenalised fit is fixed only up to rounding and "
+        "differs between machines and BLAS builds\n"
+    )
+    assert run("validate", str(write_config(base % 3 + grid))).stderr == ""
+    no_zero = grid.replace("[0, 1.0e-3]", "[1.0e-9, 1.0e-3]")
+    assert run("validate", str(write_config(base % 15 + no_zero))).stderr == ""

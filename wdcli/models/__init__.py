@@ -66,6 +66,8 @@ class ModelSpec:
       called at each point of its loss curve (the sweep's progress per epoch).
     - `lambda_range(data, options) -> (low, high)`: its rule for `lambdas: auto`
       (wdcli.models.ranges; default: up to the loss of the best constant prediction).
+    - `zero_lambda_note(X_train) -> str | None`: a warning printed before a sweep with λ = 0
+      when the unpenalised fit of this X cannot be trusted (None: no check).
     - Health (wdcli.report.table's note on runs that did not train, docs/health.md):
       `meanings` and `knobs` by status, what the status means for this model and which of its
       `model:` keys to turn (default: the solver's tolerance, "check the data");
@@ -81,6 +83,7 @@ class ModelSpec:
     stackable: tuple[str, ...] = ()
     reports_progress: bool = False
     lambda_range: Callable[..., tuple[float, float]] = lazy("wdcli.models.ranges.baseline_range")
+    zero_lambda_note: Callable[..., str | None] | None = None
     meanings: Mapping[str, str] = field(default_factory=dict)
     knobs: Mapping[str, str] = field(default_factory=dict)
     lr_key: str | None = None
@@ -100,6 +103,7 @@ MODELS: dict[str, ModelSpec] = {
         "wdcli.models.linear.fit_ridge_path",
         "ridge regression, exact λ path",
         lambda_range=lazy("wdcli.models.ranges.ridge_range"),
+        zero_lambda_note=lazy("wdcli.models.linear.zero_lambda_note"),
         memory=costs.ridge_memory,
         macs=costs.ridge_macs,
         macs_per_second=1e10,

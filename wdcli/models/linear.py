@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 # of the Gram matrix (cond(X) > 1e4) `auto` switches to the SVD.
 _EIGH_MAX_CONDITION = 1e8
 
+# Least squares with a residual has a forward error bound of about eps·cond(X)²; beyond
+# cond(X) = 1/√eps (≈ 7e7) the bound exceeds the fit itself, and the unpenalised fit is fixed
+# only up to rounding: another BLAS build gives other numbers.
+UNRESOLVED_CONDITION = 1 / np.sqrt(np.finfo(float).eps)
+
 
 def ridge_path(
     X: np.ndarray, y: np.ndarray, lambdas: np.ndarray, solver: str = "auto"
@@ -104,6 +109,20 @@ def _rank(values: np.ndarray, shape: tuple[int, int]) -> int:
     if values.size == 0 or values[0] <= 0:
         return 0
     return int(np.sum(values > values[0] * max(shape) * np.finfo(values.dtype).eps))
+
+
+def zero_lambda_note(X: np.ndarray) -> str | None:
+    """A warning for λ = 0 when the training X is too ill-conditioned for the unpenalised fit
+    to be fixed by anything but rounding; None when it is fine."""
+    s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+    rank = _rank(s, X.shape)
+    if rank == 0 or s[0] <= s[rank - 1] * UNRESOLVED_CONDITION:
+        return None
+    return (
+        f"λ = 0: the training features have condition number {s[0] / s[rank - 1]:.2g} "
+        f"(above 1/√eps ≈ {UNRESOLVED_CONDITION:.1g}), so the unpenalised fit is fixed only "
+        "up to rounding and differs between machines and BLAS builds"
+    )
 
 
 def mean_squared_error(X: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:

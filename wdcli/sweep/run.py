@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 from wdcli.config import Config, task_of
 from wdcli.config.grid import grid_points, key_space, point_config
+from wdcli.data import Dataset
 from wdcli.data.build import SPLIT_ONLY_VARIES, check_split
-from wdcli.errors import DataError
+from wdcli.errors import ConfigError, DataError
 from wdcli.metrics.summary import summarise_points
+from wdcli.models import MODELS
 from wdcli.runkey import HOLDOUT_FOLD, RunKey, by_point, fold_of, point_label, point_text
 from wdcli.store.conventions import convention
 from wdcli.store.destination import DataPrints, Destination
@@ -70,9 +72,26 @@ def prepare(config: Config) -> Prepared:
             prints[seed] = _fingerprint_of(config, seed)
         elif config.dataset.name in SPLIT_ONLY_VARIES:
             check_split(config.dataset, seed)
-    note = long_sweep_note(config, shape, workers=1)
+    notes = [long_sweep_note(config, shape, workers=1), _zero_lambda_note(config, first)]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
-    return Prepared(DataPrints(combined_fingerprint(runs), prints), [note] if note else [])
+    return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
+
+
+def _zero_lambda_note(config: Config, first: Dataset) -> str | None:
+    """The model's warning about λ = 0 on this data (the first seed's), if λ = 0 is swept."""
+    check = MODELS[config.model.name].zero_lambda_note
+    if check is None or 0.0 not in _known_lambdas(config):
+        return None
+    note = check(first.X_train)
+    return f"note: {note}" if note else None
+
+
+def _known_lambdas(config: Config) -> list[float]:
+    """The λ grid; empty while `lambdas: auto` has not chosen it (it never holds 0)."""
+    try:
+        return config.lambda_values()
+    except ConfigError:
+        return []
 
 
 def check_points(config: Config, source: str = "") -> None:
