@@ -370,6 +370,14 @@ def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write
     assert math.isfinite(document["runs"][0]["test_loss"])
 
 
+def test_lambda_zero_on_an_ill_conditioned_point_is_announced_with_its_point(write_config):
+    result = runner.invoke(app, ["validate", str(write_config(DEGREE))])
+    assert result.exit_code == 0
+    notes = result.stderr.splitlines()
+    assert len(notes) == 1  # degrees 1 and 4 are well conditioned
+    assert notes[0].startswith("note: point dataset.degree=12: λ = 0: the training features ")
+
+
 def test_a_point_whose_data_cannot_be_built_fails_before_any_run(write_config, tmp_path):
     config = write_config(DEGREE)
     out = tmp_path / "r.json"

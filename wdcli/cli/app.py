@@ -248,7 +248,9 @@ def sweep(
                 typer.echo(note, err=True)
             config = resolve_grid(config)
             check_folds(config)
-            check_points(config, str(config_path))
+            for note in check_points(config, str(config_path)):
+                if not quiet:
+                    typer.echo(note, err=True)
             runner = make_executor(executor.value if executor else None, jobs, address, config)
             if getattr(runner, "note", None) and not quiet:
                 typer.echo(runner.note, err=True)
@@ -604,12 +606,13 @@ def validate(
     Example: wdcli validate configs/mlp.yaml
     """
     from wdcli.config import load_config
-    from wdcli.sweep import check_task, prepare
+    from wdcli.sweep import check_points, check_task, prepare
 
     with _errors():
         config = load_config(config_path, overrides or [], grid or [], tune or [])
         check_task(config)
-        for note in prepare(config).notes:  # every seed's data, memory, time: as sweep does
+        notes = prepare(config).notes  # every seed's data, memory, time: as sweep does
+        for note in notes + check_points(config, str(config_path)):
             typer.echo(note, err=True)
     from wdcli.config import LambdaAuto
     from wdcli.config.grid import key_space, tune_candidates

@@ -72,18 +72,42 @@ def prepare(config: Config) -> Prepared:
             prints[seed] = _fingerprint_of(config, seed)
         elif config.dataset.name in SPLIT_ONLY_VARIES:
             check_split(config.dataset, seed)
-    notes = [long_sweep_note(config, shape, workers=1), _zero_lambda_note(config, first)]
+    note = long_sweep_note(config, shape, workers=1)
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
-    return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
+    return Prepared(DataPrints(combined_fingerprint(runs), prints), [note] if note else [])
 
 
-def _zero_lambda_note(config: Config, first: Dataset) -> str | None:
-    """The model's warning about λ = 0 on this data (the first seed's), if λ = 0 is swept."""
+def check_points(config: Config, source: str = "") -> list[str]:
+    """Build the first seed's data of every grid point (of the config itself without a grid)
+    with its own dataset settings, so that a point whose data cannot be built (n_train above
+    the samples) fails before any run, in one line naming the point. Returns the notes the
+    model has on that data (λ = 0 on ill-conditioned features)."""
+    seed, seen, notes = config.seed_values()[0], set(), []
+    for point in grid_points(config):
+        point_cfg = point_config(config, point)
+        key = point_cfg.dataset.model_dump_json()
+        if key in seen:
+            continue
+        seen.add(key)
+        label = point_label(point, short=False)
+        try:
+            data = dataset_for(point_cfg, seed)
+        except DataError as exc:
+            where = f"{source}: " if source else ""
+            raise DataError(f"{where}point {label}: {exc}") from None
+        check_task(point_cfg, data.task)
+        note = _zero_lambda_note(point_cfg, data)
+        if note:
+            notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
+    return notes
+
+
+def _zero_lambda_note(config: Config, data: Dataset) -> str | None:
+    """The model's warning about λ = 0 on this data, if λ = 0 is swept."""
     check = MODELS[config.model.name].zero_lambda_note
     if check is None or 0.0 not in _known_lambdas(config):
         return None
-    note = check(first.X_train)
-    return f"note: {note}" if note else None
+    return check(data.X_train)
 
 
 def _known_lambdas(config: Config) -> list[float]:
@@ -92,27 +116,6 @@ def _known_lambdas(config: Config) -> list[float]:
         return config.lambda_values()
     except ConfigError:
         return []
-
-
-def check_points(config: Config, source: str = "") -> None:
-    """Build the first seed's data of every grid point with its own dataset settings, so that
-    a point whose data cannot be built (n_train above the samples) fails before any run,
-    in one line naming the point."""
-    if not config.grid:
-        return
-    seed, seen = config.seed_values()[0], set()
-    for point in grid_points(config):
-        point_cfg = point_config(config, point)
-        key = point_cfg.dataset.model_dump_json()
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            data = dataset_for(point_cfg, seed)
-        except DataError as exc:
-            where = f"{source}: " if source else ""
-            raise DataError(f"{where}point {point_label(point, short=False)}: {exc}") from None
-        check_task(point_cfg, data.task)
 
 
 def combined_fingerprint(runs: list[dict]) -> str:
