@@ -20,7 +20,7 @@ from sklearn.utils import shuffle as sklearn_shuffle
 from wdcli.activations import ACTIVATIONS
 from wdcli.config import MLPModel
 from wdcli.data import CLASSIFICATION, REGRESSION, Dataset
-from wdcli.models import mlp
+from wdcli.models import costs, mlp
 from wdcli.models.mlp import (
     encode_targets,
     eval_epochs,
@@ -184,6 +184,21 @@ def test_fit_reports_the_final_point_of_its_curves():
     assert not fit.diverged.any()
     np.testing.assert_array_equal(eval_epochs(10, 1), np.arange(11))
     np.testing.assert_array_equal(eval_epochs(5, 10), [0, 5])
+
+
+def test_auto_eval_every_keeps_evaluation_within_its_share_of_training():
+    # a point costs ≈ n_evaluated / (3·n_train) epochs: 2000 + 2000 rows → 0.67 → every 9th
+    auto = MLPModel(name="mlp")
+    assert auto.eval_every == "auto"
+    assert costs.eval_stride(auto, 2000, 4000) == 9  # 0.67 / 9 = 7.4 % ≤ 8 % < 0.67 / 8
+    assert costs.eval_stride(auto, 200, 1200) == 25  # configs/mlp.yaml's splits: 2 / 25 = 8 %
+    assert costs.eval_stride(auto, 10_000, 10_001) == 5  # never a stride whose share is > 8 %
+    assert costs.eval_stride(auto, 10_000, 100) == 1
+    assert costs.eval_stride(options(eval_every=3), 2000, 4000) == 3
+    fit = fit_mlp(
+        dataset(n_train=40, n_test=30), np.array([0.0]), 0, options(eval_every="auto", epochs=20)
+    )
+    np.testing.assert_array_equal(fit.curves["epoch"], [0, 8, 16, 20])  # 70 / (3·40·0.08) → 8
 
 
 # --------------------------------------------------------------------------- regularisation

@@ -113,12 +113,12 @@ class MLPModel(ModelBase):
             )
         return self
 
-    eval_every: int = Field(
-        1,
-        ge=1,
+    eval_every: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto",
         description="Record train/test loss (and accuracy) in the curve every this many epochs, "
-        "i.e. steps with batch_size: full (each point evaluates both whole splits: raise it "
-        "for large data or long runs).",
+        "i.e. steps with batch_size: full (each point evaluates every row of both splits). "
+        "auto: the smallest stride that keeps evaluation within about 8 % of training time "
+        "(1 evaluates after every epoch).",
     )
 
     eval_points: int | None = Field(

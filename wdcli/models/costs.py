@@ -78,13 +78,28 @@ def ridge_macs(options: Any, shape: Shape, lambdas: int, seeds: int) -> float:
 # --------------------------------------------------------------------------- mlp
 
 
+# Default curves (`eval_every: auto`) cost at most about this share of training time. A point
+# is one forward product per layer over every evaluated row; a training epoch is a forward and
+# two backward products over the training rows. So evaluating every s-th epoch costs about
+# n_evaluated / (3·n_train·s) of training (benchmarks/bench_mlp.py, case eval, measures it).
+EVAL_SHARE = 0.08
+
+
+def eval_stride(options: Any, n_train: int, n_evaluated: int) -> int:
+    """Epochs between curve points: `model.eval_every`, or for `auto` the smallest stride whose
+    evaluations (of n_evaluated rows in all splits) cost at most EVAL_SHARE of training."""
+    if options.eval_every != "auto":
+        return int(options.eval_every)
+    return max(1, math.ceil(n_evaluated / (3 * n_train * EVAL_SHARE)))
+
+
 def mlp_memory(options: Any, shape: Shape, K: int, workers: int, runs: int) -> dict:
     """K stacked networks with gradients and optimiser state, and their loss curves."""
     sizes = (shape.d, *options.hidden, shape.outputs)
     params = K * sum((a + 1) * b for a, b in pairwise(sizes))
     batch = options.batch_rows(shape.n_train)
     activations = 3 * K * batch * sum(options.hidden)
-    points = options.epochs // options.eval_every + 2
+    points = options.epochs // eval_stride(options, shape.n_train, shape.n_train + shape.n_test) + 2
     return {
         "model.hidden": (
             workers * FLOAT * (8 * params + activations + 3 * shape.n_train * shape.d),

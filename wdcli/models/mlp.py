@@ -36,7 +36,7 @@ from wdcli import fused
 from wdcli.activations import Passes, sigmoid_into
 from wdcli.data import REGRESSION, Dataset
 from wdcli.metrics import health
-from wdcli.models import Fit
+from wdcli.models import Fit, costs
 from wdcli.optim import Segments, Update, lr_multiplier, penalty_rates
 
 if TYPE_CHECKING:
@@ -541,7 +541,8 @@ def train_stacked(
         group_lrs = None if lrs is None else np.asarray(lrs, dtype=np.float64)[models]
         trainers.append(_Trainer(part, theta, X, Y, lambdas[models], options, loss, group_lrs,
                                  shared=shared, kernels=kernels))  # fmt: skip
-    record = eval_epochs(options.epochs, options.eval_every, options.eval_points)
+    stride = costs.eval_stride(options, len(X), sum(len(e.Xa) for e in evaluators))
+    record = eval_epochs(options.epochs, stride, options.eval_points)
     columns = {int(epoch): column for column, epoch in enumerate(record)}
     late = health.late_epoch(options.epochs)
     curves = np.full((len(evaluators), K, len(record)), np.nan)

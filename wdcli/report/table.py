@@ -218,7 +218,7 @@ def caption(document: dict) -> str:
         when = (
             f"one of ~{model['eval_points']} log-spaced"
             if model.get("eval_points")
-            else f"every {model.get('eval_every')}"
+            else f"every {_curve_stride(document)}"
         )
         parts.append(
             f"step … ≥ 99 %: the first evaluated step ({when} of {model.get('epochs')}) at "
@@ -226,6 +226,15 @@ def caption(document: dict) -> str:
         )
     parts += document.get("notes") or []
     return "\n".join(parts)
+
+
+def _curve_stride(document: dict) -> int | str:
+    """Epochs between the curves' points: the first run's (`eval_every: auto` chose it)."""
+    for run in document["runs"]:
+        epochs = (run.get("curve") or {}).get("epoch") or []
+        if len(epochs) > 1:
+            return epochs[1] - epochs[0]
+    return document["config"]["model"].get("eval_every", "?")
 
 
 def rows(document: dict) -> tuple[list[str], list[list[str]]]:
