@@ -192,6 +192,18 @@ def test_the_table_counts_what_did_not_train():
     assert body[0][2] == "3 ± 0"  # the mean of the two healthy runs, shown, not ranked
 
 
+def test_one_trained_lambda_is_named_and_gets_no_verdict():
+    document = _document({1e-3: ["not_converged"] * 2, 0.1: ["ok"] * 2, 1.0: ["no_fit", "ok"]})
+    assert document["best_lambda"] is None
+    assert report.caption(document).endswith(
+        "only λ = 0.1 trained on every seed: nothing can be said about over- or underfitting"
+    )
+    assert report.health_note(document, MLP).startswith(
+        "warning: only λ = 0.1 trained on every seed (3 of 6 runs did not): "
+    )
+    assert loss_chart(document).plain == "(nothing to chart: only λ = 0.1 trained on every seed)"
+
+
 def test_the_note_lists_each_status_with_its_lambdas_and_knob():
     note = report.health_note(_document(MIXED), MLP)
     assert note == (
@@ -219,12 +231,14 @@ def test_any_mix_of_statuses_is_counted_shown_and_never_selected(grid):
     statuses = dict(zip(grid_lambdas, grid, strict=True))
     document = _document(statuses)
     rows = {row["lambda"]: row for row in document["summary"]}
+    trained = sum(set(row_statuses) == {"ok"} for row_statuses in grid)
+    verdict = trained >= min(2, len(grid))  # one trained λ of several is no verdict
     for lam, row_statuses in statuses.items():
         row = rows[lam]
         for status in ("diverged", "no_fit", "not_converged"):
             assert row[f"n_{status}"] == row_statuses.count(status)
         healthy = set(row_statuses) == {"ok"}
-        assert (row["regime"] is not None) == healthy
+        assert (row["regime"] is not None) == (healthy and verdict)
         assert (report.health_cell(row) == "") == healthy
     for key in ("best_lambda", "lambda_1se"):
         if document[key] is not None:
@@ -241,13 +255,13 @@ def test_any_mix_of_statuses_is_counted_shown_and_never_selected(grid):
 
 
 def test_no_fit_after_unstable_training_asks_for_a_lower_learning_rate():
-    document = _document({0.1: ["no_fit", "no_fit"], 1.0: ["ok", "ok"]})
+    document = _document({0.1: ["no_fit", "no_fit"], 1.0: ["ok", "ok"], 10.0: ["ok", "ok"]})
     document["runs"][0]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
     document["runs"][1]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
     assert ": raise model.epochs or model.lr;" in report.health_note(document, MLP)
     document["runs"][1]["curve"]["train_loss"][-1] = 1.0000001  # ended above its start
     assert report.health_note(document, MLP) == (
-        "warning: 2 of 4 runs did not train: 2 no_fit (worse on the training split than "
+        "warning: 2 of 6 runs did not train: 2 no_fit (worse on the training split than "
         "predicting the mean) at λ = 0.1: lower model.lr (training left the loss above where it "
         "started); those λ get no regime and are never λ_min or λ_1se (docs/health.md)"
     )
@@ -278,7 +292,7 @@ def test_the_figure_leaves_out_what_did_not_train():
 
 
 def test_the_curves_of_a_lambda_that_did_not_train_say_so():
-    document = _document({0.1: ["ok", "ok"], 1.0: ["no_fit", "ok"]})
+    document = _document({0.01: ["ok", "ok"], 0.1: ["ok", "ok"], 1.0: ["no_fit", "ok"]})
     for run in document["runs"]:
         run["curve"] = {"epoch": [0, 1], "train_loss": [2.0, 1.0], "test_loss": [2.0, 1.5]}
     fig = curves_figure(document, lambdas=[0.1, 1.0])

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wdcli.metrics.summary import summarise
+from wdcli.metrics.summary import no_verdict, summarise
 
 
 def _runs(losses: dict[float, list[float]]) -> list[dict]:
@@ -91,10 +91,27 @@ def test_a_lambda_with_any_unhealthy_run_gets_no_regime_and_is_never_selected():
 
 
 def test_an_ok_run_with_a_non_finite_loss_counts_as_diverged():
-    runs = _runs({0.0: [1.0, 1.1], 1.0: [2.0, 2.1]})
+    runs = _runs({0.0: [1.0, 1.1], 1.0: [2.0, 2.1], 10.0: [3.0, 3.1]})
     runs[1]["test_loss"] = float("inf")
     rows, lam_min, _ = summarise(runs, 0.05)
     assert rows[0]["n_diverged"] == 1 and rows[0]["regime"] is None and lam_min == 1.0
+
+
+def test_one_trained_lambda_of_several_is_no_verdict():
+    # λ = 1 alone trained on every seed: it is not "best" and not "good", there is no λ_min
+    runs = _runs({0.0: [1.0, 1.1], 0.1: [0.5, 0.6], 1.0: [2.0, 2.1]})
+    runs[1]["status"] = runs[2]["status"] = "not_converged"
+    rows, lam_min, lam_1se = summarise(runs, 0.05)
+    assert (lam_min, lam_1se) == (None, None)
+    assert [r["regime"] for r in rows] == [None, None, None]
+    assert no_verdict(rows) == "only λ = 1 trained on every seed"
+    runs[2]["status"] = "ok"  # two trained λ: a verdict again
+    rows, lam_min, _ = summarise(runs, 0.05)
+    assert lam_min == 0.1 and no_verdict(rows) is None
+    assert [r["regime"] for r in rows] == [None, "good", "underfit"]
+    # a grid of one λ is the user's choice: it is its own λ_min
+    rows, lam_min, _ = summarise(_runs({0.5: [1.0, 1.2]}), 0.05)
+    assert lam_min == 0.5 and rows[0]["regime"] == "good" and no_verdict(rows) is None
 
 
 def test_when_no_lambda_trained_there_is_no_regime_and_no_selection():

@@ -13,7 +13,9 @@ that range, whatever the tolerance says.
 Only healthy runs (status `ok`, see wdcli.metrics.health) enter the means. A λ is *eligible* when
 every one of its runs is healthy: only eligible λ get a regime and can be λ_min or λ_1se (the
 others get regime None). Strict on purpose: means over different subsets of seeds are not
-paired, so comparing them along λ would compare data draws, not λ.
+paired, so comparing them along λ would compare data draws, not λ. A grid of several λ in
+which only one is eligible gets no λ_min and no regimes either: one λ shows nothing about
+over- or underfitting, and calling it best would hide that the others did not train.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def eligible(row: dict) -> bool:
 def select_lambdas(rows: list[dict]) -> tuple[float | None, float | None]:
     """(λ_min, λ_1se) among the eligible of summary rows sorted by λ; None where undefined."""
     scored = [r for r in rows if eligible(r)]
-    if not scored:
+    if not scored or len(scored) < min(2, len(rows)):
         return None, None
     best = min(r["test_loss_mean"] for r in scored)
     lam_min_row = [r for r in scored if r["test_loss_mean"] == best][-1]
@@ -92,6 +94,17 @@ def select_lambdas(rows: list[dict]) -> tuple[float | None, float | None]:
         return lam_min_row["lambda"], None
     within = [r for r in scored if r["test_loss_mean"] <= best + se]
     return lam_min_row["lambda"], within[-1]["lambda"]
+
+
+def no_verdict(rows: list[dict]) -> str | None:
+    """Why summary rows hold no verdict about λ ('no λ trained on every seed', 'only λ = 0.1
+    trained on every seed'), or None when at least two λ (or the only one) could be compared."""
+    scored = [r["lambda"] for r in rows if eligible(r)]
+    if not scored:
+        return "no λ trained on every seed"
+    if len(scored) == 1 and len(rows) > 1:
+        return f"only λ = {scored[0]:g} trained on every seed"
+    return None
 
 
 def label_regimes(rows: list[dict], lam_min: float | None, tolerance: float) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from wdcli.metrics import grokking
 from wdcli.metrics.health import UNHEALTHY
+from wdcli.metrics.summary import no_verdict
 from wdcli.runkey import RowKey, by_point, point_label, point_text, points_of, validation_folds
 from wdcli.store.conventions import convention
 
@@ -212,7 +213,8 @@ def caption(document: dict) -> str:
             "that did, and such a λ gets no regime and is never λ_min or λ_1se"
         )
     if not any(row.get("regime") for row in document["summary"]):
-        parts.append("no λ trained on every seed: nothing can be said about over- or underfitting")
+        reason = no_verdict(document["summary"]) or "no λ trained on every seed"
+        parts.append(f"{reason}: nothing can be said about over- or underfitting")
     if grokking.applies(document):
         model = document["config"]["model"]
         when = (
@@ -477,7 +479,8 @@ def health_note(document: dict, model: Any = None) -> str | None:
     if total == len(runs):
         head, tail = "no run trained", "so no λ has a regime and there is no λ_min"
     elif not any(row.get("regime") for row in document["summary"]):
-        head = f"no λ trained on every seed ({total} of {len(runs)} runs did not)"
+        reason = no_verdict(document["summary"]) or "no λ trained on every seed"
+        head = f"{reason} ({total} of {len(runs)} runs did not)"
         tail = "so no λ has a regime and there is no λ_min"
     else:
         head = f"{total} of {len(runs)} runs did not train"

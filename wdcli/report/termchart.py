@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from wdcli.metrics.health import UNHEALTHY
+from wdcli.metrics.summary import no_verdict
 
 CURVES = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")  # one per point
 REGIME_COLOURS = {  # shared with the figures (wdcli.report.plots)
@@ -73,7 +74,8 @@ def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool =
     }
     finite = [v for vals in series.values() for v in vals if _ok(v)]
     if not finite:
-        return Text("(nothing to chart: no λ trained on every seed)")
+        reason = no_verdict(rows) or "no λ trained on every seed"
+        return Text(f"(nothing to chart: {reason})")
     scale, margin, cols, xs, canvas = _frame(finite, lams, width, height)  # type: ignore[arg-type]
     best = results.get("best_lambda")
     if best is not None and float(best) in lams:
