@@ -246,6 +246,21 @@ def test_the_task_comes_from_the_whole_target(tmp_path):
     assert as_labels.task == "classification" and as_labels.n_classes == 40
 
 
+def test_a_classifier_on_a_numeric_target_points_to_dataset_task(tmp_path):
+    _numeric_file(tmp_path / "d.csv", target=lambda i: i % 2)
+    config = _write_config(tmp_path)
+    config.write_text(config.read_text().replace("{name: linear}", "{name: logistic}"))
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "model.name: 'logistic' is for classification, but dataset 'csv' is regression; use "
+        "linear or mlp, or set dataset.task: classification if the target holds classes\n",
+    )
+    sweep = run("sweep", str(config), "--set", "dataset.task=classification", "-q",
+                "--out", str(tmp_path / "r.json"))  # fmt: skip
+    assert sweep.exit_code == 0, sweep.output
+
+
 # --------------------------------------------------------------------------- a test file
 
 

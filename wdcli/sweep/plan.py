@@ -12,6 +12,7 @@ from wdcli.errors import ConfigError
 from wdcli.models import MODELS
 from wdcli.runkey import EMPTY_POINT, RunKey
 from wdcli.sweep.stacking import stack_groups
+from wdcli.tasks import REGRESSION
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,11 @@ def check_task(config: Config, task: str | None = None) -> None:
     tasks = MODELS[config.model.name].tasks
     if task is not None and task not in tasks:
         fitting = [name for name, spec in MODELS.items() if task in spec.tasks]
+        # a CSV's numeric target was read as quantities: numbers may well be class labels
+        labels = task == REGRESSION and getattr(config.dataset, "task", None) == "auto"
+        hint = ", or set dataset.task: classification if the target holds classes"
         raise ConfigError(
             f"model.name: '{config.model.name}' is for {' and '.join(tasks)}, but dataset "
             f"'{config.dataset.name}' is {task}; use {' or '.join(fitting)}"
+            + (hint if labels else "")
         )
