@@ -250,10 +250,15 @@ class Update:
         self.t = 0
         self.eta = 1.0
         self._tables: dict[str, tuple[tuple[str, bytes], np.ndarray, np.ndarray | None]] = {}
+        self._lr_cache: tuple[float, np.ndarray] | None = None
+        self._decay_cache: tuple[tuple[float, bytes], np.ndarray] | None = None
+        self._coef = np.zeros(segments.owners, theta.dtype)  # the fused path's one-value table
+        self._lam2 = self._table("lam2", self.two_lambda)  # 2λ per owner, fixed
         self.scratch = np.zeros_like(theta) if self.l2 and kernels is None else None
         self.tiny, self.zero = theta.dtype.type(np.finfo(theta.dtype).tiny), theta.dtype.type(0)
 
-    # -- per-owner coefficients (and, for numpy, their per-entry vectors, cached)
+    # -- per-owner coefficients (and, for numpy, their per-entry vectors), recomputed only
+    #    when what they depend on changes: most steps reuse every table
 
     def _table(self, name: str, values: np.ndarray) -> np.ndarray:
         """`values` (per owner) in θ's dtype; the per-entry vector too on the numpy path."""
@@ -268,24 +273,35 @@ class Update:
         return per_entry
 
     def _lr_owners(self) -> np.ndarray:
-        lr = np.asarray(self.lr, dtype=np.float64) * self.eta if self.eta != 1.0 else self.lr
-        lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (self.segments.owners // 2,))
-        return np.concatenate([lr, lr])
+        """The learning rate η·η_t per owner (float64), cached while η_t stays the same."""
+        if self._lr_cache is None or self._lr_cache[0] != self.eta:
+            lr = np.asarray(self.lr, dtype=np.float64) * self.eta if self.eta != 1.0 else self.lr
+            lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (self.segments.owners // 2,))
+            self._lr_cache = (self.eta, np.concatenate([lr, lr]))
+        return self._lr_cache[1]
 
     def _decay(self) -> np.ndarray:
-        """1 − r per owner (1 on biases and frozen models)."""
-        if self.paper:
-            rate = self.two_lambda if self.eta == 1.0 else self.eta * self.two_lambda
-        else:
-            rate = self._lr_owners() * self.two_lambda
-        decay = 1 - rate
-        decay[self.frozen] = 1
-        return self._table("decay", decay)
+        """1 − r per owner (1 on biases and frozen models), cached while η_t and the frozen
+        models stay the same."""
+        key = (self.eta, self.frozen.tobytes())
+        if self._decay_cache is None or self._decay_cache[0] != key:
+            if self.paper:
+                rate = self.two_lambda if self.eta == 1.0 else self.eta * self.two_lambda
+            else:
+                rate = self._lr_owners() * self.two_lambda
+            decay = 1 - rate
+            decay[self.frozen] = 1
+            self._decay_cache = (key, self._table("decay", decay))
+        return self._decay_cache[1]
 
     def _coefficient(self) -> Coefficient:
-        if not self.per_model and self.kernels is None:  # a Python float: numpy keeps θ's dtype
+        if not self.per_model:  # one value for every owner: a Python float, computed once
             lr = self.lr * self.eta if self.eta != 1.0 else self.lr
-            return self.rule.coefficient(lr, self.t)
+            coef = self.rule.coefficient(lr, self.t)
+            if self.kernels is None:  # numpy keeps θ's dtype with a Python float
+                return coef
+            self._coef.fill(coef)  # rounded to θ's dtype as astype would
+            return self._coef
         lr = self._lr_owners()[: self.segments.owners // 2]
         coef = np.asarray(self.rule.coefficient(lr, self.t), dtype=np.float64)
         return self._table("coef", np.concatenate([coef, coef]))
@@ -312,7 +328,7 @@ class Update:
             return
         theta = self.theta
         if self.l2:
-            np.multiply(theta, self._table("lam2", self.two_lambda), out=self.scratch)
+            np.multiply(theta, self._lam2, out=self.scratch)
             g += self.scratch
         u = self.rule.step(g, coef)
         if self.frozen_entries is not None:
@@ -324,7 +340,7 @@ class Update:
             self.flush()
 
     def _apply_fused(self, kernels: Kernels, g: np.ndarray, coef: Coefficient) -> None:
-        lam2 = self._table("lam2", self.two_lambda)
+        lam2 = self._lam2
         decay = lam2 if self.l2 else self._decay()
         seg = self.segments
         common = (seg.start, seg.owner, lam2, decay, coef, self.frozen, self.l2, not self.l2,
