@@ -48,19 +48,23 @@ def test_compiled_kernels_give_the_numbers_of_the_numpy_path(case, monkeypatch):
 def test_training_in_groups_gives_the_numbers_of_one_stack(monkeypatch):
     data, lambdas = dataset("multiclass"), np.array([0.0, 1e-3, 1e-2, 0.1, 1.0])
     opts = options(hidden=[6, 4], epochs=3, optimizer="momentum")
-    assert len(mlp.group_slices((4, 6, 4, 3), 5, np.float64)) == 1
+    assert len(mlp.group_slices((4, 6, 4, 3), 5, np.float64, 8)) == 1
     whole = fit_mlp(data, lambdas, 5, opts)
     monkeypatch.setattr(mlp, "GROUP_BYTES", 1)  # every model its own group
-    assert [s.stop - s.start for s in mlp.group_slices((4, 6, 4, 3), 5, np.float64)] == [1] * 5
+    assert [s.stop - s.start for s in mlp.group_slices((4, 6, 4, 3), 5, np.float64, 8)] == [1] * 5
     assert_same_fit(whole, fit_mlp(data, lambdas, 5, opts), rtol=1e-12)
 
 
 def test_groups_are_about_equal_and_cover_every_model(monkeypatch):
-    monkeypatch.setattr(
-        mlp, "GROUP_BYTES", 8 * 5 * 31 * 3
-    )  # three models of (4, 5, 1): 31 parameters
-    groups = mlp.group_slices((4, 5, 1), 10, np.float64)
+    # three models of (4, 5, 1) on batches of 2 rows: 31 parameters, 3·5·2 activations
+    monkeypatch.setattr(mlp, "GROUP_BYTES", 8 * (5 * 31 + 3 * 5 * 2) * 3)
+    groups = mlp.group_slices((4, 5, 1), 10, np.float64, 2)
     assert [(s.start, s.stop) for s in groups] == [(0, 2), (2, 5), (5, 8), (8, 10)]
+    assert len(mlp.group_slices((4, 5, 1), 10, np.float64, 3)) == 4  # larger batches: more
+    monkeypatch.setattr(mlp, "GROUP_BYTES", 3 * 2**20)
+    sizes = (20, 64, 1)  # the benchmark's small network on batches of 64: 155 kB a model
+    assert [s.stop - s.start for s in mlp.group_slices(sizes, 64, np.float64, 64)] == [16] * 4
+    assert len(mlp.group_slices(sizes, 16, np.float64, 64)) == 1
 
 
 def _long_full_batch(steps: int, flush_every: int, kernels=None):
