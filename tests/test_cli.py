@@ -233,6 +233,16 @@ def test_defaults_written_in_help_texts_are_shown(command, default):
 
 def test_main_help_and_version():
     assert "sweep" in run("--help").stdout
+
+
+def test_each_command_has_a_one_line_summary_in_the_main_help():
+    """A docstring's first paragraph keeps its line breaks there: a summary broken mid-sentence."""
+    text = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout
+    panel = text[text.index("Commands") :].splitlines()[1:]
+    rows = [line.strip("│ ") for line in panel if line.startswith("│")]
+    names = [row.split()[0] for row in rows]
+    assert names == ["sweep", "show", "compare", "plot", "validate", "schema", "init", "list"]
+    assert all(row.endswith(".") for row in rows), rows
     result = run("--version")
     assert result.exit_code == 0 and result.stdout.startswith("wdcli ")
 

@@ -457,7 +457,9 @@ class CompareFormat(str, Enum):
     json = "json"
 
 
-@app.command()
+@app.command(
+    short_help="Check candidates against a baseline per λ (exit 0: pass, 1: fail, 2: cannot compare)."
+)
 def compare(
     baseline: Annotated[
         Path, typer.Argument(help="The reference results file.", show_default=False)
@@ -497,8 +499,8 @@ def compare(
         CompareFormat, typer.Option("--format", "-f", help="How to print the comparison.")
     ] = CompareFormat.table,
 ) -> None:
-    """Check candidates against a baseline per λ: exit 0 if they pass, 1 if one fails, 2 if
-    the files cannot be compared.
+    """Check candidates against a baseline per λ (exit 0: they pass, 1: one fails, 2: the
+    files cannot be compared).
 
     Example: wdcli compare results/reference/poly.json results/poly-20260101-120000.json
     --direction either --rtol 1e-4
@@ -591,7 +593,7 @@ def plot(
     typer.echo(f"wrote {written}", err=True)
 
 
-@app.command()
+@app.command(short_help="Check a config, its data and every grid point without running it.")
 def validate(
     config_path: ConfigArg,
     overrides: Annotated[
