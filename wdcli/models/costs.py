@@ -99,7 +99,11 @@ def mlp_memory(options: Any, shape: Shape, K: int, workers: int, runs: int) -> d
     params = K * sum((a + 1) * b for a, b in pairwise(sizes))
     batch = options.batch_rows(shape.n_train)
     activations = 3 * K * batch * sum(options.hidden)
-    points = options.epochs // eval_stride(options, shape.n_train, shape.n_train + shape.n_test) + 2
+    if options.eval_points is not None:  # log-spaced: at most that many, plus 0 and the last
+        points = min(options.eval_points, options.epochs) + 2
+    else:
+        stride = eval_stride(options, shape.n_train, shape.n_train + shape.n_test)
+        points = options.epochs // stride + 2
     return {
         "model.hidden": (
             workers * FLOAT * (8 * params + activations + 3 * shape.n_train * shape.d),
