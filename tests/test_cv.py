@@ -200,6 +200,12 @@ def test_grid_end_notes_suggest_the_extension():
     assert grid_notes(grid, 1e-2) == []
     assert grid_notes([0.0, *grid], 1e-3) == []  # between 0 and the grid: interior
     assert grid_notes([0.0, *grid], 0.0)[0].startswith("λ_min = 0: no penalty is best")
+    coarse = [1e-3, 0.1]  # a step of 100: four decades, not four steps (8)
+    assert grid_notes([0.0, *coarse], 0.0)[0].endswith(
+        "(e.g. start: 1e-07) to see whether a small λ helps"
+    )
+    assert grid_notes(coarse, 0.1)[0].endswith("e.g. stop: 1e+03")
+    assert grid_notes([1e-6, 1e300], 1e300)[0].endswith("e.g. stop: 1e+304")  # no overflow
 
 
 def test_resume_keys_carry_the_fold():

@@ -95,7 +95,9 @@ def grid_notes(lambdas: list[float], lam_min: float | None) -> list[str]:
     low, high = positive[0], positive[-1]
     ratio = high / low if low > 0 else 10.0
     step = ratio ** (1 / (len(positive) - 1))  # the grid's spacing, as a factor
-    span = max(step**4, 10.0) if step < 1e75 else math.inf  # a grid up to λ = 1e300: no crash
+    # four of the grid's steps, at least one decade and at most four (a coarse grid's four
+    # steps would suggest λ far beyond any use)
+    span = max(step**4, 10.0) if step < 10.0 else 1e4
     if lam_min == high:
         return [
             f"λ_min is the largest λ of the grid ({high:.3g}): the best may lie above it; "
