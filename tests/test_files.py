@@ -387,7 +387,12 @@ def test_version_1_reads_with_the_key_defaults_and_unknown_fields_kept(tmp_path)
     raw["summary"][0]["test_loss_mean"] = math.nan  # read as null, as wdcli writes it
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(raw))
-    document = load_results(path)
+    record = load_results(path)
+    assert record.schema_version == 1
+    assert all(run.point == {} and run.fold == 0 for run in record.runs)
+    assert record.summary[0].test_loss_mean is None
+    assert record.runs[0].value("fold_health") == {"anything": [1, "x"]}
+    document = record.plain()
     assert document["schema_version"] == 1
     assert all(run["point"] == {} and run["fold"] == 0 for run in document["runs"])
     assert all(row["point"] == {} and "fold" not in row for row in document["summary"])
@@ -401,7 +406,7 @@ def test_what_a_sweep_writes_reads_back_unchanged(place):
     assert raw["schema_version"] == 2
     assert all(list(run)[:4] == ["point", "lambda", "seed", "fold"] for run in raw["runs"])
     assert all(row["point"] == {} for row in raw["summary"])
-    assert load_results(place / "good.json") == raw
+    assert load_results(place / "good.json").plain() == raw
 
 
 # --------------------------------------------------------------------------- journals

@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
@@ -89,6 +90,45 @@ class Row(Record):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise _field_error(name, "expected an integer ≥ 0", value)
         return self
+
+    _names: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_names(cls, data, handler):
+        record = handler(data)
+        if isinstance(data, dict):
+            record._names = tuple(data)
+        return record
+
+    def names(self) -> list[str]:
+        """The record's fields as the file names them, in the file's order (key fields it
+        lacked, filled with their defaults, first)."""
+        declared = [
+            _FILE_NAMES.get(attr, attr)
+            for attr in type(self).model_fields
+            if attr in self.model_fields_set
+        ]
+        held = [*declared, *(self.model_extra or {})]
+        read = [name for name in self._names if name in held]
+        return [name for name in held if name not in read] + read
+
+    def value(self, name: str) -> Any:
+        """A field by its name in the file (`lambda`, `test_loss_mean`, `n_diverged`), known or
+        not; None when the record lacks it."""
+        attr = _ATTRIBUTES.get(name, name)
+        if attr in type(self).model_fields:
+            return getattr(self, attr)
+        return (self.model_extra or {}).get(name)
+
+    def stat(self, metric: str, kind: str = "mean") -> Any:
+        """A summary statistic of a metric: `stat("test_loss", "se")` is `test_loss_se`."""
+        return self.value(f"{metric}_{kind}")
+
+
+# Fields whose attribute is not their name in the file (a Python keyword).
+_ATTRIBUTES = {"lambda": "lambda_"}
+_FILE_NAMES = {attr: name for name, attr in _ATTRIBUTES.items()}
 
 
 def _is_number(value) -> bool:
@@ -216,6 +256,20 @@ class Results(Record):
     summary: list[SummaryRow] = Field(min_length=1)
     best_lambda: Number
     lambda_1se: Number
+
+    _plain: dict | None = PrivateAttr(default=None)
+
+    def plain(self) -> dict:
+        """The document as plain JSON data, as it is written and as `show --format json` prints
+        it: the data it was read from (`with_plain`), else its fields as set."""
+        if self._plain is not None:
+            return self._plain
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+    def with_plain(self, data: dict) -> Results:
+        """The record, reporting `data` as its plain form (its own data, normalised)."""
+        self._plain = data
+        return self
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -14,13 +14,16 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wdcli import __version__
 from wdcli.executors import EXECUTORS
 from wdcli.models import MODELS
+
+if TYPE_CHECKING:
+    from wdcli.records import Results
 
 app = typer.Typer(
     name="wdcli",
@@ -132,15 +135,16 @@ def _silence_stdout() -> None:
         pass
 
 
-def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> None:
+def _print_document(document: Results, fmt: Format, chart: bool | None = None) -> None:
     """Print a results document to stdout; `chart` None: under the table on a wide terminal."""
     with _to_stdout():
         _write_document(document, fmt, chart)
 
 
-def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
+def _write_document(record: Results, fmt: Format, chart: bool | None) -> None:
     from wdcli.report import table as report
 
+    document = record.plain()
     if fmt is Format.json:
         from wdcli.store.results import dumps
 
@@ -234,6 +238,7 @@ def sweep(
     from wdcli.config import load_config
     from wdcli.errors import WriteError
     from wdcli.store.destination import open_destination
+    from wdcli.store.results import typed
     from wdcli.sweep import check_folds, check_points, check_task, execute, planned_keys, prepare
     from wdcli.sweep.autogrid import resolve_grid
 
@@ -270,7 +275,7 @@ def sweep(
                     err=True,
                 )
             with _progress(quiet) as on_progress:
-                document = execute(config, destination, runner, on_progress)
+                document = typed(execute(config, destination, runner, on_progress))
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.cli.interrupts)
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
@@ -333,14 +338,13 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
     return SerialExecutor()
 
 
-def _health_warning(document: dict) -> None:
+def _health_warning(document: Results) -> None:
     """One line on stderr when runs did not train, naming the knob to turn (the table's runs
     column and each run's status say it on stdout too, also with --quiet)."""
     from wdcli.models import MODELS
     from wdcli.report.table import health_note
 
-    name = document.get("config", {}).get("model", {}).get("name")
-    note = health_note(document, MODELS.get(name))
+    note = health_note(document.plain(), MODELS.get(document.config.model.name))
     if note:
         typer.echo(note, err=True)
 
@@ -507,11 +511,11 @@ def compare(
     from wdcli.store.results import load_results
 
     with _errors():
-        reference = load_results(baseline)
+        reference = load_results(baseline).plain()
         results = [
             comparing.compare(
                 reference,
-                load_results(path),
+                load_results(path).plain(),
                 names=(str(baseline), str(path)),
                 metric=metric,
                 rtol=rtol,
@@ -578,7 +582,7 @@ def plot(
 
     with _errors():
         target = plots.output_path(out or results_paths[0].with_suffix(".png"))
-        documents = [load_results(path) for path in results_paths]
+        documents = [load_results(path).plain() for path in results_paths]
         written = plots.render(
             documents,
             target,
