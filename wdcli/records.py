@@ -74,6 +74,14 @@ class Record(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="allow", populate_by_name=True)
 
+    def value(self, name: str) -> Any:
+        """A field by its name in the file (`lambda`, `test_loss_mean`, `n_diverged`), known or
+        not; None when the record lacks it."""
+        attr = _ATTRIBUTES.get(name, name)
+        if attr in type(self).model_fields:
+            return getattr(self, attr)
+        return (self.model_extra or {}).get(name)
+
 
 class Row(Record):
     """A run or a summary row: unknown statistics and counts are typed by their names too."""
@@ -112,14 +120,6 @@ class Row(Record):
         held = [*declared, *(self.model_extra or {})]
         read = [name for name in self._names if name in held]
         return [name for name in held if name not in read] + read
-
-    def value(self, name: str) -> Any:
-        """A field by its name in the file (`lambda`, `test_loss_mean`, `n_diverged`), known or
-        not; None when the record lacks it."""
-        attr = _ATTRIBUTES.get(name, name)
-        if attr in type(self).model_fields:
-            return getattr(self, attr)
-        return (self.model_extra or {}).get(name)
 
     def stat(self, metric: str, kind: str = "mean") -> Any:
         """A summary statistic of a metric: `stat("test_loss", "se")` is `test_loss_se`."""
@@ -237,6 +237,14 @@ class ConfigRecord(Record):
     dataset: Section
     model: Section
     tolerance: Annotated[Number, AfterValidator(_none_or_not_negative)] = None
+
+    def options(self, section: str) -> dict[str, Any]:
+        """A section (`dataset`, `model`, or one a reader does not type) as plain data, {}
+        when the config lacks it."""
+        value = self.value(section)
+        if isinstance(value, Section):
+            return value.model_dump()
+        return value if isinstance(value, dict) else {}
 
 
 class Results(Record):

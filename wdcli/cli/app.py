@@ -511,11 +511,11 @@ def compare(
     from wdcli.store.results import load_results
 
     with _errors():
-        reference = load_results(baseline).plain()
+        reference = load_results(baseline)
         results = [
             comparing.compare(
                 reference,
-                load_results(path).plain(),
+                load_results(path),
                 names=(str(baseline), str(path)),
                 metric=metric,
                 rtol=rtol,
