@@ -73,8 +73,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 def results_of(document: dict) -> Results:
     """A hand-built document as a `Results`, with what the test leaves out filled in: the
-    config's names, each summary row's train loss and regime (its test loss, null), one ok run
-    per summary row, no λ_min or λ_1se."""
+    config's names, each summary row's train loss and regime (its test loss, null), its n_runs
+    ok runs (one without n_runs), no λ_min or λ_1se."""
     filled = copy.deepcopy(document)
     filled.setdefault("schema_version", 2)
     config = filled.setdefault("config", {})
@@ -89,12 +89,13 @@ def results_of(document: dict) -> Results:
             {
                 "point": row.get("point", {}),
                 "lambda": row["lambda"],
-                "seed": 0,
+                "seed": seed,
                 "status": "ok",
                 "train_loss": row["train_loss_mean"],
                 "test_loss": row["test_loss_mean"],
             }
             for row in filled["summary"]
+            for seed in range(row.get("n_runs") or 1)
         ]
     filled.setdefault("best_lambda", None)
     filled.setdefault("lambda_1se", None)

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from wdcli.runkey import RowKey, RunKey, point_text
+from wdcli.runkey import HOLDOUT_FOLD, RowKey, RunKey, point_text
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -81,6 +81,15 @@ class Record(BaseModel):
         if attr in type(self).model_fields:
             return getattr(self, attr)
         return (self.model_extra or {}).get(name)
+
+    def has(self, name: str) -> bool:
+        """Whether the record holds the field (set, or filled as a key field), known or not."""
+        attr = _ATTRIBUTES.get(name, name)
+        return attr in self.model_fields_set or name in (self.model_extra or {})
+
+    def plain(self) -> dict[str, Any]:
+        """The record as plain JSON data, with the fields it holds."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
 
 
 class Row(Record):
@@ -216,6 +225,10 @@ class SummaryRow(Row):
         """The row's key (wdcli.runkey): what its runs share."""
         return RowKey(key_text(self.point), self.lambda_)
 
+    def count(self, status: str) -> int:
+        """How many of the row's runs ended with this status (`n_diverged`, …; 0 if absent)."""
+        return self.value(f"n_{status}") or 0
+
 
 def _with_defaults(data, **defaults):
     """The input with missing key fields filled, so that they count as set (and are dumped)."""
@@ -278,6 +291,29 @@ class Results(Record):
         """The record, reporting `data` as its plain form (its own data, normalised)."""
         self._plain = data
         return self
+
+    def points(self) -> list[str]:
+        """The distinct points of the summary (canonical text), in order of first appearance."""
+        return list(dict.fromkeys(key_text(row.point) for row in self.summary))
+
+    def validation_folds(self) -> int:
+        """How many validation folds (fold ≥ 1) the runs have per seed (0 with a holdout)."""
+        return len({run.fold for run in self.runs} - {HOLDOUT_FOLD})
+
+    def at_point(
+        self,
+        point: Point,
+        summary: list[SummaryRow],
+        runs: list[Run],
+        chosen: tuple[float | None, float | None],
+    ) -> Results:
+        """The document of one point of a grid, as a sweep of that point alone would have
+        written it: its rows and runs, its (λ_min, λ_1se), and `point` naming it."""
+        best, one_se = chosen
+        update = {"summary": summary, "runs": runs, "best_lambda": best, "lambda_1se": one_se}
+        part = self.model_copy(update={**update, "point": point})
+        part._plain = None
+        return part
 
     @model_validator(mode="after")
     def _consistent(self):

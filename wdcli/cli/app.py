@@ -141,14 +141,13 @@ def _print_document(document: Results, fmt: Format, chart: bool | None = None) -
         _write_document(document, fmt, chart)
 
 
-def _write_document(record: Results, fmt: Format, chart: bool | None) -> None:
+def _write_document(document: Results, fmt: Format, chart: bool | None) -> None:
     from wdcli.report import table as report
 
-    document = record.plain()
     if fmt is Format.json:
         from wdcli.store.results import dumps
 
-        sys.stdout.write(dumps(document))
+        sys.stdout.write(dumps(document.plain()))
     elif fmt is Format.markdown:
         sys.stdout.write(report.markdown(document))
     elif fmt is Format.csv:
@@ -344,7 +343,7 @@ def _health_warning(document: Results) -> None:
     from wdcli.models import MODELS
     from wdcli.report.table import health_note
 
-    note = health_note(document.plain(), MODELS.get(document.config.model.name))
+    note = health_note(document, MODELS.get(document.config.model.name))
     if note:
         typer.echo(note, err=True)
 
@@ -582,7 +581,7 @@ def plot(
 
     with _errors():
         target = plots.output_path(out or results_paths[0].with_suffix(".png"))
-        documents = [load_results(path).plain() for path in results_paths]
+        documents = [load_results(path) for path in results_paths]
         written = plots.render(
             documents,
             target,
