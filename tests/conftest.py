@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+
+from wdcli.records import Results
 
 
 @pytest.fixture
@@ -66,3 +69,34 @@ def pytest_terminal_summary(terminalreporter) -> None:
     edges = sys.modules.get("test_config_edges")
     if edges is not None and edges.BAD_CONFIGS:
         terminalreporter.write_line(f"distinct bad configs tried: {len(edges.BAD_CONFIGS)}")
+
+
+def results_of(document: dict) -> Results:
+    """A hand-built document as a `Results`, with what the test leaves out filled in: the
+    config's names, each summary row's train loss and regime (its test loss, null), its n_runs
+    ok runs (one without n_runs), no λ_min or λ_1se."""
+    filled = copy.deepcopy(document)
+    filled.setdefault("schema_version", 2)
+    config = filled.setdefault("config", {})
+    config.setdefault("name", "test")
+    for section in ("dataset", "model"):
+        config.setdefault(section, {}).setdefault("name", section)
+    for row in filled["summary"]:
+        row.setdefault("train_loss_mean", row.get("test_loss_mean"))
+        row.setdefault("regime", None)
+    if not filled.get("runs"):
+        filled["runs"] = [
+            {
+                "point": row.get("point", {}),
+                "lambda": row["lambda"],
+                "seed": seed,
+                "status": "ok",
+                "train_loss": row["train_loss_mean"],
+                "test_loss": row["test_loss_mean"],
+            }
+            for row in filled["summary"]
+            for seed in range(row.get("n_runs") or 1)
+        ]
+    filled.setdefault("best_lambda", None)
+    filled.setdefault("lambda_1se", None)
+    return Results.model_validate(filled).with_plain(filled)

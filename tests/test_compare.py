@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import results_of
 from typer.testing import CliRunner
 
 from wdcli.cli import app
+from wdcli.errors import WdcliError
 from wdcli.report.compare import IncomparableError, compare
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,6 +76,7 @@ def test_better_is_not_worse_and_accuracy_is_higher_is_better():
     cand = copy.deepcopy(base)
     cand["summary"][0].update(test_accuracy_mean=0.8, test_loss_mean=0.5)
     names = ("a", "b")
+    base, cand = results_of(base), results_of(cand)
     assert compare(base, cand, names=names, metric="test_accuracy").worse == [1.0]
     assert compare(base, cand, names=names, metric="test_loss").rows[0].verdict == "better"
 
@@ -142,12 +145,10 @@ def test_several_candidates(baseline, tmp_path):
 
 
 def test_incomparable_error_is_a_wdcli_error():
+    document = results_of({"summary": [{"lambda": 1.0, "test_loss_mean": 1.0}]})
+    assert issubclass(IncomparableError, WdcliError)
     with pytest.raises(IncomparableError):
-        compare(
-            {"summary": [], "config": {}, "runs": []},
-            {"summary": [], "config": {}, "runs": []},
-            names=("a", "b"),
-        )
+        compare(document, document, names=("a", "b"), metric="test_accuracy")
 
 
 def test_another_model_is_named_not_listed_option_by_option(tmp_path):
@@ -163,7 +164,7 @@ def test_another_model_is_named_not_listed_option_by_option(tmp_path):
     cand = copy.deepcopy(base)
     cand["config"]["model"] = {"name": "mlp", "hidden": [8]}
     with pytest.raises(IncomparableError) as info:
-        compare(base, cand, names=("a", "b"))
+        compare(results_of(base), results_of(cand), names=("a", "b"))
     assert str(info.value) == (
         "cannot compare a and b: model differs (linear vs mlp); "
         "pass --common to compare anyway on the 1 λ both have"

@@ -22,7 +22,8 @@ from typer.main import get_command
 
 from wdcli.cli import app as typer_app
 from wdcli.records import join_path
-from wdcli.store.results import load_results
+from wdcli.runkey import RunKey
+from wdcli.store.results import check_document, load_results
 
 runner = CliRunner()
 app = get_command(typer_app)  # built once: rebuilding it per call is most of a call's time
@@ -387,7 +388,12 @@ def test_version_1_reads_with_the_key_defaults_and_unknown_fields_kept(tmp_path)
     raw["summary"][0]["test_loss_mean"] = math.nan  # read as null, as wdcli writes it
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(raw))
-    document = load_results(path)
+    record = load_results(path)
+    assert record.schema_version == 1
+    assert all(run.point == {} and run.fold == 0 for run in record.runs)
+    assert record.summary[0].test_loss_mean is None
+    assert record.runs[0].value("fold_health") == {"anything": [1, "x"]}
+    document = record.plain()
     assert document["schema_version"] == 1
     assert all(run["point"] == {} and run["fold"] == 0 for run in document["runs"])
     assert all(row["point"] == {} and "fold" not in row for row in document["summary"])
@@ -401,7 +407,36 @@ def test_what_a_sweep_writes_reads_back_unchanged(place):
     assert raw["schema_version"] == 2
     assert all(list(run)[:4] == ["point", "lambda", "seed", "fold"] for run in raw["runs"])
     assert all(row["point"] == {} for row in raw["summary"])
-    assert load_results(place / "good.json") == raw
+    assert load_results(place / "good.json").plain() == raw
+
+
+def test_records_name_fields_as_the_file_does():
+    raw = json.loads((FIXTURES / "regression.json").read_text())
+    raw["summary"][1]["n_diverged"] = 2
+    record = check_document(raw, "r.json")
+    row, file_row = record.summary[1], raw["summary"][1]
+    assert row.value("lambda") == row.lambda_ == file_row["lambda"]
+    assert row.stat("test_loss") == file_row["test_loss_mean"]
+    assert row.stat("test_loss", "se") == file_row["test_loss_se"]
+    assert row.stat("no_such_metric") is None and not row.has("no_such_metric_mean")
+    assert row.count("diverged") == 2 and row.count("no_fit") == 0
+    assert row.names() == ["point", *file_row]  # the key's default first, then the file's order
+    assert row.plain() == {"point": {}, **file_row}
+    assert record.config.options("model") == raw["config"]["model"]
+    assert record.config.options("grid") == {}
+    assert record.points() == ["{}"] and record.validation_folds() == 0
+    assert record.runs[0].key() == RunKey("{}", raw["runs"][0]["lambda"], raw["runs"][0]["seed"])
+
+
+def test_one_point_of_a_grid_is_a_document_of_its_own():
+    raw = json.loads((FIXTURES / "regression.json").read_text())
+    record = check_document(raw, "r.json")
+    chosen = (record.summary[2].lambda_, None)
+    part = record.at_point({"x": 1}, record.summary[:3], record.runs[:1], chosen)
+    assert part.value("point") == {"x": 1} and len(part.summary) == 3 and len(part.runs) == 1
+    assert (part.best_lambda, part.lambda_1se) == chosen
+    assert record.value("point") is None and len(record.summary) == len(raw["summary"])
+    assert part.config == record.config
 
 
 # --------------------------------------------------------------------------- journals

@@ -18,6 +18,7 @@ from wdcli.config.grid import grid_points, parse_axis, point_config
 from wdcli.optim import lr_multiplier
 from wdcli.runkey import RunKey, point_text
 from wdcli.store.journal import read_journal
+from wdcli.store.results import check_document, load_results
 from wdcli.sweep import Unit, plan_units, split_done
 
 runner = CliRunner()
@@ -338,7 +339,7 @@ def test_decoupled_sweeps_say_so_in_caption_file_and_plot(write_config, tmp_path
     assert "_decoupled decay w ← w − η_t·2λ·w" in shown.stdout and "J = " not in shown.stdout
     from wdcli.report.plots import validation_figure
 
-    figure = validation_figure(document)
+    figure = validation_figure(load_results(tmp_path / "d.json"))
     assert figure.axes[-1].get_xlabel() == "λ (decoupled decay, w ← w − η_t·2λ·w, log scale)"
 
 
@@ -352,14 +353,16 @@ def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write
         LR.replace("epochs: 4", "epochs: 60") + "  model.regularization: [l2, decoupled]\n"
     )
     document = _sweep(config, tmp_path / "g.json")
-    figure = gridplots.figure(document, axis="model.lr")  # heatmaps, one per regularisation
+    figure = gridplots.figure(
+        load_results(tmp_path / "g.json"), axis="model.lr"
+    )  # heatmaps, one per regularisation
     assert len(figure.axes) == 3  # two panels and the colour bar
     stars = [line for ax in figure.axes[:2] for line in ax.lines if line.get_gid().startswith("b")]
     assert len(stars) == sum(s["best_lambda"] is not None for s in document["points"]) >= 5
     assert figure.axes[0].get_ylabel().startswith("λ (L2 penalty")
     assert figure.axes[1].get_ylabel().startswith("λ (decoupled decay")
-    tuned = _sweep(write_config(LR.replace("grid:", "tune:"), "t.yaml"), tmp_path / "t.json")
-    isolation = gridplots.figure(tuned)
+    _sweep(write_config(LR.replace("grid:", "tune:"), "t.yaml"), tmp_path / "t.json")
+    isolation = gridplots.figure(load_results(tmp_path / "t.json"))
     gids = [line.get_gid() for line in isolation.axes[0].lines]
     assert "tuned" in gids and "fixed lr=0.001" in gids
     out = tmp_path / "x.png"
@@ -395,12 +398,16 @@ def test_the_terminal_chart_draws_one_curve_per_point(write_config, tmp_path):
     from wdcli.report.termchart import grid_chart
 
     document = _sweep(write_config(DEGREE), tmp_path / "r.json")
-    text = grid_chart(document, width=90, color=False).plain
+    text = grid_chart(load_results(tmp_path / "r.json"), width=90, color=False).plain
     lines = text.splitlines()
     assert lines[0].startswith("  mean test loss: 1 degree=1   2 degree=4   3 degree=12")
     for digit in "123":
         assert sum(line.count(digit) for line in lines[1:-2]) >= 1  # markers (may overlap)
     many = json.loads(json.dumps(document))
+    moved = {}
     for i, row in enumerate(many["summary"]):
+        moved[json.dumps(row["point"]), row["lambda"]] = {"x": i}
         row["point"] = {"x": i}
-    assert grid_chart(many).plain.startswith("(12 points: too many curves")
+    for run in many["runs"]:  # each run to its row's new point
+        run["point"] = moved[json.dumps(run["point"]), run["lambda"]]
+    assert grid_chart(check_document(many, "many")).plain.startswith("(12 points: too many curves")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import results_of
 from typer.testing import CliRunner
 
 from wdcli.cli import app
@@ -157,19 +158,25 @@ def test_first_reached_and_the_run_fields():
     assert grokking.run_fields({"epoch": [0], "train_loss": [1.0]}) == {}
 
 
-def _document(rows, epochs=2000):
-    return {
-        "config": {
-            "name": "g",
-            "model": {"name": "mlp", "batch_size": "full", "epochs": epochs, "eval_every": 100},
-            "dataset": {"name": "modular"},
-            "tolerance": 0.05,
-        },  # fmt: skip
-        "runs": [],
-        "summary": rows,
-        "best_lambda": None,
-        "lambda_1se": None,
-    }
+def _document(rows, epochs=2000, batch_size="full"):
+    return results_of(
+        {
+            "config": {
+                "name": "g",
+                "model": {
+                    "name": "mlp",
+                    "batch_size": batch_size,
+                    "epochs": epochs,
+                    "eval_every": 100,
+                },
+                "dataset": {"name": "modular"},
+                "tolerance": 0.05,
+            },  # fmt: skip
+            "summary": rows,
+            "best_lambda": None,
+            "lambda_1se": None,
+        }
+    )
 
 
 def _row(lam, runs):
@@ -208,9 +215,8 @@ def test_table_cells_over_seeds_say_how_many_reached():
 
 def test_no_step_columns_for_mini_batches():
     rows = [_row(0.0, [{"train_acc_99_step": 3, "test_acc_99_step": 5, "grok_delay": 2}])]
-    document = _document(rows)
-    document["config"]["model"]["batch_size"] = 32
-    assert "delay" not in report.rows(document)[0]
+    assert "delay" in report.rows(_document(rows))[0]
+    assert "delay" not in report.rows(_document(rows, batch_size=32))[0]
 
 
 # --------------------------------------------------------------------------- end to end

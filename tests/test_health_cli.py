@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import results_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from wdcli.cli import app
 from wdcli.metrics.summary import summarise
 from wdcli.models import MODELS
+from wdcli.records import Results
 from wdcli.report import table as report
 from wdcli.report.plots import curves_figure, validation_figure
 from wdcli.report.termchart import loss_chart
@@ -146,8 +148,13 @@ def test_a_healthy_sweep_prints_no_warning_and_no_runs_column(ridge_config, tmp_
 # --------------------------------------------------------------------------- rendering
 
 
-def _document(statuses: dict[float, list[str]]) -> dict:
+def _document(statuses: dict[float, list[str]]) -> Results:
     """A results document whose runs at each λ have the given statuses."""
+    return results_of(_plain_document(statuses))
+
+
+def _plain_document(statuses: dict[float, list[str]]) -> dict:
+    """The same as plain data (to change before reading it)."""
     runs = [
         {
             "lambda": lam,
@@ -194,7 +201,7 @@ def test_the_table_counts_what_did_not_train():
 
 def test_one_trained_lambda_is_named_and_gets_no_verdict():
     document = _document({1e-3: ["not_converged"] * 2, 0.1: ["ok"] * 2, 1.0: ["no_fit", "ok"]})
-    assert document["best_lambda"] is None
+    assert document.best_lambda is None
     assert report.caption(document).endswith(
         "only λ = 0.1 trained on every seed: nothing can be said about over- or underfitting"
     )
@@ -230,19 +237,19 @@ def test_any_mix_of_statuses_is_counted_shown_and_never_selected(grid):
     grid_lambdas = (0.0, 1e-3, 1e-2, 0.1, 1.0, 10.0)[: len(grid)]
     statuses = dict(zip(grid_lambdas, grid, strict=True))
     document = _document(statuses)
-    rows = {row["lambda"]: row for row in document["summary"]}
+    rows = {row.lambda_: row for row in document.summary}
     trained = sum(set(row_statuses) == {"ok"} for row_statuses in grid)
     verdict = trained >= min(2, len(grid))  # one trained λ of several is no verdict
     for lam, row_statuses in statuses.items():
         row = rows[lam]
         for status in ("diverged", "no_fit", "not_converged"):
-            assert row[f"n_{status}"] == row_statuses.count(status)
+            assert row.count(status) == row_statuses.count(status)
         healthy = set(row_statuses) == {"ok"}
-        assert (row["regime"] is not None) == (healthy and verdict)
+        assert (row.regime is not None) == (healthy and verdict)
         assert (report.health_cell(row) == "") == healthy
-    for key in ("best_lambda", "lambda_1se"):
-        if document[key] is not None:
-            assert set(statuses[document[key]]) == {"ok"}
+    for chosen in (document.best_lambda, document.lambda_1se):
+        if chosen is not None:
+            assert set(statuses[chosen]) == {"ok"}
     bad = sum(s != "ok" for row in grid for s in row)
     note = report.health_note(document, MLP)
     assert (note is None) == (bad == 0)
@@ -255,12 +262,12 @@ def test_any_mix_of_statuses_is_counted_shown_and_never_selected(grid):
 
 
 def test_no_fit_after_unstable_training_asks_for_a_lower_learning_rate():
-    document = _document({0.1: ["no_fit", "no_fit"], 1.0: ["ok", "ok"], 10.0: ["ok", "ok"]})
-    document["runs"][0]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
-    document["runs"][1]["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9]}
-    assert ": raise model.epochs or model.lr;" in report.health_note(document, MLP)
+    document = _plain_document({0.1: ["no_fit", "no_fit"], 1.0: ["ok", "ok"], 10.0: ["ok", "ok"]})
+    for run in document["runs"][:2]:
+        run["curve"] = {"epoch": [0, 1, 2], "train_loss": [1.0, 0.5, 0.9], "test_loss": [1.0] * 3}
+    assert ": raise model.epochs or model.lr;" in report.health_note(results_of(document), MLP)
     document["runs"][1]["curve"]["train_loss"][-1] = 1.0000001  # ended above its start
-    assert report.health_note(document, MLP) == (
+    assert report.health_note(results_of(document), MLP) == (
         "warning: 2 of 6 runs did not train: 2 no_fit (worse on the training split than "
         "predicting the mean) at λ = 0.1: lower model.lr (training left the loss above where it "
         "started); those λ get no regime and are never λ_min or λ_1se (docs/health.md)"
@@ -292,10 +299,10 @@ def test_the_figure_leaves_out_what_did_not_train():
 
 
 def test_the_curves_of_a_lambda_that_did_not_train_say_so():
-    document = _document({0.01: ["ok", "ok"], 0.1: ["ok", "ok"], 1.0: ["no_fit", "ok"]})
+    document = _plain_document({0.01: ["ok", "ok"], 0.1: ["ok", "ok"], 1.0: ["no_fit", "ok"]})
     for run in document["runs"]:
         run["curve"] = {"epoch": [0, 1], "train_loss": [2.0, 1.0], "test_loss": [2.0, 1.5]}
-    fig = curves_figure(document, lambdas=[0.1, 1.0])
+    fig = curves_figure(results_of(document), lambdas=[0.1, 1.0])
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels[:2] == ["λ = 0.1 (λ_min)", "λ = 1 (1/2 no_fit)"]
 

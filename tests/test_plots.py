@@ -13,9 +13,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import results_of
 
 from wdcli import CONVENTION
-from wdcli.errors import WdcliError
+from wdcli.errors import ResultsError, WdcliError
+from wdcli.records import Results
 from wdcli.report.plots import (
     PlotError,
     curves_figure,
@@ -26,12 +28,17 @@ from wdcli.report.plots import (
     validation_figure,
 )
 from wdcli.report.termchart import loss_chart
+from wdcli.store.results import check_document
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def load(name: str) -> dict:
+def raw(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def load(name: str) -> Results:
+    return check_document(raw(name), f"{name}.json")
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -160,7 +167,7 @@ def test_lambda_zero_is_its_own_point_in_its_own_panel(regression_fig):
 
 def test_se_bands_cover_the_mean(regression_fig):
     (band,) = by_gid(regression_fig, "test-loss-se")
-    doc = load("regression")
+    doc = raw("regression")
     rows = [r for r in doc["summary"] if r["lambda"] > 0]
     lo, hi = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
     assert lo == pytest.approx(min(r["test_loss_mean"] - r["test_loss_se"] for r in rows))
@@ -230,22 +237,41 @@ def test_regression_and_classification_do_not_overlay():
     )
 
 
+def _first_row(**fields):
+    """The regression fixture with its first summary row changed (None: the field removed)."""
+
+    def change(document):
+        row = document["summary"][0]
+        for key, value in fields.items():
+            if value is None:
+                del row[key]
+            else:
+                row[key] = value
+        return document
+
+    return change
+
+
 @pytest.mark.parametrize(
-    ("doc", "message"),
+    ("change", "message"),
     [
-        ({"summary": []}, "r.json: no 'summary' rows to plot"),
-        ([], "r.json: not a results document (expected a JSON object)"),
-        ({"summary": [{"lambda": "x"}]}, "r.json: summary[0].lambda: missing or not a number"),
+        (lambda d: d | {"summary": []}, "r.json: summary: is empty"),
+        (lambda d: [], "r.json: not a results file (a JSON array, not an object)"),
+        (_first_row(**{"lambda": "x"}), "r.json: summary[0].lambda: expected a number, got 'x'"),
         (
-            {"summary": [{"lambda": -1, "test_loss_mean": 1}]},
-            "r.json: summary[0].lambda: must be ≥ 0",
+            _first_row(**{"lambda": -1}),
+            "r.json: summary[0].lambda: expected a finite number ≥ 0, got -1",
         ),
-        ({"summary": [{"lambda": 0.1}]}, "r.json: summary[0]: no 'test_loss_mean'"),
+        (
+            _first_row(test_loss_mean=None),
+            "r.json: summary[0].test_loss_mean: required field is missing",
+        ),
     ],
 )
-def test_bad_documents_are_named(doc, message):
-    with pytest.raises(PlotError) as info:
-        validation_figure([doc], sources=["r.json"])
+def test_bad_documents_are_named_before_a_figure_is_drawn(change, message):
+    """What a figure needs (rows, each with λ ≥ 0 and a test loss) is checked on reading."""
+    with pytest.raises(ResultsError) as info:
+        check_document(change(raw("regression")), "r.json")
     assert str(info.value) == message
 
 
@@ -264,7 +290,7 @@ def test_curves_default_to_smallest_best_and_largest_lambda(tmp_path):
     ]
     assert ax.get_xlabel() == "epoch"
     test = by_gid(fig, "curve-test-0.01")[0]
-    runs = [r for r in load("mlp_curves")["runs"] if r["lambda"] == 0.01]
+    runs = [r for r in raw("mlp_curves")["runs"] if r["lambda"] == 0.01]
     assert test.get_ydata()[-1] == pytest.approx(sum(r["test_loss"] for r in runs) / len(runs))
     assert CONVENTION in fig.get_suptitle() and "mean over 3 seeds" in fig.get_suptitle()
     assert png_size(save(fig, tmp_path / "c.png")) == (960, 600)
@@ -341,15 +367,22 @@ def test_chart_marks_diverged_lambdas():
 
 
 def test_chart_names_lambda_min_even_when_it_is_zero():
-    doc = load("regression") | {"best_lambda": 0.0}
+    doc = results_of(raw("regression") | {"best_lambda": 0.0})
     assert "┊ λ_min = 0 " in loss_chart(doc, width=100, color=False).plain.splitlines()[0]
 
 
 def test_chart_of_nothing_finite_says_so():
-    doc = {
-        "summary": [
-            {"lambda": 0.1, "train_loss_mean": None, "test_loss_mean": None, "regime": "diverged"}
-        ],
-        "best_lambda": None,
-    }
+    doc = results_of(
+        {
+            "summary": [
+                {
+                    "lambda": 0.1,
+                    "train_loss_mean": None,
+                    "test_loss_mean": None,
+                    "regime": "diverged",
+                }
+            ],
+            "best_lambda": None,
+        }
+    )
     assert loss_chart(doc).plain == "(nothing to chart: no λ trained on every seed)"

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import results_of
 
 from wdcli.config import DATASET_CONFIGS, validate
 from wdcli.data import Dataset
@@ -13,6 +14,7 @@ from wdcli.data.build import SPLIT_ONLY_VARIES, source_stamp
 from wdcli.data.sources import SOURCES
 from wdcli.models import MODELS, ModelSpec, costs
 from wdcli.models.ranges import baseline_range
+from wdcli.records import Results
 from wdcli.report.table import health_note
 from wdcli.sweep import budget, schedule
 from wdcli.tasks import REGRESSION
@@ -20,10 +22,15 @@ from wdcli.tasks import REGRESSION
 BARE = ModelSpec((REGRESSION,), "nowhere.fit", "a model with nothing but its name")
 
 
-def _document(model: dict, statuses: dict[float, str]) -> dict:
-    runs = [{"lambda": lam, "seed": 0, "status": s} for lam, s in statuses.items()]
-    summary = [{"lambda": lam, "regime": None} for lam in statuses]
-    return {"config": {"model": model}, "task": "regression", "runs": runs, "summary": summary}
+def _document(model: dict, statuses: dict[float, str]) -> Results:
+    runs = [
+        {"lambda": lam, "seed": 0, "status": s, "train_loss": None, "test_loss": None}
+        for lam, s in statuses.items()
+    ]
+    summary = [{"lambda": lam, "test_loss_mean": None, "regime": None} for lam in statuses]
+    return results_of(
+        {"config": {"model": model}, "task": "regression", "runs": runs, "summary": summary}
+    )
 
 
 def test_a_bare_entry_gets_the_constant_predictors_range_and_newtons_costs():

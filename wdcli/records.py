@@ -23,12 +23,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from wdcli.runkey import RowKey, RunKey, point_text
+from wdcli.runkey import HOLDOUT_FOLD, RowKey, RunKey, point_text
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -73,6 +74,23 @@ class Record(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="allow", populate_by_name=True)
 
+    def value(self, name: str) -> Any:
+        """A field by its name in the file (`lambda`, `test_loss_mean`, `n_diverged`), known or
+        not; None when the record lacks it."""
+        attr = _ATTRIBUTES.get(name, name)
+        if attr in type(self).model_fields:
+            return getattr(self, attr)
+        return (self.model_extra or {}).get(name)
+
+    def has(self, name: str) -> bool:
+        """Whether the record holds the field (set, or filled as a key field), known or not."""
+        attr = _ATTRIBUTES.get(name, name)
+        return attr in self.model_fields_set or name in (self.model_extra or {})
+
+    def plain(self) -> dict[str, Any]:
+        """The record as plain JSON data, with the fields it holds."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
 
 class Row(Record):
     """A run or a summary row: unknown statistics and counts are typed by their names too."""
@@ -89,6 +107,37 @@ class Row(Record):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise _field_error(name, "expected an integer ≥ 0", value)
         return self
+
+    _names: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_names(cls, data, handler):
+        record = handler(data)
+        if isinstance(data, dict):
+            record._names = tuple(data)
+        return record
+
+    def names(self) -> list[str]:
+        """The record's fields as the file names them, in the file's order (key fields it
+        lacked, filled with their defaults, first)."""
+        declared = [
+            _FILE_NAMES.get(attr, attr)
+            for attr in type(self).model_fields
+            if attr in self.model_fields_set
+        ]
+        held = [*declared, *(self.model_extra or {})]
+        read = [name for name in self._names if name in held]
+        return [name for name in held if name not in read] + read
+
+    def stat(self, metric: str, kind: str = "mean") -> Any:
+        """A summary statistic of a metric: `stat("test_loss", "se")` is `test_loss_se`."""
+        return self.value(f"{metric}_{kind}")
+
+
+# Fields whose attribute is not their name in the file (a Python keyword).
+_ATTRIBUTES = {"lambda": "lambda_"}
+_FILE_NAMES = {attr: name for name, attr in _ATTRIBUTES.items()}
 
 
 def _is_number(value) -> bool:
@@ -176,6 +225,10 @@ class SummaryRow(Row):
         """The row's key (wdcli.runkey): what its runs share."""
         return RowKey(key_text(self.point), self.lambda_)
 
+    def count(self, status: str) -> int:
+        """How many of the row's runs ended with this status (`n_diverged`, …; 0 if absent)."""
+        return self.value(f"n_{status}") or 0
+
 
 def _with_defaults(data, **defaults):
     """The input with missing key fields filled, so that they count as set (and are dumped)."""
@@ -198,6 +251,14 @@ class ConfigRecord(Record):
     model: Section
     tolerance: Annotated[Number, AfterValidator(_none_or_not_negative)] = None
 
+    def options(self, section: str) -> dict[str, Any]:
+        """A section (`dataset`, `model`, or one a reader does not type) as plain data, {}
+        when the config lacks it."""
+        value = self.value(section)
+        if isinstance(value, Section):
+            return value.model_dump()
+        return value if isinstance(value, dict) else {}
+
 
 class Results(Record):
     """A results document (DESIGN.md), version 1 or 2."""
@@ -216,6 +277,43 @@ class Results(Record):
     summary: list[SummaryRow] = Field(min_length=1)
     best_lambda: Number
     lambda_1se: Number
+
+    _plain: dict | None = PrivateAttr(default=None)
+
+    def plain(self) -> dict:
+        """The document as plain JSON data, as it is written and as `show --format json` prints
+        it: the data it was read from (`with_plain`), else its fields as set."""
+        if self._plain is not None:
+            return self._plain
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+    def with_plain(self, data: dict) -> Results:
+        """The record, reporting `data` as its plain form (its own data, normalised)."""
+        self._plain = data
+        return self
+
+    def points(self) -> list[str]:
+        """The distinct points of the summary (canonical text), in order of first appearance."""
+        return list(dict.fromkeys(key_text(row.point) for row in self.summary))
+
+    def validation_folds(self) -> int:
+        """How many validation folds (fold ≥ 1) the runs have per seed (0 with a holdout)."""
+        return len({run.fold for run in self.runs} - {HOLDOUT_FOLD})
+
+    def at_point(
+        self,
+        point: Point,
+        summary: list[SummaryRow],
+        runs: list[Run],
+        chosen: tuple[float | None, float | None],
+    ) -> Results:
+        """The document of one point of a grid, as a sweep of that point alone would have
+        written it: its rows and runs, its (λ_min, λ_1se), and `point` naming it."""
+        best, one_se = chosen
+        update = {"summary": summary, "runs": runs, "best_lambda": best, "lambda_1se": one_se}
+        part = self.model_copy(update={**update, "point": point})
+        part._plain = None
+        return part
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -140,11 +140,6 @@ class RowKey(NamedTuple):
         return cls(point_text(row.get("point")), row["lambda"])
 
 
-def row_group(row: Mapping[str, Any]) -> RowKey:
-    """(point, λ) of a summary row (rows of older files have no point: {})."""
-    return RowKey.of(row)
-
-
 def validated(runs: Iterable[RunKey]) -> bool:
     """Whether the runs hold validation folds (fold ≥ 1): then a row averages over those
     and the holdout fold's runs are reported beside them."""
@@ -185,8 +180,3 @@ def fold_of(run: Mapping[str, Any]) -> int:
 def validation_folds(runs: Iterable[Mapping[str, Any]]) -> int:
     """How many validation folds (fold ≥ 1) the runs have per seed (0 with a holdout split)."""
     return len({fold_of(run) for run in runs} - {HOLDOUT_FOLD})
-
-
-def points_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The distinct points of runs or summary rows, in order of first appearance."""
-    return list(dict.fromkeys(point_text(row.get("point")) for row in rows))

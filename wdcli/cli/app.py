@@ -14,13 +14,16 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wdcli import __version__
 from wdcli.executors import EXECUTORS
 from wdcli.models import MODELS
+
+if TYPE_CHECKING:
+    from wdcli.records import Results
 
 app = typer.Typer(
     name="wdcli",
@@ -132,19 +135,19 @@ def _silence_stdout() -> None:
         pass
 
 
-def _print_document(document: dict, fmt: Format, chart: bool | None = None) -> None:
+def _print_document(document: Results, fmt: Format, chart: bool | None = None) -> None:
     """Print a results document to stdout; `chart` None: under the table on a wide terminal."""
     with _to_stdout():
         _write_document(document, fmt, chart)
 
 
-def _write_document(document: dict, fmt: Format, chart: bool | None) -> None:
+def _write_document(document: Results, fmt: Format, chart: bool | None) -> None:
     from wdcli.report import table as report
 
     if fmt is Format.json:
         from wdcli.store.results import dumps
 
-        sys.stdout.write(dumps(document))
+        sys.stdout.write(dumps(document.plain()))
     elif fmt is Format.markdown:
         sys.stdout.write(report.markdown(document))
     elif fmt is Format.csv:
@@ -234,6 +237,7 @@ def sweep(
     from wdcli.config import load_config
     from wdcli.errors import WriteError
     from wdcli.store.destination import open_destination
+    from wdcli.store.results import typed
     from wdcli.sweep import check_folds, check_points, check_task, execute, planned_keys, prepare
     from wdcli.sweep.autogrid import resolve_grid
 
@@ -270,7 +274,7 @@ def sweep(
                     err=True,
                 )
             with _progress(quiet) as on_progress:
-                document = execute(config, destination, runner, on_progress)
+                document = typed(execute(config, destination, runner, on_progress))
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.cli.interrupts)
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
@@ -333,14 +337,13 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
     return SerialExecutor()
 
 
-def _health_warning(document: dict) -> None:
+def _health_warning(document: Results) -> None:
     """One line on stderr when runs did not train, naming the knob to turn (the table's runs
     column and each run's status say it on stdout too, also with --quiet)."""
     from wdcli.models import MODELS
     from wdcli.report.table import health_note
 
-    name = document.get("config", {}).get("model", {}).get("name")
-    note = health_note(document, MODELS.get(name))
+    note = health_note(document, MODELS.get(document.config.model.name))
     if note:
         typer.echo(note, err=True)
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the records are pydantic models, which the math does not load
+    from wdcli.records import Results, SummaryRow
 
 THRESHOLD = 0.99
 FIELDS = ("train_acc_99_step", "test_acc_99_step", "grok_delay")
@@ -52,23 +56,22 @@ def summarise(runs: list[dict]) -> dict:
     return row
 
 
-def applies(document: dict) -> bool:
+def applies(document: Results) -> bool:
     """Whether a results document has the step columns (a full-batch classifier's sweep)."""
-    model = document.get("config", {}).get("model", {})
-    return model.get("batch_size") == "full" and any(
-        f"n_{FIELDS[0]}" in row for row in document.get("summary", [])
+    return document.config.model.value("batch_size") == "full" and any(
+        row.has(f"n_{FIELDS[0]}") for row in document.summary
     )
 
 
-def cell(row: dict, key: str, steps: int | None) -> str:
+def cell(row: SummaryRow, key: str, steps: int | None) -> str:
     """A table cell: '1200', '1200 ± 310', '1200 (2 of 3)', or 'not within 20000'."""
-    mean, reached, runs = row.get(f"{key}_mean"), row.get(f"n_{key}") or 0, _runs(row)
+    mean, reached, runs = row.stat(key), row.value(f"n_{key}") or 0, _runs(row)
     if mean is None:
         if key == "grok_delay":
             return "–"
         return f"not within {steps}" if steps is not None else "not reached"
     text = f"{mean:.0f}"
-    std = row.get(f"{key}_std")
+    std = row.stat(key, "std")
     if std is not None:
         text += f" ± {std:.2g}"
     if reached < runs and key != "grok_delay":
@@ -76,5 +79,5 @@ def cell(row: dict, key: str, steps: int | None) -> str:
     return text
 
 
-def _runs(row: dict) -> int:
-    return (row.get("n_runs") or 0) - (row.get("n_diverged") or 0)
+def _runs(row: SummaryRow) -> int:
+    return (row.n_runs or 0) - (row.n_diverged or 0)

@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from wdcli.errors import WdcliError
+from wdcli.records import Results, SummaryRow
 from wdcli.report.table import format_lambda
 from wdcli.runkey import RowKey
 
@@ -107,11 +108,11 @@ def higher_is_better(metric: str) -> bool:
     return "accuracy" in metric
 
 
-def differences(baseline: dict, candidate: dict) -> list[str]:
+def differences(baseline: Results, candidate: Results) -> list[str]:
     """What makes two results files measure different things, one phrase each."""
     found = []
     for section in ("dataset", "model"):
-        a, b = baseline["config"].get(section, {}), candidate["config"].get(section, {})
+        a, b = baseline.config.options(section), candidate.config.options(section)
         if a.get("name") != b.get("name"):  # another dataset or model: its options say nothing
             found.append(f"{section} differs ({a.get('name')} vs {b.get('name')})")
             continue
@@ -123,7 +124,7 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
         if changed:
             found.append(f"{section} differs ({'; '.join(changed)})")
     for section in ("grid", "validation"):  # more axes, folds: other rows, other numbers
-        a, b = _axis(baseline["config"], section), _axis(candidate["config"], section)
+        a, b = _axis(baseline, section), _axis(candidate, section)
         if a != b:
             found.append(f"{section} differs ({_show(a)} vs {_show(b)})")
     grid_a, grid_b = _lambdas(baseline), _lambdas(candidate)
@@ -138,9 +139,9 @@ def differences(baseline: dict, candidate: dict) -> list[str]:
     return found
 
 
-def _axis(config: dict, section: str):
+def _axis(document: Results, section: str):
     """A config's grid or validation, None when it is the default (no grid, holdout)."""
-    value = config.get(section)
+    value = document.config.value(section)
     if not value:
         return None
     if section == "validation" and isinstance(value, dict) and value.get("kind") == "holdout":
@@ -166,25 +167,16 @@ def _show(value) -> str:
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
 
 
-def _validation(document: dict) -> dict:
-    """The validation of a file's config; holdout for files written before it existed."""
-    return document["config"].get("validation") or {"kind": "holdout"}
-
-
-def _lambdas(document: dict) -> list[float]:
+def _lambdas(document: Results) -> list[float]:
     """The λ grid the file was run on: its config's, else its summary's."""
-    declared = document["config"].get("lambdas")
+    declared = document.config.value("lambdas")
     if isinstance(declared, list):
         return sorted(declared)
-    return sorted({row["lambda"] for row in document["summary"]})
+    return sorted({row.lambda_ for row in document.summary})
 
 
-def _seeds(document: dict) -> list[int]:
-    return sorted({run["seed"] for run in document["runs"]})
-
-
-def _key(row: dict) -> RowKey:
-    return RowKey.of(row)
+def _seeds(document: Results) -> list[int]:
+    return sorted({run.seed for run in document.runs})
 
 
 def _number(value) -> float | None:
@@ -194,22 +186,22 @@ def _number(value) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _statuses(document: dict) -> dict[tuple[str, float], Counter]:
-    counts: dict[tuple[str, float], Counter] = {}
-    for run in document["runs"]:
-        counts.setdefault(_key(run), Counter())[run.get("status")] += 1
+def _statuses(document: Results) -> dict[RowKey, Counter]:
+    counts: dict[RowKey, Counter] = {}
+    for run in document.runs:
+        counts.setdefault(run.key().row, Counter())[run.status] += 1
     return counts
 
 
-def metric_names(document: dict) -> list[str]:
+def metric_names(document: Results) -> list[str]:
     """The per-λ metrics a file has: the X of every X_mean in its summary."""
-    keys = dict.fromkeys(k for row in document["summary"] for k in row)
+    keys = dict.fromkeys(k for row in document.summary for k in row.names())
     return [k.removesuffix("_mean") for k in keys if k.endswith("_mean")]
 
 
 def compare(
-    baseline: dict,
-    candidate: dict,
+    baseline: Results,
+    candidate: Results,
     *,
     names: tuple[str, str],
     metric: str = "test_loss",
@@ -231,8 +223,8 @@ def compare(
                 f"{name}: no metric '{metric}' (it has: {', '.join(metric_names(document))})"
             )
     found = differences(baseline, candidate)
-    rows_a = {_key(row): row for row in baseline["summary"]}
-    rows_b = {_key(row): row for row in candidate["summary"]}
+    rows_a = {row.row_key(): row for row in baseline.summary}
+    rows_b = {row.row_key(): row for row in candidate.summary}
     shared = [key for key in rows_a if key in rows_b]
     if found and not common:
         raise IncomparableError(
@@ -251,20 +243,20 @@ def compare(
         atol,
         direction,
         differences=found,
-        best=(baseline.get("best_lambda"), candidate.get("best_lambda")),
-        one_se=(baseline.get("lambda_1se"), candidate.get("lambda_1se")),
+        best=(baseline.best_lambda, candidate.best_lambda),
+        one_se=(baseline.lambda_1se, candidate.lambda_1se),
     )
     status_a, status_b = _statuses(baseline), _statuses(candidate)
     for key in sorted(keys, key=lambda k: (k[0], k[1])):
         a, b = rows_a.get(key), rows_b.get(key)
         row = Row(
-            key[1],
-            _number(a.get(f"{metric}_mean")) if a else None,
-            _number(b.get(f"{metric}_mean")) if b else None,
-            a.get("regime") if a else None,
-            b.get("regime") if b else None,
+            key.lam,
+            _number(a.stat(metric)) if a else None,
+            _number(b.stat(metric)) if b else None,
+            a.regime if a else None,
+            b.regime if b else None,
             "ok",
-            point=(a or b).get("point") or {},  # type: ignore[union-attr]
+            point=_point(a, b),
             baseline_ok=_ok_of(status_a.get(key)) if a else "",
             candidate_ok=_ok_of(status_b.get(key)) if b else "",
         )
@@ -273,6 +265,11 @@ def compare(
         )
         result.rows.append(row)
     return result
+
+
+def _point(a: SummaryRow | None, b: SummaryRow | None) -> dict:
+    row = a or b
+    return (row.point if row else None) or {}
 
 
 def _ok_of(counts: Counter | None) -> str:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from wdcli.errors import WdcliError
+from wdcli.records import Results
 from wdcli.report.table import format_lambda, point_documents, varying_axes
 from wdcli.runkey import point_label, point_text
 from wdcli.store.conventions import convention, lambda_axis
@@ -35,8 +36,8 @@ class GridPlotError(WdcliError):
     """The grid figure asked for cannot be drawn from this document."""
 
 
-def _one(results) -> Mapping | None:
-    if isinstance(results, Mapping):
+def _one(results: Results | Sequence[Results]) -> Results | None:
+    if isinstance(results, Results):
         return results
     docs = list(results)
     return docs[0] if len(docs) == 1 else None
@@ -49,8 +50,8 @@ def applies(results, kind: str = "auto") -> bool:
         if kind != "auto":
             raise GridPlotError(f"--kind {kind}: draws one results file, not several")
         return False
-    config = document.get("config", {})
-    return kind != "auto" or bool(config.get("grid")) or bool(config.get("tune"))
+    config = document.config
+    return kind != "auto" or bool(config.value("grid")) or bool(config.value("tune"))
 
 
 def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
@@ -58,12 +59,14 @@ def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
     from wdcli.report.style import _style
 
     document = _one(results)
+    if document is None:
+        raise GridPlotError("a grid figure draws one results file, not several")
     source = (sources or ["results"])[0]
-    axes = varying_axes(document)  # type: ignore[arg-type]
+    axes = varying_axes(document)
+    tune = document.config.value("tune")
     if kind == "auto":
-        kind = "isolation" if document["config"].get("tune") else (  # type: ignore[index]
-            "heatmap" if len(axes) >= 2 else "curves")  # fmt: skip
-    if kind == "isolation" and not document["config"].get("tune"):  # type: ignore[index]
+        kind = "isolation" if tune else ("heatmap" if len(axes) >= 2 else "curves")
+    if kind == "isolation" and not tune:
         raise GridPlotError(f"{source}: --kind isolation needs a sweep with tune:")
     if kind in ("curves", "heatmap", "lambda-curves"):
         if not axes:
@@ -72,10 +75,10 @@ def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
             raise GridPlotError(f"--axis {axis}: not an axis of {source} ({', '.join(axes)})")
     with _style():
         if kind == "isolation":
-            return _isolation(document)  # type: ignore[arg-type]
+            return _isolation(document)
         axis = axis or axes[-1]
         draw = {"heatmap": _heatmaps, "curves": _curves, "lambda-curves": _lambda_curves}
-        return draw[kind](document, axis)  # type: ignore[arg-type]
+        return draw[kind](document, axis)
 
 
 def _lambda_ticks(ax, lambdas: Sequence[float], which: str = "x") -> None:
@@ -92,35 +95,41 @@ def _value_text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else json.dumps(value).strip('"')
 
 
-def _mean(doc: Mapping, lam: float, metric: str = "test_loss") -> float:
-    row = next((r for r in doc["summary"] if r["lambda"] == lam), None)
-    value = None if row is None else row.get(f"{metric}_mean")
+def _mean(doc: Results, lam: float, metric: str = "test_loss") -> float:
+    row = next((r for r in doc.summary if r.lambda_ == lam), None)
+    value = None if row is None else row.stat(metric)
     return math.nan if value is None else float(value)
 
 
-def _groups(document: Mapping, axis: str) -> dict[str, list[Mapping]]:
+def _groups(document: Results, axis: str) -> dict[str, list[Results]]:
     """Point documents grouped by the values of every varying axis but `axis`."""
     others = [a for a in varying_axes(document) if a != axis]
-    groups: dict[str, list[Mapping]] = {}
+    groups: dict[str, list[Results]] = {}
     for doc in point_documents(document):
-        rest = {a: doc["point"].get(a) for a in others}
+        rest = {a: _point(doc).get(a) for a in others}
         groups.setdefault(point_text(rest), []).append(doc)
     return groups
 
 
-def _title(fig, document: Mapping, what: str) -> None:
+def _point(doc: Results) -> dict:
+    """The point of one of point_documents' documents."""
+    return doc.value("point")
+
+
+def _title(fig, document: Results, what: str) -> None:
     import textwrap
 
-    config = document["config"]
+    config = document.config
     width = int(fig.get_figwidth() * 11)  # characters per line at the title's size
-    text = f"{config['name']}: {config['model']['name']} on {config['dataset']['name']}, {what}"
-    fig.suptitle("\n".join(textwrap.wrap(text, width) + textwrap.wrap(convention(config), width)))
+    text = f"{config.name}: {config.model.name} on {config.dataset.name}, {what}"
+    wrapped = textwrap.wrap(text, width) + textwrap.wrap(convention(config.plain()), width)
+    fig.suptitle("\n".join(wrapped))
 
 
-def _curves(document: Mapping, axis: str):
+def _curves(document: Results, axis: str):
     from matplotlib.figure import Figure
 
-    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    lambdas = sorted({row.lambda_ for row in document.summary})
     groups = _groups(document, axis)
     fig = Figure(figsize=(6.0 * len(groups), 5.0), layout="constrained")
     panels = fig.subplots(1, len(groups), squeeze=False)[0]
@@ -128,15 +137,15 @@ def _curves(document: Mapping, axis: str):
         for i, doc in enumerate(docs):
             y = np.array([_mean(doc, lam) for lam in lambdas])
             colour = COLOURS[i % len(COLOURS)]
-            label = f"{axis.rsplit('.', 1)[-1]}={_value_text(doc['point'].get(axis))}"
+            label = f"{axis.rsplit('.', 1)[-1]}={_value_text(_point(doc).get(axis))}"
             ax.plot(np.arange(len(lambdas)), y, "o-", color=colour, label=label, gid=label)
-            best = doc.get("best_lambda")
+            best = doc.best_lambda
             if best is not None:
                 k = lambdas.index(best)
                 ax.plot([k], [y[k]], "*", color=colour, markersize=14, markeredgecolor="black")
         _lambda_ticks(ax, lambdas)
         ax.set_yscale("log")
-        ax.set_xlabel(lambda_axis(document))
+        ax.set_xlabel(lambda_axis(document.config.plain()))
         ax.set_ylabel("mean test loss (log scale)")
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.legend(title="★ λ_min of each curve", fontsize=8)
@@ -144,15 +153,15 @@ def _curves(document: Mapping, axis: str):
     return fig
 
 
-def _lambda_curves(document: Mapping, axis: str):
+def _lambda_curves(document: Results, axis: str):
     from matplotlib.figure import Figure
 
-    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    lambdas = sorted({row.lambda_ for row in document.summary})
     groups = _groups(document, axis)
     fig = Figure(figsize=(6.5 * len(groups), 5.0), layout="constrained")
     panels = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
-        values = [d["point"].get(axis) for d in docs]
+        values = [_point(d).get(axis) for d in docs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         x = np.array(values, float) if numeric else np.arange(len(values))
         for i, lam in enumerate(lambdas):
@@ -168,16 +177,16 @@ def _lambda_curves(document: Mapping, axis: str):
         ax.set_xlabel(axis)
         ax.set_ylabel("mean test loss (log scale)")
         ax.set_title(point_label(rest) or "", fontsize=10)
-        ax.legend(fontsize=8, title=lambda_axis(document), title_fontsize=8)
+        ax.legend(fontsize=8, title=lambda_axis(document.config.plain()), title_fontsize=8)
     _title(fig, document, f"test loss against {axis}, one curve per λ")
     return fig
 
 
-def _heatmaps(document: Mapping, axis: str):
+def _heatmaps(document: Results, axis: str):
     from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
 
-    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    lambdas = sorted({row.lambda_ for row in document.summary})
     groups = _groups(document, axis)
     values = [v for docs in groups.values() for d in docs for v in
               (_mean(d, lam) for lam in lambdas) if math.isfinite(v) and v > 0]  # fmt: skip
@@ -192,15 +201,15 @@ def _heatmaps(document: Mapping, axis: str):
         image = ax.imshow(np.ma.masked_invalid(grid), origin="lower", aspect="auto",
                           cmap="viridis_r", norm=norm)  # fmt: skip
         for j, doc in enumerate(docs):
-            best = doc.get("best_lambda")
+            best = doc.best_lambda
             if best is not None:
                 ax.plot([j], [lambdas.index(best)], "*", color="white", markersize=14,
                         markeredgecolor="black", gid=f"best-{j}")  # fmt: skip
-        ax.set_xticks(range(len(docs)), [_value_text(d["point"].get(axis)) for d in docs],
+        ax.set_xticks(range(len(docs)), [_value_text(_point(d).get(axis)) for d in docs],
                       rotation=45, ha="right")  # fmt: skip
         _lambda_ticks(ax, lambdas, "y")
         ax.set_xlabel(axis)
-        ax.set_ylabel(lambda_axis(_panel_document(document, docs[0])))
+        ax.set_ylabel(lambda_axis(_panel_config(document, docs[0])))
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.grid(False)
     fig.colorbar(image, ax=list(panels), label="mean test loss (log colour scale)")  # type: ignore[arg-type]
@@ -208,21 +217,21 @@ def _heatmaps(document: Mapping, axis: str):
     return fig
 
 
-def _panel_document(document: Mapping, doc: Mapping) -> Mapping:
-    """A document whose config is the point's (so the axis names that point's decay)."""
-    config = json.loads(json.dumps(document["config"]))
+def _panel_config(document: Results, doc: Results) -> dict:
+    """The config of the point (so the axis names that point's decay)."""
+    config = json.loads(json.dumps(document.config.plain()))
     config["grid"], config["tune"] = {}, {}
-    for key, value in doc["point"].items():
+    for key, value in _point(doc).items():
         section, _, name = key.partition(".")
         if section in config and isinstance(config[section], dict) and "." not in name:
             config[section][name] = value
-    return {**document, "config": config}
+    return config
 
 
-def _isolation(document: Mapping):
+def _isolation(document: Results):
     from matplotlib.figure import Figure
 
-    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    lambdas = sorted({row.lambda_ for row in document.summary})
     docs = point_documents(document)
     fig = Figure(figsize=(6.5 * len(docs), 5.0), layout="constrained")
     panels = fig.subplots(1, len(docs), squeeze=False)[0]
@@ -234,31 +243,31 @@ def _isolation(document: Mapping):
         y = np.array([_mean(doc, lam) for lam in lambdas])
         ax.plot(x, y, "o-", color="black", linewidth=2.4, label="tuned per λ (on validation)",
                 gid="tuned")  # fmt: skip
-        best = doc.get("best_lambda")
+        best = doc.best_lambda
         if best is not None:
             k = lambdas.index(best)
             ax.plot([k], [y[k]], "*", color="gold", markersize=16, markeredgecolor="black",
                     label=f"λ_min = {format_lambda(best)}")  # fmt: skip
         _lambda_ticks(ax, lambdas)
         ax.set_yscale("log")
-        ax.set_xlabel(lambda_axis(document))
+        ax.set_xlabel(lambda_axis(document.config.plain()))
         ax.set_ylabel("mean test loss (log scale)")
-        ax.set_title(point_label(doc["point"]) or "", fontsize=10)
+        ax.set_title(point_label(_point(doc)) or "", fontsize=10)
         ax.legend(fontsize=8)
-    keys = ", ".join(document["config"]["tune"])
+    keys = ", ".join(document.config.value("tune"))
     _title(fig, document, f"isolation plot: best {keys} per λ")
     return fig
 
 
-def _candidate_curves(doc: Mapping, lambdas: list[float]) -> dict[str, np.ndarray]:
+def _candidate_curves(doc: Results, lambdas: list[float]) -> dict[str, np.ndarray]:
     """Mean test loss of every tune candidate at every λ (from the runs' tune_trials)."""
     sums: dict[str, dict[float, list[float]]] = {}
-    for run in doc["runs"]:
-        for trial in run.get("tune_trials", []):
+    for run in doc.runs:
+        for trial in run.value("tune_trials") if run.has("tune_trials") else []:
             label = point_label(trial["values"])
             value = trial.get("test_loss")
             if value is not None:
-                sums.setdefault(label, {}).setdefault(run["lambda"], []).append(value)
+                sums.setdefault(label, {}).setdefault(run.lambda_, []).append(value)
     return {
         label: np.array([np.mean(by[lam]) if lam in by else np.nan for lam in lambdas])
         for label, by in sums.items()

@@ -4,9 +4,9 @@
     render([l2, decoupled], "cmp.svg", sources=[...])     # several sweeps overlaid
     render([results], "curves.png", curves=True, lambdas=[0, 1e-3])
 
-`results` are loaded results documents (dicts, see docs/plots.md). matplotlib is imported inside
-the functions, so that importing this module costs nothing until a figure is drawn. Figures are
-plain `matplotlib.figure.Figure` objects (no pyplot, no global backend), and the same input
+`results` are loaded results documents (`wdcli.records.Results`, see docs/plots.md).
+matplotlib is imported inside the functions, so that importing this module costs nothing until
+a figure is drawn. Figures are plain `matplotlib.figure.Figure` objects (no pyplot, no global backend), and the same input
 gives byte-identical PNG and SVG files.
 """
 
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from wdcli import CONVENTION
 from wdcli.errors import WdcliError
+from wdcli.records import Curve, Results
 from wdcli.report.style import DPI, _style
 from wdcli.report.termchart import REGIME_COLOURS, regime_label, trained
 
@@ -43,8 +43,7 @@ def _convention(doc, width: int = 100) -> str:
     """The penalty or decay a results document applied, wrapped for a figure's title."""
     from wdcli.store.conventions import convention
 
-    config = doc.data.get("config")
-    text = convention(config) if config else (doc.data.get("convention") or CONVENTION)
+    text = convention(doc.data.config.plain())
     return "\n".join(textwrap.wrap(text, width))
 
 
@@ -113,8 +112,8 @@ def curves_figure(
     """Per-epoch train and test loss (mean over seeds) at a few λ, one panel per document."""
     docs = _documents(results, sources)
     for doc in docs:
-        if not any(run.get("curve") for run in doc.data.get("runs", [])):
-            model = doc.data.get("config", {}).get("model", {}).get("name", "?")
+        if not any(run.curve for run in doc.data.runs):
+            model = doc.data.config.model.name
             raise PlotError(
                 f"{doc.source}: no per-epoch curves in these results (model "
                 f"'{model}'); only mlp sweeps record them"
@@ -140,13 +139,13 @@ def nearest_lambda(grid: Sequence[float], value: float) -> float:
 class _Doc:
     """One results document with the columns a figure needs (None → nan)."""
 
-    def __init__(self, data: Mapping, source: str, label: str, index: int):
+    def __init__(self, data: Results, source: str, label: str, index: int):
         self.data, self.source, self.label, self.index = data, source, label, index
-        self.rows = sorted(data["summary"], key=lambda row: row["lambda"])
+        self.rows = sorted(data.summary, key=lambda row: row.lambda_)
         self.lam = self.column("lambda")
-        self.task = data.get("task", "regression")
-        self.name = str(data.get("config", {}).get("name", label))
-        self.seeds = max((row.get("n_runs") or 0 for row in self.rows), default=0)
+        self.task = data.task if data.has("task") else "regression"
+        self.name = data.config.name
+        self.seeds = max((row.n_runs or 0 for row in self.rows), default=0)
 
     def column(self, key: str) -> np.ndarray:
         """A summary field per λ; means and errors of rows that did not train are NaN (not
@@ -154,7 +153,7 @@ class _Doc:
         hide = key != "lambda" and key.endswith(("_mean", "_se", "_std"))
         return np.array(
             [
-                np.nan if r.get(key) is None or (hide and not trained(r)) else r[key]
+                np.nan if r.value(key) is None or (hide and not trained(r)) else r.value(key)
                 for r in self.rows
             ],
             float,
@@ -168,8 +167,8 @@ class _Doc:
         return np.array([not trained(row) for row in self.rows], bool)
 
 
-def _documents(results, sources) -> list[_Doc]:
-    docs = [results] if isinstance(results, Mapping) else list(results)
+def _documents(results: Results | Sequence[Results], sources) -> list[_Doc]:
+    docs = [results] if isinstance(results, Results) else list(results)
     if not docs:
         raise PlotError("no results to plot")
     sources = (
@@ -177,9 +176,7 @@ def _documents(results, sources) -> list[_Doc]:
         if sources
         else ["results" if len(docs) == 1 else f"results[{i}]" for i in range(len(docs))]
     )
-    for data, source in zip(docs, sources, strict=True):
-        _check(data, source)
-    names = [str(d.get("config", {}).get("name", s)) for d, s in zip(docs, sources, strict=True)]
+    names = [d.config.name for d in docs]
     labels = [
         f"{n} ({Path(s).name})" if names.count(n) > 1 else n
         for n, s in zip(names, sources, strict=True)
@@ -193,21 +190,6 @@ def _documents(results, sources) -> list[_Doc]:
             f"{out[-1].source}: cannot overlay classification and regression results in one figure"
         )
     return out
-
-
-def _check(data, source: str) -> None:
-    if not isinstance(data, Mapping):
-        raise PlotError(f"{source}: not a results document (expected a JSON object)")
-    rows = data.get("summary")
-    if not isinstance(rows, list) or not rows:
-        raise PlotError(f"{source}: no 'summary' rows to plot")
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping) or not isinstance(row.get("lambda"), int | float):
-            raise PlotError(f"{source}: summary[{i}].lambda: missing or not a number")
-        if row["lambda"] < 0:
-            raise PlotError(f"{source}: summary[{i}].lambda: must be ≥ 0")
-        if "test_loss_mean" not in row:
-            raise PlotError(f"{source}: summary[{i}]: no 'test_loss_mean'")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,14 +339,12 @@ def _draw(row, doc: _Doc, what: str, colours, single: bool) -> None:
 def _band_label(doc: _Doc) -> str:
     from wdcli.report.table import spread
 
-    if "runs" in doc.data:
-        return f"±1 SE over {spread(doc.data)}"
-    return f"±1 SE over {doc.seeds} seeds"
+    return f"±1 SE over {spread(doc.data)}"
 
 
 def _split_name(doc: _Doc, split: str) -> str:
     """'test', or what the selection loss really is: 'cv' or 'loo' with validation folds."""
-    kind = (doc.data.get("validation") or {}).get("kind", "holdout")
+    kind = (doc.data.value("validation") or {}).get("kind", "holdout")
     return {"kfold": "cv", "loo": "loo"}.get(kind, split) if split == "test" else split
 
 
@@ -424,8 +404,11 @@ def _mark_lambdas(row, doc: _Doc, legend: bool, single: bool) -> None:
     """Vertical lines at λ_min (dashed) and at the one-standard-error λ (dotted)."""
     colour = "0.15" if single else FILE_COLOURS[doc.index % len(FILE_COLOURS)]
     prefix = "" if single else f"{doc.label}: "
-    for key, name, ls in (("best_lambda", "λ_min", "--"), ("lambda_1se", "λ_1se", ":")):
-        lam = doc.data.get(key)
+    chosen = (
+        ("best_lambda", doc.data.best_lambda, "λ_min", "--"),
+        ("lambda_1se", doc.data.lambda_1se, "λ_1se", ":"),
+    )
+    for key, lam, name, ls in chosen:  # key: the line's gid
         if lam is None:
             continue
         label = f"{prefix}{name} = {_fmt(lam)}" if legend else None
@@ -497,7 +480,7 @@ def _mark_diverged(row, docs: list[_Doc], legend: bool) -> None:
     """An × on the λ axis wherever a run did not train (the λ is left out of the curve)."""
     labelled = False
     only_diverged = not any(
-        row.get("n_no_fit") or row.get("n_not_converged") for doc in docs for row in doc.rows
+        row.count("no_fit") or row.count("not_converged") for doc in docs for row in doc.rows
     )
     name = "diverged runs" if only_diverged else "runs that did not train"
     for doc in docs:
@@ -531,9 +514,11 @@ def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
                 ax.tick_params(labelbottom=False)
     from wdcli.store.conventions import lambda_axis
 
-    rows[-1][1].set_xlabel(lambda_axis(docs[0].data).removesuffix(")") + ", log scale)")
+    rows[-1][1].set_xlabel(
+        lambda_axis(docs[0].data.config.plain()).removesuffix(")") + ", log scale)"
+    )
     names = " vs ".join(doc.label for doc in docs)
-    model = str(docs[0].data.get("config", {}).get("model", {}).get("name", ""))
+    model = docs[0].data.config.model.name
     if len(docs) == 1 and model and model != names:
         names += f" ({model})"
     what = f"train and {_split_name(docs[0], 'test')} loss against λ"
@@ -604,38 +589,39 @@ def _pick(doc: _Doc, requested) -> list[float]:
     if requested:
         chosen = {nearest_lambda(grid, float(v)) for v in requested}
     else:
-        best = doc.data.get("best_lambda")
+        best = doc.data.best_lambda
         chosen = {grid[0], grid[-1]} | ({float(best)} if best is not None else set())
     return sorted(chosen)
 
 
 def _mean_curve(doc: _Doc, lam: float):
     """Epochs and the seed-mean train and test curves at λ (None when every run diverged)."""
-    curves = [
-        run["curve"]
-        for run in doc.data.get("runs", [])
-        if run.get("lambda") == lam and run.get("curve")
-    ]
+    curves = _curves_at(doc, lam)
     if not curves:
         return None
-    n = min(len(c["epoch"]) for c in curves)
+    n = min(len(c.epoch) for c in curves)
 
     def stack(key):
         return np.array(
-            [[np.nan if v is None else v for v in c[key][:n]] for c in curves], float
+            [[np.nan if v is None else v for v in c.value(key)[:n]] for c in curves], float
         ).mean(axis=0)
 
-    return np.asarray(curves[0]["epoch"][:n], float), stack("train_loss"), stack("test_loss")
+    return np.asarray(curves[0].epoch[:n], float), stack("train_loss"), stack("test_loss")
+
+
+def _curves_at(doc: _Doc, lam: float) -> list[Curve]:
+    """The per-epoch curves of the runs at λ."""
+    return [run.curve for run in doc.data.runs if run.lambda_ == lam and run.curve]
 
 
 def _health_suffix(doc: _Doc, lam: float) -> str:
     """' (2/3 diverged)' for a λ whose runs did not all train, so its curve is not read as fine."""
     from wdcli.report.table import health_cell
 
-    row = next((r for r in doc.rows if r["lambda"] == lam), None)
+    row = next((r for r in doc.rows if r.lambda_ == lam), None)
     if row is None or trained(row):
         return ""
-    return f" ({health_cell(row) or row.get('regime') or 'did not train'})"
+    return f" ({health_cell(row) or row.regime or 'did not train'})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -644,25 +630,24 @@ def _health_suffix(doc: _Doc, lam: float) -> str:
 
 def _by_step(doc: _Doc) -> bool:
     """A full-batch classifier's sweep with accuracy curves: drawn against log-scaled steps."""
-    model = doc.data.get("config", {}).get("model", {})
-    return model.get("batch_size") == "full" and any(
-        "test_accuracy" in (run.get("curve") or {}) for run in doc.data.get("runs", [])
+    return doc.data.config.model.value("batch_size") == "full" and any(
+        run.curve is not None and run.curve.has("test_accuracy") for run in doc.data.runs
     )
 
 
 def _seed_mean(doc: _Doc, lam: float, keys: Sequence[str]):
     """Steps and the seed-mean of each curve in `keys` at λ (None when no run has curves)."""
-    curves = [
-        r["curve"] for r in doc.data.get("runs", []) if r.get("lambda") == lam and r.get("curve")
-    ]
+    curves = _curves_at(doc, lam)
     if not curves:
         return None
-    n = min(len(c["epoch"]) for c in curves)
+    n = min(len(c.epoch) for c in curves)
     means = [
-        np.array([[np.nan if v is None else v for v in c[key][:n]] for c in curves], float).mean(0)
+        np.array(
+            [[np.nan if v is None else v for v in c.value(key)[:n]] for c in curves], float
+        ).mean(0)
         for key in keys
     ]
-    return np.asarray(curves[0]["epoch"][:n], float), *means
+    return np.asarray(curves[0].epoch[:n], float), *means
 
 
 def _step_curves(docs: list[_Doc], requested):
@@ -726,7 +711,7 @@ def _draw_curves(ax, doc: _Doc, requested) -> bool:
 
     chosen = _pick(doc, requested)
     cmap = matplotlib.colormaps["viridis"]
-    best = doc.data.get("best_lambda")
+    best = doc.data.best_lambda
     values = []
     for k, lam in enumerate(chosen):
         colour = cmap(0.85 * k / max(len(chosen) - 1, 1))

@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
 from wdcli.metrics.health import UNHEALTHY
 from wdcli.metrics.summary import no_verdict
-from wdcli.runkey import RowKey, by_point, point_label, point_text, points_of, validation_folds
+from wdcli.records import Results, Run, SummaryRow
+from wdcli.runkey import point_label, point_text
 from wdcli.store.conventions import convention
 
 REGIME_STYLES = {
@@ -36,20 +36,20 @@ class Column:
     fmt: str = ".4g"
 
 
-def columns(document: dict) -> list[Column]:
+def columns(document: Results) -> list[Column]:
     """The columns that apply to this document (df for ridge, accuracy for classification)."""
-    summary = document["summary"]
+    summary = document.summary
     cols = [
         Column("train loss", "train_loss_mean"),
         Column(loss_name(document), "test_loss_mean"),
         Column("gap", "gap"),
     ]
-    if any(row.get("test_loss_paired_se") is not None for row in summary):
+    if _paired(document):
         cols.append(Column("Δ ± paired SE", "delta"))
     cols.append(Column("Σw²", "weight_sq_norm_mean"))
-    if any(row.get("df_mean") is not None for row in summary):
+    if any(row.stat("df") is not None for row in summary):
         cols.append(Column("df", "df_mean", ".3g"))
-    if any(row.get("test_accuracy_mean") is not None for row in summary):
+    if any(row.stat("test_accuracy") is not None for row in summary):
         cols += [
             Column("train acc", "train_accuracy_mean", ".3f"),
             Column("test acc", "test_accuracy_mean", ".3f"),
@@ -61,93 +61,95 @@ def format_lambda(lam: float) -> str:
     return "0" if lam == 0 else f"{lam:.3g}"
 
 
-def validation_kind(document: dict) -> str:
-    return (document.get("validation") or {}).get("kind", "holdout")
+def validation_kind(document: Results) -> str:
+    return (document.value("validation") or {}).get("kind", "holdout")
 
 
-def loss_name(document: Mapping) -> str:
+def loss_name(document: Results) -> str:
     """What the selection loss is: the test split's, or the validation folds'."""
-    return {"kfold": "cv loss", "loo": "loo loss"}.get(validation_kind(document), "test loss")  # type: ignore[arg-type]
+    return {"kfold": "cv loss", "loo": "loo loss"}.get(validation_kind(document), "test loss")
 
 
-def _delta(row: dict, best: float | None) -> str:
-    se = row.get("test_loss_paired_se")
-    if best is None or row["test_loss_mean"] is None or se is None:
+def _paired(document: Results) -> bool:
+    """Whether the summary has paired SEs (the Δ column)."""
+    return any(row.stat("test_loss", "paired_se") is not None for row in document.summary)
+
+
+def _delta(row: SummaryRow, best: float | None) -> str:
+    se = row.stat("test_loss", "paired_se")
+    if best is None or row.test_loss_mean is None or se is None:
         return "–"
-    return f"{row['test_loss_mean'] - best:+.3g} ± {se:.2g}"
+    return f"{row.test_loss_mean - best:+.3g} ± {se:.2g}"
 
 
-def _best_loss(document: dict) -> float | None:
-    lam = document.get("best_lambda")
-    return next((r["test_loss_mean"] for r in document["summary"] if r["lambda"] == lam), None)
+def _best_loss(document: Results) -> float | None:
+    lam = document.best_lambda
+    return next((r.test_loss_mean for r in document.summary if r.lambda_ == lam), None)
 
 
-def _cell(row: dict, column: Column, seeds: int, best: float | None = None) -> str:
+def _cell(row: SummaryRow, column: Column, seeds: int, best: float | None = None) -> str:
     if column.key == "delta":
         return _delta(row, best)
     if column.key == "gap":
-        if row["test_loss_mean"] is None:
+        if row.test_loss_mean is None:
             return "–"
-        return format(row["test_loss_mean"] - row["train_loss_mean"], column.fmt)
-    value = row.get(column.key)
+        return format(row.test_loss_mean - row.train_loss_mean, column.fmt)  # type: ignore[operator]
+    value = row.value(column.key)
     if value is None:
         return "–"
     text = format(value, column.fmt)
-    std = row.get(column.key.removesuffix("_mean") + "_std")
+    std = row.stat(column.key.removesuffix("_mean"), "std")
     if seeds > 1 and std is not None:
         text += f" ± {std:.2g}"
     return text
 
 
-def status_counts(row: dict) -> dict[str, int]:
+def status_counts(row: SummaryRow) -> dict[str, int]:
     """{status: count} of the row's runs that did not train, in order of precedence."""
-    counts = {status: row.get(f"n_{status}") or 0 for status in UNHEALTHY}
+    counts = {status: row.count(status) for status in UNHEALTHY}
     return {status: n for status, n in counts.items() if n}
 
 
-def health_cell(row: dict) -> str:
+def health_cell(row: SummaryRow) -> str:
     """'2/3 diverged', '1/3 diverged, 2/3 no_fit', or '' when every run trained."""
-    total = row.get("n_runs") or 0
+    total = row.n_runs or 0
     return ", ".join(f"{n}/{total} {status}" for status, n in status_counts(row).items())
 
 
-def any_unhealthy(document: dict) -> bool:
-    return any(status_counts(row) for row in document["summary"])
+def any_unhealthy(document: Results) -> bool:
+    return any(status_counts(row) for row in document.summary)
 
 
-def regime_text(row: dict) -> str:
-    return row.get("regime") or NO_REGIME
+def regime_text(row: SummaryRow) -> str:
+    return row.regime or NO_REGIME
 
 
-def marks(document: dict, lam: float) -> str:
-    """'λ_min', 'λ_1se' or both, for the rows they select."""
+def marks(chosen: tuple[float | None, float | None], lam: float) -> str:
+    """'λ_min', 'λ_1se' or both, for the rows they select: chosen is (λ_min, λ_1se)."""
     names = [
         name
-        for name, key in (("λ_min", "best_lambda"), ("λ_1se", "lambda_1se"))
-        if document.get(key) is not None and document[key] == lam
+        for name, value in zip(("λ_min", "λ_1se"), chosen, strict=True)
+        if value is not None and value == lam
     ]
     return " = ".join(names)
 
 
-def n_seeds(document: dict) -> int:
-    seeds = {run.get("seed") for run in document.get("runs", [])}
-    if seeds:
-        return len(seeds)
-    return max((row.get("n_runs", 1) for row in document["summary"]), default=1)
+def n_seeds(document: Results) -> int:
+    return len({run.seed for run in document.runs})
 
 
-def n_folds(document: dict) -> int:
+def n_folds(document: Results) -> int:
     """Validation folds per seed (0 with a holdout split)."""
-    return validation_folds(document.get("runs", []))
+    return document.validation_folds()
 
 
-def title(document: dict) -> str:
-    config = document["config"]
+def title(document: Results) -> str:
+    config = document.config
     seeds = n_seeds(document)
-    point = point_label(document.get("point") or {})
+    point = point_label(document.value("point") or {})
     text = (
-        f"{config['name']}: {config['model']['name']} on {config['dataset']['name']}, "
-        f"{len(document['summary'])} λ × {seeds} seed{'s' if seeds != 1 else ''}"
+        f"{config.name}: {config.model.name} on {config.dataset.name}, "
+        f"{len(document.summary)} λ × {seeds} seed{'s' if seeds != 1 else ''}"
         + (f" at {point}" if point else "")
     )
     kind = validation_kind(document)
@@ -158,12 +160,12 @@ def title(document: dict) -> str:
     return text
 
 
-def spread(document: Mapping) -> str:
+def spread(document: Results) -> str:
     """Which spread the ± of the table and the band of the plot show, over which units."""
-    seeds, folds = n_seeds(document), n_folds(document)  # type: ignore[arg-type]
-    kind = validation_kind(document)  # type: ignore[arg-type]
+    seeds, folds = n_seeds(document), n_folds(document)
+    kind = validation_kind(document)
     if kind == "loo":
-        samples = max((row.get("n_units") or 0 for row in document["summary"]), default=0)
+        samples = max((row.value("n_units") or 0 for row in document.summary), default=0)
         units = f"{samples} LOO samples"
     elif kind == "kfold":
         units = f"{seeds} seed{'s' * (seeds != 1)} × {folds} folds"
@@ -172,12 +174,12 @@ def spread(document: Mapping) -> str:
     return units
 
 
-def caption(document: dict) -> str:
-    best, one_se = document.get("best_lambda"), document.get("lambda_1se")
-    parts = [convention(document["config"]) + "; losses are the data loss alone"]
-    if document.get("target_scaling"):
+def caption(document: Results) -> str:
+    best, one_se = document.best_lambda, document.lambda_1se
+    parts = [convention(document.config.plain()) + "; losses are the data loss alone"]
+    if document.value("target_scaling"):
         parts.append("trained on standardised targets; losses in target units")
-    paired = any(r.get("test_loss_paired_se") is not None for r in document["summary"])
+    paired = _paired(document)
     if n_seeds(document) > 1 or n_folds(document) > 0:
         parts.append(
             f"±: sample std over {spread(document)}"
@@ -194,14 +196,14 @@ def caption(document: dict) -> str:
             + (f", λ_1se = {format_lambda(one_se)}" if one_se is not None else "")
             + (" (largest λ with Δ ≤ paired SE)" if one_se is not None and paired else "")
         )
-    final = document.get("final_test_loss") or {}
+    final = document.value("final_test_loss") or {}
     if final.get("best_lambda") is not None:
-        same = document.get("lambda_1se") == best or final.get("lambda_1se") is None
+        same = one_se == best or final.get("lambda_1se") is None
         parts.append(
             f"test split: {final['best_lambda']:.4g} at λ_min"
             + (" = λ_1se" if same else f", {final['lambda_1se']:.4g} at λ_1se")
         )
-    tolerance = document["config"].get("tolerance")
+    tolerance = document.config.tolerance
     if tolerance is not None:
         parts.append(
             f"good: {loss_name(document)} within {tolerance:.0%} of the best"
@@ -212,68 +214,72 @@ def caption(document: dict) -> str:
             f"{NO_REGIME}: not every run of this λ trained (see runs); means are over the runs "
             "that did, and such a λ gets no regime and is never λ_min or λ_1se"
         )
-    if not any(row.get("regime") for row in document["summary"]):
-        reason = no_verdict(document["summary"]) or "no λ trained on every seed"
+    if not any(row.regime for row in document.summary):
+        reason = (
+            no_verdict([row.plain() for row in document.summary]) or "no λ trained on every seed"
+        )
         parts.append(f"{reason}: nothing can be said about over- or underfitting")
     if grokking.applies(document):
-        model = document["config"]["model"]
+        model = document.config.model
         when = (
-            f"one of ~{model['eval_points']} log-spaced"
-            if model.get("eval_points")
+            f"one of ~{model.value('eval_points')} log-spaced"
+            if model.value("eval_points")
             else f"every {_curve_stride(document)}"
         )
         parts.append(
-            f"step … ≥ 99 %: the first evaluated step ({when} of {model.get('epochs')}) at "
+            f"step … ≥ 99 %: the first evaluated step ({when} of {model.value('epochs')}) at "
             "that accuracy; delay: test step − train step"
         )
-    parts += document.get("notes") or []
+    parts += document.value("notes") or []
     return "\n".join(parts)
 
 
-def _curve_stride(document: dict) -> int | str:
+def _curve_stride(document: Results) -> int | str:
     """Epochs between the curves' points: the first run's (`eval_every: auto` chose it)."""
-    for run in document["runs"]:
-        epochs = (run.get("curve") or {}).get("epoch") or []
+    for run in document.runs:
+        epochs = run.curve.epoch if run.curve else []
         if len(epochs) > 1:
             return epochs[1] - epochs[0]
-    return document["config"]["model"].get("eval_every", "?")
+    stride = document.config.model.value("eval_every")
+    return "?" if stride is None and not document.config.model.has("eval_every") else stride
 
 
-def rows(document: dict) -> tuple[list[str], list[list[str]]]:
+def rows(document: Results) -> tuple[list[str], list[list[str]]]:
     """Headers and formatted cells, one row per λ."""
     cols = columns(document)
-    units = max((row.get("n_units", 1) for row in document["summary"]), default=1)
+    units = max((row.value("n_units") or 1 for row in document.summary), default=1)
     seeds = max(n_seeds(document), n_folds(document), units)
     best = _best_loss(document)
     health = any_unhealthy(document)
     steps = _grokking_steps(document)
     grok = GROKKING_HEADERS if steps is not None else ()
     headers = ["λ", *(c.header for c in cols), *grok, *(["runs"] if health else []), "regime", ""]
+    chosen = (document.best_lambda, document.lambda_1se)
     body = [
         [
-            format_lambda(row["lambda"]),
+            format_lambda(row.lambda_),
             *(_cell(row, c, seeds, best) for c in cols),
             *(grokking.cell(row, key, steps) for key in grokking.FIELDS if grok),
             *([health_cell(row)] if health else []),
             regime_text(row),
-            marks(document, row["lambda"]),
+            marks(chosen, row.lambda_),
         ]
-        for row in document["summary"]
+        for row in document.summary
     ]
-    if any("tuned" in run for run in document["runs"]):
+    if any(run.has("tuned") for run in document.runs):
         headers.insert(-2, "tuned")
-        for row, cells in zip(document["summary"], body, strict=True):
+        for row, cells in zip(document.summary, body, strict=True):
             cells.insert(-2, tuned_cell(document, row))
     return headers, body
 
 
-def tuned_cell(document: dict, row: dict) -> str:
+def tuned_cell(document: Results, row: SummaryRow) -> str:
     """The tune values chosen at a summary row's (point, λ): the most frequent over seeds."""
-    key = RowKey.of(row)
+    key = row.row_key()
     chosen = [
-        point_label(run["tuned"])
-        for run in document["runs"]
-        if "tuned" in run and RowKey.of(run) == key
+        point_label(run.value("tuned"))
+        for run in document.runs
+        if run.has("tuned") and run.key().row == key
     ]
     if not chosen:
         return "–"
@@ -281,67 +287,67 @@ def tuned_cell(document: dict, row: dict) -> str:
     return top if chosen.count(top) == len(chosen) else f"{top} ({chosen.count(top)}/{len(chosen)})"
 
 
-def is_grid(document: dict) -> bool:
+def is_grid(document: Results) -> bool:
     """Whether the document holds more than one point."""
-    return len(points_of(document["summary"])) > 1
+    return len(document.points()) > 1
 
 
-def point_documents(document: Mapping) -> list[dict]:
+def point_documents(document: Results) -> list[Results]:
     """One document per point, as a sweep of that point alone would have written it."""
-    selections = {point_text(s["point"]): s for s in document.get("points", [])}
+    selections = {point_text(s["point"]): s for s in document.value("points") or []}
+    runs: dict[str, list[Run]] = {}
+    for run in document.runs:
+        runs.setdefault(point_text(run.point), []).append(run)
+    rows: dict[str, list[SummaryRow]] = {}
+    for row in document.summary:
+        rows.setdefault(point_text(row.point), []).append(row)
     docs = []
-    runs = by_point(document["runs"])
-    for point, rows in by_point(document["summary"]).items():
-        selection = selections.get(point, document)
-        docs.append(
-            {
-                **document,
-                "point": json.loads(point),
-                "summary": rows,
-                "runs": runs.get(point, []),
-                "best_lambda": selection.get("best_lambda"),
-                "lambda_1se": selection.get("lambda_1se"),
-            }
+    for point, point_rows in rows.items():
+        selection = selections.get(point)
+        chosen = (
+            (selection.get("best_lambda"), selection.get("lambda_1se"))
+            if selection is not None
+            else (document.best_lambda, document.lambda_1se)
         )
+        docs.append(document.at_point(json.loads(point), point_rows, runs.get(point, []), chosen))
     return docs
 
 
-def varying_axes(document: Mapping) -> list[str]:
+def varying_axes(document: Results) -> list[str]:
     """The grid keys whose values differ between the document's points."""
-    points = [json.loads(p) for p in points_of(document["summary"])]
-    written = list(document.get("config", {}).get("grid") or {})  # the config's order
+    points = [json.loads(p) for p in document.points()]
+    written = list(document.config.value("grid") or {})  # the config's order
     keys = list(dict.fromkeys(written + [k for p in points for k in p]))
     return [k for k in keys if len({json.dumps(p.get(k)) for p in points}) > 1]
 
 
-def pivot(document: dict, metric: str = "test_loss") -> tuple[list[str], list[list[str]]]:
+def pivot(document: Results, metric: str = "test_loss") -> tuple[list[str], list[list[str]]]:
     """Mean `metric` with rows λ and a column per point; '*' marks each column's λ_min."""
     docs = point_documents(document)
     axes = varying_axes(document)
-    headers = ["λ"] + [
-        point_label({k: d["point"][k] for k in axes if k in d["point"]}) for d in docs
-    ]
-    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    points = [d.value("point") for d in docs]
+    headers = ["λ"] + [point_label({k: p[k] for k in axes if k in p}) for p in points]
+    lambdas = sorted({row.lambda_ for row in document.summary})
     body = []
     for lam in lambdas:
         cells = [format_lambda(lam)]
         for d in docs:
-            row = next((r for r in d["summary"] if r["lambda"] == lam), None)
-            value = None if row is None else row.get(f"{metric}_mean")
+            row = next((r for r in d.summary if r.lambda_ == lam), None)
+            value = None if row is None else row.stat(metric)
             text = "–" if value is None else format(value, ".4g")
-            cells.append(text + (" *" if d.get("best_lambda") == lam else ""))
+            cells.append(text + (" *" if d.best_lambda == lam else ""))
         body.append(cells)
     return headers, body
 
 
-def pivot_table(document: dict, metric: str = "test_loss"):
+def pivot_table(document: Results, metric: str = "test_loss"):
     """The pivot as a rich Table."""
     from rich.table import Table
 
     headers, body = pivot(document, metric)
     table = Table(
-        title=f"{document['config']['name']}: mean {metric.replace('_', ' ')}",
-        caption="* the column's λ_min; " + convention(document["config"]),
+        title=f"{document.config.name}: mean {metric.replace('_', ' ')}",
+        caption="* the column's λ_min; " + convention(document.config.plain()),
         caption_justify="left",
     )
     for header in headers:
@@ -351,7 +357,7 @@ def pivot_table(document: dict, metric: str = "test_loss"):
     return table
 
 
-def renderables(document: dict) -> list:
+def renderables(document: Results) -> list:
     """What `show` prints as a table: one table per point, then the pivot (for a grid)."""
     if not is_grid(document):
         return [rich_table(document)]
@@ -366,14 +372,14 @@ def _numeric(headers: list[str], i: int) -> bool:
 GROKKING_HEADERS = ("step train acc ≥ 99 %", "step test acc ≥ 99 %", "delay")
 
 
-def _grokking_steps(document: dict) -> int | None:
+def _grokking_steps(document: Results) -> int | None:
     """The steps of a full-batch classifier's run (the columns' 'not within N'), else None."""
     if not grokking.applies(document):
         return None
-    return document["config"]["model"].get("epochs")
+    return document.config.model.value("epochs")
 
 
-def rich_table(document: dict):
+def rich_table(document: Results):
     """The results as a rich Table (numbers right-aligned, regimes coloured)."""
     from rich.table import Table
     from rich.text import Text
@@ -393,13 +399,13 @@ def rich_table(document: dict):
     return table
 
 
-def markdown(document: dict) -> str:
+def markdown(document: Results) -> str:
     """The table as GitHub-flavoured markdown, with the title and caption around it (for a
     grid: one per point, then the pivot)."""
     if is_grid(document):
         parts = [_markdown_one(d) for d in point_documents(document)]
         headers, body = pivot(document)
-        lines = [f"**{document['config']['name']}: mean test loss**", ""]
+        lines = [f"**{document.config.name}: mean test loss**", ""]
         lines += ["| " + " | ".join(headers) + " |", "|" + "---:|" * len(headers)]
         lines += ["| " + " | ".join(cells) + " |" for cells in body]
         lines += ["", "_* the column's λ_min_"]
@@ -407,7 +413,7 @@ def markdown(document: dict) -> str:
     return _markdown_one(document)
 
 
-def _markdown_one(document: dict) -> str:
+def _markdown_one(document: Results) -> str:
     headers, body = rows(document)
     lines = [
         f"**{title(document)}**",
@@ -422,19 +428,23 @@ def _markdown_one(document: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def csv_text(document: dict) -> str:
+def csv_text(document: Results) -> str:
     """The summary at full precision, one row per λ, for scripts and spreadsheets."""
-    summary = document["summary"]
-    keys = list(dict.fromkeys(key for row in summary for key in row))
+    summary = document.summary
+    keys = list(dict.fromkeys(key for row in summary for key in row.names()))
     if not is_grid(document) and "point" in keys:
         keys.remove("point")  # one point: the column would only say {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*keys, "mark"])
-    selections = {point_text(s["point"]): s for s in document.get("points", [])}
+    selections = {
+        point_text(s["point"]): (s.get("best_lambda"), s.get("lambda_1se"))
+        for s in document.value("points") or []
+    }
+    whole = (document.best_lambda, document.lambda_1se)
     for row in summary:
-        selection = selections.get(point_text(row.get("point")), document)
-        writer.writerow([_csv_value(row.get(k)) for k in keys] + [marks(selection, row["lambda"])])
+        chosen = selections.get(point_text(row.point), whole)
+        writer.writerow([_csv_value(row.value(k)) for k in keys] + [marks(chosen, row.lambda_)])
     return out.getvalue()
 
 
@@ -459,15 +469,15 @@ _MEANING = {
 _KNOB = "check the data for extreme values"
 
 
-def health_note(document: dict, model: Any = None) -> str | None:
+def health_note(document: Results, model: Any = None) -> str | None:
     """One line saying which runs did not train, why, and which knob to turn; None when all
     did. For the CLI to print on stderr. `model` is the model's registry entry
     (wdcli.models.MODELS, passed by the caller: reports do not import models): its meanings,
     knobs and learning-rate key name what to turn."""
-    runs = document.get("runs") or []
-    bad: dict[str, list[dict]] = {}
+    runs = document.runs
+    bad: dict[str, list[Run]] = {}
     for run in runs:
-        status = run.get("status")
+        status = run.status
         if status in UNHEALTHY:
             bad.setdefault(status, []).append(run)
     if not bad:
@@ -478,8 +488,10 @@ def health_note(document: dict, model: Any = None) -> str | None:
     total = sum(len(v) for v in bad.values())
     if total == len(runs):
         head, tail = "no run trained", "so no λ has a regime and there is no λ_min"
-    elif not any(row.get("regime") for row in document["summary"]):
-        reason = no_verdict(document["summary"]) or "no λ trained on every seed"
+    elif not any(row.regime for row in document.summary):
+        reason = (
+            no_verdict([row.plain() for row in document.summary]) or "no λ trained on every seed"
+        )
         head = f"{reason} ({total} of {len(runs)} runs did not)"
         tail = "so no λ has a regime and there is no λ_min"
     else:
@@ -488,19 +500,19 @@ def health_note(document: dict, model: Any = None) -> str | None:
     return f"warning: {head}: {'; '.join(parts)}; {tail} (docs/health.md)"
 
 
-def _health_part(document: dict, status: str, runs: list[dict], spec: Any) -> str:
-    lambdas = [run.get("lambda") for run in runs]
-    options = document.get("config", {}).get("model", {})
+def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> str:
+    lambdas = [run.lambda_ for run in runs]
+    options = document.config.model
     meanings, knobs = getattr(spec, "meanings", {}), getattr(spec, "knobs", {})
     lr_key = getattr(spec, "lr_key", None)
     meaning = (
-        _MEANING.get((status, document.get("task")))
+        _MEANING.get((status, document.task))
         or meanings.get(status)
         or _MEANING.get((status, None), "")
     )
     knob = knobs.get(status, _KNOB)
     if status == "diverged" and lr_key:
-        lr = options.get(lr_key) or 0
+        lr = options.value(lr_key) or 0
         if all(lam is not None and lam * lr >= 1 for lam in lambdas):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
@@ -513,8 +525,8 @@ def _health_part(document: dict, status: str, runs: list[dict], spec: Any) -> st
     return f"{len(lambdas)} {status} ({meaning}) at λ = {at}: {knob}"
 
 
-def _ended_above_start(run: dict) -> bool:
+def _ended_above_start(run: Run) -> bool:
     """Whether a run's training-loss curve ends above its first point (unstable training)."""
-    curve = (run.get("curve") or {}).get("train_loss") or []
+    curve = run.curve.train_loss if run.curve else []
     numbers = [v for v in (curve[:1] + curve[-1:]) if isinstance(v, (int, float))]
     return len(numbers) == 2 and len(curve) > 1 and numbers[1] > numbers[0]

@@ -13,12 +13,12 @@ regime row names what went wrong there instead (diverged, no_fit, not_converged)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 from rich.text import Text
 
 from wdcli.metrics.health import UNHEALTHY
 from wdcli.metrics.summary import no_verdict
+from wdcli.records import Results, SummaryRow
 
 CURVES = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")  # one per point
 REGIME_COLOURS = {  # shared with the figures (wdcli.report.plots)
@@ -60,24 +60,24 @@ def _frame(finite: list[float], lams: list[float], width: int, height: int):
     return scale, margin, cols, _x_cells(lams, cols), _Canvas(cols, height)
 
 
-def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool = True) -> Text:
+def loss_chart(results: Results, width: int = 80, height: int = 8, color: bool = True) -> Text:
     """The chart of a results document as a rich Text, at most `width` cells wide.
 
     height is the number of rows of the plotting area; color=False gives plain text (the
     same characters, no styles).
     """
-    rows = results.get("summary") or []
-    lams = [float(row["lambda"]) for row in rows]
+    rows = results.summary
+    lams = [float(row.lambda_) for row in rows]
     series = {
-        split: [row.get(f"{split}_loss_mean") if trained(row) else None for row in rows]
+        split: [row.stat(f"{split}_loss") if trained(row) else None for row in rows]
         for split in MARKERS
     }
     finite = [v for vals in series.values() for v in vals if _ok(v)]
     if not finite:
-        reason = no_verdict(rows) or "no λ trained on every seed"
+        reason = no_verdict([row.plain() for row in rows]) or "no λ trained on every seed"
         return Text(f"(nothing to chart: {reason})")
     scale, margin, cols, xs, canvas = _frame(finite, lams, width, height)  # type: ignore[arg-type]
-    best = results.get("best_lambda")
+    best = results.best_lambda
     if best is not None and float(best) in lams:
         canvas.vline(xs[lams.index(float(best))], "best")
     for split in ("train", "test"):
@@ -104,18 +104,18 @@ def loss_chart(results: Mapping, width: int = 80, height: int = 8, color: bool =
     return out
 
 
-def trained(row: Mapping) -> bool:
+def trained(row: SummaryRow) -> bool:
     """Whether a summary row is drawn: it has a regime and every run of it trained."""
-    regime = row.get("regime")
-    unhealthy = any(row.get(f"n_{status}") for status in UNHEALTHY)
+    regime = row.regime
+    unhealthy = any(row.count(status) for status in UNHEALTHY)
     return bool(regime) and regime != "diverged" and not unhealthy
 
 
-def regime_label(row: Mapping) -> str:
+def regime_label(row: SummaryRow) -> str:
     """The row's regime, or for a row that is not drawn what went wrong (first by precedence)."""
     if trained(row):
-        return str(row["regime"])
-    return next((s for s in UNHEALTHY if row.get(f"n_{s}")), str(row.get("regime") or "–"))
+        return str(row.regime)
+    return next((s for s in UNHEALTHY if row.count(s)), str(row.regime or "–"))
 
 
 def _ok(value) -> bool:
@@ -212,7 +212,7 @@ class _Canvas:
         return out
 
 
-def _header(results: Mapping, scale: _YScale, width: int) -> Text:
+def _header(results: Results, scale: _YScale, width: int) -> Text:
     out = Text("  ")
     out.append(f"{MARKERS['train']} train", style=STYLES["train"])
     out.append("   ")
@@ -221,14 +221,10 @@ def _header(results: Mapping, scale: _YScale, width: int) -> Text:
     out.append(
         f"{MARKERS['test']} {loss_name(results).removesuffix(' loss')}", style=STYLES["test"]
     )
-    best = results.get("best_lambda")
+    best = results.best_lambda
     if best is not None:
         out.append(f"   ┊ λ_min = {_short(float(best))}", style=STYLES["best"])
-    if "runs" in results:
-        seeds_note = f"mean loss over {spread(results)}"
-    else:
-        seeds = max((row.get("n_runs") or 0 for row in results.get("summary", [])), default=0)
-        seeds_note = f"mean loss over {seeds} seed{'s' * (seeds != 1)}"
+    seeds_note = f"mean loss over {spread(results)}"
     notes = [f"{seeds_note}, log scale", "log scale"] if scale.log else [seeds_note]
     for note in notes:  # the longest that fits
         if len(out) + len(note) + 5 <= width:
@@ -315,7 +311,7 @@ def _bracket(name: str, n: int) -> str:
     return "├" + initial.center(n - 2, "─") + "┤" if n >= 3 else initial.center(n)
 
 
-def grid_chart(document: Mapping, width: int = 80, height: int = 10, color: bool = True) -> Text:
+def grid_chart(document: Results, width: int = 80, height: int = 10, color: bool = True) -> Text:
     """Mean test loss against λ, one curve per grid point (digits 1, 2, … as markers, a
     legend above), for a grid of at most len(CURVES) points; a note for larger grids."""
     from wdcli.report.table import point_documents, varying_axes
@@ -325,10 +321,10 @@ def grid_chart(document: Mapping, width: int = 80, height: int = 10, color: bool
     if len(docs) > len(CURVES):
         return Text(f"({len(docs)} points: too many curves for the terminal; use wdcli plot)")
     axes = varying_axes(document)
-    lams = sorted({float(row["lambda"]) for row in document["summary"]})
+    lams = sorted({float(row.lambda_) for row in document.summary})
     series = []
     for doc in docs:
-        by_lam = {float(r["lambda"]): r.get("test_loss_mean") for r in doc["summary"]}
+        by_lam = {float(r.lambda_): r.test_loss_mean for r in doc.summary}
         series.append([by_lam.get(lam) for lam in lams])
     finite = [v for vals in series for v in vals if _ok(v)]
     if not finite:
@@ -347,7 +343,7 @@ def grid_chart(document: Mapping, width: int = 80, height: int = 10, color: bool
                 canvas.mark(x, scale.px(v) // 4, str(i + 1), f"curve{i}")
     legend = Text("  mean test loss: ")
     for i, doc in enumerate(docs):
-        label = point_label({k: doc["point"].get(k) for k in axes})
+        label = point_label({k: doc.value("point").get(k) for k in axes})
         legend.append(f"{i + 1} {label}   ", style=STYLES[f"curve{i}"])
     lines = [
         legend,

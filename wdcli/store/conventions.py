@@ -68,7 +68,7 @@ def convention(config) -> str:
                      for k in found)  # fmt: skip
 
 
-def lambda_axis(document: Mapping[str, Any]) -> str:
-    """The λ axis name of a figure: what λ multiplied."""
-    found = kinds(document.get("config", {}))
+def lambda_axis(config: Mapping[str, Any]) -> str:
+    """The λ axis name of a figure: what λ multiplied (config: a results file's config)."""
+    found = kinds(config)
     return "λ (" + " | ".join(SHORT[k] for k in found) + ")"

@@ -150,11 +150,12 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def load_results(path: str | Path) -> dict:
+def load_results(path: str | Path) -> Results:
     """Read and check a results file; every problem is a ResultsError naming the file.
 
-    The document comes back as plain data, checked by `records.Results`: version-1 files get
-    the run key's defaults (`point` {}, `fold` 0) and non-finite numbers read as null.
+    The document comes back as a `records.Results`: version-1 files get the run key's defaults
+    (`point` {}, `fold` 0) and non-finite numbers read as null, in the record and in its
+    `plain()` data (the file's fields in the file's order).
     """
     text = read_text(path, ResultsError, "results file")  # type: ignore[arg-type]
     if not text.strip():
@@ -169,8 +170,21 @@ def load_results(path: str | Path) -> dict:
     return check_document(document, str(path))
 
 
-def check_document(document, source: str) -> dict:
+def check_document(document, source: str) -> Results:
     """The document checked and normalised, or ResultsError naming the source and the field."""
+    record = _checked(document, source)
+    return record.with_plain(
+        _ordered_like(record.model_dump(by_alias=True, exclude_unset=True), document)
+    )
+
+
+def typed(document: dict, source: str = "the results") -> Results:
+    """A document just built (`build_document`) as a record; its `plain()` is the document
+    itself, as it is written."""
+    return _checked(document, source).with_plain(document)
+
+
+def _checked(document, source: str) -> Results:
     if not isinstance(document, dict):
         raise ResultsError(
             f"{source}: not a results file (a JSON {_kind(document)}, not an object)"
@@ -186,10 +200,9 @@ def check_document(document, source: str) -> dict:
                 f"{source}: schema version {version}, this wdcli reads versions {readable}{hint}"
             )
     try:
-        record = parse(Results, document, source)
+        return parse(Results, document, source)  # type: ignore[return-value]
     except ValueError as exc:
         raise ResultsError(str(exc)) from None
-    return _ordered_like(record.model_dump(by_alias=True, exclude_unset=True), document)
 
 
 def _ordered_like(data, raw):
