@@ -346,6 +346,29 @@ def test_decoupled_sweeps_say_so_in_caption_file_and_plot(write_config, tmp_path
 # --------------------------------------------------------------------------- plots
 
 
+def test_a_panel_where_nothing_trained_is_drawn_and_says_so(write_config, tmp_path):
+    # sgd at lr 1e4 diverges at every λ: its panel has nothing to draw on a log axis
+    config = write_config(
+        LR.replace("1e-3, 1e-2, 3e-2", "3e-2, 1e4")
+        .replace("batch_size: 16", "optimizer: sgd")
+        .replace("epochs: 4", "epochs: 60")
+        + "  model.regularization: [l2, decoupled]\n"
+    )
+    _sweep(config, tmp_path / "g.json")
+    out = tmp_path / "g.png"
+    result = runner.invoke(app, ["plot", str(tmp_path / "g.json"), "-o", str(out), "-k",
+                                 "lambda-curves", "--axis", "model.regularization"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 0
+    from wdcli.report import gridplots
+
+    figure = gridplots.figure(load_results(tmp_path / "g.json"), "lambda-curves",
+                              axis="model.regularization")  # fmt: skip
+    texts = [[t.get_text() for t in ax.texts] for ax in figure.axes]
+    assert texts == [[], ["no λ trained on every seed here\n(see each run's status)"]]
+    assert [ax.get_yscale() for ax in figure.axes] == ["log", "linear"]
+
+
 def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write_config, tmp_path):
     from wdcli.report import gridplots
 

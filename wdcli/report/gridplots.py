@@ -144,7 +144,7 @@ def _curves(document: Results, axis: str):
                 k = lambdas.index(best)
                 ax.plot([k], [y[k]], "*", color=colour, markersize=14, markeredgecolor="black")
         _lambda_ticks(ax, lambdas)
-        ax.set_yscale("log")
+        _log_scale(ax)
         ax.set_xlabel(lambda_axis(document.config.plain()))
         ax.set_ylabel("mean test loss (log scale)")
         ax.set_title(point_label(rest) or "", fontsize=10)
@@ -173,13 +173,25 @@ def _lambda_curves(document: Results, axis: str):
         ax.plot(x, best, "k--", linewidth=2.4, label="best λ per point", gid="best")
         if not numeric:
             ax.set_xticks(x, [_value_text(v) for v in values], rotation=45, ha="right")
-        ax.set_yscale("log")
+        _log_scale(ax)
         ax.set_xlabel(axis)
         ax.set_ylabel("mean test loss (log scale)")
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.legend(fontsize=8, title=lambda_axis(document.config.plain()), title_fontsize=8)
     _title(fig, document, f"test loss against {axis}, one curve per λ")
     return fig
+
+
+def _log_scale(ax) -> None:
+    """A log-scaled loss axis, or, when no λ of the panel trained (nothing finite and positive
+    to draw), a panel that says so: matplotlib cannot log-scale an axis without data."""
+    values = [np.asarray(line.get_ydata(), float) for line in ax.get_lines()]
+    if any(np.any(np.isfinite(v) & (v > 0)) for v in values):
+        ax.set_yscale("log")
+        return
+    ax.text(0.5, 0.5, "no λ trained on every seed here\n(see each run's status)",
+            transform=ax.transAxes, ha="center", va="center", color="0.3")  # fmt: skip
+    ax.set_yticks([])
 
 
 def _heatmaps(document: Results, axis: str):
@@ -249,7 +261,7 @@ def _isolation(document: Results):
             ax.plot([k], [y[k]], "*", color="gold", markersize=16, markeredgecolor="black",
                     label=f"λ_min = {format_lambda(best)}")  # fmt: skip
         _lambda_ticks(ax, lambdas)
-        ax.set_yscale("log")
+        _log_scale(ax)
         ax.set_xlabel(lambda_axis(document.config.plain()))
         ax.set_ylabel("mean test loss (log scale)")
         ax.set_title(point_label(_point(doc)) or "", fontsize=10)
