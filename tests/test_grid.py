@@ -367,6 +367,16 @@ def test_a_panel_where_nothing_trained_is_drawn_and_says_so(write_config, tmp_pa
     texts = [[t.get_text() for t in ax.texts] for ax in figure.axes]
     assert texts == [[], ["no λ trained on every seed here\n(see each run's status)"]]
     assert [ax.get_yscale() for ax in figure.axes] == ["log", "linear"]
+    diverged = write_config(LR.replace("1e-3, 1e-2, 3e-2", "1e3, 1e4")
+                            .replace("batch_size: 16", "optimizer: sgd"), "d.yaml")  # fmt: skip
+    _sweep(diverged, tmp_path / "d.json")
+    result = runner.invoke(app, ["plot", str(tmp_path / "d.json"), "-o", str(out), "-k",
+                                 "heatmap"])  # fmt: skip
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{tmp_path / 'd.json'}: no λ trained on every seed at any point: no heatmap to draw "
+        "(see each run's status)\n",
+    )
 
 
 def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write_config, tmp_path):

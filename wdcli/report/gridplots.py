@@ -78,7 +78,10 @@ def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
             return _isolation(document)
         axis = axis or axes[-1]
         draw = {"heatmap": _heatmaps, "curves": _curves, "lambda-curves": _lambda_curves}
-        return draw[kind](document, axis)
+        try:
+            return draw[kind](document, axis)
+        except GridPlotError as exc:
+            raise GridPlotError(f"{source}: {exc}") from None
 
 
 def _lambda_ticks(ax, lambdas: Sequence[float], which: str = "x") -> None:
@@ -203,7 +206,8 @@ def _heatmaps(document: Results, axis: str):
     values = [v for docs in groups.values() for d in docs for v in
               (_mean(d, lam) for lam in lambdas) if math.isfinite(v) and v > 0]  # fmt: skip
     if not values:
-        raise GridPlotError("no finite positive test loss to draw")
+        raise GridPlotError("no λ trained on every seed at any point: no heatmap to draw "
+                            "(see each run's status)")  # fmt: skip
     norm = LogNorm(vmin=min(values), vmax=max(values))
     fig = Figure(figsize=(1.2 + 4.6 * len(groups), 5.4), layout="constrained")
     panels = fig.subplots(1, len(groups), squeeze=False)[0]
