@@ -187,18 +187,17 @@ def test_fit_reports_the_final_point_of_its_curves():
 
 
 def test_auto_eval_every_keeps_evaluation_within_its_share_of_training():
-    # a point costs ≈ n_evaluated / (3·n_train) epochs: 2000 + 2000 rows → 0.67 → every 9th
+    # a point costs ≈ n_evaluated / (2·n_train) epochs: 2000 + 2000 rows → 1 → every 13th
     auto = MLPModel(name="mlp")
     assert auto.eval_every == "auto"
-    assert costs.eval_stride(auto, 2000, 4000) == 9  # 0.67 / 9 = 7.4 % ≤ 8 % < 0.67 / 8
-    assert costs.eval_stride(auto, 200, 1200) == 25  # configs/mlp.yaml's splits: 2 / 25 = 8 %
-    assert costs.eval_stride(auto, 10_000, 10_001) == 5  # never a stride whose share is > 8 %
+    assert costs.eval_stride(auto, 2000, 4000) == 13  # 1 / 13 = 7.7 % ≤ 8 % < 1 / 12
+    assert costs.eval_stride(auto, 200, 1200) == 38  # configs/mlp.yaml's splits: 3 / 38 = 7.9 %
+    assert costs.eval_stride(auto, 10_000, 10_001) == 7  # never a stride whose share is > 8 %
     assert costs.eval_stride(auto, 10_000, 100) == 1
     assert costs.eval_stride(options(eval_every=3), 2000, 4000) == 3
-    fit = fit_mlp(
-        dataset(n_train=40, n_test=30), np.array([0.0]), 0, options(eval_every="auto", epochs=20)
-    )
-    np.testing.assert_array_equal(fit.curves["epoch"], [0, 8, 16, 20])  # 70 / (3·40·0.08) → 8
+    fit = fit_mlp(dataset(n_train=40, n_test=30), np.array([0.0]), 0,
+                  options(eval_every="auto", epochs=20))  # fmt: skip
+    np.testing.assert_array_equal(fit.curves["epoch"], [0, 11, 20])  # 0.875 / 0.08 → 11
 
 
 # --------------------------------------------------------------------------- regularisation

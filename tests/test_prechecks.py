@@ -76,7 +76,7 @@ seeds: 2
     ("overrides", "message"),
     [
         (["model.hidden=[100000,100000]"], "model.hidden: the sweep would need about 1.75 TB of memory for 1e+10 weights × 3 λ, with their gradients and optimiser state, more than the 1 GB available; make it smaller"),
-        (["model.epochs=1000000000"], "model.epochs: the sweep would need about 119 GB of memory for the loss curves, 166666668 points per run (raise model.eval_every to keep fewer), more than the 1 GB available; make it smaller"),
+        (["model.epochs=1000000000"], "model.epochs: the sweep would need about 79.5 GB of memory for the loss curves, 111111113 points per run (raise model.eval_every to keep fewer), more than the 1 GB available; make it smaller"),
         (["dataset.n_samples=100000000"], "dataset.n_samples: the sweep would need about 29.8 GB of memory for the data, 100000000 × 10 numbers, more than the 1 GB available; make it smaller"),
         (["dataset.n_features=200000000"], "dataset.n_features: the sweep would need about 596 GB of memory for the data, 100 × 200000000 numbers, more than the 1 GB available; make it smaller"),
         (["lambdas={start: 1.0e-6, stop: 1, num: 10000}", "seeds=100"], "lambdas, seeds: the sweep would need about 2.32 GB of memory (1.86 GB of it for the records of 1000000 runs), more than the 1 GB available; make it smaller"),

@@ -79,10 +79,12 @@ def ridge_macs(options: Any, shape: Shape, lambdas: int, seeds: int) -> float:
 
 
 # Default curves (`eval_every: auto`) cost at most about this share of training time. A point
-# is one forward product per layer over every evaluated row; a training epoch is a forward and
-# two backward products over the training rows. So evaluating every s-th epoch costs about
-# n_evaluated / (3·n_train·s) of training (benchmarks/bench_mlp.py, case eval, measures it).
+# is one forward product per layer over every evaluated row, a training epoch a forward and two
+# backward products over the training rows: by products a point costs n_evaluated / (3·n_train)
+# epochs, but timed inside runs (benchmarks/bench_mlp.py, case eval) it costs about
+# n_evaluated / (2·n_train): the losses, sums and checks of an evaluation add their share.
 EVAL_SHARE = 0.08
+EPOCHS_PER_ROW_EVALUATED = 1 / 2  # a point's cost in epochs, per evaluated row per training row
 
 
 def eval_stride(options: Any, n_train: int, n_evaluated: int) -> int:
@@ -90,7 +92,8 @@ def eval_stride(options: Any, n_train: int, n_evaluated: int) -> int:
     evaluations (of n_evaluated rows in all splits) cost at most EVAL_SHARE of training."""
     if options.eval_every != "auto":
         return int(options.eval_every)
-    return max(1, math.ceil(n_evaluated / (3 * n_train * EVAL_SHARE)))
+    point = EPOCHS_PER_ROW_EVALUATED * n_evaluated / n_train
+    return max(1, math.ceil(point / EVAL_SHARE))
 
 
 def mlp_memory(options: Any, shape: Shape, K: int, workers: int, runs: int) -> dict:
