@@ -22,6 +22,7 @@ PURE_MODULES = [
     "wdcli.activations",
     "wdcli.optim",
     "wdcli.fused",
+    "wdcli.fpenv",
     "wdcli.data",
     "wdcli.data.dataset",
 ]
@@ -142,7 +143,7 @@ def test_dependencies_point_down():
         "wdcli.report": {"wdcli.store", "wdcli.metrics", "wdcli.config"},
         "wdcli.executors": set(),
         "wdcli.models": {"wdcli.data", "wdcli.metrics", "wdcli.config", "wdcli.activations",
-                         "wdcli.optim", "wdcli.fused"},
+                         "wdcli.optim", "wdcli.fused", "wdcli.fpenv"},
         "wdcli.store": {"wdcli.config", "wdcli.records"},
         "wdcli.data": {"wdcli.config", "wdcli.memory"},
         "wdcli.metrics": set(),

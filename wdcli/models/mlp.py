@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
-from wdcli import fused
+from wdcli import fpenv, fused
 from wdcli.activations import Passes, sigmoid_into
 from wdcli.data import REGRESSION, Dataset
 from wdcli.metrics import health
@@ -557,10 +557,12 @@ def train_stacked(
     orders = iter(orders)
     diverged = np.zeros(K, bool)
     # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
-    # single-threaded GEMM gives each column the same bits whatever K is (threaded it does not).
-    # Overflow is expected (e^z in activations) and divergence is handled below.
+    # single-threaded GEMM gives each column the same bits whatever K is (threaded it does not);
+    # it also runs in this thread, where flush_to_zero keeps subnormal numbers from slowing
+    # it down (wdcli.fpenv). Overflow is expected (e^z in activations) and divergence is
+    # handled below.
     ignore = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
-    with threadpool_limits(limits=1, user_api="blas"), ignore:
+    with threadpool_limits(limits=1, user_api="blas"), ignore, fpenv.flush_to_zero():
         for epoch in range(options.epochs + 1):
             if epoch > 0:
                 _train_epoch(trainers, shared, orders, options)
