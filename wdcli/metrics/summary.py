@@ -84,9 +84,9 @@ def eligible(row: dict) -> bool:
 
 def select_lambdas(rows: list[dict]) -> tuple[float | None, float | None]:
     """(λ_min, λ_1se) among the eligible of summary rows sorted by λ; None where undefined."""
-    scored = [r for r in rows if eligible(r)]
-    if not scored or len(scored) < min(2, len(rows)):
+    if no_verdict(rows) is not None:
         return None, None
+    scored = [r for r in rows if eligible(r)]
     best = min(r["test_loss_mean"] for r in scored)
     lam_min_row = [r for r in scored if r["test_loss_mean"] == best][-1]
     se = lam_min_row["test_loss_se"]

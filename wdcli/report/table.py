@@ -241,7 +241,7 @@ def _curve_stride(document: Results) -> int | str:
         if len(epochs) > 1:
             return epochs[1] - epochs[0]
     stride = document.config.model.value("eval_every")
-    return "?" if stride is None and not document.config.model.has("eval_every") else stride
+    return "?" if stride is None else stride
 
 
 def rows(document: Results) -> tuple[list[str], list[list[str]]]:
