@@ -167,20 +167,20 @@ def _backward_outer(D: np.ndarray, A: np.ndarray, dZ: np.ndarray, delta: np.ndar
 
 def _fused_relu(kernels: Kernels) -> Activation:
     def forward(Z: np.ndarray, dZ: np.ndarray | None = None) -> None:
-        kernels["relu_forward"](Z, Z.dtype.type(0))
+        kernels["relu_forward"](Z, Z.dtype.type(0), Z.dtype.type(1))
 
     return forward
 
 
 def _fused_relu_backward(kernels: Kernels) -> Backward:
     def backward(D: np.ndarray, A: np.ndarray, dZ: np.ndarray) -> None:
-        kernels["relu_backward"](D, A, D.dtype.type(0))
+        kernels["relu_backward"](D, A, D.dtype.type(0), D.dtype.type(1))
 
     return backward
 
 
 def _fused_relu_outer(kernels: Kernels) -> BackwardOuter:
     def backward_outer(D: np.ndarray, A: np.ndarray, dZ: np.ndarray, delta: np.ndarray) -> None:
-        kernels["relu_backward_outer"](D, A, delta, D.dtype.type(0))
+        kernels["relu_backward_outer"](D, A, delta, D.dtype.type(0), D.dtype.type(1))
 
     return backward_outer

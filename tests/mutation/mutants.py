@@ -203,8 +203,8 @@ MUTANTS += [
     Mutant(
         "relu-mask-compiled",
         "wdcli/fused.py",
-        "                d[i] = d[i] * zero",
-        "                d[i] = d[i]",
+        "            d[i] = d[i] * (one if a[i] > zero else zero)",
+        "            d[i] = d[i]",
         "the compiled relu backward forgets the mask",
     ),
     Mutant(
