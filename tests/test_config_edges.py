@@ -40,6 +40,7 @@ def run(*args: str):
         (BASE + "lambdas: {start: 0.1, stop: 0.1, num: 3, include_zero: true, scale: linear}\n", "{p}: lambdas: only 1 of the num: 3 values from 0.1 to 0.1 are distinct; set num: 1 or widen start…stop"),
         (BASE + "lambdas: {start: 1.0, stop: 1.0000000000000002, num: 5, scale: linear}\n", "{p}: lambdas: only 2 of the num: 5 values from 1 to 1 are distinct; set num: 2 or widen start…stop"),
         (BASE + "lambdas: [0.1, 1.0e-1]\n", "{p}: lambdas: duplicate value 0.1"),
+        (BASE + "lambdas: {values: [0, 0.1]}\n", "{p}: lambdas.values: write the λ as a list instead: lambdas: [0, 0.01, 0.1]"),
         (BASE + "lambdas: [0, -0.0]\n", "{p}: lambdas: duplicate value -0"),
         (BASE + "lambdas: [0]\nseeds: [3, 1, 3]\n", "{p}: seeds: duplicate value 3"),
         (BASE + "lambdas: [0]\nseeds: 100001\n", "{p}: seeds: must be ≤ 100000"),

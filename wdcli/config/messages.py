@@ -36,6 +36,12 @@ def validate(data: Any, source: str) -> Config:
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise ConfigError(f"{source}: the config is {kind}")
     data = {k: v for k, v in data.items() if not _is_extension(k)}
+    grid = data.get("lambdas")
+    if isinstance(grid, dict) and "values" in grid and "auto" not in grid:
+        # values belong to auto grids only (the sweep fills them in); the usual mistake
+        # would otherwise read as an unknown key and three missing ones
+        raise ConfigError(f"{source}: lambdas.values: write the λ as a list instead: "
+                          "lambdas: [0, 0.01, 0.1]")  # fmt: skip
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
