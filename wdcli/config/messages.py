@@ -89,8 +89,8 @@ def _describe(err: dict) -> str:
     if (kind == "model_attributes_type" or kind == "model_type") and loc == ["lambdas"]:
         return "lambdas: must be a list of λ, a mapping, or auto"
     if kind == "model_attributes_type" or kind == "model_type":
-        names = list(DATASET_CONFIGS if field == "dataset" else MODEL_CONFIGS)
-        if field in ("dataset", "model") and err.get("input") in names:  # model: logistic
+        known = list(DATASET_CONFIGS if field == "dataset" else MODEL_CONFIGS)
+        if field in ("dataset", "model") and err.get("input") in known:  # model: logistic
             return f"{field}: must be a mapping: write {{name: {err['input']}}}"
         return f"{field}: must be a mapping"
     if isinstance(err.get("input"), YamlBoolean):
