@@ -379,6 +379,26 @@ def test_a_panel_where_nothing_trained_is_drawn_and_says_so(write_config, tmp_pa
     )
 
 
+def test_many_lambda_curves_get_their_own_colours_and_a_legend_beside_the_panel(write_config,
+                                                                               tmp_path):  # fmt: skip
+    from wdcli.report import gridplots
+
+    few, many = "[0, 1e-3, 1e-1]", "{start: 1e-5, stop: 1, num: 11, include_zero: true}"
+    for lambdas, beside in ((few, False), (many, True)):
+        config = write_config(LR.replace("[0, 1e-3, 1e-1]", lambdas), f"{beside}.yaml")
+        _sweep(config, tmp_path / f"{beside}.json")
+        figure = gridplots.figure(load_results(tmp_path / f"{beside}.json"), "lambda-curves",
+                                  axis="model.lr")  # fmt: skip
+        figure.canvas.draw()  # a Figure made directly gets an Agg canvas
+        (ax,) = figure.axes
+        curves = [line for line in ax.get_lines() if str(line.get_gid()).startswith("λ")]
+        assert len(curves) == (3 if not beside else 12)
+        assert len({line.get_color() if isinstance(line.get_color(), str)
+                    else tuple(line.get_color()) for line in curves}) == len(curves)  # fmt: skip
+        legend, panel = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert bool(legend.x0 >= panel.x1) == beside
+
+
 def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write_config, tmp_path):
     from wdcli.report import gridplots
 

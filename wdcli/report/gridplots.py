@@ -30,6 +30,7 @@ from wdcli.store.conventions import convention, lambda_axis
 KINDS = ("auto", "curves", "lambda-curves", "heatmap", "isolation")
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+LEGEND_INSIDE = 6  # λ curves whose legend still fits inside a panel; more go beside it
 
 
 class GridPlotError(WdcliError):
@@ -161,17 +162,17 @@ def _lambda_curves(document: Results, axis: str):
 
     lambdas = sorted({row.lambda_ for row in document.summary})
     groups = _groups(document, axis)
-    fig = Figure(figsize=(6.5 * len(groups), 5.0), layout="constrained")
+    beside = len(lambdas) > LEGEND_INSIDE
+    fig = Figure(figsize=((8.0 if beside else 6.5) * len(groups), 5.0), layout="constrained")
     panels = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
         values = [_point(d).get(axis) for d in docs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         x = np.array(values, float) if numeric else np.arange(len(values))
-        for i, lam in enumerate(lambdas):
+        for lam, colour in zip(lambdas, _lambda_colours(len(lambdas)), strict=True):
             y = np.array([_mean(d, lam) for d in docs])
             label = f"λ = {format_lambda(lam)}"
-            ax.plot(x, y, "o-", color=COLOURS[i % len(COLOURS)], label=label, gid=label,
-                    markersize=3)  # fmt: skip
+            ax.plot(x, y, "o-", color=colour, label=label, gid=label, markersize=3)
         best = np.array([min((_mean(d, lam) for lam in lambdas), default=np.nan) for d in docs])
         ax.plot(x, best, "k--", linewidth=2.4, label="best λ per point", gid="best")
         if not numeric:
@@ -180,9 +181,21 @@ def _lambda_curves(document: Results, axis: str):
         ax.set_xlabel(axis)
         ax.set_ylabel("mean test loss (log scale)")
         ax.set_title(point_label(rest) or "", fontsize=10)
-        ax.legend(fontsize=8, title=lambda_axis(document.config.plain()), title_fontsize=8)
+        place = {"loc": "center left", "bbox_to_anchor": (1.02, 0.5)} if beside else {}
+        ax.legend(fontsize=8, title=lambda_axis(document.config.plain()), title_fontsize=8,
+                  **place)  # fmt: skip
     _title(fig, document, f"test loss against {axis}, one curve per λ")
     return fig
+
+
+def _lambda_colours(n: int) -> list:
+    """One colour per λ: the palette while it lasts, else a sequential map (λ are ordered, and
+    no two curves may share a colour)."""
+    if n <= len(COLOURS):
+        return list(COLOURS[:n])
+    from matplotlib import colormaps
+
+    return [colormaps["viridis"](t) for t in np.linspace(0, 0.95, n)]
 
 
 def _log_scale(ax) -> None:
