@@ -379,6 +379,44 @@ def test_a_panel_where_nothing_trained_is_drawn_and_says_so(write_config, tmp_pa
     )
 
 
+def test_per_epoch_curves_of_a_grid_are_drawn_per_point_never_averaged_over_points(
+    write_config, tmp_path
+):
+    from wdcli.report.plots import curves_figure
+
+    document = _sweep(write_config(LR), tmp_path / "g.json")
+    figure = curves_figure(load_results(tmp_path / "g.json"))
+    assert [ax.get_title() for ax in figure.axes] == [
+        "lr (lr=0.001)", "lr (lr=0.01)", "lr (lr=0.03)"]  # fmt: skip
+    for ax, lr in zip(figure.axes, (1e-3, 1e-2, 3e-2), strict=True):
+        run = next(r for r in document["runs"]
+                   if r["point"] == {"model.lr": lr} and r["lambda"] == 0)  # fmt: skip
+        test = next(line for line in ax.get_lines() if line.get_gid() == "curve-test-0")
+        np.testing.assert_allclose(test.get_ydata(), run["curve"]["test_loss"], rtol=1e-12)
+
+
+def test_a_grid_overlaid_with_another_sweep_is_one_series_per_point_and_its_legend_fits(
+    write_config, tmp_path
+):
+    from wdcli.report.plots import validation_figure
+
+    _sweep(write_config(LR), tmp_path / "g.json")
+    _sweep(write_config(LR.split("grid:")[0], "plain.yaml"), tmp_path / "p.json")
+    out = tmp_path / "both.png"
+    result = runner.invoke(app, ["plot", str(tmp_path / "g.json"), str(tmp_path / "p.json"),
+                                 "-o", str(out)])  # fmt: skip
+    assert (result.exit_code, result.stderr) == (0, f"wrote {out}\n")
+    assert out.stat().st_size > 0
+    figure = validation_figure([load_results(tmp_path / p) for p in ("g.json", "p.json")])
+    figure.canvas.draw()
+    (legend,) = figure.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[:2] == ["lr (lr=0.001): train", "lr (lr=0.001): test"]
+    assert "lr: train" in labels
+    box, page = legend.get_window_extent(), figure.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1
+
+
 def test_many_lambda_curves_get_their_own_colours_and_a_legend_beside_the_panel(write_config,
                                                                                tmp_path):  # fmt: skip
     from wdcli.report import gridplots

@@ -23,10 +23,12 @@ from wdcli.errors import WdcliError
 from wdcli.records import Curve, Results
 from wdcli.report.style import DPI, _style
 from wdcli.report.termchart import REGIME_COLOURS, regime_label, trained
+from wdcli.runkey import point_label
 
 FORMATS = (".png", ".svg")
 LOSS_FLOOR = 1e-6  # lowest loss shown per step: below it float32 shows only rounding
 WIDTH, HEIGHT = 8.0, 5.0  # inches: 960 × 600 pixels at DPI, readable at 100 %
+LEGEND_CHARS = 130  # characters of legend text across a figure WIDTH wide
 TRAIN, TEST = "#1f77b4", "#ff7f0e"  # matplotlib's first two colours
 FILE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
@@ -100,8 +102,9 @@ def save(fig, out) -> Path:
 
 
 def validation_figure(results, sources: Sequence[str] | None = None):
-    """Train and test loss against λ (accuracy below for classification), as a Figure."""
-    docs = _documents(results, sources)
+    """Train and test loss against λ (accuracy below for classification), as a Figure; a grid
+    or tune sweep among several documents is drawn as one series per point."""
+    docs = _documents(*_by_point(results, sources))
     with _style():
         return _validation(docs)
 
@@ -109,8 +112,9 @@ def validation_figure(results, sources: Sequence[str] | None = None):
 def curves_figure(
     results, lambdas: Sequence[float] | None = None, sources: Sequence[str] | None = None
 ):
-    """Per-epoch train and test loss (mean over seeds) at a few λ, one panel per document."""
-    docs = _documents(results, sources)
+    """Per-epoch train and test loss (mean over seeds) at a few λ, one panel per document
+    and, for a grid or tune sweep, per point."""
+    docs = _documents(*_by_point(results, sources))
     for doc in docs:
         if not any(run.curve for run in doc.data.runs):
             model = doc.data.config.model.name
@@ -122,6 +126,22 @@ def curves_figure(
         if all(_by_step(doc) for doc in docs):
             return _step_curves(docs, lambdas)
         return _curves(docs, lambdas)
+
+
+def _by_point(results, sources) -> tuple[list[Results], list[str] | None]:
+    """Grid and tune documents split into one document per point, so that a curve is the mean
+    over the seeds of one point's runs, never over points."""
+    from wdcli.report.table import point_documents
+
+    docs = [results] if isinstance(results, Results) else list(results)
+    given = list(sources) if sources else None
+    out: list[Results] = []
+    names: list[str] = []
+    for i, doc in enumerate(docs):
+        parts = point_documents(doc) if len(doc.points()) > 1 else [doc]
+        out += parts
+        names += [given[i] if given else ""] * len(parts)
+    return out, names if given else None
 
 
 def nearest_lambda(grid: Sequence[float], value: float) -> float:
@@ -176,7 +196,7 @@ def _documents(results: Results | Sequence[Results], sources) -> list[_Doc]:
         if sources
         else ["results" if len(docs) == 1 else f"results[{i}]" for i in range(len(docs))]
     )
-    names = [d.config.name for d in docs]
+    names = [_name(d) for d in docs]
     labels = [
         f"{n} ({Path(s).name})" if names.count(n) > 1 else n
         for n, s in zip(names, sources, strict=True)
@@ -190,6 +210,12 @@ def _documents(results: Results | Sequence[Results], sources) -> list[_Doc]:
             f"{out[-1].source}: cannot overlay classification and regression results in one figure"
         )
     return out
+
+
+def _name(document: Results) -> str:
+    """The config's name, with the grid point of a document that is one point of a grid."""
+    point = document.value("point")
+    return f"{document.config.name} ({point_label(point)})" if point else document.config.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,7 +551,8 @@ def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
     fig.suptitle(f"{names}: {what}\n{_convention(docs[0])}")
     handles, labels = _legend_entries(rows[0])
     ncols = len(labels) if len(labels) <= 5 else math.ceil(len(labels) / 2)
-    fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
+    fit = LEGEND_CHARS // (max(map(len, labels), default=0) + 6)  # + the handle and a gap
+    fig.legend(handles, labels, loc="outside lower center", ncols=max(1, min(ncols, fit)))
 
 
 def _legend_entries(row):
