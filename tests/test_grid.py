@@ -437,6 +437,21 @@ def test_many_lambda_curves_get_their_own_colours_and_a_legend_beside_the_panel(
         assert bool(legend.x0 >= panel.x1) == beside
 
 
+def test_eleven_grid_values_get_eleven_colours(write_config, tmp_path):
+    from wdcli.report import gridplots
+
+    noises = ", ".join(f"{0.1 * (i + 1):.1f}" for i in range(11))
+    config = write_config("name: n\ndataset: {name: poly, n_samples: 30}\nmodel: {name: linear}\n"
+                          f"lambdas: [0.01, 1]\ngrid:\n  dataset.noise: [{noises}]\n")  # fmt: skip
+    _sweep(config, tmp_path / "n.json")
+    figure = gridplots.figure(load_results(tmp_path / "n.json"), "curves", axis="dataset.noise")
+    curves = [
+        line for line in figure.axes[0].get_lines() if str(line.get_gid()).startswith("noise=")
+    ]
+    assert len(curves) == 11
+    assert len({str(line.get_color()) for line in curves}) == 11
+
+
 def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write_config, tmp_path):
     from wdcli.report import gridplots
 

@@ -138,9 +138,8 @@ def _curves(document: Results, axis: str):
     fig = Figure(figsize=(6.0 * len(groups), 5.0), layout="constrained")
     panels = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
-        for i, doc in enumerate(docs):
+        for doc, colour in zip(docs, _colours(len(docs)), strict=True):
             y = np.array([_mean(doc, lam) for lam in lambdas])
-            colour = COLOURS[i % len(COLOURS)]
             label = f"{axis.rsplit('.', 1)[-1]}={_value_text(_point(doc).get(axis))}"
             ax.plot(np.arange(len(lambdas)), y, "o-", color=colour, label=label, gid=label)
             best = doc.best_lambda
@@ -169,7 +168,7 @@ def _lambda_curves(document: Results, axis: str):
         values = [_point(d).get(axis) for d in docs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         x = np.array(values, float) if numeric else np.arange(len(values))
-        for lam, colour in zip(lambdas, _lambda_colours(len(lambdas)), strict=True):
+        for lam, colour in zip(lambdas, _colours(len(lambdas)), strict=True):
             y = np.array([_mean(d, lam) for d in docs])
             label = f"λ = {format_lambda(lam)}"
             ax.plot(x, y, "o-", color=colour, label=label, gid=label, markersize=3)
@@ -188,9 +187,9 @@ def _lambda_curves(document: Results, axis: str):
     return fig
 
 
-def _lambda_colours(n: int) -> list:
-    """One colour per λ: the palette while it lasts, else a sequential map (λ are ordered, and
-    no two curves may share a colour)."""
+def _colours(n: int) -> list:
+    """One colour per curve: the palette while it lasts, else a sequential map (no two curves
+    may share a colour; λ and most grid values are ordered)."""
     if n <= len(COLOURS):
         return list(COLOURS[:n])
     from matplotlib import colormaps
