@@ -171,6 +171,22 @@ def test_another_model_is_named_not_listed_option_by_option(tmp_path):
     )
 
 
+def test_no_lambda_in_common_does_not_suggest_common(tmp_path):
+    base = {
+        "schema_version": 1,
+        "config": {"dataset": {"name": "poly"}, "model": {"name": "linear"}},
+        "runs": [],
+        "summary": [{"lambda": 1.0, "test_loss_mean": 1.0, "regime": "good"}],
+    }
+    cand = copy.deepcopy(base)
+    cand["config"]["dataset"]["noise"] = 2.0
+    cand["summary"][0]["lambda"] = 2.0
+    with pytest.raises(IncomparableError) as info:
+        compare(results_of(base), results_of(cand), names=("a", "b"))
+    assert str(info.value).startswith("cannot compare a and b: dataset differs")
+    assert str(info.value).endswith("; they have no λ (at the same grid point) in common")
+
+
 # --------------------------------------------------------------------------- --direction
 
 

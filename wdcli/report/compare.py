@@ -227,10 +227,13 @@ def compare(
     rows_b = {row.row_key(): row for row in candidate.summary}
     shared = [key for key in rows_a if key in rows_b]
     if found and not common:
+        hint = (
+            f"pass --common to compare anyway on the {len(shared)} λ both have"
+            if shared
+            else "they have no λ (at the same grid point) in common"
+        )
         raise IncomparableError(
-            f"cannot compare {names[0]} and {names[1]}: "
-            + "; ".join(found)
-            + f"; pass --common to compare anyway on the {len(shared)} λ both have"
+            f"cannot compare {names[0]} and {names[1]}: " + "; ".join(found) + f"; {hint}"
         )
     if not shared:
         raise IncomparableError(f"cannot compare {names[0]} and {names[1]}: no λ in common")
