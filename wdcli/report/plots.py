@@ -134,14 +134,11 @@ def _by_point(results, sources) -> tuple[list[Results], list[str] | None]:
     from wdcli.report.table import point_documents
 
     docs = [results] if isinstance(results, Results) else list(results)
-    given = list(sources) if sources else None
-    out: list[Results] = []
-    names: list[str] = []
-    for i, doc in enumerate(docs):
-        parts = point_documents(doc) if len(doc.points()) > 1 else [doc]
-        out += parts
-        names += [given[i] if given else ""] * len(parts)
-    return out, names if given else None
+    parts = [point_documents(doc) if len(doc.points()) > 1 else [doc] for doc in docs]
+    split = [part for group in parts for part in group]
+    if not sources:
+        return split, None
+    return split, [name for name, group in zip(sources, parts, strict=True) for _ in group]
 
 
 def nearest_lambda(grid: Sequence[float], value: float) -> float:
