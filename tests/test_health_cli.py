@@ -67,6 +67,53 @@ def test_sgd_with_a_large_learning_rate_diverges_every_run(write_config, tmp_pat
     ]
 
 
+def _prices_csv(path):
+    """A regression CSV in the units of house prices: y ≈ 5e5 ± 4e4, features on scales 1e3
+    and 1, and a category."""
+    rng = np.random.default_rng(1)
+    a, b, city = rng.normal(size=300) * 1000, rng.normal(size=300), rng.choice(["x", "y", "z"], 300)
+    price = 5e5 + 30 * a + 2e4 * b + 1e4 * rng.normal(size=300)
+    rows = [f"{x},{z},{c},{y}" for x, z, c, y in zip(a, b, city, price, strict=True)]
+    path.write_text("a,b,city,price\n" + "\n".join(rows) + "\n")
+
+
+PRICES = """\
+name: prices
+dataset: {name: csv, path: prices.csv, target: price, categorical: [city]}
+model: {name: mlp, hidden: [32], optimizer: adam, lr: 3.0, epochs: 50, batch_size: 32}
+lambdas: [0, 0.001, 0.01]
+seeds: 2
+"""
+
+
+def test_adam_bouncing_at_a_learning_rate_far_too_large_is_diverged(write_config, tmp_path):
+    # The losses jump to 6–200 × their start and fall back, never overflowing: every run
+    # ended far above what lr 0.01 reaches (2e8 against 1e8), and was once reported `ok`,
+    # with all three λ `flat`.
+    _prices_csv(tmp_path / "prices.csv")
+    result, document = sweep(write_config(PRICES), tmp_path)
+    assert {run["status"] for run in document["runs"]} == {"diverged"}
+    assert document["best_lambda"] is None
+    assert stderr_lines(result)[0].startswith(
+        "warning: no run trained: 6 diverged (loss or weights blew up) at λ = 0, 0.001, 0.01: "
+        "lower model.lr;"
+    )
+    _, sane = sweep(write_config(PRICES), tmp_path, "--set", "model.lr=0.01", "--force")
+    assert {run["status"] for run in sane["runs"]} == {"ok"}
+
+
+def test_a_learning_rate_far_too_small_is_not_converged(write_config, tmp_path):
+    # sgd at lr 1e-6 leaves the networks where they started (J moves by 0.2 %); one seed's
+    # start happened to beat the mean, and was once reported `ok`.
+    _prices_csv(tmp_path / "prices.csv")
+    config = write_config(PRICES)
+    result, document = sweep(config, tmp_path, "--set", "model.optimizer=sgd",
+                             "--set", "model.lr=1e-6")  # fmt: skip
+    statuses = {(run["seed"], run["status"]) for run in document["runs"]}
+    assert (0, "not_converged") in statuses and (0, "ok") not in statuses
+    assert "raise model.epochs or model.lr" in stderr_lines(result)[0]
+
+
 def test_too_few_epochs_is_no_fit(write_config, tmp_path):
     config = write_config(TINY_MLP)
     result, document = sweep(
@@ -217,7 +264,7 @@ def test_the_note_lists_each_status_with_its_lambdas_and_knob():
         "warning: 4 of 15 runs did not train: 2 diverged (loss or weights blew up) at λ = 0, 1: "
         "lower model.lr; 1 no_fit (worse on the training split than predicting the mean) at "
         "λ = 1: raise model.epochs or model.lr; 1 not_converged (training loss still falling at "
-        "the end) at λ = 1: raise model.epochs; those λ get no regime and are never λ_min or "
+        "the end) at λ = 1: raise model.epochs or model.lr; those λ get no regime and are never λ_min or "
         "λ_1se (docs/health.md)"
     )
     assert report.health_note(_document({0.1: ["ok"], 1.0: ["ok"]})) is None

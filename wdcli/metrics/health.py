@@ -6,13 +6,16 @@ Every run gets one status (the first that applies, in this order):
                    loss rose above LOSS_BLOWUP × max(its starting loss, the baseline), or a
                    parameter above WEIGHT_BOUND × max(1, max|y|), or the optimiser's state
                    overflowed. Training stops there (the run is frozen), its numbers are null.
+                   Also a run whose training ended with its objective J above where it
+                   started (`went_up`): the optimiser went the wrong way.
     no_fit         its loss on its own training split is above (1 + NO_FIT_MARGIN) × the
                    baseline: the loss of predicting the training mean (regression: the
                    variance of y) or the class frequencies (classification: their entropy).
     not_converged  the training objective J = L_data + λ·Σw² was still falling at the end:
                    its last LATE_FRACTION of the epochs brought more than STILL_FALLING of its
-                   whole decrease (and more than FLAT × J), or a solver ended above its
-                   gradient tolerance.
+                   whole decrease, and either more than FLAT × J or the whole decrease was
+                   below UNTRAINED × J(0) (it barely moved, steadily: an lr far too small);
+                   or a solver ended above its gradient tolerance.
     ok             none of these.
 
 The baseline is what any model can reach by ignoring its inputs; a very large λ converges to
@@ -28,11 +31,12 @@ STATUSES = (OK, DIVERGED, NOT_CONVERGED, NO_FIT)
 UNHEALTHY = (DIVERGED, NO_FIT, NOT_CONVERGED)  # the order of precedence, and of messages
 
 NO_FIT_MARGIN = 0.25  # no_fit: training loss above 1.25 × the baseline's
-LOSS_BLOWUP = 1e3  # diverged: training loss above 1000 × max(its start, the baseline)
+LOSS_BLOWUP = 10.0  # diverged: training loss above 10 × max(its start, the baseline)
 WEIGHT_BOUND = 1e6  # diverged: a parameter above 1e6 × max(1, max|y|)
 LATE_FRACTION = 0.1  # not_converged: the last tenth of the epochs ...
 STILL_FALLING = 0.05  # ... brought more than 5 % of the objective's whole decrease ...
-FLAT = 1e-3  # ... and more than 0.1 % of its final value
+FLAT = 1e-3  # ... and more than 0.1 % of its final value ...
+UNTRAINED = 1e-2  # ... or a whole decrease below 1 % of its start
 _ROUNDING = 1e-12  # no_fit ignores an excess below this fraction of mean(y²) (or of 1 nat)
 
 
@@ -83,11 +87,26 @@ def late_decrease(start: np.ndarray, late: np.ndarray, end: np.ndarray) -> np.nd
 
 def still_falling(start: np.ndarray, late: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Runs whose objective J fell, over the last LATE_FRACTION of training (late → end), by
-    more than STILL_FALLING of its whole decrease and more than FLAT × |J_end|."""
+    more than STILL_FALLING of its whole decrease and either more than FLAT × |J_end| (a
+    curve not yet flat) or with a whole decrease below UNTRAINED × |J_start| (a run that
+    barely moved, at a steady pace: far from trained, however flat it looks)."""
+    start = np.asarray(start, np.float64)
     late, end = np.asarray(late, np.float64), np.asarray(end, np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         big = (late - end) > FLAT * np.abs(end)
-    return big & (late_decrease(start, late, end) > STILL_FALLING)
+        barely_moved = (start - end) < UNTRAINED * np.abs(start)
+    return (big | barely_moved) & (late_decrease(start, late, end) > STILL_FALLING)
+
+
+def went_up(start: np.ndarray, end: np.ndarray, lambdas: np.ndarray, decoupled: bool) -> np.ndarray:
+    """Runs whose objective J ended above where it started (both finite), among those whose
+    optimiser descends J: all of them under the L2 penalty, and at λ = 0 (J is the data loss)
+    under decoupled decay too, whose optimiser descends another objective for λ > 0 (J may
+    rise there as the weights grow: docs/grokking.md)."""
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    descends_j = np.ones(start.shape, bool) if not decoupled else np.asarray(lambdas) == 0
+    with np.errstate(invalid="ignore"):
+        return descends_j & np.isfinite(start) & np.isfinite(end) & (end > start)
 
 
 def late_epoch(epochs: int) -> int:

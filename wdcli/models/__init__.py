@@ -126,7 +126,7 @@ MODELS: dict[str, ModelSpec] = {
         knobs={
             "diverged": "lower model.lr",
             "no_fit": "raise model.epochs or model.lr",
-            "not_converged": "raise model.epochs",
+            "not_converged": "raise model.epochs or model.lr",
         },
         lr_key="lr",
         memory=costs.mlp_memory,

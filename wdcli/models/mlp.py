@@ -592,7 +592,11 @@ def train_stacked(
         start, end = objective[0], objective[options.epochs]
         late_share = health.late_decrease(start, objective[late], end)
         not_converged = health.still_falling(start, objective[late], end)
+    decoupled = options.regularization == "decoupled"
+    went_up = health.went_up(start, end, lambdas, decoupled) & ~diverged
+    curves[:, went_up, -1] = acc_curves[:, went_up, -1] = np.nan
     for models, trainer in zip(groups, trainers, strict=True):
+        trainer._freeze(went_up[models])
         diverged[models] = trainer.diverged
     for acc in accuracy:
         if acc is not None:
