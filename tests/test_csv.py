@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from wdcli.cli import app
 from wdcli.config import validate
-from wdcli.data.build import build_dataset
+from wdcli.data.build import build_dataset, build_split
 from wdcli.data.csvfile import read_table
 from wdcli.errors import DataError
 
@@ -309,6 +309,48 @@ def test_a_training_split_of_one_class_is_refused(tmp_path):
     assert str(info.value) == (
         "dataset: the training split (seed 0) holds only class 'a'; a classifier needs two: "
         "use more training rows (n_train, test_size) or another dataset.seed"
+    )
+
+
+def _classes_config(folder: Path, text: str, seeds: int) -> Path:
+    config = folder / "c.yaml"
+    config.write_text(
+        f"name: c\ndataset: {{name: csv, path: d.csv, target: y{text}}}\n"
+        f"model: {{name: logistic}}\nlambdas: [0.01, 1]\nseeds: {seeds}\n"
+    )
+    return config
+
+
+NO_TRAINING_ROW = (
+    "in no training row: no model can predict such a class, and its test rows add to every "
+    "test loss; use more training rows (n_train, test_size) or another dataset.seed"
+)
+
+
+def test_a_class_that_only_the_test_file_holds_is_noted(tmp_path):
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(40)))
+    (tmp_path / "t.csv").write_text("x,y\n1,a\n2,b\n3,c\n")
+    config = _classes_config(tmp_path, ", test_path: t.csv", seeds=2)
+    note = f"note: class 'c' is in the test split but {NO_TRAINING_ROW}"
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert result.exit_code == 0 and result.stderr.splitlines()[0] == note
+    assert run("validate", str(config)).stderr.splitlines() == [note]
+
+
+def test_a_class_that_some_seeds_split_into_the_test_rows_only_is_noted_with_those_seeds(
+    tmp_path,
+):
+    rows = "".join(f"{i},{'ab'[i % 2] if i < 59 else 'c'}\n" for i in range(60))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    config = _classes_config(tmp_path, "", seeds=6)
+    split = [build_split(_dataset(tmp_path, path="d.csv"), seed) for seed in range(6)]
+    only_test = [str(seed) for seed, part in enumerate(split) if 2 not in part.y_train]
+    assert 1 < len(only_test) < 6  # some seeds train on the 'c' row, some test on it
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        f"note: class 'c' is in the test split of seeds {', '.join(only_test)} (of 6) but "
+        + NO_TRAINING_ROW
     )
 
 

@@ -95,6 +95,15 @@ def _check_classes(y_train: np.ndarray, classes: list[str], seed: int) -> None:
         )
 
 
+def unseen_classes(split: Split) -> list[str]:
+    """The classes of the test split that no training row holds: no model can predict them,
+    and their test rows add to every test loss."""
+    if split.task != CLASSIFICATION:
+        return []
+    missing = np.setdiff1d(np.unique(split.y_test), np.unique(split.y_train))
+    return [split.classes[int(i)] for i in missing]
+
+
 def _check_target_varies(y_train: np.ndarray, name: str, seed: int) -> None:
     """A regression target that is the same in every training row leaves nothing to fit: every
     λ would give the mean, and the sweep's verdicts would be noise."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from wdcli.config import Config, task_of
 from wdcli.config.grid import grid_points, key_space, point_config
 from wdcli.data import Dataset
-from wdcli.data.build import SPLIT_ONLY_VARIES, check_split
+from wdcli.data.build import SPLIT_ONLY_VARIES, check_split, unseen_classes
 from wdcli.errors import ConfigError, DataError
 from wdcli.metrics.summary import summarise_points
 from wdcli.models import MODELS
@@ -32,9 +32,10 @@ from wdcli.sweep.budget import (
     long_sweep_note,
     sweep_parts,
 )
-from wdcli.sweep.datasets import _fingerprint_of, dataset_for, unit_dataset
+from wdcli.sweep.datasets import _fingerprint_of, dataset_for, split_for, unit_dataset
 from wdcli.sweep.plan import check_task, plan_units, split_done
 from wdcli.sweep.unit import run_unit
+from wdcli.tasks import CLASSIFICATION
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,36 @@ def prepare(config: Config) -> Prepared:
             prints[seed] = _fingerprint_of(config, seed)
         elif config.dataset.name in SPLIT_ONLY_VARIES:
             check_split(config.dataset, seed)
-    note = long_sweep_note(config, shape, workers=1)
+    unseen = unseen_note(config, list(prints)) if first.task == CLASSIFICATION else None
+    notes = [unseen, long_sweep_note(config, shape, workers=1)]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
-    return Prepared(DataPrints(combined_fingerprint(runs), prints), [note] if note else [])
+    return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
+
+
+def unseen_note(config: Config, seeds: list[int]) -> str | None:
+    """A note naming the classes that some seeds' test splits hold and their training rows do
+    not (the built seeds are checked; one dataset.seed is checked once)."""
+    if config.dataset.seed is not None:
+        seeds = seeds[:1]
+    unseen = {seed: unseen_classes(split_for(config, seed)) for seed in seeds}
+    names = sorted({name for found in unseen.values() for name in found})
+    if not names:
+        return None
+    which = [str(seed) for seed, found in unseen.items() if found]
+    subject = (
+        f"class '{names[0]}' is"
+        if len(names) == 1
+        else ("classes " + ", ".join(f"'{name}'" for name in names) + " are")
+    )
+    where = ""  # every seed's split (or the one split of a dataset.seed or a test_path)
+    if len(which) < len(seeds):
+        where = f" of seed {which[0]}" if len(which) == 1 else f" of seeds {', '.join(which)}"
+        where += f" (of {len(seeds)})"
+    return (
+        f"note: {subject} in the test split{where} but in no training row: no model can "
+        "predict such a class, and its test rows add to every test loss; use more training "
+        "rows (n_train, test_size) or another dataset.seed"
+    )
 
 
 def check_points(config: Config, source: str = "") -> list[str]:
