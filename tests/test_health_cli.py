@@ -354,6 +354,24 @@ def test_the_curves_of_a_lambda_that_did_not_train_say_so():
     assert labels[:2] == ["λ = 0.1 (λ_min)", "λ = 1 (1/2 no_fit)"]
 
 
+def test_curves_cut_by_a_diverged_run_end_in_a_cross_on_an_axis_of_every_epoch():
+    document = _plain_document({0.01: ["ok", "ok"], 1.0: ["diverged", "ok"]})
+    for run in document["runs"]:
+        cut = run["status"] == "diverged"  # its curve is null from epoch 2 on
+        run["curve"] = {"epoch": [0, 1, 2, 3], "train_loss": [2.0, 1.5, None if cut else 1.2, None if cut else 1.0],
+                        "test_loss": [2.5, 2.0, None if cut else 1.8, None if cut else 1.7]}  # fmt: skip
+    fig = curves_figure(results_of(document), lambdas=[0.01, 1.0])
+    (ax,) = fig.axes
+    crosses = [line for line in ax.get_lines() if line.get_gid() == "curve-cut-1"]
+    assert sorted((float(line.get_xdata()[0]), float(line.get_ydata()[0])) for line in crosses) == [
+        (1.0, 1.5), (1.0, 2.0)]  # fmt: skip
+    assert not [line for line in ax.get_lines() if line.get_gid() == "curve-cut-0.01"]
+    assert ax.get_xlim() == pytest.approx((-0.06, 3.06))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    # only λ = 0.01 trained on every seed: no λ_min, and its healthy curve gets no suffix
+    assert labels == ["λ = 0.01", "λ = 1 (1/2 diverged)", "test", "train", "a run diverged"]
+
+
 def test_a_figure_of_nothing_trained_says_so():
     fig = validation_figure(_document({0.1: ["no_fit"], 1.0: ["no_fit"]}))
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]

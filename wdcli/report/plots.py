@@ -597,6 +597,8 @@ def _curves(docs: list[_Doc], requested):
         Line2D([], [], color="0.3", ls="-", label="test"),
         Line2D([], [], color="0.3", ls="--", label="train"),
     ]
+    if any(str(line.get_gid()).startswith("curve-cut") for ax in axes for line in ax.lines):
+        styles.append(Line2D([], [], color="0.3", ls="", marker="x", label="a run diverged"))
     for ax in axes:
         ax.legend(
             handles=ax.get_legend_handles_labels()[0] + styles,
@@ -643,9 +645,11 @@ def _health_suffix(doc: _Doc, lam: float) -> str:
     from wdcli.report.table import health_cell
 
     row = next((r for r in doc.rows if r.lambda_ == lam), None)
-    if row is None or trained(row):
+    if row is None:
         return ""
-    return f" ({health_cell(row) or row.regime or 'did not train'})"
+    # a row of healthy runs gets no suffix, regime or not (with one λ trained, none has one)
+    cell = health_cell(row) or ("diverged" if row.regime == "diverged" else None)
+    return f" ({cell})" if cell else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -730,6 +734,16 @@ def _step_curves(docs: list[_Doc], requested):
     return fig
 
 
+def _mark_cut(ax, epoch: np.ndarray, curves, colour, gid: str) -> None:
+    """An × at the last finite point of mean curves that end early (a seed's run diverged:
+    the mean is cut there), so that even a curve cut after its first point shows."""
+    for values in curves:
+        finite = np.flatnonzero(np.isfinite(values))
+        if len(finite) and finite[-1] < len(values) - 1:
+            last = finite[-1]
+            ax.plot([epoch[last]], [values[last]], "x", color=colour, ms=8, gid=gid)
+
+
 def _draw_curves(ax, doc: _Doc, requested) -> bool:
     import matplotlib
 
@@ -748,6 +762,9 @@ def _draw_curves(ax, doc: _Doc, requested) -> bool:
         epoch, train, test = curve
         ax.plot(epoch, test, color=colour, ls="-", label=name, gid=f"curve-test-{_fmt(lam)}")
         ax.plot(epoch, train, color=colour, ls="--", gid=f"curve-train-{_fmt(lam)}")
+        _mark_cut(ax, epoch, (train, test), colour, gid=f"curve-cut-{_fmt(lam)}")
         values += [train, test]
+    last = max(1, max((c.epoch[-1] for r in doc.data.runs if (c := r.curve)), default=1))
+    ax.set_xlim(-0.02 * last, 1.02 * last)  # every epoch trained, even where curves are cut
     finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else []
     return len(finite) > 0 and finite.min() > 0 and finite.max() / finite.min() > 30  # type: ignore[union-attr]
