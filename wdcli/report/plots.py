@@ -570,7 +570,6 @@ def _legend_entries(row):
 
 def _curves(docs: list[_Doc], requested):
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     width = WIDTH if len(docs) == 1 else min(4.6 * len(docs), 16.0)
     fig = Figure(figsize=(width, HEIGHT), layout="constrained")
@@ -593,12 +592,7 @@ def _curves(docs: list[_Doc], requested):
     fig.suptitle(
         f"{names}: loss per epoch, mean over {seeds} seed{'s' * (seeds != 1)}\n{convention}"
     )
-    styles = [
-        Line2D([], [], color="0.3", ls="-", label="test"),
-        Line2D([], [], color="0.3", ls="--", label="train"),
-    ]
-    if any(str(line.get_gid()).startswith("curve-cut") for ax in axes for line in ax.lines):
-        styles.append(Line2D([], [], color="0.3", ls="", marker="x", label="a run diverged"))
+    styles = _styles(axes)
     for ax in axes:
         ax.legend(
             handles=ax.get_legend_handles_labels()[0] + styles,
@@ -621,18 +615,8 @@ def _pick(doc: _Doc, requested) -> list[float]:
 
 
 def _mean_curve(doc: _Doc, lam: float):
-    """Epochs and the seed-mean train and test curves at λ (None when every run diverged)."""
-    curves = _curves_at(doc, lam)
-    if not curves:
-        return None
-    n = min(len(c.epoch) for c in curves)
-
-    def stack(key):
-        return np.array(
-            [[np.nan if v is None else v for v in c.value(key)[:n]] for c in curves], float
-        ).mean(axis=0)
-
-    return np.asarray(curves[0].epoch[:n], float), stack("train_loss"), stack("test_loss")
+    """Epochs and the seed-mean train and test curves at λ (None when no run has curves)."""
+    return _seed_mean(doc, lam, ("train_loss", "test_loss"))
 
 
 def _curves_at(doc: _Doc, lam: float) -> list[Curve]:
@@ -683,7 +667,6 @@ def _step_curves(docs: list[_Doc], requested):
     one colour per λ (every λ of the file unless some are requested)."""
     import matplotlib
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     width = WIDTH if len(docs) == 1 else min(4.6 * len(docs), 16.0)
     fig = Figure(figsize=(width, HEIGHT + 1.5), layout="constrained")
@@ -703,12 +686,15 @@ def _step_curves(docs: list[_Doc], requested):
                 continue
             step, train_acc, test_acc, train_loss, test_loss = curve
             shown = step > 0  # step 0 (the initial network) has no place on a log axis
+            name = f"λ = {_fmt(lam)}{_health_suffix(doc, lam)}"
             for ax, train, test, what in ((top, train_acc, test_acc, "accuracy"),
                                           (bottom, train_loss, test_loss, "loss")):  # fmt: skip
                 ax.plot(step[shown], test[shown], color=colour, ls="-",
-                        label=f"λ = {_fmt(lam)}", gid=f"step-test-{what}-{_fmt(lam)}")  # fmt: skip
+                        label=name, gid=f"step-test-{what}-{_fmt(lam)}")  # fmt: skip
                 ax.plot(step[shown], train[shown], color=colour, ls="--",
                         gid=f"step-train-{what}-{_fmt(lam)}")  # fmt: skip
+                _mark_cut(ax, step[shown], (train[shown], test[shown]), colour,
+                          gid=f"curve-cut-{_fmt(lam)}")  # fmt: skip
         top.set_xscale("log")
         top.set_ylim(-0.03, 1.03)
         top.axhline(0.99, color="0.5", lw=0.8, ls=":", gid="threshold-99")
@@ -727,11 +713,21 @@ def _step_curves(docs: list[_Doc], requested):
         f"{names}: accuracy and loss per step, mean over {seeds} seed{'s' * (seeds != 1)}"
         f"\n{convention}"
     )
-    styles = [Line2D([], [], color="0.3", ls="-", label="test"),
-              Line2D([], [], color="0.3", ls="--", label="train")]  # fmt: skip
+    styles = _styles(axes.flat)
     handles = axes[0, 0].get_legend_handles_labels()[0] + styles
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 7))
     return fig
+
+
+def _styles(axes) -> list:
+    """Legend entries for the line styles (test, train) and, where a curve was cut, the ×."""
+    from matplotlib.lines import Line2D
+
+    styles = [Line2D([], [], color="0.3", ls="-", label="test"),
+              Line2D([], [], color="0.3", ls="--", label="train")]  # fmt: skip
+    if any(str(line.get_gid()).startswith("curve-cut") for ax in axes for line in ax.lines):
+        styles.append(Line2D([], [], color="0.3", ls="", marker="x", label="a run diverged"))
+    return styles
 
 
 def _mark_cut(ax, epoch: np.ndarray, curves, colour, gid: str) -> None:
