@@ -18,6 +18,7 @@ from wdcli.errors import ConfigError
 from wdcli.metrics import grokking
 from wdcli.models.mlp import encode_targets, fit_mlp, init_params, train_stacked
 from wdcli.report import table as report
+from wdcli.report.plots import curves_figure
 from wdcli.store.results import dumps
 
 runner = CliRunner()
@@ -319,3 +320,23 @@ def test_progress_comes_back_from_worker_processes(write_config):
         list(ProcessExecutor(2).run(run_unit, config, units))
     done = {event["unit"] for event in events if event["done"]}
     assert done == {"seed 0 · λ 0 · step", "seed 0 · λ 0.1 · step"}
+
+
+def test_a_full_batch_sweep_that_diverged_at_once_is_drawn_as_such(write_config, tmp_path):
+    out = tmp_path / "g.json"
+    config = write_config(CONFIG)
+    result = runner.invoke(app, ["sweep", str(config), "--out", str(out), "-q",
+                                 "--set", "model.lr=100"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    assert {run["status"] for run in document["runs"]} == {"diverged"}
+    for run in document["runs"]:  # found at step 20: no loss and no accuracy from there on
+        assert run["curve"]["test_loss"][1:] == run["curve"]["test_accuracy"][1:] == [None] * 3
+    fig = curves_figure(results_of(document))
+    top = fig.axes[0]
+    assert [t.get_text() for t in top.texts] == [
+        "no run trained past its first step: nothing to draw\n(see each run's status)"
+    ]
+    assert top.get_xlim() == pytest.approx((0.9, 66.0))
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ["λ = 0 (1/1 diverged)", "λ = 0.1 (1/1 diverged)"]

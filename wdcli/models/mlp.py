@@ -571,6 +571,8 @@ def train_stacked(
                 exact = epoch in (0, late, options.epochs)
                 splits = evaluators if exact else sampled
                 accuracy = _evaluate(trainers, groups, splits, curves[:, :, column])
+                for models, trainer in zip(groups, trainers, strict=True):
+                    diverged[models] = trainer.diverged  # found at this evaluation too
                 for i, acc in enumerate(accuracy):
                     if acc is not None:
                         acc_curves[i, :, column] = np.where(diverged, np.nan, acc)

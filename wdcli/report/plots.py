@@ -548,8 +548,13 @@ def _dress(fig, rows, docs: list[_Doc], classification: bool) -> None:
     fig.suptitle(f"{names}: {what}\n{_convention(docs[0])}")
     handles, labels = _legend_entries(rows[0])
     ncols = len(labels) if len(labels) <= 5 else math.ceil(len(labels) / 2)
-    fit = LEGEND_CHARS // (max(map(len, labels), default=0) + 6)  # + the handle and a gap
-    fig.legend(handles, labels, loc="outside lower center", ncols=max(1, min(ncols, fit)))
+    fig.legend(handles, labels, loc="outside lower center", ncols=_columns(labels, ncols, fig))
+
+
+def _columns(labels: Sequence[str], wanted: int, fig) -> int:
+    """At most `wanted` legend columns, as many as labels this long fit across the figure."""
+    chars = LEGEND_CHARS * fig.get_figwidth() / WIDTH
+    return max(1, min(wanted, int(chars // (max(map(len, labels), default=0) + 6))))
 
 
 def _legend_entries(row):
@@ -696,6 +701,12 @@ def _step_curves(docs: list[_Doc], requested):
                 _mark_cut(ax, step[shown], (train[shown], test[shown]), colour,
                           gid=f"curve-cut-{_fmt(lam)}")  # fmt: skip
         top.set_xscale("log")
+        last = max((c.epoch[-1] for r in doc.data.runs if (c := r.curve)), default=1)
+        top.set_xlim(0.9, 1.1 * max(last, 1))  # every step trained, even where curves are cut
+        if not any(np.isfinite(line.get_ydata()).any() for line in top.lines):
+            top.text(0.5, 0.5, "no run trained past its first step: nothing to draw\n"
+                     "(see each run's status)", ha="center", va="center",
+                     transform=top.transAxes, color="0.3")  # fmt: skip
         top.set_ylim(-0.03, 1.03)
         top.axhline(0.99, color="0.5", lw=0.8, ls=":", gid="threshold-99")
         bottom.set_yscale("log")
@@ -715,7 +726,8 @@ def _step_curves(docs: list[_Doc], requested):
     )
     styles = _styles(axes.flat)
     handles = axes[0, 0].get_legend_handles_labels()[0] + styles
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 7))
+    labels = [handle.get_label() for handle in handles]
+    fig.legend(handles=handles, loc="outside lower center", ncols=_columns(labels, 7, fig))
     return fig
 
 
