@@ -79,6 +79,13 @@ def test_leave_one_out_reproduces_ridgecv():
     np.testing.assert_allclose(got, loo.mean(axis=0), rtol=1e-10)
     se = loo.std(axis=0, ddof=1) / math.sqrt(n)  # over samples
     np.testing.assert_allclose([r["test_loss_se"] for r in document["summary"]], se, rtol=1e-8)
+    # the full fit that the rows report: Ridge(alpha = n·λ) on every training row
+    X = StandardScaler().fit_transform(split.X_train)
+    for row, alpha in zip(document["summary"], alphas, strict=True):
+        ridge = Ridge(alpha=alpha).fit(X, split.y_train)
+        residual = split.y_train - ridge.predict(X)
+        assert row["train_loss_mean"] == pytest.approx(np.mean(residual**2), rel=1e-10)
+        assert row["weight_sq_norm_mean"] == pytest.approx(ridge.coef_ @ ridge.coef_, rel=1e-10)
 
 
 def test_loo_is_refused_for_other_models():

@@ -215,11 +215,18 @@ MUTANTS += [
         "groups of models overlap",
     ),
     Mutant(
-        "ridge-lambda-not-scaled",
+        "ridge-path-lambda-not-scaled",
+        LINEAR,
+        "    if path is None:\n        path = _path_by_svd(X - x_mean, yc, n * lambdas)",
+        "    if path is None:\n        path = _path_by_svd(X - x_mean, yc, lambdas)",
+        "the ridge path (by SVD) with λ instead of n·λ",
+    ),
+    Mutant(
+        "ridge-loo-lambda-not-scaled",
         LINEAR,
         "W = (s * z / (s**2 + n * lambdas[:, None])) @ Vt",
         "W = (s * z / (s**2 + lambdas[:, None])) @ Vt",
-        "the ridge path with λ instead of n·λ",
+        "leave-one-out's full fit with λ instead of n·λ",
     ),
     Mutant(
         "standardise-ddof1",
