@@ -598,7 +598,7 @@ def train_stacked(
     went_up = health.went_up(start, end, lambdas, decoupled) & ~diverged
     curves[:, went_up, -1] = acc_curves[:, went_up, -1] = np.nan
     for models, trainer in zip(groups, trainers, strict=True):
-        trainer._freeze(went_up[models])
+        trainer.freeze(went_up[models])
         diverged[models] = trainer.diverged
     for acc in accuracy:
         if acc is not None:
@@ -745,7 +745,7 @@ class _Trainer:
         bad = ~(max_abs(self.layout, self.theta) <= self.limit)
         for state in self.optimizer.state():
             bad |= ~np.isfinite(max_abs(self.layout, state))
-        self._freeze(bad)
+        self.freeze(bad)
 
     def evaluate(self, evaluators: list[_Evaluator], out: np.ndarray) -> list[np.ndarray | None]:
         """Losses of every split into out (splits, K); the accuracies (or None) returned."""
@@ -756,11 +756,11 @@ class _Trainer:
         start_loss = self.start_loss
         if start_loss is None:
             start_loss = self.start_loss = out[0].copy()
-        self._freeze(health.blew_up(out[0], start_loss, self.baseline))
+        self.freeze(health.blew_up(out[0], start_loss, self.baseline))
         out[:, self.diverged] = np.nan
         return accuracy
 
-    def _freeze(self, models: np.ndarray) -> None:
+    def freeze(self, models: np.ndarray) -> None:
         """Stop training the given models: their parameters stay as they are from now on."""
         new = models & ~self.diverged
         if not new.any():

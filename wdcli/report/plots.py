@@ -701,8 +701,7 @@ def _step_curves(docs: list[_Doc], requested):
                 _mark_cut(ax, step[shown], (train[shown], test[shown]), colour,
                           gid=f"curve-cut-{_fmt(lam)}")  # fmt: skip
         top.set_xscale("log")
-        last = max((c.epoch[-1] for r in doc.data.runs if (c := r.curve)), default=1)
-        top.set_xlim(0.9, 1.1 * max(last, 1))  # every step trained, even where curves are cut
+        top.set_xlim(0.9, 1.1 * _last_epoch(doc))  # every step trained, even where curves are cut
         if not any(np.isfinite(line.get_ydata()).any() for line in top.lines):
             top.text(0.5, 0.5, "no run trained past its first step: nothing to draw\n"
                      "(see each run's status)", ha="center", va="center",
@@ -742,6 +741,11 @@ def _styles(axes) -> list:
     return styles
 
 
+def _last_epoch(doc: _Doc) -> int:
+    """The last epoch (step) any run's curve records: the axis spans the whole training."""
+    return max(1, max((c.epoch[-1] for r in doc.data.runs if (c := r.curve)), default=1))
+
+
 def _mark_cut(ax, epoch: np.ndarray, curves, colour, gid: str) -> None:
     """An × at the last finite point of mean curves that end early (a seed's run diverged:
     the mean is cut there), so that even a curve cut after its first point shows."""
@@ -772,7 +776,7 @@ def _draw_curves(ax, doc: _Doc, requested) -> bool:
         ax.plot(epoch, train, color=colour, ls="--", gid=f"curve-train-{_fmt(lam)}")
         _mark_cut(ax, epoch, (train, test), colour, gid=f"curve-cut-{_fmt(lam)}")
         values += [train, test]
-    last = max(1, max((c.epoch[-1] for r in doc.data.runs if (c := r.curve)), default=1))
+    last = _last_epoch(doc)
     ax.set_xlim(-0.02 * last, 1.02 * last)  # every epoch trained, even where curves are cut
     finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else []
     return len(finite) > 0 and finite.min() > 0 and finite.max() / finite.min() > 30  # type: ignore[union-attr]
