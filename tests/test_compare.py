@@ -437,3 +437,33 @@ def test_strict_compare_catches_a_test_loss_computed_on_the_training_split(
     code, report = _compare(baseline, leaked, "--rtol", "1e-4", "--direction", "either")
     assert code == 1
     assert set(_verdicts(report)) == {"better"}
+
+
+def test_a_baseline_in_which_nothing_trained_cannot_pass_anything(baseline, tmp_path):
+    def nothing_trained(document):
+        for row in document["summary"]:
+            row["test_loss_mean"] = None
+        for run in document["runs"]:
+            run.update(status="diverged", test_loss=None, train_loss=None)
+
+    broken = _edit(baseline, tmp_path, "broken.json", nothing_trained)
+    result = runner.invoke(app, ["compare", str(broken), str(broken)])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"cannot compare {broken} and {broken}: {broken} has no test_loss at any λ (none of its "
+        "runs trained), so there is nothing to compare against\n",
+    )
+
+
+def test_lambdas_where_no_run_trained_in_either_file_are_named_as_not_compared(baseline, tmp_path):
+    def untrained_at_two(document):
+        for row in document["summary"][2:]:
+            row["test_loss_mean"] = None
+
+    both = _edit(baseline, tmp_path, "both.json", untrained_at_two)
+    result = runner.invoke(app, ["compare", str(both), str(both)])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == (
+        f"{both}: test_loss no worse than {both} at the 2 of 4 λ compared (rtol 0.05); not "
+        "compared, as no run trained in either file: λ = 0.1, 10"
+    )

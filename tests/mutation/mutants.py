@@ -73,6 +73,13 @@ MUTANTS += [
         "if False:",
         "compare passes a row where a run now diverges",
     ),
+    Mutant(
+        "compare-broken-baseline",
+        "wdcli/report/compare.py",
+        "    if all(row.baseline is None for row in result.rows):",
+        "    if False:",
+        "a baseline in which nothing trained lets every candidate pass",
+    ),
 ]
 
 from health_mutants import HEALTH_MUTANTS  # noqa: E402

@@ -9,7 +9,10 @@ Rows match on the run key's (point, λ). Two modes (`direction`):
   comparison fails when λ_min or λ_1se moved. This is the mode for checking that a change to
   the code changed nothing (wdcli's own CI against its committed references).
 Files are comparable when their dataset, model, λ grid, grid axes and seeds agree; otherwise
-the caller is told what differs, and may compare anyway on the rows both files have.
+the caller is told what differs, and may compare anyway on the rows both files have. A
+baseline with no value of the metric at any λ (no run of it trained) is refused: a broken
+reference must not let every candidate pass. Rows with no value on either side pass, and the
+headline names them as not compared.
 """
 
 from __future__ import annotations
@@ -94,6 +97,11 @@ class Comparison:
     def failed(self) -> bool:
         moved = self.direction == "either" and self.selection_changed
         return bool(self.failing or moved)
+
+    @property
+    def blind(self) -> list[Row]:
+        """Rows with no value on either side (no run trained in either file): not compared."""
+        return [row for row in self.rows if row.baseline is None and row.candidate is None]
 
     @property
     def regime_changes(self) -> list[Row]:
@@ -267,6 +275,11 @@ def compare(
             row, a, b, status_a.get(key), status_b.get(key), metric, rtol, atol
         )
         result.rows.append(row)
+    if all(row.baseline is None for row in result.rows):  # a broken reference passes nothing
+        raise IncomparableError(
+            f"cannot compare {names[0]} and {names[1]}: {names[0]} has no {metric} at any λ "
+            "(none of its runs trained), so there is nothing to compare against"
+        )
     return result
 
 
@@ -355,16 +368,19 @@ def _where(rows: list[Row], shown: int = 6) -> str:
 def headline(result: Comparison) -> str:
     """One line: the verdict of the whole comparison."""
     tolerance = f"rtol {result.rtol:g}" + (f", atol {result.atol:g}" if result.atol else "")
-    n = len(result.rows)
+    n, blind = len(result.rows), result.blind
+    at = f"all {n} λ" if not blind else f"the {n - len(blind)} of {n} λ compared"
+    unseen = f"; not compared, as no run trained in either file: λ = {_where(blind)}"
+    unseen = unseen if blind else ""
     if result.direction == "worse" and not result.failed:
         return (
-            f"{result.candidate}: {result.metric} no worse than {result.baseline} at all "
-            f"{n} λ ({tolerance})"
+            f"{result.candidate}: {result.metric} no worse than {result.baseline} at {at} "
+            f"({tolerance}){unseen}"
         )
     if not result.failed:
         return (
-            f"{result.candidate}: {result.metric} within tolerance of {result.baseline} at all "
-            f"{n} λ; λ_min, λ_1se, regimes and run statuses unchanged ({tolerance})"
+            f"{result.candidate}: {result.metric} within tolerance of {result.baseline} at {at}; "
+            f"λ_min, λ_1se, regimes and run statuses unchanged ({tolerance}){unseen}"
         )
     parts = []
     for verdict, words in (
