@@ -414,3 +414,11 @@ def test_the_figure_leaves_out_a_lambda_where_only_some_runs_trained():
     (main,) = [ax for ax in fig.axes if ax.get_xscale() == "log"]
     (test_line,) = [line for line in main.get_lines() if line.get_gid() == "test-loss"]
     assert np.isnan(test_line.get_ydata()).tolist() == [False, True, False]
+
+
+def test_with_a_tuned_learning_rate_the_note_points_to_the_tuned_values():
+    document = _plain_document({0.0: ["diverged", "ok"], 1.0: ["not_converged", "ok"]})
+    document["config"]["tune"] = {"model.lr": [0.3, 1.0]}
+    note = report.health_note(results_of(document), MLP)
+    assert "at λ = 0: lower the tune: model.lr values;" in note
+    assert "at λ = 1: raise model.epochs or the tune: model.lr values;" in note

@@ -517,6 +517,9 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
+    if lr_key and f"model.{lr_key}" in (document.config.value("tune") or {}):
+        # the runs took the best of the tuned values: those are what to change
+        knob = knob.replace(f"model.{lr_key}", f"the tune: model.{lr_key} values")
     where = sorted({lam for lam in lambdas if lam is not None})
     if len(where) <= 3:
         at = ", ".join(format_lambda(lam) for lam in where)
