@@ -251,3 +251,18 @@ def test_lambda_zero_on_ill_conditioned_features_is_announced(write_config):
     assert run("validate", str(write_config(base % 3 + grid))).stderr == ""
     no_zero = grid.replace("[0, 1.0e-3]", "[1.0e-9, 1.0e-3]")
     assert run("validate", str(write_config(base % 15 + no_zero))).stderr == ""
+
+
+def test_a_mini_batch_larger_than_the_training_split_is_announced(write_config):
+    config = (
+        "name: b\ndataset: {name: friedman1, n_samples: 80, n_train: 60}\n"
+        "model: {name: mlp, hidden: [4], epochs: 2, batch_size: %s}\nlambdas: [0]\nseeds: 1\n"
+    )
+    result = run("validate", str(write_config(config % 1000)))
+    assert (result.exit_code, result.stderr) == (
+        0,
+        "note: model.batch_size 1000 is more than the 60 training rows: every step takes all "
+        "of them\n",
+    )
+    assert run("validate", str(write_config(config % 60))).stderr == ""
+    assert run("validate", str(write_config(config % "full"))).stderr == ""

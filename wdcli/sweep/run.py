@@ -124,10 +124,20 @@ def check_points(config: Config, source: str = "") -> list[str]:
             where = f"{source}: " if source else ""
             raise DataError(f"{where}point {label}: {exc}") from None
         check_task(point_cfg, data.task)
-        note = _zero_lambda_note(point_cfg, data)
-        if note:
-            notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
+        for note in (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data)):
+            if note:
+                notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
     return notes
+
+
+def _batch_note(config: Config, data: Dataset) -> str | None:
+    """A mini-batch larger than the training split is cut to it: say so (a typo, most often)."""
+    batch, n = getattr(config.model, "batch_size", None), len(data.y_train)
+    if not isinstance(batch, int) or batch <= n:
+        return None
+    return (
+        f"model.batch_size {batch} is more than the {n} training rows: every step takes all of them"
+    )
 
 
 def _zero_lambda_note(config: Config, data: Dataset) -> str | None:
