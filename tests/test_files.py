@@ -662,3 +662,24 @@ def test_runs_of_another_sweeps_data_are_refused(place, bad_inputs, tmp_path):
     foreign = json.loads(other.read_text())["runs"][2]  # λ = 1e-3, seed 0, other data
     lines.append({"kind": "run", "run": foreign})
     _refused(place, lines, bad_inputs, "line 4: data_fingerprint: ")
+
+
+def test_a_config_and_a_results_file_swapped_say_which_command_reads_them(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "name: c\ndataset: {name: poly, n_samples: 40}\nmodel: {name: linear}\nlambdas: [0, 1]\n"
+    )
+    results = tmp_path / "r.json"
+    assert runner.invoke(app, ["sweep", str(config), "-o", str(results), "-q"]).exit_code == 0
+    shown = runner.invoke(app, ["show", str(config)])
+    assert (shown.exit_code, shown.stderr) == (
+        2,
+        f"{config}: not valid JSON (Expecting value at line 1); a config? `wdcli sweep {config}` "
+        "runs it and writes its results file\n",
+    )
+    swept = runner.invoke(app, ["sweep", str(results)])
+    assert (swept.exit_code, swept.stderr) == (
+        2,
+        f"{results}: a results file, not a config: `wdcli show {results}` prints it; its config "
+        "is under its `config` key\n",
+    )

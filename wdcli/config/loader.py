@@ -28,6 +28,11 @@ def load_config(
 
     source = str(path)
     data = parse_yaml(read_text(path, ConfigError, "config file"), source)  # type: ignore[arg-type]
+    if isinstance(data, dict) and {"schema_version", "runs", "summary"} <= data.keys():
+        raise ConfigError(
+            f"{source}: a results file, not a config: `wdcli show {source}` prints it; its "
+            "config is under its `config` key"
+        )
     if overrides and isinstance(data, dict):
         defaults = _resolved_or_none(data)
         for assignment in overrides:

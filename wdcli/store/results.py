@@ -164,7 +164,12 @@ def load_results(path: str | Path) -> Results:
         document = json.loads(text)
     except json.JSONDecodeError as exc:  # "Unterminated string starting at": no double "at"
         reason = exc.msg.removesuffix(" at")
-        raise ResultsError(f"{path}: not valid JSON ({reason} at line {exc.lineno})") from None
+        hint = ""
+        if str(path).endswith((".yaml", ".yml")):
+            hint = f"; a config? `wdcli sweep {path}` runs it and writes its results file"
+        raise ResultsError(
+            f"{path}: not valid JSON ({reason} at line {exc.lineno}){hint}"
+        ) from None
     except RecursionError:
         raise ResultsError(f"{path}: not a results file (nested too deeply)") from None
     return check_document(document, str(path))
