@@ -351,12 +351,29 @@ def test_logistic_at_lambda_zero_on_separable_classes_is_ok():
 
 def _status(fit, data):
     classification = data.task == CLASSIFICATION
+    no_fit = None
+    if fit.start_weight_sq_norm is not None:
+        no_fit = health.worse_than_constant(fit.train_loss, data.y_train, classification,
+                                            fit.weight_sq_norm, fit.start_weight_sq_norm)  # fmt: skip
     return health.statuses(
         fit.train_loss,
         health.no_fit_threshold(data.y_train, classification),
         fit.diverged,
         fit.not_converged,
+        no_fit,
     )
+
+
+def test_worse_than_the_constant_with_weights_far_from_it_is_no_fit_at_its_boundaries():
+    y = np.array([1.0, 3.0])  # baseline 1, mean(y²) 5: the rounding allowance is 5e-12
+    edge = 1.0 + 1e-12 * 5.0
+    loss = [up(edge, 2), up(edge, 2), edge, up(edge, 2), np.nan]
+    sq_norm = [up(0.1, 1), 0.1, 1.0, up(0.1, 1), 1.0]  # against a start of 1
+    assert health.worse_than_constant(loss, y, False, sq_norm, np.ones(5)).tolist() == [
+        True, False, False, True, False]  # fmt: skip
+    flags = health.worse_than_constant(loss, y, False, sq_norm, np.ones(5))
+    assert health.statuses(loss, 1.25, not_converged=[True] * 5, no_fit=flags) == [
+        "no_fit", "not_converged", "not_converged", "no_fit", "diverged"]  # fmt: skip
 
 
 def test_the_infinite_lambda_limit_is_ok_and_underfit():

@@ -48,6 +48,8 @@ HEALTH_MUTANTS = [
            "    descends_j = np.ones(start.shape, bool) if not decoupled else np.asarray(lambdas) == 0",
            "    descends_j = np.ones(start.shape, bool)",
            "decoupled decay's runs are held to an objective their optimiser does not descend"),
+    Mutant("health-worse-than-constant", HEALTH, "COLLAPSED = 0.1", "COLLAPSED = 1e9",
+           "a network worse than the constant predictor, its weights grown, passes as ok"),
     Mutant("health-precedence", HEALTH,
            "    out[no_fit] = NO_FIT\n    out[diverged] = DIVERGED",
            "    out[diverged] = DIVERGED\n    out[no_fit] = NO_FIT",

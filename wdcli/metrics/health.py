@@ -10,7 +10,9 @@ Every run gets one status (the first that applies, in this order):
                    started (`went_up`): the optimiser went the wrong way.
     no_fit         its loss on its own training split is above (1 + NO_FIT_MARGIN) × the
                    baseline: the loss of predicting the training mean (regression: the
-                   variance of y) or the class frequencies (classification: their entropy).
+                   variance of y) or the class frequencies (classification: their entropy);
+                   or above the baseline itself while its weights are far from that constant
+                   predictor (Σw² above COLLAPSED × its start; `worse_than_constant`).
     not_converged  the training objective J = L_data + λ·Σw² was still falling at the end:
                    its last LATE_FRACTION of the epochs brought more than STILL_FALLING of its
                    whole decrease, and either more than FLAT × J or the whole decrease was
@@ -30,7 +32,8 @@ OK, DIVERGED, NOT_CONVERGED, NO_FIT = "ok", "diverged", "not_converged", "no_fit
 STATUSES = (OK, DIVERGED, NOT_CONVERGED, NO_FIT)
 UNHEALTHY = (DIVERGED, NO_FIT, NOT_CONVERGED)  # the order of precedence, and of messages
 
-NO_FIT_MARGIN = 0.25  # no_fit: training loss above 1.25 × the baseline's
+NO_FIT_MARGIN = 0.25  # no_fit: training loss above 1.25 × the baseline's ...
+COLLAPSED = 0.1  # ... or above the baseline's with Σw² above 10 % of its start
 LOSS_BLOWUP = 10.0  # diverged: training loss above 10 × max(its start, the baseline)
 WEIGHT_BOUND = 1e6  # diverged: a parameter above 1e6 × max(1, max|y|)
 LATE_FRACTION = 0.1  # not_converged: the last tenth of the epochs ...
@@ -54,11 +57,28 @@ def baseline_loss(y: np.ndarray, classification: bool) -> float:
     return float(-np.sum(p * np.log(p)))
 
 
-def no_fit_threshold(y: np.ndarray, classification: bool) -> float:
-    """The training loss above which a run is `no_fit`: (1 + NO_FIT_MARGIN) × the baseline,
-    plus a rounding allowance (so that a constant target's exact fit is not flagged)."""
+def no_fit_threshold(y: np.ndarray, classification: bool, margin: float = NO_FIT_MARGIN) -> float:
+    """The training loss above which a run is `no_fit`: (1 + margin) × the baseline, plus a
+    rounding allowance (so that a constant target's exact fit is not flagged)."""
     scale = 1.0 if classification else float(np.mean(np.square(np.asarray(y, np.float64))))
-    return (1 + NO_FIT_MARGIN) * baseline_loss(y, classification) + _ROUNDING * scale
+    return (1 + margin) * baseline_loss(y, classification) + _ROUNDING * scale
+
+
+def worse_than_constant(
+    train_loss: np.ndarray,
+    y: np.ndarray,
+    classification: bool,
+    sq_norm: np.ndarray,
+    start_sq_norm: np.ndarray,
+) -> np.ndarray:
+    """Runs whose training loss is above the baseline's (beyond rounding) while their Σw² is
+    above COLLAPSED × its value at the start: not the λ → ∞ limit, whose weights decay to 0
+    (it *is* the constant predictor, jitter and all), but a network that fits worse than
+    ignoring its inputs. For models trained from a random start."""
+    threshold = no_fit_threshold(y, classification, margin=0.0)
+    loss, sq_norm = np.asarray(train_loss, np.float64), np.asarray(sq_norm, np.float64)
+    with np.errstate(invalid="ignore"):
+        return (loss > threshold) & (sq_norm > COLLAPSED * np.asarray(start_sq_norm, np.float64))
 
 
 def weight_limit(y: np.ndarray) -> float:
@@ -119,15 +139,17 @@ def statuses(
     threshold: float,
     diverged: np.ndarray | None = None,
     not_converged: np.ndarray | None = None,
+    no_fit: np.ndarray | None = None,
 ) -> list[str]:
     """One status per run from its final training loss, the no_fit threshold, and what the
-    model found while training (None: nothing). A non-finite loss is `diverged`."""
+    model found while training (None: nothing); `no_fit` adds runs found not to fit otherwise
+    (`worse_than_constant`). A non-finite loss is `diverged`."""
     train_loss = np.asarray(train_loss, np.float64).reshape(-1)
     K = len(train_loss)
     diverged = _flags(diverged, K) | ~np.isfinite(train_loss)
     not_converged = _flags(not_converged, K)
     with np.errstate(invalid="ignore"):
-        no_fit = train_loss > threshold
+        no_fit = (train_loss > threshold) | _flags(no_fit, K)
     out = np.full(K, OK, dtype=object)
     out[not_converged] = NOT_CONVERGED
     out[no_fit] = NO_FIT

@@ -41,6 +41,7 @@ class Fit:
     not_converged: np.ndarray | None = None
     loss_scale: float = 1.0
     pointwise: np.ndarray | None = None
+    start_weight_sq_norm: np.ndarray | None = None  # Σw² before training, from a random start
 
 
 def lazy(path: str) -> Callable[..., Any]:

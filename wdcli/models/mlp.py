@@ -813,6 +813,7 @@ def fit_mlp(
     with np.errstate(over="ignore", invalid="ignore"):  # a huge lr: Σw² overflows to inf
         sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
+    start_sq_norm = np.full(len(lambdas), sum(float(np.sum(W**2)) for W in params[::2]))
     units = scale**2  # squared errors back in target units (1 without target scaling)
     # a test split was given, so its curve (and accuracies, for classification) are there
     assert run.test_curve is not None and run.late_decrease is not None
@@ -837,4 +838,5 @@ def fit_mlp(
         diverged=run.diverged,
         not_converged=run.not_converged,
         loss_scale=units,
+        start_weight_sq_norm=start_sq_norm,
     )

@@ -113,11 +113,16 @@ def run_record(
 def _statuses(result, data: Dataset) -> list[str]:
     """The training-health status of each of a fit's runs."""
     classification = data.task == CLASSIFICATION
+    no_fit = None
+    if result.start_weight_sq_norm is not None:  # trained from a random start
+        no_fit = health.worse_than_constant(result.train_loss, data.y_train, classification,
+                                            result.weight_sq_norm, result.start_weight_sq_norm)  # fmt: skip
     return health.statuses(
         result.train_loss,
         health.no_fit_threshold(data.y_train, classification),
         diverged=result.diverged,
         not_converged=result.not_converged,
+        no_fit=no_fit,
     )
 
 
