@@ -354,6 +354,14 @@ def test_the_curves_of_a_lambda_that_did_not_train_say_so():
     assert labels[:2] == ["λ = 0.1 (λ_min)", "λ = 1 (1/2 no_fit)"]
 
 
+def test_a_figure_with_one_healthy_lambda_says_so_and_crosses_only_the_others():
+    fig = validation_figure(_document({0.0: ["ok", "ok"], 0.1: ["no_fit", "ok"]}))
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "only λ = 0 trained on every seed: nothing to draw\n(see each run's status)" in texts
+    crosses = [line for ax in fig.axes for line in ax.get_lines() if line.get_gid() == "diverged"]
+    assert sorted({float(line.get_xdata()[0]) for line in crosses}) == [0.1]
+
+
 def test_curves_cut_by_a_diverged_run_end_in_a_cross_on_an_axis_of_every_epoch():
     document = _plain_document({0.01: ["ok", "ok"], 1.0: ["diverged", "ok"]})
     for run in document["runs"]:

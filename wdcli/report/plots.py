@@ -22,7 +22,7 @@ import numpy as np
 from wdcli.errors import WdcliError
 from wdcli.records import Curve, Results
 from wdcli.report.style import DPI, _style
-from wdcli.report.termchart import REGIME_COLOURS, regime_label, trained
+from wdcli.report.termchart import REGIME_COLOURS, healthy, regime_label, trained
 from wdcli.runkey import point_label
 
 FORMATS = (".png", ".svg")
@@ -181,7 +181,16 @@ class _Doc:
 
     def diverged(self) -> np.ndarray:
         """Rows with runs that did not train (diverged, no_fit or not_converged)."""
-        return np.array([not trained(row) for row in self.rows], bool)
+        return np.array([not healthy(row) for row in self.rows], bool)
+
+    def nothing_drawn(self) -> str | None:
+        """Why no λ is drawn ('no λ trained on every seed', 'only λ = 0 trained on every
+        seed'), or None when some are."""
+        from wdcli.metrics.summary import no_verdict
+
+        if any(trained(row) for row in self.rows):
+            return None
+        return no_verdict([row.plain() for row in self.rows]) or "no λ trained on every seed"
 
 
 def _documents(results: Results | Sequence[Results], sources) -> list[_Doc]:
@@ -240,11 +249,13 @@ def _validation(docs: list[_Doc]):
             if single:
                 _shade_regimes(row, doc, labels=(r == 0))
         _mark_diverged(row, docs, legend=(r == 0))
-    if all(doc.diverged().all() for doc in docs):
+    reasons = [doc.nothing_drawn() for doc in docs]
+    if all(reasons):
         rows[0][1].text(
             0.5,
             0.5,
-            "no λ trained on every seed: nothing to draw\n(see each run's status)",
+            f"{reasons[0] if len(docs) == 1 else 'no file has two λ trained on every seed'}: "
+            "nothing to draw\n(see each run's status)",
             transform=rows[0][1].transAxes,
             ha="center",
             va="center",

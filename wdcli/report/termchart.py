@@ -104,11 +104,15 @@ def loss_chart(results: Results, width: int = 80, height: int = 8, color: bool =
     return out
 
 
+def healthy(row: SummaryRow) -> bool:
+    """Whether every run of a summary row trained (an older file's regime `diverged` did not)."""
+    return row.regime != "diverged" and not any(row.count(status) for status in UNHEALTHY)
+
+
 def trained(row: SummaryRow) -> bool:
-    """Whether a summary row is drawn: it has a regime and every run of it trained."""
-    regime = row.regime
-    unhealthy = any(row.count(status) for status in UNHEALTHY)
-    return bool(regime) and regime != "diverged" and not unhealthy
+    """Whether a summary row is drawn: it has a regime and every run of it trained (a lone
+    healthy λ has no regime: there is nothing to compare it with)."""
+    return bool(row.regime) and healthy(row)
 
 
 def regime_label(row: SummaryRow) -> str:
