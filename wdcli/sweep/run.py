@@ -73,13 +73,13 @@ def prepare(config: Config) -> Prepared:
             prints[seed] = _fingerprint_of(config, seed)
         elif config.dataset.name in SPLIT_ONLY_VARIES:
             check_split(config.dataset, seed)
-    unseen = unseen_note(config, list(prints)) if first.task == CLASSIFICATION else None
+    unseen = _unseen_note(config, list(prints)) if first.task == CLASSIFICATION else None
     notes = [unseen, long_sweep_note(config, shape, workers=1)]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
     return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
 
 
-def unseen_note(config: Config, seeds: list[int]) -> str | None:
+def _unseen_note(config: Config, seeds: list[int]) -> str | None:
     """A note naming the classes that some seeds' test splits hold and their training rows do
     not (the built seeds are checked; one dataset.seed is checked once)."""
     if config.dataset.seed is not None:
