@@ -741,7 +741,8 @@ def test_a_worker_killed_mid_sweep_costs_a_retry_not_the_sweep(
         _, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
-        cluster.add_worker()  # leave the cluster as it was for any later test
+        cluster.add_worker()  # leave the cluster as it was for any later test:
+        cluster.wait_for_workers(2)  # two workers connected, not one and one starting
     assert process.returncode == 0, stderr
     assert done_at_kill < 32  # the kill landed mid-sweep
     document = json.loads(out.read_text())
