@@ -273,7 +273,7 @@ def test_cli_auto_grid_and_validate(write_config, tmp_path):
                                           "lambdas: {auto: true, num: 8}"))  # fmt: skip
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.stdout.strip() == (
-        f"{path}: ok (linear on diabetes, 8 λ × 1 seeds × 11 folds = 88 runs, "
+        f"{path}: ok (linear on diabetes, 8 λ × 1 seed × 11 folds = 88 runs, "
         "λ chosen from the data)"
     )
     out = tmp_path / "auto.json"

@@ -629,12 +629,12 @@ def validate(
     seeds, folds, points = len(space.seeds), len(space.folds), len(space.points)
     runs = f"{lambdas * seeds * folds * points} runs" + (", λ chosen from the data" if auto else "")
     per_fold = f" × {folds} folds" if folds > 1 else ""
-    where = f"{points} points × " if config.grid else ""
+    where = f"{points} point{'s' * (points != 1)} × " if config.grid else ""
     if config.tune:
         runs += f", each tuned over {len(tune_candidates(config))} candidates"
     typer.echo(
         f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
-        f"{where}{lambdas} λ × {seeds} seeds{per_fold} = {runs})"
+        f"{where}{lambdas} λ × {seeds} seed{'s' * (seeds != 1)}{per_fold} = {runs})"
     )
 
 

@@ -125,7 +125,8 @@ def long_sweep_note(config: Config, shape: Shape, workers: int) -> str | None:
     folds = run_count(config) // (lambdas * seeds)
     per_fold = f" × {folds} folds" if folds > 1 else ""
     return (
-        f"note: {lambdas * seeds * folds} runs ({lambdas} λ × {seeds} seeds{per_fold}) will "
+        f"note: {lambdas * seeds * folds} runs ({lambdas} λ × {seeds} seed{'s' * (seeds != 1)}"
+        f"{per_fold}) will "
         "take roughly "
         f"{duration(estimate)} here (a coarse estimate); Ctrl-C stops it and --resume continues"
     )
