@@ -233,9 +233,9 @@ def sweep(
 
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
-    from wdcli.cli.interrupts import deferred, stop_on_signals
     from wdcli.config import load_config
     from wdcli.errors import WriteError
+    from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.store.destination import open_destination
     from wdcli.store.results import typed
     from wdcli.sweep import check_folds, check_points, check_task, execute, planned_keys, prepare
@@ -275,7 +275,7 @@ def sweep(
                 )
             with _progress(quiet) as on_progress:
                 document = typed(execute(config, destination, runner, on_progress))
-        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.cli.interrupts)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.interrupts)
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
             _interrupted(exc, config_path, overrides or [], destination, force, axes)
@@ -365,7 +365,7 @@ def _interrupted(
     axes=(),
 ):
     """Say what was kept and how to continue, then exit 128 + the signal (130 for Ctrl-C)."""
-    from wdcli.cli.interrupts import exit_code
+    from wdcli.interrupts import exit_code
 
     code = exit_code(exc)
     what = "interrupted" if code == 130 else f"interrupted by {exc}"

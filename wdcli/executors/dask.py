@@ -17,6 +17,7 @@ from wdcli.executors.common import (
     _first_line,
     cpu_count,
 )
+from wdcli.interrupts import deferred
 
 
 class DaskExecutor:
@@ -84,12 +85,19 @@ class DaskExecutor:
         finished_ok = False
 
         def submit(unit) -> None:
+            built = None
             if unit.data_key not in data:  # built here once, sent to the workers that need it
-                data[unit.data_key] = self._scatter(load(config, unit))
-            future = client.submit(_run_on_worker, fn, config, unit, data[unit.data_key],
-                                   self.threads, pure=False)  # fmt: skip
-            running[future] = unit
-            stream.add(future)
+                built = load(config, unit)
+            # A stop signal waits for the end of this block: cut halfway through sending the
+            # data, the data reached the scheduler after the client had gone, and stayed on
+            # the cluster for good.
+            with deferred():
+                if built is not None:
+                    data[unit.data_key] = self._scatter(built)
+                future = client.submit(_run_on_worker, fn, config, unit, data[unit.data_key],
+                                       self.threads, pure=False)  # fmt: skip
+                running[future] = unit
+                stream.add(future)
 
         stream = as_completed(loop=client.loop)
         try:
