@@ -120,8 +120,8 @@ class DaskExecutor:
                 yield runs
             finished_ok = True
         finally:
-            if not finished_ok:
-                client.cancel(list(running))
+            if not finished_ok:  # the units and their data, released before the client goes
+                client.cancel([*running, *data.values()])
             self.close()
 
     def _scatter(self, data):
