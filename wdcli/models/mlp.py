@@ -556,6 +556,12 @@ def train_stacked(
     accuracy: list[np.ndarray | None] = [None] * len(evaluators)
     orders = iter(orders)
     diverged = np.zeros(K, bool)
+
+    def gather_diverged() -> None:
+        """The groups' diverged models into `diverged` (K,)."""
+        for models, trainer in zip(groups, trainers, strict=True):
+            diverged[models] = trainer.diverged
+
     # One BLAS thread: the GEMMs here are small, so threads cost more than they give, and
     # single-threaded GEMM gives each column the same bits whatever K is (threaded it does not);
     # it also runs in this thread, where flush_to_zero keeps subnormal numbers from slowing
@@ -571,8 +577,7 @@ def train_stacked(
                 exact = epoch in (0, late, options.epochs)
                 splits = evaluators if exact else sampled
                 accuracy = _evaluate(trainers, groups, splits, curves[:, :, column])
-                for models, trainer in zip(groups, trainers, strict=True):
-                    diverged[models] = trainer.diverged  # found at this evaluation too
+                gather_diverged()  # found at this evaluation too: its accuracy is NaN as well
                 for i, acc in enumerate(accuracy):
                     if acc is not None:
                         acc_curves[i, :, column] = np.where(diverged, np.nan, acc)
@@ -583,11 +588,10 @@ def train_stacked(
             elif epoch == late:  # the training loss alone, for the convergence check
                 train_loss = np.empty((1, K))
                 _evaluate(trainers, groups, evaluators[:1], train_loss)
+                gather_diverged()
                 train_loss = train_loss[0]
             else:
                 continue
-            for models, trainer in zip(groups, trainers, strict=True):
-                diverged[models] = trainer.diverged
             if epoch in (0, late, options.epochs):
                 sq_norm = [_flat_sq_norm(t.layout, t.theta) for t in trainers]
                 objective[epoch] = train_loss + lambdas * np.concatenate(sq_norm or [np.empty(0)])
@@ -599,7 +603,7 @@ def train_stacked(
     curves[:, went_up, -1] = acc_curves[:, went_up, -1] = np.nan
     for models, trainer in zip(groups, trainers, strict=True):
         trainer.freeze(went_up[models])
-        diverged[models] = trainer.diverged
+    gather_diverged()
     for acc in accuracy:
         if acc is not None:
             acc[diverged] = np.nan
@@ -813,7 +817,7 @@ def fit_mlp(
     with np.errstate(over="ignore", invalid="ignore"):  # a huge lr: Σw² overflows to inf
         sq_norm = weight_sq_norm(run.params)
     sq_norm[run.diverged] = np.nan
-    start_sq_norm = np.full(len(lambdas), sum(float(np.sum(W**2)) for W in params[::2]))
+    start_sq_norm = np.full(len(lambdas), weight_sq_norm([p[None] for p in params])[0])
     units = scale**2  # squared errors back in target units (1 without target scaling)
     # a test split was given, so its curve (and accuracies, for classification) are there
     assert run.test_curve is not None and run.late_decrease is not None

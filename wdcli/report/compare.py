@@ -370,8 +370,9 @@ def headline(result: Comparison) -> str:
     tolerance = f"rtol {result.rtol:g}" + (f", atol {result.atol:g}" if result.atol else "")
     n, blind = len(result.rows), result.blind
     at = f"all {n} λ" if not blind else f"the {n - len(blind)} of {n} λ compared"
-    unseen = f"; not compared, as no run trained in either file: λ = {_where(blind)}"
-    unseen = unseen if blind else ""
+    unseen = (
+        f"; not compared, as no run trained in either file: λ = {_where(blind)}" if blind else ""
+    )
     if result.direction == "worse" and not result.failed:
         return (
             f"{result.candidate}: {result.metric} no worse than {result.baseline} at {at} "

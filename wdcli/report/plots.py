@@ -645,11 +645,9 @@ def _health_suffix(doc: _Doc, lam: float) -> str:
     from wdcli.report.table import health_cell
 
     row = next((r for r in doc.rows if r.lambda_ == lam), None)
-    if row is None:
+    if row is None or healthy(row):  # regime or not (with one λ trained, none has one)
         return ""
-    # a row of healthy runs gets no suffix, regime or not (with one λ trained, none has one)
-    cell = health_cell(row) or ("diverged" if row.regime == "diverged" else None)
-    return f" ({cell})" if cell else ""
+    return f" ({health_cell(row) or row.regime})"
 
 
 # ---------------------------------------------------------------------------------------------
