@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from wdcli.cli import app
 from wdcli.config import load_config
 from wdcli.config.grid import grid_points, parse_axis, point_config
+from wdcli.errors import ConfigError
 from wdcli.optim import lr_multiplier
 from wdcli.runkey import RunKey, point_text
 from wdcli.store.journal import read_journal
@@ -101,6 +102,20 @@ def test_points_are_the_product_in_written_order(write_config):
             "tune: dataset.noise: only model keys can be tuned (every candidate trains on the same data); put it under grid:",
         ),
         (["--grid", "dataset.noise=-1"], "grid dataset.noise=-1: dataset.noise: must be ≥ 0"),
+        (
+            ["--grid", "model.solver=svd,eigh", "--tune", "model.name=linear"],
+            "tune: model.name: cannot be tuned (it changes the model or what λ means, so the "
+            "candidates' λ would not be comparable); put it under grid:",
+        ),
+        (
+            ["--grid", "dataset=1,2"],
+            "grid: dataset.degree: lies inside the axis dataset; use one of them",
+        ),
+        (
+            ["--tune", "model.solver=svd,eigh", "--grid", "model=1,2"],
+            "tune: model.solver: in both grid and tune; an axis is one or the other",
+        ),
+        (["--grid", "dataset.n_samples=null"], "dataset.n_samples: must be a valid integer"),
     ],
 )
 def test_bad_axis_values_fail_in_one_line_before_anything_runs(
@@ -113,6 +128,20 @@ def test_bad_axis_values_fail_in_one_line_before_anything_runs(
     assert result.stderr.strip().splitlines()[-1].endswith(message), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists() and not (tmp_path / "r.journal.jsonl").exists()
+
+
+def test_an_axis_over_dataset_name_starts_each_dataset_from_its_own_defaults(write_config):
+    # diabetes's n_samples default (null: every row) must not carry over into friedman1, as
+    # it did (make_friedman1 crashed on n_samples=None); keys set in the file do carry over.
+    text = (
+        "name: sw\ndataset: {name: diabetes, n_train: 100}\nmodel: {name: linear}\nlambdas: [1]\n"
+    )
+    config = load_config(write_config(text), grid=["dataset.name=diabetes,friedman1"])
+    friedman = point_config(config, grid_points(config)[1]).dataset
+    assert (friedman.name, friedman.n_samples, friedman.n_train) == ("friedman1", 400, 100)
+    poly = text.replace("diabetes, n_train: 100", "poly, degree: 3")
+    with pytest.raises(ConfigError, match=r"dataset.name=\"diabetes\": dataset.degree: unknown"):
+        load_config(write_config(poly), grid=["dataset.name=poly,diabetes"])
 
 
 def test_parse_axis_reads_values_as_a_yaml_list():

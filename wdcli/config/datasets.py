@@ -46,7 +46,7 @@ class PolyData(DatasetBase):
     """One input x in [0, 1], target sin(2πx) + noise, polynomial features x¹…x^degree."""
 
     name: Literal["poly"]
-    n_samples: int | None = Field(60, ge=2, description="Samples to draw.")
+    n_samples: int = Field(60, ge=2, description="Samples to draw.")
     noise: float = Field(0.3, ge=0, description="Std of the Gaussian noise on the target.")
     degree: int = Field(15, ge=1, le=60, description="Highest power of x among the features.")
 
@@ -55,7 +55,7 @@ class RegressionData(DatasetBase):
     """scikit-learn's make_regression: a random linear target plus noise."""
 
     name: Literal["regression"]
-    n_samples: int | None = Field(200, ge=2, description="Samples to draw.")
+    n_samples: int = Field(200, ge=2, description="Samples to draw.")
     n_features: int = Field(100, ge=1, description="Number of features.")
     n_informative: int = Field(10, ge=1, description="Features that enter the target.")
     effective_rank: int | None = Field(
@@ -68,7 +68,7 @@ class Friedman1Data(DatasetBase):
     """scikit-learn's make_friedman1: a smooth nonlinear target of 5 of the features."""
 
     name: Literal["friedman1"]
-    n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
+    n_samples: int = Field(400, ge=2, description="Samples to draw.")
     n_features: int = Field(10, ge=5, description="Number of features (5 are informative).")
     noise: float = Field(1.0, ge=0, description="Std of the Gaussian noise on the target.")
 
@@ -78,7 +78,7 @@ class ClassificationData(DatasetBase):
 
     TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["classification"]
-    n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
+    n_samples: int = Field(400, ge=2, description="Samples to draw.")
     n_features: int = Field(20, ge=2, description="Number of features.")
     n_informative: int = Field(5, ge=1, description="Features that carry the class.")
     n_classes: int = Field(2, ge=2, description="Number of classes.")
@@ -91,7 +91,7 @@ class MoonsData(DatasetBase):
 
     TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["moons"]
-    n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
+    n_samples: int = Field(400, ge=2, description="Samples to draw.")
     noise: float = Field(0.3, ge=0, description="Std of the Gaussian noise on the points.")
 
 
@@ -100,7 +100,7 @@ class CirclesData(DatasetBase):
 
     TASK: ClassVar[str | None] = CLASSIFICATION
     name: Literal["circles"]
-    n_samples: int | None = Field(400, ge=2, description="Samples to draw.")
+    n_samples: int = Field(400, ge=2, description="Samples to draw.")
     noise: float = Field(0.1, ge=0, description="Std of the Gaussian noise on the points.")
     factor: float = Field(0.5, gt=0, lt=1, description="Inner circle's radius / outer's.")
 

@@ -59,15 +59,25 @@ def set_dotted(data: dict, key: str, value: Any) -> None:
     node[parts[-1]] = copy.deepcopy(value)
 
 
-def _base_data(config: Config) -> dict:
+def _base_data(config: Config, values: dict[str, Any]) -> dict:
+    """The resolved config to set `values` in. A value that changes `dataset.name` or
+    `model.name` starts its section afresh from the keys set away from their defaults, so the
+    defaults of the old dataset or model (diabetes's n_samples: null, ridge's solver) do not
+    carry over into the new one."""
     data = config.resolved()
     data["grid"], data["tune"] = {}, {}
+    for section in ("dataset", "model"):
+        name = values.get(f"{section}.name", data[section]["name"])
+        if name != data[section]["name"]:
+            part = getattr(config, section)
+            kept = part.model_dump(mode="json", exclude_defaults=True, exclude={"name"})
+            data[section] = {"name": name, **kept}
     return data
 
 
 def with_values(config: Config, values: dict[str, Any], source: str = "<point>") -> Config:
     """The config with `values` (dotted key → value) set, validated; no grid or tune left."""
-    data = _base_data(config)
+    data = _base_data(config, values)
     for key, value in values.items():
         try:
             set_dotted(data, key, value)

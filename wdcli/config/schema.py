@@ -214,6 +214,9 @@ class Config(Strict):
                 raise ValueError(f"{key}: not an axis (λ and seeds have keys of their own)")
             if not values:
                 raise ValueError(f"{key}: must hold at least one value")
+            overlap = [k for k in value if k != key and _nested(k, key)]
+            if overlap:
+                raise ValueError(f"{overlap[0]}: lies inside the axis {key}; use one of them")
             texts = [json.dumps(v, sort_keys=True) for v in values]
             if len(set(texts)) != len(texts):
                 raise ValueError(f"{key}: duplicate value")
@@ -228,7 +231,13 @@ class Config(Strict):
                     f"{key}: only model keys can be tuned (every candidate trains on the same "
                     "data); put it under grid:"
                 )
-        both = [key for key in value if key in (info.data.get("grid") or {})]
+            if key.split("[")[0] in NOT_TUNABLE:
+                raise ValueError(
+                    f"{key}: cannot be tuned (it changes the model or what λ means, so the "
+                    "candidates' λ would not be comparable); put it under grid:"
+                )
+        grid = info.data.get("grid") or {}
+        both = [k for k in value for g in grid if k == g or _nested(k, g) or _nested(g, k)]
         if both:
             raise ValueError(f"{both[0]}: in both grid and tune; an axis is one or the other")
         return value
@@ -270,3 +279,10 @@ class Config(Strict):
 
 
 AXIS_FORBIDDEN = ("name", "lambdas", "seeds", "grid", "tune", "tune_holdout")
+NOT_TUNABLE = ("model.name", "model.regularization", "model.decay_convention")
+
+
+def _nested(inner: str, outer: str) -> bool:
+    """True when the dotted key `inner` names a part of `outer` (model.hidden[0] of
+    model.hidden, dataset.x of dataset)."""
+    return inner.startswith(outer) and inner[len(outer)] in ".["
