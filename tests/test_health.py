@@ -149,6 +149,31 @@ def test_still_falling_boundaries():
 
 def test_late_epoch_is_the_start_of_the_last_tenth():
     assert [health.late_epoch(e) for e in (1, 5, 10, 11, 150, 200)] == [0, 4, 9, 9, 135, 180]
+    constant = [health.late_epoch(e, np.full(e, 3.0)) for e in (1, 5, 10, 11, 150, 200)]
+    assert constant == [0, 4, 9, 9, 135, 180]
+
+
+def test_under_a_schedule_the_late_part_is_the_last_tenth_of_the_learning_rate():
+    # step: 10 epochs at 1, 10 at 0.1, 10 at 0.01 (total 11.1): the last 1.11 takes the last
+    # 10 epochs (0.1) and 10 of the 0.1-epochs (1.0), and one more to pass 1.11
+    rates = 0.1 ** (np.arange(30) // 10)
+    assert health.late_epoch(30, rates) == 9
+    # a rate that is 0 in its last epochs: those bring nothing, the late part starts earlier
+    assert health.late_epoch(10, [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]) == 7
+
+
+def test_relapsed_is_a_fit_found_and_lost_by_half_the_baseline():
+    loss = np.array([1.0, up(1.0, 2), 0.9, 1.0])
+    lowest = np.array([0.5, 0.5, 0.1, 0.6])
+    lambdas = np.array([0.0, 0.0, 0.1, 0.1])
+    # the rise over the lowest must exceed 0.5 × the baseline (1.0)
+    assert health.relapsed(loss, lowest, 1.0, lambdas, decoupled=False).tolist() == [
+        False, True, True, False,
+    ]  # fmt: skip
+    # decoupled decay at λ > 0 descends another objective: not judged (see went_up)
+    assert health.relapsed(loss, lowest, 1.0, lambdas, decoupled=True).tolist() == [
+        False, True, False, False,
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the MLP's checks
@@ -229,9 +254,13 @@ def test_adam_at_lambda_1e300_does_not_sit_at_its_initial_weights_as_ok():
     assert fit.diverged.tolist() == [True]
 
 
-def test_weights_are_frozen_at_the_bound_long_before_they_would_overflow():
+@pytest.mark.parametrize("loss_check", [True, False])
+def test_weights_are_frozen_at_the_bound_long_before_they_would_overflow(monkeypatch, loss_check):
     # No hidden layer, sgd with lr·2λ = 2.5: each step multiplies the weights by about −1.5
-    # (×7.6 per epoch of 5 steps); unchecked, they would pass 1e308 at about epoch 350.
+    # (×7.6 per epoch of 5 steps); unchecked, they would pass 1e308 at about epoch 350. The
+    # epoch's loss check stops the run first; without it, the weight bound does.
+    if not loss_check:
+        monkeypatch.setattr(health, "LOSS_BLOWUP", np.inf)
     data, epochs = dataset(), 400
     limit = health.weight_limit(data.y_train)
     opts = options(optimizer="sgd", lr=0.01, epochs=epochs, eval_every=epochs, hidden=[])
@@ -247,7 +276,8 @@ def test_weights_are_frozen_at_the_bound_long_before_they_would_overflow():
     )
     assert trained.diverged.tolist() == [False, True]
     top = max(np.abs(p[1]).max() for p in trained.params)
-    assert limit < top < 10 * limit  # stopped within one epoch of crossing the bound
+    assert top < 10 * limit  # stopped within one epoch of crossing the bound, or before
+    assert (top < limit) == loss_check
     assert np.isfinite(mlp.weight_sq_norm(trained.params)).all()
     assert np.isnan(trained.late_decrease[1]) and not trained.not_converged[1]
 
@@ -269,6 +299,18 @@ def test_too_few_epochs_is_not_converged_and_enough_is():
     assert not long.not_converged.any()
 
 
+@pytest.mark.parametrize("schedule", ["cosine", "step"])
+def test_a_schedule_that_anneals_the_rate_does_not_hide_a_run_still_falling(schedule):
+    # sgd at lr 0.003 for 30 epochs is far from trained; the schedule leaves its last tenth
+    # of epochs almost no learning rate (cosine) or a hundredth of it (step), so that tenth
+    # showed no fall and every run was `ok`. The late part is now the last tenth of the rate.
+    opts = options(optimizer="sgd", lr=0.003, epochs=30, schedule=schedule, step_epochs=10)
+    fit = fit_mlp(dataset(), np.array([0.0, 0.01]), 0, opts)
+    assert fit.not_converged.all(), fit.metrics["late_decrease"]
+    steady = fit_mlp(dataset(), np.array([0.0, 0.01]), 0, opts.model_copy(update={"lr": 0.1}))
+    assert not steady.not_converged.any(), steady.metrics["late_decrease"]
+
+
 def test_a_learning_rate_far_too_small_is_not_converged_however_flat_its_curve():
     # sgd at lr 1e-6: J falls at a steady pace, by far less than 1 % of its start: every
     # tenth of training brings about a tenth of the decrease, but less than 0.1 % of J.
@@ -277,6 +319,15 @@ def test_a_learning_rate_far_too_small_is_not_converged_however_flat_its_curve()
     assert 0 < curve[0] - curve[20] < 1e-2 * curve[0]
     assert curve[18] - curve[20] < 1e-3 * curve[20]  # what the flatness guard alone let pass
     assert (fit.metrics["late_decrease"] > 0.05).all() and fit.not_converged.all()
+
+
+@pytest.mark.parametrize("every", [1, 60])
+def test_a_fit_found_and_lost_is_diverged_whatever_the_evaluation_stride(every):
+    # Adam at lr 1: at λ = 0.01 the training loss falls to 0.34 nats and ends near the class
+    # frequencies' 0.69, Σw² shrunk: it looked like the λ → ∞ limit and was `ok`.
+    opts = options(hidden=[16], lr=1.0, epochs=60, batch_size=8, eval_every=every)
+    fit = fit_mlp(dataset("classification", n_train=60), np.array([0.0, 1e-3, 1e-2]), 0, opts)
+    assert fit.diverged.tolist() == [False, False, True]
 
 
 def test_went_up_counts_only_the_runs_whose_optimiser_descends_j():

@@ -372,3 +372,11 @@ def lr_multiplier(options: Options, step: int, steps_per_epoch: int) -> float:
             return (step + 1) / warm
         return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
     return 1.0
+
+
+def epoch_rates(options: Options, steps_per_epoch: int) -> np.ndarray:
+    """Each epoch's sum of `lr_multiplier` over its steps (epochs,): where the schedule puts
+    the learning rate, for health.late_epoch."""
+    steps = range(options.epochs * steps_per_epoch)
+    rates = np.fromiter((lr_multiplier(options, t, steps_per_epoch) for t in steps), np.float64)
+    return rates.reshape(options.epochs, steps_per_epoch).sum(axis=1)

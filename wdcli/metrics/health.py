@@ -7,14 +7,18 @@ Every run gets one status (the first that applies, in this order):
                    parameter above WEIGHT_BOUND × max(1, max|y|), or the optimiser's state
                    overflowed. Training stops there (the run is frozen), its numbers are null.
                    Also a run whose training ended with its objective J above where it
-                   started (`went_up`): the optimiser went the wrong way.
+                   started (`went_up`), or with its training loss RELAPSE × the baseline
+                   above the lowest it reached (`relapsed`): the optimiser went the wrong way.
+                   The loss is checked after every epoch (the mean of its mini-batch losses),
+                   so these do not depend on how often the curves are evaluated.
     no_fit         its loss on its own training split is above (1 + NO_FIT_MARGIN) × the
                    baseline: the loss of predicting the training mean (regression: the
                    variance of y) or the class frequencies (classification: their entropy);
                    or above the baseline itself while its weights are far from that constant
                    predictor (Σw² above COLLAPSED × its start; `worse_than_constant`).
     not_converged  the training objective J = L_data + λ·Σw² was still falling at the end:
-                   its last LATE_FRACTION of the epochs brought more than STILL_FALLING of its
+                   its last LATE_FRACTION of the epochs (of the learning rate's total, under a
+                   schedule: `late_epoch`) brought more than STILL_FALLING of its
                    whole decrease, and either more than FLAT × J or the whole decrease was
                    below UNTRAINED × J(0) (it barely moved, steadily: an lr far too small);
                    or a solver ended above its gradient tolerance.
@@ -34,6 +38,7 @@ UNHEALTHY = (DIVERGED, NO_FIT, NOT_CONVERGED)  # the order of precedence, and of
 
 NO_FIT_MARGIN = 0.25  # no_fit: training loss above 1.25 × the baseline's ...
 COLLAPSED = 0.1  # ... or above the baseline's with Σw² above 10 % of its start
+RELAPSE = 0.5  # diverged: training loss ended 0.5 × the baseline above its lowest
 LOSS_BLOWUP = 10.0  # diverged: training loss above 10 × max(its start, the baseline)
 WEIGHT_BOUND = 1e6  # diverged: a parameter above 1e6 × max(1, max|y|)
 LATE_FRACTION = 0.1  # not_converged: the last tenth of the epochs ...
@@ -129,9 +134,34 @@ def went_up(start: np.ndarray, end: np.ndarray, lambdas: np.ndarray, decoupled: 
         return descends_j & np.isfinite(start) & np.isfinite(end) & (end > start)
 
 
-def late_epoch(epochs: int) -> int:
-    """The epoch from which the last LATE_FRACTION of training is measured (≥ 0)."""
-    return max(epochs - int(np.ceil(LATE_FRACTION * epochs)), 0)
+def relapsed(
+    train_loss: np.ndarray,
+    lowest: np.ndarray,
+    baseline: float,
+    lambdas: np.ndarray,
+    decoupled: bool,
+) -> np.ndarray:
+    """Runs whose training loss ended more than RELAPSE × the baseline above the lowest it
+    reached (an epoch's mean mini-batch loss or an evaluation): a fit that was found and then
+    lost, as an optimiser stepping too far does (a run that memorised its data and ended at
+    the constant predictor). A very large λ pulls the loss up to the baseline only from where
+    it started, not from a good fit. Among runs whose optimiser descends J (see `went_up`)."""
+    loss, lowest = np.asarray(train_loss, np.float64), np.asarray(lowest, np.float64)
+    descends_j = np.ones(loss.shape, bool) if not decoupled else np.asarray(lambdas) == 0
+    with np.errstate(invalid="ignore"):
+        return descends_j & (loss - lowest > RELAPSE * baseline)
+
+
+def late_epoch(epochs: int, rates: np.ndarray | None = None) -> int:
+    """The epoch from which the last LATE_FRACTION of training is measured (≥ 0): of the
+    epochs, or, given each epoch's summed learning-rate multiplier (`rates`, a schedule's),
+    of the learning rate's total, so that a schedule that anneals to 0 still leaves the last
+    tenth room to show a run that is still falling (a constant rate gives the same epoch)."""
+    if rates is None:
+        return max(epochs - int(np.ceil(LATE_FRACTION * epochs)), 0)
+    from_end = np.cumsum(np.asarray(rates, np.float64)[::-1])
+    tail = int(np.searchsorted(from_end, LATE_FRACTION * from_end[-1] * (1 - 1e-12))) + 1
+    return max(epochs - tail, 0)
 
 
 def statuses(

@@ -37,7 +37,7 @@ from wdcli.activations import Passes, sigmoid_into
 from wdcli.data import REGRESSION, Dataset
 from wdcli.metrics import health
 from wdcli.models import Fit, costs
-from wdcli.optim import Segments, Update, lr_multiplier, penalty_rates
+from wdcli.optim import Segments, Update, epoch_rates, lr_multiplier, penalty_rates
 
 if TYPE_CHECKING:
     from wdcli.config import MLPModel
@@ -549,7 +549,8 @@ def train_stacked(
     stride = costs.eval_stride(options, len(X), sum(len(e.Xa) for e in evaluators))
     record = eval_epochs(options.epochs, stride, options.eval_points)
     columns = {int(epoch): column for column, epoch in enumerate(record)}
-    late = health.late_epoch(options.epochs)
+    late = health.late_epoch(options.epochs, epoch_rates(options, trainers[0].steps_per_epoch)
+                             if options.schedule != "constant" and trainers else None)  # fmt: skip
     curves = np.full((len(evaluators), K, len(record)), np.nan)
     acc_curves = np.full_like(curves, np.nan)
     objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
@@ -599,7 +600,12 @@ def train_stacked(
         late_share = health.late_decrease(start, objective[late], end)
         not_converged = health.still_falling(start, objective[late], end)
     decoupled = options.regularization == "decoupled"
-    went_up = health.went_up(start, end, lambdas, decoupled) & ~diverged
+    lowest = np.fmin(np.concatenate([t.lowest for t in trainers] or [np.empty(0)]),
+                     np.nanmin(curves[0], axis=1, initial=np.inf))  # fmt: skip
+    baseline = trainers[0].baseline if trainers else np.nan
+    went_up = health.went_up(start, end, lambdas, decoupled)
+    went_up |= health.relapsed(curves[0, :, -1], lowest, baseline, lambdas, decoupled)
+    went_up &= ~diverged
     curves[:, went_up, -1] = acc_curves[:, went_up, -1] = np.nan
     for models, trainer in zip(groups, trainers, strict=True):
         trainer.freeze(went_up[models])
@@ -666,7 +672,7 @@ def _train_epoch(
     for trainer in trainers:
         for start in range(0, len(Xa), batch):
             trainer.step(Xa[start : start + batch], Yt[:, start : start + batch])
-        trainer.check_parameters()
+        trainer.end_epoch()
 
 
 def _evaluate(
@@ -724,6 +730,9 @@ class _Trainer:
         self.baseline = health.baseline_loss(labels, self.loss.labels is not None)
         self.limit = health.weight_limit(self.Yt)
         self.start_loss = None  # the training loss at epoch 0
+        self.epoch_loss = np.zeros(layout.K)  # this epoch's mini-batch losses, summed
+        self.epoch_rows = 0
+        self.lowest = np.full(layout.K, np.inf)  # the lowest epoch loss so far
 
     def epoch(self, order: np.ndarray) -> None:
         """One pass over the training rows in the given order."""
@@ -735,6 +744,8 @@ class _Trainer:
         """One optimiser step on the rows xb (R, d + 1) with output columns yb (o, R)."""
         buf = _buffers_for(self.buffers, self.layout, len(xb), True, self.theta.dtype)
         z = _forward(self.P, xb, buf, self.activation)
+        self.epoch_loss += self.loss.rows(z, yb).sum(axis=1, dtype=np.float64)
+        self.epoch_rows += len(xb)
         _output_delta(z, yb, self.loss)
         _backward(self.P, self.G, xb, buf, self.activation)
         if self.scheduled:
@@ -742,6 +753,17 @@ class _Trainer:
             self.update.set_eta(eta)
             self.step_count += 1
         self.update.apply(self.grad)
+
+    def end_epoch(self) -> None:
+        """Check the epoch's training loss, the mean of its mini-batch losses (each taken
+        before its step): a blow-up freezes the run at once, whatever the evaluation stride;
+        the lowest is kept for `health.relapsed`."""
+        loss = self.epoch_loss / max(self.epoch_rows, 1)
+        self.epoch_loss[:], self.epoch_rows = 0, 0
+        if self.start_loss is not None:
+            self.freeze(health.blew_up(loss, self.start_loss, self.baseline))
+        self.lowest = np.fmin(self.lowest, np.where(self.diverged, np.nan, loss))
+        self.check_parameters()
 
     def check_parameters(self) -> None:
         """Mark diverged the models whose parameters are non-finite or beyond the bound of
