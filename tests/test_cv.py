@@ -247,6 +247,14 @@ def _sweep(*args):
     return CliRunner().invoke(app, ["sweep", *args, "--no-chart", "--format", "markdown"])
 
 
+def _cli(command, *args):
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    return CliRunner().invoke(app, [command, *args])
+
+
 def test_cli_flat_curve_and_grid_end_are_said(write_config, tmp_path):
     import json
 
@@ -273,7 +281,7 @@ def test_cli_auto_grid_and_validate(write_config, tmp_path):
                                           "lambdas: {auto: true, num: 8}"))  # fmt: skip
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.stdout.strip() == (
-        f"{path}: ok (linear on diabetes, 8 λ × 1 seed × 11 folds = 88 runs, "
+        f"{path}: ok (linear on diabetes, 8 λ × 1 seed × (10 folds + the holdout fit) = 88 runs, "
         "λ chosen from the data)"
     )
     out = tmp_path / "auto.json"
@@ -310,13 +318,18 @@ def test_cli_resume_of_a_cross_validated_sweep(write_config, tmp_path):
     assert json.loads(out.read_text())["summary"] == expected["summary"]
 
 
-def test_folds_the_data_cannot_give_are_one_line_before_anything_is_written(write_config, tmp_path):
+@pytest.mark.parametrize("command", ["sweep", "validate"])
+def test_folds_the_data_cannot_give_are_one_line_before_anything_is_written(
+    write_config, tmp_path, command
+):
+    # validate used to say ok and leave these to sweep; the messages named neither the file
+    # nor the class
     path = write_config(CV_CONFIG.replace("seed: 0}", "seed: 0, n_train: 8}"))
     out = tmp_path / "r.json"
-    result = _sweep(str(path), "--out", str(out))
+    result = _cli(command, str(path), *["--out", str(out)] * (command == "sweep"))
     assert result.exit_code == 2
     assert result.stderr == (
-        "validation.folds: 10 folds need ≥ that many training samples, got 8\n"
+        f"{path}: validation.folds: 10 folds need ≥ that many training samples, got 8\n"
     )
     assert list(tmp_path.iterdir()) == [path]  # no results file, no journal
     iris = write_config(
@@ -324,10 +337,11 @@ def test_folds_the_data_cannot_give_are_one_line_before_anything_is_written(writ
         "lambdas: [0.1]\nvalidation: {kind: kfold, folds: 10}\n",
         name="iris.yaml",
     )
-    result = _sweep(str(iris), "--out", str(tmp_path / "i.json"))
+    extra = ["--out", str(tmp_path / "i.json")] * (command == "sweep")
+    result = _cli(command, str(iris), *extra)
     assert result.exit_code == 2
     assert result.stderr == (
-        "validation.stratify: a class has only 5 training samples, fewer than "
-        "validation.folds (10); use fewer folds or stratify: false\n"
+        f"{iris}: validation.stratify: class '0' has only 5 training samples, fewer "
+        "than validation.folds (10); use fewer folds or stratify: false\n"
     )
     assert not (tmp_path / "i.journal.jsonl").exists()

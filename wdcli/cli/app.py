@@ -238,7 +238,7 @@ def sweep(
     from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.store.destination import open_destination
     from wdcli.store.results import typed
-    from wdcli.sweep import check_folds, check_points, check_task, execute, planned_keys, prepare
+    from wdcli.sweep import check_points, check_task, execute, planned_keys, prepare
     from wdcli.sweep.autogrid import resolve_grid
 
     runner = destination = None
@@ -251,7 +251,6 @@ def sweep(
             for note in [] if quiet else prepared.notes:
                 typer.echo(note, err=True)
             config = resolve_grid(config)
-            check_folds(config)
             for note in check_points(config, str(config_path)):
                 if not quiet:
                     typer.echo(note, err=True)
@@ -628,7 +627,7 @@ def validate(
     lambdas = lambda_grid.num if auto else len(space.lambdas)  # type: ignore[union-attr]
     seeds, folds, points = len(space.seeds), len(space.folds), len(space.points)
     runs = f"{lambdas * seeds * folds * points} runs" + (", λ chosen from the data" if auto else "")
-    per_fold = f" × {folds} folds" if folds > 1 else ""
+    per_fold = f" × ({folds - 1} folds + the holdout fit)" if folds > 1 else ""
     where = f"{points} point{'s' * (points != 1)} × " if config.grid else ""
     if config.tune:
         runs += f", each tuned over {len(tune_candidates(config))} candidates"

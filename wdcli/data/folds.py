@@ -42,11 +42,13 @@ def kfold_indices(validation: KFold, split: Split, seed: int) -> list[tuple[np.n
     splitter = cls(n_splits=validation.folds, n_repeats=validation.repeats, random_state=seed)
     if stratify:
         present = np.bincount(y)
-        smallest = int(present[present > 0].min())
-        if smallest < validation.folds:
+        rarest = int(np.flatnonzero(present == present[present > 0].min())[0])
+        if present[rarest] < validation.folds:
+            name = split.classes[rarest] if rarest < len(split.classes) else str(rarest)
             raise DataError(
-                f"validation.stratify: a class has only {smallest} training samples, fewer "
-                f"than validation.folds ({validation.folds}); use fewer folds or stratify: false"
+                f"validation.stratify: class {name!r} has only {present[rarest]} training "
+                f"samples, fewer than validation.folds ({validation.folds}); use fewer folds "
+                "or stratify: false"
             )
     return list(splitter.split(np.zeros((n, 1)), y))
 

@@ -7,6 +7,7 @@ from wdcli.config.grid import point_config
 from wdcli.data import Dataset, Split
 from wdcli.data.build import build_split, source_stamp
 from wdcli.data.folds import fold_dataset, kfold_indices
+from wdcli.errors import DataError
 from wdcli.sweep.plan import Unit
 
 _SPLIT_CACHE: dict[tuple, Split] = {}
@@ -55,9 +56,15 @@ def unit_dataset(config: Config, unit: Unit) -> Dataset:
     return dataset_for(point_config(config, unit.points[0]), unit.seed, unit.fold)
 
 
-def check_folds(config: Config) -> None:
-    """Cut the first seed's folds now, so that a fold the data cannot give (too few samples
-    or a class too small to stratify) is an error before anything is written."""
-    if isinstance(config.validation, KFold):
-        seed = config.seed_values()[0]
-        kfold_indices(config.validation, split_for(config, seed), seed)
+def check_folds(config: Config, max_seeds: int = 32) -> None:
+    """Cut the folds of the first `max_seeds` seeds now, so that a fold the data cannot give
+    (too few samples, or a class too small to stratify) is an error before anything is
+    written, in `validate` as in `sweep`."""
+    if not isinstance(config.validation, KFold):
+        return
+    seeds = config.seed_values()[:max_seeds]
+    for seed in seeds:
+        try:
+            kfold_indices(config.validation, split_for(config, seed), seed)
+        except DataError as exc:
+            raise DataError(f"seed {seed}: {exc}" if len(seeds) > 1 else str(exc)) from None

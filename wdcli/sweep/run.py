@@ -32,7 +32,13 @@ from wdcli.sweep.budget import (
     long_sweep_note,
     sweep_parts,
 )
-from wdcli.sweep.datasets import _fingerprint_of, dataset_for, split_for, unit_dataset
+from wdcli.sweep.datasets import (
+    _fingerprint_of,
+    check_folds,
+    dataset_for,
+    split_for,
+    unit_dataset,
+)
 from wdcli.sweep.plan import check_task, plan_units, split_done
 from wdcli.sweep.unit import run_unit
 from wdcli.tasks import CLASSIFICATION
@@ -113,16 +119,17 @@ def check_points(config: Config, source: str = "") -> list[str]:
     seed, seen, notes = config.seed_values()[0], set(), []
     for point in grid_points(config):
         point_cfg = point_config(config, point)
-        key = point_cfg.dataset.model_dump_json()
+        key = point_cfg.dataset.model_dump_json() + point_cfg.validation.model_dump_json()
         if key in seen:
             continue
         seen.add(key)
         label = point_label(point, short=False)
         try:
             data = dataset_for(point_cfg, seed)
+            check_folds(point_cfg)
         except DataError as exc:
             where = f"{source}: " if source else ""
-            raise DataError(f"{where}point {label}: {exc}") from None
+            raise DataError(f"{where}point {label}: {exc}" if label else f"{where}{exc}") from None
         check_task(point_cfg, data.task)
         for note in (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data)):
             if note:
