@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,24 @@ def test_a_pipe_is_refused_without_blocking(tmp_path):
     assert (result.exit_code, result.stderr) == (
         2,
         f"{fifo}: is not a regular file (a device, pipe or socket), not a config file\n",
+    )
+
+
+def test_a_fresh_pipe_as_the_csv_is_refused_without_blocking(tmp_path):
+    # a CSV modified in the last seconds is hashed for the cache key: that read blocked
+    # forever on a pipe made just before the command, before the regular-file check
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "name: f\ndataset: {name: csv, path: fifo.csv, target: y}\nmodel: {name: linear}\n"
+        "lambdas: [1]\n"
+    )
+    command = [sys.executable, "-m", "wdcli", "validate", str(config)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"{fifo}: is not a regular file (a device, pipe or socket), not a CSV file\n",
     )
 
 

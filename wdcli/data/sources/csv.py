@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import stat
 import time
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def _stamp(path: Path | None) -> tuple | None:
     try:
         info = Path(path).stat()
         stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
-        if time.time() - info.st_mtime < 3 and info.st_size < 2**28:
+        recent = time.time() - info.st_mtime < 3
+        if recent and stat.S_ISREG(info.st_mode) and info.st_size < 2**28:  # a pipe: never
             stamp += (hashlib.sha256(Path(path).read_bytes()).hexdigest(),)  # type: ignore[assignment]
     except OSError:
         return None
