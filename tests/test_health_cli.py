@@ -132,6 +132,33 @@ def test_too_few_epochs_is_no_fit(write_config, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("convention", "lambdas", "factor"),
+    [("paper", "[0, 0.1, 0.5, 1]", "1 − 2λ"), ("torch", "[0, 0.1, 20, 100]", "1 − model.lr·2λ")],
+)
+def test_decoupled_decay_that_would_flip_the_weights_is_not_trained(
+    write_config, tmp_path, convention, lambdas, factor
+):
+    # at r·2λ ≥ 1 (r = 1 under the paper's convention, lr under torch's) each step multiplies
+    # the weights by a factor ≤ 0: at λ = 1 they flipped sign every step, kept their size,
+    # and the runs were `ok` and `underfit`
+    config = write_config(
+        "name: flip\ndataset: {name: moons, n_samples: 120, seed: 0}\n"
+        "model: {name: mlp, hidden: [8], lr: 0.03, epochs: 40, regularization: decoupled, "
+        f"decay_convention: {convention}}}\nlambdas: {lambdas}\n"
+    )
+    result, document = sweep(config, tmp_path)
+    assert [run["status"] for run in document["runs"]] == ["ok", "ok", "diverged", "diverged"]
+    assert document["runs"][3]["curve"]["train_loss"][0] is None  # never trained
+    top = lambdas.strip("[]").split(", ")[2:]
+    assert stderr_lines(result)[0] == (
+        f"warning: 2 of 4 runs did not train: 2 diverged (loss or weights blew up) at λ = "
+        f"{top[0]}, {top[1]}: lower the largest λ (decoupled decay multiplies the weights by "
+        f"{factor} ≤ 0 at every step there: they were not trained); those λ get no regime "
+        "and are never λ_min or λ_1se (docs/health.md)"
+    )
+
+
 def test_a_solver_stopped_early_is_not_converged(write_config, tmp_path):
     config = write_config(
         """\

@@ -546,6 +546,7 @@ def train_stacked(
         group_lrs = None if lrs is None else np.asarray(lrs, dtype=np.float64)[models]
         trainers.append(_Trainer(part, theta, X, Y, lambdas[models], options, loss, group_lrs,
                                  shared=shared, kernels=kernels))  # fmt: skip
+        trainers[-1].freeze(_decay_flips(options, lambdas[models], group_lrs))
     stride = costs.eval_stride(options, len(X), sum(len(e.Xa) for e in evaluators))
     record = eval_epochs(options.epochs, stride, options.eval_points)
     columns = {int(epoch): column for column, epoch in enumerate(record)}
@@ -630,6 +631,16 @@ def train_stacked(
         if X_test is not None and accuracy[1] is not None
         else None,
     )
+
+
+def _decay_flips(options: MLPModel, lambdas: np.ndarray, lrs: np.ndarray | None) -> np.ndarray:
+    """The models whose decoupled decay multiplies the weights by 1 − r·2λ ≤ 0 at the full
+    rate (r = lr, or 1 under the paper's convention): their weights would flip sign or vanish
+    at every step, which no λ means; they are `diverged` from the start, not trained."""
+    if options.regularization != "decoupled":
+        return np.zeros(len(lambdas), bool)
+    rate = 1.0 if options.decay_convention == "paper" else (options.lr if lrs is None else lrs)
+    return 2 * np.asarray(rate) * lambdas >= 1
 
 
 def _work(sizes: Sequence[int], K: int, n: int, options: MLPModel) -> float:

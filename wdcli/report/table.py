@@ -513,7 +513,13 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
     knob = knobs.get(status, _KNOB)
     if status == "diverged" and lr_key:
         lr = options.value(lr_key) or 0
-        if all(lam is not None and lam * lr >= 1 for lam in lambdas):
+        paper = options.value("decay_convention") == "paper"
+        if options.value("regularization") == "decoupled":
+            rate, factor = (1, "1 − 2λ") if paper else (lr, f"1 − model.{lr_key}·2λ")
+            if all(lam is not None and 2 * lam * rate >= 1 for lam in lambdas):
+                knob = (f"lower the largest λ (decoupled decay multiplies the weights by "
+                        f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
+        elif all(lam is not None and lam * lr >= 1 for lam in lambdas):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
