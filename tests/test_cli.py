@@ -294,3 +294,28 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize("command", ["show", "compare"])
+def test_a_narrow_terminal_wraps_the_table_and_never_cuts_a_number(monkeypatch, command):
+    # rich shortened cells that did not fit to '0.0…' and '6.5…' (λ itself included):
+    # numbers that still look plausible. Cells now wrap between words; a table wider than
+    # the terminal is printed whole, for the terminal to wrap.
+    import importlib
+    from pathlib import Path
+
+    from rich.console import Console
+
+    cli_module = importlib.import_module("wdcli.cli.app")  # the module, not the Typer app
+
+    monkeypatch.setattr(cli_module, "_stdout", lambda: Console(width=60, highlight=False))
+    fixture = str(Path(__file__).parent / "fixtures" / "mlp_curves.json")
+    args = [command, fixture] + ([fixture] if command == "compare" else ["--no-chart"])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    lambdas = [row["lambda"] for row in json.loads(Path(fixture).read_text())["summary"]]
+    from wdcli.report.table import format_lambda
+
+    for lam in lambdas:
+        assert f" {format_lambda(lam)} " in result.stdout

@@ -155,7 +155,7 @@ def _write_document(document: Results, fmt: Format, chart: bool | None) -> None:
     else:
         console = _stdout()
         for table in report.renderables(document):
-            console.print(table)
+            console.print(table, crop=False)  # too narrow a terminal wraps, never cuts
         if chart or (chart is None and console.is_terminal and console.width >= 100):
             from wdcli.report.termchart import grid_chart, loss_chart
 
@@ -533,7 +533,7 @@ def compare(
         else:
             console = _stdout()
             for result in results:
-                console.print(comparing.rich_table(result))
+                console.print(comparing.rich_table(result), crop=False)
                 typer.echo(comparing.headline(result))
     if any(result.failed for result in results):
         raise typer.Exit(code=1)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 from wdcli.errors import WdcliError
 from wdcli.records import Results, SummaryRow
-from wdcli.report.table import format_lambda
+from wdcli.report.table import format_lambda, unbroken
 from wdcli.runkey import RowKey
 
 DIRECTIONS = ("worse", "either")
@@ -441,11 +441,12 @@ def rich_table(result: Comparison):
         caption=_selection(result),
         caption_justify="left",
     )
-    for header, justify in _columns(result):
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for row in result.rows:
+    body = [[*_cells(result, row), row.verdict] for row in result.rows]
+    for i, (header, justify) in enumerate(_columns(result)):
+        table.add_column(header, justify=justify, **unbroken([cells[i] for cells in body]))  # type: ignore[arg-type]
+    for row, cells in zip(result.rows, body, strict=True):
         style = VERDICT_STYLES[row.verdict] if row.verdict in FAILING[result.direction] else ""
-        table.add_row(*_cells(result, row), Text(row.verdict, style=style))
+        table.add_row(*cells[:-1], Text(row.verdict, style=style))
     return table
 
 

@@ -350,11 +350,18 @@ def pivot_table(document: Results, metric: str = "test_loss"):
         caption="* the column's λ_min; " + convention(document.config.plain()),
         caption_justify="left",
     )
-    for header in headers:
-        table.add_column(header, justify="right", no_wrap=True)
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="right", **unbroken([cells[i] for cells in body]))
     for cells in body:
         table.add_row(*cells)
     return table
+
+
+def unbroken(cells: list[str]) -> dict:
+    """Column options that never cut a number: on a narrow terminal a cell may wrap between
+    its words ('0.1312 ±' over '0.1'), but no word is shortened to '6.5…' or split."""
+    widest = max((len(word) for cell in cells for word in str(cell).split()), default=1)
+    return {"min_width": widest, "overflow": "fold"}
 
 
 def renderables(document: Results) -> list:
@@ -388,7 +395,8 @@ def rich_table(document: Results):
     table = Table(title=title(document), caption=caption(document), caption_justify="left")
     for i, header in enumerate(headers):
         right = _numeric(headers, i) or i == 0
-        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+        table.add_column(header, justify="right" if right else "left",
+                         **unbroken([cells[i] for cells in body]))  # fmt: skip
     runs = headers.index("runs") if "runs" in headers else None
     for cells in body:
         cells = list(cells)
