@@ -319,3 +319,18 @@ def test_a_narrow_terminal_wraps_the_table_and_never_cuts_a_number(monkeypatch, 
 
     for lam in lambdas:
         assert f" {format_lambda(lam)} " in result.stdout
+
+
+@pytest.mark.parametrize("command", ["show", "compare"])
+def test_a_closed_stdout_pipe_is_a_quiet_exit_141_not_a_failed_check(command):
+    # `compare` exits 1 when a candidate is worse: a reader that stops early (`| head`) made a
+    # passing gate look failed
+    from pathlib import Path
+
+    fixture = str(Path(__file__).parent / "fixtures" / "mlp_curves.json")
+    args = [command, fixture] + ([fixture] if command == "compare" else [])
+    proc = subprocess.Popen([sys.executable, "-m", "wdcli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc.stdout.close()  # the reader is gone before wdcli writes
+    _, stderr = proc.communicate(timeout=120)
+    assert (proc.returncode, stderr) == (141, "")

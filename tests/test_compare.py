@@ -225,7 +225,25 @@ def test_an_improvement_fails_only_in_either_direction(baseline, tmp_path):
     text = runner.invoke(app, ["compare", str(baseline), str(better), "-d", "either"])
     assert text.exit_code == 1
     assert text.stdout.endswith(
-        f"{better}: differs from {baseline}: test_loss better at 1 of 4 λ (10) (rtol 0.05)\n"
+        f"{better}: differs from {baseline}: test_loss better at 1 of 4 λ: 10 (-50 %) (rtol 0.05)\n"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+def test_a_machine_format_still_puts_the_verdict_and_how_much_on_stderr(baseline, tmp_path, fmt):
+    # `compare -f json > report.json` in CI printed nothing: the log showed only "exit 1"
+    worse = _edit(
+        baseline,
+        tmp_path,
+        "worse.json",
+        lambda d: d["summary"][1].update(test_loss_mean=d["summary"][1]["test_loss_mean"] * 1.2),
+    )
+    result = runner.invoke(app, ["compare", str(baseline), str(worse), "-f", fmt])
+    assert result.exit_code == 1
+    label = json.loads(baseline.read_text())["summary"][1]["lambda"]
+    assert result.stderr == (
+        f"{worse}: worse than {baseline}: test_loss worse at 1 of 4 λ: {label:g} (+20 %) "
+        "(rtol 0.05)\n"
     )
 
 
@@ -411,7 +429,7 @@ def test_rows_match_on_point_and_lambda(tmp_path):
         {"point": {"dataset.n_train": 100}, "lambda": 0.0}
     ]
     text = runner.invoke(app, ["compare", str(base), str(cand), "-d", "either"])
-    assert "test_loss better at 1 of 4 λ (dataset.n_train=100 λ=0)" in text.stdout
+    assert "test_loss better at 1 of 4 λ: dataset.n_train=100 λ=0 (-50 %)" in text.stdout
 
 
 def test_strict_compare_catches_a_test_loss_computed_on_the_training_split(

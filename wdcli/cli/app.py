@@ -75,8 +75,13 @@ def _stderr():
 def _stdout():
     from rich.console import Console
 
+    class Stdout(Console):
+        def on_broken_pipe(self) -> None:  # rich exits 1 here: leave it to _to_stdout
+            self.quiet = True
+            raise BrokenPipeError
+
     # A pipe gets plain text at a width that fits the table, not rich's default of 80.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    return Stdout(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 @contextmanager
@@ -113,15 +118,16 @@ def _main(
 
 @contextmanager
 def _to_stdout():
-    """Results go to stdout: a full disk there is one line and exit 2, a closed pipe a quiet
-    exit 1 (as rich does), never a traceback."""
+    """Results go to stdout: a full disk there is one line and exit 2, a pipe closed by its
+    reader (`| head`) a quiet exit 141 = 128 + SIGPIPE, as a shell tool killed by it reports
+    (not 1, which says that a check failed), never a traceback."""
     try:
         yield
         sys.stdout.flush()
     except OSError as exc:
         _silence_stdout()  # what is still buffered must not fail again at exit
         if isinstance(exc, BrokenPipeError):
-            raise typer.Exit(code=1) from None
+            raise typer.Exit(code=128 + 13) from None  # SIGPIPE is 13 on every POSIX system
         typer.echo(f"stdout: cannot write: {exc.strerror or exc}", err=True)
         raise typer.Exit(code=2) from None
 
@@ -530,6 +536,9 @@ def compare(
             sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
         elif fmt is CompareFormat.markdown:
             sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
+        if fmt is not CompareFormat.table:  # stdout went to a file: the verdict to the log
+            for result in results:
+                typer.echo(comparing.headline(result), err=True)
         else:
             console = _stdout()
             for result in results:

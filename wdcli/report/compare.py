@@ -360,9 +360,16 @@ def _show_ok_runs(result: Comparison) -> bool:
     return any(row.baseline_ok != row.candidate_ok for row in result.rows)
 
 
-def _where(rows: list[Row], shown: int = 6) -> str:
+def _where(rows: list[Row], shown: int = 6, by: bool = False) -> str:
+    """The rows' labels; `by`: each with its relative change ('0.01 (+10.2 %)')."""
     more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
-    return ", ".join(row.label for row in rows[:shown]) + more
+    return ", ".join(row.label + (_by(row) if by else "") for row in rows[:shown]) + more
+
+
+def _by(row: Row) -> str:
+    if row.delta is None or not row.baseline:
+        return "" if row.candidate is not None else " (no value)"
+    return f" ({100 * row.delta / abs(row.baseline):+.3g} %)"
 
 
 def headline(result: Comparison) -> str:
@@ -393,7 +400,10 @@ def headline(result: Comparison) -> str:
     ):
         rows = [row for row in result.failing if row.verdict == verdict]
         if rows:
-            parts.append(f"{words} at {len(rows)} of {n} λ ({_where(rows)})")
+            if verdict in ("worse", "better"):  # and by how much
+                parts.append(f"{words} at {len(rows)} of {n} λ: {_where(rows, by=True)}")
+            else:
+                parts.append(f"{words} at {len(rows)} of {n} λ ({_where(rows)})")
     if result.direction == "either":
         for name, (a, b) in (("λ_min", result.best), ("λ_1se", result.one_se)):
             if a != b:
