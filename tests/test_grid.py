@@ -209,7 +209,7 @@ def test_compare_of_grid_results_exits_0_1_and_2(write_config, tmp_path):
     assert runner.invoke(app, ["compare", a, a]).exit_code == 0
     result = runner.invoke(app, ["compare", a, str(tmp_path / "worse.json")])
     assert result.exit_code == 1
-    assert "test_loss worse at 1 of 12 λ (dataset.degree=4 λ=1e-06)" in result.stdout
+    assert "test_loss worse at 1 of 12 λ: dataset.degree=4 λ=1e-06 (+100 %)" in result.stdout
     result = runner.invoke(app, ["compare", a, str(tmp_path / "missing.json")])
     assert result.exit_code == 1  # a missing point is a difference: its rows are missing
     assert "row missing at 4 of 12 λ (dataset.degree=12 λ=0," in result.stdout
