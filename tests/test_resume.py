@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wdcli.cli import app
+from wdcli.config import load_config
 from wdcli.errors import ResultsError
 from wdcli.store.journal import read_journal
 
@@ -147,6 +148,28 @@ def test_a_journal_of_another_config_is_refused(ridge_config, tmp_path):
         f"{journal}: was written for a different config (hash abc, this config is "
     )
     assert journal.read_text().count("\n") == 1  # untouched
+
+
+def test_a_changed_config_names_what_changed_and_the_way_out(ridge_config, tmp_path):
+    # the message used to give two hashes and say "run without --resume", which in turn
+    # says "pass --resume": a loop
+    out, journal, config = (
+        tmp_path / "r.json",
+        tmp_path / "r.journal.jsonl",
+        load_config(ridge_config),
+    )
+    header = {"kind": "header", "name": config.name, "config_hash": config.hash(),
+              "config": config.resolved()}  # fmt: skip
+    journal.write_text(json.dumps(header) + "\n")  # a sweep stopped before its first run
+    args = ["sweep", str(ridge_config), "--out", str(out), "--set", "dataset.noise=0.5"]
+    result = runner.invoke(app, [*args, "--resume"])
+    assert result.exit_code == 2
+    old = config.dataset.noise
+    assert result.stderr == (
+        f"{journal}: was written for a different config (dataset.noise: {old} → 0.5); pass "
+        "--force instead of --resume to start over, or --out for a new file\n"
+    )
+    assert runner.invoke(app, [*args, "--force", "-q"]).exit_code == 0
 
 
 def test_an_unfinished_journal_is_not_overwritten_without_resume_or_force(ridge_config, tmp_path):

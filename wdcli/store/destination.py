@@ -6,6 +6,7 @@ O_EXCL, which reserves the name, so two sweeps started in the same second never 
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,6 +139,27 @@ def _open_named(
     )
 
 
+def _changes(old: object, new: dict, shown: int = 4) -> str:
+    """The dotted keys whose values differ between two resolved configs, 'model.lr: 0.003 →
+    0.01; …' ('' when the old one is not a mapping)."""
+    if not isinstance(old, dict):
+        return ""
+
+    def flat(value: object, prefix: str = "") -> dict[str, object]:
+        if isinstance(value, dict) and value:
+            return {
+                k: v
+                for key, item in value.items()
+                for k, v in flat(item, f"{prefix}{key}.").items()
+            }
+        return {prefix.rstrip("."): value}
+
+    a, b = flat(old), flat(new)
+    keys = [key for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+    parts = [f"{key}: {json.dumps(a.get(key))} → {json.dumps(b.get(key))}" for key in keys[:shown]]
+    return "; ".join(parts) + (f"; and {len(keys) - shown} more" if len(keys) > shown else "")
+
+
 def _resume(
     config: Config,
     journal: Path,
@@ -150,9 +172,13 @@ def _resume(
         contents = read_journal(journal)
         found = contents.header.get("config_hash")
         if found != config.hash():
+            changed = _changes(contents.header.get("config"), config.resolved())
+            what = (
+                f" ({changed})" if changed else f" (hash {found}, this config is {config.hash()})"
+            )
             raise ResultsError(
-                f"{journal}: was written for a different config (hash {found}, this config is "
-                f"{config.hash()}); run without --resume, or with --out for a new file"
+                f"{journal}: was written for a different config{what}; pass --force instead "
+                "of --resume to start over, or --out for a new file"
             )
         runs = _runs_of(config, journal, contents, planned)
         if data is not None:
