@@ -74,7 +74,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def results_of(document: dict) -> Results:
     """A hand-built document as a `Results`, with what the test leaves out filled in: the
     config's names, each summary row's train loss and regime (its test loss, null), its n_runs
-    ok runs (one without n_runs), no λ_min or λ_1se."""
+    runs, ok where the row has a test loss (one without n_runs), no λ_min or λ_1se."""
     filled = copy.deepcopy(document)
     filled.setdefault("schema_version", 2)
     config = filled.setdefault("config", {})
@@ -90,7 +90,7 @@ def results_of(document: dict) -> Results:
                 "point": row.get("point", {}),
                 "lambda": row["lambda"],
                 "seed": seed,
-                "status": "ok",
+                "status": "ok" if row["test_loss_mean"] is not None else "diverged",
                 "train_loss": row["train_loss_mean"],
                 "test_loss": row["test_loss_mean"],
             }

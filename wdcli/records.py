@@ -60,6 +60,7 @@ def _count(value: int) -> int:
 
 
 Number = Annotated[float | None, AfterValidator(_null_if_not_finite)]  # a number or null
+Loss = Annotated[Number, AfterValidator(_none_or_not_negative)]  # a data loss is never < 0
 Lambda = Annotated[float, AfterValidator(_not_negative)]
 Count = Annotated[int, AfterValidator(_count)]
 Point = dict[str, Any]
@@ -183,8 +184,8 @@ class Run(Row):
     seed: int
     fold: Count = 0
     status: Status
-    train_loss: Number
-    test_loss: Number
+    train_loss: Loss
+    test_loss: Loss
     penalty: Number = None
     objective: Number = None
     weight_sq_norm: Number = None
@@ -199,6 +200,16 @@ class Run(Row):
     @classmethod
     def _key_defaults(cls, data):
         return _with_defaults(data, point={}, fold=0)
+
+    @model_validator(mode="after")
+    def _ok_runs_have_losses(self):
+        if self.status == "ok" and (self.train_loss is None or self.test_loss is None):
+            missing = "train_loss" if self.train_loss is None else "test_loss"
+            raise PydanticCustomError(
+                "ok_run_value",
+                f"status ok with {missing} null or not finite: an ok run has its losses",
+            )
+        return self
 
     def key(self) -> RunKey:
         """The run's key (wdcli.runkey)."""
