@@ -312,6 +312,22 @@ def test_a_training_split_of_one_class_is_refused(tmp_path):
     )
 
 
+def test_class_labels_written_as_numbers_are_compared_as_numbers(tmp_path):
+    # '1' and '1.0' (and '0', '0.0', '00') are one class each, as a spreadsheet's export may
+    # mix them; they were three and four classes of a softmax, without a word
+    labels = ["0", "1", "1.0", "0.0", "1", "00", "1", "0"] * 5
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate(labels)))
+    data = build_dataset(_dataset(tmp_path, path="d.csv", task="classification", seed=0), 0)
+    assert data.classes == ["0", "1"]
+    codes = np.concatenate([data.y_train, data.y_test])
+    assert np.bincount(codes).tolist() == [20, 20]
+    (tmp_path / "d.csv").write_text(
+        "x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate(["b", "a", "10", "1.5"] * 5))
+    )
+    text = build_dataset(_dataset(tmp_path, path="d.csv", task="classification", seed=0), 0)
+    assert text.classes == ["1.5", "10", "a", "b"]  # not all numbers: text, as written
+
+
 def _classes_config(folder: Path, text: str, seeds: int) -> Path:
     config = folder / "c.yaml"
     config.write_text(

@@ -156,9 +156,27 @@ def _encode_targets(y_train, y_test, task: str, cfg) -> tuple[np.ndarray, np.nda
             ) from None
     labels = np.concatenate([y_train, y_test])
     if labels.dtype == object:
-        labels = labels.astype(str)
+        labels = _numbers_or_text(labels.astype(str))
     classes, codes = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
         raise DataError(f"dataset: the target of '{cfg.name}' has only one class")
     n = len(y_train)
-    return codes[:n].astype(np.int64), codes[n:].astype(np.int64), [str(c) for c in classes]
+    names = [_class_name(c) for c in classes]
+    return codes[:n].astype(np.int64), codes[n:].astype(np.int64), names
+
+
+def _numbers_or_text(labels: np.ndarray) -> np.ndarray:
+    """Class labels written as numbers are compared as numbers ('1' and '1.0' are one class,
+    as a spreadsheet's export may write them), any other text as text."""
+    try:
+        numbers = labels.astype(float)
+    except ValueError:
+        return labels
+    return numbers if np.isfinite(numbers).all() else labels
+
+
+def _class_name(label) -> str:
+    """A class's name: the number without a needless '.0', or the text."""
+    if isinstance(label, (float, np.floating)):
+        return str(int(label)) if float(label).is_integer() else f"{float(label):g}"
+    return str(label)
