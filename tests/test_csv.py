@@ -72,7 +72,7 @@ def tables(draw):
     return header, rows
 
 
-BREAKS = ["missing", "infinite", "text", "ragged", "target_missing", "target_text"]
+BREAKS = ["missing", "infinite", "huge", "text", "ragged", "target_missing", "target_text"]
 
 
 @st.composite
@@ -100,6 +100,13 @@ def broken(draw):
         token = draw(st.sampled_from(["inf", "-inf", "Infinity", "-Infinity", "INF"]))
         rows[i][j] = token
         message = f"line {line}: column '{header[j]}' is {token}, not a finite number"
+    elif kind == "huge":  # finite, but its square overflows a variance: once silently 0
+        token = draw(st.sampled_from(["1e300", "-2.5e151", "1E200"]))
+        rows[i][j] = token
+        message = (
+            f"line {line}: column '{header[j]}' is {token}, beyond ±1e150: its square overflows "
+            "when the column is standardised (or the loss computed); rescale the column"
+        )
     elif kind == "text":
         token = draw(st.sampled_from(["abc", "1.2.3", "12 kg", "x1"]))
         rows[i][j] = token

@@ -119,16 +119,19 @@ def _separator_hint(delimiter: str) -> str:
     return f" (separator {name}; quote fields that contain it)"
 
 
+HUGE = 1e150  # |values| above this square to beyond float64's 1.8e308 in a variance or MSE
+
+
 def parse_numbers(table: Table, name: str, decimal_comma: bool = False) -> np.ndarray:
     """A column as floats, NaN where a cell is missing (see MISSING).
 
-    A cell that is not a number, or is infinite, is a DataError naming its line and column.
-    With `decimal_comma` (a ';'-separated file), '1,5' reads as 1.5.
+    A cell that is not a number, or is infinite or beyond ±HUGE, is a DataError naming its
+    line and column. With `decimal_comma` (a ';'-separated file), '1,5' reads as 1.5.
     """
     cells = table.column(name)
-    try:  # fast path: numpy parses every cell, all finite
+    try:  # fast path: numpy parses every cell, all finite and within ±HUGE
         values = np.asarray(cells, dtype=float)
-        if np.all(np.isfinite(values)):
+        if np.all(np.abs(values) <= HUGE):
             return values
     except ValueError:
         pass
@@ -150,6 +153,12 @@ def _number(table: Table, name: str, i: int, cell: str, decimal_comma: bool) -> 
     if not math.isfinite(value):
         raise DataError(
             f"{table.path}: line {table.lines[i]}: column '{name}' is {cell}, not a finite number"
+        )
+    if abs(value) > HUGE:
+        raise DataError(
+            f"{table.path}: line {table.lines[i]}: column '{name}' is {cell}, beyond ±1e150: "
+            "its square overflows when the column is standardised (or the loss computed); "
+            "rescale the column"
         )
     return value
 
