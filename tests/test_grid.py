@@ -89,7 +89,7 @@ def test_points_are_the_product_in_written_order(write_config):
         (["--grid", "dataset.degree=0,3"], "grid dataset.degree=0: dataset.degree: must be ≥ 1"),
         (["--grid", "model.lr=1e-3"], "grid model.lr=0.001: model.lr: unknown key"),
         (
-            ["--grid", "model.solver=svd,eigh", "--tune", "model.solver=svd"],
+            ["--grid", "model.solver=svd,eigh", "--tune", "model.solver=svd,eigh"],
             "tune: model.solver: in both grid and tune; an axis is one or the other",
         ),
         (["--grid", "seeds=1,2"], "grid.seeds: not an axis (λ and seeds have keys of their own)"),
@@ -116,6 +116,16 @@ def test_points_are_the_product_in_written_order(write_config):
             "tune: model.solver: in both grid and tune; an axis is one or the other",
         ),
         (["--grid", "dataset.n_samples=null"], "dataset.n_samples: must be a valid integer"),
+        (
+            ["--tune", "model.solver=svd"],
+            "tune: model.solver: one candidate leaves nothing to choose, yet tune would hold out "
+            "training rows to choose it; set it under model: instead",
+        ),
+        (
+            ["--tune", "model.solver=svd,eigh", "--set", "tune_holdout=0.99"],
+            "tune_holdout: 0.99 of 30 training rows holds out 30 and trains on 0; each needs at "
+            "least 5 (the default tune_holdout is 0.25)",
+        ),
     ],
 )
 def test_bad_axis_values_fail_in_one_line_before_anything_runs(

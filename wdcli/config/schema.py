@@ -236,6 +236,12 @@ class Config(Strict):
                     f"{key}: cannot be tuned (it changes the model or what λ means, so the "
                     "candidates' λ would not be comparable); put it under grid:"
                 )
+        if value and all(len(values) == 1 for values in value.values()):
+            key = next(iter(value))
+            raise ValueError(
+                f"{key}: one candidate leaves nothing to choose, yet tune would hold out "
+                "training rows to choose it; set it under model: instead"
+            )
         grid = info.data.get("grid") or {}
         both = [k for k in value for g in grid if k == g or _nested(k, g) or _nested(g, k)]
         if both:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -111,6 +112,9 @@ def _unseen_note(config: Config, seeds: list[int]) -> str | None:
     )
 
 
+MIN_TUNE_ROWS = 5  # rows on each side of a tune split, at least
+
+
 def check_points(config: Config, source: str = "") -> list[str]:
     """Build the first seed's data of every grid point (of the config itself without a grid)
     with its own dataset settings, so that a point whose data cannot be built (n_train above
@@ -131,10 +135,27 @@ def check_points(config: Config, source: str = "") -> list[str]:
             where = f"{source}: " if source else ""
             raise DataError(f"{where}point {label}: {exc}" if label else f"{where}{exc}") from None
         check_task(point_cfg, data.task)
+        _check_tune_rows(
+            config, len(data.y_train), f"{source}: " + (f"point {label}: " if label else "")
+        )
         for note in (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data)):
             if note:
                 notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
     return notes
+
+
+def _check_tune_rows(config: Config, n_train: int, where: str) -> None:
+    """`tune:` holds out ⌈tune_holdout·n⌉ training rows to choose on: both parts need rows
+    enough to train on and to choose by (else one row decided, as tune_holdout 0.999 did)."""
+    if not config.tune:
+        return
+    n_val = math.ceil(config.tune_holdout * n_train)
+    if min(n_val, n_train - n_val) < MIN_TUNE_ROWS:
+        raise ConfigError(
+            f"{where}tune_holdout: {config.tune_holdout:g} of {n_train} training rows holds out "
+            f"{n_val} and trains on {n_train - n_val}; each needs at least {MIN_TUNE_ROWS} "
+            "(the default tune_holdout is 0.25)"
+        )
 
 
 def _batch_note(config: Config, data: Dataset) -> str | None:
