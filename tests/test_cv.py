@@ -4,6 +4,7 @@ against scikit-learn or an independent computation."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -345,3 +346,24 @@ def test_folds_the_data_cannot_give_are_one_line_before_anything_is_written(
         "than validation.folds (10); use fewer folds or stratify: false\n"
     )
     assert not (tmp_path / "i.journal.jsonl").exists()
+
+
+def test_a_cross_validated_grid_says_cv_loss_and_keeps_each_points_lines(write_config):
+    # every point's table lost its "test split:" line and its notes (they live in the
+    # document's `points`), the pivot said "mean test loss" of the folds' loss, and the tuned
+    # column counted the holdout fits with the folds (7/8 for 2 seeds × 3 folds)
+    config = write_config(
+        "name: g\ndataset: {name: diabetes, seed: 0}\nmodel: {name: linear}\n"
+        "lambdas: [1.0e-4, 1.0e-2]\nseeds: 2\nvalidation: {kind: kfold, folds: 3}\n"
+        "grid: {dataset.n_train: [100, 200]}\ntune: {model.solver: [svd, eigh]}\n"
+    )
+    result = _cli(
+        "sweep", str(config), "--out", str(config.parent / "g.json"), "-q", "-f", "markdown"
+    )
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert text.count("test split: ") == 2  # one per point
+    assert "**g: mean cv loss**" in text and "mean test loss" not in text
+    assert text.count("λ_min is the largest λ of the grid") == 2
+    counts = re.findall(r"solver=\w+ \((\d+)/(\d+)\)", text)
+    assert counts and {total for _, total in counts} == {"6"}  # 2 seeds × 3 folds

@@ -317,12 +317,15 @@ class Results(Record):
         summary: list[SummaryRow],
         runs: list[Run],
         chosen: tuple[float | None, float | None],
+        selection: dict | None = None,
     ) -> Results:
         """The document of one point of a grid, as a sweep of that point alone would have
-        written it: its rows and runs, its (λ_min, λ_1se), and `point` naming it."""
+        written it: its rows and runs, its (λ_min, λ_1se), the rest of its entry of `points`
+        (its notes, target scaling, final test loss) and `point` naming it."""
         best, one_se = chosen
         update = {"summary": summary, "runs": runs, "best_lambda": best, "lambda_1se": one_se}
-        part = self.model_copy(update={**update, "point": point})
+        extra = {k: v for k, v in (selection or {}).items() if k not in update and k != "point"}
+        part = self.model_copy(update={**extra, **update, "point": point})
         part._plain = None
         return part
 

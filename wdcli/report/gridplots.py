@@ -23,7 +23,7 @@ import numpy as np
 
 from wdcli.errors import WdcliError
 from wdcli.records import Results
-from wdcli.report.table import format_lambda, point_documents, varying_axes
+from wdcli.report.table import format_lambda, loss_name, point_documents, varying_axes
 from wdcli.runkey import point_label, point_text
 from wdcli.store.conventions import convention, lambda_axis
 
@@ -149,7 +149,7 @@ def _curves(document: Results, axis: str):
         _lambda_ticks(ax, lambdas)
         _log_scale(ax)
         ax.set_xlabel(lambda_axis(document.config.plain()))
-        ax.set_ylabel("mean test loss (log scale)")
+        ax.set_ylabel(f"mean {loss_name(document)} (log scale)")
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.legend(title="★ λ_min of each curve", fontsize=8)
     _title(fig, document, f"test loss against λ per {axis}")
@@ -178,7 +178,7 @@ def _lambda_curves(document: Results, axis: str):
             ax.set_xticks(x, [_value_text(v) for v in values], rotation=45, ha="right")
         _log_scale(ax)
         ax.set_xlabel(axis)
-        ax.set_ylabel("mean test loss (log scale)")
+        ax.set_ylabel(f"mean {loss_name(document)} (log scale)")
         ax.set_title(point_label(rest) or "", fontsize=10)
         place = {"loc": "center left", "bbox_to_anchor": (1.02, 0.5)} if beside else {}
         ax.legend(fontsize=8, title=lambda_axis(document.config.plain()), title_fontsize=8,
@@ -240,8 +240,8 @@ def _heatmaps(document: Results, axis: str):
         ax.set_ylabel(lambda_axis(_panel_config(document, docs[0])))
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.grid(False)
-    fig.colorbar(image, ax=list(panels), label="mean test loss (log colour scale)")  # type: ignore[arg-type]
-    _title(fig, document, f"test loss over λ × {axis}; ★ λ_min of each column")
+    fig.colorbar(image, ax=list(panels), label=f"mean {loss_name(document)} (log colour scale)")  # type: ignore[arg-type]
+    _title(fig, document, f"{loss_name(document)} over λ × {axis}; ★ λ_min of each column")
     return fig
 
 
@@ -279,7 +279,7 @@ def _isolation(document: Results):
         _lambda_ticks(ax, lambdas)
         _log_scale(ax)
         ax.set_xlabel(lambda_axis(document.config.plain()))
-        ax.set_ylabel("mean test loss (log scale)")
+        ax.set_ylabel(f"mean {loss_name(document)} (log scale)")
         ax.set_title(point_label(_point(doc)) or "", fontsize=10)
         ax.legend(fontsize=8)
     keys = ", ".join(document.config.value("tune"))

@@ -22,6 +22,7 @@ import numpy as np
 from wdcli.errors import WdcliError
 from wdcli.records import Curve, Results
 from wdcli.report.style import DPI, _style
+from wdcli.report.table import spread
 from wdcli.report.termchart import REGIME_COLOURS, healthy, regime_label, trained
 from wdcli.runkey import point_label
 
@@ -163,6 +164,7 @@ class _Doc:
         self.task = data.task if data.has("task") else "regression"
         self.name = data.config.name
         self.seeds = max((row.n_runs or 0 for row in self.rows), default=0)
+        self.over = spread(data)  # '3 seeds', '2 seeds × 3 folds': what a mean is over
 
     def column(self, key: str) -> np.ndarray:
         """A summary field per λ; means and errors of rows that did not train are NaN (not
@@ -604,10 +606,8 @@ def _curves(docs: list[_Doc], requested):
 
     convention = _convention(docs[0])
     names = " vs ".join(doc.label for doc in docs)
-    seeds = max(doc.seeds for doc in docs)
-    fig.suptitle(
-        f"{names}: loss per epoch, mean over {seeds} seed{'s' * (seeds != 1)}\n{convention}"
-    )
+    over = max(docs, key=lambda doc: doc.seeds).over
+    fig.suptitle(f"{names}: loss per epoch, mean over {over}\n{convention}")
     styles = _styles(axes)
     for ax in axes:
         ax.legend(
@@ -725,13 +725,10 @@ def _step_curves(docs: list[_Doc], requested):
             top.set_title(doc.label)
     axes[0, 0].set_ylabel("accuracy")
     axes[1, 0].set_ylabel("loss (cross-entropy)")
-    seeds = max(doc.seeds for doc in docs)
+    over = max(docs, key=lambda doc: doc.seeds).over
     names = " vs ".join(doc.label for doc in docs)
     convention = _convention(docs[0])
-    fig.suptitle(
-        f"{names}: accuracy and loss per step, mean over {seeds} seed{'s' * (seeds != 1)}"
-        f"\n{convention}"
-    )
+    fig.suptitle(f"{names}: accuracy and loss per step, mean over {over}\n{convention}")
     styles = _styles(axes.flat)
     handles = axes[0, 0].get_legend_handles_labels()[0] + styles
     labels = [handle.get_label() for handle in handles]

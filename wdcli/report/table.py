@@ -61,6 +61,11 @@ def format_lambda(lam: float) -> str:
     return "0" if lam == 0 else f"{lam:.3g}"
 
 
+def _metric_name(document: Results, metric: str) -> str:
+    """'test loss' (or 'cv loss' under cross-validation, whose test_loss is the folds'), …"""
+    return loss_name(document) if metric == "test_loss" else metric.replace("_", " ")
+
+
 def validation_kind(document: Results) -> str:
     return (document.value("validation") or {}).get("kind", "holdout")
 
@@ -274,12 +279,13 @@ def rows(document: Results) -> tuple[list[str], list[list[str]]]:
 
 
 def tuned_cell(document: Results, row: SummaryRow) -> str:
-    """The tune values chosen at a summary row's (point, λ): the most frequent over seeds."""
-    key = row.row_key()
+    """The tune values chosen at a summary row's (point, λ): the most frequent over the runs
+    its means are over (the seeds, × the folds under cross-validation: not the holdout fit)."""
+    key, cv = row.row_key(), validation_kind(document) != "holdout"
     chosen = [
         point_label(run.value("tuned"))
         for run in document.runs
-        if run.has("tuned") and run.key().row == key
+        if run.has("tuned") and run.key().row == key and not (cv and run.key().whole_split)
     ]
     if not chosen:
         return "–"
@@ -309,7 +315,8 @@ def point_documents(document: Results) -> list[Results]:
             if selection is not None
             else (document.best_lambda, document.lambda_1se)
         )
-        docs.append(document.at_point(json.loads(point), point_rows, runs.get(point, []), chosen))
+        docs.append(document.at_point(json.loads(point), point_rows, runs.get(point, []), chosen,
+                                      selection))  # fmt: skip
     return docs
 
 
@@ -346,7 +353,7 @@ def pivot_table(document: Results, metric: str = "test_loss"):
 
     headers, body = pivot(document, metric)
     table = Table(
-        title=f"{document.config.name}: mean {metric.replace('_', ' ')}",
+        title=f"{document.config.name}: mean {_metric_name(document, metric)}",
         caption="* the column's λ_min; " + convention(document.config.plain()),
         caption_justify="left",
     )
@@ -413,7 +420,7 @@ def markdown(document: Results) -> str:
     if is_grid(document):
         parts = [_markdown_one(d) for d in point_documents(document)]
         headers, body = pivot(document)
-        lines = [f"**{document.config.name}: mean test loss**", ""]
+        lines = [f"**{document.config.name}: mean {loss_name(document)}**", ""]
         lines += ["| " + " | ".join(headers) + " |", "|" + "---:|" * len(headers)]
         lines += ["| " + " | ".join(cells) + " |" for cells in body]
         lines += ["", "_* the column's λ_min_"]

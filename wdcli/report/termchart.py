@@ -318,7 +318,7 @@ def _bracket(name: str, n: int) -> str:
 def grid_chart(document: Results, width: int = 80, height: int = 10, color: bool = True) -> Text:
     """Mean test loss against λ, one curve per grid point (digits 1, 2, … as markers, a
     legend above), for a grid of at most len(CURVES) points; a note for larger grids."""
-    from wdcli.report.table import point_documents, varying_axes
+    from wdcli.report.table import loss_name, point_documents, varying_axes
     from wdcli.runkey import point_label
 
     docs = point_documents(document)
@@ -345,7 +345,7 @@ def grid_chart(document: Results, width: int = 80, height: int = 10, color: bool
         for x, v in zip(xs, values, strict=True):
             if _ok(v):
                 canvas.mark(x, scale.px(v) // 4, str(i + 1), f"curve{i}")
-    legend = Text("  mean test loss: ")
+    legend = Text(f"  mean {loss_name(document)}: ")
     for i, doc in enumerate(docs):
         label = point_label({k: doc.value("point").get(k) for k in axes})
         legend.append(f"{i + 1} {label}   ", style=STYLES[f"curve{i}"])
