@@ -40,6 +40,18 @@ def test_ridge_grid_spans_df_from_the_rank_down_to_one():
     assert config.resolved()["lambdas"]["values"] == values  # recorded in the results
 
 
+def test_with_a_grid_one_lambda_grid_spans_every_points_range():
+    # the range came from the config without its grid: degree 15 here, which is not a point
+    dataset = {"name": "poly", "n_samples": 200, "n_train": 30, "noise": 0.3, "seed": 0}
+    config = _config(dataset, {"name": "linear"}, {"auto": True, "num": 6},
+                     grid={"dataset.degree": [1, 2]})  # fmt: skip
+    ranges = [ridge_range(dataset_for(_config({**dataset, "degree": d}, {"name": "linear"}), 0),
+                          None) for d in (1, 2)]  # fmt: skip
+    values = resolve_grid(config).lambda_values()
+    assert values[0] == float(f"{min(r[0] for r in ranges):.3g}")
+    assert values[-1] == float(f"{max(r[1] for r in ranges):.3g}")
+
+
 def test_logistic_lambda_max_is_where_the_lasso_is_empty():
     from sklearn.svm import l1_min_c
 
