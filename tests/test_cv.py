@@ -213,6 +213,10 @@ def test_grid_end_notes_suggest_the_extension():
         "(e.g. start: 1e-07) to see whether a small λ helps"
     )
     assert grid_notes(coarse, 0.1)[0].endswith("e.g. stop: 1e+03")
+    # an auto grid takes no start or stop: the suggestion is a grid written out
+    assert grid_notes(grid, 1e-3, auto=True)[0].endswith(
+        "extend the grid down, e.g. lambdas: {start: 1e-07, stop: 1, num: 8}"
+    )
     assert grid_notes([1e-6, 1e300], 1e300)[0].endswith("e.g. stop: 1e+304")  # no overflow
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wdcli.config import Config, task_of
+from wdcli.config import Config, LambdaAuto, task_of
 from wdcli.config.grid import grid_points, key_space, point_config
 from wdcli.data import Dataset
 from wdcli.data.build import SPLIT_ONLY_VARIES, check_split, unseen_classes
@@ -279,7 +279,8 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     from wdcli.metrics.selection import NO_DIFFERENCE, grid_notes
     from wdcli.metrics.summary import select_lambdas
 
-    notes = grid_notes([row["lambda"] for row in summary], best)
+    auto = isinstance(config.lambdas, LambdaAuto)
+    notes = grid_notes([row["lambda"] for row in summary], best, auto)
     regimes = [row["regime"] for row in summary if row["regime"] is not None]
     if regimes and all(regime in ("flat", "diverged") for regime in regimes):
         notes.append(NO_DIFFERENCE)
