@@ -386,3 +386,21 @@ def test_chart_of_nothing_finite_says_so():
         }
     )
     assert loss_chart(doc).plain == "(nothing to chart: no λ trained on every seed)"
+
+
+def test_a_requested_lambda_not_in_the_grid_is_drawn_as_the_nearest_with_a_note(tmp_path):
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    fixture = FIXTURES / "mlp_curves.json"
+    grid = sorted(row["lambda"] for row in raw("mlp_curves")["summary"])
+    out = tmp_path / "c.png"
+    args = ["plot", str(fixture), "--curves", "-l", str(grid[1]), "-l", "7", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    nearest = nearest_lambda(grid, 7.0)
+    assert result.stderr.splitlines()[0] == (
+        f"note: {fixture}: λ = 7 is not in its grid; drawing the nearest, {nearest:.3g}"
+    )
+    assert len(result.stderr.splitlines()) == 2 and out.exists()  # and "wrote …"

@@ -587,11 +587,19 @@ def plot(
     Example: wdcli plot results/poly-20260101-120000.json -o poly.png
     """
     from wdcli.report import plots
+    from wdcli.report.table import format_lambda
     from wdcli.store.results import load_results
 
     with _errors():
         target = plots.output_path(out or results_paths[0].with_suffix(".png"))
         documents = [load_results(path) for path in results_paths]
+        for path, document in zip(results_paths, documents, strict=True):
+            grid = sorted({row.lambda_ for row in document.summary})
+            for value in lambdas or []:
+                if value not in grid:
+                    near = format_lambda(plots.nearest_lambda(grid, value))
+                    typer.echo(f"note: {path}: λ = {value:g} is not in its grid; drawing the "
+                               f"nearest, {near}", err=True)  # fmt: skip
         written = plots.render(
             documents,
             target,
