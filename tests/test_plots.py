@@ -307,6 +307,17 @@ def test_curves_of_several_files_are_side_by_side():
     assert [ax.get_title() for ax in fig.axes] == ["mlp", "mlp-decoupled"]
 
 
+def test_curves_of_many_panels_wrap_into_rows_of_three():
+    # nine points of a grid were nine panels in one row, the title cut off at both sides
+    files = [load("mlp_curves"), load("mlp_decoupled")] * 2
+    fig = curves_figure(files, sources=["a.json", "b.json"] * 2)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 6 and len(visible) == 4
+    rows = sorted({round(ax.get_position().y0, 3) for ax in visible})
+    assert len(rows) == 2
+    assert [bool(ax.get_ylabel()) for ax in visible] == [True, False, False, True]
+
+
 def test_curves_of_a_file_without_them_say_so():
     with pytest.raises(PlotError) as info:
         render([load("regression")], "out.png", curves=True, sources=["regression.json"])

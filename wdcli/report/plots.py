@@ -589,9 +589,14 @@ def _legend_entries(row):
 def _curves(docs: list[_Doc], requested):
     from matplotlib.figure import Figure
 
-    width = WIDTH if len(docs) == 1 else min(4.6 * len(docs), 16.0)
-    fig = Figure(figsize=(width, HEIGHT), layout="constrained")
-    axes = fig.subplots(1, len(docs), sharey=True, squeeze=False)[0]
+    cols = min(len(docs), 3)  # a grid of many points wraps into rows of three panels
+    rows = -(-len(docs) // cols)
+    width = WIDTH if len(docs) == 1 else min(4.6 * cols, 16.0)
+    fig = Figure(figsize=(width, HEIGHT * (1 if rows == 1 else 0.75 * rows)), layout="constrained")
+    grid = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
+    for ax in grid[len(docs) :]:
+        ax.set_visible(False)
+    axes = grid[: len(docs)]
     log_y = False
     for ax, doc in zip(axes, docs, strict=True):
         log_y |= _draw_curves(ax, doc, requested)
@@ -600,14 +605,16 @@ def _curves(docs: list[_Doc], requested):
             ax.set_title(doc.label)
     if log_y:
         axes[0].set_yscale("log")
-    axes[0].set_ylabel(
-        "loss (cross-entropy)" if docs[0].task == "classification" else "loss (mean squared error)"
-    )
+    for ax in axes[::cols]:  # the first panel of each row
+        ax.set_ylabel(
+            "loss (cross-entropy)"
+            if docs[0].task == "classification"
+            else "loss (mean squared error)"
+        )
 
     convention = _convention(docs[0])
-    names = " vs ".join(doc.label for doc in docs)
     over = max(docs, key=lambda doc: doc.seeds).over
-    fig.suptitle(f"{names}: loss per epoch, mean over {over}\n{convention}")
+    fig.suptitle(f"{_names(docs)}: loss per epoch, mean over {over}\n{convention}")
     styles = _styles(axes)
     for ax in axes:
         ax.legend(
@@ -618,6 +625,15 @@ def _curves(docs: list[_Doc], requested):
             edgecolor="none",
         )
     return fig
+
+
+def _names(docs: list[_Doc]) -> str:
+    """The figure's subject: the files' labels side by side, or the one sweep whose points
+    the panels are (their labels are the panels' titles)."""
+    names = {doc.name for doc in docs}
+    if len(docs) > 1 and len(names) == 1 and len({doc.source for doc in docs}) == 1:
+        return f"{docs[0].name}, one panel per point"
+    return " vs ".join(doc.label for doc in docs)
 
 
 def _pick(doc: _Doc, requested) -> list[float]:
