@@ -59,7 +59,7 @@ seeds: 2
 SLOW_MLP = """\
 name: slow-mlp
 dataset: {name: friedman1, n_samples: 1000, n_train: 500}
-model: {name: mlp, hidden: [32], epochs: 60, batch_size: 32, eval_every: 10}
+model: {name: mlp, hidden: [32], epochs: 150, batch_size: 32, eval_every: 10}
 lambdas: [0, 1e-3, 1e-2, 1e-1]
 seeds: 8
 """
