@@ -209,6 +209,33 @@ def test_either_direction_passes_identical_files(baseline):
     )
 
 
+def test_fewer_runs_trained_is_worse_whatever_the_mean_of_the_rest(baseline, tmp_path):
+    # a seed that no longer trains, with the surviving seed's loss lower than the old mean,
+    # was called "better"
+    def lose_a_seed(d):
+        lam = d["summary"][1]["lambda"]
+        run = next(r for r in d["runs"] if r["lambda"] == lam)
+        run.update(status="diverged", train_loss=None, test_loss=None)
+        d["summary"][1].update(test_loss_mean=d["summary"][1]["test_loss_mean"] * 0.5,
+                               n_diverged=1, regime=None)  # fmt: skip
+
+    candidate = _edit(baseline, tmp_path, "lost.json", lose_a_seed)
+    code, report = _compare(baseline, candidate)
+    assert code == 1 and _verdicts(report) == ["ok", "worse", "ok", "ok"]
+
+
+def test_results_of_other_data_are_compared_with_a_note(baseline, tmp_path):
+    # a CSV whose contents changed between the two sweeps was compared without a word
+    other = _edit(baseline, tmp_path, "other.json", lambda d: d.update(data_fingerprint="0" * 16))
+    before = json.loads(baseline.read_text())["data_fingerprint"]
+    result = runner.invoke(app, ["compare", str(baseline), str(other), "-f", "json"])
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        f"note: {other}: swept on other data than {baseline} (data fingerprint {before} → "
+        f"{'0' * 16}): a changed data file, or a change in how wdcli prepares the data"
+    )
+
+
 def test_an_improvement_fails_only_in_either_direction(baseline, tmp_path):
     better = _edit(
         baseline,

@@ -518,10 +518,18 @@ def compare(
 
     with _errors():
         reference = load_results(baseline)
+        documents = {path: load_results(path) for path in candidates}
+        for path, document in documents.items():
+            prints = (reference.data_fingerprint, document.data_fingerprint)
+            same_config = reference.config.options("dataset") == document.config.options("dataset")
+            if same_config and None not in prints and prints[0] != prints[1]:
+                typer.echo(f"note: {path}: swept on other data than {baseline} (data "
+                           f"fingerprint {prints[0]} → {prints[1]}): a changed data file, "
+                           "or a change in how wdcli prepares the data", err=True)  # fmt: skip
         results = [
             comparing.compare(
                 reference,
-                load_results(path),
+                documents[path],
                 names=(str(baseline), str(path)),
                 metric=metric,
                 rtol=rtol,

@@ -299,12 +299,14 @@ def _row_verdict(row: Row, a, b, runs_a, runs_b, metric, rtol, atol) -> str:
         return "missing"
     if a is None:
         return "new"
+    ok_a, ok_b = (runs_a or Counter())["ok"], (runs_b or Counter())["ok"]
+    if ok_b < ok_a:  # a run that trained before no longer does, whatever the rest's mean says
+        return "worse"
     verdict = _verdict(row.baseline, row.candidate, metric, rtol, atol)
     if verdict != "ok":
         return verdict
-    ok_a, ok_b = (runs_a or Counter())["ok"], (runs_b or Counter())["ok"]
-    if ok_b != ok_a:  # a run that trained before now diverges (or the reverse)
-        return "worse" if ok_b < ok_a else "better"
+    if ok_b > ok_a:  # a run that did not train now does
+        return "better"
     if row.baseline_regime != row.candidate_regime or runs_a != runs_b:
         return "changed"
     return "ok"
