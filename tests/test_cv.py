@@ -17,7 +17,7 @@ from wdcli.config import validate
 from wdcli.data.build import build_split
 from wdcli.data.folds import fold_numbers
 from wdcli.errors import ConfigError
-from wdcli.metrics.selection import NO_DIFFERENCE, grid_notes
+from wdcli.metrics.selection import NO_DIFFERENCE, grid_notes, untrained_neighbour_note
 from wdcli.metrics.summary import summarise
 from wdcli.store.results import now
 from wdcli.sweep import dataset_for, finish, plan_units, run_unit, split_done
@@ -213,6 +213,17 @@ def test_grid_end_notes_suggest_the_extension():
         "(e.g. start: 1e-07) to see whether a small λ helps"
     )
     assert grid_notes(coarse, 0.1)[0].endswith("e.g. stop: 1e+03")
+    # λ_min next to a λ that did not train: its loss is unknown, the best may lie there
+    rows = [{"lambda": lam, "regime": regime} for lam, regime in
+            [(0.0, None), (1e-3, None), (1e-2, "good"), (1e-1, "underfit"), (1.0, None)]]  # fmt: skip
+    assert untrained_neighbour_note(rows, 1e-2) == [
+        "λ_min (0.01) is next to λ = 0.001, where not every run trained: the best may lie "
+        "there; make those runs train (see the warning) before trusting λ_min"
+    ]
+    assert untrained_neighbour_note(rows, 1e-1)[0].startswith("λ_min (0.1) is next to λ = 1,")
+    assert untrained_neighbour_note(rows, None) == []
+    rows[1]["regime"] = "overfit"
+    assert untrained_neighbour_note(rows, 1e-2) == []
     # an auto grid takes no start or stop: the suggestion is a grid written out
     assert grid_notes(grid, 1e-3, auto=True)[0].endswith(
         "extend the grid down, e.g. lambdas: {start: 1e-07, stop: 1, num: 8}"

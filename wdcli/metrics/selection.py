@@ -118,6 +118,24 @@ def grid_notes(lambdas: list[float], lam_min: float | None, auto: bool = False) 
     return []
 
 
+def untrained_neighbour_note(summary: list[dict], lam_min: float | None) -> list[str]:
+    """A note when λ_min sits next to a λ whose runs did not all train (no regime): its test
+    loss is unknown, so the best may lie there, as it may beyond an end of the grid."""
+    if lam_min is None:
+        return []
+    rows = sorted(summary, key=lambda row: row["lambda"])
+    i = next(i for i, row in enumerate(rows) if row["lambda"] == lam_min)
+    beside = [rows[j]["lambda"] for j in (i - 1, i + 1)
+              if 0 <= j < len(rows) and rows[j]["regime"] is None]  # fmt: skip
+    if not beside:
+        return []
+    shown = " and ".join(f"{lam:.3g}" for lam in beside)
+    return [
+        f"λ_min ({lam_min:.3g}) is next to λ = {shown}, where not every run trained: the best "
+        "may lie there; make those runs train (see the warning) before trusting λ_min"
+    ]
+
+
 def _extended(key: str, value: float, low: float, high: float, num: int, auto: bool) -> str:
     if not auto:
         return f"{key}: {value:.3g}"
