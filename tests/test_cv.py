@@ -17,7 +17,12 @@ from wdcli.config import validate
 from wdcli.data.build import build_split
 from wdcli.data.folds import fold_numbers
 from wdcli.errors import ConfigError
-from wdcli.metrics.selection import NO_DIFFERENCE, grid_notes, untrained_neighbour_note
+from wdcli.metrics.selection import (
+    NO_DIFFERENCE,
+    grid_notes,
+    identical_seeds_note,
+    untrained_neighbour_note,
+)
 from wdcli.metrics.summary import summarise
 from wdcli.store.results import now
 from wdcli.sweep import dataset_for, finish, plan_units, run_unit, split_done
@@ -224,6 +229,12 @@ def test_grid_end_notes_suggest_the_extension():
     assert untrained_neighbour_note(rows, None) == []
     rows[1]["regime"] = "overfit"
     assert untrained_neighbour_note(rows, 1e-2) == []
+    # seeds that repeat one run (ridge on a fixed dataset.seed): ± and SE are 0
+    same = [{"lambda": 0.1, "n_runs": 3, "test_loss_mean": 3328.0, "test_loss_std": 4e-13},
+            {"lambda": 1.0, "n_runs": 3, "test_loss_mean": 3647.0, "test_loss_std": 0.0}]  # fmt: skip
+    assert identical_seeds_note(same)[0].startswith("the 3 seeds gave the same numbers")
+    same[1]["test_loss_std"] = 0.01
+    assert identical_seeds_note(same) == []
     # an auto grid takes no start or stop: the suggestion is a grid written out
     assert grid_notes(grid, 1e-3, auto=True)[0].endswith(
         "extend the grid down, e.g. lambdas: {start: 1e-07, stop: 1, num: 8}"

@@ -118,6 +118,23 @@ def grid_notes(lambdas: list[float], lam_min: float | None, auto: bool = False) 
     return []
 
 
+def identical_seeds_note(summary: list[dict]) -> list[str]:
+    """A note when every λ's seeds gave the same test loss (to rounding): a fixed
+    dataset.seed and a model without other randomness (ridge, logistic) repeat one run, so
+    the ± and the paired SE are 0 and any difference looks measurable."""
+    rows = [row for row in summary if (row.get("n_runs") or 0) > 1]
+    if not rows or any(row.get("test_loss_std") is None for row in rows):
+        return []
+    if any(row["test_loss_std"] > 1e-9 * abs(row["test_loss_mean"]) for row in rows):
+        return []
+    seeds = max(row["n_runs"] for row in rows)
+    return [
+        f"the {seeds} seeds gave the same numbers (dataset.seed fixes the data and the split, "
+        "and this model has no other randomness): ± and SE are 0; leave dataset.seed out, or "
+        "use validation: {kind: kfold}, for a spread"
+    ]
+
+
 def untrained_neighbour_note(summary: list[dict], lam_min: float | None) -> list[str]:
     """A note when λ_min sits next to a λ whose runs did not all train (no regime): its test
     loss is unknown, so the best may lie there, as it may beyond an end of the grid."""

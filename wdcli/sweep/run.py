@@ -276,12 +276,17 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
 def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> dict:
     """What the document says about how λ was chosen: validation, spreads, notes."""
     from wdcli.data.folds import is_cv
-    from wdcli.metrics.selection import NO_DIFFERENCE, grid_notes, untrained_neighbour_note
+    from wdcli.metrics.selection import (
+        NO_DIFFERENCE,
+        grid_notes,
+        identical_seeds_note,
+        untrained_neighbour_note,
+    )
     from wdcli.metrics.summary import select_lambdas
 
     auto = isinstance(config.lambdas, LambdaAuto)
     notes = grid_notes([row["lambda"] for row in summary], best, auto)
-    notes += untrained_neighbour_note(summary, best)
+    notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary)
     regimes = [row["regime"] for row in summary if row["regime"] is not None]
     if regimes and all(regime in ("flat", "diverged") for regime in regimes):
         notes.append(NO_DIFFERENCE)
