@@ -335,6 +335,22 @@ def test_class_labels_written_as_numbers_are_compared_as_numbers(tmp_path):
     assert text.classes == ["1.5", "10", "a", "b"]  # not all numbers: text, as written
 
 
+def test_a_target_of_a_few_whole_numbers_read_as_regression_gets_a_note(tmp_path):
+    rows = "".join(f"{i},{i % 2}\n" for i in range(40))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\ndataset: {name: csv, path: d.csv, target: y}\n"
+                      "model: {name: linear}\nlambdas: [0.1]\n")  # fmt: skip
+    result = run("validate", str(config))
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "note: the target 'y' holds only the values 0, 1: trained as regression (squared "
+        "error); if these are classes, set dataset.task: classification\n"
+    )
+    config.write_text(config.read_text().replace("target: y", "target: y, task: regression"))
+    assert run("validate", str(config)).stderr == ""  # said outright: no note
+
+
 def _classes_config(folder: Path, text: str, seeds: int) -> Path:
     config = folder / "c.yaml"
     config.write_text(

@@ -14,6 +14,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from wdcli.config import Config, LambdaAuto, task_of
 from wdcli.config.grid import grid_points, key_space, point_config
 from wdcli.data import Dataset
@@ -112,6 +114,7 @@ def _unseen_note(config: Config, seeds: list[int]) -> str | None:
     )
 
 
+MAX_CODES = 10  # a CSV target of at most this many whole numbers may be class codes
 MIN_TUNE_ROWS = 5  # rows on each side of a tune split, at least
 
 
@@ -138,10 +141,27 @@ def check_points(config: Config, source: str = "") -> list[str]:
         _check_tune_rows(
             config, len(data.y_train), f"{source}: " + (f"point {label}: " if label else "")
         )
-        for note in (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data)):
+        found = (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data),
+                 _codes_note(point_cfg, data))  # fmt: skip
+        for note in found:
             if note:
                 notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
     return notes
+
+
+def _codes_note(config: Config, data: Dataset) -> str | None:
+    """A CSV target of a few whole numbers read as regression (task: auto): say so, since
+    0/1 or 1…5 codes are as often classes (a classifier then needs dataset.task)."""
+    if config.dataset.name != "csv" or getattr(config.dataset, "task", None) != "auto":
+        return None
+    values = np.unique(data.y_train)
+    if data.task == CLASSIFICATION or len(values) > MAX_CODES or np.any(values % 1):
+        return None
+    shown = ", ".join(f"{v:g}" for v in values)
+    return (
+        f"the target '{config.dataset.target}' holds only the values {shown}: trained as "
+        "regression (squared error); if these are classes, set dataset.task: classification"
+    )
 
 
 def _check_tune_rows(config: Config, n_train: int, where: str) -> None:
