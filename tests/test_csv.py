@@ -176,7 +176,8 @@ def test_every_dialect_reads_the_same_numbers(table, sep, bom, quote):
         ("\ufeffa;b;y\n", "{p}: has a header row but no data rows"),
         ("a,,y\n1,2,3\n", "{p}: line 1: column 2 of the header has no name"),
         ("a,a,y\n1,2,3\n", "{p}: line 1: column 'a' appears twice in the header"),
-        ("a,b\n1,2\n", "{p}: no column 'y' (columns: a, b)"),
+        ("a,b\n1,2\n", "{p}: no column 'y' named in dataset.target (columns: a, b)"),
+        ("a,Y\n1,2\n", "{p}: no column 'y' named in dataset.target (columns: a, Y); did you mean 'Y'?"),
         ("y\n1\n2\n", "{p}: no feature columns besides 'y'"),
         ('a,y\n"1,2\n', "{p}: line 2: 1 fields, the header has 2 (separator ','; quote fields that contain it)"),
         ("a,y\n1,NA\n2,3\n", "{p}: line 2: column 'y' (the target) is missing ('NA'); a target is never imputed: drop the row"),
@@ -253,6 +254,17 @@ def test_the_task_comes_from_the_whole_target(tmp_path):
     assert as_labels.task == "classification" and as_labels.n_classes == 40
 
 
+def test_a_regressor_on_a_text_target_says_why_the_data_is_classification(tmp_path):
+    rows = "".join(f"{i},{'lo' if i % 2 else 'hi'}\n" for i in range(40))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    result = run("validate", str(_write_config(tmp_path)))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"model.name: 'linear' is for regression, but dataset {tmp_path / 'd.csv'} (target 'y') "
+        "is classification (its target holds text); use logistic or mlp\n",
+    )
+
+
 def test_a_classifier_on_a_numeric_target_points_to_dataset_task(tmp_path):
     _numeric_file(tmp_path / "d.csv", target=lambda i: i % 2)
     config = _write_config(tmp_path)
@@ -260,8 +272,9 @@ def test_a_classifier_on_a_numeric_target_points_to_dataset_task(tmp_path):
     result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
     assert (result.exit_code, result.stderr) == (
         2,
-        "model.name: 'logistic' is for classification, but dataset 'csv' is regression; use "
-        "linear or mlp, or set dataset.task: classification if the target holds classes\n",
+        f"model.name: 'logistic' is for classification, but dataset {tmp_path / 'd.csv'} "
+        "(target 'y') is regression; use linear or mlp, or set dataset.task: classification if "
+        "the target holds classes\n",
     )
     sweep = run("sweep", str(config), "--set", "dataset.task=classification", "-q",
                 "--out", str(tmp_path / "r.json"))  # fmt: skip
@@ -402,8 +415,8 @@ def test_a_constant_regression_target_is_refused_before_anything_is_written(tmp_
     result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
     assert (result.exit_code, result.stderr) == (
         2,
-        "dataset: the target of 'csv' is 2.5 in every training row (seed 0): there is nothing "
-        "to fit\n",
+        f"dataset: the target column 'y' of {tmp_path / 'd.csv'} is 2.5 in every training row "
+        "(seed 0): there is nothing to fit\n",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
 

@@ -79,7 +79,7 @@ def test_csv_dataset(tmp_path):
 @pytest.mark.parametrize(
     ("content", "target", "message"),
     [
-        ("a,b\n1,2\n", "y", "{p}: no column 'y' (columns: a, b)"),
+        ("a,b\n1,2\n", "y", "{p}: no column 'y' named in dataset.target (columns: a, b)"),
         (
             "a,y\n1,2\nx,3\n",
             "y",

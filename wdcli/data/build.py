@@ -80,7 +80,7 @@ def build_split(cfg: DatasetBase, seed: int) -> Split:
     if task == CLASSIFICATION:
         _check_classes(y_train, classes, data_seed)
     else:
-        _check_target_varies(y_train, cfg.name, data_seed)  # type: ignore[attr-defined]
+        _check_target_varies(y_train, _target_of(cfg), data_seed)
     return Split(X_train, y_train, X_test, y_test, task, classes)
 
 
@@ -104,12 +104,19 @@ def unseen_classes(split: Split) -> list[str]:
     return [split.classes[int(i)] for i in missing]
 
 
-def _check_target_varies(y_train: np.ndarray, name: str, seed: int) -> None:
+def _target_of(cfg) -> str:
+    """How to name a dataset's target in a message: a CSV's column and file, else the name."""
+    if getattr(cfg, "path", None) is not None:
+        return f"the target column '{cfg.target}' of {cfg.path}"
+    return f"the target of '{cfg.name}'"
+
+
+def _check_target_varies(y_train: np.ndarray, target: str, seed: int) -> None:
     """A regression target that is the same in every training row leaves nothing to fit: every
     λ would give the mean, and the sweep's verdicts would be noise."""
     if len(y_train) and np.ptp(y_train) == 0:
         raise DataError(
-            f"dataset: the target of '{name}' is {y_train[0]:g} in every training row "
+            f"dataset: {target} is {y_train[0]:g} in every training row "
             f"(seed {seed}): there is nothing to fit"
         )
 

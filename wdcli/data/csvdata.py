@@ -12,6 +12,7 @@ is a number, classification when none is; a target mixing numbers and text is re
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ class CsvSplit:
 def load_csv(cfg: CsvData) -> tuple[CsvSplit, CsvSplit | None, str]:
     """(the training file, the test file or None, the task) of a CSV dataset config."""
     table = read_table(cfg.path)
-    _require(table, [cfg.target], "")
+    _require(table, [cfg.target], " named in dataset.target")
     features = cfg.features if cfg.features is not None else _all_but(table, cfg.target)
     if not features:
         raise DataError(f"{cfg.path}: no feature columns besides '{cfg.target}'")
@@ -60,9 +61,21 @@ def _all_but(table: Table, target: str) -> list[str]:
 def _require(table: Table, names: list[str], what: str) -> None:
     missing = [name for name in names if name not in table.header]
     if missing:
+        near = _closest(missing[0], table.header)
+        hint = f"; did you mean '{near}'?" if near and len(missing) == 1 else ""
         raise DataError(
-            f"{table.path}: no column {_names(missing)}{what} (columns: {', '.join(table.header)})"
+            f"{table.path}: no column {_names(missing)}{what} (columns: "
+            f"{', '.join(table.header)}){hint}"
         )
+
+
+def _closest(name: str, header: list[str]) -> str | None:
+    """The column a misspelt name most likely meant (case first, then spelling)."""
+    same_case = [column for column in header if column.lower() == name.lower()]
+    if same_case:
+        return same_case[0]
+    close = difflib.get_close_matches(name, header, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _names(names: list[str]) -> str:

@@ -12,7 +12,7 @@ from wdcli.errors import ConfigError
 from wdcli.models import MODELS
 from wdcli.runkey import EMPTY_POINT, RunKey
 from wdcli.sweep.stacking import stack_groups
-from wdcli.tasks import REGRESSION
+from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,11 @@ def check_task(config: Config, task: str | None = None) -> None:
         # a CSV's numeric target was read as quantities: numbers may well be class labels
         labels = task == REGRESSION and getattr(config.dataset, "task", None) == "auto"
         hint = ", or set dataset.task: classification if the target holds classes"
+        path, target = getattr(config.dataset, "path", None), getattr(config.dataset, "target", "")
+        name = f"'{config.dataset.name}'" if path is None else f"{path} (target '{target}')"
+        auto = getattr(config.dataset, "task", None) == "auto"
+        why = " (its target holds text)" if path and task == CLASSIFICATION and auto else ""
         raise ConfigError(
             f"model.name: '{config.model.name}' is for {' and '.join(tasks)}, but dataset "
-            f"'{config.dataset.name}' is {task}; use {' or '.join(fitting)}"
-            + (hint if labels else "")
+            f"{name} is {task}{why}; use {' or '.join(fitting)}" + (hint if labels else "")
         )
