@@ -118,3 +118,27 @@ def test_missing_csv(tmp_path):
     }
     with pytest.raises(DataError, match=r"nope\.csv: no such file$"):
         build_dataset(validate(raw, str(tmp_path / "c.yaml")).dataset, 0)
+
+
+def test_more_samples_or_training_rows_than_the_data_has_are_refused(tmp_path):
+    # both were cut to what there is, without a word
+    config = validate({"name": "x", "dataset": {"name": "diabetes", "n_samples": 1000},
+                       "model": {"name": "linear"}, "lambdas": [1]}, "<test>")  # fmt: skip
+    with pytest.raises(DataError) as info:
+        build_dataset(config.dataset, 0)
+    assert str(info.value) == (
+        "dataset.n_samples: 1000 is more than the 442 rows of 'diabetes'; leave it out to use "
+        "them all"
+    )
+    rows = "".join(f"{i},{2 * i}\n" for i in range(40))
+    (tmp_path / "train.csv").write_text("x,y\n" + rows)
+    (tmp_path / "test.csv").write_text("x,y\n" + rows)
+    dataset = {"name": "csv", "path": str(tmp_path / "train.csv"), "target": "y",
+               "test_path": str(tmp_path / "test.csv"), "n_train": 100}  # fmt: skip
+    config = validate({"name": "x", "dataset": dataset, "model": {"name": "linear"},
+                       "lambdas": [1]}, str(tmp_path / "c.yaml"))  # fmt: skip
+    with pytest.raises(DataError) as info:
+        build_dataset(config.dataset, 0)
+    assert str(info.value) == (
+        f"dataset.n_train: 100 is more than the 40 rows of {tmp_path / 'train.csv'}"
+    )

@@ -74,6 +74,11 @@ def build_split(cfg: DatasetBase, seed: int) -> Split:
         X_train, y_train = X, y
         X_test, y_test = raw.test
         if cfg.n_train is not None:
+            if cfg.n_train > len(y):
+                raise DataError(
+                    f"dataset.n_train: {cfg.n_train} is more than the {len(y)} rows of "
+                    f"{_source_name(cfg)}"
+                )
             X_train, y_train = X_train[: cfg.n_train], y_train[: cfg.n_train]
     task = task_of(cfg) or raw.task or _guess_task(y_train)
     y_train, y_test, classes = _encode_targets(y_train, y_test, task, cfg)
@@ -121,7 +126,16 @@ def _check_target_varies(y_train: np.ndarray, target: str, seed: int) -> None:
         )
 
 
+def _source_name(cfg) -> str:
+    return str(cfg.path) if getattr(cfg, "path", None) is not None else f"'{cfg.name}'"
+
+
 def _subsample(X, y, cfg: DatasetBase, rng) -> tuple[np.ndarray, np.ndarray]:
+    if cfg.n_samples is not None and cfg.n_samples > len(y):  # asked for more than there is
+        raise DataError(
+            f"dataset.n_samples: {cfg.n_samples} is more than the {len(y)} rows of "
+            f"{_source_name(cfg)}; leave it out to use them all"
+        )
     if cfg.n_samples is None or cfg.n_samples >= len(y):
         return X, y
     keep = np.sort(rng.permutation(len(y))[: cfg.n_samples])
