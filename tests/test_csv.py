@@ -442,3 +442,32 @@ def test_a_row_of_separators_is_a_row_of_missing_cells_not_a_blank_line(tmp_path
         f"{tmp_path / 'd.csv'}: line 3: column 'a' is missing (an empty cell); set "
         "dataset.impute: mean or median to fill missing cells from the training rows"
     )
+
+
+def test_an_impute_that_fails_for_a_seed_past_the_first_32_is_refused_before_the_sweep(tmp_path):
+    # past the 32 seeds built ahead only the split was checked: the sweep wrote 96 runs and
+    # then stopped at the seed whose training rows hold no value of column 'b'
+    (tmp_path / "d.csv").write_text(
+        "a,b,y\n" + "".join(f"{i},{'' if i < 7 else 4},{2 * i}\n" for i in range(8))
+    )
+    good, bad = [], []
+    for seed in range(200):
+        cfg = _dataset(tmp_path, path="d.csv", impute="mean", test_size=0.25)
+        try:
+            build_dataset(cfg, seed)
+            good.append(seed)
+        except DataError:
+            bad.append(seed)
+    seeds = good[:32] + bad[:1]
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "name: c\ndataset: {name: csv, path: d.csv, target: y, impute: mean, test_size: 0.25}\n"
+        f"model: {{name: linear}}\nlambdas: [0.1]\nseeds: {seeds}\n"
+    )
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "dataset.impute: column 'b' has no value in the training rows to fill its missing cells "
+        f"from; leave it out of dataset.features (seed {bad[0]})\n",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]

@@ -75,17 +75,33 @@ def prepare(config: Config) -> Prepared:
     shape = Shape(len(first.y_train), len(first.y_test), first.X_train.shape[1], outputs)
     check_fits(sweep_parts(config, shape, lambda_count(config), workers=1))
     prints = {seeds[0]: first.fingerprint()}
+    imputes = getattr(config.dataset, "impute", "refuse") != "refuse"
     for seed in seeds[1:]:
         if config.dataset.seed is not None:  # every seed shares the one dataset
             prints[seed] = prints[seeds[0]]
         elif len(prints) < BUILT_AHEAD:
-            prints[seed] = _fingerprint_of(config, seed)
-        elif config.dataset.name in SPLIT_ONLY_VARIES:
-            check_split(config.dataset, seed)
+            prints[seed] = _seeded(seed, _fingerprint_of, config, seed)
+        elif config.dataset.name in SPLIT_ONLY_VARIES:  # imputing depends on the training rows
+            _seeded(
+                seed,
+                _fingerprint_of if imputes else check_split,
+                config if imputes else config.dataset,
+                seed,
+            )
     unseen = _unseen_note(config, list(prints)) if first.task == CLASSIFICATION else None
     notes = [unseen, long_sweep_note(config, shape, workers=1)]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
     return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
+
+
+def _seeded(seed: int, check: Callable, *args):
+    """check(*args), a DataError naming the seed when its message does not."""
+    try:
+        return check(*args)
+    except DataError as exc:
+        if "seed" in str(exc):
+            raise
+        raise DataError(f"{exc} (seed {seed})") from None
 
 
 def _unseen_note(config: Config, seeds: list[int]) -> str | None:
