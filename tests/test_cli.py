@@ -334,3 +334,14 @@ def test_a_closed_stdout_pipe_is_a_quiet_exit_141_not_a_failed_check(command):
     proc.stdout.close()  # the reader is gone before wdcli writes
     _, stderr = proc.communicate(timeout=120)
     assert (proc.returncode, stderr) == (141, "")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_before_or_after_the_command(tmp_path, where):
+    # `wdcli sweep x.yaml --debug` was "No such option: --debug", exit 2
+    args = ["validate", str(tmp_path / "nope.yaml")]
+    args = ["--debug", *args] if where == "before" else [*args, "--debug"]
+    result = subprocess.run([sys.executable, "-m", "wdcli", *args], capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert "Traceback" in result.stderr
+    assert " ".join(result.stderr.split()).endswith(f"{tmp_path / 'nope.yaml'}: no such file")

@@ -703,5 +703,9 @@ def list_(
 
 
 def main() -> None:
-    """The console script's entry point."""
-    app()
+    """The console script's entry point. `--debug` is the app's option; it is also taken
+    after the command (`wdcli sweep x.yaml --debug`), where users put it."""
+    args = sys.argv[1:]
+    if "--debug" in args[1:] and "--" not in args[: args.index("--debug")]:
+        args = ["--debug", *[arg for arg in args if arg != "--debug"]]
+    app(args=args)
