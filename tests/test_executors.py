@@ -209,6 +209,7 @@ def test_jobs_32_from_the_cli_says_what_it_uses(write_config, tmp_path):
             "--address: only for --executor dask, not serial",
         ),
         (("dask", None, None), "--executor dask needs --address, e.g. tcp://scheduler-host:8786"),
+        (("serial", 2, None), "--jobs: not with --executor serial (one process); got 2"),
         (
             ("dask", 2, "tcp://127.0.0.1:8786"),
             "--jobs: not with --executor dask (the cluster's workers decide)",

@@ -339,6 +339,8 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
         executor.note = note
         executor.start()
         return executor
+    if jobs not in (None, 1):
+        raise ExecutorError(f"--jobs: not with --executor serial (one process); got {jobs}")
     return SerialExecutor()
 
 
