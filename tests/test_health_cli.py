@@ -159,6 +159,22 @@ def test_decoupled_decay_that_would_flip_the_weights_is_not_trained(
     )
 
 
+def test_runs_still_falling_after_a_bounce_point_to_a_smaller_learning_rate(write_config, tmp_path):
+    # Adam at lr 0.3 on wine: the loss bounces (0.0002 → 0.12 → 0.02) and is still falling
+    # at the end; "raise model.epochs or model.lr" pointed the wrong way
+    config = write_config(
+        "name: w\ndataset: {name: wine, seed: 0}\nmodel: {name: mlp, hidden: [32], lr: 0.3, "
+        "batch_size: 16, epochs: 100}\nlambdas: [0, 1.0e-4, 1.0e-3, 1.0e-2, 1.0e-1, 1]\n"
+        "seeds: 2\n"
+    )
+    result, document = sweep(config, tmp_path)
+    assert any(run["status"] == "not_converged" for run in document["runs"])
+    line = stderr_lines(result)[0]
+    assert "not_converged (training loss still falling at the end)" in line
+    assert "lower model.lr (a training loss ended well above its lowest: the steps are too " \
+           "large) or raise model.epochs" in line  # fmt: skip
+
+
 def test_a_solver_stopped_early_is_not_converged(write_config, tmp_path):
     config = write_config(
         """\

@@ -536,6 +536,9 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
                         f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
         elif all(lam is not None and lam * lr >= 1 for lam in lambdas):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
+    if status == "not_converged" and lr_key and any(_bounced(run) for run in runs):
+        knob = (f"lower model.{lr_key} (a training loss ended well above its lowest: the steps "
+                f"are too large) or raise model.epochs")  # fmt: skip
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
     if lr_key and f"model.{lr_key}" in (document.config.value("tune") or {}):
@@ -547,6 +550,13 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
     else:
         at = f"{format_lambda(where[0])} … {format_lambda(where[-1])} ({len(where)} λ)"
     return f"{len(lambdas)} {status} ({meaning}) at λ = {at}: {knob}"
+
+
+def _bounced(run: Run) -> bool:
+    """Whether a run's training loss ended 1.5 × above the lowest of its curve: a run still
+    falling steadily ends at its lowest; one whose steps are too large does not."""
+    curve = [v for v in (run.curve.train_loss if run.curve else []) if isinstance(v, (int, float))]
+    return len(curve) > 1 and curve[-1] > 1.5 * min(curve)
 
 
 def _ended_above_start(run: Run) -> bool:
