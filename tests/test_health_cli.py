@@ -159,6 +159,21 @@ def test_decoupled_decay_that_would_flip_the_weights_is_not_trained(
     )
 
 
+def test_the_decay_hint_reads_the_grid_points_regularization(write_config, tmp_path):
+    # with regularization as a grid axis the hint read the base config (l2) and said
+    # "lower model.lr", which cannot help under the paper's convention
+    config = write_config(
+        "name: gf\ndataset: {name: moons, n_samples: 120, seed: 0}\nmodel: {name: mlp, "
+        "hidden: [8], lr: 0.03, epochs: 40, decay_convention: paper}\nlambdas: [0, 0.1, 1]\n"
+        "grid: {model.regularization: [l2, decoupled]}\n"
+    )
+    result, _ = sweep(config, tmp_path)
+    assert stderr_lines(result)[0].startswith(
+        "warning: 1 of 6 runs did not train: 1 diverged (loss or weights blew up) at λ = 1: "
+        "lower the largest λ (decoupled decay multiplies the weights by 1 − 2λ ≤ 0"
+    )
+
+
 def test_runs_still_falling_after_a_bounce_point_to_a_smaller_learning_rate(write_config, tmp_path):
     # Adam at lr 0.3 on wine: the loss bounces (0.0002 → 0.12 → 0.02) and is still falling
     # at the end; "raise model.epochs or model.lr" pointed the wrong way

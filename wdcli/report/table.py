@@ -527,14 +527,22 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
     )
     knob = knobs.get(status, _KNOB)
     if status == "diverged" and lr_key:
-        lr = options.value(lr_key) or 0
-        paper = options.value("decay_convention") == "paper"
-        if options.value("regularization") == "decoupled":
-            rate, factor = (1, "1 − 2λ") if paper else (lr, f"1 − model.{lr_key}·2λ")
-            if all(lam is not None and 2 * lam * rate >= 1 for lam in lambdas):
-                knob = (f"lower the largest λ (decoupled decay multiplies the weights by "
-                        f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
-        elif all(lam is not None and lam * lr >= 1 for lam in lambdas):
+
+        def setting(run: Run, key: str) -> Any:  # its tuned value, its grid point's, the config's
+            chosen = {**(run.point or {}), **(run.value("tuned") or {})}
+            return chosen.get(f"model.{key}", options.value(key))
+
+        decoupled = [setting(run, "regularization") == "decoupled" for run in runs]
+        paper = {setting(run, "decay_convention") == "paper" for run in runs}
+        rates = [1 if setting(run, "decay_convention") == "paper" else setting(run, lr_key) or 0
+                 for run in runs]  # fmt: skip
+        if all(decoupled) and all(
+            2 * r.lambda_ * rate >= 1 for r, rate in zip(runs, rates, strict=True)
+        ):
+            factor = "1 − 2λ" if paper == {True} else f"1 − model.{lr_key}·2λ"
+            knob = (f"lower the largest λ (decoupled decay multiplies the weights by "
+                    f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
+        elif not any(decoupled) and all(r.lambda_ * (setting(r, lr_key) or 0) >= 1 for r in runs):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
     if status == "not_converged" and lr_key and any(_bounced(run) for run in runs):
         knob = (f"lower model.{lr_key} (a training loss ended well above its lowest: the steps "
