@@ -7,8 +7,8 @@ Every run gets one status (the first that applies, in this order):
                    parameter above WEIGHT_BOUND × max(1, max|y|), or the optimiser's state
                    overflowed. Training stops there (the run is frozen), its numbers are null.
                    Also a run whose training ended with its objective J above where it
-                   started (`went_up`), or with its training loss RELAPSE × the baseline
-                   above the lowest it reached (`relapsed`): the optimiser went the wrong way.
+                   started (`went_up`), or RELAPSE × the baseline above the lowest it
+                   reached (`relapsed`): the optimiser went the wrong way.
                    The loss is checked after every epoch (the mean of its mini-batch losses),
                    so these do not depend on how often the curves are evaluated.
     no_fit         its loss on its own training split is above (1 + NO_FIT_MARGIN) × the
@@ -38,7 +38,7 @@ UNHEALTHY = (DIVERGED, NO_FIT, NOT_CONVERGED)  # the order of precedence, and of
 
 NO_FIT_MARGIN = 0.25  # no_fit: training loss above 1.25 × the baseline's ...
 COLLAPSED = 0.1  # ... or above the baseline's with Σw² above 10 % of its start
-RELAPSE = 0.5  # diverged: training loss ended 0.5 × the baseline above its lowest
+RELAPSE = 0.5  # diverged: J ended 0.5 × the baseline above its lowest
 LOSS_BLOWUP = 10.0  # diverged: training loss above 10 × max(its start, the baseline)
 WEIGHT_BOUND = 1e6  # diverged: a parameter above 1e6 × max(1, max|y|)
 LATE_FRACTION = 0.1  # not_converged: the last tenth of the epochs ...
@@ -135,21 +135,22 @@ def went_up(start: np.ndarray, end: np.ndarray, lambdas: np.ndarray, decoupled: 
 
 
 def relapsed(
-    train_loss: np.ndarray,
+    objective: np.ndarray,
     lowest: np.ndarray,
     baseline: float,
     lambdas: np.ndarray,
     decoupled: bool,
 ) -> np.ndarray:
-    """Runs whose training loss ended more than RELAPSE × the baseline above the lowest it
-    reached (an epoch's mean mini-batch loss or an evaluation): a fit that was found and then
-    lost, as an optimiser stepping too far does (a run that memorised its data and ended at
-    the constant predictor). A very large λ pulls the loss up to the baseline only from where
-    it started, not from a good fit. Among runs whose optimiser descends J (see `went_up`)."""
-    loss, lowest = np.asarray(train_loss, np.float64), np.asarray(lowest, np.float64)
-    descends_j = np.ones(loss.shape, bool) if not decoupled else np.asarray(lambdas) == 0
+    """Runs whose objective J = L_data + λ·Σw² ended more than RELAPSE × the baseline above
+    the lowest it reached (an epoch's mean mini-batch loss plus λ·Σw², or an evaluation): the
+    optimiser lost ground on the very objective it descends, as one stepping too far does
+    (a run that memorised its data and ended at the constant predictor). A very large λ
+    pulls the data loss up to the baseline while J keeps falling, so it is not flagged.
+    Among runs whose optimiser descends J (see `went_up`)."""
+    objective, lowest = np.asarray(objective, np.float64), np.asarray(lowest, np.float64)
+    descends_j = np.ones(objective.shape, bool) if not decoupled else np.asarray(lambdas) == 0
     with np.errstate(invalid="ignore"):
-        return descends_j & (loss - lowest > RELAPSE * baseline)
+        return descends_j & (objective - lowest > RELAPSE * baseline)
 
 
 def late_epoch(epochs: int, rates: np.ndarray | None = None) -> int:

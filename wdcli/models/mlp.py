@@ -602,10 +602,10 @@ def train_stacked(
         not_converged = health.still_falling(start, objective[late], end)
     decoupled = options.regularization == "decoupled"
     lowest = np.fmin(np.concatenate([t.lowest for t in trainers] or [np.empty(0)]),
-                     np.nanmin(curves[0], axis=1, initial=np.inf))  # fmt: skip
+                     np.fmin(np.fmin(start, objective[late]), end))  # fmt: skip
     baseline = trainers[0].baseline if trainers else np.nan
     went_up = health.went_up(start, end, lambdas, decoupled)
-    went_up |= health.relapsed(curves[0, :, -1], lowest, baseline, lambdas, decoupled)
+    went_up |= health.relapsed(end, lowest, baseline, lambdas, decoupled)
     went_up &= ~diverged
     curves[:, went_up, -1] = acc_curves[:, went_up, -1] = np.nan
     for models, trainer in zip(groups, trainers, strict=True):
@@ -743,7 +743,8 @@ class _Trainer:
         self.start_loss = None  # the training loss at epoch 0
         self.epoch_loss = np.zeros(layout.K)  # this epoch's mini-batch losses, summed
         self.epoch_rows = 0
-        self.lowest = np.full(layout.K, np.inf)  # the lowest epoch loss so far
+        self.lambdas = np.asarray(lambdas, dtype=np.float64)
+        self.lowest = np.full(layout.K, np.inf)  # the lowest epoch objective J so far
 
     def epoch(self, order: np.ndarray) -> None:
         """One pass over the training rows in the given order."""
@@ -768,12 +769,13 @@ class _Trainer:
     def end_epoch(self) -> None:
         """Check the epoch's training loss, the mean of its mini-batch losses (each taken
         before its step): a blow-up freezes the run at once, whatever the evaluation stride;
-        the lowest is kept for `health.relapsed`."""
+        the lowest objective J (that loss + λ·Σw²) is kept for `health.relapsed`."""
         loss = self.epoch_loss / max(self.epoch_rows, 1)
         self.epoch_loss[:], self.epoch_rows = 0, 0
         if self.start_loss is not None:
             self.freeze(health.blew_up(loss, self.start_loss, self.baseline))
-        self.lowest = np.fmin(self.lowest, np.where(self.diverged, np.nan, loss))
+        objective = loss + self.lambdas * _flat_sq_norm(self.layout, self.theta)
+        self.lowest = np.fmin(self.lowest, np.where(self.diverged, np.nan, objective))
         self.check_parameters()
 
     def check_parameters(self) -> None:
