@@ -597,6 +597,9 @@ def train_stacked(
             if epoch in (0, late, options.epochs):
                 sq_norm = [_flat_sq_norm(t.layout, t.theta) for t in trainers]
                 objective[epoch] = train_loss + lambdas * np.concatenate(sq_norm or [np.empty(0)])
+            if epoch == late:  # the lowest J by then: a spike at `late` is not a decrease after it
+                by_late = np.concatenate([t.lowest for t in trainers] or [np.empty(0)])
+                objective[late] = np.fmin(objective[late], by_late)
         start, end = objective[0], objective[options.epochs]
         late_share = health.late_decrease(start, objective[late], end)
         not_converged = health.still_falling(start, objective[late], end)
