@@ -808,3 +808,57 @@ def test_a_grid_with_tune_gives_the_same_numbers_on_every_executor(cluster, writ
     remote = sweep(config, tmp_path / "dask.json", "--force", "--address", cluster.address)
     assert len(serial["runs"]) == 4 * 5 * 3 and len(serial["points"]) == 4
     assert numbers(serial) == numbers(local) == numbers(remote)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reply", [b"", b"SSH-2.0-OpenSSH_9.2p1\r\n"])
+def test_a_port_where_something_else_listens_is_one_line_not_a_hang(reply):
+    # the dashboard's port (next to the scheduler's) hung for good: distributed's own timeout
+    # covers opening the connection, not its handshake; a banner crashed with a traceback
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held = []
+
+    def answer() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            held.append(connection)
+            if reply:
+                connection.sendall(reply)
+
+    threading.Thread(target=answer, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        from wdcli.errors import ExecutorError
+
+        with pytest.raises(ExecutorError) as caught:
+            DaskExecutor(address, timeout=2)
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    assert str(caught.value) == (
+        f"--address {address}: something answers there, but not as a Dask scheduler; the "
+        "scheduler listens on port 8786 by default (8787 is its dashboard)"
+    )
+
+
+@pytest.mark.slow
+def test_workers_of_another_wdcli_version_are_refused(cluster, monkeypatch):
+    # a worker with another wdcli mixed its numbers into the results without a word
+    from wdcli.errors import ExecutorError
+    from wdcli.executors import dask as dask_executor
+
+    monkeypatch.setattr(dask_executor, "__version__", "0.0.1")  # this side's version
+    with pytest.raises(ExecutorError) as caught:
+        DaskExecutor(cluster.address)
+    message = str(caught.value)
+    assert message.startswith(f"--address {cluster.address}: 2 Dask worker(s) run another wdcli")
+    assert message.endswith("this is 0.0.1): their numbers would differ; install the same "
+                            "wdcli on every worker")  # fmt: skip

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 
+from wdcli import __version__
 from wdcli.errors import ExecutorError
 from wdcli.executors.common import (
     CONNECT_TIMEOUT,
@@ -18,6 +22,8 @@ from wdcli.executors.common import (
     cpu_count,
 )
 from wdcli.interrupts import deferred
+
+HANDSHAKE_GRACE = 5.0  # s beyond Client's connect timeout before a silent peer is given up
 
 
 class DaskExecutor:
@@ -37,15 +43,7 @@ class DaskExecutor:
                 "--executor dask needs Dask's distributed scheduler: pip install 'wdcli[dask]'"
             ) from None
         self.address = address
-        try:
-            self.client = distributed.Client(address, timeout=timeout, set_as_default=False)
-        except ValueError as exc:
-            raise ExecutorError(f"--address: {exc}; expected e.g. tcp://host:8786") from None
-        except (OSError, TimeoutError):
-            raise ExecutorError(
-                f"--address {address}: no Dask scheduler answered within {timeout:g} s; start "
-                "one with `dask scheduler` (see docs/cluster.md) or check the address"
-            ) from None
+        self.client = _connect(distributed, address, timeout)
         atexit.register(self.close)
         try:
             self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
@@ -56,25 +54,24 @@ class DaskExecutor:
                 f"`dask worker {address}`"
             ) from None
         try:
-            self.threads = self._threads_per_host()
+            facts = self.client.run(_worker_facts)  # {worker: (host, cores, nthreads, version)}
             self.workers = max(1, sum(self.client.nthreads().values()))
         except Exception as exc:  # most often: the workers cannot import wdcli
+            self.close()
             raise ExecutorError(
                 f"--address {address}: the Dask workers cannot run wdcli ({_first_line(exc)}); "
                 "install the same wdcli on every worker: pip install 'wdcli[dask]'"
             ) from None
-        finally:
-            if not hasattr(self, "workers"):
-                self.close()
-
-    def _threads_per_host(self) -> dict[str, int]:
-        """BLAS threads per unit on each host: its cores over the worker threads it runs."""
-        facts = self.client.run(_worker_facts)  # {worker address: (host, cores, nthreads)}
-        cores, slots = {}, Counter()  # type: ignore[var-annotated]
-        for host, host_cores, nthreads in facts.values():
-            cores[host] = host_cores
-            slots[host] += nthreads
-        return {host: max(1, cores[host] // slots[host]) for host in cores}
+        others = {worker: fact[3] for worker, fact in facts.items() if fact[3] != __version__}
+        if others:
+            self.close()
+            worker, version = next(iter(others.items()))
+            raise ExecutorError(
+                f"--address {address}: {len(others)} Dask worker(s) run another wdcli ({worker}: "
+                f"{version}; this is {__version__}): their numbers would differ; install the "
+                "same wdcli on every worker"
+            )
+        self.threads = _threads_per_host(facts)
 
     def run(self, fn: Callable, config, units, load: Callable) -> Iterator[list[dict]]:
         from distributed import as_completed
@@ -85,6 +82,11 @@ class DaskExecutor:
         finished_ok = False
 
         def submit(unit) -> None:
+            if client.status != "running":  # the scheduler went away: its futures were cancelled
+                raise ExecutorError(
+                    f"--address {self.address}: lost the Dask scheduler; the runs finished so "
+                    "far are in the journal, continue with --resume"
+                )
             built = None
             if unit.data_key not in data:  # built here once, sent to the workers that need it
                 built = load(config, unit)
@@ -120,7 +122,7 @@ class DaskExecutor:
                 yield runs
             finished_ok = True
         finally:
-            if not finished_ok:  # the units and their data, released before the client goes
+            if not finished_ok and client.status == "running":  # released before it goes
                 client.cancel([*running, *data.values()])
             self.close()
 
@@ -137,11 +139,77 @@ class DaskExecutor:
                         "continue with --resume"
                     ) from None
                 time.sleep(0.2 * attempt)
+            except Exception as exc:  # e.g. a worker that joined later cannot import wdcli
+                raise ExecutorError(
+                    f"--address {self.address}: cannot send data to the Dask workers "
+                    f"({_first_line(exc)}); install the same wdcli on every worker; the runs "
+                    "finished so far are in the journal, continue with --resume"
+                ) from None
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
-        client, self.client = getattr(self, "client", None), None  # type: ignore[assignment]
+        client, self.client = getattr(self, "client", None), None
         if client is not None:
-            client.close(timeout=CONNECT_TIMEOUT)
+            with contextlib.suppress(Exception):  # a scheduler gone already: nothing to close
+                client.close(timeout=CONNECT_TIMEOUT)
+
+
+def _connect(distributed, address: str, timeout: float):
+    """A Client of the scheduler at `address`, or one line saying why not. Client's own timeout
+    covers opening the connection, not the handshake after it: a port where something else
+    listens (the dashboard's, next to the scheduler's) would hang for good, so the whole
+    connection gets a wall-clock limit of its own (a thread that is left behind if need be)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        parse_host_port(parse_address(address)[1])
+    except ValueError as exc:
+        raise ExecutorError(f"--address: {exc}; expected e.g. tcp://host:8786") from None
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = distributed.Client(address, timeout=timeout, set_as_default=False)
+        except BaseException as exc:  # reported below, in the calling thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=connect, name="wdcli-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + HANDSHAKE_GRACE)
+    error = outcome.get("error")
+    if "client" in outcome:
+        return outcome["client"]
+    _quiet_client_cleanup()  # the half-made Client's __del__ would print a traceback at exit
+    if thread.is_alive() or not isinstance(error, (OSError, TimeoutError)):
+        raise ExecutorError(
+            f"--address {address}: something answers there, but not as a Dask scheduler; "
+            "the scheduler listens on port 8786 by default (8787 is its dashboard)"
+        )
+    raise ExecutorError(
+        f"--address {address}: no Dask scheduler answered within {timeout:g} s; start "
+        "one with `dask scheduler` (see docs/cluster.md) or check the address"
+    )
+
+
+def _quiet_client_cleanup() -> None:
+    """Drop the 'Exception ignored in Client.__del__' report of a Client that never connected
+    (it tries to close a connection that never was); other such reports pass as before."""
+    default = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if getattr(unraisable.object, "__qualname__", "") != "Client.__del__":
+            default(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def _threads_per_host(facts: dict) -> dict[str, int]:
+    """BLAS threads per unit on each host: its cores over the worker threads it runs."""
+    cores, slots = {}, Counter()  # type: ignore[var-annotated]
+    for host, host_cores, nthreads, _ in facts.values():
+        cores[host] = host_cores
+        slots[host] += nthreads
+    return {host: max(1, cores[host] // slots[host]) for host in cores}
 
 
 def _outcome(future) -> list[dict] | None:
@@ -159,9 +227,12 @@ def _outcome(future) -> list[dict] | None:
         return None
 
 
-def _worker_facts(dask_worker) -> tuple[str, int, int]:
-    """(host, cores, threads) of a Dask worker (`Client.run` passes it as dask_worker)."""
-    return _host(dask_worker.address), cpu_count(), dask_worker.state.nthreads
+def _worker_facts(dask_worker) -> tuple[str, int, int, str]:
+    """(host, cores, threads, wdcli version) of a Dask worker (`Client.run` passes it as
+    dask_worker)."""
+    from wdcli import __version__ as version
+
+    return _host(dask_worker.address), cpu_count(), dask_worker.state.nthreads, version
 
 
 def _host(address: str) -> str:
