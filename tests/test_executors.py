@@ -407,7 +407,7 @@ def test_a_signal_stops_the_workers_and_resume_gives_the_uninterrupted_numbers(
     assert process.returncode == 128 + sig  # 130, 143, 129: as a shell reports a signal
     name = "interrupted" if sig == signal.SIGINT else f"interrupted by {sig.name}"
     assert stderr == (f"{name}; finished runs are in {journal}\n"
-                      f"continue with: wdcli sweep {config} --resume --out {out}\n")  # fmt: skip
+                      f"continue with: wdcli sweep {config} --jobs 2 --resume --out {out}\n")  # fmt: skip
     assert len(workers) == min(2, cpu_count())
     assert _all_gone(family, process.pid)
     done = len(read_journal(journal).runs)  # the journal reads back: header, whole lines
@@ -789,7 +789,8 @@ def test_sigterm_cancels_the_dask_units_and_resume_finishes(
         process.kill()
     assert process.returncode == 143
     assert stderr == (f"interrupted by SIGTERM; finished runs are in {journal}\n"
-                      f"continue with: wdcli sweep {config} --resume --out {out}\n")  # fmt: skip
+                      f"continue with: wdcli sweep {config} --address {cluster.address} "
+                      f"--resume --out {out}\n")  # fmt: skip
     assert _all_gone([], process.pid)
     # its units cancelled, its data released
     assert _scheduler_tasks(cluster.address, besides=before) == {}

@@ -249,6 +249,10 @@ def sweep(
 
     runner = destination = None
     axes = [("--grid", item) for item in grid or []] + [("--tune", item) for item in tune or []]
+    # the resume command runs where this one did: on the same executor
+    axes += [(option, str(value)) for option, value in
+             (("--executor", executor.value if executor else None), ("--jobs", jobs),
+              ("--address", address)) if value is not None]  # fmt: skip
     with _errors(), stop_on_signals():
         try:
             config = load_config(config_path, overrides or [], grid or [], tune or [])

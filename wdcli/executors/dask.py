@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import sys
 import threading
 import time
@@ -44,6 +45,9 @@ class DaskExecutor:
             ) from None
         self.address = address
         self.client = _connect(distributed, address, timeout)
+        # distributed logs its own tracebacks when the scheduler goes away; the sweep says it
+        # in one line (ExecutorError), so its log stays quiet while this client lives
+        self._log_levels = _quiet_logs("distributed")
         atexit.register(self.close)
         try:
             self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
@@ -152,6 +156,8 @@ class DaskExecutor:
         if client is not None:
             with contextlib.suppress(Exception):  # a scheduler gone already: nothing to close
                 client.close(timeout=CONNECT_TIMEOUT)
+            for name, level in self._log_levels.items():
+                logging.getLogger(name).setLevel(level)
 
 
 def _connect(distributed, address: str, timeout: float):
@@ -189,6 +195,17 @@ def _connect(distributed, address: str, timeout: float):
         f"--address {address}: no Dask scheduler answered within {timeout:g} s; start "
         "one with `dask scheduler` (see docs/cluster.md) or check the address"
     )
+
+
+def _quiet_logs(prefix: str) -> dict[str, int]:
+    """Raise the loggers under `prefix` (distributed sets levels on its children) to CRITICAL;
+    their levels before, to restore."""
+    names = [prefix] + [name for name in logging.root.manager.loggerDict
+                        if name.startswith(prefix + ".")]  # fmt: skip
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return levels
 
 
 def _quiet_client_cleanup() -> None:
