@@ -72,7 +72,7 @@ def _assert_resumable(result, config: Path, out: Path, failed: Path) -> None:
     assert "Traceback" not in result.output
     assert result.stderr.splitlines() == [
         f"{failed}: cannot write: {FULL}",
-        f"finished runs are in {journal}; continue with: wdcli sweep {config} --resume --out {out}",
+        f"finished runs are in {journal}; continue with: wdcli sweep {config} --executor serial --resume --out {out}",
     ]
 
 
