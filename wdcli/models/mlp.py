@@ -349,13 +349,19 @@ LOSSES = {
 """name (as `encode_targets` gives it) -> Loss."""
 
 
-def _output_delta(z: np.ndarray, Yb: np.ndarray, loss: Loss) -> None:
+def _output_delta(z: np.ndarray, Yb: np.ndarray, loss: Loss) -> np.ndarray:
     """Turn z (K, o, R) into δ = ∂L_data/∂z in place, given Yb (o, R): (ŷ − y)·2/R for squared
-    error, (p − y)/R for cross-entropy with the canonical sigmoid or softmax output."""
+    error, (p − y)/R for cross-entropy with the canonical sigmoid or softmax output. Returns
+    the batch's summed data loss per model (K,), float64: squared error from the residual at
+    hand (one more pass), the others from z before it is overwritten."""
     if loss.output is not None:
+        total = loss.rows(z, Yb).sum(axis=1, dtype=np.float64)
         loss.output(z)
     z -= Yb
+    if loss.output is None:
+        total = np.einsum("kor,kor->k", z, z, dtype=np.float64)
     z *= loss.gradient_scale / z.shape[2]
+    return total
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -759,9 +765,8 @@ class _Trainer:
         """One optimiser step on the rows xb (R, d + 1) with output columns yb (o, R)."""
         buf = _buffers_for(self.buffers, self.layout, len(xb), True, self.theta.dtype)
         z = _forward(self.P, xb, buf, self.activation)
-        self.epoch_loss += self.loss.rows(z, yb).sum(axis=1, dtype=np.float64)
+        self.epoch_loss += _output_delta(z, yb, self.loss)
         self.epoch_rows += len(xb)
-        _output_delta(z, yb, self.loss)
         _backward(self.P, self.G, xb, buf, self.activation)
         if self.scheduled:
             eta = lr_multiplier(self.options, self.step_count, self.steps_per_epoch)
