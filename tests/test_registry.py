@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import results_of
 
-from wdcli.config import DATASET_CONFIGS, validate
+from wdcli.config import DATASET_CONFIGS, MLPModel, validate
 from wdcli.data import Dataset
 from wdcli.data.build import SPLIT_ONLY_VARIES, source_stamp
 from wdcli.data.sources import SOURCES
@@ -97,3 +97,15 @@ def test_only_the_mlp_reports_progress_and_counts_its_work():
     work = costs.mlp_work(options, costs.Shape(10, 5, 3), lambdas=2)
     # 3 × epochs × n × (3·4 + 4·1) × λ, plus 2 epochs × 2 batches × 2 layers × STEP_MACS
     assert work == 3.0 * 2 * 10 * 16 * 2 + 2 * 2 * 2 * costs.STEP_MACS
+
+
+def test_mlp_time_counts_large_batches_at_their_faster_rate():
+    # configs/grokking.yaml (full batches of 4 704 rows) took 1.5 min and was announced as
+    # "roughly 12 minutes": large GEMMs run up to 8 × the rate of 64-row ones
+    options = MLPModel(name="mlp", hidden=[16], epochs=10, batch_size=64)
+    shape = costs.Shape(n_train=4096, n_test=100, d=8)
+    small = costs.mlp_macs(options, shape, lambdas=4, seeds=1)
+    full = costs.mlp_macs(options.model_copy(update={"batch_size": "full"}), shape, 4, 1)
+    work = 3.0 * 10 * 4096 * (8 * 16 + 16 * 1) * 4
+    assert small == pytest.approx(work + 10 * 64 * 2e6)
+    assert full == pytest.approx(work / 8 + 10 * 2e6)
