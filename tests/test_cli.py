@@ -314,6 +314,7 @@ def test_a_narrow_terminal_wraps_the_table_and_never_cuts_a_number(monkeypatch, 
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "…" not in result.stdout
+    assert (" regime " if command == "show" else " verdict ") in result.stdout  # not "regim|e"
     lambdas = [row["lambda"] for row in json.loads(Path(fixture).read_text())["summary"]]
     from wdcli.report.table import format_lambda
 
@@ -345,3 +346,4 @@ def test_debug_shows_the_traceback_before_or_after_the_command(tmp_path, where):
                             text=True, timeout=120)  # fmt: skip
     assert "Traceback" in result.stderr
     assert " ".join(result.stderr.split()).endswith(f"{tmp_path / 'nope.yaml'}: no such file")
+    assert result.returncode == 2  # still the input's fault (it was 1: "a check failed")

@@ -235,8 +235,12 @@ def test_grid_end_notes_suggest_the_extension():
     assert identical_seeds_note(same)[0].startswith("the 3 seeds gave the same numbers")
     same[1]["test_loss_std"] = 0.01
     assert identical_seeds_note(same) == []
+    # a list has no stop: the suggestion is a value to add
+    assert grid_notes(grid, 1.0, kind="list")[0].endswith(
+        "extend the grid up, e.g. add 1e+04 to lambdas"
+    )
     # an auto grid takes no start or stop: the suggestion is a grid written out
-    assert grid_notes(grid, 1e-3, auto=True)[0].endswith(
+    assert grid_notes(grid, 1e-3, kind="auto")[0].endswith(
         "extend the grid down, e.g. lambdas: {start: 1e-07, stop: 1, num: 8}"
     )
     assert grid_notes([1e-6, 1e300], 1e300)[0].endswith("e.g. stop: 1e+304")  # no overflow
@@ -291,7 +295,7 @@ def test_cli_flat_curve_and_grid_end_are_said(write_config, tmp_path):
     assert "4 λ × 1 seed × 10 folds (cross-validation)" in result.stdout
     assert "| λ | train loss | cv loss | gap | Δ ± paired SE |" in result.stdout
     assert "_λ makes no measurable difference in this range_" in result.stdout
-    assert "extend the grid up, e.g. stop: 10_" in result.stdout
+    assert "extend the grid up, e.g. add 10 to lambdas_" in result.stdout
     assert "±: sample std over 1 seed × 10 folds" in result.stdout
     document = json.loads(out.read_text())
     assert {row["regime"] for row in document["summary"]} == {"flat"}

@@ -369,6 +369,10 @@ def test_a_schema_version_wdcli_does_not_read_is_named(place, bad_inputs, data):
             lambda d: d["runs"][1].update(test_loss=-5.0),
             "runs[1].test_loss: expected a finite number ≥ 0, got -5.0",
         ),
+        (
+            lambda d: d["summary"][0].update(test_loss_mean=-1.0),
+            "summary[0].test_loss_mean: expected a finite number ≥ 0, got -1.0",
+        ),
         (  # NaN is written as null; an `ok` run's numbers enter the means
             lambda d: d["runs"][2].update(test_loss=None, status="ok"),
             "runs[2]: status ok with test_loss null or not finite: an ok run has its losses",

@@ -223,8 +223,8 @@ class SummaryRow(Row):
     lambda_: Lambda = Field(alias="lambda")
     n_runs: Count | None = None
     n_diverged: Count | None = None
-    train_loss_mean: Number
-    test_loss_mean: Number
+    train_loss_mean: Loss
+    test_loss_mean: Loss
     regime: str | None
 
     @model_validator(mode="before")

@@ -92,8 +92,11 @@ def _errors():
     try:
         yield
     except WdcliError as exc:
-        if _state["debug"]:
-            raise
+        if _state["debug"]:  # the traceback, and still the exit code of the error's kind
+            import traceback
+
+            traceback.print_exc()
+            raise typer.Exit(code=exc.exit_code) from None
         for line in str(exc).splitlines():
             typer.echo(line, err=True)
         raise typer.Exit(code=exc.exit_code) from None

@@ -87,9 +87,10 @@ def distinct(row: dict, best: float) -> bool | None:
     return loss - best > DISTINCT_SE * se
 
 
-def grid_notes(lambdas: list[float], lam_min: float | None, auto: bool = False) -> list[str]:
-    """Warnings when λ_min sits at an end of the grid, with the extension to try (for an
-    `auto` grid, which takes no start or stop, as a grid written out)."""
+def grid_notes(lambdas: list[float], lam_min: float | None, kind: str = "grid") -> list[str]:
+    """Warnings when λ_min sits at an end of the grid, with the extension to try, said as the
+    config's `lambdas` is written (`kind`): a {start, stop} grid's key, a value to add to a
+    list, or a grid written out for an `auto` one (which takes no start or stop)."""
     positive = [lam for lam in lambdas if lam > 0]
     if lam_min is None or len(positive) < 2:
         return []
@@ -102,17 +103,17 @@ def grid_notes(lambdas: list[float], lam_min: float | None, auto: bool = False) 
     if lam_min == high:
         return [
             f"λ_min is the largest λ of the grid ({high:.3g}): the best may lie above it; "
-            f"extend the grid up, e.g. {_extended('stop', high * span, low, high, len(positive), auto)}"
+            f"extend the grid up, e.g. {_extended('stop', high * span, low, high, len(positive), kind)}"
         ]
     if lam_min == low and 0.0 not in lambdas:
         return [
             f"λ_min is the smallest λ of the grid ({low:.3g}): the best may lie below it; "
-            f"extend the grid down, e.g. {_extended('start', low / span, low, high, len(positive), auto)}"
+            f"extend the grid down, e.g. {_extended('start', low / span, low, high, len(positive), kind)}"
         ]
     if lam_min == 0.0:
         return [
             "λ_min = 0: no penalty is best in this grid; extend it down "
-            f"(e.g. {_extended('start', low / span, low, high, len(positive), auto)}) to see "
+            f"(e.g. {_extended('start', low / span, low, high, len(positive), kind)}) to see "
             "whether a small λ helps"
         ]
     return []
@@ -153,8 +154,10 @@ def untrained_neighbour_note(summary: list[dict], lam_min: float | None) -> list
     ]
 
 
-def _extended(key: str, value: float, low: float, high: float, num: int, auto: bool) -> str:
-    if not auto:
+def _extended(key: str, value: float, low: float, high: float, num: int, kind: str) -> str:
+    if kind == "list":
+        return f"add {value:.3g} to lambdas"
+    if kind != "auto":
         return f"{key}: {value:.3g}"
     start, stop = (value, high) if key == "start" else (low, value)
     return f"lambdas: {{start: {start:.3g}, stop: {stop:.3g}, num: {num + 4}}}"

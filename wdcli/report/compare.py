@@ -112,6 +112,9 @@ class Comparison:
         ]
 
 
+CURVES_ONLY = ("eval_every", "eval_points", "eval_rows")  # where curves are sampled: no loss
+
+
 def higher_is_better(metric: str) -> bool:
     return "accuracy" in metric
 
@@ -127,7 +130,7 @@ def differences(baseline: Results, candidate: Results) -> list[str]:
         changed = [
             f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
             for key in sorted(set(a) | set(b))
-            if _value(a, key, section) != _value(b, key, section)
+            if _value(a, key, section) != _value(b, key, section) and key not in CURVES_ONLY
         ]
         if changed:
             found.append(f"{section} differs ({'; '.join(changed)})")
@@ -455,7 +458,8 @@ def rich_table(result: Comparison):
     )
     body = [[*_cells(result, row), row.verdict] for row in result.rows]
     for i, (header, justify) in enumerate(_columns(result)):
-        table.add_column(header, justify=justify, **unbroken([cells[i] for cells in body]))  # type: ignore[arg-type]
+        widths = unbroken([header] + [cells[i] for cells in body])
+        table.add_column(header, justify=justify, **widths)  # type: ignore[arg-type]
     for row, cells in zip(result.rows, body, strict=True):
         style = VERDICT_STYLES[row.verdict] if row.verdict in FAILING[result.direction] else ""
         table.add_row(*cells[:-1], Text(row.verdict, style=style))

@@ -358,7 +358,9 @@ def pivot_table(document: Results, metric: str = "test_loss"):
         caption_justify="left",
     )
     for i, header in enumerate(headers):
-        table.add_column(header, justify="right", **unbroken([cells[i] for cells in body]))
+        table.add_column(
+            header, justify="right", **unbroken([header] + [cells[i] for cells in body])
+        )
     for cells in body:
         table.add_row(*cells)
     return table
@@ -403,7 +405,7 @@ def rich_table(document: Results):
     for i, header in enumerate(headers):
         right = _numeric(headers, i) or i == 0
         table.add_column(header, justify="right" if right else "left",
-                         **unbroken([cells[i] for cells in body]))  # fmt: skip
+                         **unbroken([header] + [cells[i] for cells in body]))  # fmt: skip
     runs = headers.index("runs") if "runs" in headers else None
     for cells in body:
         cells = list(cells)

@@ -320,8 +320,8 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     )
     from wdcli.metrics.summary import select_lambdas
 
-    auto = isinstance(config.lambdas, LambdaAuto)
-    notes = grid_notes([row["lambda"] for row in summary], best, auto)
+    kind = {LambdaAuto: "auto", list: "list"}.get(type(config.lambdas), "grid")
+    notes = grid_notes([row["lambda"] for row in summary], best, kind)
     notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary)
     regimes = [row["regime"] for row in summary if row["regime"] is not None]
     if regimes and all(regime in ("flat", "diverged") for regime in regimes):
