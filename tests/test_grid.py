@@ -152,6 +152,11 @@ def test_an_axis_over_dataset_name_starts_each_dataset_from_its_own_defaults(wri
     poly = text.replace("diabetes, n_train: 100", "poly, degree: 3")
     with pytest.raises(ConfigError, match=r"dataset.name=\"diabetes\": dataset.degree: unknown"):
         load_config(write_config(poly), grid=["dataset.name=poly,diabetes"])
+    out = write_config(text).parent / "sw.json"
+    result = runner.invoke(app, ["sweep", str(write_config(text)), "-o", str(out), "-q",
+                                 "-f", "markdown", "--grid", "dataset.name=diabetes,friedman1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "**sw: linear on friedman1, 1 λ × 1 seed at name=friedman1**" in result.stdout
 
 
 def test_parse_axis_reads_values_as_a_yaml_list():

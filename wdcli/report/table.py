@@ -151,9 +151,12 @@ def n_folds(document: Results) -> int:
 def title(document: Results) -> str:
     config = document.config
     seeds = n_seeds(document)
-    point = point_label(document.value("point") or {})
+    values = document.value("point") or {}
+    point = point_label(values)
+    model = values.get("model.name", config.model.name)  # a grid over the model or dataset
+    dataset = values.get("dataset.name", config.dataset.name)
     text = (
-        f"{config.name}: {config.model.name} on {config.dataset.name}, "
+        f"{config.name}: {model} on {dataset}, "
         f"{len(document.summary)} λ × {seeds} seed{'s' if seeds != 1 else ''}"
         + (f" at {point}" if point else "")
     )
