@@ -153,6 +153,14 @@ def relapsed(
         return descends_j & (objective - lowest > RELAPSE * baseline)
 
 
+def decay_flips(lambdas, lrs, paper) -> np.ndarray:
+    """Runs whose decoupled decay multiplies the weights by 1 − r·2λ ≤ 0 at the full rate
+    (r = lr, or 1 under the paper's convention): their weights would flip sign or vanish at
+    every step, which no λ means. Arguments broadcast (one value or one per run)."""
+    rate = np.where(np.asarray(paper, bool), 1.0, np.asarray(lrs, np.float64))
+    return 2 * rate * np.asarray(lambdas, np.float64) >= 1
+
+
 def late_epoch(epochs: int, rates: np.ndarray | None = None) -> int:
     """The epoch from which the last LATE_FRACTION of training is measured (≥ 0): of the
     epochs, or, given each epoch's summed learning-rate multiplier (`rates`, a schedule's),

@@ -565,6 +565,10 @@ def train_stacked(
     orders = iter(orders)
     diverged = np.zeros(K, bool)
 
+    def lowest_so_far() -> np.ndarray:
+        """The groups' lowest epoch objectives, (K,)."""
+        return np.concatenate([t.lowest for t in trainers] or [np.empty(0)])
+
     def gather_diverged() -> None:
         """The groups' diverged models into `diverged` (K,)."""
         for models, trainer in zip(groups, trainers, strict=True):
@@ -604,14 +608,12 @@ def train_stacked(
                 sq_norm = [_flat_sq_norm(t.layout, t.theta) for t in trainers]
                 objective[epoch] = train_loss + lambdas * np.concatenate(sq_norm or [np.empty(0)])
             if epoch == late:  # the lowest J by then: a spike at `late` is not a decrease after it
-                by_late = np.concatenate([t.lowest for t in trainers] or [np.empty(0)])
-                objective[late] = np.fmin(objective[late], by_late)
+                objective[late] = np.fmin(objective[late], lowest_so_far())
         start, end = objective[0], objective[options.epochs]
         late_share = health.late_decrease(start, objective[late], end)
         not_converged = health.still_falling(start, objective[late], end)
     decoupled = options.regularization == "decoupled"
-    lowest = np.fmin(np.concatenate([t.lowest for t in trainers] or [np.empty(0)]),
-                     np.fmin(np.fmin(start, objective[late]), end))  # fmt: skip
+    lowest = np.fmin.reduce([lowest_so_far(), start, objective[late], end])
     baseline = trainers[0].baseline if trainers else np.nan
     went_up = health.went_up(start, end, lambdas, decoupled)
     went_up |= health.relapsed(end, lowest, baseline, lambdas, decoupled)
@@ -643,13 +645,11 @@ def train_stacked(
 
 
 def _decay_flips(options: MLPModel, lambdas: np.ndarray, lrs: np.ndarray | None) -> np.ndarray:
-    """The models whose decoupled decay multiplies the weights by 1 − r·2λ ≤ 0 at the full
-    rate (r = lr, or 1 under the paper's convention): their weights would flip sign or vanish
-    at every step, which no λ means; they are `diverged` from the start, not trained."""
+    """The models that `health.decay_flips`: `diverged` from the start, not trained."""
     if options.regularization != "decoupled":
         return np.zeros(len(lambdas), bool)
-    rate = 1.0 if options.decay_convention == "paper" else (options.lr if lrs is None else lrs)
-    return 2 * np.asarray(rate) * lambdas >= 1
+    lr = options.lr if lrs is None else lrs
+    return health.decay_flips(lambdas, lr, options.decay_convention == "paper")
 
 
 def _work(sizes: Sequence[int], K: int, n: int, options: MLPModel) -> float:

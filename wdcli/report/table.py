@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
-from wdcli.metrics.health import UNHEALTHY
+from wdcli.metrics.health import UNHEALTHY, decay_flips
 from wdcli.metrics.summary import no_verdict
 from wdcli.records import Results, Run, SummaryRow
 from wdcli.runkey import point_label, point_text
@@ -538,13 +538,10 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
             return chosen.get(f"model.{key}", options.value(key))
 
         decoupled = [setting(run, "regularization") == "decoupled" for run in runs]
-        paper = {setting(run, "decay_convention") == "paper" for run in runs}
-        rates = [1 if setting(run, "decay_convention") == "paper" else setting(run, lr_key) or 0
-                 for run in runs]  # fmt: skip
-        if all(decoupled) and all(
-            2 * r.lambda_ * rate >= 1 for r, rate in zip(runs, rates, strict=True)
-        ):
-            factor = "1 − 2λ" if paper == {True} else f"1 − model.{lr_key}·2λ"
+        paper = [setting(run, "decay_convention") == "paper" for run in runs]
+        lrs = [setting(run, lr_key) or 0 for run in runs]
+        if all(decoupled) and decay_flips(lambdas, lrs, paper).all():
+            factor = "1 − 2λ" if all(paper) else f"1 − model.{lr_key}·2λ"
             knob = (f"lower the largest λ (decoupled decay multiplies the weights by "
                     f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
         elif not any(decoupled) and all(r.lambda_ * (setting(r, lr_key) or 0) >= 1 for r in runs):

@@ -81,13 +81,10 @@ def prepare(config: Config) -> Prepared:
             prints[seed] = prints[seeds[0]]
         elif len(prints) < BUILT_AHEAD:
             prints[seed] = _seeded(seed, _fingerprint_of, config, seed)
-        elif config.dataset.name in SPLIT_ONLY_VARIES:  # imputing depends on the training rows
-            _seeded(
-                seed,
-                _fingerprint_of if imputes else check_split,
-                config if imputes else config.dataset,
-                seed,
-            )
+        elif config.dataset.name in SPLIT_ONLY_VARIES and imputes:  # depends on training rows
+            _seeded(seed, _fingerprint_of, config, seed)
+        elif config.dataset.name in SPLIT_ONLY_VARIES:
+            _seeded(seed, check_split, config.dataset, seed)
     unseen = _unseen_note(config, list(prints)) if first.task == CLASSIFICATION else None
     notes = [unseen, long_sweep_note(config, shape, workers=1)]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
@@ -147,16 +144,14 @@ def check_points(config: Config, source: str = "") -> list[str]:
             continue
         seen.add(key)
         label = point_label(point, short=False)
+        where = (f"{source}: " if source else "") + (f"point {label}: " if label else "")
         try:
             data = dataset_for(point_cfg, seed)
             check_folds(point_cfg)
         except DataError as exc:
-            where = f"{source}: " if source else ""
-            raise DataError(f"{where}point {label}: {exc}" if label else f"{where}{exc}") from None
+            raise DataError(f"{where}{exc}") from None
         check_task(point_cfg, data.task)
-        _check_tune_rows(
-            config, len(data.y_train), f"{source}: " + (f"point {label}: " if label else "")
-        )
+        _check_tune_rows(config, len(data.y_train), where)
         found = (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data),
                  _codes_note(point_cfg, data))  # fmt: skip
         for note in found:
