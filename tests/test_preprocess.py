@@ -172,3 +172,18 @@ def test_columns_checked_against_the_file(tmp_path, dataset, message):
     with pytest.raises(DataError) as info:
         build_dataset(_cfg(tmp_path, **dataset), 0)
     assert str(info.value) == message.format(p=tmp_path / "d.csv", t=tmp_path / "t.csv")
+
+
+@pytest.mark.parametrize("unit", [1e-15, 1e-200, 1e12])
+def test_a_feature_in_tiny_or_huge_units_is_standardised_not_dropped(unit):
+    rng = np.random.default_rng(2)
+    X = rng.normal(0.5, 1, (40, 2))
+    A, _ = prepare(X * [1, unit], [])
+    np.testing.assert_allclose(A[:, 1], StandardScaler().fit_transform(X)[:, 1], rtol=1e-9)
+
+
+def test_a_constant_column_is_centred_and_not_divided():
+    X = np.column_stack([np.full(20, 3.0), np.full(20, 1e-200), np.arange(20.0)])
+    X[:, 0] += 1e-16 * np.arange(20)  # rounding noise on a constant, as StandardScaler sees it
+    A, _ = prepare(X, [])
+    np.testing.assert_allclose(A[:, :2], X[:, :2] - X[:, :2].mean(axis=0), atol=1e-30)

@@ -238,8 +238,8 @@ MUTANTS += [
     Mutant(
         "standardise-ddof1",
         "wdcli/data/preprocess.py",
-        "std = encoded.std(axis=0)",
-        "std = encoded.std(axis=0, ddof=1)",
+        "std = X.std(axis=0)",
+        "std = X.std(axis=0, ddof=1)",
         "features scaled by the sample std instead of the population std",
     ),
 ]

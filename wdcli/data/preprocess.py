@@ -39,6 +39,23 @@ class Frame:
         )
 
 
+def column_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation, the deviation 1 for a constant column.
+
+    Constant is decided as scikit-learn's StandardScaler does, relative to the column's own
+    size: a feature measured in tiny units (values near 1e-15, or 1e-200 whose variance
+    underflows) is standardised like any other, not mistaken for a constant."""
+    peak = np.abs(X).max(axis=0, initial=0.0)
+    peak = np.where(peak > 0, peak, 1.0)
+    unit = X / peak  # columns of size 1, so that their variance cannot underflow
+    n, eps = len(X), np.finfo(np.float64).eps
+    var = unit.var(axis=0)
+    constant = var <= n * eps * var + (n * eps * unit.mean(axis=0)) ** 2
+    std = X.std(axis=0)
+    std = np.where(std > 0, std, np.sqrt(var) * peak)
+    return X.mean(axis=0), np.where(constant, 1.0, std)
+
+
 @dataclass
 class Preprocessing:
     """Impute, one-hot encode (Frames) and standardise: `fit` on training rows, then
@@ -49,10 +66,7 @@ class Preprocessing:
 
     def fit(self, X_train) -> Preprocessing:
         encoded = self._fit_encoding(X_train) if isinstance(X_train, Frame) else X_train
-        mean = encoded.mean(axis=0)
-        std = encoded.std(axis=0)
-        constant = std <= 10 * np.finfo(float).eps * np.maximum(1.0, np.abs(mean))
-        self._steps["scale"] = (mean, np.where(constant, 1.0, std))
+        self._steps["scale"] = column_scale(encoded)
         return self
 
     def transform(self, X) -> np.ndarray:
