@@ -224,16 +224,97 @@ def test_fewer_runs_trained_is_worse_whatever_the_mean_of_the_rest(baseline, tmp
     assert code == 1 and _verdicts(report) == ["ok", "worse", "ok", "ok"]
 
 
-def test_results_of_other_data_are_compared_with_a_note(baseline, tmp_path):
-    # a CSV whose contents changed between the two sweeps was compared without a word
+def test_results_of_other_data_are_not_compared(baseline, tmp_path):
+    # a CSV whose contents changed between the two sweeps passed the gate with a note
     other = _edit(baseline, tmp_path, "other.json", lambda d: d.update(data_fingerprint="0" * 16))
     before = json.loads(baseline.read_text())["data_fingerprint"]
-    result = runner.invoke(app, ["compare", str(baseline), str(other), "-f", "json"])
-    assert result.exit_code == 0
-    assert result.stderr.splitlines()[0] == (
-        f"note: {other}: swept on other data than {baseline} (data fingerprint {before} → "
-        f"{'0' * 16}): a changed data file, or a change in how wdcli prepares the data"
+    for direction in ("worse", "either"):
+        result = runner.invoke(app, ["compare", str(baseline), str(other), "-d", direction])
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"cannot compare {baseline} and {other}: the data differ (fingerprint {before} → "
+            f"{'0' * 16}: a changed data file, or a change in how wdcli prepares the data); "
+            "pass --common to compare anyway on the 4 λ both have\n"
+        )
+    assert runner.invoke(app, ["compare", str(baseline), str(other), "--common"]).exit_code == 0
+
+
+def test_the_same_csv_read_from_another_folder_is_the_same_data(tmp_path, monkeypatch):
+    # dataset.path is relative to where wdcli runs: the same file from another folder differed
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    rows = "\n".join(
+        f"{i % 7},{(i * 3) % 5},{i % 7 - (i * 3) % 5 + 0.1 * (i % 3)}" for i in range(60)
     )
+    (sub / "d.csv").write_text("a,b,y\n" + rows + "\n")
+    (sub / "c.yaml").write_text(
+        "name: c\ndataset: {name: csv, path: d.csv, target: y}\nmodel: {name: linear}\n"
+        "lambdas: [0, 0.1, 1]\nseeds: 2\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["sweep", "sub/c.yaml", "-o", "a.json", "-q"]).exit_code == 0
+    monkeypatch.chdir(sub)
+    assert runner.invoke(app, ["sweep", "c.yaml", "-o", "../b.json", "-q"]).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["compare", "a.json", "b.json", "-d", "either", "--rtol", "0"])
+    assert result.exit_code == 0, result.stderr
+    (sub / "d.csv").write_text((sub / "d.csv").read_text().replace("\n0,0,0.0\n", "\n0,0,0.5\n"))
+    monkeypatch.chdir(sub)
+    assert runner.invoke(app, ["sweep", "c.yaml", "-o", "../e.json", "-q"]).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["compare", "a.json", "e.json"])
+    assert result.exit_code == 2 and "the data differ (fingerprint " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda d: d.update(task="classification"),
+         "task differs (regression vs classification): other losses"),
+        (lambda d: d["config"].update(validation={"kind": "kfold", "folds": 3}),
+         "validation differs (holdout vs kfold): a cross-validated loss is not a test-split loss"),
+    ],
+)  # fmt: skip
+def test_files_whose_metric_means_another_thing_are_never_compared(
+    baseline, tmp_path, change, reason
+):
+    other = _edit(baseline, tmp_path, "other.json", change)
+    result = runner.invoke(app, ["compare", str(baseline), str(other), "--common"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"cannot compare {baseline} and {other}: {reason} (not even with --common)\n"
+    )
+
+
+def test_each_candidate_gets_its_verdict_or_why_it_was_not_compared(baseline, tmp_path):
+    other = _edit(baseline, tmp_path, "other.json", lambda d: d.update(task="classification"))
+    result = runner.invoke(app, ["compare", str(baseline), str(baseline), str(other), "-f", "json"])
+    assert result.exit_code == 2  # an input that cannot be compared outranks a failed check
+    report = json.loads(result.stdout)
+    assert [c["candidate"] for c in report["comparisons"]] == [str(baseline)]
+    assert report["ok"] is False and len(report["refused"]) == 1
+    assert result.stderr.splitlines() == [
+        f"{baseline}: test_loss no worse than {baseline} at all 4 λ (rtol 0.05)",
+        report["refused"][0],
+    ]
+
+
+def test_more_runs_trained_is_better_and_the_verdict_names_the_run_counts(baseline, tmp_path):
+    # a baseline seed that diverged: the candidate's mean over both seeds was called worse
+    # than the baseline's over the one left
+    def lose_a_seed(d):
+        lam = d["summary"][1]["lambda"]
+        run = next(r for r in d["runs"] if r["lambda"] == lam)
+        run.update(status="diverged", train_loss=None, test_loss=None)
+        d["summary"][1].update(test_loss_mean=d["summary"][1]["test_loss_mean"] * 0.5,
+                               n_diverged=1, regime=None)  # fmt: skip
+
+    lost = _edit(baseline, tmp_path, "lost.json", lose_a_seed)
+    code, report = _compare(lost, baseline)
+    assert code == 0 and _verdicts(report) == ["ok", "better", "ok", "ok"]
+    result = runner.invoke(app, ["compare", str(baseline), str(lost)])
+    assert result.exit_code == 1
+    assert "test_loss worse at 1 of 4 λ: 0.001 (ok runs 2/2 → 1/2)" in result.stdout
 
 
 def test_an_improvement_fails_only_in_either_direction(baseline, tmp_path):
@@ -400,7 +481,7 @@ def test_version_1_and_version_2_files_of_one_sweep_are_equal(tmp_path):
     v2.write_text(json.dumps(document))
     result = runner.invoke(app, ["compare", str(v1), str(v2)])
     assert result.exit_code == 2
-    assert 'validation differs (null vs {"kind": "kfold", "folds": 5})' in result.stderr
+    assert "validation differs (holdout vs kfold)" in result.stderr
 
 
 def test_rows_match_on_point_and_lambda(tmp_path):
@@ -478,8 +559,10 @@ def test_strict_compare_catches_a_test_loss_computed_on_the_training_split(
     result = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(leaked), "-q"])
     assert result.exit_code == 0, result.stderr
     monkeypatch.undo()
-    assert _compare(baseline, leaked, "--rtol", "1e-4")[0] == 0  # the blind spot
-    code, report = _compare(baseline, leaked, "--rtol", "1e-4", "--direction", "either")
+    assert _compare(baseline, leaked, "--rtol", "1e-4")[0] == 2  # other data: not compared
+    # compared anyway, `worse` mode is blind to it ('better' everywhere); `either` is not
+    assert _compare(baseline, leaked, "--rtol", "1e-4", "--common")[0] == 0
+    code, report = _compare(baseline, leaked, "--rtol", "1e-4", "--direction", "either", "--common")
     assert code == 1
     assert set(_verdicts(report)) == {"better"}
 

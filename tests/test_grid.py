@@ -17,6 +17,7 @@ from wdcli.config import load_config
 from wdcli.config.grid import grid_points, parse_axis, point_config
 from wdcli.errors import ConfigError
 from wdcli.optim import lr_multiplier
+from wdcli.report.table import format_lambda
 from wdcli.runkey import RunKey, point_text
 from wdcli.store.journal import read_journal
 from wdcli.store.results import check_document, load_results
@@ -235,6 +236,26 @@ def test_compare_of_grid_results_exits_0_1_and_2(write_config, tmp_path):
     assert "grid differs" in result.stderr
     common = runner.invoke(app, ["compare", a, str(tmp_path / "other.json"), "--common"])
     assert common.exit_code == 0
+
+
+def test_compare_either_checks_lambda_min_and_1se_at_every_point(write_config, tmp_path):
+    # a grid's λ_min moved at one point and `--direction either` said "unchanged"
+    document = _sweep(write_config(DEGREE), tmp_path / "a.json")
+    moved = json.loads(json.dumps(document))
+    entry = moved["points"][1]
+    before = entry["best_lambda"]
+    entry["best_lambda"] = next(r["lambda"] for r in moved["summary"] if r["lambda"] != before)
+    (tmp_path / "moved.json").write_text(json.dumps(moved))
+    a, b = str(tmp_path / "a.json"), str(tmp_path / "moved.json")
+    assert runner.invoke(app, ["compare", a, b]).exit_code == 0  # `worse` reads the losses only
+    result = runner.invoke(app, ["compare", a, b, "-d", "either", "-f", "json"])
+    assert result.exit_code == 1
+    label = f"λ_min at dataset.degree={entry['point']['dataset.degree']}"
+    assert json.loads(result.stdout)["comparisons"][0]["selection_changed"] == [label]
+    assert result.stderr.endswith(
+        f"{label} moved from {format_lambda(before)} to {format_lambda(entry['best_lambda'])} "
+        "(rtol 0.05)\n"
+    )
 
 
 @pytest.mark.slow

@@ -528,29 +528,17 @@ def compare(
     with _errors():
         reference = load_results(baseline)
         documents = {path: load_results(path) for path in candidates}
-        for path, document in documents.items():
-            prints = (reference.data_fingerprint, document.data_fingerprint)
-            same_config = reference.config.options("dataset") == document.config.options("dataset")
-            if same_config and None not in prints and prints[0] != prints[1]:
-                typer.echo(f"note: {path}: swept on other data than {baseline} (data "
-                           f"fingerprint {prints[0]} → {prints[1]}): a changed data file, "
-                           "or a change in how wdcli prepares the data", err=True)  # fmt: skip
-        results = [
-            comparing.compare(
-                reference,
-                documents[path],
-                names=(str(baseline), str(path)),
-                metric=metric,
-                rtol=rtol,
-                atol=atol,
-                common=common,
-                direction=direction.value,
-            )
-            for path in candidates
-        ]
+    results, refused = [], []  # each candidate gets its verdict, or why it was not compared
+    for path, document in documents.items():
+        try:
+            results.append(comparing.compare(reference, document, names=(str(baseline), str(path)),
+                                             metric=metric, rtol=rtol, atol=atol, common=common,
+                                             direction=direction.value))  # fmt: skip
+        except comparing.IncomparableError as exc:
+            refused.append(str(exc))
     with _to_stdout():
         if fmt is CompareFormat.json:
-            sys.stdout.write(json.dumps(comparing.as_json(results), indent=1) + "\n")
+            sys.stdout.write(json.dumps(comparing.as_json(results, refused), indent=1) + "\n")
         elif fmt is CompareFormat.markdown:
             sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
         if fmt is not CompareFormat.table:  # stdout went to a file: the verdict to the log
@@ -561,6 +549,10 @@ def compare(
             for result in results:
                 console.print(comparing.rich_table(result), crop=False)
                 typer.echo(comparing.headline(result))
+    for message in refused:
+        typer.echo(message, err=True)
+    if refused:
+        raise typer.Exit(code=2)
     if any(result.failed for result in results):
         raise typer.Exit(code=1)
 

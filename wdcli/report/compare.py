@@ -8,8 +8,13 @@ Rows match on the run key's (point, λ). Two modes (`direction`):
   runs' statuses changed, or when the candidate has a row the baseline lacks; and the whole
   comparison fails when λ_min or λ_1se moved. This is the mode for checking that a change to
   the code changed nothing (wdcli's own CI against its committed references).
-Files are comparable when their dataset, model, λ grid, grid axes and seeds agree; otherwise
-the caller is told what differs, and may compare anyway on the rows both files have. A
+Files are comparable when their data, dataset, model, λ grid, grid axes and seeds agree;
+otherwise the caller is told what differs, and may compare anyway on the rows both files have.
+The data are compared by their fingerprint: a changed data file differs even at the same
+path, and the same data read from another path (a config run from another folder) does not.
+Files whose metric means another thing (regression against classification, a cross-validated
+loss against a test-split loss) are never compared. λ_min and λ_1se are compared per grid
+point. A
 baseline with no value of the metric at any λ (no run of it trained) is refused: a broken
 reference must not let every candidate pass. Rows with no value on either side pass, and the
 headline names them as not compared.
@@ -25,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from wdcli.errors import WdcliError
 from wdcli.records import Results, SummaryRow
 from wdcli.report.table import format_lambda, unbroken
-from wdcli.runkey import RowKey
+from wdcli.runkey import RowKey, point_text
 
 DIRECTIONS = ("worse", "either")
 # Verdicts that fail a comparison, per direction.
@@ -37,6 +42,11 @@ FAILING = {
 
 class IncomparableError(WdcliError):
     """The files differ in what they measured (dataset, model, λ grid, seeds)."""
+
+
+def point_label(point: dict) -> str:
+    """'dataset.n_train=50 model.lr=0.1' for a grid point, '' for none."""
+    return " ".join(f"{k}={_show(v)}" for k, v in sorted(point.items()))
 
 
 @dataclass
@@ -62,8 +72,21 @@ class Row:
         """λ, after the point's values when there is a grid: 'dataset.n_train=50 λ=0.1'."""
         if not self.point:
             return format_lambda(self.lam)
-        values = " ".join(f"{k}={_show(v)}" for k, v in sorted(self.point.items()))
-        return f"{values} λ={format_lambda(self.lam)}"
+        return f"{point_label(self.point)} λ={format_lambda(self.lam)}"
+
+
+@dataclass
+class Moved:
+    """λ_min or λ_1se (`name`) of one point, when it is not the same in both files."""
+
+    point: dict
+    name: str
+    baseline: float | None
+    candidate: float | None
+
+    @property
+    def label(self) -> str:
+        return self.name + (f" at {point_label(self.point)}" if self.point else "")
 
 
 @dataclass
@@ -78,6 +101,7 @@ class Comparison:
     best: tuple[float | None, float | None] = (None, None)  # λ_min of baseline, candidate
     one_se: tuple[float | None, float | None] = (None, None)
     differences: list[str] = field(default_factory=list)  # what differs (compared anyway)
+    moved: list[Moved] = field(default_factory=list)  # λ_min / λ_1se that moved, per point
 
     @property
     def worse(self) -> list[float]:
@@ -90,8 +114,8 @@ class Comparison:
 
     @property
     def selection_changed(self) -> list[str]:
-        """'λ_min' and/or 'λ_1se' when they moved."""
-        return [name for name, (a, b) in (("λ_min", self.best), ("λ_1se", self.one_se)) if a != b]
+        """'λ_min' and/or 'λ_1se' when they moved ('λ_min at degree=15' in a grid)."""
+        return [move.label for move in self.moved]
 
     @property
     def failed(self) -> bool:
@@ -119,9 +143,33 @@ def higher_is_better(metric: str) -> bool:
     return "accuracy" in metric
 
 
+LOCATION = ("path", "test_path")  # where a file is read from: the fingerprint says what it held
+
+
+def unlike(baseline: Results, candidate: Results) -> list[str]:
+    """What makes the two files' metrics mean different things (never compared)."""
+    found = []
+    if None not in (baseline.task, candidate.task) and baseline.task != candidate.task:
+        found.append(f"task differs ({baseline.task} vs {candidate.task}): other losses")
+    kinds = [_validation_kind(document) for document in (baseline, candidate)]
+    if kinds[0] != kinds[1]:
+        found.append(
+            f"validation differs ({kinds[0]} vs {kinds[1]}): a cross-validated loss is not a "
+            "test-split loss"
+        )
+    return found
+
+
+def _validation_kind(document: Results) -> str:
+    value = _axis(document, "validation")
+    return "holdout" if value is None else str(value.get("kind", value))
+
+
 def differences(baseline: Results, candidate: Results) -> list[str]:
     """What makes two results files measure different things, one phrase each."""
     found = []
+    prints = (baseline.data_fingerprint, candidate.data_fingerprint)
+    known = None not in prints  # then the fingerprints, not the paths, say whether data differ
     for section in ("dataset", "model"):
         a, b = baseline.config.options(section), candidate.config.options(section)
         if a.get("name") != b.get("name"):  # another dataset or model: its options say nothing
@@ -130,10 +178,17 @@ def differences(baseline: Results, candidate: Results) -> list[str]:
         changed = [
             f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
             for key in sorted(set(a) | set(b))
-            if _value(a, key, section) != _value(b, key, section) and key not in CURVES_ONLY
+            if _value(a, key, section) != _value(b, key, section)
+            and key not in CURVES_ONLY
+            and not (section == "dataset" and known and key in LOCATION)
         ]
         if changed:
             found.append(f"{section} differs ({'; '.join(changed)})")
+    if not found and known and prints[0] != prints[1]:
+        found.append(
+            f"the data differ (fingerprint {prints[0]} → {prints[1]}: a changed data file, or "
+            "a change in how wdcli prepares the data)"
+        )
     for section in ("grid", "validation"):  # more axes, folds: other rows, other numbers
         a, b = _axis(baseline, section), _axis(candidate, section)
         if a != b:
@@ -233,6 +288,12 @@ def compare(
             raise IncomparableError(
                 f"{name}: no metric '{metric}' (it has: {', '.join(metric_names(document))})"
             )
+    never = unlike(baseline, candidate)
+    if never:
+        raise IncomparableError(
+            f"cannot compare {names[0]} and {names[1]}: " + "; ".join(never) + " (not even with "
+            "--common)"
+        )
     found = differences(baseline, candidate)
     rows_a = {row.row_key(): row for row in baseline.summary}
     rows_b = {row.row_key(): row for row in candidate.summary}
@@ -259,6 +320,7 @@ def compare(
         differences=found,
         best=(baseline.best_lambda, candidate.best_lambda),
         one_se=(baseline.lambda_1se, candidate.lambda_1se),
+        moved=_moved(baseline, candidate, {point_text(key.point) for key in keys}),
     )
     status_a, status_b = _statuses(baseline), _statuses(candidate)
     for key in sorted(keys, key=lambda k: (k[0], k[1])):
@@ -286,6 +348,28 @@ def compare(
     return result
 
 
+def _selections(document: Results) -> dict[str, tuple[float | None, float | None]]:
+    """(λ_min, λ_1se) per point (canonical text): a grid's per point, else the file's."""
+    whole = (document.best_lambda, document.lambda_1se)
+    chosen = {
+        point_text(s["point"]): (s.get("best_lambda"), s.get("lambda_1se"))
+        for s in document.value("points") or []
+    }
+    return {point: chosen.get(point, whole) for point in document.points()}
+
+
+def _moved(baseline: Results, candidate: Results, compared: set[str]) -> list[Moved]:
+    """The λ_min and λ_1se that differ, at the points compared (in the baseline's order)."""
+    a, b = _selections(baseline), _selections(candidate)
+    return [
+        Moved(json.loads(point), name, a[point][i], b[point][i])
+        for point in a
+        if point in b and point in compared
+        for i, name in enumerate(("λ_min", "λ_1se"))
+        if a[point][i] != b[point][i]
+    ]
+
+
 def _point(a: SummaryRow | None, b: SummaryRow | None) -> dict:
     row = a or b
     return (row.point if row else None) or {}
@@ -305,11 +389,11 @@ def _row_verdict(row: Row, a, b, runs_a, runs_b, metric, rtol, atol) -> str:
     ok_a, ok_b = (runs_a or Counter())["ok"], (runs_b or Counter())["ok"]
     if ok_b < ok_a:  # a run that trained before no longer does, whatever the rest's mean says
         return "worse"
+    if ok_b > ok_a:  # a run that did not train now does: the means are over other runs
+        return "better"
     verdict = _verdict(row.baseline, row.candidate, metric, rtol, atol)
     if verdict != "ok":
         return verdict
-    if ok_b > ok_a:  # a run that did not train now does
-        return "better"
     if row.baseline_regime != row.candidate_regime or runs_a != runs_b:
         return "changed"
     return "ok"
@@ -372,6 +456,8 @@ def _where(rows: list[Row], shown: int = 6, by: bool = False) -> str:
 
 
 def _by(row: Row) -> str:
+    if row.baseline_ok != row.candidate_ok:  # the reason, before any change of the mean
+        return f" (ok runs {row.baseline_ok or '–'} → {row.candidate_ok or '–'})"
     if row.delta is None or not row.baseline:
         return "" if row.candidate is not None else " (no value)"
     return f" ({100 * row.delta / abs(row.baseline):+.3g} %)"
@@ -410,9 +496,11 @@ def headline(result: Comparison) -> str:
             else:
                 parts.append(f"{words} at {len(rows)} of {n} λ ({_where(rows)})")
     if result.direction == "either":
-        for name, (a, b) in (("λ_min", result.best), ("λ_1se", result.one_se)):
-            if a != b:
-                parts.append(f"{name} moved from {_lambda_or_dash(a)} to {_lambda_or_dash(b)}")
+        for move in result.moved:
+            parts.append(
+                f"{move.label} moved from {_lambda_or_dash(move.baseline)} to "
+                f"{_lambda_or_dash(move.candidate)}"
+            )
     verb = "worse than" if result.direction == "worse" else "differs from"
     return f"{result.candidate}: {verb} {result.baseline}: " + "; ".join(parts) + f" ({tolerance})"
 
@@ -422,9 +510,16 @@ def _lambda_or_dash(value: float | None) -> str:
 
 
 def _selection(result: Comparison) -> str:
-    best = " → ".join(_lambda_or_dash(v) for v in result.best)
-    one_se = " → ".join(_lambda_or_dash(v) for v in result.one_se)
-    return f"λ_min {best}; λ_1se {one_se}"
+    if not any(row.point for row in result.rows):
+        best = " → ".join(_lambda_or_dash(v) for v in result.best)
+        one_se = " → ".join(_lambda_or_dash(v) for v in result.one_se)
+        return f"λ_min {best}; λ_1se {one_se}"
+    if not result.moved:
+        return "λ_min and λ_1se the same at every point"
+    return "; ".join(
+        f"{move.label} {_lambda_or_dash(move.baseline)} → {_lambda_or_dash(move.candidate)}"
+        for move in result.moved
+    )
 
 
 def _columns(result: Comparison) -> list[tuple[str, str]]:
@@ -483,9 +578,11 @@ def markdown(result: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def as_json(results: list[Comparison]) -> dict:
+def as_json(results: list[Comparison], refused: list[str] | None = None) -> dict:
+    """The comparisons as JSON data; `refused`: why other candidates were not compared."""
     return {
-        "ok": not any(r.failed for r in results),
+        "ok": not refused and not any(r.failed for r in results),
+        "refused": refused or [],
         "comparisons": [
             {
                 **{k: v for k, v in asdict(r).items() if k != "rows"},
