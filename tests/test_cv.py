@@ -19,6 +19,7 @@ from wdcli.data.folds import fold_numbers
 from wdcli.errors import ConfigError
 from wdcli.metrics.selection import (
     NO_DIFFERENCE,
+    constant_best_note,
     grid_notes,
     identical_seeds_note,
     untrained_neighbour_note,
@@ -207,17 +208,24 @@ def test_grid_end_notes_suggest_the_extension():
     grid = [1e-3, 1e-2, 1e-1, 1.0]
     assert grid_notes(grid, 1.0) == [
         "λ_min is the largest λ of the grid (1): the best may lie above it; extend the grid "
-        "up, e.g. stop: 1e+04"
-    ]
-    assert grid_notes(grid, 1e-3)[0].endswith("extend the grid down, e.g. start: 1e-07")
+        "up, e.g. stop: 100"
+    ]  # two steps of the grid: four (1e+04) suggested λ far beyond any use
+    assert grid_notes(grid, 1e-3)[0].endswith("extend the grid down, e.g. start: 1e-05")
     assert grid_notes(grid, 1e-2) == []
     assert grid_notes([0.0, *grid], 1e-3) == []  # between 0 and the grid: interior
     assert grid_notes([0.0, *grid], 0.0)[0].startswith("λ_min = 0: no penalty is best")
-    coarse = [1e-3, 0.1]  # a step of 100: four decades, not four steps (8)
+    coarse = [1e-3, 0.1]  # a step of 100: two decades, not two steps (4)
     assert grid_notes([0.0, *coarse], 0.0)[0].endswith(
-        "(e.g. start: 1e-07) to see whether a small λ helps"
+        "(e.g. start: 1e-05) to see whether a small λ helps"
     )
-    assert grid_notes(coarse, 0.1)[0].endswith("e.g. stop: 1e+03")
+    assert grid_notes(coarse, 0.1)[0].endswith("e.g. stop: 10")
+    fine = [1e-3 * 10 ** (i / 8) for i in range(9)]  # a step of 10^(1/8): at least a decade
+    assert grid_notes(fine, fine[-1])[0].endswith("e.g. stop: 0.1")
+    # one positive λ beside 0: a decade (there was no note at all)
+    assert grid_notes([0.0, 1e-9], 1e-9) == [
+        "λ_min is the largest λ of the grid (1e-09): the best may lie above it; extend the grid "
+        "up, e.g. stop: 1e-08"
+    ]
     # λ_min next to a λ that did not train: its loss is unknown, the best may lie there
     rows = [{"lambda": lam, "regime": regime} for lam, regime in
             [(0.0, None), (1e-3, None), (1e-2, "good"), (1e-1, "underfit"), (1.0, None)]]  # fmt: skip
@@ -237,13 +245,28 @@ def test_grid_end_notes_suggest_the_extension():
     assert identical_seeds_note(same) == []
     # a list has no stop: the suggestion is a value to add
     assert grid_notes(grid, 1.0, kind="list")[0].endswith(
-        "extend the grid up, e.g. add 1e+04 to lambdas"
+        "extend the grid up, e.g. add 100 to lambdas"
     )
     # an auto grid takes no start or stop: the suggestion is a grid written out
     assert grid_notes(grid, 1e-3, kind="auto")[0].endswith(
-        "extend the grid down, e.g. lambdas: {start: 1e-07, stop: 1, num: 8}"
+        "extend the grid down, e.g. lambdas: {start: 1e-05, stop: 1, num: 8}"
     )
-    assert grid_notes([1e-6, 1e300], 1e300)[0].endswith("e.g. stop: 1e+304")  # no overflow
+    assert grid_notes([1e-6, 1e300], 1e300)[0].endswith("e.g. stop: 1e+302")  # no overflow
+
+
+def test_a_lambda_min_that_predicts_a_constant_is_said():
+    # every λ that fit the data did worse on test than the constant predictor at λ = 1
+    run = {"lambda": 1.0, "status": "ok", "baseline_loss": 2.3026}
+    runs = [run | {"train_loss": 2.2921}, run | {"train_loss": 2.2931},
+            run | {"lambda": 0.0, "train_loss": 0.01}, run | {"status": "no_fit", "train_loss": 0.0}]  # fmt: skip
+    assert constant_best_note(runs, 1.0) == [
+        "at λ_min (1) the models predict about a constant (training loss 2.293, the best "
+        "constant's 2.303): no λ of this grid that trained beat ignoring the inputs on the test "
+        "split, so λ_min does not say which penalty is best"
+    ]
+    assert constant_best_note(runs, 0.0) == constant_best_note(runs, None) == []
+    runs[0]["train_loss"] = runs[1]["train_loss"] = 0.99 * 2.3026 - 1e-9  # 1 % below: learnt
+    assert constant_best_note(runs, 1.0) == []
 
 
 def test_resume_keys_carry_the_fold():
@@ -295,7 +318,7 @@ def test_cli_flat_curve_and_grid_end_are_said(write_config, tmp_path):
     assert "4 λ × 1 seed × 10 folds (cross-validation)" in result.stdout
     assert "| λ | train loss | cv loss | gap | Δ ± paired SE |" in result.stdout
     assert "_λ makes no measurable difference in this range_" in result.stdout
-    assert "extend the grid up, e.g. add 10 to lambdas_" in result.stdout
+    assert "extend the grid up, e.g. add 0.1 to lambdas_" in result.stdout
     assert "±: sample std over 1 seed × 10 folds" in result.stdout
     document = json.loads(out.read_text())
     assert {row["regime"] for row in document["summary"]} == {"flat"}

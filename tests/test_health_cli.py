@@ -126,7 +126,7 @@ def test_too_few_epochs_is_no_fit(write_config, tmp_path):
     assert "| 0 | – | – | – | – | 2/2 no_fit | – |  |" in result.stdout
     assert [row["n_no_fit"] for row in document["summary"]] == [2, 2]
     assert stderr_lines(result)[0] == (
-        "warning: no run trained: 4 no_fit (worse on the training split than predicting the "
+        "warning: no run trained: 4 no_fit (no better on the training split than predicting the "
         "mean) at λ = 0, 0.01: raise model.epochs or model.lr; so no λ has a regime and there "
         "is no λ_min (docs/health.md)"
     )
@@ -336,7 +336,7 @@ def test_the_note_lists_each_status_with_its_lambdas_and_knob():
     note = report.health_note(_document(MIXED), MLP)
     assert note == (
         "warning: 4 of 15 runs did not train: 2 diverged (loss or weights blew up) at λ = 0, 1: "
-        "lower model.lr; 1 no_fit (worse on the training split than predicting the mean) at "
+        "lower model.lr; 1 no_fit (no better on the training split than predicting the mean) at "
         "λ = 1: raise model.epochs or model.lr; 1 not_converged (training loss still falling at "
         "the end) at λ = 1: raise model.epochs or model.lr; those λ get no regime and are never λ_min or "
         "λ_1se (docs/health.md)"
@@ -344,7 +344,7 @@ def test_the_note_lists_each_status_with_its_lambdas_and_knob():
     assert report.health_note(_document({0.1: ["ok"], 1.0: ["ok"]})) is None
     many = _document({lam: ["no_fit"] for lam in (0.0, 1e-4, 1e-3, 1e-2)})
     assert (
-        "4 no_fit (worse on the training split than predicting the mean) at λ = 0 … 0.01 (4 λ)"
+        "4 no_fit (no better on the training split than predicting the mean) at λ = 0 … 0.01 (4 λ)"
         in (report.health_note(many, MLP))
     )
 
@@ -389,7 +389,7 @@ def test_no_fit_after_unstable_training_asks_for_a_lower_learning_rate():
     assert ": raise model.epochs or model.lr;" in report.health_note(results_of(document), MLP)
     document["runs"][1]["curve"]["train_loss"][-1] = 1.0000001  # ended above its start
     assert report.health_note(results_of(document), MLP) == (
-        "warning: 2 of 6 runs did not train: 2 no_fit (worse on the training split than "
+        "warning: 2 of 6 runs did not train: 2 no_fit (no better on the training split than "
         "predicting the mean) at λ = 0.1: lower model.lr (training left the loss above where it "
         "started); those λ get no regime and are never λ_min or λ_1se (docs/health.md)"
     )

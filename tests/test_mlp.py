@@ -179,7 +179,7 @@ def test_fit_reports_the_final_point_of_its_curves():
     assert fit.curves["train_loss"].shape == fit.curves["test_loss"].shape == (3, 4)
     np.testing.assert_array_equal(fit.train_loss, fit.curves["train_loss"][:, -1])
     np.testing.assert_array_equal(fit.test_loss, fit.curves["test_loss"][:, -1])
-    assert set(fit.metrics) == {"train_accuracy", "test_accuracy", "late_decrease"}
+    assert set(fit.metrics) == {"train_accuracy", "test_accuracy", "late_decrease", "late_fall"}
     assert fit.weight_sq_norm.shape == fit.diverged.shape == (3,)
     assert not fit.diverged.any()
     np.testing.assert_array_equal(eval_epochs(10, 1), np.arange(11))
@@ -266,7 +266,7 @@ def assert_same_fit(a, b, rtol=1e-9):
     for name in ("train_loss", "test_loss"):
         np.testing.assert_allclose(a.curves[name], b.curves[name], rtol=rtol, atol=0)
     for name in a.metrics:
-        if name == "late_decrease":  # a ratio of differences of losses: rounding shows more
+        if name in ("late_decrease", "late_fall"):  # differences of losses: rounding shows more
             np.testing.assert_allclose(a.metrics[name], b.metrics[name], rtol=0, atol=1e-6)
         else:
             np.testing.assert_array_equal(a.metrics[name], b.metrics[name])

@@ -91,15 +91,18 @@ def grid_notes(lambdas: list[float], lam_min: float | None, kind: str = "grid") 
     """Warnings when λ_min sits at an end of the grid, with the extension to try, said as the
     config's `lambdas` is written (`kind`): a {start, stop} grid's key, a value to add to a
     list, or a grid written out for an `auto` one (which takes no start or stop)."""
-    positive = [lam for lam in lambdas if lam > 0]
-    if lam_min is None or len(positive) < 2:
+    positive = sorted(lam for lam in lambdas if lam > 0)
+    if lam_min is None or not positive:
         return []
     low, high = positive[0], positive[-1]
-    ratio = high / low if low > 0 else 10.0
-    step = ratio ** (1 / (len(positive) - 1))  # the grid's spacing, as a factor
-    # four of the grid's steps, at least one decade and at most four (a coarse grid's four
-    # steps would suggest λ far beyond any use)
-    span = max(step**4, 10.0) if step < 10.0 else 1e4
+    # two of the grid's steps (its spacing as a factor), at least one decade and at most two
+    # (four steps of a coarse grid suggested λ far beyond any use: 1e+03 after a grid ending
+    # at 0.1); a decade beyond a single positive λ
+    if len(positive) > 1:
+        step = (high / low) ** (1 / (len(positive) - 1))
+        span = 100.0 if step >= 10.0 else max(step**2, 10.0)
+    else:
+        span = 10.0
     if lam_min == high:
         return [
             f"λ_min is the largest λ of the grid ({high:.3g}): the best may lie above it; "
@@ -133,6 +136,57 @@ def identical_seeds_note(summary: list[dict]) -> list[str]:
         f"the {seeds} seeds gave the same numbers (dataset.seed fixes the data and the split, "
         "and this model has no other randomness): ± and SE are 0; leave dataset.seed out, or "
         "use validation: {kind: kfold}, for a spread"
+    ]
+
+
+def still_gaining_note(runs: list[dict]) -> list[str]:
+    """A note naming the λ whose `ok` runs were still gaining fast when training stopped (J
+    fell by more than health.LATE_FALL × the baseline in the last tenth): they count, but
+    more epochs may change their losses, and λ_min with them."""
+    from wdcli.metrics.health import LATE_FALL, OK
+
+    def gaining(run: dict) -> bool:
+        fall = run.get("late_fall")
+        return run["status"] == OK and _finite(fall) and fall > LATE_FALL
+
+    by_lambda: dict[float, list[bool]] = {}
+    for run in runs:
+        by_lambda.setdefault(run["lambda"], []).append(gaining(run))
+    shown = [
+        f"{lam:.3g} ({sum(flags)}/{len(flags)})"
+        for lam, flags in sorted(by_lambda.items())
+        if any(flags)
+    ]
+    if not shown:
+        return []
+    return [
+        f"still gaining at the end: the training objective of runs at λ = {', '.join(shown)} "
+        f"fell by more than {LATE_FALL:.0%} of the baseline in the last tenth of the epochs; "
+        "more model.epochs may change their losses and λ_min"
+    ]
+
+
+def constant_best_note(runs: list[dict], lam_min: float | None) -> list[str]:
+    """A note when the models at λ_min predict about a constant: their mean training loss is
+    not health.NEAR_CONSTANT below the baseline's. Every λ that fit the data did worse on the
+    test split than ignoring the inputs (or did not train), so λ_min says that no model of
+    this grid learnt anything that carries over, not which penalty is best."""
+    from wdcli.metrics.health import NEAR_CONSTANT, OK
+
+    if lam_min is None:
+        return []
+    mine = [run for run in runs if run["lambda"] == lam_min and run["status"] == OK]
+    pairs = [(run.get("train_loss"), run.get("baseline_loss")) for run in mine]
+    pairs = [(loss, base) for loss, base in pairs if _finite(loss) and _finite(base)]
+    if not pairs:
+        return []
+    loss, base = (sum(values) / len(pairs) for values in zip(*pairs, strict=True))
+    if loss < (1 - NEAR_CONSTANT) * base:
+        return []
+    return [
+        f"at λ_min ({lam_min:.3g}) the models predict about a constant (training loss "
+        f"{loss:.4g}, the best constant's {base:.4g}): no λ of this grid that trained beat "
+        "ignoring the inputs on the test split, so λ_min does not say which penalty is best"
     ]
 
 

@@ -458,7 +458,8 @@ class Trained:
     accuracy curves (classification only) are recorded at the same epochs as the losses.
     `diverged` and `not_converged` are the training-health flags of wdcli.health;
     `late_decrease` is the share of the objective's decrease that came in the last tenth of
-    the epochs (what `not_converged` is decided on).
+    the epochs (what `not_converged` is decided on); `late_fall` how far J fell in it, as a
+    fraction of the baseline (wdcli.health.late_fall; NaN where it is not read).
     """
 
     params: list[np.ndarray]
@@ -470,6 +471,7 @@ class Trained:
     diverged: np.ndarray
     not_converged: np.ndarray | None = None
     late_decrease: np.ndarray | None = None
+    late_fall: np.ndarray | None = None
     val_curve: np.ndarray | None = None
     train_accuracy_curve: np.ndarray | None = None
     test_accuracy_curve: np.ndarray | None = None
@@ -558,6 +560,8 @@ def train_stacked(
     columns = {int(epoch): column for column, epoch in enumerate(record)}
     late = health.late_epoch(options.epochs, epoch_rates(options, trainers[0].steps_per_epoch)
                              if options.schedule != "constant" and trainers else None)  # fmt: skip
+    baseline = trainers[0].baseline if trainers else np.nan
+    decoupled = options.regularization == "decoupled"
     curves = np.full((len(evaluators), K, len(record)), np.nan)
     acc_curves = np.full_like(curves, np.nan)
     objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
@@ -612,9 +616,11 @@ def train_stacked(
         start, end = objective[0], objective[options.epochs]
         late_share = health.late_decrease(start, objective[late], end)
         not_converged = health.still_falling(start, objective[late], end)
-    decoupled = options.regularization == "decoupled"
+        # where J is what the optimiser descends (`health.descends_j`), at a constant rate
+        # (a schedule's annealing brings its own late drop, from the noise it ends)
+        readable = health.descends_j(lambdas, decoupled) & (options.schedule == "constant")
+        fall = np.where(readable, health.late_fall(objective[late], end, baseline), np.nan)
     lowest = np.fmin.reduce([lowest_so_far(), start, objective[late], end])
-    baseline = trainers[0].baseline if trainers else np.nan
     went_up = health.went_up(start, end, lambdas, decoupled)
     went_up |= health.relapsed(end, lowest, baseline, lambdas, decoupled)
     went_up &= ~diverged
@@ -625,7 +631,7 @@ def train_stacked(
     for acc in accuracy:
         if acc is not None:
             acc[diverged] = np.nan
-    late_share[diverged] = np.nan
+    late_share[diverged] = fall[diverged] = np.nan
     return Trained(
         params=_unstack_groups(layout, trainers),
         epochs=record,
@@ -636,6 +642,7 @@ def train_stacked(
         diverged=diverged,
         not_converged=not_converged & ~diverged,
         late_decrease=late_share,
+        late_fall=fall,
         val_curve=curves[-1] if X_val is not None else None,
         train_accuracy_curve=acc_curves[0] if accuracy[0] is not None else None,
         test_accuracy_curve=acc_curves[1]
@@ -874,6 +881,8 @@ def fit_mlp(
         curves["train_accuracy"] = run.train_accuracy_curve
         curves["test_accuracy"] = run.test_accuracy_curve
     metrics["late_decrease"] = run.late_decrease
+    if run.late_fall is not None:
+        metrics["late_fall"] = run.late_fall
     if run.val_curve is not None:
         metrics["val_loss"] = run.val_curve[:, -1] * units
     return Fit(

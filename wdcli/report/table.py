@@ -481,8 +481,8 @@ def _csv_value(value) -> str:
 # What a status means and what to do, unless the model's registry entry says it for itself.
 _MEANING = {
     ("diverged", None): "loss or weights blew up",
-    ("no_fit", "regression"): "worse on the training split than predicting the mean",
-    ("no_fit", "classification"): "worse on the training split than predicting the class "
+    ("no_fit", "regression"): "no better on the training split than predicting the mean",
+    ("no_fit", "classification"): "no better on the training split than predicting the class "
     "frequencies",
     ("not_converged", None): "solver tolerance not met",
 }

@@ -296,7 +296,8 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
     for selection in selections:  # λ_min, λ_1se and their notes belong to a point
         text = point_text(selection["point"])
         rows = by_point(summary).get(text, [])
-        fields = selection_fields(point_config(config, text), task, None, rows,
+        mine = [run for run in runs if point_text(run.get("point")) == text]
+        fields = selection_fields(point_config(config, text), task, mine, rows,
                                   selection["best_lambda"], selection["lambda_1se"])  # fmt: skip
         selection.update({k: v for k, v in fields.items() if k not in ("validation",)})
     document.update({"validation": config.validation.model_dump(mode="json"), "notes": []})
@@ -309,15 +310,19 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     from wdcli.data.folds import is_cv
     from wdcli.metrics.selection import (
         NO_DIFFERENCE,
+        constant_best_note,
         grid_notes,
         identical_seeds_note,
+        still_gaining_note,
         untrained_neighbour_note,
     )
     from wdcli.metrics.summary import select_lambdas
 
     kind = {LambdaAuto: "auto", list: "list"}.get(type(config.lambdas), "grid")
-    notes = grid_notes([row["lambda"] for row in summary], best, kind)
+    constant = constant_best_note(runs, best)  # then no edge of the grid hides a better λ
+    notes = constant or grid_notes([row["lambda"] for row in summary], best, kind)
     notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary)
+    notes += still_gaining_note(runs)
     regimes = [row["regime"] for row in summary if row["regime"] is not None]
     if regimes and all(regime in ("flat", "diverged") for regime in regimes):
         notes.append(NO_DIFFERENCE)

@@ -115,7 +115,7 @@ def _statuses(result, data: Dataset) -> list[str]:
     classification = data.task == CLASSIFICATION
     no_fit = None
     if result.start_weight_sq_norm is not None:  # trained from a random start
-        no_fit = health.worse_than_constant(result.train_loss, data.y_train, classification,
+        no_fit = health.no_better_than_constant(result.train_loss, data.y_train, classification,
                                             result.weight_sq_norm, result.start_weight_sq_norm)  # fmt: skip
     return health.statuses(
         result.train_loss,
