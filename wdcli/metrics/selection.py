@@ -147,7 +147,7 @@ def still_gaining_note(runs: list[dict]) -> list[str]:
 
     def gaining(run: dict) -> bool:
         fall = run.get("late_fall")
-        return run["status"] == OK and _finite(fall) and float(fall) > LATE_FALL
+        return run["status"] == OK and _finite(fall) and fall > LATE_FALL  # type: ignore[operator]
 
     by_lambda: dict[float, list[bool]] = {}
     for run in runs:
