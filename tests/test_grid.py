@@ -544,6 +544,46 @@ def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write
     assert math.isfinite(document["runs"][0]["test_loss"])
 
 
+def test_isolation_lines_under_cross_validation_average_the_folds_as_the_tuned_line(
+    write_config, tmp_path
+):
+    """Fold 0 is scored on the test split, folds 1…k give the cv loss: each fixed value's line
+    must average the same runs (healthy, folds 1…k) as the tuned line, the summary's cv loss."""
+    from wdcli.report import gridplots
+
+    config = write_config(
+        LR.replace("grid:", "tune:")
+        .replace("seeds: 1", "seeds: 2")
+        .replace("epochs: 4", "epochs: 30")
+    )
+    out = tmp_path / "t.json"
+    document = _sweep(config, out, "--set", "validation={kind: kfold, folds: 3}")
+    lambdas = sorted({row["lambda"] for row in document["summary"]})
+    runs = [run for run in document["runs"] if run["status"] == "ok"]
+    assert {run["fold"] for run in runs} == {0, 1, 2, 3}
+
+    def means(folds):
+        found = {}
+        for k, lam in enumerate(lambdas):
+            for run in (r for r in runs if r["lambda"] == lam and r["fold"] in folds):
+                for trial in run["tune_trials"]:
+                    label = f"fixed lr={trial['values']['model.lr']:g}"
+                    found.setdefault(label, [[] for _ in lambdas])[k].append(trial["test_loss"])
+        return {label: [np.mean(v) for v in values] for label, values in found.items()}
+
+    cv, every_fold = means({1, 2, 3}), means({0, 1, 2, 3})
+    figure = gridplots.figure(load_results(out))
+    lines = {line.get_gid(): list(line.get_ydata()) for line in figure.axes[0].lines}
+    assert len(cv) == 3 and len(runs) == len(document["runs"])  # every run trained
+    for label, expected in cv.items():
+        assert lines[label] == pytest.approx(expected, rel=1e-12)
+        assert lines[label] != pytest.approx(every_fold[label], rel=1e-6)  # fold 0 left out
+    summary = [row["test_loss_mean"] for row in document["summary"]]
+    assert lines["tuned"] == pytest.approx(summary, rel=1e-12)
+    assert "cv loss" in figure.get_suptitle() and "test loss" not in figure.get_suptitle()
+    assert figure.axes[0].get_ylabel() == "mean cv loss (log scale)"
+
+
 def test_lambda_zero_on_an_ill_conditioned_point_is_announced_with_its_point(write_config):
     result = runner.invoke(app, ["validate", str(write_config(DEGREE))])
     assert result.exit_code == 0

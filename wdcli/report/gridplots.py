@@ -22,9 +22,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from wdcli.errors import WdcliError
+from wdcli.metrics.summary import healthy
 from wdcli.records import Results
 from wdcli.report.table import format_lambda, loss_name, point_documents, varying_axes
-from wdcli.runkey import point_label, point_text
+from wdcli.runkey import averaged_runs, point_label, point_text
 from wdcli.store.conventions import convention, lambda_axis
 
 KINDS = ("auto", "curves", "lambda-curves", "heatmap", "isolation")
@@ -152,7 +153,7 @@ def _curves(document: Results, axis: str):
         ax.set_ylabel(f"mean {loss_name(document)} (log scale)")
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.legend(title="★ λ_min of each curve", fontsize=8)
-    _title(fig, document, f"test loss against λ per {axis}")
+    _title(fig, document, f"{loss_name(document)} against λ per {axis}")
     return fig
 
 
@@ -183,7 +184,7 @@ def _lambda_curves(document: Results, axis: str):
         place = {"loc": "center left", "bbox_to_anchor": (1.02, 0.5)} if beside else {}
         ax.legend(fontsize=8, title=lambda_axis(document.config.plain()), title_fontsize=8,
                   **place)  # fmt: skip
-    _title(fig, document, f"test loss against {axis}, one curve per λ")
+    _title(fig, document, f"{loss_name(document)} against {axis}, one curve per λ")
     return fig
 
 
@@ -283,20 +284,23 @@ def _isolation(document: Results):
         ax.set_title(point_label(_point(doc)) or "", fontsize=10)
         ax.legend(fontsize=8)
     keys = ", ".join(document.config.value("tune"))
-    _title(fig, document, f"isolation plot: best {keys} per λ")
+    _title(fig, document, f"isolation plot of {loss_name(document)}: best {keys} per λ")
     return fig
 
 
 def _candidate_curves(doc: Results, lambdas: list[float]) -> dict[str, np.ndarray]:
-    """Mean test loss of every tune candidate at every λ (from the runs' tune_trials)."""
-    sums: dict[str, dict[float, list[float]]] = {}
-    for run in doc.runs:
-        for trial in run.value("tune_trials") if run.has("tune_trials") else []:
-            label = point_label(trial["values"])
-            value = trial.get("test_loss")
-            if value is not None:
-                sums.setdefault(label, {}).setdefault(run.lambda_, []).append(value)
+    """Mean test loss of every tune candidate at every λ (from the runs' tune_trials), over the
+    runs that the tuned line's mean (the summary's) is over: the healthy runs of the seeds, or
+    of the validation folds under cross-validation (not the holdout fit, scored on the test
+    split). A candidate without a loss on one of those runs has no point at that λ."""
+    averaged, _ = averaged_runs(run.plain() for run in doc.runs)
+    losses: dict[str, dict[float, list[float | None]]] = {}
+    for key, runs in averaged.items():
+        for run in filter(healthy, runs):
+            for trial in run.get("tune_trials", []):
+                by_lambda = losses.setdefault(point_label(trial["values"]), {})
+                by_lambda.setdefault(key.lam, []).append(trial.get("test_loss"))
     return {
-        label: np.array([np.mean(by[lam]) if lam in by else np.nan for lam in lambdas])
-        for label, by in sums.items()
+        label: np.array([np.mean(np.array(by.get(lam, np.nan), float)) for lam in lambdas])
+        for label, by in losses.items()
     }
