@@ -418,6 +418,34 @@ def test_a_signal_stops_the_workers_and_resume_gives_the_uninterrupted_numbers(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
+)
+def test_a_signal_to_the_whole_process_group_leaves_only_wdclis_lines(
+    sig, wait_for_runs, write_config, tmp_path, start_group
+):
+    """Ctrl-C, `timeout` and a closing terminal signal the whole group: the workers and loky's
+    resource trackers too. A tracker killed by SIGHUP was relaunched with a warning and printed
+    a KeyError traceback per semaphore."""
+    config = write_config(SLOW_MLP)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    process = start_group(_sweep_command(config, out, "-j", "2"), cwd=tmp_path)
+    try:
+        wait_for_runs(journal, 1)
+        family = _family(process.pid)
+        os.killpg(process.pid, sig)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + sig
+    assert "Traceback" not in stderr and "resource_tracker" not in stderr, stderr
+    name = "interrupted" if sig == signal.SIGINT else f"interrupted by {sig.name}"
+    assert stderr == (f"{name}; finished runs are in {journal}\n"
+                      f"continue with: wdcli sweep {config} --jobs 2 --resume --out {out}\n")  # fmt: skip
+    assert _all_gone(family, process.pid)
+
+
+@pytest.mark.slow
 def test_kill_9_of_the_sweep_takes_its_workers_with_it(
     wait_for_runs, write_config, tmp_path, slow_mlp_serial, start_group
 ):

@@ -51,6 +51,31 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+def _start_trackers() -> None:
+    """Start loky's resource trackers (its own and multiprocessing's) deaf to SIGHUP.
+
+    They share this process's group, so a closing terminal or `timeout -s HUP` signals them
+    too. They ignore SIGINT and SIGTERM, but SIGHUP killed them: the next semaphore this
+    process released relaunched one, with a warning, and the new tracker printed a KeyError
+    traceback for every semaphore it had never seen. A tracker keeps the signal mask it starts
+    with and unblocks only SIGINT and SIGTERM, so SIGHUP blocked here stays blocked in it
+    (here it is only delayed until the block ends). It still exits when this process does: its
+    pipe from here closes.
+    """
+    if not hasattr(signal, "SIGHUP"):  # Windows: no hang-up to shield them from
+        return
+    from multiprocessing import resource_tracker as stdlib_tracker
+
+    from joblib.externals.loky.backend import resource_tracker
+
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        resource_tracker.ensure_running()
+        stdlib_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _nothing() -> None:
     """A task that makes the pool start its workers."""
 
@@ -101,6 +126,7 @@ class ProcessExecutor:
     def _pool(self):
         from joblib.externals.loky import get_reusable_executor
 
+        _start_trackers()  # before loky starts them itself
         self._current = get_reusable_executor(
             max_workers=self.workers,
             timeout=60,  # idle workers stay a minute, for the next sweep in this process
