@@ -689,6 +689,15 @@ def test_a_config_and_a_results_file_swapped_say_which_command_reads_them(tmp_pa
         f"{config}: not valid JSON (Expecting value at line 1); a config? `wdcli sweep {config}` "
         "runs it and writes its results file\n",
     )
+    journal = tmp_path / "u.journal.jsonl"  # an unfinished sweep's: its lines are documents
+    journal.write_text('{"journal_version": 1}\n{"lambda": 0}\n')
+    compared = runner.invoke(app, ["compare", str(results), str(journal)])
+    assert (compared.exit_code, compared.stderr) == (
+        2,
+        f"{journal}: not valid JSON (Extra data at line 2); the journal of an unfinished sweep: "
+        f"`wdcli sweep CONFIG --out {tmp_path / 'u.json'} --resume` finishes it and writes its "
+        "results file\n",
+    )
     swept = runner.invoke(app, ["sweep", str(results)])
     assert (swept.exit_code, swept.stderr) == (
         2,

@@ -180,11 +180,13 @@ def test_under_a_schedule_the_late_part_is_the_last_tenth_of_the_learning_rate()
     assert health.late_epoch(10, [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]) == 7
 
 
-def test_relapsed_is_a_fit_found_and_lost_by_half_the_baseline():
-    loss = np.array([1.0, up(1.0, 2), 0.9, 1.0])
+def test_relapsed_is_a_fit_found_and_lost_by_a_quarter_of_the_baseline():
+    loss = np.array([0.75, up(0.75, 2), 0.9, 0.85])
     lowest = np.array([0.5, 0.5, 0.1, 0.6])
     lambdas = np.array([0.0, 0.0, 0.1, 0.1])
-    # the rise over the lowest must exceed 0.5 × the baseline (1.0)
+    # the rise over the lowest must exceed 0.25 × the baseline (1.0): at 0.5 × the 10-class
+    # network of configs/mlp_classification.yaml at lr 0.1, up from 0.001 to 0.80 nats
+    # against a baseline of 2.3, was ok
     assert health.relapsed(loss, lowest, 1.0, lambdas, decoupled=False).tolist() == [
         False, True, True, False,
     ]  # fmt: skip
@@ -347,8 +349,9 @@ def test_a_fit_found_and_lost_is_diverged_whatever_the_evaluation_stride(every):
     # baseline (4.9): with curve points only at the ends it looked like a run that ended
     # where it started
     opts = options(hidden=[16], lr=1.0, epochs=60, batch_size=8, eval_every=every)
+    # λ = 1e-3 falls to 2.9 and bounces back to the baseline for good: lost by 0.4 × it
     fit = fit_mlp(dataset(n_train=60), np.array([0.0, 1e-3, 1e-2]), 0, opts)
-    assert fit.diverged.tolist() == [False, False, True]
+    assert fit.diverged.tolist() == [False, True, True]
 
 
 @pytest.mark.parametrize("seed", [0, 2])

@@ -156,6 +156,20 @@ def test_results_being_a_file_is_refused_first(write_config, tmp_path, monkeypat
     assert Path("results").read_text() == "not a folder"
 
 
+@pytest.mark.parametrize("name", ["r.csv", "r", "-"])
+def test_out_must_be_a_json_file_name(write_config, tmp_path, monkeypatch, name):
+    # `-o r.csv` wrote JSON into a .csv file; `-o r` and `-o r.json` shared one journal
+    monkeypatch.chdir(tmp_path)
+    result = run("sweep", str(write_config(CONFIG)), "--out", name)
+    suggested = {"r.csv": "r.json", "r": "r.json", "-": "-.json"}[name]
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{name}: --out takes a .json file name (results files are JSON), such as {suggested}; "
+        "the table is printed on stdout (--format csv for CSV)\n",
+    )
+    assert {p.suffix for p in tmp_path.iterdir()} == {".yaml"}  # no journal, no results
+
+
 def test_out_inside_a_file_is_refused(write_config, tmp_path):
     (tmp_path / "plain").write_text("x")
     result = run("sweep", str(write_config(CONFIG)), "--out", str(tmp_path / "plain" / "r.json"))

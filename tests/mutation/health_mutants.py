@@ -50,7 +50,7 @@ HEALTH_MUTANTS = [
            "return np.ones(lambdas.shape, bool) if not decoupled else lambdas == 0",
            "return np.ones(lambdas.shape, bool)",
            "decoupled decay's runs are held to an objective their optimiser does not descend"),
-    Mutant("health-relapse", HEALTH, "RELAPSE = 0.5", "RELAPSE = 1e9",
+    Mutant("health-relapse", HEALTH, "RELAPSE = 0.25", "RELAPSE = 1e9",
            "a run that found a fit and lost it again passes as ok"),
     Mutant("health-epoch-blowup", MLP,
            "            self.freeze(health.blew_up(loss, self.start_loss, self.baseline))",

@@ -112,6 +112,12 @@ def _open_named(
 ) -> Destination:
     if out.is_dir():
         raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
+    if out.suffix.lower() != ".json":  # a results file is JSON, and its journal is named by it
+        raise ResultsError(
+            f"{out}: --out takes a .json file name (results files are JSON), such as "
+            f"{out.with_suffix('.json') if out.stem else 'results.json'}; the table is printed on "
+            "stdout (--format csv for CSV)"
+        )
     if not out.parent.is_dir():
         what = "not a folder" if out.parent.exists() else "no such folder"
         raise ResultsError(f"{out.parent}: {what}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from wdcli import CONVENTION, __version__
 from wdcli.errors import ResultsError, WriteError, read_text
 from wdcli.records import READABLE_VERSIONS, SCHEMA_VERSION, Results, kind_of, parse
+from wdcli.store.journal import JOURNAL_SUFFIX
 
 
 def now() -> str:
@@ -167,6 +168,12 @@ def load_results(path: str | Path) -> Results:
         hint = ""
         if str(path).endswith((".yaml", ".yml")):
             hint = f"; a config? `wdcli sweep {path}` runs it and writes its results file"
+        elif str(path).endswith(JOURNAL_SUFFIX):
+            results = str(path).removesuffix(JOURNAL_SUFFIX) + ".json"
+            hint = (
+                "; the journal of an unfinished sweep: `wdcli sweep CONFIG --out "
+                f"{results} --resume` finishes it and writes its results file"
+            )
         raise ResultsError(
             f"{path}: not valid JSON ({reason} at line {exc.lineno}){hint}"
         ) from None
