@@ -406,6 +406,25 @@ def test_a_class_that_some_seeds_split_into_the_test_rows_only_is_noted_with_tho
     )
 
 
+def test_a_target_of_one_class_and_a_single_training_row_say_what_is_wrong(tmp_path):
+    rows = "".join(f"{i},yes\n" for i in range(20))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    result = run(
+        "sweep", str(_classes_config(tmp_path, "", seeds=1)), "-o", str(tmp_path / "r.json")
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"dataset: the target column 'y' of {tmp_path / 'd.csv'} has only one class (yes)\n",
+    )  # it named neither the file nor the column
+    (tmp_path / "d.csv").write_text("a,y\n" + "".join(f"{i},{i % 3}.5\n" for i in range(20)))
+    config = _write_config(tmp_path, ", n_train: 1")
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "dataset: only 1 training row (seed 0): there is nothing to fit\n",
+    )  # it said the target was the same in every training row
+
+
 def test_a_constant_regression_target_is_refused_before_anything_is_written(tmp_path):
     """Every λ would predict the mean: no verdict about λ can mean anything."""
     rows = "".join(f"{i},{i % 7},2.5\n" for i in range(40))

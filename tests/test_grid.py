@@ -622,3 +622,20 @@ def test_the_terminal_chart_draws_one_curve_per_point(write_config, tmp_path):
     for run in many["runs"]:  # each run to its row's new point
         run["point"] = moved[json.dumps(run["point"]), run["lambda"]]
     assert grid_chart(check_document(many, "many")).plain.startswith("(12 points: too many curves")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("dataset.degree=3", "--set dataset.degree: dataset.degree is an axis of grid:, whose "
+         "values set it at every point, so this would change nothing; change the axis instead "
+         "(--grid dataset.degree=…)"),
+        ("grid.dataset.degree=[1, 2]", "--set grid.dataset.degree: the axes of grid: are dotted "
+         "keys, not nested ones; use --grid dataset.degree=v1,v2 (or --set "
+         "'grid={dataset.degree: [v1, v2]}')"),
+    ],
+)  # fmt: skip
+def test_a_set_that_a_grid_axis_would_override_is_refused(write_config, option, message):
+    # `--set` of an axis key validated and then did nothing: the axis' values won
+    result = runner.invoke(app, ["validate", str(write_config(DEGREE)), "--set", option])
+    assert (result.exit_code, result.stderr) == (2, message + "\n")

@@ -46,7 +46,23 @@ def load_config(
                 data[section][key] = values
     config = validate(data, source)
     check_axes(config, source)
+    _check_overrides_off_axes(config, overrides)
     return config
+
+
+def _check_overrides_off_axes(config: Config, overrides) -> None:
+    """Refuse a `--set` of a key that a grid or tune axis sets at every point: the override
+    would change nothing (the axis' values win), silently."""
+    for assignment in overrides:
+        key = assignment.partition("=")[0].strip()
+        for section in ("grid", "tune"):
+            for axis in getattr(config, section) or {}:
+                if key == axis or key.startswith((axis + ".", axis + "[")):
+                    raise ConfigError(
+                        f"--set {key}: {axis} is an axis of {section}:, whose values set it at "
+                        f"every point, so this would change nothing; change the axis instead "
+                        f"(--{section} {axis}=…)"
+                    )
 
 
 def _resolved_or_none(data: dict) -> dict | None:

@@ -40,6 +40,12 @@ def apply_override(data: dict, assignment: str, defaults: dict | None = None) ->
         raise ConfigError(f"--set {assignment}: expected key=value")
     key = key.strip()
     parts = _split_key(key)
+    if parts[0] in ("grid", "tune") and len(parts) > 2:  # an axis' name is itself dotted
+        axis = key.partition(".")[2]
+        raise ConfigError(
+            f"--set {key}: the axes of {parts[0]}: are dotted keys, not nested ones; use "
+            f"--{parts[0]} {axis}=v1,v2 (or --set '{parts[0]}={{{axis}: [v1, v2]}}')"
+        )
     value = parse_yaml(text, f"--set {key}") if text.strip() else None
     node: Any = data
     default: Any = defaults

@@ -119,6 +119,8 @@ def _target_of(cfg) -> str:
 def _check_target_varies(y_train: np.ndarray, target: str, seed: int) -> None:
     """A regression target that is the same in every training row leaves nothing to fit: every
     λ would give the mean, and the sweep's verdicts would be noise."""
+    if len(y_train) == 1:
+        raise DataError(f"dataset: only 1 training row (seed {seed}): there is nothing to fit")
     if len(y_train) and np.ptp(y_train) == 0:
         raise DataError(
             f"dataset: {target} is {y_train[0]:g} in every training row "
@@ -180,7 +182,7 @@ def _encode_targets(y_train, y_test, task: str, cfg) -> tuple[np.ndarray, np.nda
         labels = _numbers_or_text(labels.astype(str))
     classes, codes = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
-        raise DataError(f"dataset: the target of '{cfg.name}' has only one class")
+        raise DataError(f"dataset: {_target_of(cfg)} has only one class ({_class_name(classes[0])})")
     n = len(y_train)
     names = [_class_name(c) for c in classes]
     return codes[:n].astype(np.int64), codes[n:].astype(np.int64), names

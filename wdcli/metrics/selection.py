@@ -133,9 +133,10 @@ def identical_seeds_note(summary: list[dict]) -> list[str]:
         return []
     seeds = max(row["n_runs"] for row in rows)
     return [
-        f"the {seeds} seeds gave the same numbers (dataset.seed fixes the data and the split, "
-        "and this model has no other randomness): ± and SE are 0; leave dataset.seed out, or "
-        "use validation: {kind: kfold}, for a spread"
+        f"the {seeds} seeds gave the same numbers (the data and the split are the same for "
+        "every seed, as dataset.seed or a separate test file makes them, and this model has no "
+        "other randomness): ± and SE are 0; for a spread, leave dataset.seed out or use "
+        "validation: {kind: kfold}"
     ]
 
 
