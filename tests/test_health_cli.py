@@ -169,9 +169,10 @@ def test_the_decay_hint_reads_the_grid_points_regularization(write_config, tmp_p
     )
     result, _ = sweep(config, tmp_path)
     assert stderr_lines(result)[0].startswith(
-        "warning: 1 of 6 runs did not train: 1 diverged (loss or weights blew up) at λ = 1: "
-        "lower the largest λ (decoupled decay multiplies the weights by 1 − 2λ ≤ 0"
-    )
+        "warning: 1 of 6 runs did not train: 1 diverged (loss or weights blew up) at λ = 1 of "
+        "model.regularization=decoupled: lower the largest λ (decoupled decay multiplies the "
+        "weights by 1 − 2λ ≤ 0"
+    )  # the grid point is named (it was not)
 
 
 def test_runs_still_falling_after_a_bounce_point_to_a_smaller_learning_rate():
