@@ -335,6 +335,11 @@ def test_a_schema_version_wdcli_does_not_read_is_named(place, bad_inputs, data):
             "runs[0].status: expected 'ok', 'diverged', 'not_converged' or 'no_fit', got 'great'",
         ),
         (
+            lambda d: d["summary"][0].update(regime="banana"),
+            "summary[0].regime: expected 'overfit', 'good', 'underfit', 'flat' or 'diverged', "
+            "got 'banana'",
+        ),
+        (
             lambda d: d["summary"].append(d["summary"][0]),
             "summary[4]: a second entry for the same key (λ = 0)",
         ),

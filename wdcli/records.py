@@ -65,6 +65,7 @@ Lambda = Annotated[float, AfterValidator(_not_negative)]
 Count = Annotated[int, AfterValidator(_count)]
 Point = dict[str, Any]
 Status = Literal["ok", "diverged", "not_converged", "no_fit"]
+Regime = Literal["overfit", "good", "underfit", "flat", "diverged"]  # "diverged": version 1
 
 # Unknown fields with these endings are statistics (numbers or null) or counts (integers).
 _STAT_SUFFIXES = ("_mean", "_std", "_se")
@@ -225,7 +226,7 @@ class SummaryRow(Row):
     n_diverged: Count | None = None
     train_loss_mean: Loss
     test_loss_mean: Loss
-    regime: str | None
+    regime: Regime | None
 
     @model_validator(mode="before")
     @classmethod
