@@ -182,7 +182,9 @@ def _encode_targets(y_train, y_test, task: str, cfg) -> tuple[np.ndarray, np.nda
         labels = _numbers_or_text(labels.astype(str))
     classes, codes = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
-        raise DataError(f"dataset: {_target_of(cfg)} has only one class ({_class_name(classes[0])})")
+        raise DataError(
+            f"dataset: {_target_of(cfg)} has only one class ({_class_name(classes[0])})"
+        )
     n = len(y_train)
     names = [_class_name(c) for c in classes]
     return codes[:n].astype(np.int64), codes[n:].astype(np.int64), names

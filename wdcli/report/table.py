@@ -561,7 +561,9 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         at = f"{format_lambda(where[0])} … {format_lambda(where[-1])} ({len(where)} λ)"
     points = sorted({point_label(run.point, short=False) for run in runs if run.point})
     if points:  # a grid: which of its points
-        at += f" of {' and '.join(points)}" if len(points) <= 2 else f" of {len(points)} grid points"
+        at += (
+            f" of {' and '.join(points)}" if len(points) <= 2 else f" of {len(points)} grid points"
+        )
     return f"{len(lambdas)} {status} ({meaning}) at λ = {at}: {knob}"
 
 

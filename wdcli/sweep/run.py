@@ -111,20 +111,28 @@ def _unseen_note(config: Config, seeds: list[int]) -> str | None:
     if not names:
         return None
     which = [str(seed) for seed, found in unseen.items() if found]
-    subject = (
-        f"class '{names[0]}' is"
-        if len(names) == 1
-        else ("classes " + ", ".join(f"'{name}'" for name in names) + " are")
-    )
-    where = ""  # every seed's split (or the one split of a dataset.seed or a test_path)
-    if len(which) < len(seeds):
-        where = f" of seed {which[0]}" if len(which) == 1 else f" of seeds {', '.join(which)}"
-        where += f" (of {len(seeds)})"
+    if len({frozenset(found) for found in unseen.values() if found}) > 1:  # seeds differ
+        per_seed = [f"seed {seed}: {_quoted(found)}" for seed, found in unseen.items() if found]
+        shown = "; ".join(per_seed[:3])
+        more = f"; and {len(which) - 3} more seeds" if len(which) > 3 else ""
+        subject, where = "classes are", f" ({shown}{more}; of {len(seeds)} seeds)"
+    else:
+        subject = (
+            f"class {_quoted(names)} is" if len(names) == 1 else f"classes {_quoted(names)} are"
+        )
+        where = ""  # every seed's split (or the one split of a dataset.seed or a test_path)
+        if len(which) < len(seeds):
+            where = f" of seed {which[0]}" if len(which) == 1 else f" of seeds {', '.join(which)}"
+            where += f" (of {len(seeds)})"
     return (
         f"note: {subject} in the test split{where} but in no training row: no model can "
         "predict such a class, and its test rows add to every test loss; use more training "
         "rows (n_train, test_size) or another dataset.seed"
     )
+
+
+def _quoted(names) -> str:
+    return ", ".join(f"'{name}'" for name in sorted(names))
 
 
 MAX_CODES = 10  # a CSV target of at most this many whole numbers may be class codes
