@@ -209,17 +209,19 @@ def test_either_direction_passes_identical_files(baseline):
     )
 
 
+def _lose_a_seed(d):
+    """λ index 1's first run diverged; its row's mean halved (the surviving seed's, lower)."""
+    lam = d["summary"][1]["lambda"]
+    run = next(r for r in d["runs"] if r["lambda"] == lam)
+    run.update(status="diverged", train_loss=None, test_loss=None)
+    d["summary"][1].update(test_loss_mean=d["summary"][1]["test_loss_mean"] * 0.5,
+                           n_diverged=1, regime=None)  # fmt: skip
+
+
 def test_fewer_runs_trained_is_worse_whatever_the_mean_of_the_rest(baseline, tmp_path):
     # a seed that no longer trains, with the surviving seed's loss lower than the old mean,
     # was called "better"
-    def lose_a_seed(d):
-        lam = d["summary"][1]["lambda"]
-        run = next(r for r in d["runs"] if r["lambda"] == lam)
-        run.update(status="diverged", train_loss=None, test_loss=None)
-        d["summary"][1].update(test_loss_mean=d["summary"][1]["test_loss_mean"] * 0.5,
-                               n_diverged=1, regime=None)  # fmt: skip
-
-    candidate = _edit(baseline, tmp_path, "lost.json", lose_a_seed)
+    candidate = _edit(baseline, tmp_path, "lost.json", _lose_a_seed)
     code, report = _compare(baseline, candidate)
     assert code == 1 and _verdicts(report) == ["ok", "worse", "ok", "ok"]
 
@@ -302,14 +304,7 @@ def test_each_candidate_gets_its_verdict_or_why_it_was_not_compared(baseline, tm
 def test_more_runs_trained_is_better_and_the_verdict_names_the_run_counts(baseline, tmp_path):
     # a baseline seed that diverged: the candidate's mean over both seeds was called worse
     # than the baseline's over the one left
-    def lose_a_seed(d):
-        lam = d["summary"][1]["lambda"]
-        run = next(r for r in d["runs"] if r["lambda"] == lam)
-        run.update(status="diverged", train_loss=None, test_loss=None)
-        d["summary"][1].update(test_loss_mean=d["summary"][1]["test_loss_mean"] * 0.5,
-                               n_diverged=1, regime=None)  # fmt: skip
-
-    lost = _edit(baseline, tmp_path, "lost.json", lose_a_seed)
+    lost = _edit(baseline, tmp_path, "lost.json", _lose_a_seed)
     code, report = _compare(lost, baseline)
     assert code == 0 and _verdicts(report) == ["ok", "better", "ok", "ok"]
     result = runner.invoke(app, ["compare", str(baseline), str(lost)])

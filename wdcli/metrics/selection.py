@@ -148,7 +148,7 @@ def still_gaining_note(runs: list[dict]) -> list[str]:
 
     def gaining(run: dict) -> bool:
         fall = run.get("late_fall")
-        return run["status"] == OK and _finite(fall) and fall > LATE_FALL  # type: ignore[operator]
+        return run["status"] == OK and isinstance(fall, float) and fall > LATE_FALL  # NaN: no
 
     by_lambda: dict[float, list[bool]] = {}
     for run in runs:
