@@ -541,6 +541,12 @@ def test_heatmap_marks_each_columns_best_and_isolation_is_the_tune_default(write
                                  "heatmap"])  # fmt: skip
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr.strip().endswith("--kind heatmap needs a grid with two or more points")
+    result = runner.invoke(
+        app, ["plot", str(tmp_path / "t.json"), "-o", str(out), "--axis", "model.lr"]
+    )  # fmt: skip  (it was ignored, exit 0)
+    assert (result.exit_code, result.stderr) == (2, "--axis model.lr: the isolation plot has one "
+        "panel per grid point and no axis to choose; --kind curves, heatmap or lambda-curves "
+        "take --axis\n")  # fmt: skip
     assert math.isfinite(document["runs"][0]["test_loss"])
 
 

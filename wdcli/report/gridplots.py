@@ -70,6 +70,11 @@ def figure(results, kind: str = "auto", axis: str | None = None, sources=None):
         kind = "isolation" if tune else ("heatmap" if len(axes) >= 2 else "curves")
     if kind == "isolation" and not tune:
         raise GridPlotError(f"{source}: --kind isolation needs a sweep with tune:")
+    if kind == "isolation" and axis is not None:  # it has no axis to choose: it was ignored
+        raise GridPlotError(
+            f"--axis {axis}: the isolation plot has one panel per grid point and no axis to "
+            "choose; --kind curves, heatmap or lambda-curves take --axis"
+        )
     if kind in ("curves", "heatmap", "lambda-curves"):
         if not axes:
             raise GridPlotError(f"{source}: --kind {kind} needs a grid with two or more points")
