@@ -115,6 +115,90 @@ def test_a_sweep_that_cannot_fit_in_memory_is_refused(
     assert list(out.parent.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["validate", "sweep"])
+@pytest.mark.parametrize(
+    ("axis", "message"),
+    [
+        ("model.hidden=[16],[100000,100000]", "point model.hidden=[100000, 100000]: model.hidden: the sweep would need about 1.75 TB of memory for 1e+10 weights × 3 λ, with their gradients and optimiser state, more than the 1 GB available; make it smaller"),
+        ("dataset.n_samples=100,100000000", "point dataset.n_samples=100000000: dataset.n_samples: the sweep would need about 29.8 GB of memory for the data, 100000000 × 10 numbers, more than the 1 GB available; make it smaller"),
+    ],
+)  # fmt: skip
+def test_every_grid_point_is_checked_for_memory(
+    write_config, tmp_path, monkeypatch, command, axis, message
+):
+    monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
+    path = write_config(CONFIG)
+    out = tmp_path / "out" / "r.json"
+    out.parent.mkdir()
+    more = ["--out", str(out)] if command == "sweep" else []
+    result = run(command, str(path), "--grid", axis, *more)
+    assert (result.exit_code, result.stderr) == (2, f"{path}: {message}\n")
+    assert list(out.parent.iterdir()) == []
+
+
+def test_a_base_value_that_every_grid_point_replaces_is_not_checked(write_config, monkeypatch):
+    monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
+    path = write_config(CONFIG)
+    sets = ["--set", "model.hidden=[100000,100000]", "--grid", "model.hidden=[8],[16]"]
+    result = run("validate", str(path), *sets)
+    assert (result.exit_code, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("option", "hidden", "runs", "time"),
+    [
+        ("--set", "[2000,2000]", "6 runs (3 λ × 2 seeds)", "1.3 days"),
+        ("--set", "[3000,3000]", "6 runs (3 λ × 2 seeds)", "2.8 days"),
+        ("--grid", "[2000,2000],[3000,3000]", "12 runs (2 points × 3 λ × 2 seeds)", "4.1 days"),
+        ("--grid", "[8],[3000,3000]", "12 runs (2 points × 3 λ × 2 seeds)", "2.8 days"),
+    ],
+)  # fmt: skip
+def test_a_long_grid_is_announced_with_every_points_runs_and_time(
+    write_config, option, hidden, runs, time
+):
+    path = write_config(CONFIG)
+    result = run(
+        "validate", str(path), option, f"model.hidden={hidden}", "--set", "model.epochs=100000"
+    )
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"note: {runs} will take roughly {time} here (a coarse estimate); Ctrl-C stops it and "
+        "--resume continues\n"
+    )
+
+
+def test_running_out_of_memory_while_training_is_one_line_and_keeps_the_journal(
+    write_config, tmp_path, monkeypatch
+):
+    import wdcli.sweep.run
+
+    real = wdcli.sweep.run.run_unit
+
+    def second_unit_runs_out(config, unit, data=None):
+        if unit.seed == 1:
+            raise MemoryError("Unable to allocate 74.5 GiB for an array with shape (10, 20000, "
+                              "50000) and data type float64")  # fmt: skip
+        return real(config, unit, data)
+
+    monkeypatch.setattr(wdcli.sweep.run, "run_unit", second_unit_runs_out)
+    path, out = write_config(CONFIG), tmp_path / "r.json"
+    journal = tmp_path / "r.journal.jsonl"
+    result = run("sweep", str(path), "--out", str(out), "-e", "serial", "-q")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "out of memory while training: Unable to allocate 74.5 GiB for an array with shape "
+        "(10, 20000, 50000) and data type float64\n"
+        f"finished runs are in {journal}; continue with: wdcli sweep {path} --executor serial "
+        f"--resume --out {out}\n"
+    )
+    assert [r["seed"] for r in read_journal(journal).runs] == [0, 0, 0]
+    assert not out.exists()
+    monkeypatch.setattr(wdcli.sweep.run, "run_unit", real)
+    resumed = run("sweep", str(path), "--out", str(out), "-e", "serial", "-q", "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert not journal.exists()
+
+
 def test_log_spaced_curves_need_memory_for_their_points_only(write_config, monkeypatch):
     monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
     path = write_config(CONFIG)

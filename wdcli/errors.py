@@ -28,6 +28,11 @@ class WriteError(ResultsError):
     """The OS refused a write (no permission, disk full, not a folder); the journal is intact."""
 
 
+class OutOfMemoryError(WdcliError):
+    """Memory ran out while training, although the estimate before the sweep allowed it (it
+    is coarse); the journal keeps the runs finished so far."""
+
+
 class ExecutorError(WdcliError):
     """An executor cannot run (e.g. the Dask scheduler is unreachable)."""
 

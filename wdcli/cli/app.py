@@ -243,7 +243,7 @@ def sweep(
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
     from wdcli.config import load_config
-    from wdcli.errors import WriteError
+    from wdcli.errors import OutOfMemoryError, WriteError
     from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.store.destination import open_destination
     from wdcli.store.results import typed
@@ -261,12 +261,10 @@ def sweep(
             config = load_config(config_path, overrides or [], grid or [], tune or [])
             check_task(config)
             prepared = prepare(config)  # data and memory checked before anything is written
-            for note in [] if quiet else prepared.notes:
+            notes = prepared.notes + check_points(config, str(config_path))  # memory, time
+            for note in [] if quiet else notes:
                 typer.echo(note, err=True)
             config = resolve_grid(config)
-            for note in check_points(config, str(config_path)):
-                if not quiet:
-                    typer.echo(note, err=True)
             runner = make_executor(executor.value if executor else None, jobs, address, config)
             if getattr(runner, "note", None) and not quiet:
                 typer.echo(runner.note, err=True)
@@ -291,7 +289,7 @@ def sweep(
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
             _interrupted(exc, config_path, overrides or [], destination, force, axes)
-        except WriteError as exc:  # e.g. the disk filled up: the journal keeps what is done
+        except (WriteError, OutOfMemoryError) as exc:  # the journal keeps what is done
             if _state["debug"] or destination is None:
                 raise  # nothing recorded yet: one line, as any input error
             again = _resume_command(config_path, overrides, destination.results_path, force, axes)
@@ -641,7 +639,7 @@ def validate(
     with _errors():
         config = load_config(config_path, overrides or [], grid or [], tune or [])
         check_task(config)
-        notes = prepare(config).notes  # every seed's data, memory, time: as sweep does
+        notes = prepare(config).notes  # every seed's data, every point's memory and time
         for note in notes + check_points(config, str(config_path)):
             typer.echo(note, err=True)
     from wdcli.config import LambdaAuto

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from wdcli.config import Config
+from wdcli.config.grid import grid_points
 from wdcli.errors import ConfigError
 from wdcli.memory import available_memory, human
 from wdcli.models import MODELS
@@ -33,10 +34,11 @@ def lambda_count(config: Config) -> int:
 
 
 def run_count(config: Config) -> int:
-    """Runs of the sweep: λ × seeds × folds."""
+    """Runs of the sweep: grid points × λ × seeds × folds."""
     from wdcli.data.folds import fold_numbers
 
-    return lambda_count(config) * len(config.seed_values()) * len(fold_numbers(config))
+    per_point = lambda_count(config) * len(config.seed_values()) * len(fold_numbers(config))
+    return len(grid_points(config)) * per_point
 
 
 def duration(seconds: float) -> str:
@@ -84,12 +86,15 @@ def _file_size(path) -> int:
         return 0
 
 
-def sweep_parts(config: Config, shape: Shape, lambdas_per_unit: int, workers: int):
+def sweep_parts(
+    config: Config, shape: Shape, lambdas_per_unit: int, workers: int, runs: int | None = None
+):
     """Memory of the sweep once the data's shape is known: the data (a few seeds are kept),
-    each running unit's model, and the run records kept until the results are written."""
+    each running unit's model, and the run records kept until the results are written.
+    For a grid point's config, `runs` is the whole sweep's (every point's records are kept)."""
     K = lambdas_per_unit
     n = shape.n_train + shape.n_test
-    runs = run_count(config)
+    runs = run_count(config) if runs is None else runs
     data_field = "dataset.n_samples" if n >= shape.d else _columns_field(config.dataset)
     if config.dataset.name == "csv":
         data_field = "dataset.categorical" if config.dataset.categorical else "dataset.path"
@@ -106,9 +111,15 @@ def sweep_parts(config: Config, shape: Shape, lambdas_per_unit: int, workers: in
     return parts
 
 
+def shape_of(data) -> Shape:
+    """The Shape of a built dataset (wdcli.data.Dataset)."""
+    outputs = data.n_classes if data.n_classes > 2 else 1
+    return Shape(len(data.y_train), len(data.y_test), data.X_train.shape[1], outputs)
+
+
 def seconds(config: Config, shape: Shape, workers: int) -> float:
-    """Rough wall time of the whole sweep: training work over a measured rate, plus the
-    per-run cost of records and the journal."""
+    """Rough wall time of a config's sweep (of one grid point's config: that point's runs):
+    training work over a measured rate, plus the per-run cost of records and the journal."""
     lambdas, seeds = lambda_count(config), run_count(config) // lambda_count(config)
     name = config.model.name
     macs = MODELS[name].macs(config.model, shape, lambdas, seeds)
@@ -116,17 +127,18 @@ def seconds(config: Config, shape: Shape, workers: int) -> float:
     return macs / rate + lambdas * seeds * RUN_SECONDS
 
 
-def long_sweep_note(config: Config, shape: Shape, workers: int) -> str | None:
-    """One line announcing a long sweep with its estimated time, or None."""
-    estimate = seconds(config, shape, workers)
+def long_sweep_note(config: Config, estimate: float) -> str | None:
+    """One line announcing a long sweep (every point of its grid) with its estimated time in
+    seconds (the points' `seconds` added up), or None."""
     if estimate < LONG_SECONDS:
         return None
-    lambdas, seeds = lambda_count(config), len(config.seed_values())
-    folds = run_count(config) // (lambdas * seeds)
+    points, lambdas = len(grid_points(config)), lambda_count(config)
+    seeds = len(config.seed_values())
+    folds = run_count(config) // (points * lambdas * seeds)
+    per_point = f"{points} points × " if points > 1 else ""
     per_fold = f" × {folds} folds" if folds > 1 else ""
     return (
-        f"note: {lambdas * seeds * folds} runs ({lambdas} λ × {seeds} seed{'s' * (seeds != 1)}"
-        f"{per_fold}) will "
-        "take roughly "
-        f"{duration(estimate)} here (a coarse estimate); Ctrl-C stops it and --resume continues"
+        f"note: {run_count(config)} runs ({per_point}{lambdas} λ × {seeds} "
+        f"seed{'s' * (seeds != 1)}{per_fold}) will take roughly {duration(estimate)} here "
+        "(a coarse estimate); Ctrl-C stops it and --resume continues"
     )

@@ -20,7 +20,7 @@ from wdcli.config import Config, LambdaAuto, task_of
 from wdcli.config.grid import grid_points, key_space, point_config
 from wdcli.data import Dataset
 from wdcli.data.build import SPLIT_ONLY_VARIES, check_split, unseen_classes
-from wdcli.errors import ConfigError, DataError
+from wdcli.errors import ConfigError, DataError, OutOfMemoryError
 from wdcli.metrics.summary import summarise_points
 from wdcli.models import MODELS
 from wdcli.runkey import HOLDOUT_FOLD, RunKey, by_point, fold_of, point_label, point_text
@@ -33,6 +33,9 @@ from wdcli.sweep.budget import (
     data_parts,
     lambda_count,
     long_sweep_note,
+    run_count,
+    seconds,
+    shape_of,
     sweep_parts,
 )
 from wdcli.sweep.datasets import (
@@ -62,7 +65,7 @@ BUILT_AHEAD = 32  # seeds whose datasets `prepare` builds in full (and fingerpri
 def prepare(config: Config) -> Prepared:
     """Check everything about the data before anything is written: the memory to build it,
     each seed's dataset (file errors, the split, one class only), the model against the
-    task, the memory of the sweep; a long sweep gets a note with its estimated time.
+    task. The memory and time of the sweep are every grid point's (`check_points`).
 
     The first BUILT_AHEAD seeds are built in full and fingerprinted (the fingerprint covers
     them); beyond those, datasets read once (CSV, bundled) have each seed's split checked,
@@ -71,9 +74,6 @@ def prepare(config: Config) -> Prepared:
     seeds = config.seed_values()
     first = dataset_for(config, seeds[0])
     check_task(config, first.task)
-    outputs = first.n_classes if first.n_classes > 2 else 1
-    shape = Shape(len(first.y_train), len(first.y_test), first.X_train.shape[1], outputs)
-    check_fits(sweep_parts(config, shape, lambda_count(config), workers=1))
     prints = {seeds[0]: first.fingerprint()}
     imputes = getattr(config.dataset, "impute", "refuse") != "refuse"
     for seed in seeds[1:]:
@@ -86,9 +86,8 @@ def prepare(config: Config) -> Prepared:
         elif config.dataset.name in SPLIT_ONLY_VARIES:
             _seeded(seed, check_split, config.dataset, seed)
     unseen = _unseen_note(config, list(prints)) if first.task == CLASSIFICATION else None
-    notes = [unseen, long_sweep_note(config, shape, workers=1)]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
-    return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
+    return Prepared(DataPrints(combined_fingerprint(runs), prints), [unseen] if unseen else [])
 
 
 def _seeded(seed: int, check: Callable, *args):
@@ -142,30 +141,44 @@ MIN_TUNE_ROWS = 5  # rows on each side of a tune split, at least
 def check_points(config: Config, source: str = "") -> list[str]:
     """Build the first seed's data of every grid point (of the config itself without a grid)
     with its own dataset settings, so that a point whose data cannot be built (n_train above
-    the samples) fails before any run, in one line naming the point. Returns the notes the
-    model has on that data (λ = 0 on ill-conditioned features)."""
-    seed, seen, notes = config.seed_values()[0], set(), []
+    the samples) or whose sweep cannot fit in memory fails before any run, in one line naming
+    the point. Returns the notes the model has on that data (λ = 0 on ill-conditioned
+    features), and a note with the time of a long sweep (every point's, added up)."""
+    seed, shapes, notes, estimate = config.seed_values()[0], {}, [], 0.0
+    runs = run_count(config)  # every point's records are kept until the results are written
     for point in grid_points(config):
         point_cfg = point_config(config, point)
-        key = point_cfg.dataset.model_dump_json() + point_cfg.validation.model_dump_json()
-        if key in seen:
-            continue
-        seen.add(key)
         label = point_label(point, short=False)
         where = (f"{source}: " if source else "") + (f"point {label}: " if label else "")
-        try:
-            data = dataset_for(point_cfg, seed)
-            check_folds(point_cfg)
-        except DataError as exc:
-            raise DataError(f"{where}{exc}") from None
-        check_task(point_cfg, data.task)
-        _check_tune_rows(config, len(data.y_train), where)
-        found = (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data),
-                 _codes_note(point_cfg, data))  # fmt: skip
-        for note in found:
-            if note:
-                notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
-    return notes
+        key = point_cfg.dataset.model_dump_json() + point_cfg.validation.model_dump_json()
+        if key not in shapes:
+            try:
+                check_fits(data_parts(point_cfg))
+                data = dataset_for(point_cfg, seed)
+                check_folds(point_cfg)
+            except (ConfigError, DataError) as exc:
+                raise type(exc)(f"{where}{exc}") from None
+            shapes[key] = shape_of(data)
+            check_task(point_cfg, data.task)
+            _check_tune_rows(config, len(data.y_train), where)
+            found = (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data),
+                     _codes_note(point_cfg, data))  # fmt: skip
+            for note in found:
+                if note:
+                    notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
+        _check_memory(point_cfg, shapes[key], runs, where if label else "")
+        estimate += seconds(point_cfg, shapes[key], workers=1)
+    return notes + [note for note in [long_sweep_note(config, estimate)] if note]
+
+
+def _check_memory(point_cfg: Config, shape: Shape, runs: int, where: str) -> None:
+    """Refuse a point whose unit of every λ, beside the records of all `runs`, cannot fit in
+    memory (prefixed with `where`; without a grid the field alone names it, as `prepare`'s
+    check of the data's memory does)."""
+    try:
+        check_fits(sweep_parts(point_cfg, shape, lambda_count(point_cfg), 1, runs))
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
 
 
 def _codes_note(config: Config, data: Dataset) -> str | None:
@@ -266,6 +279,8 @@ def execute(
         # other sweep can take the journal up in between.
         with contextlib.suppress(OSError):  # e.g. a folder now read-only: the file is complete
             journal.path.unlink(missing_ok=True)
+    except MemoryError as exc:  # numpy's says how much one array needed
+        raise OutOfMemoryError(f"out of memory while training: {exc or 'MemoryError'}") from exc
     finally:
         if hasattr(stream, "close"):
             stream.close()  # a failed append stops the workers now, not when collected
