@@ -138,9 +138,8 @@ def test_every_grid_point_is_checked_for_memory(
 
 def test_a_base_value_that_every_grid_point_replaces_is_not_checked(write_config, monkeypatch):
     monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
-    path = write_config(CONFIG)
-    sets = ["--set", "model.hidden=[100000,100000]", "--grid", "model.hidden=[8],[16]"]
-    result = run("validate", str(path), *sets)
+    path = write_config(CONFIG.replace("hidden: [16]", "hidden: [100000, 100000]"))
+    result = run("validate", str(path), "--grid", "model.hidden=[8],[16]")
     assert (result.exit_code, result.stderr) == (0, "")
 
 
