@@ -183,6 +183,16 @@ def test_an_unfinished_journal_is_not_overwritten_without_resume_or_force(ridge_
     )
 
 
+def test_resume_with_nothing_to_resume_says_it_starts_afresh(ridge_config, tmp_path):
+    # a retry loop that always passes --resume: it started afresh without a word
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "--resume"])
+    assert result.exit_code == 0 and out.exists()
+    assert result.stderr.splitlines()[0] == (
+        "note: --resume found no unfinished sweep of this config: starting afresh"
+    )
+
+
 @pytest.mark.slow
 def test_resume_finds_the_newest_journal_of_the_config(
     wait_for_runs, write_config, tmp_path, monkeypatch

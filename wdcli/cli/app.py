@@ -283,6 +283,9 @@ def sweep(
                     f"{len(destination.done_runs)} runs already done",
                     err=True,
                 )
+            elif resume and not quiet:  # a retry loop passes --resume every time: no error
+                typer.echo("note: --resume found no unfinished sweep of this config: starting afresh",
+                           err=True)  # fmt: skip
             with _progress(quiet) as on_progress:
                 document = typed(execute(config, destination, runner, on_progress))
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.interrupts)
