@@ -511,3 +511,19 @@ def test_an_impute_that_fails_for_a_seed_past_the_first_32_is_refused_before_the
         f"from; leave it out of dataset.features (seed {bad[0]})\n",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
+
+
+def test_a_category_only_the_test_split_holds_gets_a_note(tmp_path):
+    # it was one-hot encoded as zeros without a word (test loss 1.52 against about 0.5)
+    train = "".join(f"{i % 5},{'north' if i % 2 else 'south'},{i % 5 + i % 2}\n" for i in range(30))
+    test = "".join(f"{i % 5},{'west' if i < 3 else 'north'},{i % 5}\n" for i in range(10))
+    (tmp_path / "d.csv").write_text("x,region,y\n" + train)
+    (tmp_path / "t.csv").write_text("x,region,y\n" + test)
+    config = _write_config(tmp_path, ", test_path: t.csv, categorical: [region]")
+    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "note: category values in the test split but in no training row (column 'region': "
+        "'west'; seed 0): they are encoded as no category (all zeros, as scikit-learn's "
+        "OneHotEncoder(handle_unknown='ignore') does): no model learnt what they mean"
+    )

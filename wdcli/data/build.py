@@ -15,7 +15,7 @@ import numpy as np
 
 from wdcli.config import DatasetBase, task_of
 from wdcli.data.dataset import Dataset, Split, target_scale
-from wdcli.data.preprocess import prepare
+from wdcli.data.preprocess import Frame, prepare
 from wdcli.data.sources import SOURCES
 from wdcli.errors import DataError
 from wdcli.tasks import CLASSIFICATION, REGRESSION
@@ -107,6 +107,22 @@ def unseen_classes(split: Split) -> list[str]:
         return []
     missing = np.setdiff1d(np.unique(split.y_test), np.unique(split.y_train))
     return [split.classes[int(i)] for i in missing]
+
+
+def unseen_categories(split: Split) -> dict[str, list[str]]:
+    """Per categorical column, the values of the test split that no training row holds: one-hot
+    encoded, as scikit-learn's OneHotEncoder(handle_unknown="ignore") does, they become no
+    category at all (a row of zeros)."""
+    train, test = split.X_train, split.X_test
+    if not isinstance(train, Frame) or not isinstance(test, Frame):
+        return {}
+    found = {}
+    for j, name in enumerate(train.categorical_names):
+        seen = {v for v in train.categorical[:, j] if v is not None}
+        new = sorted({v for v in test.categorical[:, j] if v is not None} - seen)
+        if new:
+            found[name] = new
+    return found
 
 
 def _target_of(cfg) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from wdcli.config import Config, LambdaAuto, task_of
 from wdcli.config.grid import grid_points, key_space, point_config
 from wdcli.data import Dataset
-from wdcli.data.build import SPLIT_ONLY_VARIES, check_split, unseen_classes
+from wdcli.data.build import SPLIT_ONLY_VARIES, check_split, unseen_categories, unseen_classes
 from wdcli.errors import ConfigError, DataError, OutOfMemoryError
 from wdcli.metrics.summary import summarise_points
 from wdcli.models import MODELS
@@ -86,8 +86,9 @@ def prepare(config: Config) -> Prepared:
         elif config.dataset.name in SPLIT_ONLY_VARIES:
             _seeded(seed, check_split, config.dataset, seed)
     unseen = _unseen_note(config, list(prints)) if first.task == CLASSIFICATION else None
+    notes = [unseen, _unseen_categories_note(config, list(prints))]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
-    return Prepared(DataPrints(combined_fingerprint(runs), prints), [unseen] if unseen else [])
+    return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
 
 
 def _seeded(seed: int, check: Callable, *args):
@@ -128,6 +129,25 @@ def _unseen_note(config: Config, seeds: list[int]) -> str | None:
         "predict such a class, and its test rows add to every test loss; use more training "
         "rows (n_train, test_size) or another dataset.seed"
     )
+
+
+def _unseen_categories_note(config: Config, seeds: list[int]) -> str | None:
+    """A note naming a CSV's category values that a test split holds and its training rows do
+    not (the first seed that has any; one dataset.seed or test file is checked once)."""
+    if not getattr(config.dataset, "categorical", None):
+        return None
+    for seed in seeds[:1] if config.dataset.seed is not None else seeds:
+        found = unseen_categories(split_for(config, seed))
+        if found:
+            shown = "; ".join(
+                f"column '{name}': {_quoted(values)}" for name, values in found.items()
+            )
+            return (
+                f"note: category values in the test split but in no training row ({shown}; "
+                f"seed {seed}): they are encoded as no category (all zeros, as scikit-learn's "
+                "OneHotEncoder(handle_unknown='ignore') does): no model learnt what they mean"
+            )
+    return None
 
 
 def _quoted(names) -> str:
