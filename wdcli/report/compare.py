@@ -162,7 +162,9 @@ def unlike(baseline: Results, candidate: Results) -> list[str]:
 
 def _validation_kind(document: Results) -> str:
     value = _axis(document, "validation")
-    return "holdout" if value is None else str(value.get("kind", value))
+    if value is None:
+        return "holdout"
+    return str(value.get("kind", value) if isinstance(value, dict) else value)
 
 
 def differences(baseline: Results, candidate: Results) -> list[str]:
