@@ -386,6 +386,30 @@ def slow_mlp_serial(tmp_path_factory):
     return sweep(config, folder / "serial.json", "-e", "serial")
 
 
+def _stop_mid_sweep(start_group, wait_for_runs, config, folder, send):
+    """Start a two-worker sweep of config into folder/r.json, stop it with send(process) once
+    its first run is in the journal: (the process, its family and its loky workers before the
+    stop, stderr)."""
+    out, journal = folder / "r.json", folder / "r.journal.jsonl"
+    process = start_group(_sweep_command(config, out, "-j", "2"), cwd=folder)
+    try:
+        wait_for_runs(journal, 1)
+        family = _family(process.pid)
+        workers = [p for p in family if "LokyProcess" in " ".join(p.cmdline())]
+        send(process)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    return process, family, workers, stderr
+
+
+def _stopped_lines(sig, journal, config, out) -> str:
+    """What a two-worker sweep stopped by `sig` says, and nothing else."""
+    name = "interrupted" if sig == signal.SIGINT else f"interrupted by {sig.name}"
+    return (f"{name}; finished runs are in {journal}\n"
+            f"continue with: wdcli sweep {config} --jobs 2 --resume --out {out}\n")  # fmt: skip
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
@@ -395,19 +419,11 @@ def test_a_signal_stops_the_workers_and_resume_gives_the_uninterrupted_numbers(
 ):
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
-    process = start_group(_sweep_command(config, out, "-j", "2"), cwd=tmp_path)
-    try:
-        wait_for_runs(journal, 1)
-        family = _family(process.pid)
-        workers = [p for p in family if "LokyProcess" in " ".join(p.cmdline())]
-        process.send_signal(sig)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        process.kill()
+    process, family, workers, stderr = _stop_mid_sweep(
+        start_group, wait_for_runs, config, tmp_path, lambda p: p.send_signal(sig)
+    )
     assert process.returncode == 128 + sig  # 130, 143, 129: as a shell reports a signal
-    name = "interrupted" if sig == signal.SIGINT else f"interrupted by {sig.name}"
-    assert stderr == (f"{name}; finished runs are in {journal}\n"
-                      f"continue with: wdcli sweep {config} --jobs 2 --resume --out {out}\n")  # fmt: skip
+    assert stderr == _stopped_lines(sig, journal, config, out)
     assert len(workers) == min(2, cpu_count())
     assert _all_gone(family, process.pid)
     done = len(read_journal(journal).runs)  # the journal reads back: header, whole lines
@@ -429,19 +445,12 @@ def test_a_signal_to_the_whole_process_group_leaves_only_wdclis_lines(
     a KeyError traceback per semaphore."""
     config = write_config(SLOW_MLP)
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
-    process = start_group(_sweep_command(config, out, "-j", "2"), cwd=tmp_path)
-    try:
-        wait_for_runs(journal, 1)
-        family = _family(process.pid)
-        os.killpg(process.pid, sig)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        process.kill()
+    process, family, _, stderr = _stop_mid_sweep(
+        start_group, wait_for_runs, config, tmp_path, lambda p: os.killpg(p.pid, sig)
+    )
     assert process.returncode == 128 + sig
     assert "Traceback" not in stderr and "resource_tracker" not in stderr, stderr
-    name = "interrupted" if sig == signal.SIGINT else f"interrupted by {sig.name}"
-    assert stderr == (f"{name}; finished runs are in {journal}\n"
-                      f"continue with: wdcli sweep {config} --jobs 2 --resume --out {out}\n")  # fmt: skip
+    assert stderr == _stopped_lines(sig, journal, config, out)
     assert _all_gone(family, process.pid)
 
 

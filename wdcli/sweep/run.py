@@ -336,10 +336,10 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
         if config.tune:
             document["points"] = selections
         return document
+    rows_of, runs_of = by_point(summary), by_point(runs)
     for selection in selections:  # λ_min, λ_1se and their notes belong to a point
         text = point_text(selection["point"])
-        rows = by_point(summary).get(text, [])
-        mine = [run for run in runs if point_text(run.get("point")) == text]
+        rows, mine = rows_of.get(text, []), runs_of.get(text, [])
         fields = selection_fields(point_config(config, text), task, mine, rows,
                                   selection["best_lambda"], selection["lambda_1se"])  # fmt: skip
         selection.update({k: v for k, v in fields.items() if k not in ("validation",)})
