@@ -239,18 +239,29 @@ def test_results_being_a_file_is_refused_first(write_config, tmp_path, monkeypat
     assert Path("results").read_text() == "not a folder"
 
 
-@pytest.mark.parametrize("name", ["r.csv", "r", "-"])
+@pytest.mark.parametrize("name", ["r.csv", "r"])
 def test_out_must_be_a_json_file_name(write_config, tmp_path, monkeypatch, name):
     # `-o r.csv` wrote JSON into a .csv file; `-o r` and `-o r.json` shared one journal
     monkeypatch.chdir(tmp_path)
     result = run("sweep", str(write_config(CONFIG)), "--out", name)
-    suggested = {"r.csv": "r.json", "r": "r.json", "-": "-.json"}[name]
+    suggested = {"r.csv": "r.json", "r": "r.json"}[name]
     assert (result.exit_code, result.stderr) == (
         2,
         f"{name}: --out takes a .json file name (results files are JSON), such as {suggested}; "
         "the table is printed on stdout (--format csv for CSV)\n",
     )
     assert {p.suffix for p in tmp_path.iterdir()} == {".yaml"}  # no journal, no results
+
+
+def test_out_dash_is_not_standard_output(write_config, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("sweep", str(write_config(CONFIG)), "--out", "-")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "-: --out takes a file name, not standard output; the results are printed on stdout "
+        "anyway (--format json or csv for a machine-readable form)\n",
+    )
+    assert {p.suffix for p in tmp_path.iterdir()} == {".yaml"}
 
 
 def test_out_inside_a_file_is_refused(write_config, tmp_path):

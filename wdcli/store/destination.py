@@ -112,6 +112,11 @@ def _open_named(
 ) -> Destination:
     if out.is_dir():
         raise ResultsError(f"{out}: is a folder; --out takes a file name such as {out}/x.json")
+    if str(out) == "-":
+        raise ResultsError(
+            "-: --out takes a file name, not standard output; the results are printed on stdout "
+            "anyway (--format json or csv for a machine-readable form)"
+        )
     if out.suffix.lower() != ".json":  # a results file is JSON, and its journal is named by it
         raise ResultsError(
             f"{out}: --out takes a .json file name (results files are JSON), such as "
