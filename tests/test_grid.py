@@ -171,6 +171,28 @@ def test_validate_counts_points(write_config):
     assert "3 points × 4 λ × 2 seeds = 24 runs" in result.stdout
 
 
+def test_validate_names_every_dataset_of_a_dataset_axis(write_config):
+    text = "name: sw\ndataset: {name: diabetes}\nmodel: {name: linear}\nlambdas: [1]\n"
+    result = runner.invoke(app, ["validate", str(write_config(text)),
+                                 "--grid", "dataset.name=diabetes,friedman1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(linear on diabetes, friedman1, 2 points × 1 λ × 1 seed = 2 runs)" in result.stdout
+
+
+def test_a_point_whose_task_the_model_cannot_learn_is_named(write_config, tmp_path):
+    text = "name: sw\ndataset: {name: wine}\nmodel: {name: logistic}\nlambdas: [1]\n"
+    config = write_config(text)
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["sweep", str(config), "-o", str(out),
+                                 "--grid", "dataset.name=wine,diabetes"])  # fmt: skip
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{config}: point dataset.name=diabetes: model.name: 'logistic' is for classification, "
+        "but dataset 'diabetes' is regression; use linear or mlp\n",
+    )
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------- sweep
 
 

@@ -658,8 +658,9 @@ def validate(
     where = f"{points} point{'s' * (points != 1)} × " if config.grid else ""
     if config.tune:
         runs += f", each tuned over {len(tune_candidates(config))} candidates"
+    names = (config.grid or {}).get("dataset.name", [config.dataset.name])
     typer.echo(
-        f"{config_path}: ok ({config.model.name} on {config.dataset.name}, "
+        f"{config_path}: ok ({config.model.name} on {', '.join(map(str, dict.fromkeys(names)))}, "
         f"{where}{lambdas} λ × {seeds} seed{'s' * (seeds != 1)}{per_fold} = {runs})"
     )
 

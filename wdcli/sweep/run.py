@@ -176,10 +176,10 @@ def check_points(config: Config, source: str = "") -> list[str]:
                 check_fits(data_parts(point_cfg))
                 data = dataset_for(point_cfg, seed)
                 check_folds(point_cfg)
+                check_task(point_cfg, data.task)
             except (ConfigError, DataError) as exc:
                 raise type(exc)(f"{where}{exc}") from None
             shapes[key] = shape_of(data)
-            check_task(point_cfg, data.task)
             _check_tune_rows(config, len(data.y_train), where)
             found = (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data),
                      _codes_note(point_cfg, data))  # fmt: skip
