@@ -95,7 +95,7 @@ seeds: 2
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["model.hidden=[100000,100000]"], "model.hidden: the sweep would need about 1.75 TB of memory for 1e+10 weights × 3 λ, with their gradients and optimiser state, more than the 1 GB available; make it smaller"),
+        (["model.hidden=[100000,100000]"], "model.hidden: the sweep would need about 1.75 TB of memory for 1e+10 weights × 3 networks, with their gradients and optimiser state, more than the 1 GB available; make it smaller"),
         (["model.epochs=1000000000"], "model.epochs: the sweep would need about 79.5 GB of memory for the loss curves, 111111113 points per run (raise model.eval_every to keep fewer), more than the 1 GB available; make it smaller"),
         (["dataset.n_samples=100000000"], "dataset.n_samples: the sweep would need about 29.8 GB of memory for the data, 100000000 × 10 numbers, more than the 1 GB available; make it smaller"),
         (["dataset.n_features=200000000"], "dataset.n_features: the sweep would need about 596 GB of memory for the data, 100 × 200000000 numbers, more than the 1 GB available; make it smaller"),
@@ -119,7 +119,7 @@ def test_a_sweep_that_cannot_fit_in_memory_is_refused(
 @pytest.mark.parametrize(
     ("axis", "message"),
     [
-        ("model.hidden=[16],[100000,100000]", "point model.hidden=[100000, 100000]: model.hidden: the sweep would need about 1.75 TB of memory for 1e+10 weights × 3 λ, with their gradients and optimiser state, more than the 1 GB available; make it smaller"),
+        ("model.hidden=[16],[100000,100000]", "point model.hidden=[100000, 100000]: model.hidden: the sweep would need about 1.75 TB of memory for 1e+10 weights × 3 networks, with their gradients and optimiser state, more than the 1 GB available; make it smaller"),
         ("dataset.n_samples=100,100000000", "point dataset.n_samples=100000000: dataset.n_samples: the sweep would need about 29.8 GB of memory for the data, 100000000 × 10 numbers, more than the 1 GB available; make it smaller"),
     ],
 )  # fmt: skip
@@ -164,6 +164,41 @@ def test_a_long_grid_is_announced_with_every_points_runs_and_time(
         f"note: {runs} will take roughly {time} here (a coarse estimate); Ctrl-C stops it and "
         "--resume continues\n"
     )
+
+
+def test_tune_candidates_are_counted_in_the_announced_time(write_config):
+    # they each train: 2 candidates take twice as long (it announced one candidate's time)
+    path = write_config(CONFIG)
+    sets = ["--set", "model.hidden=[2000,2000]", "--set", "model.epochs=100000"]
+    result = run("validate", str(path), *sets, "--tune", "model.lr=1e-3,1e-2")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        "note: 6 runs (3 λ × 2 seeds, each tuned over 2 candidates) will take roughly 2.5 days "
+        "here (a coarse estimate); Ctrl-C stops it and --resume continues\n",
+    )
+
+
+@pytest.mark.parametrize("command", ["validate", "sweep"])
+@pytest.mark.parametrize("option", ["--tune", "--grid"])
+def test_learning_rates_trained_in_one_stack_are_counted_in_its_memory(
+    write_config, tmp_path, monkeypatch, command, option
+):
+    # 3 networks of 4e6 weights fit in 1 GB; 4 learning rates train 12 of them in one stack
+    monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
+    path = write_config(CONFIG.replace("hidden: [16]", "hidden: [2000, 2000]"))
+    out = tmp_path / "out" / "r.json"
+    out.parent.mkdir()
+    more = ["--out", str(out)] if command == "sweep" else []
+    assert run("validate", str(path)).exit_code == 0
+    result = run(command, str(path), option, "model.lr=1e-4,1e-3,1e-2,1e-1", *more)
+    where = f"{path}: point model.lr=0.0001: " if option == "--grid" else ""
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{where}model.hidden: the sweep would need about 2.91 GB of memory for 4.03e+06 weights "
+        "× 12 networks, with their gradients and optimiser state, more than the 1 GB available; "
+        "make it smaller\n",
+    )
+    assert list(out.parent.iterdir()) == []
 
 
 def test_running_out_of_memory_while_training_is_one_line_and_keeps_the_journal(

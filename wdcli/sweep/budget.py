@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from wdcli.config import Config
-from wdcli.config.grid import grid_points
+from wdcli.config.grid import grid_points, tune_candidates
 from wdcli.errors import ConfigError
 from wdcli.memory import available_memory, human
 from wdcli.models import MODELS
@@ -137,8 +137,9 @@ def long_sweep_note(config: Config, estimate: float) -> str | None:
     folds = run_count(config) // (points * lambdas * seeds)
     per_point = f"{points} points × " if points > 1 else ""
     per_fold = f" × {folds} folds" if folds > 1 else ""
+    tuned = f", each tuned over {len(tune_candidates(config))} candidates" if config.tune else ""
     return (
         f"note: {run_count(config)} runs ({per_point}{lambdas} λ × {seeds} "
-        f"seed{'s' * (seeds != 1)}{per_fold}) will take roughly {duration(estimate)} here "
+        f"seed{'s' * (seeds != 1)}{per_fold}{tuned}) will take roughly {duration(estimate)} here "
         "(a coarse estimate); Ctrl-C stops it and --resume continues"
     )

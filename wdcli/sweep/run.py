@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wdcli.config import Config, LambdaAuto, task_of
-from wdcli.config.grid import grid_points, key_space, point_config
+from wdcli.config.grid import grid_points, key_space, point_config, tune_candidates
 from wdcli.data import Dataset
 from wdcli.data.build import SPLIT_ONLY_VARIES, check_split, unseen_categories, unseen_classes
 from wdcli.errors import ConfigError, DataError, OutOfMemoryError
@@ -46,6 +46,7 @@ from wdcli.sweep.datasets import (
     unit_dataset,
 )
 from wdcli.sweep.plan import check_task, plan_units, split_done
+from wdcli.sweep.stacking import signature, stack_groups
 from wdcli.sweep.unit import run_unit
 from wdcli.tasks import CLASSIFICATION
 
@@ -166,6 +167,8 @@ def check_points(config: Config, source: str = "") -> list[str]:
     features), and a note with the time of a long sweep (every point's, added up)."""
     seed, shapes, notes, estimate = config.seed_values()[0], {}, [], 0.0
     runs = run_count(config)  # every point's records are kept until the results are written
+    candidates = tune_candidates(config)  # each trains: the time is theirs added up
+    group_size = {point: len(group) for group in stack_groups(config) for point in group}
     for point in grid_points(config):
         point_cfg = point_config(config, point)
         label = point_label(point, short=False)
@@ -186,17 +189,27 @@ def check_points(config: Config, source: str = "") -> list[str]:
             for note in found:
                 if note:
                     notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
-        _check_memory(point_cfg, shapes[key], runs, where if label else "")
-        estimate += seconds(point_cfg, shapes[key], workers=1)
+        stacked = lambda_count(point_cfg) * group_size[point] * _stacked_candidates(config, point)
+        _check_memory(point_cfg, shapes[key], runs, stacked, where if label else "")
+        estimate += seconds(point_cfg, shapes[key], workers=1) * len(candidates)
     return notes + [note for note in [long_sweep_note(config, estimate)] if note]
 
 
-def _check_memory(point_cfg: Config, shape: Shape, runs: int, where: str) -> None:
-    """Refuse a point whose unit of every λ, beside the records of all `runs`, cannot fit in
-    memory (prefixed with `where`; without a grid the field alone names it, as `prepare`'s
-    check of the data's memory does)."""
+def _stacked_candidates(config: Config, point: str) -> int:
+    """The most tune candidates of a point that train as one stacked model (1 without tune)."""
+    if not config.tune:
+        return 1
+    signatures = [signature(point_config(config, point, c)) for c in tune_candidates(config)]
+    return max(signatures.count(s) for s in set(signatures))
+
+
+def _check_memory(point_cfg: Config, shape: Shape, runs: int, stacked: int, where: str) -> None:
+    """Refuse a point whose unit of `stacked` networks (its λ, times the points and tune
+    candidates trained with them), beside the records of all `runs`, cannot fit in memory
+    (prefixed with `where`; without a grid the field alone names it, as `prepare`'s check of
+    the data's memory does)."""
     try:
-        check_fits(sweep_parts(point_cfg, shape, lambda_count(point_cfg), 1, runs))
+        check_fits(sweep_parts(point_cfg, shape, stacked, 1, runs))
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from None
 
