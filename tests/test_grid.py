@@ -95,6 +95,20 @@ def test_points_are_the_product_in_written_order(write_config):
         ),
         (["--grid", "seeds=1,2"], "grid.seeds: not an axis (λ and seeds have keys of their own)"),
         (
+            # validation axes ran every point with the base's folds (or crashed mid-sweep)
+            ["--grid", "validation.kind=holdout,kfold"],
+            "grid: validation.kind: not an axis (every point is validated alike, each fold a run "
+            "key of its own; run one sweep per validation)",
+        ),
+        (
+            ["--grid", "tolerance=0.05,0.1"],
+            "grid.tolerance: not an axis (it changes the verdicts, not what trains)",
+        ),
+        (
+            ["--grid", "tune_holdout=0.2,0.3"],
+            "grid.tune_holdout: not an axis (axes are dataset and model keys)",
+        ),
+        (
             ["--grid", "model.lr"],
             "--grid model.lr: expected key=value,value,… (e.g. model.lr=1e-3,1e-2)",
         ),

@@ -210,8 +210,10 @@ class Config(Strict):
     @classmethod
     def _axes(cls, value):
         for key, values in value.items():
-            if key.split(".")[0].split("[")[0] in AXIS_FORBIDDEN:
-                raise ValueError(f"{key}: not an axis (λ and seeds have keys of their own)")
+            section = key.split(".")[0].split("[")[0]
+            if section not in AXIS_SECTIONS:
+                why = NOT_AN_AXIS.get(section, "axes are dataset and model keys")
+                raise ValueError(f"{key}: not an axis ({why})")
             if not values:
                 raise ValueError(f"{key}: must hold at least one value")
             overlap = [k for k in value if k != key and _nested(k, key)]
@@ -284,7 +286,14 @@ class Config(Strict):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-AXIS_FORBIDDEN = ("name", "lambdas", "seeds", "grid", "tune", "tune_holdout")
+AXIS_SECTIONS = ("dataset", "model")  # the keys that change what trains
+NOT_AN_AXIS = {
+    "lambdas": "λ and seeds have keys of their own",
+    "seeds": "λ and seeds have keys of their own",
+    "validation": "every point is validated alike, each fold a run key of its own; run one "
+    "sweep per validation",
+    "tolerance": "it changes the verdicts, not what trains",
+}
 NOT_TUNABLE = ("model.name", "model.regularization", "model.decay_convention")
 
 
