@@ -207,6 +207,18 @@ def test_a_point_whose_task_the_model_cannot_learn_is_named(write_config, tmp_pa
     assert not out.exists()
 
 
+def test_a_model_axis_is_checked_against_the_task_before_any_run(write_config):
+    # it trained the linear points, then failed mid-sweep in a line naming no point
+    text = "name: sw\ndataset: {name: diabetes}\nmodel: {name: linear}\nlambdas: [1]\n"
+    config = write_config(text)
+    result = runner.invoke(app, ["validate", str(config), "--grid", "model.name=linear,logistic"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{config}: point model.name=logistic: model.name: 'logistic' is for classification, "
+        "but dataset 'diabetes' is regression; use linear or mlp\n",
+    )
+
+
 # --------------------------------------------------------------------------- sweep
 
 

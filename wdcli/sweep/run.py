@@ -165,7 +165,7 @@ def check_points(config: Config, source: str = "") -> list[str]:
     the samples) or whose sweep cannot fit in memory fails before any run, in one line naming
     the point. Returns the notes the model has on that data (λ = 0 on ill-conditioned
     features), and a note with the time of a long sweep (every point's, added up)."""
-    seed, shapes, notes, estimate = config.seed_values()[0], {}, [], 0.0
+    seed, shapes, tasks, notes, estimate = config.seed_values()[0], {}, {}, [], 0.0
     runs = run_count(config)  # every point's records are kept until the results are written
     candidates = tune_candidates(config)  # each trains: the time is theirs added up
     group_size = {point: len(group) for group in stack_groups(config) for point in group}
@@ -179,16 +179,19 @@ def check_points(config: Config, source: str = "") -> list[str]:
                 check_fits(data_parts(point_cfg))
                 data = dataset_for(point_cfg, seed)
                 check_folds(point_cfg)
-                check_task(point_cfg, data.task)
             except (ConfigError, DataError) as exc:
                 raise type(exc)(f"{where}{exc}") from None
-            shapes[key] = shape_of(data)
+            shapes[key], tasks[key] = shape_of(data), data.task
             _check_tune_rows(config, len(data.y_train), where)
             found = (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data),
                      _codes_note(point_cfg, data))  # fmt: skip
             for note in found:
                 if note:
                     notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
+        try:  # a model.name axis meets the same data with another model
+            check_task(point_cfg, tasks[key])
+        except ConfigError as exc:
+            raise ConfigError(f"{where}{exc}") from None
         stacked = lambda_count(point_cfg) * group_size[point] * _stacked_candidates(config, point)
         _check_memory(point_cfg, shapes[key], runs, stacked, where if label else "")
         estimate += seconds(point_cfg, shapes[key], workers=1) * len(candidates)
