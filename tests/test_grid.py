@@ -358,6 +358,38 @@ def test_tune_keeps_the_candidate_with_the_lowest_validation_loss(write_config, 
     assert "tuned" in show.stdout and "lr=" in show.stdout
 
 
+def test_tune_prefers_a_candidate_that_trained():
+    from wdcli.sweep.stacking import choose_candidate
+
+    def trials(*pairs):
+        return [{"status": status, "val_loss": loss} for status, loss in pairs]
+
+    # a not_converged candidate with the lowest validation loss beat an ok one
+    assert choose_candidate(trials(("not_converged", 1.0), ("ok", 2.0), ("ok", 3.0))) == 1
+    assert choose_candidate(trials(("diverged", 0.5), ("no_fit", 4.0), ("not_converged", 3.0))) == 2
+    assert choose_candidate(trials(("ok", 2.0), ("ok", 2.0))) == 0  # first on ties
+    assert choose_candidate(trials(("diverged", None), ("diverged", None))) == 0
+
+
+def test_tune_records_each_candidates_status_and_shows_no_choice_where_none_trained(
+    write_config, tmp_path
+):
+    config = write_config(LR.replace("grid:", "tune:").replace("3e-2]", "3e-2, 30]"))
+    document = _sweep(config, tmp_path / "t.json")
+    for run in document["runs"]:
+        statuses = {t["values"]["model.lr"]: t["status"] for t in run["tune_trials"]}
+        assert statuses[30] == "diverged" and run["tuned"] != {"model.lr": 30}
+        assert set(statuses.values()) <= {"ok", "not_converged", "no_fit", "diverged"}
+    config = write_config(LR.replace("grid:", "tune:").replace("[1e-3, 1e-2, 3e-2]", "[30, 300]"))
+    document = _sweep(config, tmp_path / "all.json")
+    assert {run["status"] for run in document["runs"]} == {"diverged"}
+    show = runner.invoke(app, ["show", str(tmp_path / "all.json"), "-f", "markdown"])
+    rows = [[c.strip() for c in line.split("|")] for line in show.stdout.splitlines()
+            if line.startswith("|")]  # fmt: skip
+    column = rows[0].index("tuned")
+    assert [row[column] for row in rows[2:]] == ["–", "–", "–"]  # lr=30 was shown
+
+
 def test_tune_never_chooses_on_the_test_split(write_config, tmp_path):
     """The same training and validation rows with another test split choose the same."""
     config = write_config(LR.replace("grid:", "tune:").replace("n_samples: 120", "n_samples: 160"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
-from wdcli.metrics.health import UNHEALTHY, decay_flips
+from wdcli.metrics.health import OK, UNHEALTHY, decay_flips
 from wdcli.metrics.summary import no_verdict
 from wdcli.records import Results, Run, SummaryRow
 from wdcli.runkey import point_label, point_text
@@ -283,13 +283,15 @@ def rows(document: Results) -> tuple[list[str], list[list[str]]]:
 
 def tuned_cell(document: Results, row: SummaryRow) -> str:
     """The tune values chosen at a summary row's (point, λ): the most frequent over the runs
-    its means are over (the seeds, × the folds under cross-validation: not the holdout fit)."""
+    its means are over (the healthy runs of the seeds, × the folds under cross-validation: not
+    the holdout fit); "–" when no run there trained."""
     key, cv = row.row_key(), validation_kind(document) != "holdout"
     chosen = [
         point_label(run.value("tuned"))
         for run in document.runs
         if run.has("tuned") and run.key().row == key and not (cv and run.key().whole_split)
-    ]
+        and run.value("status") == OK
+    ]  # fmt: skip
     if not chosen:
         return "–"
     top = max(set(chosen), key=lambda value: (chosen.count(value), value))

@@ -21,6 +21,7 @@ import numpy as np
 from wdcli.config import Config
 from wdcli.config.grid import grid_points, point_config
 from wdcli.data import Dataset, standardise, target_scale
+from wdcli.metrics.health import DIVERGED, OK
 from wdcli.models import MODELS, Fit
 
 
@@ -129,12 +130,15 @@ def fit_tuned(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: i
     return fits, seconds + more
 
 
-def choose_candidate(fits: list[Fit], k: int) -> int:
-    """Index of the candidate with the lowest validation loss at λ index k (first on ties;
-    diverged or non-finite candidates are never chosen unless all are)."""
-    scores = []
-    for fit in fits:
-        value = float(fit.metrics["val_loss"][k])
-        bad = not math.isfinite(value) or (fit.diverged is not None and fit.diverged[k])
-        scores.append(math.inf if bad else value)
-    return int(np.argmin(scores))
+def choose_candidate(records: list[dict]) -> int:
+    """Index of the tune candidate to keep, from its run records: the lowest validation loss
+    among the candidates that trained (status ok); failing that, among those that did not
+    diverge; first on ties. A candidate that did not train never beats one that did."""
+
+    def rank(i: int) -> tuple[int, float, int]:
+        status, value = records[i]["status"], records[i].get("val_loss")
+        if status == DIVERGED or value is None:
+            return 2, math.inf, i
+        return (0 if status == OK else 1), value, i
+
+    return min(range(len(records)), key=rank)

@@ -53,16 +53,17 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     for key in unit.keys():
         mine = [i for i, (point, _) in enumerate(variants) if point == key.point]
         k = unit.lambdas.index(key.lam)
-        best = choose_candidate([fits[i] for i in mine], k) if config.tune else 0
-        run = run_record(key, fits[mine[best]], k, seconds, fingerprint, data)
+        records = [run_record(key, fits[i], k, seconds, fingerprint, data) for i in mine]
+        best = choose_candidate(records) if config.tune else 0
+        run = records[best]
         if "curve" in run and configs[mine[best]].model.batch_size == "full":
             run.update(grokking.run_fields(run["curve"]))
         if config.tune:
             run["tuned"] = candidates[best]
             run["tune_trials"] = [
-                {"values": c, "val_loss": _number(fits[i].metrics["val_loss"][k]),
+                {"values": c, "status": trial["status"], "val_loss": trial["val_loss"],
                  "test_loss": _number(fits[i].test_loss[k])}
-                for i, c in zip(mine, candidates, strict=True)
+                for i, c, trial in zip(mine, candidates, records, strict=True)
             ]  # fmt: skip
         runs.append(run)
     return runs
