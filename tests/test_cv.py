@@ -95,6 +95,19 @@ def test_leave_one_out_reproduces_ridgecv():
         assert row["weight_sq_norm_mean"] == pytest.approx(ridge.coef_ @ ridge.coef_, rel=1e-10)
 
 
+def test_seeds_that_drew_the_same_data_repeat_its_leave_one_out_samples():
+    # a fixed dataset.seed gives every seed the same data: 3 seeds counted each sample 3
+    # times, shrank every SE by √3 and moved λ_1se
+    one = _document(_config(validation={"kind": "loo"}))
+    three = _document(_config(validation={"kind": "loo"}, seeds=3))
+    keys = ("test_loss_mean", "test_loss_std", "test_loss_se", "test_loss_paired_se", "n_units")
+    assert [[row[k] for k in keys] for row in three["summary"]] == [
+        [pytest.approx(row[k], rel=1e-13) for k in keys] for row in one["summary"]
+    ]
+    assert three["summary"][0]["n_units"] == 330
+    assert (three["best_lambda"], three["lambda_1se"]) == (one["best_lambda"], one["lambda_1se"])
+
+
 def test_loo_is_refused_for_other_models():
     with pytest.raises(ConfigError) as err:
         validate(

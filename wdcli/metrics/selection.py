@@ -24,7 +24,10 @@ DISTINCT_SE = 2.0  # a λ is measurably worse than λ_min beyond this many paire
 
 
 def unit_losses(runs: list[dict]) -> dict[tuple, float]:
-    """{unit: loss} of one λ's healthy runs; a unit is (seed, fold) or (seed, fold, sample)."""
+    """{unit: loss} of one λ's healthy runs; a unit is (seed, fold), or with leave-one-out a
+    sample of one dataset: (its data fingerprint, sample). Exact leave-one-out depends on the
+    data alone, so seeds that drew the same data (a fixed dataset.seed) repeat its samples
+    rather than add new ones, and counting them again would shrink every SE by √seeds."""
     losses: dict[tuple, float] = {}
     for run in runs:
         if run.get("status", "ok") != "ok" or not _finite(run.get("test_loss")):
@@ -32,7 +35,8 @@ def unit_losses(runs: list[dict]) -> dict[tuple, float]:
         key = RunKey.unit_of(run)
         pointwise = run.get("pointwise_test_loss")
         if pointwise is not None:
-            losses.update({(*key, i): v for i, v in enumerate(pointwise) if _finite(v)})
+            data = run.get("data_fingerprint") or key
+            losses.update({(data, i): v for i, v in enumerate(pointwise) if _finite(v)})
         else:
             losses[key] = run["test_loss"]
     return losses
