@@ -267,6 +267,32 @@ def test_grid_end_notes_suggest_the_extension():
     assert grid_notes([1e-6, 1e300], 1e300)[0].endswith("e.g. stop: 1e+302")  # no overflow
 
 
+def test_an_extension_up_stays_below_the_lambda_decoupled_decay_cannot_train():
+    from wdcli.sweep.run import decay_ceiling
+
+    grid = [0.0, 1.0, 3.0]
+    # lr 0.1: λ ≥ 5 cannot train (lr·2λ ≥ 1); it suggested 30, whose runs were all refused
+    assert grid_notes(grid, 3.0, kind="list", ceiling=5.0) == [
+        "λ_min is the largest λ of the grid (3): the best may lie above it, but decoupled decay "
+        "trains no λ ≥ 5 at this learning rate (lr·2λ < 1); lower model.lr to try larger λ"
+    ]
+    assert grid_notes([0.0, 0.3, 1.0], 1.0, kind="list", ceiling=5.0)[0].endswith(
+        "e.g. add 2.24 to lambdas"  # halfway to 5 on a log scale
+    )
+    assert grid_notes(grid, 3.0, kind="list", ceiling=1e3)[0].endswith("add 30 to lambdas")
+    mlp = {"name": "mlp", "lr": 0.1, "regularization": "decoupled"}
+    config = validate({"name": "x", "dataset": {"name": "friedman1"}, "model": mlp,
+                       "lambdas": [1]}, "<test>")  # fmt: skip
+    assert decay_ceiling(config) == 5.0
+    paper = config.model_copy(update={"model": config.model.model_copy(
+        update={"decay_convention": "paper"})})  # fmt: skip
+    assert decay_ceiling(paper) == 0.5
+    tuned = validate({"name": "x", "dataset": {"name": "friedman1"}, "model": mlp, "lambdas": [1],
+                      "tune": {"model.lr": [0.01, 0.1]}}, "<test>")  # fmt: skip
+    assert decay_ceiling(tuned) == 50.0
+    assert decay_ceiling(_config()) is None  # ridge: the penalty is exact at any λ
+
+
 def test_a_lambda_min_that_predicts_a_constant_is_said():
     # every λ that fit the data did worse on test than the constant predictor at λ = 1
     run = {"lambda": 1.0, "status": "ok", "baseline_loss": 2.3026}

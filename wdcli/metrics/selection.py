@@ -21,6 +21,7 @@ import math
 from wdcli.runkey import RunKey
 
 DISTINCT_SE = 2.0  # a λ is measurably worse than λ_min beyond this many paired SE
+CEILING_ROOM = 2.0  # below this factor between λ_min and the untrainable λ, suggest no larger λ
 
 
 def unit_losses(runs: list[dict]) -> dict[tuple, float]:
@@ -91,10 +92,14 @@ def distinct(row: dict, best: float) -> bool | None:
     return loss - best > DISTINCT_SE * se
 
 
-def grid_notes(lambdas: list[float], lam_min: float | None, kind: str = "grid") -> list[str]:
+def grid_notes(
+    lambdas: list[float], lam_min: float | None, kind: str = "grid", ceiling: float | None = None
+) -> list[str]:
     """Warnings when λ_min sits at an end of the grid, with the extension to try, said as the
     config's `lambdas` is written (`kind`): a {start, stop} grid's key, a value to add to a
-    list, or a grid written out for an `auto` one (which takes no start or stop)."""
+    list, or a grid written out for an `auto` one (which takes no start or stop). `ceiling`
+    is the smallest λ that cannot train (decoupled decay's lr·2λ ≥ 1): an extension up stays
+    below it, and without room there the note says so."""
     positive = sorted(lam for lam in lambdas if lam > 0)
     if lam_min is None or not positive:
         return []
@@ -108,9 +113,18 @@ def grid_notes(lambdas: list[float], lam_min: float | None, kind: str = "grid") 
     else:
         span = 10.0
     if lam_min == high:
+        above = f"λ_min is the largest λ of the grid ({high:.3g}): the best may lie above it"
+        up = high * span
+        if ceiling is not None and up >= ceiling:
+            if ceiling / high < CEILING_ROOM:
+                return [
+                    f"{above}, but decoupled decay trains no λ ≥ {ceiling:.3g} at this "
+                    "learning rate (lr·2λ < 1); lower model.lr to try larger λ"
+                ]
+            up = high * math.sqrt(ceiling / high)  # halfway to the limit, on a log scale
         return [
-            f"λ_min is the largest λ of the grid ({high:.3g}): the best may lie above it; "
-            f"extend the grid up, e.g. {_extended('stop', high * span, low, high, len(positive), kind)}"
+            f"{above}; extend the grid up, e.g. "
+            f"{_extended('stop', up, low, high, len(positive), kind)}"
         ]
     if lam_min == low and 0.0 not in lambdas:
         return [

@@ -364,6 +364,18 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
     return document
 
 
+def decay_ceiling(config: Config) -> float | None:
+    """The smallest λ that decoupled decay cannot train (it multiplies the weights by
+    1 − r·2λ ≤ 0, r = lr or 1 under the paper's convention; with the lr tuned, its smallest
+    candidate), or None without decoupled decay."""
+    model = config.model
+    if getattr(model, "regularization", None) != "decoupled":
+        return None
+    lrs = config.tune.get("model.lr") or [model.lr]  # every run trains at a tuned lr
+    rate = 1.0 if model.decay_convention == "paper" else min(lrs)
+    return 1 / (2 * rate)
+
+
 def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> dict:
     """What the document says about how λ was chosen: validation, spreads, notes."""
     from wdcli.data.folds import is_cv
@@ -379,7 +391,8 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
 
     kind = {LambdaAuto: "auto", list: "list"}.get(type(config.lambdas), "grid")
     constant = constant_best_note(runs, best)  # then no edge of the grid hides a better λ
-    notes = constant or grid_notes([row["lambda"] for row in summary], best, kind)
+    lambdas = [row["lambda"] for row in summary]
+    notes = constant or grid_notes(lambdas, best, kind, decay_ceiling(config))
     notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary)
     notes += still_gaining_note(runs)
     regimes = [row["regime"] for row in summary if row["regime"] is not None]
