@@ -96,6 +96,25 @@ def test_batch_size_takes_an_integer_or_full():
     assert MLPModel(name="mlp", batch_size=64).batch_rows(37) == 37
 
 
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        # each was two lines naming pydantic's validators, or a bare "must be a valid list"
+        ({"eval_every": 0}, "model.eval_every: must be an integer ≥ 1 or 'auto', got 0"),
+        ({"hidden": 0}, "model.hidden: must be a list of layer widths such as [64, 64], got 0"),
+        # eval_points silently won over an eval_every that was set
+        ({"eval_every": 100, "eval_points": 150}, "model: eval_every (100) and eval_points (150): "
+         "set one; eval_points records log-spaced epochs instead of every eval_every-th "
+         "(eval_points: null to use eval_every)"),
+    ],
+)  # fmt: skip
+def test_curve_and_width_settings_fail_in_one_line(model, message):
+    with pytest.raises(ConfigError) as err:
+        validate({"name": "m", "dataset": {"name": "modular"},
+                  "model": {"name": "mlp", **model}, "lambdas": [0]}, "t")  # fmt: skip
+    assert str(err.value) == f"t: {message}"
+
+
 # --------------------------------------------------------------------------- full batch
 
 

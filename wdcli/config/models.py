@@ -111,6 +111,12 @@ class MLPModel(ModelBase):
             raise ValueError(
                 f"warmup_epochs ({self.warmup_epochs}) must be < epochs ({self.epochs})"
             )
+        if self.eval_points is not None and self.eval_every != "auto":
+            raise ValueError(  # one of them sets where the curves are recorded
+                f"eval_every ({self.eval_every}) and eval_points ({self.eval_points}): set one; "
+                "eval_points records log-spaced epochs instead of every eval_every-th "
+                "(eval_points: null to use eval_every)"
+            )
         return self
 
     eval_every: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
@@ -140,14 +146,20 @@ class MLPModel(ModelBase):
         "the whole split.",
     )
 
-    @field_validator("batch_size", mode="before")
+    @field_validator("batch_size", "eval_every", mode="before")
     @classmethod
-    def _batch_size(cls, value):
-        if value == "full" or (
-            isinstance(value, int) and not isinstance(value, bool) and value >= 1
-        ):
+    def _count_or_word(cls, value, info):
+        word = {"batch_size": "full", "eval_every": "auto"}[info.field_name]
+        if value == word or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
             return value
-        raise ValueError(f"must be an integer ≥ 1 or 'full', got {value!r}")
+        raise ValueError(f"must be an integer ≥ 1 or '{word}', got {value!r}")
+
+    @field_validator("hidden", mode="before")
+    @classmethod
+    def _widths(cls, value):
+        if not isinstance(value, list):
+            raise ValueError(f"must be a list of layer widths such as [64, 64], got {value!r}")
+        return value
 
     def batch_rows(self, n_train: int) -> int:
         """Rows per step on n_train training rows: batch_size capped at n_train, or all."""
