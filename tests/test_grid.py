@@ -101,6 +101,12 @@ def test_points_are_the_product_in_written_order(write_config):
             "key of its own; run one sweep per validation)",
         ),
         (
+            # one point: the results carried no points and their title no point
+            ["--set", "grid={dataset.degree: [5]}"],
+            "grid: dataset.degree: one value makes one point, not a grid (its results would "
+            "carry no points); set it under dataset: instead",
+        ),
+        (
             ["--grid", "tolerance=0.05,0.1"],
             "grid.tolerance: not an axis (it changes the verdicts, not what trains)",
         ),

@@ -224,6 +224,17 @@ class Config(Strict):
                 raise ValueError(f"{key}: duplicate value")
         return value
 
+    @field_validator("grid")
+    @classmethod
+    def _more_than_one_point(cls, value):
+        if value and all(len(values) == 1 for values in value.values()):
+            key = next(iter(value))
+            raise ValueError(
+                f"{key}: one value makes one point, not a grid (its results would carry no "
+                f"points); set it under {key.split('.')[0]}: instead"
+            )
+        return value
+
     @field_validator("tune")
     @classmethod
     def _axes_apart(cls, value, info: ValidationInfo):
