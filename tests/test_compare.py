@@ -312,6 +312,24 @@ def test_more_runs_trained_is_better_and_the_verdict_names_the_run_counts(baseli
     assert "test_loss worse at 1 of 4 λ: 0.001 (ok runs 2/2 → 1/2)" in result.stdout
 
 
+def test_other_numbers_of_seeds_compare_the_share_of_runs_that_trained(
+    ridge_config, baseline, tmp_path
+):
+    # 2/2 against 4/4 ok runs was "better" whatever the loss (474 % worse passed the gate)
+    more = tmp_path / "more.json"
+    sweep = ["sweep", str(ridge_config), "-o", str(more), "-q", "--set", "seeds=4"]
+    assert runner.invoke(app, [*sweep, "--set", "dataset.noise=50.0"]).exit_code == 0
+    code, report = _compare(baseline, more, "--common")
+    assert code == 1 and set(_verdicts(report)) == {"worse"}
+    result = runner.invoke(app, ["compare", str(baseline), str(more), "--common"])
+    assert "(ok runs" not in result.stdout.splitlines()[-1]  # the loss is the reason
+    code, report = _compare(more, baseline, "--common")
+    assert code == 0 and "worse" not in _verdicts(report)
+    lost = _edit(baseline, tmp_path, "lost.json", _lose_a_seed)  # 1/2 against 4/4: worse
+    code, report = _compare(more, lost, "--common")
+    assert code == 1 and _verdicts(report)[1] == "worse"
+
+
 def test_an_improvement_fails_only_in_either_direction(baseline, tmp_path):
     better = _edit(
         baseline,

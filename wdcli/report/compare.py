@@ -3,7 +3,8 @@
 Rows match on the run key's (point, λ). Two modes (`direction`):
 - `worse` (the default): a row fails when the candidate's mean metric is beyond
   atol + rtol·|baseline| on the bad side (higher for losses, lower for accuracies), when it is
-  missing or non-finite where the baseline had a number, or when fewer of its runs are `ok`.
+  missing or non-finite where the baseline had a number, or when a smaller share of its runs
+  is `ok`.
 - `either`: a row also fails when it is better beyond the tolerance, when its regime or its
   runs' statuses changed, or when the candidate has a row the baseline lacks; and the whole
   comparison fails when λ_min or λ_1se moved. This is the mode for checking that a change to
@@ -388,15 +389,23 @@ def _row_verdict(row: Row, a, b, runs_a, runs_b, metric, rtol, atol) -> str:
         return "missing"
     if a is None:
         return "new"
-    ok_a, ok_b = (runs_a or Counter())["ok"], (runs_b or Counter())["ok"]
-    if ok_b < ok_a:  # a run that trained before no longer does, whatever the rest's mean says
+    runs_a, runs_b = runs_a or Counter(), runs_b or Counter()
+    # the share of runs that trained, compared exactly (files of other seeds or folds, under
+    # --common, hold other numbers of runs: 5/5 against 10/10 is no change of health)
+    share_a = runs_a["ok"] * sum(runs_b.values())
+    share_b = runs_b["ok"] * sum(runs_a.values())
+    if share_b < share_a:  # a run that trained before no longer does, whatever the mean says
         return "worse"
-    if ok_b > ok_a:  # a run that did not train now does: the means are over other runs
+    if share_b > share_a:  # a run that did not train now does: the means are over other runs
         return "better"
     verdict = _verdict(row.baseline, row.candidate, metric, rtol, atol)
     if verdict != "ok":
         return verdict
-    if row.baseline_regime != row.candidate_regime or runs_a != runs_b:
+    shares_differ = any(
+        runs_a[status] * sum(runs_b.values()) != runs_b[status] * sum(runs_a.values())
+        for status in {*runs_a, *runs_b}
+    )
+    if row.baseline_regime != row.candidate_regime or shares_differ:
         return "changed"
     return "ok"
 
@@ -457,8 +466,18 @@ def _where(rows: list[Row], shown: int = 6, by: bool = False) -> str:
     return ", ".join(row.label + (_by(row) if by else "") for row in rows[:shown]) + more
 
 
+def _share_changed(row: Row) -> bool:
+    """Whether the share of ok runs differs ("5/5" against "10/10" does not)."""
+    if not row.baseline_ok or not row.candidate_ok:
+        return row.baseline_ok != row.candidate_ok
+    (ok_a, all_a), (ok_b, all_b) = (
+        map(int, s.split("/")) for s in (row.baseline_ok, row.candidate_ok)
+    )
+    return ok_a * all_b != ok_b * all_a
+
+
 def _by(row: Row) -> str:
-    if row.baseline_ok != row.candidate_ok:  # the reason, before any change of the mean
+    if _share_changed(row):  # the reason, before any change of the mean
         return f" (ok runs {row.baseline_ok or '–'} → {row.candidate_ok or '–'})"
     if row.delta is None or not row.baseline:
         return "" if row.candidate is not None else " (no value)"
