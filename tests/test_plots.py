@@ -415,3 +415,20 @@ def test_a_requested_lambda_not_in_the_grid_is_drawn_as_the_nearest_with_a_note(
         f"note: {fixture}: λ = 7 is not in its grid; drawing the nearest, {nearest:.3g}"
     )
     assert len(result.stderr.splitlines()) == 2 and out.exists()  # and "wrote …"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1"])
+def test_a_requested_lambda_that_is_no_lambda_is_refused(tmp_path, value):
+    # inf crashed with a traceback (exit 1); nan drew the smallest λ with exit 0
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    out = tmp_path / "c.png"
+    args = ["plot", str(FIXTURES / "mlp_curves.json"), "--curves", "-l", value, "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"--lambda {float(value):g}: must be a λ ≥ 0 (a number, not inf or nan)\n",
+    )
+    assert not out.exists()

@@ -9,6 +9,7 @@ imported inside commands so that `--help` is instant.
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 from contextlib import contextmanager
@@ -596,11 +597,15 @@ def plot(
 
     Example: wdcli plot results/poly-20260101-120000.json -o poly.png
     """
+    from wdcli.errors import WdcliError
     from wdcli.report import plots
     from wdcli.report.table import format_lambda
     from wdcli.store.results import load_results
 
     with _errors():
+        for value in lambdas or []:
+            if not (math.isfinite(value) and value >= 0):
+                raise WdcliError(f"--lambda {value:g}: must be a λ ≥ 0 (a number, not inf or nan)")
         target = plots.output_path(out or results_paths[0].with_suffix(".png"))
         documents = [load_results(path) for path in results_paths]
         for path, document in zip(results_paths, documents, strict=True):
