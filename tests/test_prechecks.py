@@ -360,11 +360,14 @@ def test_resume_refuses_data_that_changed(write_config, tmp_path):
     assert result.exit_code == 2
     assert result.stderr == (
         f"{journal}: was written for other data (fingerprint {before}, the data now give "
-        f"{after}): a data file changed since; restore it, or run without --resume to start anew\n"
+        f"{after}): a data file changed since; restore it, or pass --force instead of --resume to start over\n"
     )
     assert read_journal(journal).header["data_fingerprint"] == before  # left as it was
     _csv(tmp_path / "d.csv")  # restored: the same command continues
     assert run("sweep", str(path), "--out", str(tmp_path / "r.json"), "--resume").exit_code == 0
+    _interrupted(path, tmp_path / "s.json")
+    _csv(tmp_path / "d.csv", shift=1.0)  # what the message says works (it sent users in a loop)
+    assert run("sweep", str(path), "--out", str(tmp_path / "s.json"), "--force").exit_code == 0
 
 
 def test_resume_of_a_journal_without_a_header_fingerprint_checks_its_runs(write_config, tmp_path):
@@ -381,7 +384,7 @@ def test_resume_of_a_journal_without_a_header_fingerprint_checks_its_runs(write_
     assert (result.exit_code, result.stderr) == (
         2,
         f"{destination.journal.path}: was written for other data (the data now give {now}): "
-        "a data file changed since; restore it, or run without --resume to start anew\n",
+        "a data file changed since; restore it, or pass --force instead of --resume to start over\n",
     )
 
 

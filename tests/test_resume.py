@@ -469,6 +469,23 @@ def test_a_signal_before_the_journal_exists_leaves_nothing(ridge_config, tmp_pat
 
 
 @pytest.mark.slow
+def test_a_signal_while_a_resume_starts_names_the_journal_it_keeps(ridge_config, tmp_path):
+    # it said "before any run was recorded", with no command, beside a journal of 4 runs
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    _drive(tmp_path, "second-unit", str(ridge_config), "-o", str(out))
+    result = _drive(tmp_path, "config", str(ridge_config), "-o", str(out), "--resume")
+    assert (result.returncode, result.stderr.splitlines()) == (
+        143,
+        [
+            f"interrupted by SIGTERM before any new run was recorded; {journal} keeps the runs "
+            "so far",
+            f"continue with: wdcli sweep {ridge_config} --resume --out {out}",
+        ],
+    )
+    assert len(read_journal(journal).runs) == 4
+
+
+@pytest.mark.slow
 def test_a_signal_as_the_journal_is_created_still_names_it(ridge_config, tmp_path):
     out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
     result = _drive(tmp_path, "journal-created", str(ridge_config), "-o", str(out))

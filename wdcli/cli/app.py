@@ -292,7 +292,7 @@ def sweep(
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (wdcli.interrupts)
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
-            _interrupted(exc, config_path, overrides or [], destination, force, axes)
+            _interrupted(exc, config_path, overrides or [], destination, force, axes, resume, out)
         except (WriteError, OutOfMemoryError) as exc:  # the journal keeps what is done
             if _state["debug"] or destination is None:
                 raise  # nothing recorded yet: one line, as any input error
@@ -364,12 +364,16 @@ def _health_warning(document: Results) -> None:
         typer.echo(note, err=True)
 
 
-def _resume_command(config_path: Path, overrides, results_path: Path, force: bool, axes=()) -> str:
-    """The command that continues this sweep from its journal (`axes`: --grid/--tune items)."""
+def _resume_command(
+    config_path: Path, overrides, results_path: Path | None, force: bool, axes=()
+) -> str:
+    """The command that continues this sweep from its journal (`axes`: --grid/--tune items;
+    no results path: the newest unfinished sweep of the config, as --resume finds it)."""
     sets = "".join(f" --set {shlex.quote(item)}" for item in overrides or [])
     sets += "".join(f" {option} {shlex.quote(item)}" for option, item in axes)
-    config, out = (shlex.quote(str(path)) for path in (config_path, results_path))
-    return f"wdcli sweep {config}{sets} --resume --out {out}" + (" --force" if force else "")
+    out = f" --out {shlex.quote(str(results_path))}" if results_path else ""
+    config = shlex.quote(str(config_path))
+    return f"wdcli sweep {config}{sets} --resume{out}" + (" --force" if force else "")
 
 
 def _interrupted(
@@ -379,13 +383,22 @@ def _interrupted(
     destination,
     force: bool,
     axes=(),
+    resume: bool = False,
+    out: Path | None = None,
 ):
     """Say what was kept and how to continue, then exit 128 + the signal (130 for Ctrl-C)."""
     from wdcli.interrupts import exit_code
 
     code = exit_code(exc)
     what = "interrupted" if code == 130 else f"interrupted by {exc}"
-    if destination is None:
+    if destination is None and resume:  # stopped while starting to resume: the journal stays
+        from wdcli.store.destination import journal_path
+
+        journal = journal_path(out) if out else None
+        kept = f"; {journal} keeps the runs so far" if journal and journal.exists() else ""
+        again = _resume_command(config_path, overrides, out, force, axes)
+        lines = f"{what} before any new run was recorded{kept}\ncontinue with: {again}"
+    elif destination is None:
         lines = f"{what} before any run was recorded"
     else:
         again = _resume_command(config_path, overrides, destination.results_path, force, axes)

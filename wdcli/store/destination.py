@@ -226,8 +226,8 @@ def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
         shown = f"fingerprint {recorded}, " if recorded else ""
         raise ResultsError(
             f"{journal}: was written for other data ({shown}the data now give "
-            f"{data.combined}): a data file changed since; restore it, or run without --resume "
-            "to start anew"
+            f"{data.combined}): a data file changed since; restore it, or pass --force instead "
+            "of --resume to start over"
         )
 
 
