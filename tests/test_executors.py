@@ -900,3 +900,34 @@ def test_workers_of_another_wdcli_version_are_refused(cluster, monkeypatch):
     assert message.startswith(f"--address {cluster.address}: 2 Dask worker(s) run another wdcli")
     assert message.endswith("this is 0.0.1): their numbers would differ; install the same "
                             "wdcli on every worker")  # fmt: skip
+
+
+def _sigint_state() -> tuple[bool, bool]:
+    """(SIGINT blocked, SIGINT ignored) in the process that runs this."""
+    blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    return blocked, signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_workers_start_deaf_to_ctrl_c_then_ignore_it():
+    """A Ctrl-C to the process group while a worker still imported printed its
+    KeyboardInterrupt traceback (7 of 24 tries): a worker starts with SIGINT blocked, as the
+    thread that spawns it has it inside `_spawning`, then ignores and unblocks it."""
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    from wdcli.executors.processes import ProcessExecutor, _spawning, _start_trackers
+
+    _start_trackers()  # as ProcessExecutor does first (Python 3.11's starts unblock SIGINT)
+    with _spawning():
+        plain = ProcessPoolExecutor(max_workers=1)
+        started = plain.submit(_sigint_state)
+        assert _sigint_state()[0]
+    try:
+        assert started.result(timeout=60) == (True, False)  # blocked from its first instruction
+    finally:
+        plain.shutdown(wait=True)
+    assert not _sigint_state()[0]  # here only delayed
+    executor = ProcessExecutor(1)
+    try:
+        assert executor._pool().submit(_sigint_state).result(timeout=60) == (False, True)
+    finally:
+        executor.close()

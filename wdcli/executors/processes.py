@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from wdcli.executors.common import THREAD_VARIABLES, _capped, _count_loss, cpu_count
 
@@ -20,7 +21,9 @@ def _start_worker(warm: Callable[[], None] | None, parent: int) -> None:
     parent (which stops the workers, with no tracebacks); `warm` (the sweep's: importing the
     model's code) runs while the parent builds the data."""
     _die_with(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C that came while it started: gone
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by `_spawning`
     if warm is not None:
         warm()
 
@@ -76,6 +79,24 @@ def _start_trackers() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+@contextmanager
+def _spawning() -> Iterator[None]:
+    """Block SIGINT in this thread while loky starts the workers and its manager thread
+    (which starts any replacement): they inherit the mask, so a Ctrl-C to the process group
+    while a worker still imports no longer prints its KeyboardInterrupt traceback; the worker
+    then ignores SIGINT and unblocks it (`_start_worker`). Here the signal is only delayed.
+    The resource trackers must be running first (`_start_trackers`): starting one unblocks
+    SIGINT in the calling thread (Python 3.11's multiprocessing)."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process-group Ctrl-C to shield
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _nothing() -> None:
     """A task that makes the pool start its workers."""
 
@@ -98,7 +119,7 @@ class ProcessExecutor:
 
     def start(self) -> None:
         """Start the worker processes now, so that they import while this one prepares."""
-        self._pool().submit(_nothing)
+        self._pool()
 
     def close(self) -> None:
         """Stop the worker processes (killing any still running a unit) and wait until they
@@ -127,13 +148,15 @@ class ProcessExecutor:
         from joblib.externals.loky import get_reusable_executor
 
         _start_trackers()  # before loky starts them itself
-        self._current = get_reusable_executor(
-            max_workers=self.workers,
-            timeout=60,  # idle workers stay a minute, for the next sweep in this process
-            initializer=_start_worker,
-            initargs=(self.warm, os.getpid()),
-            env=dict.fromkeys(THREAD_VARIABLES, str(self.threads)),
-        )
+        with _spawning():
+            self._current = get_reusable_executor(
+                max_workers=self.workers,
+                timeout=60,  # idle workers stay a minute, for the next sweep in this process
+                initializer=_start_worker,
+                initargs=(self.warm, os.getpid()),
+                env=dict.fromkeys(THREAD_VARIABLES, str(self.threads)),
+            )
+            self._current.submit(_nothing)  # the workers start now, inside the block
         return self._current
 
     def run(
