@@ -301,6 +301,21 @@ def test_each_candidate_gets_its_verdict_or_why_it_was_not_compared(baseline, tm
     ]
 
 
+def test_an_unreadable_candidate_is_refused_alone(baseline, tmp_path):
+    # it ended the comparison: the good candidate got no verdict and stdout no JSON
+    torn = tmp_path / "torn.json"
+    torn.write_text(baseline.read_text()[:300])
+    result = runner.invoke(app, ["compare", str(baseline), str(torn), str(baseline), "-f", "json"])
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert [c["candidate"] for c in report["comparisons"]] == [str(baseline)]
+    assert len(report["refused"]) == 1 and report["refused"][0].startswith(
+        f"{torn}: not valid JSON"
+    )
+    broken_baseline = runner.invoke(app, ["compare", str(torn), str(baseline)])
+    assert broken_baseline.exit_code == 2 and broken_baseline.stdout == ""
+
+
 def test_more_runs_trained_is_better_and_the_verdict_names_the_run_counts(baseline, tmp_path):
     # a baseline seed that diverged: the candidate's mean over both seeds was called worse
     # than the baseline's over the one left

@@ -537,19 +537,20 @@ def compare(
     Example: wdcli compare results/reference/poly.json results/poly-20260101-120000.json
     --direction either --rtol 1e-4
     """
+    from wdcli.errors import WdcliError
     from wdcli.report import compare as comparing
     from wdcli.store.results import load_results
 
     with _errors():
         reference = load_results(baseline)
-        documents = {path: load_results(path) for path in candidates}
     results, refused = [], []  # each candidate gets its verdict, or why it was not compared
-    for path, document in documents.items():
-        try:
-            results.append(comparing.compare(reference, document, names=(str(baseline), str(path)),
-                                             metric=metric, rtol=rtol, atol=atol, common=common,
+    for path in candidates:
+        try:  # an unreadable candidate is refused alone: the others still get their verdicts
+            results.append(comparing.compare(reference, load_results(path),
+                                             names=(str(baseline), str(path)), metric=metric,
+                                             rtol=rtol, atol=atol, common=common,
                                              direction=direction.value))  # fmt: skip
-        except comparing.IncomparableError as exc:
+        except WdcliError as exc:  # IncomparableError, or a results file that cannot be read
             refused.append(str(exc))
     with _to_stdout():
         if fmt is CompareFormat.json:
