@@ -193,6 +193,28 @@ def test_resume_with_nothing_to_resume_says_it_starts_afresh(ridge_config, tmp_p
     )
 
 
+def test_resume_of_a_finished_sweep_prints_it_and_passes(ridge_config, tmp_path):
+    # a retry loop run again after success: exit 2, and --force would redo the whole sweep
+    out = tmp_path / "r.json"
+    assert runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "-q"]).exit_code == 0
+    written = out.read_bytes()
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "--resume",
+                                 "-f", "csv"])  # fmt: skip
+    shown = runner.invoke(app, ["show", str(out), "-f", "csv"])
+    assert (result.exit_code, result.stdout) == (0, shown.stdout)
+    assert result.stderr == (
+        f"note: {out} already holds this sweep, finished, on the same data: nothing to resume "
+        "(--force runs it again)\n"
+    )
+    assert out.read_bytes() == written
+    other = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out), "--resume",
+                                "--set", "seeds=3"])  # fmt: skip
+    assert (other.exit_code, other.stderr) == (
+        2,
+        f"{out}: already exists; pass --force to overwrite it or --out another file\n",
+    )
+
+
 @pytest.mark.slow
 def test_resume_finds_the_newest_journal_of_the_config(
     wait_for_runs, write_config, tmp_path, monkeypatch

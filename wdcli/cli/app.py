@@ -246,8 +246,8 @@ def sweep(
     from wdcli.config import load_config
     from wdcli.errors import OutOfMemoryError, WriteError
     from wdcli.interrupts import deferred, stop_on_signals
-    from wdcli.store.destination import open_destination
-    from wdcli.store.results import typed
+    from wdcli.store.destination import AlreadyFinished, open_destination
+    from wdcli.store.results import load_results, typed
     from wdcli.sweep import check_points, check_task, execute, planned_keys, prepare
     from wdcli.sweep.autogrid import resolve_grid
 
@@ -269,15 +269,25 @@ def sweep(
             runner = make_executor(executor.value if executor else None, jobs, address, config)
             if getattr(runner, "note", None) and not quiet:
                 typer.echo(runner.note, err=True)
-            with deferred():  # a journal is never created without the CLI knowing its name
-                destination = open_destination(
-                    config,
-                    out,
-                    resume=resume,
-                    force=force,
-                    data=prepared.data,
-                    planned=planned_keys,
-                )
+            try:
+                with deferred():  # a journal is never created without the CLI knowing its name
+                    destination = open_destination(
+                        config,
+                        out,
+                        resume=resume,
+                        force=force,
+                        data=prepared.data,
+                        planned=planned_keys,
+                    )
+            except AlreadyFinished as finished:  # a retry loop passes --resume every time
+                done = load_results(finished.path)
+                _print_document(done, fmt, chart)
+                if not quiet:
+                    _health_warning(done)
+                    typer.echo(f"note: {finished.path} already holds this sweep, finished, on "
+                               "the same data: nothing to resume (--force runs it again)",
+                               err=True)  # fmt: skip
+                return
             if destination.resumed and not quiet:
                 typer.echo(
                     f"resuming {destination.journal.path}: "

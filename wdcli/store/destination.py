@@ -42,6 +42,25 @@ class Destination:
     resumed: bool = False
 
 
+class AlreadyFinished(Exception):  # noqa: N818 (not an error: the sweep is done)
+    """--resume of a sweep whose results file already holds it, finished, on the same data."""
+
+    def __init__(self, path: Path):
+        super().__init__(str(path))
+        self.path = path
+
+
+def _finished_here(out: Path, config: Config, data: DataPrints | None) -> bool:
+    """Whether `out` is this config's finished results on these data (as far as it says)."""
+    try:
+        document = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(document, dict) or document.get("config_hash") != config.hash():
+        return False
+    return data is None or document.get("data_fingerprint") == data.combined
+
+
 @dataclass(frozen=True)
 class DataPrints:
     """The data's fingerprint (all seeds) and each seed's, as the journal records them."""
@@ -128,6 +147,8 @@ def _open_named(
         raise ResultsError(f"{out.parent}: {what}")
     _check_folder(out.parent)
     if out.exists() and not force:
+        if resume and not journal_path(out).exists() and _finished_here(out, config, data):
+            raise AlreadyFinished(out)
         raise ResultsError(
             f"{out}: already exists; pass --force to overwrite it or --out another file"
         )
