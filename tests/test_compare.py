@@ -565,7 +565,7 @@ def test_rows_match_on_point_and_lambda(tmp_path):
         {"point": {"dataset.n_train": 100}, "lambda": 0.0}
     ]
     text = runner.invoke(app, ["compare", str(base), str(cand), "-d", "either"])
-    assert "test_loss better at 1 of 4 λ: dataset.n_train=100 λ=0 (-50 %)" in text.stdout
+    assert "test_loss better at 1 of 4 (point, λ): dataset.n_train=100 λ=0 (-50 %)" in text.stdout
 
 
 def test_strict_compare_catches_a_test_loss_computed_on_the_training_split(

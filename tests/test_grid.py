@@ -266,6 +266,16 @@ def test_stacked_learning_rates_equal_separate_sweeps_bit_for_bit(write_config, 
             assert a["curve"] == b["curve"] and a["weight_sq_norm"] == b["weight_sq_norm"]
 
 
+def test_a_grid_run_in_another_order_is_the_same_grid(write_config, tmp_path):
+    # "grid differs", exit 2, for the same points, data and numbers
+    _sweep(write_config(DEGREE), tmp_path / "a.json")
+    _sweep(write_config(DEGREE.replace("[1, 4, 12]", "[12, 1, 4]")), tmp_path / "b.json")
+    result = runner.invoke(app, ["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
+                                 "-d", "either"])  # fmt: skip
+    assert result.exit_code == 0, result.stdout
+    assert "at all 12 (point, λ); λ_min, λ_1se" in result.stdout
+
+
 def test_compare_of_grid_results_exits_0_1_and_2(write_config, tmp_path):
     document = _sweep(write_config(DEGREE), tmp_path / "a.json")
     worse, missing = json.loads(json.dumps(document)), json.loads(json.dumps(document))
@@ -279,10 +289,12 @@ def test_compare_of_grid_results_exits_0_1_and_2(write_config, tmp_path):
     assert runner.invoke(app, ["compare", a, a]).exit_code == 0
     result = runner.invoke(app, ["compare", a, str(tmp_path / "worse.json")])
     assert result.exit_code == 1
-    assert "test_loss worse at 1 of 12 λ: dataset.degree=4 λ=1e-06 (+100 %)" in result.stdout
+    assert (
+        "test_loss worse at 1 of 12 (point, λ): dataset.degree=4 λ=1e-06 (+100 %)" in result.stdout
+    )
     result = runner.invoke(app, ["compare", a, str(tmp_path / "missing.json")])
     assert result.exit_code == 1  # a missing point is a difference: its rows are missing
-    assert "row missing at 4 of 12 λ (dataset.degree=12 λ=0," in result.stdout
+    assert "row missing at 4 of 12 (point, λ) (dataset.degree=12 λ=0," in result.stdout
     missing["config"]["grid"]["dataset.degree"] = [1, 4]  # another grid: other experiments
     (tmp_path / "other.json").write_text(json.dumps(missing))
     result = runner.invoke(app, ["compare", a, str(tmp_path / "other.json")])

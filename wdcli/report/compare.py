@@ -194,7 +194,7 @@ def differences(baseline: Results, candidate: Results) -> list[str]:
         )
     for section in ("grid", "validation"):  # more axes, folds: other rows, other numbers
         a, b = _axis(baseline, section), _axis(candidate, section)
-        if a != b:
+        if _unordered(a) != _unordered(b):  # a grid's points, whatever order they ran in
             found.append(f"{section} differs ({_show(a)} vs {_show(b)})")
     grid_a, grid_b = _lambdas(baseline), _lambdas(candidate)
     if grid_a != grid_b:
@@ -216,6 +216,15 @@ def _axis(document: Results, section: str):
     if section == "validation" and isinstance(value, dict) and value.get("kind") == "holdout":
         return None  # the test split, as a version-1 file (without the key) has it
     return value
+
+
+def _unordered(axes):
+    """A grid's axes with each one's values as a set (other values pass through)."""
+    if not isinstance(axes, dict) or not all(isinstance(v, list) for v in axes.values()):
+        return axes
+    return {
+        key: sorted(json.dumps(v, sort_keys=True) for v in values) for key, values in axes.items()
+    }
 
 
 def _value(options: dict, key: str, section: str):
@@ -488,7 +497,8 @@ def headline(result: Comparison) -> str:
     """One line: the verdict of the whole comparison."""
     tolerance = f"rtol {result.rtol:g}" + (f", atol {result.atol:g}" if result.atol else "")
     n, blind = len(result.rows), result.blind
-    at = f"all {n} λ" if not blind else f"the {n - len(blind)} of {n} λ compared"
+    lam = "(point, λ)" if any(row.point for row in result.rows) else "λ"  # a grid's rows
+    at = f"all {n} {lam}" if not blind else f"the {n - len(blind)} of {n} {lam} compared"
     unseen = (
         f"; not compared, as no run trained in either file: λ = {_where(blind)}" if blind else ""
     )
@@ -513,9 +523,9 @@ def headline(result: Comparison) -> str:
         rows = [row for row in result.failing if row.verdict == verdict]
         if rows:
             if verdict in ("worse", "better"):  # and by how much
-                parts.append(f"{words} at {len(rows)} of {n} λ: {_where(rows, by=True)}")
+                parts.append(f"{words} at {len(rows)} of {n} {lam}: {_where(rows, by=True)}")
             else:
-                parts.append(f"{words} at {len(rows)} of {n} λ ({_where(rows)})")
+                parts.append(f"{words} at {len(rows)} of {n} {lam} ({_where(rows)})")
     if result.direction == "either":
         for move in result.moved:
             parts.append(
