@@ -108,6 +108,16 @@ def test_seeds_that_drew_the_same_data_repeat_its_leave_one_out_samples():
     assert (three["best_lambda"], three["lambda_1se"]) == (one["best_lambda"], one["lambda_1se"])
 
 
+def test_a_key_of_another_kind_of_validation_says_to_replace_the_mapping():
+    # `--set validation.kind=loo` on a k-fold config: "validation.folds: unknown key"
+    with pytest.raises(ConfigError) as err:
+        _config(validation={"kind": "loo", "folds": 5})
+    assert str(err.value) == (
+        "<test>: validation.folds: not a key of kind loo (it belongs to kfold); replace the "
+        "whole mapping: validation: {kind: loo}"
+    )
+
+
 def test_loo_is_refused_for_other_models():
     with pytest.raises(ConfigError) as err:
         validate(

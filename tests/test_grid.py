@@ -107,6 +107,12 @@ def test_points_are_the_product_in_written_order(write_config):
             "carry no points); set it under dataset: instead",
         ),
         (
+            # a nested mapping read "grid.model: must be a valid list"
+            ["--set", "grid={model: {solver: [svd, eigh]}}"],
+            "grid.model: axes are dotted keys, each with a list of values: grid: "
+            "{model.solver: [...]}",
+        ),
+        (
             ["--grid", "tolerance=0.05,0.1"],
             "grid.tolerance: not an axis (it changes the verdicts, not what trains)",
         ),

@@ -71,7 +71,7 @@ def _describe(err: dict) -> str:
     field = _join_key(loc) or "config"
     kind = err["type"]
     if kind == "extra_forbidden":
-        return f"{field}: unknown key{_suggest(loc, tag)}"
+        return f"{field}: {_other_kind(loc, tag) or 'unknown key' + _suggest(loc, tag)}"
     if kind == "missing":
         return f"{field}: required key is missing"
     if kind == "union_tag_invalid" and loc == ["validation"]:
@@ -121,7 +121,7 @@ def _suggest(loc: list, tag: str | None) -> str:
             "dataset": DATASET_CONFIGS.get(tag),  # type: ignore[arg-type]
             "model": MODEL_CONFIGS.get(tag),  # type: ignore[arg-type]
             "lambdas": LambdaAuto if tag == "auto" else LambdaGrid,
-            "validation": {"holdout": Holdout, "kfold": KFold, "loo": LeaveOneOut}.get(tag),  # type: ignore[arg-type]
+            "validation": VALIDATIONS.get(tag),  # type: ignore[arg-type]
         }.get(loc[0])
         if len(loc) == 2
         else (Config if len(loc) == 1 else None)
@@ -130,6 +130,27 @@ def _suggest(loc: list, tag: str | None) -> str:
         return ""
     close = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1, cutoff=0.6)  # type: ignore[attr-defined]
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+VALIDATIONS: dict[str, type[Holdout | KFold | LeaveOneOut]] = {
+    "holdout": Holdout,
+    "kfold": KFold,
+    "loo": LeaveOneOut,
+}
+
+
+def _other_kind(loc: list, tag: str | None) -> str:
+    """What is wrong with a key left over from another kind of validation (as
+    `--set validation.kind=loo` on a k-fold config leaves `folds`), or ''."""
+    if len(loc) != 2 or loc[0] != "validation" or tag not in VALIDATIONS:
+        return ""
+    owners = [kind for kind, cls in VALIDATIONS.items() if loc[1] in cls.model_fields]
+    if not owners:
+        return ""
+    return (
+        f"not a key of kind {tag} (it belongs to {' and '.join(owners)}); replace the whole "
+        f"mapping: validation: {{kind: {tag}}}"
+    )
 
 
 def _resolve_paths(config: Config, source: str) -> None:

@@ -206,6 +206,18 @@ class Config(Strict):
             _no_duplicates(value)
         return value
 
+    @field_validator("grid", "tune", mode="before")
+    @classmethod
+    def _dotted(cls, value, info: ValidationInfo):
+        for key, values in value.items() if isinstance(value, dict) else ():
+            if isinstance(values, dict) and values:  # grid: {model: {hidden: …}}
+                inner = next(iter(values))
+                raise ValueError(
+                    f"{key}: axes are dotted keys, each with a list of values: "
+                    f"{info.field_name}: {{{key}.{inner}: [...]}}"
+                )
+        return value
+
     @field_validator("grid", "tune")
     @classmethod
     def _axes(cls, value):
