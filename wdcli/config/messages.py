@@ -128,7 +128,7 @@ def _suggest(loc: list, tag: str | None) -> str:
     )
     if section is None:
         return ""
-    close = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1, cutoff=0.6)  # type: ignore[attr-defined]
+    close = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
