@@ -106,6 +106,7 @@ def test_points_are_the_product_in_written_order(write_config):
             "grid: dataset.degree: one value makes one point, not a grid (its results would "
             "carry no points); set it under dataset: instead",
         ),
+        (["--grid", "dataset.n_train=20,20.0"], "grid: dataset.n_train: duplicate value"),
         (
             # a nested mapping read "grid.model: must be a valid list"
             ["--set", "grid={model: {solver: [svd, eigh]}}"],
