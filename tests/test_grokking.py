@@ -218,6 +218,13 @@ def test_table_columns_steps_delay_and_not_within():
     assert headers[-5:-2] == ["step train acc ≥ 99 %", "step test acc ≥ 99 %", "delay"]
     assert body[0][-5:-2] == ["300", "not within 2000", "–"]
     assert body[1][-5:-2] == ["400", "1700", "1300"]
+    # a λ whose runs were refused before training (lr·2λ ≥ 1) did not fail to reach anything
+    never = [{"train_acc_99_step": None, "test_acc_99_step": None, "grok_delay": None}]
+    rows.append(_row(30.0, never))
+    rows[-1].update(n_diverged=1, regime=None)
+    headers, body = report.rows(_document(rows))
+    at = headers.index("step train acc ≥ 99 %")
+    assert body[2][at : at + 3] == ["–", "–", "–"] and body[2][at + 3] == "1/1 diverged"
     assert "every 100 of 2000" in report.caption(_document(rows))
     assert "step test acc ≥ 99 %" in report.markdown(_document(rows))
 

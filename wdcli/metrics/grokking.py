@@ -64,10 +64,11 @@ def applies(document: Results) -> bool:
 
 
 def cell(row: SummaryRow, key: str, steps: int | None) -> str:
-    """A table cell: '1200', '1200 ± 310', '1200 (2 of 3)', or 'not within 20000'."""
+    """A table cell: '1200', '1200 ± 310', '1200 (2 of 3)', 'not within 20000', or '–'
+    where no run trained (a λ refused before training did not fail to reach anything)."""
     mean, reached, runs = row.stat(key), row.value(f"n_{key}") or 0, _runs(row)
     if mean is None:
-        if key == "grok_delay":
+        if key == "grok_delay" or runs == 0:
             return "–"
         return f"not within {steps}" if steps is not None else "not reached"
     text = f"{mean:.0f}"
