@@ -218,6 +218,20 @@ def test_jobs_32_from_the_cli_says_what_it_uses(write_config, tmp_path):
             ("dask", None, "127.0.0.1"),
             "--address: missing port number in address '127.0.0.1'; expected e.g. tcp://host:8786",
         ),
+        (  # it said "something answers there, but not as a Dask scheduler"
+            ("dask", None, "http://127.0.0.1:8787"),
+            "--address http://127.0.0.1:8787: http:// is the dashboard's; a Dask scheduler's "
+            "address is tcp://host:8786",
+        ),
+        (  # it waited for a scheduler to answer on no port at all
+            ("dask", None, "tcp://127.0.0.1:99999"),
+            "--address: port 99999 is not a port (1–65535); expected e.g. tcp://host:8786",
+        ),
+        (
+            ("dask", None, "foo://127.0.0.1:8786"),
+            "--address foo://127.0.0.1:8786: unknown scheme foo://; a Dask scheduler's address "
+            "is tcp://host:8786 (or tls://, ws://, wss://)",
+        ),
     ],
 )
 def test_wrong_flags_are_one_line_errors(args, message):

@@ -167,8 +167,23 @@ def _connect(distributed, address: str, timeout: float):
     connection gets a wall-clock limit of its own (a thread that is left behind if need be)."""
     from distributed.comm.addressing import parse_address, parse_host_port
 
+    scheme = address.partition("://")[0] if "://" in address else ""
+    if scheme in ("http", "https"):  # the dashboard's URL, as a browser shows it
+        raise ExecutorError(
+            f"--address {address}: {scheme}:// is the dashboard's; a Dask scheduler's address "
+            "is tcp://host:8786"
+        )
+    from distributed.comm.registry import backends
+
+    if scheme and scheme not in backends:
+        raise ExecutorError(
+            f"--address {address}: unknown scheme {scheme}://; a Dask scheduler's address is "
+            "tcp://host:8786 (or tls://, ws://, wss://)"
+        )
     try:
-        parse_host_port(parse_address(address)[1])
+        _, port = parse_host_port(parse_address(address)[1])
+        if port is not None and not 0 < port < 65536:
+            raise ValueError(f"port {port} is not a port (1–65535)")
     except ValueError as exc:
         raise ExecutorError(f"--address: {exc}; expected e.g. tcp://host:8786") from None
     outcome: dict = {}
