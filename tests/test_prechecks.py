@@ -233,6 +233,33 @@ def test_running_out_of_memory_while_training_is_one_line_and_keeps_the_journal(
     assert not journal.exists()
 
 
+def test_an_executor_lost_mid_sweep_prints_the_command_that_resumes(
+    write_config, tmp_path, monkeypatch
+):
+    # a lost scheduler said "continue with --resume", without the command every other stop gives
+    import wdcli.sweep.run
+    from wdcli.errors import ExecutorError
+
+    real = wdcli.sweep.run.run_unit
+
+    def scheduler_lost(config, unit, data=None):
+        if unit.seed == 1:
+            raise ExecutorError("--address tcp://10.0.0.5:8786: lost the Dask scheduler")
+        return real(config, unit, data)
+
+    monkeypatch.setattr(wdcli.sweep.run, "run_unit", scheduler_lost)
+    path, out = write_config(CONFIG), tmp_path / "r.json"
+    journal = tmp_path / "r.journal.jsonl"
+    result = run("sweep", str(path), "--out", str(out), "-e", "serial", "-q")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "--address tcp://10.0.0.5:8786: lost the Dask scheduler\n"
+        f"finished runs are in {journal}; continue with: wdcli sweep {path} --executor serial "
+        f"--resume --out {out}\n",
+    )
+    assert [r["seed"] for r in read_journal(journal).runs] == [0, 0, 0]
+
+
 def test_log_spaced_curves_need_memory_for_their_points_only(write_config, monkeypatch):
     monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
     path = write_config(CONFIG)

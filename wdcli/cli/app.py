@@ -244,7 +244,7 @@ def sweep(
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
     from wdcli.config import load_config
-    from wdcli.errors import OutOfMemoryError, WriteError
+    from wdcli.errors import ExecutorError, OutOfMemoryError, WriteError
     from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.store.destination import AlreadyFinished, open_destination
     from wdcli.store.results import load_results, typed
@@ -303,7 +303,7 @@ def sweep(
             if runner is not None:
                 runner.close()  # the workers are gone before the command says it stopped
             _interrupted(exc, config_path, overrides or [], destination, force, axes, resume, out)
-        except (WriteError, OutOfMemoryError) as exc:  # the journal keeps what is done
+        except (WriteError, OutOfMemoryError, ExecutorError) as exc:  # the journal keeps its runs
             if _state["debug"] or destination is None:
                 raise  # nothing recorded yet: one line, as any input error
             again = _resume_command(config_path, overrides, destination.results_path, force, axes)

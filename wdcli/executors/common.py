@@ -45,8 +45,7 @@ def _count_loss(lost: Counter, unit, exc: BaseException | None, where: str) -> N
         reason = f" ({_first_line(exc)})" if exc is not None else ""
         raise ExecutorError(
             f"a unit (seed {unit.seed}, fold {unit.fold}, {len(unit.lambdas)} λ) was lost {lost[unit]} times with "
-            f"its {where}{reason}; the runs finished so far are in the journal, continue with "
-            "--resume once the cause is fixed (out of memory? fewer --jobs)"
+            f"its {where}{reason}; resume once the cause is fixed (out of memory? fewer --jobs)"
         )
 
 

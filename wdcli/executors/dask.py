@@ -87,10 +87,7 @@ class DaskExecutor:
 
         def submit(unit) -> None:
             if client.status != "running":  # the scheduler went away: its futures were cancelled
-                raise ExecutorError(
-                    f"--address {self.address}: lost the Dask scheduler; the runs finished so "
-                    "far are in the journal, continue with --resume"
-                )
+                raise ExecutorError(f"--address {self.address}: lost the Dask scheduler")
             built = None
             if unit.data_key not in data:  # built here once, sent to the workers that need it
                 built = load(config, unit)
@@ -139,15 +136,13 @@ class DaskExecutor:
                 if attempt == MAX_ATTEMPTS:
                     raise ExecutorError(
                         f"--address {self.address}: cannot send data to the Dask workers "
-                        f"({_first_line(exc)}); the runs finished so far are in the journal, "
-                        "continue with --resume"
+                        f"({_first_line(exc)})"
                     ) from None
                 time.sleep(0.2 * attempt)
             except Exception as exc:  # e.g. a worker that joined later cannot import wdcli
                 raise ExecutorError(
                     f"--address {self.address}: cannot send data to the Dask workers "
-                    f"({_first_line(exc)}); install the same wdcli on every worker; the runs "
-                    "finished so far are in the journal, continue with --resume"
+                    f"({_first_line(exc)}); install the same wdcli on every worker"
                 ) from None
         raise AssertionError("unreachable")
 
