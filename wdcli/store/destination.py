@@ -154,10 +154,10 @@ def _open_named(
         )
     journal = journal_path(out)
     if journal.exists():
-        if resume:
+        if resume and not _torn_at_birth(journal):
             return _resume(config, journal, overwrite=force, data=data, planned=planned)
         ensure_free(journal)
-        if not force:
+        if not force and not resume:
             raise ResultsError(
                 f"{journal}: an unfinished sweep is recorded there; pass --resume to continue "
                 "it or --force to start over"
@@ -286,6 +286,16 @@ def _same_data(journal: Path, number: int, run: dict, prints: dict) -> None:
             f"for seed {run['seed']}: runs of another sweep's data? Run without --resume, or "
             "with --force to start over"
         )
+
+
+def _torn_at_birth(journal: Path) -> bool:
+    """Whether a crash cut the journal while its header was written (empty, or a first line
+    without its end): no run was recorded, so there is nothing to resume."""
+    try:
+        with open(journal, "rb") as handle:
+            return not handle.readline().endswith(b"\n")
+    except OSError:
+        return False  # unreadable: resuming says why
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:
