@@ -150,8 +150,9 @@ LOCATION = ("path", "test_path")  # where a file is read from: the fingerprint s
 def unlike(baseline: Results, candidate: Results) -> list[str]:
     """What makes the two files' metrics mean different things (never compared)."""
     found = []
-    if None not in (baseline.task, candidate.task) and baseline.task != candidate.task:
-        found.append(f"task differs ({baseline.task} vs {candidate.task}): other losses")
+    tasks = [_task(document) for document in (baseline, candidate)]
+    if None not in tasks and tasks[0] != tasks[1]:
+        found.append(f"task differs ({tasks[0]} vs {tasks[1]}): other losses")
     kinds = [_validation_kind(document) for document in (baseline, candidate)]
     if kinds[0] != kinds[1]:
         found.append(
@@ -159,6 +160,17 @@ def unlike(baseline: Results, candidate: Results) -> list[str]:
             "test-split loss"
         )
     return found
+
+
+def _task(document: Results) -> str | None:
+    """The file's task, or, in a file without one, its model's only task (None for an mlp:
+    it learns either)."""
+    if document.task is not None:
+        return document.task
+    from wdcli.models import MODELS
+
+    spec = MODELS.get(document.config.model.name)
+    return spec.tasks[0] if spec is not None and len(spec.tasks) == 1 else None
 
 
 def _validation_kind(document: Results) -> str:
