@@ -321,6 +321,32 @@ def test_too_few_epochs_is_not_converged_and_enough_is():
     assert not long.not_converged.any()
 
 
+def test_above_constant_boundaries():
+    # the constant predictor has J = the baseline at any λ: a minimiser of J is below it
+    assert health.above_constant([1.25, up(1.25, 2)], 1.0, [1.0, 1.0], False).tolist() == [
+        False,
+        True,
+    ]
+    # decoupled decay descends another objective for λ > 0 (J may rise there); not at λ = 0
+    assert health.above_constant([9.0, 9.0], 1.0, [0.0, 1.0], True).tolist() == [True, False]
+    assert health.above_constant([np.nan], 1.0, [1.0], False).tolist() == [False]
+
+
+def test_a_run_far_above_the_constant_predictor_is_not_converged_however_flat_its_end():
+    # 3000 features, 100 rows, adam at lr 3e-4 for 30 epochs, λ = 10: J ends at 8.4 × the
+    # baseline while its last tenth brings 2.6 % of its decrease, under the 5 % rule; it was
+    # `ok`, `good` and λ_min (a run at 670 × the baseline was, on a user's wide CSV)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 3000))
+    y = X[:, :5].sum(1) + rng.standard_normal(150)
+    data = Dataset(X[:100], y[:100], X[100:], y[100:], REGRESSION)
+    opts = options(hidden=[16], lr=3e-4, epochs=30, batch_size=32)
+    fit = fit_mlp(data, np.array([10.0]), 0, opts)
+    objective = fit.train_loss + 10.0 * fit.weight_sq_norm
+    assert objective[0] > 1.25 * health.baseline_loss(data.y_train, False)
+    assert fit.metrics["late_decrease"][0] < 0.05 and fit.not_converged[0]
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "step"])
 def test_a_schedule_that_anneals_the_rate_does_not_hide_a_run_still_falling(schedule):
     # sgd at lr 0.003 for 30 epochs is far from trained; the schedule leaves its last tenth

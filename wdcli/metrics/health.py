@@ -22,6 +22,9 @@ Every run gets one status (the first that applies, in this order):
                    schedule: `late_epoch`) brought more than STILL_FALLING of its
                    whole decrease, and either more than FLAT × J or the whole decrease was
                    below UNTRAINED × J(0) (it barely moved, steadily: an lr far too small);
+                   or J ended above (1 + ABOVE_CONSTANT) × the baseline (`above_constant`):
+                   the constant predictor (weights 0) has J = the baseline at every λ, so
+                   such a run is far from any minimum of J, however good its data loss;
                    or a solver ended above its gradient tolerance. (A run whose last tenth
                    alone fell by LATE_FALL × the baseline stays `ok`, with a note:
                    `late_fall`.)
@@ -51,6 +54,8 @@ STILL_FALLING = 0.05  # ... brought more than 5 % of the objective's whole decre
 FLAT = 1e-3  # ... and more than 0.1 % of its final value ...
 UNTRAINED = 1e-2  # ... or a whole decrease below 1 % of its start
 LATE_FALL = 0.01  # a note: the last tenth alone fell by 1 % of the baseline
+ABOVE_CONSTANT = 0.25  # not_converged: J ended above 1.25 × the baseline (a run at 670 × was
+# `ok` and λ_min: 40 epochs at lr 1e-4 on 20 000 features, λ = 10)
 _ROUNDING = 1e-12  # no_fit ignores an excess below this fraction of mean(y²) (or of 1 nat)
 
 
@@ -178,6 +183,19 @@ def relapsed(
     objective, lowest = np.asarray(objective, np.float64), np.asarray(lowest, np.float64)
     with np.errstate(invalid="ignore"):
         return descends_j(lambdas, decoupled) & (objective - lowest > RELAPSE * baseline)
+
+
+def above_constant(
+    objective: np.ndarray, baseline: float, lambdas: np.ndarray, decoupled: bool
+) -> np.ndarray:
+    """Runs whose objective J = L_data + λ·Σw² ended above (1 + ABOVE_CONSTANT) × the
+    baseline, among those whose optimiser descends J (`descends_j`). The constant predictor
+    (every weight 0, the biases at the mean or the class frequencies) has J = the baseline at
+    any λ, so a minimiser of J is below it: such a run is far from one, its penalty alone
+    larger than the whole J it could have, however well it fits its training data."""
+    objective = np.asarray(objective, np.float64)
+    with np.errstate(invalid="ignore"):
+        return descends_j(lambdas, decoupled) & (objective > (1 + ABOVE_CONSTANT) * baseline)
 
 
 def decay_flips(lambdas, lrs, paper) -> np.ndarray:

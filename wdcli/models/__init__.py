@@ -123,7 +123,10 @@ MODELS: dict[str, ModelSpec] = {
         "small numpy MLP, all λ trained as one stacked model",
         stackable=("lr",),
         reports_progress=True,
-        meanings={"not_converged": "training loss still falling at the end"},
+        meanings={
+            "not_converged": "training objective still falling at the end, or ended above the "
+            "constant predictor's"
+        },
         knobs={
             "diverged": "lower model.lr",
             "no_fit": "raise model.epochs or model.lr",

@@ -163,14 +163,13 @@ def unlike(baseline: Results, candidate: Results) -> list[str]:
 
 
 def _task(document: Results) -> str | None:
-    """The file's task, or, in a file without one, its model's only task (None for an mlp:
-    it learns either)."""
+    """The file's task, or, in a file without one, what its rows say: classifiers report an
+    accuracy (None for a file with no rows)."""
     if document.task is not None:
         return document.task
-    from wdcli.models import MODELS
-
-    spec = MODELS.get(document.config.model.name)
-    return spec.tasks[0] if spec is not None and len(spec.tasks) == 1 else None
+    if not document.summary:
+        return None
+    return "classification" if "test_accuracy" in metric_names(document) else "regression"
 
 
 def _validation_kind(document: Results) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
-from wdcli.metrics.health import OK, UNHEALTHY, decay_flips
+from wdcli.metrics.health import ABOVE_CONSTANT, OK, UNHEALTHY, decay_flips
 from wdcli.metrics.summary import no_verdict
 from wdcli.records import Results, Run, SummaryRow
 from wdcli.runkey import point_label, point_text
@@ -548,7 +548,10 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
                     f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
         elif not any(decoupled) and all(r.lambda_ * (setting(r, lr_key) or 0) >= 1 for r in runs):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
-    if status == "not_converged" and lr_key and any(_bounced(run) for run in runs):
+    if status == "not_converged" and lr_key and any(_above_constant(run) for run in runs):
+        knob = (f"raise model.epochs or model.{lr_key} (J = data loss + λ·Σw² ended above the "
+                "constant predictor's: far from its minimum)")  # fmt: skip
+    elif status == "not_converged" and lr_key and any(_bounced(run) for run in runs):
         knob = (f"lower model.{lr_key} (a training loss ended well above its lowest: the steps "
                 f"are too large) or raise model.epochs")  # fmt: skip
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
@@ -567,6 +570,15 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
             f" of {' and '.join(points)}" if len(points) <= 2 else f" of {len(points)} grid points"
         )
     return f"{len(lambdas)} {status} ({meaning}) at λ = {at}: {knob}"
+
+
+def _above_constant(run: Run) -> bool:
+    """Whether a run's objective ended above the constant predictor's (health.above_constant,
+    from the numbers of its record)."""
+    objective, baseline = run.value("objective"), run.value("baseline_loss")
+    if not isinstance(objective, (int, float)) or not isinstance(baseline, (int, float)):
+        return False
+    return objective > (1 + ABOVE_CONSTANT) * baseline
 
 
 def _bounced(run: Run) -> bool:
