@@ -129,7 +129,6 @@ class _Problem:
         self.m = self.Q.shape[1]
         self.p = self.m * self.q  # parameters per λ
         self.pairs_m = np.triu_indices(self.m)
-        self.pairs_q = np.triu_indices(self.q)
         a, b = self.pairs_m
         self.QQ = (self.Q[:, a] * self.Q[:, b]).T  # (pairs, C'): Q_ca·Q_cb
         # the dense Hessians' partition: larger chunks, as their GEMM is what costs there
@@ -145,6 +144,12 @@ class _Problem:
         for start in range(0, self.n, rows):
             stop = start + rows
             yield start, self.X1[start:stop], self.y[start:stop]
+
+    @functools.cached_property
+    def pairs_q(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (i ≤ j) index pairs of q: for the dense Hessians alone (at d = 20 000 they
+        took 3.2 GB, built for every solver)."""
+        return np.triu_indices(self.q)
 
     def outer(self, start: int, Xc: np.ndarray) -> np.ndarray:
         """Packed outer products: row r holds x̃_ri·x̃_rj for i ≤ j, (rows, q(q+1)/2)."""
@@ -432,7 +437,7 @@ class _Curvature:
             Hv += V.reshape(c * K, len(Xc)) @ Xc
         return problem.reduce(Hv.reshape(c, K, q).transpose(1, 0, 2)) / problem.n
 
-    def kronecker(self, shift: np.ndarray) -> Product:
+    def kronecker(self, shift: np.ndarray, thin: bool | None = None) -> Product:
         """A preconditioner: v ↦ (A ⊗ B + 2·shift)⁻¹·v per λ, as a function of (R, live).
 
         ∇²J's data part is (1/n)·Σᵢ Sᵢ ⊗ x̃ᵢx̃ᵢᵀ. With A = (1/n)·Σᵢ Sᵢ (m × m, in η's
@@ -441,15 +446,16 @@ class _Curvature:
         it captures what Jacobi misses, the correlation of the features among the samples that
         still carry curvature. Its inverse plus a multiple of I comes from the eigenvectors of
         A and B: (U ⊗ V)·diag(1/(aᵢ·bⱼ + 2·shift))·(U ⊗ V)ᵀ.
+
+        With more columns than rows (`thin`, by default q > n) B has rank ≤ n: its r = n
+        eigenpairs come from a thin SVD of √w·X̃ (n × q), and its null space gets 1/(2·shift),
+        as the q × q eigendecomposition gives it. That eigendecomposition, O(q³) at every
+        Newton step, took minutes a step at d = 4 000 and ignored Ctrl-C meanwhile.
         """
         problem = self.problem
-        K, n, q = len(shift), problem.n, problem.q
-        B = np.zeros((K, q, q))
-        rows = _rows(K * q)
-        for start in range(0, n, rows):
-            Xc = problem.X1[start : start + rows]
-            B += (Xc.T * self.weight[:, None, start : start + rows]) @ Xc
-        B /= np.maximum(self.weight.sum(axis=1), np.finfo(float).tiny)[:, None, None]
+        n, q = problem.n, problem.q
+        thin = q > n if thin is None else thin
+        b, V = self._features_thin() if thin else self._features()
         if problem.binary:
             A = self.weight.sum(axis=1)[:, None, None] / n
         else:
@@ -460,17 +466,40 @@ class _Curvature:
             full[:, np.arange(problem.n_classes), np.arange(problem.n_classes)] += delta.sum(axis=2)
             A = problem.Q.T @ full @ problem.Q / n
         a, U = np.linalg.eigh(A)
-        b, V = np.linalg.eigh(B)
         scale = np.maximum(a, 0)[:, :, None] * np.maximum(b, 0)[:, None, :]
         scale += 2 * shift[:, None, None]
         Ut, Vt = U.transpose(0, 2, 1), V.transpose(0, 2, 1)
 
         def apply(R: np.ndarray, live: np.ndarray) -> np.ndarray:
-            T = Ut[live] @ R @ V[live]
-            T /= scale[live]
-            return U[live] @ T @ Vt[live]
+            T = Ut[live] @ R
+            inside = T @ V[live]  # the part in B's eigenvectors (all of it unless thin)
+            result = U[live] @ (inside / scale[live]) @ Vt[live]
+            if thin:  # B's null space: eigenvalue 0, so 1/(2·shift)
+                result += U[live] @ ((T - inside @ Vt[live]) / (2 * shift[live, None, None]))
+            return result
 
         return apply
+
+    def _features(self) -> tuple[np.ndarray, np.ndarray]:
+        """B's eigenpairs (K, q), (K, q, q): B = Σᵢ wᵢ·x̃ᵢx̃ᵢᵀ / Σᵢ wᵢ, built q × q."""
+        problem = self.problem
+        K, q = self.weight.shape[0], problem.q
+        B = np.zeros((K, q, q))
+        rows = _rows(K * q)
+        for start in range(0, problem.n, rows):
+            Xc = problem.X1[start : start + rows]
+            B += (Xc.T * self.weight[:, None, start : start + rows]) @ Xc
+        B /= np.maximum(self.weight.sum(axis=1), np.finfo(float).tiny)[:, None, None]
+        return np.linalg.eigh(B)
+
+    def _features_thin(self) -> tuple[np.ndarray, np.ndarray]:
+        """B's eigenpairs of its row space (K, r), (K, q, r), r = min(n, q), from the thin SVD
+        of √w·X̃: B = Vᵀ·diag(s²)·V / Σᵢ wᵢ."""
+        X1, weight = self.problem.X1, np.maximum(self.weight, 0)
+        total = np.maximum(weight.sum(axis=1), np.finfo(float).tiny)
+        pairs = [np.linalg.svd(np.sqrt(w)[:, None] * X1, full_matrices=False)[1:] for w in weight]
+        b = np.stack([s**2 for s, _ in pairs]) / total[:, None]
+        return b, np.stack([Vt.T for _, Vt in pairs])
 
 
 def _batched_pcg(
