@@ -513,6 +513,21 @@ def test_an_impute_that_fails_for_a_seed_past_the_first_32_is_refused_before_the
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
 
 
+def test_a_note_names_a_few_values_and_counts_the_rest(tmp_path):
+    # a zip-code column put 153 quoted values on one line (25 000 class names: 589 KB)
+    train = "".join(f"{i % 5},north,{i % 5}\n" for i in range(30))
+    test = "".join(f"{i % 5},z{i:02d},{i % 5}\n" for i in range(20))
+    (tmp_path / "d.csv").write_text("x,region,y\n" + train)
+    (tmp_path / "t.csv").write_text("x,region,y\n" + test)
+    config = _write_config(tmp_path, ", test_path: t.csv, categorical: [region]")
+    result = run("validate", str(config))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0].startswith(
+        "note: category values in the test split but in no training row (column 'region': "
+        "'z00', 'z01', 'z02', 'z03', 'z04', 'z05', 'z06', 'z07' and 12 more; seed 0): "
+    )
+
+
 def test_a_category_only_the_test_split_holds_gets_a_note(tmp_path):
     # it was one-hot encoded as zeros without a word (test loss 1.52 against about 0.5)
     train = "".join(f"{i % 5},{'north' if i % 2 else 'south'},{i % 5 + i % 2}\n" for i in range(30))

@@ -40,12 +40,18 @@ class Shape:
 
 
 def newton_memory(options: Any, shape: Shape, K: int, workers: int, runs: int) -> dict:
-    """Weights and (capped) Hessians of K λ: logistic regression's batched Newton."""
-    p = (shape.d + 1) * max(1, shape.outputs)
+    """Logistic regression's batched Newton over K λ: weights, gradients and L-BFGS's ten
+    pairs of steps (26 p each), the (capped) dense Hessians, and the per-sample curvature of
+    the Hessian-free products for one λ (two arrays of classes × rows with softmax, one
+    binary), as Newton-CG takes over λ = 0 alone when L-BFGS converges the others."""
+    outputs = max(1, shape.outputs)
+    p = (shape.d + 1) * outputs
+    per_sample = (2 * outputs if outputs > 1 else 1) * shape.n_train + shape.n_train
+    classes = f", {outputs} classes × {shape.n_train} rows" if outputs > 1 else ""
     return {
         "lambdas": (
-            workers * FLOAT * (6 * K * p + min(K * p * p, 2**24) + 2**22),
-            f"{K} λ's weights and Hessians",
+            workers * FLOAT * (26 * K * p + min(K * p * p, 2**24) + per_sample + 2**22),
+            f"{K} λ's weights, Hessians and per-sample curvature{classes}",
         )
     }
 

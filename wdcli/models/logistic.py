@@ -128,11 +128,7 @@ class _Problem:
         self.Q = np.ones((1, 1)) if self.binary else helmert(n_classes).T  # (C', m)
         self.m = self.Q.shape[1]
         self.p = self.m * self.q  # parameters per λ
-        self.pairs_m = np.triu_indices(self.m)
-        a, b = self.pairs_m
-        self.QQ = (self.Q[:, a] * self.Q[:, b]).T  # (pairs, C'): Q_ca·Q_cb
-        # the dense Hessians' partition: larger chunks, as their GEMM is what costs there
-        self.rows = max(_MIN_ROWS, _HESSIAN_CHUNK_ELEMENTS // max(K * len(a), 1))
+        self.K = K
         self._outer: dict[
             int, np.ndarray
         ] = {}  # packed outer products x̃ x̃ᵀ per chunk, kept when they fit
@@ -145,10 +141,28 @@ class _Problem:
             stop = start + rows
             yield start, self.X1[start:stop], self.y[start:stop]
 
+    # What the dense Hessians alone use, built when they are: at 4 000 classes QQ alone would
+    # take 238 GiB, and at d = 20 000 pairs_q 3.2 GB, whatever the solver.
+
+    @functools.cached_property
+    def pairs_m(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (a ≤ b) index pairs of m."""
+        return np.triu_indices(self.m)
+
+    @functools.cached_property
+    def QQ(self) -> np.ndarray:  # noqa: N802 (Q·Q, as the docs write it)
+        """(pairs_m, C'): Q_ca·Q_cb."""
+        a, b = self.pairs_m
+        return (self.Q[:, a] * self.Q[:, b]).T
+
+    @functools.cached_property
+    def rows(self) -> int:
+        """The dense Hessians' partition: larger chunks, as their GEMM is what costs there."""
+        return max(_MIN_ROWS, _HESSIAN_CHUNK_ELEMENTS // max(self.K * len(self.pairs_m[0]), 1))
+
     @functools.cached_property
     def pairs_q(self) -> tuple[np.ndarray, np.ndarray]:
-        """The (i ≤ j) index pairs of q: for the dense Hessians alone (at d = 20 000 they
-        took 3.2 GB, built for every solver)."""
+        """The (i ≤ j) index pairs of q."""
         return np.triu_indices(self.q)
 
     def outer(self, start: int, Xc: np.ndarray) -> np.ndarray:

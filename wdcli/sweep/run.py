@@ -151,8 +151,15 @@ def _unseen_categories_note(config: Config, seeds: list[int]) -> str | None:
     return None
 
 
+MAX_SHOWN = 8  # values a note names; the rest it counts (25 000 class names made one line)
+
+
 def _quoted(names) -> str:
-    return ", ".join(f"'{name}'" for name in sorted(names))
+    """'a', 'b', 'c' (sorted), the first MAX_SHOWN and how many more."""
+    names = sorted(names)
+    shown = ", ".join(f"'{name}'" for name in names[:MAX_SHOWN])
+    more = len(names) - MAX_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 MAX_CODES = 10  # a CSV target of at most this many whole numbers may be class codes
