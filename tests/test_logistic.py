@@ -373,3 +373,17 @@ def test_the_solver_runs_blas_on_one_thread(monkeypatch):
     X, y = _data(3, seed=11)
     solve_logistic(X, y, 3, LAMBDAS)
     assert seen and all(threads == {1} for threads in seen)
+
+
+def test_the_memory_estimate_counts_the_per_sample_curvature():
+    # 4 000 classes on 45 000 training rows: Newton-CG's two (classes × rows) arrays of one λ
+    # are 2.9 GB, which the estimate left out (the sweep then ran out of memory)
+    from wdcli.models.costs import Shape, newton_memory
+
+    n, classes, d, K = 45_000, 4_000, 5, 7
+    p = (d + 1) * classes
+    ((nbytes, what),) = newton_memory(None, Shape(n, 15_000, d, classes), K, 1, K).values()
+    assert nbytes == 8 * (26 * K * p + 2**24 + (2 * classes + 1) * n + 2**22)
+    assert what == "7 λ's weights, Hessians and per-sample curvature, 4000 classes × 45000 rows"
+    binary, _ = newton_memory(None, Shape(n, 0, d, 1), K, 1, K)["lambdas"]
+    assert binary == 8 * (26 * K * (d + 1) + K * (d + 1) ** 2 + 2 * n + 2**22)
