@@ -85,7 +85,8 @@ def broken(draw):
     j = draw(st.integers(0, len(header) - 2))
     line = i + 2
     if kind in ("missing", "target_missing"):
-        token = draw(st.sampled_from(["", "NA", "nan", "NULL", "?", "N/A", "None"]))
+        # NAN: float() reads it as nan, which was refused as "not a finite number"
+        token = draw(st.sampled_from(["", "NA", "nan", "NULL", "?", "N/A", "None", "NAN"]))
         column = header[j] if kind == "missing" else "y"
         rows[i][header.index(column)] = token
         shown = "an empty cell" if not token else repr(token)
@@ -108,7 +109,8 @@ def broken(draw):
             "when the column is standardised (or the loss computed); rescale the column"
         )
     elif kind == "text":
-        token = draw(st.sampled_from(["abc", "1.2.3", "12 kg", "x1"]))
+        # 1_000 and full-width digits: float() reads them, no CSV reader does
+        token = draw(st.sampled_from(["abc", "1.2.3", "12 kg", "x1", "1_000", "１２"]))
         rows[i][j] = token
         message = (
             f"line {line}: column '{header[j]}' is not a number: '{token}'; "
@@ -542,3 +544,18 @@ def test_a_category_only_the_test_split_holds_gets_a_note(tmp_path):
         "'west'; seed 0): they are encoded as no category (all zeros, as scikit-learn's "
         "OneHotEncoder(handle_unknown='ignore') does): no model learnt what they mean"
     )
+
+
+def test_nan_in_any_spelling_is_missing_and_python_only_numbers_are_text(tmp_path):
+    from wdcli.data.csvfile import parse_numbers
+
+    (tmp_path / "d.csv").write_text("a,b\n1,NAN\n2,-NaN\n3,nan\n4,2.5\n")
+    values = parse_numbers(read_table(tmp_path / "d.csv"), "b")  # 'NAN' was refused
+    assert np.isnan(values[:3]).all() and values[3] == 2.5
+    for cell in ["1_000", "１２"]:  # float() reads them; pandas and R read text
+        (tmp_path / "d.csv").write_text(f"a,b\n1,{cell}\n2,3\n")
+        with pytest.raises(DataError) as err:
+            parse_numbers(read_table(tmp_path / "d.csv"), "b")
+        assert (
+            str(err.value) == f"{tmp_path / 'd.csv'}: line 2: column 'b' is not a number: {cell!r}"
+        )

@@ -129,9 +129,10 @@ def parse_numbers(table: Table, name: str, decimal_comma: bool = False) -> np.nd
     line and column. With `decimal_comma` (a ';'-separated file), '1,5' reads as 1.5.
     """
     cells = table.column(name)
-    try:  # fast path: numpy parses every cell, all finite and within ±HUGE
+    try:  # fast path: numpy parses every cell, all finite and within ±HUGE, plain ASCII
         values = np.asarray(cells, dtype=float)
-        if np.all(np.abs(values) <= HUGE):
+        joined = "".join(cells)
+        if np.all(np.abs(values) <= HUGE) and joined.isascii() and "_" not in joined:
             return values
     except ValueError:
         pass
@@ -145,11 +146,15 @@ def _number(table: Table, name: str, i: int, cell: str, decimal_comma: bool) -> 
     if cell in MISSING:
         return math.nan
     try:
+        if not cell.isascii() or "_" in cell:  # float() reads '1_000' and '１２', as no CSV
+            raise ValueError(cell)  # reader does (pandas, R): text, not a number
         value = float(cell.replace(",", ".") if decimal_comma else cell)
     except ValueError:
         raise DataError(
             f"{table.path}: line {table.lines[i]}: column '{name}' is not a number: {cell!r}"
         ) from None
+    if math.isnan(value):  # 'NAN', 'NaN', 'nan' …: missing, however it is spelt
+        return math.nan
     if not math.isfinite(value):
         raise DataError(
             f"{table.path}: line {table.lines[i]}: column '{name}' is {cell}, not a finite number"
