@@ -39,6 +39,9 @@ def run(*args: str):
         (BASE + "lambdas: {start: 0.1, stop: 0.1, num: 3}\n", "{p}: lambdas: only 1 of the num: 3 values from 0.1 to 0.1 are distinct; set num: 1 or widen start…stop"),
         (BASE + "lambdas: {start: 0.1, stop: 0.1, num: 3, include_zero: true, scale: linear}\n", "{p}: lambdas: only 1 of the num: 3 values from 0.1 to 0.1 are distinct; set num: 1 or widen start…stop"),
         (BASE + "lambdas: {start: 1.0, stop: 1.0000000000000002, num: 5, scale: linear}\n", "{p}: lambdas: only 2 of the num: 5 values from 1 to 1 are distinct; set num: 2 or widen start…stop"),
+        # it ran start alone, without a word; an infinite stop read as "values … to inf"
+        (BASE + "lambdas: {start: 1.0e-3, stop: 0.1, num: 1}\n", "{p}: lambdas.num: 1 is start (0.001) alone, so stop (0.1) would be ignored; set num ≥ 2, or write the λ as a list: lambdas: [0.001]"),
+        (BASE + "lambdas: {start: 1.0e-3, stop: 1.0e400, num: 3}\n", "{p}: lambdas.stop: must be a finite number"),
         (BASE + "lambdas: [0.1, 1.0e-1]\n", "{p}: lambdas: duplicate value 0.1"),
         (BASE + "lambdas: {values: [0, 0.1]}\n", "{p}: lambdas.values: write the λ as a list instead: lambdas: [0, 0.01, 0.1]"),
         ("name: x\ndataset: moons\nmodel: {name: logistic}\nlambdas: [1]\n", "{p}: dataset: must be a mapping: write {{name: moons}}"),

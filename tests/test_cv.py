@@ -264,6 +264,12 @@ def test_grid_end_notes_suggest_the_extension():
     same = [{"lambda": 0.1, "n_runs": 3, "test_loss_mean": 3328.0, "test_loss_std": 4e-13},
             {"lambda": 1.0, "n_runs": 3, "test_loss_mean": 3647.0, "test_loss_std": 0.0}]  # fmt: skip
     assert identical_seeds_note(same)[0].startswith("the 3 seeds gave the same numbers")
+    # without a dataset.seed or a test file the seeds drew one split by chance (5 rows): the
+    # note said dataset.seed made them the same, and to leave out what was not there
+    assert (
+        "(they drew the same split by chance, as few rows make likely,"
+        in (identical_seeds_note(same, fixed_split=False)[0])
+    )
     same[1]["test_loss_std"] = 0.01
     assert identical_seeds_note(same) == []
     # a list has no stop: the suggestion is a value to add

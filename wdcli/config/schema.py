@@ -36,8 +36,8 @@ MAX_SEEDS = 100_000
 class LambdaGrid(Strict):
     """An evenly spaced grid of λ (log or linear), optionally with λ = 0 added."""
 
-    start: float = Field(gt=0, description="Smallest nonzero λ.")
-    stop: float = Field(gt=0, description="Largest λ.")
+    start: float = Field(gt=0, allow_inf_nan=False, description="Smallest nonzero λ.")
+    stop: float = Field(gt=0, allow_inf_nan=False, description="Largest λ.")
     num: int = Field(ge=1, le=MAX_LAMBDAS, description="Number of nonzero λ.")
     scale: Literal["log", "linear"] = Field("log", description="Spacing of the grid.")
     include_zero: bool = Field(False, description="Also run λ = 0 (no penalty).")
@@ -46,6 +46,12 @@ class LambdaGrid(Strict):
     def _ordered_and_distinct(self) -> LambdaGrid:
         if self.stop < self.start:
             raise ValueError(f"stop ({self.stop:g}) must be ≥ start ({self.start:g})")
+        if self.num == 1 and self.stop != self.start:  # it ran start alone, without a word
+            raise ValueError(
+                f"num: 1 is start ({self.start:g}) alone, so stop ({self.stop:g}) would be "
+                "ignored; set num ≥ 2, or write the λ as a list: lambdas: "
+                f"[{self.start:g}]"
+            )
         values = self.values()
         if len(set(values)) < len(values):
             # Repeated λ would be counted as extra seeds: the spread and SE would be wrong.

@@ -140,16 +140,23 @@ def grid_notes(
     return []
 
 
-def identical_seeds_note(summary: list[dict]) -> list[str]:
+def identical_seeds_note(summary: list[dict], fixed_split: bool = True) -> list[str]:
     """A note when every λ's seeds gave the same test loss (to rounding): a fixed
     dataset.seed and a model without other randomness (ridge, logistic) repeat one run, so
-    the ± and the paired SE are 0 and any difference looks measurable."""
+    the ± and the paired SE are 0 and any difference looks measurable. Without a fixed split
+    (`fixed_split` False) the seeds drew the same split by chance, as a tiny dataset does."""
     rows = [row for row in summary if (row.get("n_runs") or 0) > 1]
     if not rows or any(row.get("test_loss_std") is None for row in rows):
         return []
     if any(row["test_loss_std"] > 1e-9 * abs(row["test_loss_mean"]) for row in rows):
         return []
     seeds = max(row["n_runs"] for row in rows)
+    if not fixed_split:
+        return [
+            f"the {seeds} seeds gave the same numbers (they drew the same split by chance, as "
+            "few rows make likely, and this model has no other randomness): ± and SE are 0; "
+            "for a spread, use more seeds or validation: {kind: kfold}"
+        ]
     return [
         f"the {seeds} seeds gave the same numbers (the data and the split are the same for "
         "every seed, as dataset.seed or a separate test file makes them, and this model has no "

@@ -400,7 +400,8 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     constant = constant_best_note(runs, best)  # then no edge of the grid hides a better λ
     lambdas = [row["lambda"] for row in summary]
     notes = constant or grid_notes(lambdas, best, kind, decay_ceiling(config))
-    notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary)
+    fixed = config.dataset.seed is not None or getattr(config.dataset, "test_path", None)
+    notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary, bool(fixed))
     notes += still_gaining_note(runs)
     regimes = [row["regime"] for row in summary if row["regime"] is not None]
     if regimes and all(regime in ("flat", "diverged") for regime in regimes):
