@@ -559,3 +559,22 @@ def test_nan_in_any_spelling_is_missing_and_python_only_numbers_are_text(tmp_pat
         assert (
             str(err.value) == f"{tmp_path / 'd.csv'}: line 2: column 'b' is not a number: {cell!r}"
         )
+
+
+def test_a_path_given_by_set_is_read_from_the_current_folder(tmp_path, monkeypatch):
+    # typed at the shell, it was read beside the config: configs/data/x.csv
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("a,y\n1,1.5\n2,2.4\n3,3.7\n4,4.1\n5,5.2\n6,5.8\n")
+    config = _write_config(tmp_path / "configs")  # its own path, d.csv, is beside it
+    monkeypatch.chdir(tmp_path)
+    relative = Path("configs") / config.name
+    assert run("validate", str(relative)).stderr == "configs/d.csv: no such file\n"
+    result = run("validate", str(relative), "--set", "dataset.path=data/x.csv")
+    assert result.exit_code == 0, result.stderr
+    whole = run(
+        "validate", str(relative), "--set", "dataset={name: csv, path: data/x.csv, target: y}"
+    )
+    assert whole.exit_code == 0, whole.stderr
+    missing = run("validate", str(relative), "--set", "dataset.path=data/nope.csv")
+    assert missing.stderr == f"{tmp_path / 'data' / 'nope.csv'}: no such file\n"

@@ -37,6 +37,7 @@ def load_config(
         defaults = _resolved_or_none(data)
         for assignment in overrides:
             apply_override(data, assignment, defaults)
+        _paths_from_here(data, overrides)
     for section, options in (("grid", grid), ("tune", tune)):
         for text in options:
             key, values = parse_axis(f"--{section}", text)
@@ -48,6 +49,23 @@ def load_config(
     check_axes(config, source)
     _check_overrides_off_axes(config, overrides)
     return config
+
+
+def _paths_from_here(data: dict, overrides) -> None:
+    """Make a CSV path given by `--set` relative to the current folder, where it was typed (a
+    path in the file is relative to the file): `--set dataset.path=data/x.csv` beside
+    `configs/x.yaml` looked for configs/data/x.csv."""
+    section = data.get("dataset")
+    if not isinstance(section, dict):
+        return
+    for assignment in overrides:
+        key = assignment.partition("=")[0].strip()
+        fields = {"dataset": ("path", "test_path"), "dataset.path": ("path",),
+                  "dataset.test_path": ("test_path",)}.get(key, ())  # fmt: skip
+        for field in fields:
+            value = section.get(field)
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                section[field] = str(Path.cwd() / value)
 
 
 def _check_overrides_off_axes(config: Config, overrides) -> None:
