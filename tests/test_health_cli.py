@@ -513,3 +513,13 @@ def test_with_a_tuned_learning_rate_the_note_points_to_the_tuned_values():
     note = report.health_note(results_of(document), MLP)
     assert "at λ = 0: lower the tune: model.lr values;" in note
     assert "at λ = 1: raise model.epochs or the tune: model.lr values;" in note
+
+
+def test_a_linear_network_that_does_not_fit_is_told_to_use_an_activation():
+    # identity on circles: "raise model.epochs or model.lr", which cannot help a linear model
+    plain = _plain_document({0.0: ["no_fit", "no_fit"], 0.1: ["ok", "ok"]})
+    assert "λ = 0: raise model.epochs or model.lr;" in report.health_note(results_of(plain), MLP)
+    plain["config"]["model"]["activation"] = "identity"
+    assert "λ = 0: use a non-linear model.activation (with identity the network is a linear " \
+           "model, which may not fit this target at all) or raise model.epochs;" in \
+           report.health_note(results_of(plain), MLP)  # fmt: skip

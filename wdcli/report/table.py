@@ -556,6 +556,11 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
                 f"are too large) or raise model.epochs")  # fmt: skip
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
+    elif status == "no_fit" and document.config.model.value("activation") == "identity":
+        knob = (  # more epochs do not make a linear network fit what a linear model cannot
+            "use a non-linear model.activation (with identity the network is a linear model, "
+            "which may not fit this target at all) or raise model.epochs"
+        )
     if lr_key and f"model.{lr_key}" in (document.config.value("tune") or {}):
         # the runs took the best of the tuned values: those are what to change
         knob = knob.replace(f"model.{lr_key}", f"the tune: model.{lr_key} values")
