@@ -410,24 +410,30 @@ def _row_verdict(row: Row, a, b, runs_a, runs_b, metric, rtol, atol) -> str:
     if a is None:
         return "new"
     runs_a, runs_b = runs_a or Counter(), runs_b or Counter()
-    # the share of runs that trained, compared exactly (files of other seeds or folds, under
-    # --common, hold other numbers of runs: 5/5 against 10/10 is no change of health)
-    share_a = runs_a["ok"] * sum(runs_b.values())
-    share_b = runs_b["ok"] * sum(runs_a.values())
-    if share_b < share_a:  # a run that trained before no longer does, whatever the mean says
+    total_a, total_b = sum(runs_a.values()), sum(runs_b.values())
+    healthier = _share_order(runs_a["ok"], total_a, runs_b["ok"], total_b)
+    if healthier < 0:  # a run that trained before no longer does, whatever the mean says
         return "worse"
-    if share_b > share_a:  # a run that did not train now does: the means are over other runs
+    if healthier > 0:  # a run that did not train now does: the means are over other runs
         return "better"
     verdict = _verdict(row.baseline, row.candidate, metric, rtol, atol)
     if verdict != "ok":
         return verdict
     shares_differ = any(
-        runs_a[status] * sum(runs_b.values()) != runs_b[status] * sum(runs_a.values())
+        _share_order(runs_a[status], total_a, runs_b[status], total_b)
         for status in {*runs_a, *runs_b}
     )
     if row.baseline_regime != row.candidate_regime or shares_differ:
         return "changed"
     return "ok"
+
+
+def _share_order(count_a: int, total_a: int, count_b: int, total_b: int) -> int:
+    """-1, 0 or 1 as b's share count_b/total_b is below, equal to or above a's, compared
+    exactly: files of other seeds or folds (under --common) hold other numbers of runs, and
+    5/5 against 10/10 is no change."""
+    a, b = count_a * total_b, count_b * total_a
+    return (b > a) - (b < a)
 
 
 def _verdict(a: float | None, b: float | None, metric: str, rtol: float, atol: float) -> str:
@@ -493,7 +499,7 @@ def _share_changed(row: Row) -> bool:
     (ok_a, all_a), (ok_b, all_b) = (
         map(int, s.split("/")) for s in (row.baseline_ok, row.candidate_ok)
     )
-    return ok_a * all_b != ok_b * all_a
+    return _share_order(ok_a, all_a, ok_b, all_b) != 0
 
 
 def _by(row: Row) -> str:
