@@ -133,14 +133,14 @@ def test_overrides_reach_the_sweep(ridge_config, tmp_path):
     ("overrides", "message"),
     [
         (["model.solvr=svd"], "{p}: model.solvr: unknown key (did you mean 'solver'?)\n"),
-        (
+        (  # errors found once the data are built name the config too, as the schema's do
             ["dataset={name: moons}"],
-            "model.name: 'linear' is for regression, but dataset 'moons' is classification; "
-            "use logistic or mlp\n",
+            "{p}: model.name: 'linear' is for regression, but dataset 'moons' is "
+            "classification; use logistic or mlp\n",
         ),
         (
             ["dataset.n_train=1000"],
-            "dataset.n_train: must be < the number of samples (60), got 1000\n",
+            "{p}: dataset.n_train: must be < the number of samples (60), got 1000\n",
         ),
     ],
 )

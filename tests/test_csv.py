@@ -259,10 +259,12 @@ def test_the_task_comes_from_the_whole_target(tmp_path):
 def test_a_regressor_on_a_text_target_says_why_the_data_is_classification(tmp_path):
     rows = "".join(f"{i},{'lo' if i % 2 else 'hi'}\n" for i in range(40))
     (tmp_path / "d.csv").write_text("x,y\n" + rows)
-    result = run("validate", str(_write_config(tmp_path)))
+    config = _write_config(tmp_path)
+    result = run("validate", str(config))
     assert (result.exit_code, result.stderr) == (
         2,
-        f"model.name: 'linear' is for regression, but dataset {tmp_path / 'd.csv'} (target 'y') "
+        f"{config}: model.name: 'linear' is for regression, but dataset {tmp_path / 'd.csv'} "
+        "(target 'y') "
         "is classification (its target holds text); use logistic or mlp\n",
     )
 
@@ -274,7 +276,8 @@ def test_a_classifier_on_a_numeric_target_points_to_dataset_task(tmp_path):
     result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
     assert (result.exit_code, result.stderr) == (
         2,
-        f"model.name: 'logistic' is for classification, but dataset {tmp_path / 'd.csv'} "
+        f"{config}: model.name: 'logistic' is for classification, but dataset "
+        f"{tmp_path / 'd.csv'} "
         "(target 'y') is regression; use linear or mlp, or set dataset.task: classification if "
         "the target holds classes\n",
     )
@@ -432,19 +435,19 @@ def test_classes_missing_from_training_are_named_per_seed_when_the_seeds_differ(
 def test_a_target_of_one_class_and_a_single_training_row_say_what_is_wrong(tmp_path):
     rows = "".join(f"{i},yes\n" for i in range(20))
     (tmp_path / "d.csv").write_text("x,y\n" + rows)
-    result = run(
-        "sweep", str(_classes_config(tmp_path, "", seeds=1)), "-o", str(tmp_path / "r.json")
-    )
+    config = _classes_config(tmp_path, "", seeds=1)
+    result = run("sweep", str(config), "-o", str(tmp_path / "r.json"))
     assert (result.exit_code, result.stderr) == (
         2,
-        f"dataset: the target column 'y' of {tmp_path / 'd.csv'} has only one class (yes)\n",
+        f"{config}: dataset: the target column 'y' of {tmp_path / 'd.csv'} has only one class "
+        "(yes)\n",
     )  # it named neither the file nor the column
     (tmp_path / "d.csv").write_text("a,y\n" + "".join(f"{i},{i % 3}.5\n" for i in range(20)))
     config = _write_config(tmp_path, ", n_train: 1")
     result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
     assert (result.exit_code, result.stderr) == (
         2,
-        "dataset: only 1 training row (seed 0): there is nothing to fit\n",
+        f"{config}: dataset: only 1 training row (seed 0): there is nothing to fit\n",
     )  # it said the target was the same in every training row
 
 
@@ -457,7 +460,8 @@ def test_a_constant_regression_target_is_refused_before_anything_is_written(tmp_
     result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
     assert (result.exit_code, result.stderr) == (
         2,
-        f"dataset: the target column 'y' of {tmp_path / 'd.csv'} is 2.5 in every training row "
+        f"{config}: dataset: the target column 'y' of {tmp_path / 'd.csv'} is 2.5 in every "
+        "training row "
         "(seed 0): there is nothing to fit\n",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
@@ -509,8 +513,8 @@ def test_an_impute_that_fails_for_a_seed_past_the_first_32_is_refused_before_the
     result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
     assert (result.exit_code, result.stderr) == (
         2,
-        "dataset.impute: column 'b' has no value in the training rows to fill its missing cells "
-        f"from; leave it out of dataset.features (seed {bad[0]})\n",
+        f"{config}: dataset.impute: column 'b' has no value in the training rows to fill its "
+        f"missing cells from; leave it out of dataset.features (seed {bad[0]})\n",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
 

@@ -111,7 +111,7 @@ def test_a_sweep_that_cannot_fit_in_memory_is_refused(
     out.parent.mkdir()
     sets = [arg for item in overrides for arg in ("--set", item)]
     result = run("sweep", str(path), *sets, "--out", str(out))
-    assert (result.exit_code, result.stderr) == (2, message + "\n")
+    assert (result.exit_code, result.stderr) == (2, f"{path}: {message}\n")
     assert list(out.parent.iterdir()) == []
 
 
@@ -191,7 +191,7 @@ def test_learning_rates_trained_in_one_stack_are_counted_in_its_memory(
     more = ["--out", str(out)] if command == "sweep" else []
     assert run("validate", str(path)).exit_code == 0
     result = run(command, str(path), option, "model.lr=1e-4,1e-3,1e-2,1e-1", *more)
-    where = f"{path}: point model.lr=0.0001: " if option == "--grid" else ""
+    where = f"{path}: point model.lr=0.0001: " if option == "--grid" else f"{path}: "
     assert (result.exit_code, result.stderr) == (
         2,
         f"{where}model.hidden: the sweep would need about 2.91 GB of memory for 4.03e+06 weights "

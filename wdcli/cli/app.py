@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 import sys
 from contextlib import contextmanager
@@ -101,6 +102,24 @@ def _errors():
         for line in str(exc).splitlines():
             typer.echo(line, err=True)
         raise typer.Exit(code=exc.exit_code) from None
+
+
+FIELD = re.compile(r"(dataset|model|lambdas|seeds|validation|grid|tune|tune_holdout)\b")
+
+
+@contextmanager
+def _named(config_path: Path):
+    """Name the config file in an error about one of its fields found once its data are built
+    (`configs/x.yaml: dataset.n_train: must be < …`), as the schema's errors do; errors that
+    name a data file already say where to look."""
+    from wdcli.errors import ConfigError, DataError
+
+    try:
+        yield
+    except (ConfigError, DataError) as exc:
+        if FIELD.match(str(exc)):
+            raise type(exc)(f"{config_path}: {exc}") from None
+        raise
 
 
 def _version(value: bool) -> None:
@@ -260,9 +279,10 @@ def sweep(
     with _errors(), stop_on_signals():
         try:
             config = load_config(config_path, overrides or [], grid or [], tune or [])
-            check_task(config)
-            prepared = prepare(config)  # data and memory checked before anything is written
-            notes = prepared.notes + check_points(config, str(config_path))  # memory, time
+            with _named(config_path):
+                check_task(config)
+                prepared = prepare(config)  # data and memory checked before anything is written
+                notes = prepared.notes + check_points(config, str(config_path))  # memory, time
             for note in [] if quiet else notes:
                 typer.echo(note, err=True)
             config = resolve_grid(config)
@@ -670,9 +690,11 @@ def validate(
 
     with _errors():
         config = load_config(config_path, overrides or [], grid or [], tune or [])
-        check_task(config)
-        notes = prepare(config).notes  # every seed's data, every point's memory and time
-        for note in notes + check_points(config, str(config_path)):
+        with _named(config_path):
+            check_task(config)
+            notes = prepare(config).notes  # every seed's data, every point's memory and time
+            notes += check_points(config, str(config_path))
+        for note in notes:
             typer.echo(note, err=True)
     from wdcli.config import LambdaAuto
     from wdcli.config.grid import key_space, tune_candidates
