@@ -42,6 +42,9 @@ def run(*args: str):
         # it ran start alone, without a word; an infinite stop read as "values … to inf"
         (BASE + "lambdas: {start: 1.0e-3, stop: 0.1, num: 1}\n", "{p}: lambdas.num: 1 is start (0.001) alone, so stop (0.1) would be ignored; set num ≥ 2, or write the λ as a list: lambdas: [0.001]"),
         (BASE + "lambdas: {start: 1.0e-3, stop: 1.0e400, num: 3}\n", "{p}: lambdas.stop: must be a finite number"),
+        # every number of a config: lr=inf passed validate and crashed the sweep with a traceback
+        (BASE + "lambdas: [1]\ntolerance: .inf\n", "{p}: tolerance: must be a finite number"),
+        ("name: x\ndataset: {name: poly, noise: .nan}\nmodel: {name: mlp, lr: .inf}\nlambdas: [1]\n", "{p}: dataset.noise: must be a finite number\n{p}: model.lr: must be a finite number"),
         (BASE + "lambdas: [0.1, 1.0e-1]\n", "{p}: lambdas: duplicate value 0.1"),
         (BASE + "lambdas: {values: [0, 0.1]}\n", "{p}: lambdas.values: write the λ as a list instead: lambdas: [0, 0.01, 0.1]"),
         ("name: x\ndataset: moons\nmodel: {name: logistic}\nlambdas: [1]\n", "{p}: dataset: must be a mapping: write {{name: moons}}"),

@@ -30,7 +30,7 @@ class Strict(BaseModel):
     """Base of every config section: unknown keys are errors, not silently ignored, and a
     boolean is never taken for a number (pydantic would read `lambdas: [no, yes]` as 0, 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
