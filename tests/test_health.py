@@ -359,6 +359,19 @@ def test_a_schedule_that_anneals_the_rate_does_not_hide_a_run_still_falling(sche
     assert not steady.not_converged.any(), steady.metrics["late_decrease"]
 
 
+def test_a_network_that_never_moved_is_not_converged():
+    # lr 1e-30: J did not change at all, so `still_falling` had no decrease to measure, and a
+    # random start 5 % below the baseline passed the no_fit margin: `ok`, `good`, λ_min
+    assert health.never_moved([100.0, 100.0, 100.0], [100.0, up(99.0, 100), 99.0],
+                              [0.0, 0.1, 0.1], False).tolist() == [True, True, False]  # fmt: skip
+    # decoupled decay at λ > 0 descends another objective: its J may stay or rise
+    assert health.never_moved([5.0, 5.0], [5.0, 5.0], [0.0, 1.0], True).tolist() == [True, False]
+    # seed 24's random start is 31 % below the baseline: no other rule sees it
+    fit = fit_mlp(dataset(), np.array([0.0]), 24, options(lr=1e-30, epochs=5))
+    assert fit.train_loss[0] < 0.75 * health.baseline_loss(dataset().y_train, False)
+    assert fit.not_converged.all() and not fit.diverged.any()
+
+
 def test_a_learning_rate_far_too_small_is_not_converged_however_flat_its_curve():
     # sgd at lr 1e-6: J falls at a steady pace, by far less than 1 % of its start: every
     # tenth of training brings about a tenth of the decrease, but less than 0.1 % of J.

@@ -185,7 +185,7 @@ def test_runs_still_falling_after_a_bounce_point_to_a_smaller_learning_rate():
         "test_loss": [1.0, 0.5, 0.6, 0.6],
     }
     note = report.health_note(results_of(plain), MLP)
-    assert "1 not_converged (training objective still falling at the end, or ended above the constant predictor's) at λ = 0.01: lower " \
+    assert "1 not_converged (training objective still falling at the end, barely moved, or ended above the constant predictor's) at λ = 0.01: lower " \
            "model.lr (a training loss ended well above its lowest: the steps are too large) " \
            "or raise model.epochs;" in note  # fmt: skip
     plain["runs"][0]["curve"]["train_loss"][-1] = 0.014  # within 1.5 × its lowest: steady
@@ -346,7 +346,7 @@ def test_the_note_lists_each_status_with_its_lambdas_and_knob():
         "warning: 4 of 15 runs did not train: 2 diverged (loss or weights blew up) at λ = 0, 1: "
         "lower model.lr; 1 no_fit (no better on the training split than predicting the mean) at "
         "λ = 1: raise model.epochs or model.lr; 1 not_converged (training objective still "
-        "falling at the end, or ended above the constant predictor's) at λ = 1: raise "
+        "falling at the end, barely moved, or ended above the constant predictor's) at λ = 1: raise "
         "model.epochs or model.lr; those λ get no regime and are never λ_min or "
         "λ_1se (docs/health.md)"
     )

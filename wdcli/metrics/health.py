@@ -22,6 +22,8 @@ Every run gets one status (the first that applies, in this order):
                    schedule: `late_epoch`) brought more than STILL_FALLING of its
                    whole decrease, and either more than FLAT × J or the whole decrease was
                    below UNTRAINED × J(0) (it barely moved, steadily: an lr far too small);
+                   or J fell by less than UNTRAINED × J(0) over the whole run, not at all
+                   included (`never_moved`: it never left its random start);
                    or J ended above (1 + ABOVE_CONSTANT) × the baseline (`above_constant`):
                    the constant predictor (weights 0) has J = the baseline at every λ, so
                    such a run is far from any minimum of J, however good its data loss;
@@ -183,6 +185,18 @@ def relapsed(
     objective, lowest = np.asarray(objective, np.float64), np.asarray(lowest, np.float64)
     with np.errstate(invalid="ignore"):
         return descends_j(lambdas, decoupled) & (objective - lowest > RELAPSE * baseline)
+
+
+def never_moved(
+    start: np.ndarray, end: np.ndarray, lambdas: np.ndarray, decoupled: bool
+) -> np.ndarray:
+    """Runs whose objective J fell by less than UNTRAINED × |J(0)| over the whole training
+    (not at all included: `still_falling` needs some decrease to measure its pace), among those
+    whose optimiser descends J (`descends_j`): a network that never moved from its start (lr
+    1e-30) was `ok` wherever its random start happened to beat the no_fit margin."""
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return descends_j(lambdas, decoupled) & (start - end < UNTRAINED * np.abs(start))
 
 
 def above_constant(

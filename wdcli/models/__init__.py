@@ -124,8 +124,8 @@ MODELS: dict[str, ModelSpec] = {
         stackable=("lr",),
         reports_progress=True,
         meanings={
-            "not_converged": "training objective still falling at the end, or ended above the "
-            "constant predictor's"
+            "not_converged": "training objective still falling at the end, barely moved, or "
+            "ended above the constant predictor's"
         },
         knobs={
             "diverged": "lower model.lr",

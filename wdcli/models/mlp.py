@@ -617,6 +617,7 @@ def train_stacked(
         late_share = health.late_decrease(start, objective[late], end)
         not_converged = health.still_falling(start, objective[late], end)
         not_converged |= health.above_constant(end, baseline, lambdas, decoupled)
+        not_converged |= health.never_moved(start, end, lambdas, decoupled)
         # where J is what the optimiser descends (`health.descends_j`), at a constant rate
         # (a schedule's annealing brings its own late drop, from the noise it ends)
         readable = health.descends_j(lambdas, decoupled) & (options.schedule == "constant")
