@@ -268,8 +268,13 @@ def test_plot_writes_a_png_and_refuses_other_extensions(ridge_config, tmp_path):
     curves = run("plot", str(results), "--curves", "-o", str(tmp_path / "c.svg"))
     assert curves.exit_code == 2
     assert curves.stderr == (
-        f"{results}: no per-epoch curves in these results (model 'linear'); "
-        "only mlp sweeps record them\n"
+        f"{results}: no per-epoch curves in these results (model 'linear'; "
+        "only mlp sweeps record them)\n"
+    )
+    ignored = run("plot", str(results), "--lambda", "0.1", "-o", str(tmp_path / "v.svg"))
+    assert (ignored.exit_code, ignored.stderr) == (  # it was ignored, with exit 0
+        2,
+        "--lambda: picks the λ of --curves; the validation curve draws them all\n",
     )
 
 

@@ -323,8 +323,14 @@ def test_curves_of_a_file_without_them_say_so():
         render([load("regression")], "out.png", curves=True, sources=["regression.json"])
     assert str(info.value) == (
         "regression.json: no per-epoch curves in these results "
-        "(model 'linear'); only mlp sweeps record them"
+        "(model 'linear'; only mlp sweeps record them)"
     )
+    mlp = load("mlp_curves").plain()  # an mlp file stripped of its curves: it said the same
+    for run in mlp["runs"]:
+        run.pop("curve", None)
+    with pytest.raises(PlotError) as info:
+        render([check_document(mlp, "m.json")], "out.png", curves=True, sources=["m.json"])
+    assert str(info.value) == "m.json: no per-epoch curves in these results (its runs hold none)"
 
 
 def test_nearest_lambda_is_nearest_on_a_log_scale():

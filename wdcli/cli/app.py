@@ -647,6 +647,10 @@ def plot(
     from wdcli.store.results import load_results
 
     with _errors():
+        if lambdas and not curves:  # it was ignored: the validation curve draws every λ
+            raise WdcliError(
+                "--lambda: picks the λ of --curves; the validation curve draws them all"
+            )
         for value in lambdas or []:
             if not (math.isfinite(value) and value >= 0):
                 raise WdcliError(f"--lambda {value:g}: must be a λ ≥ 0 (a number, not inf or nan)")

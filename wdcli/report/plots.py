@@ -119,10 +119,12 @@ def curves_figure(
     for doc in docs:
         if not any(run.curve for run in doc.data.runs):
             model = doc.data.config.model.name
-            raise PlotError(
-                f"{doc.source}: no per-epoch curves in these results (model "
-                f"'{model}'); only mlp sweeps record them"
+            why = (
+                "its runs hold none"
+                if model == "mlp"
+                else f"model '{model}'; only mlp sweeps record them"
             )
+            raise PlotError(f"{doc.source}: no per-epoch curves in these results ({why})")
     with _style():
         if all(_by_step(doc) for doc in docs):
             return _step_curves(docs, lambdas)
