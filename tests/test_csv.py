@@ -519,14 +519,18 @@ def test_an_impute_that_fails_for_a_seed_past_the_first_32_is_refused_before_the
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.csv"]
 
 
+def _region_split(folder: Path, train: str, test: str) -> Path:
+    """A config of a training and a test file of columns x, region (categorical) and y."""
+    (folder / "d.csv").write_text("x,region,y\n" + train)
+    (folder / "t.csv").write_text("x,region,y\n" + test)
+    return _write_config(folder, ", test_path: t.csv, categorical: [region]")
+
+
 def test_a_note_names_a_few_values_and_counts_the_rest(tmp_path):
     # a zip-code column put 153 quoted values on one line (25 000 class names: 589 KB)
     train = "".join(f"{i % 5},north,{i % 5}\n" for i in range(30))
     test = "".join(f"{i % 5},z{i:02d},{i % 5}\n" for i in range(20))
-    (tmp_path / "d.csv").write_text("x,region,y\n" + train)
-    (tmp_path / "t.csv").write_text("x,region,y\n" + test)
-    config = _write_config(tmp_path, ", test_path: t.csv, categorical: [region]")
-    result = run("validate", str(config))
+    result = run("validate", str(_region_split(tmp_path, train, test)))
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[0].startswith(
         "note: category values in the test split but in no training row (column 'region': "
@@ -538,9 +542,7 @@ def test_a_category_only_the_test_split_holds_gets_a_note(tmp_path):
     # it was one-hot encoded as zeros without a word (test loss 1.52 against about 0.5)
     train = "".join(f"{i % 5},{'north' if i % 2 else 'south'},{i % 5 + i % 2}\n" for i in range(30))
     test = "".join(f"{i % 5},{'west' if i < 3 else 'north'},{i % 5}\n" for i in range(10))
-    (tmp_path / "d.csv").write_text("x,region,y\n" + train)
-    (tmp_path / "t.csv").write_text("x,region,y\n" + test)
-    config = _write_config(tmp_path, ", test_path: t.csv, categorical: [region]")
+    config = _region_split(tmp_path, train, test)
     result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[0] == (

@@ -266,7 +266,7 @@ def sweep(
     from wdcli.errors import ExecutorError, OutOfMemoryError, WriteError
     from wdcli.interrupts import deferred, stop_on_signals
     from wdcli.store.destination import AlreadyFinished, open_destination
-    from wdcli.store.results import load_results, typed
+    from wdcli.store.results import typed
     from wdcli.sweep import check_points, check_task, execute, planned_keys, prepare
     from wdcli.sweep.autogrid import resolve_grid
 
@@ -300,10 +300,9 @@ def sweep(
                         planned=planned_keys,
                     )
             except AlreadyFinished as finished:  # a retry loop passes --resume every time
-                done = load_results(finished.path)
-                _print_document(done, fmt, chart)
+                _print_document(finished.document, fmt, chart)
                 if not quiet:
-                    _health_warning(done)
+                    _health_warning(finished.document)
                     typer.echo(f"note: {finished.path} already holds this sweep, finished, on "
                                "the same data: nothing to resume (--force runs it again)",
                                err=True)  # fmt: skip

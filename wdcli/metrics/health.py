@@ -207,17 +207,25 @@ def above_constant(
     (every weight 0, the biases at the mean or the class frequencies) has J = the baseline at
     any λ, so a minimiser of J is below it: such a run is far from one, its penalty alone
     larger than the whole J it could have, however well it fits its training data."""
-    objective = np.asarray(objective, np.float64)
+    return descends_j(lambdas, decoupled) & far_above_constant(objective, baseline)
+
+
+def far_above_constant(objective, baseline) -> np.ndarray:
+    """Whether an objective J is above (1 + ABOVE_CONSTANT) × the baseline (NaN: no)."""
     with np.errstate(invalid="ignore"):
-        return descends_j(lambdas, decoupled) & (objective > (1 + ABOVE_CONSTANT) * baseline)
+        return np.asarray(objective, np.float64) > (1 + ABOVE_CONSTANT) * np.asarray(baseline)
 
 
 def decay_flips(lambdas, lrs, paper) -> np.ndarray:
     """Runs whose decoupled decay multiplies the weights by 1 − r·2λ ≤ 0 at the full rate
     (r = lr, or 1 under the paper's convention): their weights would flip sign or vanish at
     every step, which no λ means. Arguments broadcast (one value or one per run)."""
-    rate = np.where(np.asarray(paper, bool), 1.0, np.asarray(lrs, np.float64))
-    return 2 * rate * np.asarray(lambdas, np.float64) >= 1
+    return 2 * decay_rate(lrs, paper) * np.asarray(lambdas, np.float64) >= 1
+
+
+def decay_rate(lrs, paper) -> np.ndarray:
+    """r of decoupled decay's factor 1 − r·2λ: the lr, or 1 under the paper's convention."""
+    return np.where(np.asarray(paper, bool), 1.0, np.asarray(lrs, np.float64))
 
 
 def late_epoch(epochs: int, rates: np.ndarray | None = None) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
-from wdcli.metrics.health import ABOVE_CONSTANT, OK, UNHEALTHY, decay_flips
+from wdcli.metrics.health import OK, UNHEALTHY, decay_flips, far_above_constant
 from wdcli.metrics.summary import no_verdict
 from wdcli.records import Results, Run, SummaryRow
 from wdcli.runkey import point_label, point_text
@@ -583,7 +583,7 @@ def _above_constant(run: Run) -> bool:
     objective, baseline = run.value("objective"), run.value("baseline_loss")
     if not isinstance(objective, (int, float)) or not isinstance(baseline, (int, float)):
         return False
-    return objective > (1 + ABOVE_CONSTANT) * baseline
+    return bool(far_above_constant(objective, baseline))
 
 
 def _bounced(run: Run) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from wdcli.config import Config
 from wdcli.errors import ResultsError
+from wdcli.records import Results
 from wdcli.runkey import HOLDOUT_FOLD, RunKey, fold_of, point_label
 from wdcli.store.journal import (
     JOURNAL_SUFFIX,
@@ -24,7 +25,7 @@ from wdcli.store.journal import (
     read_header,
     read_journal,
 )
-from wdcli.store.results import now
+from wdcli.store.results import load_results, now
 
 RESULTS_FOLDER = Path("results")
 Planned = Callable[[Config], set[RunKey]]  # a config's run keys (the sweep's plan)
@@ -43,22 +44,23 @@ class Destination:
 
 
 class AlreadyFinished(Exception):  # noqa: N818 (not an error: the sweep is done)
-    """--resume of a sweep whose results file already holds it, finished, on the same data."""
+    """--resume of a sweep whose results file already holds it, finished, on the same data
+    (`document`, read once)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, document: Results):
         super().__init__(str(path))
-        self.path = path
+        self.path, self.document = path, document
 
 
-def _finished_here(out: Path, config: Config, data: DataPrints | None) -> bool:
-    """Whether `out` is this config's finished results on these data (as far as it says)."""
+def _finished_here(out: Path, config: Config, data: DataPrints | None) -> Results | None:
+    """`out` read, when it holds this config's finished results on these data; else None."""
     try:
-        document = json.loads(out.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(document, dict) or document.get("config_hash") != config.hash():
-        return False
-    return data is None or document.get("data_fingerprint") == data.combined
+        document = load_results(out)
+    except ResultsError:
+        return None
+    if document.config_hash != config.hash():
+        return None
+    return document if data is None or document.data_fingerprint == data.combined else None
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,11 @@ def _open_named(
         raise ResultsError(f"{out.parent}: {what}")
     _check_folder(out.parent)
     if out.exists() and not force:
-        if resume and not journal_path(out).exists() and _finished_here(out, config, data):
-            raise AlreadyFinished(out)
+        done = (
+            None if not resume or journal_path(out).exists() else _finished_here(out, config, data)
+        )
+        if done is not None:
+            raise AlreadyFinished(out, done)
         raise ResultsError(
             f"{out}: already exists; pass --force to overwrite it or --out another file"
         )
@@ -289,13 +294,12 @@ def _same_data(journal: Path, number: int, run: dict, prints: dict) -> None:
 
 
 def _torn_at_birth(journal: Path) -> bool:
-    """Whether a crash cut the journal while its header was written (empty, or a first line
-    without its end): no run was recorded, so there is nothing to resume."""
+    """Whether a crash cut the journal while its header was written (`read_header`'s None):
+    no run was recorded, so there is nothing to resume."""
     try:
-        with open(journal, "rb") as handle:
-            return not handle.readline().endswith(b"\n")
-    except OSError:
-        return False  # unreadable: resuming says why
+        return read_header(journal) is None
+    except ResultsError:
+        return False  # a damaged or unreadable header: resuming says what is wrong
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:

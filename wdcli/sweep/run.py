@@ -21,6 +21,7 @@ from wdcli.config.grid import grid_points, key_space, point_config, tune_candida
 from wdcli.data import Dataset
 from wdcli.data.build import SPLIT_ONLY_VARIES, check_split, unseen_categories, unseen_classes
 from wdcli.errors import ConfigError, DataError, OutOfMemoryError
+from wdcli.metrics.health import decay_rate
 from wdcli.metrics.summary import summarise_points
 from wdcli.models import MODELS
 from wdcli.runkey import HOLDOUT_FOLD, RunKey, by_point, fold_of, point_label, point_text
@@ -379,8 +380,7 @@ def decay_ceiling(config: Config) -> float | None:
     if getattr(model, "regularization", None) != "decoupled":
         return None
     lrs = config.tune.get("model.lr") or [model.lr]  # every run trains at a tuned lr
-    rate = 1.0 if model.decay_convention == "paper" else min(lrs)
-    return 1 / (2 * rate)
+    return 1 / (2 * float(decay_rate(min(lrs), model.decay_convention == "paper")))
 
 
 def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> dict:
