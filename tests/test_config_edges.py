@@ -55,6 +55,12 @@ def run(*args: str):
         (BASE + "lambdas: [0]\nseeds: 100001\n", "{p}: seeds: must be ≤ 100000"),
         (BASE + "x-base: &b {a: 1}\nlambdas: [0]\nlambdas: [1]\n", "{p}: line 6: duplicate key 'lambdas'"),
         ("x-m: &m {name: mlp, lr: 0.1}\nname: x\ndataset: {name: poly}\nmodel: {<<: *m, lr: 0.2, lr: 0.3}\nlambdas: [0]\n", "{p}: line 4: duplicate key 'lr'"),
+        # an option whose owner makes it inert was ignored without a word
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, epochs: 2, warmup_epochs: 3}\nlambdas: [0]\n", "{p}: model.warmup_epochs: acts only with schedule: cosine, and this config's schedule is constant, so it would change nothing; set schedule or remove warmup_epochs"),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, decay_convention: paper}\nlambdas: [0]\n", "{p}: model.decay_convention: acts only with regularization: decoupled, and this config's regularization is l2, so it would change nothing; set regularization or remove decay_convention"),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, optimizer: sgd, beta2: 0.98}\nlambdas: [0]\n", "{p}: model.beta2: acts only with optimizer: adam, and this config's optimizer is sgd, so it would change nothing; set optimizer or remove beta2"),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, nesterov: true}\nlambdas: [0]\n", "{p}: model.nesterov: acts only with optimizer: momentum, and this config's optimizer is adam, so it would change nothing; set optimizer or remove nesterov"),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, schedule: cosine, step_gamma: 0.5}\nlambdas: [0]\n", "{p}: model.step_gamma: acts only with schedule: step, and this config's schedule is cosine, so it would change nothing; set schedule or remove step_gamma"),
         (
             "name: x\ndataset: {name: poly, a: 1, b: 2, c: 3}\nmodel: {name: linear, d: 1, e: 2, f: 3, g: 4}\nlambdas: [0]\n",
             "{p}: dataset.a: unknown key\n{p}: dataset.b: unknown key\n{p}: dataset.c: unknown key\n{p}: model.d: unknown key\n{p}: model.e: unknown key\n{p}: … and 2 more errors",
@@ -186,3 +192,17 @@ def test_repeated_seeds_are_refused(seeds):
     text = _config_text("lambdas: [0, 0.1]") + f"seeds: {seeds}\n"
     repeated = next(s for i, s in enumerate(seeds) if s in seeds[:i])
     _both_refuse(text, [f"seeds: duplicate value {repeated}"])
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "model: {name: mlp, momentum: 0.5}\ngrid: {model.optimizer: [momentum, adam]}\n",
+        "model: {name: mlp, warmup_epochs: 1, epochs: 3}\ntune: {model.schedule: [cosine, constant]}\n",
+        "model: {name: mlp, schedule: cosine, warmup_epochs: 1, epochs: 3}\n",
+    ],
+)
+def test_an_option_whose_owner_an_axis_varies_is_allowed(write_config, extra):
+    path = write_config("name: x\ndataset: {name: poly, n_samples: 80}\nlambdas: [0]\n" + extra)
+    checked = run("validate", str(path))
+    assert (checked.exit_code, checked.stderr) == (0, "")

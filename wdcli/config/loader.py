@@ -48,6 +48,7 @@ def load_config(
     config = validate(data, source)
     check_axes(config, source)
     _check_overrides_off_axes(config, overrides)
+    _check_no_inert_options(config, source)
     return config
 
 
@@ -81,6 +82,37 @@ def _check_overrides_off_axes(config: Config, overrides) -> None:
                         f"every point, so this would change nothing; change the axis instead "
                         f"(--{section} {axis}=…)"
                     )
+
+
+# MLP options that act only under one setting of another: (option, owner, the owner's values).
+OWNED_OPTIONS = (
+    (("momentum", "nesterov"), "optimizer", ("momentum",)),
+    (("beta1", "beta2", "eps"), "optimizer", ("adam",)),
+    (("decay_convention",), "regularization", ("decoupled",)),
+    (("warmup_epochs",), "schedule", ("cosine",)),
+    (("step_epochs", "step_gamma"), "schedule", ("step",)),
+)
+
+
+def _check_no_inert_options(config: Config, source: str) -> None:
+    """Refuse an MLP option set in the config whose owner makes it do nothing (warmup_epochs
+    under a constant schedule, beta2 with sgd): it was ignored silently. An owner that a grid
+    or tune axis varies may give the option its use at some point, so that is allowed."""
+    model = config.model
+    if model.name != "mlp":
+        return
+    axes = {*(config.grid or {}), *(config.tune or {})}
+    for options, owner, values in OWNED_OPTIONS:
+        if getattr(model, owner) in values or {f"model.{owner}", "model.name"} & axes:
+            continue
+        for option in options:
+            if option in model.model_fields_set:
+                raise ConfigError(
+                    f"{source}: model.{option}: acts only with {owner}: "
+                    f"{' or '.join(values)}, and this config's {owner} is "
+                    f"{getattr(model, owner)}, so it would change nothing; set {owner} or "
+                    f"remove {option}"
+                )
 
 
 def _resolved_or_none(data: dict) -> dict | None:
