@@ -6,9 +6,11 @@ The fixtures in tests/fixtures/ are written by tests/fixtures/make_fixtures.py.
 from __future__ import annotations
 
 import json
+import math
 import struct
 import subprocess
 import sys
+import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -207,6 +209,21 @@ def test_a_single_lambda_draws_error_bars(tmp_path):
     assert lo < 0.01 < hi
     assert by_gid(fig, "test-loss-se")
     assert png_size(save(fig, tmp_path / "one.png")) == (960, 600)
+
+
+def test_lambdas_out_to_1e300_draw_on_finite_axes_without_warnings(tmp_path):
+    # matplotlib's autoscale margins and log ticks overflowed: a traceback, exit 1
+    rows = [
+        {"lambda": lam, "test_loss_mean": 1.0 + i} for i, lam in enumerate([0, 1e-300, 1.0, 1e300])
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = validation_figure(results_of({"summary": rows}))
+        assert png_size(save(fig, tmp_path / "wide.png")) == (960, 600)
+    lo, hi = fig.axes[1].get_xlim()
+    assert 0 < lo <= 1e-300 and 1e300 <= hi < math.inf
+    ticks = fig.axes[1].get_xticks()
+    assert list(ticks) == [10.0**k for k in range(-300, 301, 100)]
 
 
 def test_overlay_colours_each_file_and_labels_it():

@@ -106,8 +106,8 @@ def validation_figure(results, sources: Sequence[str] | None = None):
     """Train and test loss against λ (accuracy below for classification), as a Figure; a grid
     or tune sweep among several documents is drawn as one series per point."""
     docs = _documents(*_by_point(results, sources))
-    with _style():
-        return _validation(docs)
+    with _style(), np.errstate(over="ignore"):  # autoscale's margins overflow past λ = 1e300;
+        return _validation(docs)  # _limits sets the λ range afterwards
 
 
 def curves_figure(
@@ -399,9 +399,17 @@ def _limits(rows, docs: list[_Doc], log_loss: bool, headroom: float) -> None:
     """λ range half a grid step beyond the ends; head-room above the loss for region labels."""
     positive = np.unique(np.concatenate([d.lam[d.lam > 0] for d in docs]))
     if positive.size:
-        step = math.sqrt(positive[-1] / positive[0]) ** (1 / max(positive.size - 1, 1))
-        step = step if positive.size > 1 else 3.0
-        rows[0][1].set_xlim(positive[0] / step, positive[-1] * step)
+        low, high = np.log10(positive[[0, -1]])  # in decades: 1e-300…1e300 overflows a ratio
+        step = (high - low) / (2 * (positive.size - 1)) if positive.size > 1 else math.log10(3)
+        low, high = max(low - step, -300.0), min(high + step, 300.0)
+        rows[0][1].set_xlim(10**low, 10**high)
+        if max(-low, high) > 200:  # matplotlib's LogLocator overflows placing ticks out there
+            from matplotlib import ticker
+
+            stride = next(s for s in (10, 20, 50, 100) if (high - low) / s <= 8)
+            decades = np.arange(math.ceil(low / stride), math.floor(high / stride) + 1) * stride
+            rows[0][1].xaxis.set_major_locator(ticker.FixedLocator(10.0**decades))
+            rows[0][1].xaxis.set_minor_locator(ticker.NullLocator())
     main = rows[0][1]
     main.relim()
     main.autoscale_view()
