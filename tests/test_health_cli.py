@@ -523,3 +523,35 @@ def test_a_linear_network_that_does_not_fit_is_told_to_use_an_activation():
     assert "λ = 0: use a non-linear model.activation (with identity the network is a linear " \
            "model, which may not fit this target at all) or raise model.epochs;" in \
            report.health_note(results_of(plain), MLP)  # fmt: skip
+
+
+# A six-layer sigmoid network that ends predicting the mean of its training rows (docs/health.md)
+FLAT_SIGMOID = """\
+name: flat
+dataset: {name: friedman1, n_samples: 540, n_train: 40, noise: 1.0}
+model: {name: mlp, hidden: [16, 16, 16, 16, 16, 16], activation: sigmoid, optimizer: momentum,
+        lr: 0.001, batch_size: full, epochs: 300}
+lambdas: [0, 0.001]
+seeds: [1, 2, 3]
+"""
+
+
+def test_an_lr_grid_gives_each_run_the_status_it_has_alone(write_config, tmp_path):
+    # the stacked fit's slices lost Σw² at the start: no_fit went unchecked, all ok, a λ_min
+    path = write_config(FLAT_SIGMOID)
+    _, alone = sweep(path, tmp_path)
+    _, grid = sweep(path, tmp_path, "--force", "--grid", "model.lr=0.001,0.0005")
+    assert {run["status"] for run in alone["runs"]} == {"no_fit"}
+    stacked = [run for run in grid["runs"] if run["point"] == {"model.lr": 0.001}]
+    assert [r["status"] for r in stacked] == [r["status"] for r in alone["runs"]]
+    assert {run["status"] for run in grid["runs"]} == {"no_fit"}
+
+
+def test_a_tuned_run_is_judged_against_the_rows_it_trained_on(write_config, tmp_path):
+    # its baseline came from every training row, not those left by carving: a network
+    # predicting the mean of its 20 rows was ok at 0.72 × the other rows' variance
+    path = write_config(FLAT_SIGMOID + "tune: {model.momentum: [0.9, 0.8]}\ntune_holdout: 0.5\n")
+    _, document = sweep(path, tmp_path)
+    assert {run["status"] for run in document["runs"]} == {"no_fit"}
+    for run in document["runs"]:
+        assert run["train_loss"] == pytest.approx(run["baseline_loss"], rel=2e-3)

@@ -5,8 +5,8 @@ data, the shapes, the initial weights and the batch order, so all their λ train
 model with a per-model learning rate (a vector in the optimiser): K = values × λ models. Every
 other difference (width, data, optimiser, …) is a separate fit.
 
-`fit_tuned` carves a validation split out of the training split (never the test split), trains
-every candidate on the rest, and records each model's validation loss as `val_loss`.
+`carve` holds a validation split out of the training split (never the test split); `fit_tuned`
+trains every candidate on the rest and records each model's validation loss as `val_loss`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -42,22 +42,17 @@ def stack_groups(config: Config) -> list[tuple[str, ...]]:
 
 
 def _slice(fit: Fit, start: int, stop: int) -> Fit:
-    part = slice(start, stop)
-    curves = None
-    if fit.curves is not None:
-        curves = {key: (value if key == "epoch" else value[part]) for key, value in
-                  fit.curves.items()}  # fmt: skip
-    return Fit(
-        train_loss=fit.train_loss[part],
-        test_loss=fit.test_loss[part],
-        weight_sq_norm=fit.weight_sq_norm[part],
-        metrics={key: value[part] for key, value in fit.metrics.items()},
-        curves=curves,
-        diverged=None if fit.diverged is None else fit.diverged[part],
-        loss_scale=fit.loss_scale,
-        not_converged=None if fit.not_converged is None else fit.not_converged[part],
-        pointwise=None if fit.pointwise is None else fit.pointwise[part],
-    )
+    """Models start…stop of a stacked fit: every per-model array of every field (one left out
+    lost its rule: without start_weight_sq_norm no_fit went unchecked under an lr grid)."""
+
+    def part(value):
+        if isinstance(value, np.ndarray):
+            return value[start:stop]
+        if isinstance(value, dict):
+            return {key: v if key == "epoch" else part(v) for key, v in value.items()}
+        return value  # None, or a number shared by every model (loss_scale)
+
+    return Fit(**{f.name: part(getattr(fit, f.name)) for f in fields(fit)})
 
 
 def fit_variants(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int,
@@ -116,10 +111,9 @@ def carve(data: Dataset, holdout: float, seed: int) -> TuneData:
     )
 
 
-def fit_tuned(configs: list[Config], data: Dataset, lambdas: np.ndarray, seed: int,
-              holdout: float, fit_function=None, **extra) -> tuple[list[Fit], float]:  # fmt: skip
-    """fit_variants on the training rows left after carving; each Fit has metrics['val_loss']."""
-    tuned = carve(data, holdout, seed)
+def fit_tuned(configs: list[Config], tuned: TuneData, lambdas: np.ndarray, seed: int,
+              fit_function=None, **extra) -> tuple[list[Fit], float]:  # fmt: skip
+    """fit_variants on the training rows left by `carve`; each Fit has metrics['val_loss']."""
     fits, seconds = fit_variants(configs, tuned, lambdas, seed, fit_function, **extra)
     if all("val_loss" in fit.metrics for fit in fits):
         return fits, seconds

@@ -15,7 +15,7 @@ from wdcli.models import MODELS
 from wdcli.runkey import RunKey
 from wdcli.sweep.datasets import unit_dataset
 from wdcli.sweep.plan import Unit, check_task
-from wdcli.sweep.stacking import choose_candidate, fit_tuned, fit_variants
+from wdcli.sweep.stacking import carve, choose_candidate, fit_tuned, fit_variants
 
 
 def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[dict]:
@@ -41,10 +41,10 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
         hook = progress.evaluation_hook(unit.seed, unit.lambdas, step)
     extra = {"on_eval": hook} if hook else {}
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        trained_on = data  # a tune trains on the rows left by carving: their baseline is its
         if config.tune:
-            fits, elapsed = fit_tuned(
-                configs, data, lambdas, unit.seed, config.tune_holdout, fit, **extra
-            )
+            trained_on = carve(data, config.tune_holdout, unit.seed)
+            fits, elapsed = fit_tuned(configs, trained_on, lambdas, unit.seed, fit, **extra)
         else:
             fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit, **extra)
     seconds = elapsed / len(unit.keys())
@@ -53,7 +53,7 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     for key in unit.keys():
         mine = [i for i, (point, _) in enumerate(variants) if point == key.point]
         k = unit.lambdas.index(key.lam)
-        records = [run_record(key, fits[i], k, seconds, fingerprint, data) for i in mine]
+        records = [run_record(key, fits[i], k, seconds, fingerprint, trained_on) for i in mine]
         best = choose_candidate(records) if config.tune else 0
         run = records[best]
         if "curve" in run and configs[mine[best]].model.batch_size == "full":
