@@ -71,8 +71,16 @@ def test_classification_baseline_is_the_cross_entropy_of_the_class_frequencies(l
 
 def test_no_fit_threshold_is_a_quarter_above_the_baseline_plus_rounding():
     y = np.array([1.0, 3.0])  # variance 1, mean(y²) 5
-    assert health.no_fit_threshold(y, False) == 1.25 * 1.0 + 1e-12 * 5.0
+    assert health.no_fit_threshold(y, False) == 1.25 * 1.0 + 1e-28 * 5.0
     assert health.no_fit_threshold(np.array([0, 1]), True) == 1.25 * math.log(2) + 1e-12
+
+
+@pytest.mark.parametrize("offset", [1e6, 1e9, -1e9])
+def test_no_fit_threshold_does_not_move_with_an_offset_in_y(offset):
+    # 1e-12 × mean(y²) let a run at 3 × the baseline pass as ok once y was shifted by 1e9
+    y = np.array([1.0, 3.0, 2.0, 7.0])
+    expected = health.no_fit_threshold(y, False)
+    assert health.no_fit_threshold(y + offset, False) == pytest.approx(expected, rel=1e-6)
 
 
 # --------------------------------------------------------------------------- statuses
@@ -500,8 +508,8 @@ def _status(fit, data):
 def test_no_better_than_the_constant_with_weights_far_from_it_is_no_fit_at_its_boundaries():
     # not 1 % below the baseline: a deep sigmoid stack whose output stayed flat ended 1e-6
     # below it, and was `ok`
-    y = np.array([1.0, 3.0])  # baseline 1, mean(y²) 5: the rounding allowance is 5e-12
-    edge = 0.99 + 1e-12 * 5.0
+    y = np.array([1.0, 3.0])  # baseline 1, mean(y²) 5: the rounding allowance is 5e-28
+    edge = 0.99 + 1e-28 * 5.0
     loss = [up(edge, 2), up(edge, 2), edge, up(edge, 2), np.nan]
     sq_norm = [up(0.1, 1), 0.1, 1.0, up(0.1, 1), 1.0]  # against a start of 1
     assert health.no_better_than_constant(loss, y, False, sq_norm, np.ones(5)).tolist() == [

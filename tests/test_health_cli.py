@@ -198,6 +198,10 @@ def test_runs_still_falling_after_a_bounce_point_to_a_smaller_learning_rate():
     note = report.health_note(results_of(plain), MLP)
     assert "at λ = 0.01: raise model.epochs or model.lr (J = data loss + λ·Σw² ended above the " \
            "constant predictor's: far from its minimum);" in note  # fmt: skip
+    # ... which decoupled decay at λ > 0 does not descend: there the rule does not apply
+    plain["config"]["model"]["regularization"] = "decoupled"
+    note = report.health_note(results_of(plain), MLP)
+    assert "at λ = 0.01: lower model.lr (a training loss ended well above its lowest" in note
 
 
 def test_a_spike_at_the_start_of_the_last_tenth_is_not_a_run_still_falling(write_config, tmp_path):

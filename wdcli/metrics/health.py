@@ -39,6 +39,7 @@ exactly that predictor, so its loss is within the margin and the run is `ok` (un
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 OK, DIVERGED, NOT_CONVERGED, NO_FIT = "ok", "diverged", "not_converged", "no_fit"
 STATUSES = (OK, DIVERGED, NOT_CONVERGED, NO_FIT)
@@ -58,7 +59,10 @@ UNTRAINED = 1e-2  # ... or a whole decrease below 1 % of its start
 LATE_FALL = 0.01  # a note: the last tenth alone fell by 1 % of the baseline
 ABOVE_CONSTANT = 0.25  # not_converged: J ended above 1.25 × the baseline (a run at 670 × was
 # `ok` and λ_min: 40 epochs at lr 1e-4 on 20 000 features, λ = 10)
-_ROUNDING = 1e-12  # no_fit ignores an excess below this fraction of mean(y²) (or of 1 nat)
+_ROUNDING = 1e-12  # no_fit ignores an excess below this many nats (classification) or the
+_RESIDUAL_ROUNDING = 1e-14  # square of this fraction of |y|: some 50 ulps of each target (at
+# 1e-12 × mean(y²), an offset of 1e9 in y allowed 40 000 × the baseline: a shifted target
+# changed statuses)
 
 
 def baseline_loss(y: np.ndarray, classification: bool) -> float:
@@ -77,9 +81,13 @@ def baseline_loss(y: np.ndarray, classification: bool) -> float:
 
 def no_fit_threshold(y: np.ndarray, classification: bool, margin: float = NO_FIT_MARGIN) -> float:
     """The training loss above which a run is `no_fit`: (1 + margin) × the baseline, plus a
-    rounding allowance (so that a constant target's exact fit is not flagged)."""
-    scale = 1.0 if classification else float(np.mean(np.square(np.asarray(y, np.float64))))
-    return (1 + margin) * baseline_loss(y, classification) + _ROUNDING * scale
+    rounding allowance (an exact fit of a nearly constant target is not flagged), at the scale
+    of float64 rounding of the targets: shifting y by a constant must not change a status."""
+    if classification:
+        allowance = _ROUNDING
+    else:
+        allowance = _RESIDUAL_ROUNDING**2 * float(np.mean(np.square(np.asarray(y, np.float64))))
+    return (1 + margin) * baseline_loss(y, classification) + allowance
 
 
 def no_better_than_constant(
@@ -150,7 +158,7 @@ def late_fall(late: np.ndarray, end: np.ndarray, baseline: float) -> np.ndarray:
         return (np.asarray(late, np.float64) - np.asarray(end, np.float64)) / baseline
 
 
-def descends_j(lambdas: np.ndarray, decoupled: bool) -> np.ndarray:
+def descends_j(lambdas: ArrayLike, decoupled: bool) -> np.ndarray:
     """Runs whose optimiser descends J = L_data + λ·Σw²: all of them under the L2 penalty, and
     at λ = 0 (J is the data loss) under decoupled decay too, whose optimiser descends another
     objective for λ > 0 (J may rise there as the weights grow, docs/grokking.md, or keep

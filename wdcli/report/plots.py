@@ -408,7 +408,7 @@ def _limits(rows, docs: list[_Doc], log_loss: bool, headroom: float) -> None:
 
             stride = next(s for s in (10, 20, 50, 100) if (high - low) / s <= 8)
             decades = np.arange(math.ceil(low / stride), math.floor(high / stride) + 1) * stride
-            rows[0][1].xaxis.set_major_locator(ticker.FixedLocator(10.0**decades))
+            rows[0][1].xaxis.set_major_locator(ticker.FixedLocator((10.0**decades).tolist()))
             rows[0][1].xaxis.set_minor_locator(ticker.NullLocator())
     main = rows[0][1]
     main.relim()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
-from wdcli.metrics.health import OK, UNHEALTHY, decay_flips, far_above_constant
+from wdcli.metrics.health import OK, UNHEALTHY, decay_flips, descends_j, far_above_constant
 from wdcli.metrics.summary import no_verdict
 from wdcli.records import Results, Run, SummaryRow
 from wdcli.runkey import point_label, point_text
@@ -533,12 +533,12 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         or _MEANING.get((status, None), "")
     )
     knob = knobs.get(status, _KNOB)
+
+    def setting(run: Run, key: str) -> Any:  # its tuned value, its grid point's, the config's
+        chosen = {**(run.point or {}), **(run.value("tuned") or {})}
+        return chosen.get(f"model.{key}", options.value(key))
+
     if status == "diverged" and lr_key:
-
-        def setting(run: Run, key: str) -> Any:  # its tuned value, its grid point's, the config's
-            chosen = {**(run.point or {}), **(run.value("tuned") or {})}
-            return chosen.get(f"model.{key}", options.value(key))
-
         decoupled = [setting(run, "regularization") == "decoupled" for run in runs]
         paper = [setting(run, "decay_convention") == "paper" for run in runs]
         lrs = [setting(run, lr_key) or 0 for run in runs]
@@ -548,7 +548,11 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
                     f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
         elif not any(decoupled) and all(r.lambda_ * (setting(r, lr_key) or 0) >= 1 for r in runs):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
-    if status == "not_converged" and lr_key and any(_above_constant(run) for run in runs):
+    if (
+        status == "not_converged"
+        and lr_key
+        and any(_above_constant(run, setting(run, "regularization") == "decoupled") for run in runs)
+    ):
         knob = (f"raise model.epochs or model.{lr_key} (J = data loss + λ·Σw² ended above the "
                 "constant predictor's: far from its minimum)")  # fmt: skip
     elif status == "not_converged" and lr_key and any(_bounced(run) for run in runs):
@@ -577,13 +581,12 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
     return f"{len(lambdas)} {status} ({meaning}) at λ = {at}: {knob}"
 
 
-def _above_constant(run: Run) -> bool:
-    """Whether a run's objective ended above the constant predictor's (health.above_constant,
-    from the numbers of its record)."""
+def _above_constant(run: Run, decoupled: bool) -> bool:
+    """Whether health.above_constant flagged a run, from the numbers of its record."""
     objective, baseline = run.value("objective"), run.value("baseline_loss")
     if not isinstance(objective, (int, float)) or not isinstance(baseline, (int, float)):
         return False
-    return bool(far_above_constant(objective, baseline))
+    return bool(descends_j(run.lambda_, decoupled) & far_above_constant(objective, baseline))
 
 
 def _bounced(run: Run) -> bool:
