@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from wdcli.cli import app
-from wdcli.config import validate
+from wdcli.config import load_config, validate
 from wdcli.data.build import build_dataset, build_split
 from wdcli.data.csvfile import read_table
 from wdcli.errors import DataError
+from wdcli.sweep import plan_units, unit_dataset
 
 SEPARATORS = {",": "','", ";": "';'", "\t": "tab"}
 BAD_INPUTS: set[str] = set()  # every distinct broken file tried, counted in the last test
@@ -379,22 +380,31 @@ def _classes_config(folder: Path, text: str, seeds: int) -> Path:
 
 
 NO_TRAINING_ROW = (
-    "in no training row: no model can predict such a class, and its test rows add to every "
-    "test loss; use more training rows (n_train, test_size) or another dataset.seed"
+    "in no training row: no model can predict a class it never saw, and the test loss of its "
+    "rows would measure how long training ran, not λ; use more training rows (n_train, "
+    "test_size), another dataset.seed, or a test file without it"
 )
 
 
-def test_a_class_that_only_the_test_file_holds_is_noted(tmp_path):
+def _refused(config: Path, message: str) -> None:
+    """Both validate and sweep refuse the config with this one line, and write nothing."""
+    for command in ("validate", "sweep"):
+        out = config.parent / "r.json"
+        result = run(command, str(config), *(["--out", str(out)] if command == "sweep" else []))
+        assert (result.exit_code, result.stderr) == (2, f"{config}: {message}\n")
+        assert not out.exists()
+
+
+def test_a_class_that_only_the_test_file_holds_is_refused(tmp_path):
+    # a note let it train: the fit became a 3-class softmax (half the penalty of the 2-class
+    # fit) and the test loss at λ_min moved from 0.96 to 1.62 with model.tol
     (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(40)))
     (tmp_path / "t.csv").write_text("x,y\n1,a\n2,b\n3,c\n")
     config = _classes_config(tmp_path, ", test_path: t.csv", seeds=2)
-    note = f"note: class 'c' is in the test split but {NO_TRAINING_ROW}"
-    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
-    assert result.exit_code == 0 and result.stderr.splitlines()[0] == note
-    assert run("validate", str(config)).stderr.splitlines() == [note]
+    _refused(config, f"dataset: class 'c' is in the test split but {NO_TRAINING_ROW}")
 
 
-def test_a_class_that_some_seeds_split_into_the_test_rows_only_is_noted_with_those_seeds(
+def test_a_class_that_some_seeds_split_into_the_test_rows_only_is_refused_naming_those_seeds(
     tmp_path,
 ):
     rows = "".join(f"{i},{'ab'[i % 2] if i < 59 else 'c'}\n" for i in range(60))
@@ -403,17 +413,13 @@ def test_a_class_that_some_seeds_split_into_the_test_rows_only_is_noted_with_tho
     split = [build_split(_dataset(tmp_path, path="d.csv"), seed) for seed in range(6)]
     only_test = [str(seed) for seed, part in enumerate(split) if 2 not in part.y_train]
     assert 1 < len(only_test) < 6  # some seeds train on the 'c' row, some test on it
-    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
-    assert result.exit_code == 0
-    assert result.stderr.splitlines()[0] == (
-        f"note: class 'c' is in the test split of seeds {', '.join(only_test)} (of 6) but "
-        + NO_TRAINING_ROW
-    )
+    _refused(config, f"dataset: class 'c' is in the test split of seeds {', '.join(only_test)} "
+                     f"(of 6) but {NO_TRAINING_ROW}")  # fmt: skip
 
 
 def test_classes_missing_from_training_are_named_per_seed_when_the_seeds_differ(tmp_path):
     # the union over seeds was named: 8 of 10 digits "in no training row" where each seed
-    # missed 3 or 4, and its test accuracy of 36 % looked impossible
+    # missed 3 or 4
     rows = "".join(f"{i},{i % 6}\n" for i in range(36))
     (tmp_path / "d.csv").write_text("x,y\n" + rows)
     config = _classes_config(tmp_path, ", n_train: 5, task: classification", seeds=3)
@@ -426,10 +432,39 @@ def test_classes_missing_from_training_are_named_per_seed_when_the_seeds_differ(
     shown = "; ".join(
         f"seed {seed}: " + ", ".join(f"'{c}'" for c in m) for seed, m in missing.items()
     )
-    result = run("sweep", str(config), "--out", str(tmp_path / "r.json"))
-    assert result.stderr.splitlines()[0] == (
-        f"note: classes are in the test split ({shown}; of 3 seeds) but " + NO_TRAINING_ROW
+    _refused(config, f"dataset: classes are in the test split ({shown}; of 3 seeds) but "
+                     + NO_TRAINING_ROW)  # fmt: skip
+
+
+def test_a_seed_beyond_those_checked_ahead_is_refused_when_its_unit_is_built(tmp_path):
+    rows = "".join(f"{i},{'ab'[i % 2] if i < 59 else 'c'}\n" for i in range(60))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    config = load_config(_classes_config(tmp_path, "", seeds=6))
+    seed = next(
+        s for s in range(6) if 2 not in build_split(_dataset(tmp_path, path="d.csv"), s).y_train
     )
+    unit = next(u for u in plan_units(config) if u.seed == seed)
+    with pytest.raises(DataError) as error:
+        unit_dataset(config, unit)
+    assert (
+        str(error.value)
+        == f"dataset: class 'c' is in the test split of seed {seed} but {NO_TRAINING_ROW}"
+    )
+
+
+def test_long_numeric_labels_stay_apart_and_numbers_are_read_from_the_training_labels(tmp_path):
+    # IDs above 2⁵³ compared through float(): 3 classes became 2, one renamed
+    ids = ["9007199254740993", "9007199254740992", "9007199254740995"]
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{ids[i % 3]}\n" for i in range(30)))
+    split = build_split(_dataset(tmp_path, path="d.csv", task="classification"), 0)
+    assert split.classes == sorted(ids, key=int)
+    # one text label in the test file made '1' and '1.0' two classes: every test row unseen
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "d.csv").write_text("x,y\n" + "".join(f"{i},{1 + i % 2}.0\n" for i in range(30)))
+    (folder / "t.csv").write_text("x,y\n1,1\n2,2\n3,unknown\n")
+    config = _classes_config(folder, ", test_path: t.csv, task: classification", seeds=1)
+    _refused(config, f"dataset: class 'unknown' is in the test split but {NO_TRAINING_ROW}")
 
 
 def test_a_target_of_one_class_and_a_single_training_row_say_what_is_wrong(tmp_path):

@@ -475,3 +475,53 @@ def test_a_cross_validated_grid_says_cv_loss_and_keeps_each_points_lines(write_c
     assert text.count("λ_min is the largest λ of the grid") == 2
     counts = re.findall(r"solver=\w+ \((\d+)/(\d+)\)", text)
     assert counts and {total for _, total in counts} == {"6"}  # 2 seeds × 3 folds
+
+
+def _fold_classes_config(write_config, tmp_path, labels: str, folds: int, repeats: int):
+    rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    return write_config(
+        "name: f\ndataset: {name: csv, path: d.csv, target: y, test_size: 0.01, seed: 0}\n"
+        f"model: {{name: logistic}}\nlambdas: [0.1]\nvalidation: {{kind: kfold, folds: {folds}, "
+        f"repeats: {repeats}, stratify: false}}\n"
+    )
+
+
+def _first_bad_fold(config, bad) -> int:
+    """The number of the first unstratified fold (as scikit-learn cuts them) where bad(train
+    labels, held-out labels)."""
+    y = build_split(config.dataset, 0).y_train
+    splitter = RepeatedKFold(n_splits=config.validation.folds, n_repeats=config.validation.repeats,
+                             random_state=0)  # fmt: skip
+    for number, (train, held_out) in enumerate(splitter.split(y), start=1):
+        if bad(set(y[train]), set(y[held_out])):
+            return number
+    raise AssertionError("no such fold")
+
+
+def test_an_unstratified_fold_training_on_one_class_is_refused(write_config, tmp_path):
+    # its runs were no_fit with "raise model.max_iter", and the sweep lost its λ_min
+    path = _fold_classes_config(write_config, tmp_path, "bb" + "a" * 18, folds=3, repeats=5)
+    number = _first_bad_fold(_load(path), lambda train, held_out: len(train) < 2)
+    result = _cli("validate", str(path))
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{path}: validation: fold {number} trains on class 'a' alone; a classifier needs two: "
+        "use stratify: true, fewer folds or more training rows\n"))  # fmt: skip
+
+
+def test_an_unstratified_fold_holding_out_a_class_it_did_not_train_on_is_refused(
+    write_config, tmp_path
+):
+    path = _fold_classes_config(write_config, tmp_path, "c" + "ab" * 10, folds=4, repeats=1)
+    number = _first_bad_fold(_load(path), lambda train, held_out: bool(held_out - train))
+    result = _cli("validate", str(path))
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{path}: validation: fold {number} holds out 'c', which none of its training rows "
+        "holds (no model can predict it); use stratify: true, fewer folds or more training "
+        "rows\n"))  # fmt: skip
+
+
+def _load(path):
+    from wdcli.config import load_config
+
+    return load_config(path)

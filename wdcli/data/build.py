@@ -10,6 +10,7 @@ column is centred and left unscaled. Regression targets are left in their own un
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -98,6 +99,13 @@ def _check_classes(y_train: np.ndarray, classes: list[str], seed: int) -> None:
             f"'{classes[present[0]]}'; a classifier needs two: use more training rows "
             "(n_train, test_size) or another dataset.seed"
         )
+
+
+UNSEEN_ADVICE = (
+    "in no training row: no model can predict a class it never saw, and the test loss of its "
+    "rows would measure how long training ran, not λ; use more training rows (n_train, "
+    "test_size), another dataset.seed, or a test file without it"
+)
 
 
 def unseen_classes(split: Split) -> list[str]:
@@ -195,8 +203,10 @@ def _encode_targets(y_train, y_test, task: str, cfg) -> tuple[np.ndarray, np.nda
             ) from None
     labels = np.concatenate([y_train, y_test])
     if labels.dtype == object:
-        labels = _numbers_or_text(labels.astype(str))
-    classes, codes = np.unique(labels, return_inverse=True)
+        classes, codes = _label_classes(labels.astype(str), len(y_train))
+    else:
+        values, codes = np.unique(labels, return_inverse=True)
+        classes = values.tolist()
     if len(classes) < 2:
         raise DataError(
             f"dataset: {_target_of(cfg)} has only one class ({_class_name(classes[0])})"
@@ -206,18 +216,44 @@ def _encode_targets(y_train, y_test, task: str, cfg) -> tuple[np.ndarray, np.nda
     return codes[:n].astype(np.int64), codes[n:].astype(np.int64), names
 
 
-def _numbers_or_text(labels: np.ndarray) -> np.ndarray:
-    """Class labels written as numbers are compared as numbers ('1' and '1.0' are one class,
-    as a spreadsheet's export may write them), any other text as text."""
-    try:
-        numbers = labels.astype(float)
-    except ValueError:
-        return labels
-    return numbers if np.isfinite(numbers).all() else labels
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _label_classes(labels: np.ndarray, n_train: int) -> tuple[list, np.ndarray]:
+    """(classes, each label's index among them) of text labels. When every training label is
+    a number, labels written as numbers compare as numbers ('1' and '1.0' are one class, as a
+    spreadsheet's export may write them; whole numbers exactly, however long: an ID above
+    2⁵³ is not merged with its neighbour), and any other label (in the test split) is text;
+    otherwise every label is text. Numbers sort before text."""
+    texts, inverse = np.unique(labels, return_inverse=True)
+    numbers = [_label_number(text) for text in texts]
+    if any(numbers[i] is None for i in np.unique(inverse[:n_train])):
+        keys: list = list(texts)
+    else:
+        keys = [
+            text if number is None else number for text, number in zip(texts, numbers, strict=True)
+        ]
+    classes = sorted(set(keys), key=lambda key: (isinstance(key, str), key))
+    index = {key: i for i, key in enumerate(classes)}
+    return classes, np.array([index[key] for key in keys], np.int64)[inverse]
+
+
+def _label_number(text: str) -> int | float | None:
+    """A label's number (an int when whole: exact however long), or None for text (plain
+    ASCII decimals only, as CSV cells: not '1_000', '１２' or 'inf')."""
+    text = text.strip()
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None
+    if text.lstrip("+-").isdigit():
+        return int(text)
+    value = float(text)
+    if not math.isfinite(value):
+        return None
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
 def _class_name(label) -> str:
     """A class's name: the number without a needless '.0', or the text."""
     if isinstance(label, (float, np.floating)):
-        return str(int(label)) if float(label).is_integer() else f"{float(label):g}"
+        return str(int(label)) if float(label).is_integer() else repr(float(label))
     return str(label)

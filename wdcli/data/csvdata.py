@@ -134,15 +134,14 @@ def _shown(cell: str) -> str:
 
 def _target(cfg: CsvData, table: Table, task: str, comma: bool) -> np.ndarray:
     cells = table.column(cfg.target)
-    for i, cell in enumerate(cells):
-        if cell in MISSING:
+    numbers = None if task == CLASSIFICATION else parse_numbers(table, cfg.target, comma)
+    for i, cell in enumerate(cells):  # 'NAN' too: a NaN however it is spelt
+        if cell in MISSING or (numbers is not None and np.isnan(numbers[i])):
             raise DataError(
                 f"{table.path}: line {table.lines[i]}: column '{cfg.target}' (the target) is "
                 f"missing ({_shown(cell)}); a target is never imputed: drop the row"
             )
-    if task == CLASSIFICATION:
-        return np.asarray(cells, dtype=object)
-    return parse_numbers(table, cfg.target, decimal_comma=comma)
+    return np.asarray(cells, dtype=object) if numbers is None else numbers
 
 
 def _task(table: Table, target: str) -> str:

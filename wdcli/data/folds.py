@@ -50,7 +50,30 @@ def kfold_indices(validation: KFold, split: Split, seed: int) -> list[tuple[np.n
                 f"samples, fewer than validation.folds ({validation.folds}); use fewer folds "
                 "or stratify: false"
             )
-    return list(splitter.split(np.zeros((n, 1)), y))
+    folds = list(splitter.split(np.zeros((n, 1)), y))
+    if split.task == CLASSIFICATION:
+        for number, (train, held_out) in enumerate(folds, start=1):
+            _check_fold_classes(number, y[train], y[held_out], split.classes)
+    return folds
+
+
+def _check_fold_classes(number: int, y_train, y_held_out, classes: list[str]) -> None:
+    """A fold must train on two classes or more, and hold out none that it did not train on
+    (unstratified folds of a rare class can do either), as a holdout split must."""
+    seen = np.unique(y_train)
+    if len(seen) < 2:
+        raise DataError(
+            f"validation: fold {number} trains on class {classes[seen[0]]!r} alone; a "
+            "classifier needs two: use stratify: true, fewer folds or more training rows"
+        )
+    unseen = np.setdiff1d(np.unique(y_held_out), seen)
+    if unseen.size:
+        names = ", ".join(repr(classes[i]) for i in unseen)
+        raise DataError(
+            f"validation: fold {number} holds out {names}, which none of its training rows "
+            "holds (no model can predict it); use stratify: true, fewer folds or more "
+            "training rows"
+        )
 
 
 def fold_dataset(config: Config, split: Split, seed: int, fold: int) -> Dataset:

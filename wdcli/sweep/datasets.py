@@ -5,7 +5,7 @@ from __future__ import annotations
 from wdcli.config import Config, KFold
 from wdcli.config.grid import point_config
 from wdcli.data import Dataset, Split
-from wdcli.data.build import build_split, source_stamp
+from wdcli.data.build import UNSEEN_ADVICE, build_split, source_stamp, unseen_classes
 from wdcli.data.folds import fold_dataset, kfold_indices
 from wdcli.errors import DataError
 from wdcli.sweep.plan import Unit
@@ -52,8 +52,17 @@ def _fingerprint_of(config: Config, seed: int) -> str:
 
 
 def unit_dataset(config: Config, unit: Unit) -> Dataset:
-    """The dataset of a unit: its seed's and fold's, with its points' dataset settings."""
-    return dataset_for(point_config(config, unit.points[0]), unit.seed, unit.fold)
+    """The dataset of a unit: its seed's and fold's, with its points' dataset settings (a
+    seed or grid point beyond those `prepare` checked may still hold an unseen class)."""
+    config = point_config(config, unit.points[0])
+    unseen = unseen_classes(split_for(config, unit.seed))
+    if unseen:
+        names = ", ".join(repr(name) for name in unseen)
+        subject = f"class {names} is" if len(unseen) == 1 else f"classes {names} are"
+        raise DataError(
+            f"dataset: {subject} in the test split of seed {unit.seed} but {UNSEEN_ADVICE}"
+        )
+    return dataset_for(config, unit.seed, unit.fold)
 
 
 def check_folds(config: Config, max_seeds: int = 32) -> None:

@@ -19,7 +19,13 @@ import numpy as np
 from wdcli.config import Config, LambdaAuto, task_of
 from wdcli.config.grid import grid_points, key_space, point_config, tune_candidates
 from wdcli.data import Dataset
-from wdcli.data.build import SPLIT_ONLY_VARIES, check_split, unseen_categories, unseen_classes
+from wdcli.data.build import (
+    SPLIT_ONLY_VARIES,
+    UNSEEN_ADVICE,
+    check_split,
+    unseen_categories,
+    unseen_classes,
+)
 from wdcli.errors import ConfigError, DataError, OutOfMemoryError
 from wdcli.metrics.health import decay_rate
 from wdcli.metrics.summary import summarise_points
@@ -87,8 +93,9 @@ def prepare(config: Config) -> Prepared:
             _seeded(seed, _fingerprint_of, config, seed)
         elif config.dataset.name in SPLIT_ONLY_VARIES:
             _seeded(seed, check_split, config.dataset, seed)
-    unseen = _unseen_note(config, list(prints)) if first.task == CLASSIFICATION else None
-    notes = [unseen, _unseen_categories_note(config, list(prints))]
+    if first.task == CLASSIFICATION:
+        _refuse_unseen_classes(config, list(prints))
+    notes = [_unseen_categories_note(config, list(prints))]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
     return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
 
@@ -103,15 +110,18 @@ def _seeded(seed: int, check: Callable, *args):
         raise DataError(f"{exc} (seed {seed})") from None
 
 
-def _unseen_note(config: Config, seeds: list[int]) -> str | None:
-    """A note naming the classes that some seeds' test splits hold and their training rows do
-    not (the built seeds are checked; one dataset.seed is checked once)."""
+def _refuse_unseen_classes(config: Config, seeds: list[int]) -> None:
+    """Refuse classes that some seeds' test splits hold and their training rows do not (the
+    built seeds are checked; one dataset.seed is checked once; `unit_dataset` checks the
+    rest). No model can predict such a class: its test loss measures how far training pushed
+    its probability down (it moved with model.tol), not λ, and a softmax over a class with no
+    rows halves the penalty of a two-class fit."""
     if config.dataset.seed is not None:
         seeds = seeds[:1]
     unseen = {seed: unseen_classes(split_for(config, seed)) for seed in seeds}
     names = sorted({name for found in unseen.values() for name in found})
     if not names:
-        return None
+        return
     which = [str(seed) for seed, found in unseen.items() if found]
     if len({frozenset(found) for found in unseen.values() if found}) > 1:  # seeds differ
         per_seed = [f"seed {seed}: {_quoted(found)}" for seed, found in unseen.items() if found]
@@ -126,11 +136,7 @@ def _unseen_note(config: Config, seeds: list[int]) -> str | None:
         if len(which) < len(seeds):
             where = f" of seed {which[0]}" if len(which) == 1 else f" of seeds {', '.join(which)}"
             where += f" (of {len(seeds)})"
-    return (
-        f"note: {subject} in the test split{where} but in no training row: no model can "
-        "predict such a class, and its test rows add to every test loss; use more training "
-        "rows (n_train, test_size) or another dataset.seed"
-    )
+    raise DataError(f"dataset: {subject} in the test split{where} but {UNSEEN_ADVICE}")
 
 
 def _unseen_categories_note(config: Config, seeds: list[int]) -> str | None:
