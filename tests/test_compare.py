@@ -330,6 +330,29 @@ def test_more_runs_trained_is_better_and_the_verdict_names_the_run_counts(baseli
     assert "test_loss worse at 1 of 4 λ: 0.001 (ok runs 2/2 → 1/2)" in result.stdout
 
 
+def test_more_runs_trained_is_still_worse_when_the_runs_both_trained_did_worse(baseline, tmp_path):
+    # a change that stopped a divergence but made every run 6 % worse passed the gate as better
+    lost = _edit(baseline, tmp_path, "lost.json", _lose_a_seed)
+    lam = json.loads(lost.read_text())["summary"][1]["lambda"]
+
+    def worse_where_both_trained(d):
+        for run in d["runs"]:
+            if run["lambda"] == lam:
+                run["test_loss"] *= 1.06
+        d["summary"][1]["test_loss_mean"] *= 1.06
+
+    candidate = _edit(baseline, tmp_path, "worse.json", worse_where_both_trained)
+    code, report = _compare(lost, candidate)
+    assert code == 1 and _verdicts(report) == ["ok", "worse", "ok", "ok"]
+    result = runner.invoke(app, ["compare", str(lost), str(candidate)])
+    assert result.stdout.splitlines()[-1].startswith(
+        f"{candidate}: worse than {lost}: test_loss worse at 1 of 4 λ: 0.001 (+6 % over the "
+        "runs that trained in both; ok runs 1/2 → 2/2)"
+    )
+    code, report = _compare(lost, candidate, "--rtol", "0.07")  # within tolerance: better
+    assert code == 0 and _verdicts(report) == ["ok", "better", "ok", "ok"]
+
+
 def test_other_numbers_of_seeds_compare_the_share_of_runs_that_trained(
     ridge_config, baseline, tmp_path
 ):

@@ -61,6 +61,7 @@ class Row:
     point: dict = field(default_factory=dict)
     baseline_ok: str = ""  # ok runs of all, e.g. "3/3"; "" when the row is absent
     candidate_ok: str = ""
+    paired: tuple = (None, None)  # the means over the runs that trained in both files
 
     @property
     def delta(self) -> float | None:
@@ -282,6 +283,25 @@ def _statuses(document: Results) -> dict[RowKey, Counter]:
     return counts
 
 
+def _ok_values(document: Results, metric: str) -> dict[RowKey, dict]:
+    """Per row, the metric of each run that trained, by its key (seed, fold)."""
+    values: dict[RowKey, dict] = {}
+    for run in document.runs:
+        value = _number(run.value(metric))
+        if run.status == "ok" and value is not None:
+            key = run.key()
+            values.setdefault(key.row, {})[key] = value
+    return values
+
+
+def _paired_means(a: dict | None, b: dict | None) -> tuple[float | None, float | None]:
+    """The two files' means over the runs that trained in both (None, None: no such run)."""
+    both = sorted(set(a or {}) & set(b or {}))
+    if not both:
+        return None, None
+    return (sum(a[k] for k in both) / len(both), sum(b[k] for k in both) / len(both))  # type: ignore[index]
+
+
 def metric_names(document: Results) -> list[str]:
     """The per-λ metrics a file has: the X of every X_mean in its summary."""
     keys = dict.fromkeys(k for row in document.summary for k in row.names())
@@ -346,6 +366,7 @@ def compare(
         moved=_moved(baseline, candidate, {point_text(key.point) for key in keys}),
     )
     status_a, status_b = _statuses(baseline), _statuses(candidate)
+    values_a, values_b = _ok_values(baseline, metric), _ok_values(candidate, metric)
     for key in sorted(keys, key=lambda k: (k[0], k[1])):
         a, b = rows_a.get(key), rows_b.get(key)
         row = Row(
@@ -359,8 +380,9 @@ def compare(
             baseline_ok=_ok_of(status_a.get(key)) if a else "",
             candidate_ok=_ok_of(status_b.get(key)) if b else "",
         )
+        row.paired = _paired_means(values_a.get(key), values_b.get(key))
         row.verdict = _row_verdict(
-            row, a, b, status_a.get(key), status_b.get(key), metric, rtol, atol
+            row, a, b, status_a.get(key), status_b.get(key), row.paired, metric, rtol, atol
         )
         result.rows.append(row)
     if all(row.baseline is None for row in result.rows):  # a broken reference passes nothing
@@ -404,7 +426,8 @@ def _ok_of(counts: Counter | None) -> str:
     return f"{counts['ok']}/{sum(counts.values())}"
 
 
-def _row_verdict(row: Row, a, b, runs_a, runs_b, metric, rtol, atol) -> str:
+def _row_verdict(row: Row, a, b, runs_a, runs_b, paired, metric, rtol, atol) -> str:
+    """`paired`: both files' means over the runs that trained in both (None, None: none)."""
     if b is None:
         return "missing"
     if a is None:
@@ -414,8 +437,11 @@ def _row_verdict(row: Row, a, b, runs_a, runs_b, metric, rtol, atol) -> str:
     healthier = _share_order(runs_a["ok"], total_a, runs_b["ok"], total_b)
     if healthier < 0:  # a run that trained before no longer does, whatever the mean says
         return "worse"
-    if healthier > 0:  # a run that did not train now does: the means are over other runs
-        return "better"
+    if healthier > 0:  # a run that did not train now does: the means are over other runs, so
+        # the runs that trained in both decide whether it is also worse (it passed at +13 %)
+        return (
+            "worse" if _verdict(paired[0], paired[1], metric, rtol, atol) == "worse" else "better"
+        )
     verdict = _verdict(row.baseline, row.candidate, metric, rtol, atol)
     if verdict != "ok":
         return verdict
@@ -496,15 +522,26 @@ def _share_changed(row: Row) -> bool:
     """Whether the share of ok runs differs ("5/5" against "10/10" does not)."""
     if not row.baseline_ok or not row.candidate_ok:
         return row.baseline_ok != row.candidate_ok
+    return _share_rose(row) != 0
+
+
+def _share_rose(row: Row) -> int:
+    """_share_order of the row's "ok/all" texts (both present)."""
     (ok_a, all_a), (ok_b, all_b) = (
         map(int, s.split("/")) for s in (row.baseline_ok, row.candidate_ok)
     )
-    return _share_order(ok_a, all_a, ok_b, all_b) != 0
+    return _share_order(ok_a, all_a, ok_b, all_b)
 
 
 def _by(row: Row) -> str:
     if _share_changed(row):  # the reason, before any change of the mean
-        return f" (ok runs {row.baseline_ok or '–'} → {row.candidate_ok or '–'})"
+        shares = f"ok runs {row.baseline_ok or '–'} → {row.candidate_ok or '–'}"
+        a, b = row.paired
+        if row.verdict == "worse" and a and b is not None and _share_rose(row) > 0:
+            return (
+                f" ({100 * (b - a) / abs(a):+.3g} % over the runs that trained in both; {shares})"
+            )
+        return f" ({shares})"
     if row.delta is None or not row.baseline:
         return "" if row.candidate is not None else " (no value)"
     return f" ({100 * row.delta / abs(row.baseline):+.3g} %)"
