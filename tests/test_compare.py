@@ -649,3 +649,17 @@ def test_lambdas_where_no_run_trained_in_either_file_are_named_as_not_compared(b
         f"{both}: test_loss no worse than {both} at the 2 of 4 λ compared (rtol 0.05); not "
         "compared, as no run trained in either file: λ = 0.1, 10"
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--rtol", "inf"), ("--rtol", "nan"), ("--rtol", "-1"), ("--atol", "1e400")],
+)
+def test_a_tolerance_that_is_not_a_finite_number_from_0_is_refused(baseline, option, value):
+    # --rtol inf passed every candidate: the gate silently off
+    result = runner.invoke(app, ["compare", str(baseline), str(baseline), option, value])
+    shown = {"1e400": "inf"}.get(value, value)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{option} {shown}: must be a finite number ≥ 0\n",
+    )

@@ -204,7 +204,9 @@ def test_one_seed_has_no_band_and_no_1se_line():
 
 
 def test_a_single_lambda_draws_error_bars(tmp_path):
-    fig = validation_figure(load("single_lambda"))
+    with warnings.catch_warnings():  # matplotlib warned of identical x limits, on stderr
+        warnings.simplefilter("error")
+        fig = validation_figure(load("single_lambda"))
     lo, hi = fig.axes[0].get_xlim()
     assert lo < 0.01 < hi
     assert by_gid(fig, "test-loss-se")
@@ -455,3 +457,23 @@ def test_a_requested_lambda_that_is_no_lambda_is_refused(tmp_path, value):
         f"--lambda {float(value):g}: must be a λ ≥ 0 (a number, not inf or nan)\n",
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("curves", "drawn"),
+    [(False, "this figure has no grid"), (True, "--curves draws per-epoch curves")],
+)
+def test_an_axis_without_a_grid_figure_is_refused(tmp_path, curves, drawn):
+    # it was ignored: exit 0 and a figure
+    with pytest.raises(PlotError) as error:
+        render(load("regression"), tmp_path / "x.png", curves=curves, axis="foo")
+    assert str(error.value) == f"--axis foo: picks the grid axis of a grid figure, and {drawn}"
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_one_lambda_of_one_sweep_draws_without_warnings(tmp_path):
+    # matplotlib warned of identical x limits, with a source line, on stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = validation_figure(load("one_lambda"))  # linear, 2 seeds, λ = 0.1 alone
+    assert fig.axes[0].get_xlim() == pytest.approx((0.1 / 3, 0.1 * 3))

@@ -536,8 +536,8 @@ def compare(
             help="Per-λ metric: test_loss, train_loss, test_accuracy, weight_sq_norm, …",
         ),
     ] = "test_loss",
-    rtol: Annotated[float, typer.Option("--rtol", min=0, help="Allowed relative change.")] = 0.05,
-    atol: Annotated[float, typer.Option("--atol", min=0, help="Allowed absolute change.")] = 0.0,
+    rtol: Annotated[float, typer.Option("--rtol", help="Allowed relative change (≥ 0).")] = 0.05,
+    atol: Annotated[float, typer.Option("--atol", help="Allowed absolute change (≥ 0).")] = 0.0,
     common: Annotated[
         bool,
         typer.Option(
@@ -571,6 +571,9 @@ def compare(
     from wdcli.store.results import load_results
 
     with _errors():
+        for name, value in (("--rtol", rtol), ("--atol", atol)):
+            if not (math.isfinite(value) and value >= 0):  # inf turned the gate off
+                raise WdcliError(f"{name} {value:g}: must be a finite number ≥ 0")
         reference = load_results(baseline)
     results, refused = [], []  # each candidate gets its verdict, or why it was not compared
     for path in candidates:

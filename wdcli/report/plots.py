@@ -74,6 +74,9 @@ def render(
 
     if not curves and gridplots.applies(results, kind):
         return save(gridplots.figure(results, kind=kind, axis=axis, sources=sources), path)
+    if axis is not None:  # it was ignored
+        drawn = "--curves draws per-epoch curves" if curves else "this figure has no grid"
+        raise PlotError(f"--axis {axis}: picks the grid axis of a grid figure, and {drawn}")
     if curves:
         fig = curves_figure(results, lambdas=lambdas, sources=sources)
     else:
@@ -402,6 +405,7 @@ def _limits(rows, docs: list[_Doc], log_loss: bool, headroom: float) -> None:
         low, high = np.log10(positive[[0, -1]])  # in decades: 1e-300…1e300 overflows a ratio
         step = (high - low) / (2 * (positive.size - 1)) if positive.size > 1 else math.log10(3)
         low, high = max(low - step, -300.0), min(high + step, 300.0)
+        rows[0][1].set_autoscalex_on(False)  # no autoscale first (one λ: a range of width 0)
         rows[0][1].set_xlim(10**low, 10**high)
         if max(-low, high) > 200:  # matplotlib's LogLocator overflows placing ticks out there
             from matplotlib import ticker
