@@ -663,3 +663,40 @@ def test_a_tolerance_that_is_not_a_finite_number_from_0_is_refused(baseline, opt
         2,
         f"{option} {shown}: must be a finite number ≥ 0\n",
     )
+
+
+def test_another_tune_or_tune_holdout_is_a_difference(baseline, tmp_path):
+    # they were compared as the same experiment: a tune_holdout that trains every candidate
+    # on half the rows could pass silently
+    def tuned(holdout, values):
+        def change(d):
+            d["config"].update(tune={"model.solver": values}, tune_holdout=holdout)
+
+        return change
+
+    a = _edit(baseline, tmp_path, "a.json", tuned(0.25, ["svd", "eigh"]))
+    b = _edit(baseline, tmp_path, "b.json", tuned(0.5, ["eigh", "svd"]))
+    c = _edit(baseline, tmp_path, "c.json", tuned(0.25, ["svd"]))
+    result = runner.invoke(app, ["compare", str(a), str(b)])
+    assert (result.exit_code, result.stderr) == (2, (
+        f"cannot compare {a} and {b}: tune_holdout differs (0.25 vs 0.5); pass --common to "
+        "compare anyway on the 4 λ both have\n"))  # fmt: skip
+    result = runner.invoke(app, ["compare", str(a), str(c)])
+    assert result.exit_code == 2 and result.stderr.startswith(
+        f'cannot compare {a} and {c}: tune differs ({{"model.solver": ["svd", "eigh"]}} vs '
+        '{"model.solver": ["svd"]})'
+    )
+    assert _compare(baseline, baseline)[0] == 0
+
+
+def test_kfold_against_leave_one_out_names_the_folds_as_the_difference(baseline, tmp_path):
+    # it said "a cross-validated loss is not a test-split loss" of two cross-validated losses
+    kfold = {"kind": "kfold", "folds": 3}
+    a = _edit(baseline, tmp_path, "a.json", lambda d: d["config"].update(validation=kfold))
+    b = _edit(
+        baseline, tmp_path, "b.json", lambda d: d["config"].update(validation={"kind": "loo"})
+    )
+    result = runner.invoke(app, ["compare", str(a), str(b), "--common"])
+    assert (result.exit_code, result.stderr) == (2, (
+        f"cannot compare {a} and {b}: validation differs (kfold vs loo): losses averaged over "
+        "other folds, each trained on other rows (not even with --common)\n"))  # fmt: skip

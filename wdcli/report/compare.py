@@ -156,10 +156,12 @@ def unlike(baseline: Results, candidate: Results) -> list[str]:
         found.append(f"task differs ({tasks[0]} vs {tasks[1]}): other losses")
     kinds = [_validation_kind(document) for document in (baseline, candidate)]
     if kinds[0] != kinds[1]:
-        found.append(
-            f"validation differs ({kinds[0]} vs {kinds[1]}): a cross-validated loss is not a "
-            "test-split loss"
+        why = (
+            "a cross-validated loss is not a test-split loss"
+            if "holdout" in kinds
+            else "losses averaged over other folds, each trained on other rows"
         )
+        found.append(f"validation differs ({kinds[0]} vs {kinds[1]}): {why}")
     return found
 
 
@@ -204,10 +206,14 @@ def differences(baseline: Results, candidate: Results) -> list[str]:
             f"the data differ (fingerprint {prints[0]} → {prints[1]}: a changed data file, or "
             "a change in how wdcli prepares the data)"
         )
-    for section in ("grid", "validation"):  # more axes, folds: other rows, other numbers
+    for section in ("grid", "validation", "tune"):  # axes, folds, candidates: other numbers
         a, b = _axis(baseline, section), _axis(candidate, section)
         if _unordered(a) != _unordered(b):  # a grid's points, whatever order they ran in
             found.append(f"{section} differs ({_show(a)} vs {_show(b)})")
+    if _axis(baseline, "tune") or _axis(candidate, "tune"):  # the rows every candidate trains on
+        a, b = (document.config.value("tune_holdout") for document in (baseline, candidate))
+        if a != b:
+            found.append(f"tune_holdout differs ({_show(a)} vs {_show(b)})")
     grid_a, grid_b = _lambdas(baseline), _lambdas(candidate)
     if grid_a != grid_b:
         found.append(
