@@ -525,3 +525,27 @@ def _load(path):
     from wdcli.config import load_config
 
     return load_config(path)
+
+
+@pytest.mark.parametrize(("n", "d"), [(20, 40), (12, 11)])
+def test_leave_one_out_at_lambda_0_of_a_fit_that_interpolates_is_the_minimum_norm_refit(n, d):
+    # r_i / (1 − H_ii) was 0/0: every λ = 0 run `diverged`, "check the data for extreme values"
+    from wdcli.models.linear import ridge_loo
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, d))
+    y = X[:, :5] @ rng.normal(size=5) + rng.normal(size=n)
+    squared, _, _, _ = ridge_loo(X, y, np.array([0.0, 0.1]))
+    for k, lam in enumerate([0.0, 0.1]):
+        expected = []
+        for i in range(n):
+            rows = np.arange(n) != i
+            Xc, yc = X[rows] - X[rows].mean(0), y[rows] - y[rows].mean()
+            penalty = n * lam * np.eye(d)  # the full fit's nλ, as RidgeCV keeps it
+            w = (
+                np.linalg.pinv(Xc) @ yc
+                if lam == 0
+                else np.linalg.solve(Xc.T @ Xc + penalty, Xc.T @ yc)
+            )
+            expected.append((y[i] - y[rows].mean() - (X[i] - X[rows].mean(0)) @ w) ** 2)
+        assert squared[k] == pytest.approx(expected, rel=1e-9)

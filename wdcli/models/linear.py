@@ -168,12 +168,18 @@ def ridge_loo(
     r = _rank(s, Xc.shape)
     U, s, Vt = U[:, :r], s[:r], Vt[:r]
     z = U.T @ yc
-    shrink = s**2 / (s**2 + n * lambdas[:, None])  # (K, r)
-    residual = yc - (shrink * z) @ U.T  # (K, n)
-    leverage = 1.0 / n + shrink @ (U**2).T  # (K, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loo = residual / (1.0 - leverage)
-    W = (s * z / (s**2 + n * lambdas[:, None])) @ Vt
+    inverse = 1.0 / (s**2 + n * lambdas[:, None])  # (K, r)
+    if r == n - 1:  # the fit interpolates at λ = 0: r_i and 1 − H_ii both carry a factor nλ
+        # (1, U span every row), so cancel it: e_i = [U·(z/(s² + nλ))]_i / [U²·1/(s² + nλ)]_i,
+        # exact at any λ, and at λ = 0 the minimum-norm refit's (it was 0/0: "diverged")
+        loo = (inverse * z) @ U.T / (inverse @ (U**2).T)
+    else:
+        shrink = s**2 * inverse  # (K, r)
+        residual = yc - (shrink * z) @ U.T  # (K, n)
+        leverage = 1.0 / n + shrink @ (U**2).T  # (K, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loo = residual / (1.0 - leverage)
+    W = (s * z * inverse) @ Vt
     return loo**2, W, y_mean - W @ x_mean, _df(s**2, n * lambdas)
 
 
