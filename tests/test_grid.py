@@ -750,3 +750,27 @@ def test_a_set_that_a_grid_axis_would_override_is_refused(write_config, option, 
     # `--set` of an axis key validated and then did nothing: the axis' values won
     result = runner.invoke(app, ["validate", str(write_config(DEGREE)), "--set", option])
     assert (result.exit_code, result.stderr) == (2, message + "\n")
+
+
+@pytest.mark.parametrize(
+    ("chosen", "cell"),
+    [
+        ([0.01, 0.01], "lr=0.01"),
+        ([0.01, 0.01, 0.1], "lr=0.01 (2/3)"),
+        ([0.1, 0.01], "lr=0.01 or lr=0.1 (1/2 each)"),  # a tie was shown as lr=0.1 (1/2)
+    ],
+)
+def test_the_tuned_cell_names_the_most_chosen_values_and_ties(chosen, cell):
+    from conftest import results_of
+
+    from wdcli.report.table import csv_text, tuned_cell
+
+    runs = [
+        {"point": {}, "lambda": 0.1, "seed": seed, "status": "ok", "train_loss": 1.0,
+         "test_loss": 1.0, "tuned": {"model.lr": lr}}
+        for seed, lr in enumerate(chosen)
+    ]  # fmt: skip
+    document = results_of({"summary": [{"lambda": 0.1, "test_loss_mean": 1.0}], "runs": runs})
+    assert tuned_cell(document, document.summary[0]) == cell
+    header, row = csv_text(document).splitlines()
+    assert header.endswith(",tuned,mark") and row.endswith(f",{cell},")  # csv had no column

@@ -294,8 +294,12 @@ def tuned_cell(document: Results, row: SummaryRow) -> str:
     ]  # fmt: skip
     if not chosen:
         return "–"
-    top = max(set(chosen), key=lambda value: (chosen.count(value), value))
-    return top if chosen.count(top) == len(chosen) else f"{top} ({chosen.count(top)}/{len(chosen)})"
+    most = max(chosen.count(value) for value in chosen)
+    tops = sorted({value for value in chosen if chosen.count(value) == most})
+    if most == len(chosen):
+        return tops[0]
+    each = " each" if len(tops) > 1 else ""  # a tie is no winner: lr=0.01 or lr=0.1 (1/2 each)
+    return f"{' or '.join(tops)} ({most}/{len(chosen)}{each})"
 
 
 def is_grid(document: Results) -> bool:
@@ -458,7 +462,8 @@ def csv_text(document: Results) -> str:
         keys.remove("point")  # one point: the column would only say {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*keys, "mark"])
+    tuned = any(run.has("tuned") for run in document.runs)  # the table's tuned column too
+    writer.writerow([*keys, *(["tuned"] if tuned else []), "mark"])
     selections = {
         point_text(s["point"]): (s.get("best_lambda"), s.get("lambda_1se"))
         for s in document.value("points") or []
@@ -466,7 +471,9 @@ def csv_text(document: Results) -> str:
     whole = (document.best_lambda, document.lambda_1se)
     for row in summary:
         chosen = selections.get(point_text(row.point), whole)
-        writer.writerow([_csv_value(row.value(k)) for k in keys] + [marks(chosen, row.lambda_)])
+        values = [_csv_value(row.value(k)) for k in keys]
+        writer.writerow([*values, *([tuned_cell(document, row)] if tuned else []),
+                         marks(chosen, row.lambda_)])  # fmt: skip
     return out.getvalue()
 
 
