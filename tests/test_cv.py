@@ -549,3 +549,24 @@ def test_leave_one_out_at_lambda_0_of_a_fit_that_interpolates_is_the_minimum_nor
             )
             expected.append((y[i] - y[rows].mean() - (X[i] - X[rows].mean(0)) @ w) ** 2)
         assert squared[k] == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_accuracy_of_cross_validation_is_named_as_its_loss_is():
+    # under kfold the column of the folds' accuracy read "test acc", beside "cv loss"
+    from conftest import results_of
+
+    from wdcli.report.table import rows
+
+    row = {
+        "lambda": 0.1,
+        "test_loss_mean": 0.5,
+        "train_accuracy_mean": 0.9,
+        "test_accuracy_mean": 0.8,
+    }
+    for kind, names in (("kfold", ("cv loss", "cv acc")), ("holdout", ("test loss", "test acc"))):
+        document = results_of({"summary": [row], "validation": {"kind": kind}})
+        headers, _ = rows(document)
+        assert headers[1:3] == ["train loss", names[0]] and headers[-4:-2] == [
+            "train acc",
+            names[1],
+        ]

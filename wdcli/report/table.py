@@ -52,7 +52,7 @@ def columns(document: Results) -> list[Column]:
     if any(row.stat("test_accuracy") is not None for row in summary):
         cols += [
             Column("train acc", "train_accuracy_mean", ".3f"),
-            Column("test acc", "test_accuracy_mean", ".3f"),
+            Column(loss_name(document).replace("loss", "acc"), "test_accuracy_mean", ".3f"),
         ]
     return cols
 
