@@ -700,3 +700,25 @@ def test_kfold_against_leave_one_out_names_the_folds_as_the_difference(baseline,
     assert (result.exit_code, result.stderr) == (2, (
         f"cannot compare {a} and {b}: validation differs (kfold vs loo): losses averaged over "
         "other folds, each trained on other rows (not even with --common)\n"))  # fmt: skip
+
+
+def test_a_candidate_where_no_run_trained_is_worse_in_any_metric(baseline, tmp_path):
+    # its summary has no df (nor accuracy): "no metric 'df'", exit 2, where test_loss gave 1
+    def nothing_trained(d):
+        for run in d["runs"]:
+            run.update(status="diverged", train_loss=None, test_loss=None, df=None)
+        for row in d["summary"]:
+            for key in [k for k in row if k.startswith(("df", "test_loss", "train_loss"))]:
+                if key in ("train_loss_mean", "test_loss_mean"):  # required, null
+                    row[key] = None
+                else:
+                    del row[key]
+            row.update(n_diverged=row["n_runs"], regime=None)
+        d.update(best_lambda=None, lambda_1se=None)
+
+    broken = _edit(baseline, tmp_path, "broken.json", nothing_trained)
+    for metric in ("df", "test_loss"):
+        code, report = _compare(baseline, broken, "--metric", metric)
+        assert code == 1 and set(_verdicts(report)) == {"worse"}
+    code, _ = _compare(broken, baseline, "--metric", "df")  # nothing to compare against
+    assert code == 2

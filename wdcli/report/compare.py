@@ -333,6 +333,9 @@ def compare(
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
     for name, document in zip(names, (baseline, candidate), strict=True):
+        trained = any(run.status == "ok" for run in document.runs)
+        if document is candidate and not trained:  # it has no value: worse where the baseline
+            continue  # had one (its task is still checked below)
         if metric not in metric_names(document):
             raise IncomparableError(
                 f"{name}: no metric '{metric}' (it has: {', '.join(metric_names(document))})"
