@@ -23,6 +23,7 @@ from wdcli.metrics.selection import (
     grid_notes,
     identical_seeds_note,
     untrained_neighbour_note,
+    worse_than_constant_note,
 )
 from wdcli.metrics.summary import summarise
 from wdcli.store.results import now
@@ -322,6 +323,21 @@ def test_a_lambda_min_that_predicts_a_constant_is_said():
     assert constant_best_note(runs, 0.0) == constant_best_note(runs, None) == []
     runs[0]["train_loss"] = runs[1]["train_loss"] = 0.99 * 2.3026 - 1e-9  # 1 % below: learnt
     assert constant_best_note(runs, 1.0) == []
+
+
+def test_a_lambda_min_that_generalises_worse_than_a_constant_is_said():
+    # a network before it groks: test accuracy 0, test loss 4.6 × ln 13, `good` and λ_min
+    run = {"lambda": 0.3, "status": "ok", "baseline_loss": 2.5}
+    runs = [run | {"test_loss": 11.0}, run | {"test_loss": 12.0},
+            run | {"status": "diverged", "test_loss": None}, run | {"lambda": 1.0, "test_loss": 0.5}]  # fmt: skip
+    assert worse_than_constant_note(runs, 0.3) == [
+        "at λ_min (0.3) the held-out loss (11.5) is 4.6 × the best constant's (2.5, on the "
+        "training rows): no λ of this grid generalises better than ignoring the inputs would, "
+        "so λ_min ranks models that do not generalise"
+    ]
+    assert worse_than_constant_note(runs, 1.0) == worse_than_constant_note(runs, None) == []
+    runs[0]["test_loss"] = runs[1]["test_loss"] = 1.25 * 2.5  # within the no_fit margin
+    assert worse_than_constant_note(runs, 0.3) == []
 
 
 def test_resume_keys_carry_the_fold():

@@ -231,9 +231,9 @@ MUTANTS += [
     Mutant(
         "ridge-loo-lambda-not-scaled",
         LINEAR,
-        "W = (s * z / (s**2 + n * lambdas[:, None])) @ Vt",
-        "W = (s * z / (s**2 + lambdas[:, None])) @ Vt",
-        "leave-one-out's full fit with λ instead of n·λ",
+        "inverse = 1.0 / (s**2 + n * lambdas[:, None])  # (K, r)",
+        "inverse = 1.0 / (s**2 + lambdas[:, None])  # (K, r)",
+        "leave-one-out with λ instead of n·λ",
     ),
     Mutant(
         "standardise-ddof1",

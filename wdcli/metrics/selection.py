@@ -216,6 +216,30 @@ def constant_best_note(runs: list[dict], lam_min: float | None) -> list[str]:
     ]
 
 
+def worse_than_constant_note(runs: list[dict], lam_min: float | None) -> list[str]:
+    """A note when the models at λ_min predict the test split (or the held-out folds) worse
+    than the best constant by more than health.NO_FIT_MARGIN of its loss (the training
+    baseline stands in for the held-out one): every λ failed to generalise, so λ_min ranks
+    failures (a grokking network before it groks: test accuracy 0, `good`, and λ_min)."""
+    from wdcli.metrics.health import NO_FIT_MARGIN, OK
+
+    if lam_min is None:
+        return []
+    mine = [run for run in runs if run["lambda"] == lam_min and run["status"] == OK]
+    pairs = [(run.get("test_loss"), run.get("baseline_loss")) for run in mine]
+    pairs = [(loss, base) for loss, base in pairs if _finite(loss) and _finite(base)]
+    if not pairs:
+        return []
+    loss, base = (sum(values) / len(pairs) for values in zip(*pairs, strict=True))
+    if loss <= (1 + NO_FIT_MARGIN) * base:
+        return []
+    return [
+        f"at λ_min ({lam_min:.3g}) the held-out loss ({loss:.4g}) is {loss / base:.3g} × the "
+        f"best constant's ({base:.4g}, on the training rows): no λ of this grid generalises "
+        "better than ignoring the inputs would, so λ_min ranks models that do not generalise"
+    ]
+
+
 def untrained_neighbour_note(summary: list[dict], lam_min: float | None) -> list[str]:
     """A note when λ_min sits next to a λ whose runs did not all train (no regime): its test
     loss is unknown, so the best may lie there, as it may beyond an end of the grid."""

@@ -399,6 +399,7 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
         identical_seeds_note,
         still_gaining_note,
         untrained_neighbour_note,
+        worse_than_constant_note,
     )
     from wdcli.metrics.summary import select_lambdas
 
@@ -406,6 +407,7 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     constant = constant_best_note(runs, best)  # then no edge of the grid hides a better λ
     lambdas = [row["lambda"] for row in summary]
     notes = constant or grid_notes(lambdas, best, kind, decay_ceiling(config))
+    notes += [] if constant else worse_than_constant_note(runs, best)
     fixed = config.dataset.seed is not None or getattr(config.dataset, "test_path", None)
     notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary, bool(fixed))
     notes += still_gaining_note(runs)
