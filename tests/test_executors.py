@@ -905,15 +905,38 @@ def test_a_port_where_something_else_listens_is_one_line_not_a_hang(reply):
 def test_workers_of_another_wdcli_version_are_refused(cluster, monkeypatch):
     # a worker with another wdcli mixed its numbers into the results without a word
     from wdcli.errors import ExecutorError
-    from wdcli.executors import dask as dask_executor
+    from wdcli.store import results
 
-    monkeypatch.setattr(dask_executor, "__version__", "0.0.1")  # this side's version
+    ours = {**results.versions(), "wdcli": "0.0.1"}
+    monkeypatch.setattr(results, "versions", lambda: ours)  # this side's versions
     with pytest.raises(ExecutorError) as caught:
         DaskExecutor(cluster.address)
     message = str(caught.value)
-    assert message.startswith(f"--address {cluster.address}: 2 Dask worker(s) run another wdcli")
-    assert message.endswith("this is 0.0.1): their numbers would differ; install the same "
-                            "wdcli on every worker")  # fmt: skip
+    assert message.startswith(f"--address {cluster.address}: 2 Dask worker(s) run another install")
+    assert message.endswith(" where this is 0.0.1): their numbers would differ; install the "
+                            "same wdcli, numpy and scikit-learn on every worker")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_worker_of_another_install_that_joins_later_refuses_its_unit(
+    cluster, write_config, tmp_path
+):
+    # checked at the start only, a worker that joined mid-sweep mixed its numbers in, exit 0
+    from wdcli.config import load_config
+    from wdcli.errors import ExecutorError
+    from wdcli.store.destination import open_destination
+    from wdcli.sweep import execute
+
+    config = load_config(write_config(RIDGE))
+    executor = DaskExecutor(cluster.address)
+    executor.versions = {**executor.versions, "numpy": "0.0.1"}  # as if the workers changed
+    with pytest.raises(ExecutorError) as caught:
+        execute(config, open_destination(config, tmp_path / "r.json"), executor, None)
+    assert str(caught.value).startswith("a Dask worker that joined during the sweep runs another "
+                                        "install (tcp://127.0.0.1:")  # fmt: skip
+    assert str(caught.value).endswith(" where this is 0.0.1): its numbers would differ; stop it, "
+                                      "install the same wdcli, numpy and scikit-learn on every "
+                                      "worker")  # fmt: skip
 
 
 def _sigint_state() -> tuple[bool, bool]:

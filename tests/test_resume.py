@@ -172,6 +172,31 @@ def test_a_changed_config_names_what_changed_and_the_way_out(ridge_config, tmp_p
     assert runner.invoke(app, [*args, "--force", "-q"]).exit_code == 0
 
 
+def test_a_journal_of_another_install_is_refused_and_one_of_this_install_resumes(
+    ridge_config, tmp_path
+):
+    # a resume mixed runs of another wdcli (other numbers) into a file claiming this one
+    from wdcli.store.results import versions
+
+    out, journal, config = (
+        tmp_path / "r.json",
+        tmp_path / "r.journal.jsonl",
+        load_config(ridge_config),
+    )
+    header = {"kind": "header", "name": config.name, "config_hash": config.hash(),
+              "config": config.resolved(), "versions": {**versions(), "numpy": "1.0.0"}}  # fmt: skip
+    journal.write_text(json.dumps(header) + "\n")
+    args = ["sweep", str(ridge_config), "--out", str(out), "--resume", "-q"]
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{journal}: was written by another install (numpy 1.0.0 → {versions()['numpy']}): its "
+        "runs would not match this one's; finish it with that install, or pass --force instead "
+        "of --resume to start over\n"))  # fmt: skip
+    header["versions"] = versions()
+    journal.write_text(json.dumps(header) + "\n")
+    assert runner.invoke(app, args).exit_code == 0
+
+
 def test_an_unfinished_journal_is_not_overwritten_without_resume_or_force(ridge_config, tmp_path):
     out = tmp_path / "r.json"
     (tmp_path / "r.journal.jsonl").write_text('{"kind": "header"}\n')

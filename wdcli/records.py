@@ -398,6 +398,7 @@ class JournalHeader(Record):
     config_hash: str
     config: dict[str, Any] | None = None
     started_at: str | None = None
+    versions: dict[str, str] | None = None  # wdcli's, numpy's, scikit-learn's (since 0.2)
 
 
 class JournalRun(Record):

@@ -11,7 +11,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 
-from wdcli import __version__
 from wdcli.errors import ExecutorError
 from wdcli.executors.common import (
     CONNECT_TIMEOUT,
@@ -66,14 +65,17 @@ class DaskExecutor:
                 f"--address {address}: the Dask workers cannot run wdcli ({_first_line(exc)}); "
                 "install the same wdcli on every worker: pip install 'wdcli[dask]'"
             ) from None
-        others = {worker: fact[3] for worker, fact in facts.items() if fact[3] != __version__}
+        from wdcli.store.results import versions  # pydantic: not at `wdcli --help`
+
+        self.versions = versions()
+        others = {worker: fact[3] for worker, fact in facts.items() if fact[3] != self.versions}
         if others:
             self.close()
-            worker, version = next(iter(others.items()))
+            worker, theirs = next(iter(others.items()))
             raise ExecutorError(
-                f"--address {address}: {len(others)} Dask worker(s) run another wdcli ({worker}: "
-                f"{version}; this is {__version__}): their numbers would differ; install the "
-                "same wdcli on every worker"
+                f"--address {address}: {len(others)} Dask worker(s) run another install "
+                f"({worker}: {_other_versions(theirs, self.versions)}): their numbers would "
+                "differ; install the same wdcli, numpy and scikit-learn on every worker"
             )
         self.threads = _threads_per_host(facts)
 
@@ -98,7 +100,7 @@ class DaskExecutor:
                 if built is not None:
                     data[unit.data_key] = self._scatter(built)
                 future = client.submit(_run_on_worker, fn, config, unit, data[unit.data_key],
-                                       self.threads, pure=False)  # fmt: skip
+                                       self.threads, self.versions, pure=False)  # fmt: skip
                 running[future] = unit
                 stream.add(future)
 
@@ -254,20 +256,39 @@ def _outcome(future) -> list[dict] | None:
         return None
 
 
-def _worker_facts(dask_worker) -> tuple[str, int, int, str]:
-    """(host, cores, threads, wdcli version) of a Dask worker (`Client.run` passes it as
+def _worker_facts(dask_worker) -> tuple[str, int, int, dict]:
+    """(host, cores, threads, versions) of a Dask worker (`Client.run` passes it as
     dask_worker)."""
-    from wdcli import __version__ as version
+    from wdcli.store.results import versions
 
-    return _host(dask_worker.address), cpu_count(), dask_worker.state.nthreads, version
+    return _host(dask_worker.address), cpu_count(), dask_worker.state.nthreads, versions()
+
+
+def _other_versions(theirs: dict, ours: dict) -> str:
+    """'wdcli 0.2.0 where this is 0.1.0; …': the versions of a worker that differ."""
+    return "; ".join(
+        f"{name} {theirs.get(name)} where this is {ours[name]}"
+        for name in ours
+        if theirs.get(name) != ours[name]
+    )
 
 
 def _host(address: str) -> str:
     return address.split("://")[-1].rsplit(":", 1)[0]
 
 
-def _run_on_worker(fn: Callable, config, unit, data, threads: dict[str, int]):
-    """A unit on a Dask worker, with the dataset already there and BLAS threads capped."""
+def _run_on_worker(fn: Callable, config, unit, data, threads: dict[str, int], wanted: dict):
+    """A unit on a Dask worker, with the dataset already there and BLAS threads capped; a
+    worker that joined after the start-up check with another install refuses it."""
     from distributed import get_worker
 
-    return _capped(fn, threads.get(_host(get_worker().address), 1), config, unit, data)
+    from wdcli.store.results import versions
+
+    worker = get_worker().address
+    if versions() != wanted:
+        raise ExecutorError(
+            f"a Dask worker that joined during the sweep runs another install ({worker}: "
+            f"{_other_versions(versions(), wanted)}): its numbers would differ; stop it, "
+            "install the same wdcli, numpy and scikit-learn on every worker"
+        )
+    return _capped(fn, threads.get(_host(worker), 1), config, unit, data)

@@ -25,7 +25,7 @@ from wdcli.store.journal import (
     read_header,
     read_journal,
 )
-from wdcli.store.results import load_results, now
+from wdcli.store.results import load_results, now, versions
 
 RESULTS_FOLDER = Path("results")
 Planned = Callable[[Config], set[RunKey]]  # a config's run keys (the sweep's plan)
@@ -102,6 +102,7 @@ def _header(config: Config, data: DataPrints | None) -> dict:
         "config_hash": config.hash(),
         "config": config.resolved(),
         "started_at": now(),
+        "versions": versions(),
     }
     if data is not None:
         header["data_fingerprint"] = data.combined
@@ -217,6 +218,7 @@ def _resume(
                 f"{journal}: was written for a different config{what}; pass --force instead "
                 "of --resume to start over, or --out for a new file"
             )
+        _check_same_versions(journal, contents.header.get("versions"))
         runs = _runs_of(config, journal, contents, planned)
         if data is not None:
             _check_same_data(journal, contents, data)
@@ -234,6 +236,23 @@ def _resume(
         started_at=contents.header.get("started_at") or now(),
         resumed=True,
     )
+
+
+def _check_same_versions(journal: Path, recorded: dict | None) -> None:
+    """Refuse to mix runs of another wdcli, numpy or scikit-learn with this one's: the same
+    config and data give other numbers (a journal from before versions were recorded passes)."""
+    current, recorded = versions(), recorded or {}
+    changed = [
+        f"{name} {recorded[name]} → {current.get(name)}"
+        for name in sorted(recorded)
+        if recorded[name] != current.get(name)
+    ]
+    if changed:
+        raise ResultsError(
+            f"{journal}: was written by another install ({', '.join(changed)}): its runs would "
+            "not match this one's; finish it with that install, or pass --force instead of "
+            "--resume to start over"
+        )
 
 
 def _check_same_data(journal: Path, contents, data: DataPrints) -> None:
