@@ -187,3 +187,22 @@ def test_eval_rows_estimates_the_middle_of_the_curves_on_every_sth_row():
                                          data.y_test[::5].reshape(-1, 1), np.zeros(2), "relu",
                                          "squared_error")  # fmt: skip
     np.testing.assert_allclose(cheap.curves["test_loss"][:, 1], loss, rtol=1e-12)
+
+
+def test_kernels_compile_without_a_cache_where_none_can_be_written(monkeypatch):
+    # a read-only install without a writable home: numba's "cannot cache function" was a
+    # traceback and exit 1 midway through a sweep
+    numba = pytest.importorskip("numba")
+    njit = numba.njit
+
+    def no_cache_locator(*args, cache=False, **kwargs):
+        if cache:
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'x'")
+        return njit(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache_locator)
+    monkeypatch.setattr(fused, "_compiled", None)
+    kernels = fused.compiled()
+    Z = np.array([-1.0, 2.0])
+    kernels["relu_forward"](Z, 0.0, 1.0)
+    assert Z.tolist() == [0.0, 2.0]

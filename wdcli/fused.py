@@ -47,9 +47,9 @@ def flush_subnormals(values: np.ndarray) -> None:
     np.copyto(values, 0, where=np.abs(values) < tiny)
 
 
-def _build_numba(numba: ModuleType) -> Kernels:
+def _build_numba(numba: ModuleType, cache: bool = True) -> Kernels:
     """The compiled kernels; each loop body is the numpy path's operations, element-wise."""
-    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+    jit = numba.njit(cache=cache, nogil=True, fastmath=False, error_model="numpy")
 
     # The relu kernels multiply by the mask [z > 0] as a 0/1 number, as numpy does: written
     # as a multiply (not a branch or a select of z and z·0) the loops vectorise, 1.5–3× faster.
@@ -165,7 +165,12 @@ def compiled() -> Kernels:
     if _compiled is None:
         import numba
 
-        _compiled = _build_numba(numba)
+        try:
+            _compiled = _build_numba(numba)
+        except RuntimeError as exc:  # nowhere to write the cache (a read-only install and
+            if "cannot cache" not in str(exc):  # no writable home): compile in each process
+                raise
+            _compiled = _build_numba(numba, cache=False)
     return _compiled
 
 
