@@ -136,6 +136,37 @@ def test_a_torn_last_line_is_ignored_and_rerun(ridge_config, tmp_path):
     assert resumed["started_at"] == "2026-01-01T00:00:00+00:00"
 
 
+def test_a_run_recorded_twice_must_hold_the_same_numbers(ridge_config, tmp_path):
+    # the last of two lines won: a hand-edited test_loss of 999 became the run's, exit 0
+    out = tmp_path / "r.json"
+    complete = runner.invoke(
+        app, ["sweep", str(ridge_config), "--out", str(out), "-q", "-f", "json"]
+    )
+    document = json.loads(complete.stdout)
+    out.unlink()
+    journal = tmp_path / "r.journal.jsonl"
+    header = {"kind": "header", "name": "tiny-ridge", "config_hash": document["config_hash"]}
+    first = document["runs"][1]
+    again = {**first, "seconds": first["seconds"] + 1}  # a unit cut off and run again
+    lines = [header, *({"kind": "run", "run": r} for r in [*document["runs"][:3], again])]
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    args = ["sweep", str(ridge_config), "--out", str(out), "--resume", "-f", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and _without_times(json.loads(result.stdout)) == _without_times(
+        document
+    )
+    out.unlink()
+    edited = {**again, "test_loss": 999.0}
+    journal.write_text(
+        "".join(json.dumps(line) + "\n" for line in [*lines[:-1], {"kind": "run", "run": edited}])
+    )
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{journal}: line 5: the run of line 3 again, with other numbers (test_loss: "
+        f"{json.dumps(first['test_loss'])} → 999.0): edited by hand? Delete one of the two "
+        "lines, or pass --force instead of --resume to start over\n"))  # fmt: skip
+
+
 def test_a_journal_of_another_config_is_refused(ridge_config, tmp_path):
     out = tmp_path / "r.json"
     journal = tmp_path / "r.journal.jsonl"

@@ -293,8 +293,26 @@ def _runs_of(config: Config, journal: Path, contents, planned: Planned | None) -
                 "--resume, or with --force to start over"
             )
         _same_data(journal, number, run, prints)
-        runs[key] = run  # a run written twice (its unit was cut off and re-run) counts once
-    return list(runs.values())
+        if key in runs:  # written twice (its unit was cut off and re-run): the same numbers
+            _same_run(journal, number, run, *runs[key])
+        runs[key] = (run, number)
+    return [run for run, _ in runs.values()]
+
+
+def _same_run(journal: Path, number: int, run: dict, first: dict, line: int) -> None:
+    """A run recorded twice must hold the same numbers (its time aside) both times: training
+    is deterministic, so other numbers mean a hand edit or another journal's lines."""
+    changed = [
+        f"{name}: {json.dumps(first.get(name))} → {json.dumps(run.get(name))}"
+        for name in sorted(set(first) | set(run))
+        if name != "seconds" and first.get(name) != run.get(name)
+    ]
+    if changed:
+        raise ResultsError(
+            f"{journal}: line {number}: the run of line {line} again, with other numbers "
+            f"({'; '.join(changed[:3])}): edited by hand? Delete one of the two lines, or pass "
+            "--force instead of --resume to start over"
+        )
 
 
 def _same_data(journal: Path, number: int, run: dict, prints: dict) -> None:
