@@ -904,11 +904,11 @@ def test_a_port_where_something_else_listens_is_one_line_not_a_hang(reply):
 @pytest.mark.slow
 def test_workers_of_another_wdcli_version_are_refused(cluster, monkeypatch):
     # a worker with another wdcli mixed its numbers into the results without a word
+    import wdcli
     from wdcli.errors import ExecutorError
-    from wdcli.store import results
 
-    ours = {**results.versions(), "wdcli": "0.0.1"}
-    monkeypatch.setattr(results, "versions", lambda: ours)  # this side's versions
+    ours = {**wdcli.versions(), "wdcli": "0.0.1"}
+    monkeypatch.setattr(wdcli, "versions", lambda: ours)  # this side's versions
     with pytest.raises(ExecutorError) as caught:
         DaskExecutor(cluster.address)
     message = str(caught.value)

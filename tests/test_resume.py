@@ -207,7 +207,7 @@ def test_a_journal_of_another_install_is_refused_and_one_of_this_install_resumes
     ridge_config, tmp_path
 ):
     # a resume mixed runs of another wdcli (other numbers) into a file claiming this one
-    from wdcli.store.results import versions
+    from wdcli import versions
 
     out, journal, config = (
         tmp_path / "r.json",

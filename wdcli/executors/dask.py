@@ -65,7 +65,7 @@ class DaskExecutor:
                 f"--address {address}: the Dask workers cannot run wdcli ({_first_line(exc)}); "
                 "install the same wdcli on every worker: pip install 'wdcli[dask]'"
             ) from None
-        from wdcli.store.results import versions  # pydantic: not at `wdcli --help`
+        from wdcli import versions
 
         self.versions = versions()
         others = {worker: fact[3] for worker, fact in facts.items() if fact[3] != self.versions}
@@ -259,7 +259,7 @@ def _outcome(future) -> list[dict] | None:
 def _worker_facts(dask_worker) -> tuple[str, int, int, dict]:
     """(host, cores, threads, versions) of a Dask worker (`Client.run` passes it as
     dask_worker)."""
-    from wdcli.store.results import versions
+    from wdcli import versions
 
     return _host(dask_worker.address), cpu_count(), dask_worker.state.nthreads, versions()
 
@@ -282,7 +282,7 @@ def _run_on_worker(fn: Callable, config, unit, data, threads: dict[str, int], wa
     worker that joined after the start-up check with another install refuses it."""
     from distributed import get_worker
 
-    from wdcli.store.results import versions
+    from wdcli import versions
 
     worker = get_worker().address
     if versions() != wanted:

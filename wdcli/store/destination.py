@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from wdcli import versions
 from wdcli.config import Config
 from wdcli.errors import ResultsError
 from wdcli.records import Results
@@ -25,7 +26,7 @@ from wdcli.store.journal import (
     read_header,
     read_journal,
 )
-from wdcli.store.results import load_results, now, versions
+from wdcli.store.results import load_results, now
 
 RESULTS_FOLDER = Path("results")
 Planned = Callable[[Config], set[RunKey]]  # a config's run keys (the sweep's plan)

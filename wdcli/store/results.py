@@ -49,17 +49,6 @@ def environment() -> dict:
     }
 
 
-def versions() -> dict:
-    """The versions a run's numbers depend on beyond its config and data: a journal records
-    them, and its runs are resumed (or a Dask worker's taken) only under the same."""
-    from importlib.metadata import version
-
-    import numpy
-
-    return {"wdcli": __version__, "numpy": numpy.__version__,
-            "scikit_learn": version("scikit-learn")}  # fmt: skip
-
-
 def build_document(
     *,
     config: dict,
