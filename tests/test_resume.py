@@ -504,6 +504,8 @@ elif moment == "config":
     config.load_config = after(config.load_config, term)
 elif moment == "journal-created":  # the file exists, the CLI does not know its name yet
     journal.Journal.create = after(journal.Journal.create, term)
+elif moment == "results-written":  # the results file is there, the journal not yet removed
+    sweep.write_atomic = after(sweep.write_atomic, term)
 main()
 """
 
@@ -575,3 +577,42 @@ def test_a_signal_as_the_journal_is_created_still_names_it(ridge_config, tmp_pat
     assert read_journal(journal).runs == []
     resumed = runner.invoke(app, ["sweep", str(ridge_config), "-o", str(out), "--resume", "-q"])
     assert resumed.exit_code == 0, resumed.stderr
+
+
+@pytest.mark.slow
+def test_a_signal_as_the_results_are_written_says_the_sweep_finished(ridge_config, tmp_path):
+    # it said "finished runs are in r.journal.jsonl; continue with … --resume", of a journal
+    # removed a moment later (or kept beside the results, and --resume then refused)
+    out = tmp_path / "r.json"
+    result = _drive(tmp_path, "results-written", str(ridge_config), "-o", str(out))
+    assert (result.returncode, result.stderr) == (
+        143, f"interrupted by SIGTERM after the sweep finished: {out} holds it (wdcli show {out})\n")  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "driver.py", "r.json"]
+    assert runner.invoke(app, ["show", str(out)]).exit_code == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", [0.05, 0.3])
+def test_a_signal_while_the_command_loads_is_one_line_and_its_exit_code(
+    ridge_config, tmp_path, moment
+):
+    # a SIGINT that a background job inherited ignored was lost (the sweep ran on, exit 0),
+    # and an early one printed a KeyboardInterrupt traceback from inside an import
+    command = [
+        sys.executable,
+        "-m",
+        "wdcli",
+        "sweep",
+        str(ridge_config),
+        "-o",
+        str(tmp_path / "r.json"),
+    ]
+    for ignored in (True, False):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignored else None)  # fmt: skip
+        time.sleep(moment)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130
+        assert err in ("interrupted\n", "interrupted before any run was recorded\n")
+        assert not (tmp_path / "r.json").exists()

@@ -14,7 +14,9 @@ were, since someone asked for that: `nohup wdcli sweep …` must survive the ter
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +45,7 @@ def exit_code(exc: KeyboardInterrupt) -> int:
 
 class _State:
     stopping = False  # a signal was raised: the cleanup is under way
+    signum = 0  # the signal that was
     deferring = 0  # depth of `deferred()` blocks
     waiting: list[int] = []  # signals that arrived inside one
 
@@ -56,8 +59,17 @@ def _raise(signum: int, frame) -> None:
     if _State.deferring:
         _State.waiting.append(signum)
         return
-    _State.stopping = True
+    _State.stopping, _State.signum = True, signum
     raise Interrupted(signum)
+
+
+def check() -> None:
+    """Raise again a stop signal whose Interrupted was swallowed: raised inside a finaliser
+    or an import lock's callback, Python prints "Exception ignored" and drops it, and the
+    sweep ran on to exit 0 (a SIGINT while its modules loaded). For the main flow's
+    checkpoints, never for its cleanup."""
+    if _State.stopping and _State.signum:
+        raise Interrupted(_State.signum)
 
 
 @contextmanager
@@ -72,25 +84,68 @@ def deferred() -> Iterator[None]:
     if not _State.deferring and _State.waiting and not _State.stopping:
         signum = _State.waiting[0]
         _State.waiting.clear()
-        _State.stopping = True
+        _State.stopping, _State.signum = True, signum
         raise Interrupted(signum)
+
+
+def _said(signum: int) -> str:
+    return (
+        "interrupted"
+        if signum == signal.SIGINT
+        else f"interrupted by {signal.Signals(signum).name}"
+    )
+
+
+def _exit(signum: int, frame) -> None:
+    sys.stderr.write(_said(signum) + "\n")
+    raise SystemExit(128 + signum)
+
+
+def _exit_now(signum: int, frame) -> None:
+    sys.stderr.write(_said(signum) + "\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)  # nothing to clean up yet; an exception could be swallowed
+
+
+@contextmanager
+def exit_on_signals(now: bool = False) -> Iterator[None]:
+    """Within the block, SIGINT, SIGTERM and SIGHUP end the process with one line and 128 +
+    the signal: around a command (`stop_on_signals` takes over inside a sweep), and, with
+    `now`, while the command line loads, where nothing needs cleaning up. A signal sent then
+    was lost (SIGINT inherited ignored), or printed a KeyboardInterrupt traceback from inside
+    an import, or "Aborted!" and exit 1. Ignored signals are treated as `stop_on_signals`
+    treats them."""
+    previous = _install(_exit_now if now else _exit)
+    try:
+        yield
+    finally:
+        _restore(previous)
+
+
+def _install(handler) -> dict:
+    """Install handler for the stop signals (SIGINT always; SIGTERM and SIGHUP unless they
+    were ignored), in the main thread; the previous handlers, to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {
+        sig: signal.signal(sig, handler)
+        for sig in STOP_SIGNALS
+        if sig == signal.SIGINT or signal.getsignal(sig) is not signal.SIG_IGN
+    }
+
+
+def _restore(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Within the block, SIGINT, SIGTERM and SIGHUP raise Interrupted (main thread only;
     elsewhere Python cannot install handlers and the block runs unchanged)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {
-        sig: signal.signal(sig, _raise)
-        for sig in STOP_SIGNALS
-        if sig == signal.SIGINT or signal.getsignal(sig) is not signal.SIG_IGN
-    }
-    _State.stopping, _State.waiting = False, []
+    previous = _install(_raise)
+    _State.stopping, _State.signum, _State.waiting = False, 0, []
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        _restore(previous)

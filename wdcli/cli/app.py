@@ -262,13 +262,9 @@ def sweep(
 
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
-    from wdcli.config import load_config
     from wdcli.errors import ExecutorError, OutOfMemoryError, WriteError
+    from wdcli.interrupts import check as check_stop
     from wdcli.interrupts import deferred, stop_on_signals
-    from wdcli.store.destination import AlreadyFinished, open_destination
-    from wdcli.store.results import typed
-    from wdcli.sweep import check_points, check_task, execute, planned_keys, prepare
-    from wdcli.sweep.autogrid import resolve_grid
 
     runner = destination = None
     axes = [("--grid", item) for item in grid or []] + [("--tune", item) for item in tune or []]
@@ -278,6 +274,14 @@ def sweep(
               ("--address", address)) if value is not None]  # fmt: skip
     with _errors(), stop_on_signals():
         try:
+            # imported once a signal stops the sweep (half a second: one sent meanwhile was lost)
+            from wdcli.config import load_config
+            from wdcli.store.destination import AlreadyFinished, open_destination
+            from wdcli.store.results import typed
+            from wdcli.sweep import check_points, check_task, execute, planned_keys, prepare
+            from wdcli.sweep.autogrid import resolve_grid
+
+            check_stop()  # a signal swallowed while those loaded
             config = load_config(config_path, overrides or [], grid or [], tune or [])
             with _named(config_path):
                 check_task(config)
@@ -429,6 +433,9 @@ def _interrupted(
         lines = f"{what} before any new run was recorded{kept}\ncontinue with: {again}"
     elif destination is None:
         lines = f"{what} before any run was recorded"
+    elif destination.results_path.exists() and not destination.journal.path.exists():
+        lines = (f"{what} after the sweep finished: {destination.results_path} holds it "
+                 f"(wdcli show {destination.results_path})")  # fmt: skip
     else:
         again = _resume_command(config_path, overrides, destination.results_path, force, axes)
         lines = f"{what}; finished runs are in {destination.journal.path}\ncontinue with: {again}"
@@ -768,4 +775,7 @@ def main() -> None:
     args = sys.argv[1:]
     if "--debug" in args[1:] and "--" not in args[: args.index("--debug")]:
         args = ["--debug", *[arg for arg in args if arg != "--debug"]]
-    app(args=args)
+    from wdcli.interrupts import exit_on_signals
+
+    with exit_on_signals():  # a sweep's own handling takes over inside it
+        app(args=args)

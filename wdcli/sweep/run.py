@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wdcli import interrupts
 from wdcli.config import Config, LambdaAuto, task_of
 from wdcli.config.grid import grid_points, key_space, point_config, tune_candidates
 from wdcli.data import Dataset
@@ -323,12 +324,16 @@ def execute(
             runs += unit_runs
             if on_progress:
                 on_progress(len(runs), total)
+            interrupts.check()  # a stop signal swallowed meanwhile (in a finaliser)
+        interrupts.check()
         document = finish(config, runs, destination.started_at, executor.name)
-        write_atomic(destination.results_path, dumps(document), overwrite=destination.overwrite)
-        # Everything is in the results file now; removed while still locked, so that no
-        # other sweep can take the journal up in between.
-        with contextlib.suppress(OSError):  # e.g. a folder now read-only: the file is complete
-            journal.path.unlink(missing_ok=True)
+        with interrupts.deferred():  # a signal in between left both: its resume was refused
+            write_atomic(destination.results_path, dumps(document),
+                         overwrite=destination.overwrite)  # fmt: skip
+            # Everything is in the results file now; removed while still locked, so that no
+            # other sweep can take the journal up in between.
+            with contextlib.suppress(OSError):  # e.g. a folder now read-only: the file is whole
+                journal.path.unlink(missing_ok=True)
     except MemoryError as exc:  # numpy's says how much one array needed
         raise OutOfMemoryError(f"out of memory while training: {exc or 'MemoryError'}") from exc
     finally:
