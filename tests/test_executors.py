@@ -968,3 +968,22 @@ def test_workers_start_deaf_to_ctrl_c_then_ignore_it():
         assert executor._pool().submit(_sigint_state).result(timeout=60) == (False, True)
     finally:
         executor.close()
+
+
+def test_a_unit_lost_too_often_names_the_knob_of_its_executor():
+    # under Dask it said "fewer --jobs", an option that dask refuses
+    from collections import Counter
+
+    from wdcli.errors import ExecutorError
+    from wdcli.executors.common import MAX_ATTEMPTS, _count_loss
+
+    unit = Unit(seed=0, fold=0, lambdas=(0.1, 1.0))
+    lost: Counter = Counter()
+    for _ in range(MAX_ATTEMPTS - 1):
+        _count_loss(lost, unit, None, "Dask worker", "fewer workers per machine")
+    with pytest.raises(ExecutorError) as caught:
+        _count_loss(lost, unit, None, "Dask worker", "fewer workers per machine")
+    assert str(caught.value) == (
+        f"a unit (seed 0, fold 0, 2 λ) was lost {MAX_ATTEMPTS} times with its Dask worker; "
+        "resume once the cause is fixed (out of memory? fewer workers per machine)"
+    )

@@ -237,6 +237,16 @@ def test_an_unfinished_journal_is_not_overwritten_without_resume_or_force(ridge_
         f"{tmp_path / 'r.journal.jsonl'}: an unfinished sweep is recorded there; "
         "pass --resume to continue it or --force to start over\n"
     )
+    # of another config, which --resume refuses: it said "pass --resume" all the same
+    config = load_config(ridge_config)
+    header = {"kind": "header", "name": config.name, "config_hash": "other",
+              "config": {**config.resolved(), "seeds": 7}}  # fmt: skip
+    (tmp_path / "r.journal.jsonl").write_text(json.dumps(header) + "\n")
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--out", str(out)])
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{tmp_path / 'r.journal.jsonl'}: an unfinished sweep of another config is recorded "
+        f"there (seeds: 7 → {json.dumps(config.resolved()['seeds'])}); pass --force to start "
+        "over, or --out another file\n"))  # fmt: skip
 
 
 def test_resume_with_nothing_to_resume_says_it_starts_afresh(ridge_config, tmp_path):

@@ -38,14 +38,18 @@ def _capped(fn: Callable, threads: int, *args):
 # --------------------------------------------------------------------------- serial
 
 
-def _count_loss(lost: Counter, unit, exc: BaseException | None, where: str) -> None:
-    """Count a unit lost with its worker; give up (ExecutorError) at MAX_ATTEMPTS losses."""
+def _count_loss(
+    lost: Counter, unit, exc: BaseException | None, where: str, fewer: str = "fewer --jobs"
+) -> None:
+    """Count a unit lost with its worker; give up (ExecutorError) at MAX_ATTEMPTS losses.
+    `fewer`: how to give each worker more memory, in this executor's terms."""
     lost[unit] += 1
     if lost[unit] >= MAX_ATTEMPTS:
         reason = f" ({_first_line(exc)})" if exc is not None else ""
         raise ExecutorError(
-            f"a unit (seed {unit.seed}, fold {unit.fold}, {len(unit.lambdas)} λ) was lost {lost[unit]} times with "
-            f"its {where}{reason}; resume once the cause is fixed (out of memory? fewer --jobs)"
+            f"a unit (seed {unit.seed}, fold {unit.fold}, {len(unit.lambdas)} λ) was lost "
+            f"{lost[unit]} times with its {where}{reason}; resume once the cause is fixed (out "
+            f"of memory? {fewer})"
         )
 
 

@@ -113,7 +113,8 @@ class DaskExecutor:
                 unit = running.pop(future)
                 runs = _outcome(future)
                 if runs is None:  # lost with a worker: run it again (or give up)
-                    _count_loss(lost, unit, None, "Dask worker")
+                    _count_loss(lost, unit, None, "Dask worker",
+                                "fewer workers per machine, each with more memory")  # fmt: skip
                     data.pop(unit.data_key, None)  # its data may have gone with the worker
                     submit(unit)
                     continue

@@ -165,6 +165,17 @@ def _open_named(
             return _resume(config, journal, overwrite=force, data=data, planned=planned)
         ensure_free(journal)
         if not force and not resume:
+            try:
+                header = read_header(journal) or {}
+            except ResultsError:  # damaged: --resume says how
+                header = {}
+            if header.get("config_hash") not in (None, config.hash()):  # --resume refuses it
+                changed = _changes(header.get("config"), config.resolved())
+                raise ResultsError(
+                    f"{journal}: an unfinished sweep of another config is recorded there"
+                    f"{f' ({changed})' if changed else ''}; pass --force to start over, or "
+                    "--out another file"
+                )
             raise ResultsError(
                 f"{journal}: an unfinished sweep is recorded there; pass --resume to continue "
                 "it or --force to start over"
