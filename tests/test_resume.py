@@ -427,6 +427,27 @@ def test_resume_without_out_refuses_the_journal_in_use(ridge_config, tmp_path, m
     running.journal.close()
 
 
+def test_resume_without_out_takes_the_newest_journal_no_sweep_holds(
+    ridge_config, tmp_path, monkeypatch
+):
+    # it picked the newest, refused it as in use, and never named the older one it could resume
+    import os
+
+    from wdcli.config import load_config
+    from wdcli.store.destination import open_destination
+
+    monkeypatch.chdir(tmp_path)
+    config = load_config(ridge_config)
+    stopped = open_destination(config)  # a sweep killed: its journal is free
+    stopped.journal.close()
+    os.utime(stopped.journal.path, (1, 1))  # older than the next
+    running = open_destination(config)  # a sweep still running holds the newer one
+    result = runner.invoke(app, ["sweep", str(ridge_config), "--resume", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert stopped.results_path.exists() and not running.results_path.exists()
+    running.journal.close()
+
+
 def test_a_journal_finished_meanwhile_is_not_taken_up(ridge_config, tmp_path, monkeypatch):
     """The race: a second sweep opens the journal just before the first removes it."""
     from wdcli.store import journal as journals

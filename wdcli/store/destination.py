@@ -352,7 +352,8 @@ def _torn_at_birth(journal: Path) -> bool:
 
 
 def _find_resumable(config: Config, folder: Path) -> Path | None:
-    """The newest unfinished journal of this config's name; refuse one of another config."""
+    """The newest unfinished journal of this config that no running sweep uses (the newest
+    when all are in use); refuse one of another config."""
     candidates = []
     for path in folder.glob(f"{config.name}-*{JOURNAL_SUFFIX}"):
         header = read_header(path)  # a damaged header is an error, a torn one is skipped
@@ -367,7 +368,14 @@ def _find_resumable(config: Config, folder: Path) -> Path | None:
             f"{newest[1]}: was written for a different config (hash {newest[2]}, this config is "
             f"{config.hash()}); run without --resume to start anew"
         )
-    return max(matching)[1]
+    newest_first = [path for _, path, _ in sorted(matching, reverse=True)]
+    for path in newest_first:  # the newest that no running sweep holds (one did: refused,
+        try:  # with an older journal of this config free to resume)
+            ensure_free(path)
+            return path
+        except ResultsError:
+            continue
+    return newest_first[0]  # every one is in use: _resume says so
 
 
 def _open_new(config: Config, folder: Path, data: DataPrints | None = None) -> Destination:
