@@ -54,6 +54,7 @@ def stderr_lines(result) -> list[str]:
 def test_sgd_with_a_large_learning_rate_diverges_every_run(write_config, tmp_path):
     result, document = sweep(write_config(TINY_MLP), tmp_path)
     assert {run["status"] for run in document["runs"]} == {"diverged"}
+    assert {run["diverged_by"] for run in document["runs"]} == {"blew_up"}
     for run in document["runs"]:
         assert run["train_loss"] is run["test_loss"] is run["weight_sq_norm"] is None
     assert "| 0 | – | – | – | – | 2/2 diverged | – |  |" in result.stdout
@@ -152,7 +153,7 @@ def test_decoupled_decay_that_would_flip_the_weights_is_not_trained(
     assert document["runs"][3]["curve"]["train_loss"][0] is None  # never trained
     top = lambdas.strip("[]").split(", ")[2:]
     assert stderr_lines(result)[0] == (
-        f"warning: 2 of 4 runs did not train: 2 diverged (loss or weights blew up) at λ = "
+        f"warning: 2 of 4 runs did not train: 2 diverged (not trained: the decay factor is ≤ 0) at λ = "
         f"{top[0]}, {top[1]}: lower the largest λ (decoupled decay multiplies the weights by "
         f"{factor} ≤ 0 at every step there: they were not trained); those λ get no regime "
         "and are never λ_min or λ_1se (docs/health.md)"
@@ -169,7 +170,7 @@ def test_the_decay_hint_reads_the_grid_points_regularization(write_config, tmp_p
     )
     result, _ = sweep(config, tmp_path)
     assert stderr_lines(result)[0].startswith(
-        "warning: 1 of 6 runs did not train: 1 diverged (loss or weights blew up) at λ = 1 of "
+        "warning: 1 of 6 runs did not train: 1 diverged (not trained: the decay factor is ≤ 0) at λ = 1 of "
         "model.regularization=decoupled: lower the largest λ (decoupled decay multiplies the "
         "weights by 1 − 2λ ≤ 0"
     )  # the grid point is named (it was not)
@@ -559,3 +560,22 @@ def test_a_tuned_run_is_judged_against_the_rows_it_trained_on(write_config, tmp_
     assert {run["status"] for run in document["runs"]} == {"no_fit"}
     for run in document["runs"]:
         assert run["train_loss"] == pytest.approx(run["baseline_loss"], rel=2e-3)
+
+
+def test_a_run_that_lost_its_fit_says_so_not_that_it_blew_up(write_config, tmp_path):
+    # every diverged run read "loss or weights blew up", though this one's numbers stayed
+    # finite: its objective rose far above its lowest
+    config = write_config(
+        "name: relapse\ndataset: {name: friedman1, n_samples: 300}\nmodel: {name: mlp, hidden: "
+        "[16], lr: 0.3, epochs: 30}\nlambdas: [0, 0.001, 0.1]\nseeds: 2\n"
+    )
+    result, document = sweep(config, tmp_path)
+    diverged = [run for run in document["runs"] if run["status"] == "diverged"]
+    assert [(run["lambda"], run["seed"], run["diverged_by"]) for run in diverged] == [
+        (0, 0, "relapsed")
+    ]
+    assert stderr_lines(result)[0].startswith(
+        "warning: 1 of 6 runs did not train: 1 diverged (objective ended far above its lowest: "
+        "the fit was lost) at λ = 0: lower model.lr;"
+    )
+    assert all("diverged_by" not in run for run in document["runs"] if run["status"] == "ok")

@@ -43,7 +43,7 @@ HEALTH_MUTANTS = [
     Mutant("health-loss-blowup-bound", HEALTH, "LOSS_BLOWUP = 10.0", "LOSS_BLOWUP = 1e3",
            "Adam bouncing at 6–200 × its start is not diverged"),
     Mutant("health-went-up", MLP,
-           "    went_up = health.went_up(start, end, lambdas, decoupled)\n",
+           "    went_up = health.went_up(start, end, lambdas, decoupled) & ~diverged\n",
            "    went_up = np.zeros(K, bool)\n",
            "a run whose objective ends above its start is not diverged"),
     Mutant("health-went-up-decoupled", HEALTH,

@@ -45,6 +45,9 @@ OK, DIVERGED, NOT_CONVERGED, NO_FIT = "ok", "diverged", "not_converged", "no_fit
 STATUSES = (OK, DIVERGED, NOT_CONVERGED, NO_FIT)
 UNHEALTHY = (DIVERGED, NO_FIT, NOT_CONVERGED)  # the order of precedence, and of messages
 
+# Why a run is `diverged` (its record's `diverged_by`, where the model says)
+BLEW_UP, WENT_UP, RELAPSED, DECAY_FLIPS = "blew_up", "went_up", "relapsed", "decay_flips"
+
 NO_FIT_MARGIN = 0.25  # no_fit: training loss above 1.25 × the baseline's ...
 COLLAPSED = 0.1  # ... or not 1 % below the baseline's with Σw² above 10 % of its start
 NEAR_CONSTANT = 0.01

@@ -38,6 +38,7 @@ class Fit:
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
     curves: dict[str, np.ndarray] | None = None
     diverged: np.ndarray | None = None
+    diverged_by: np.ndarray | None = None  # which rule of wdcli.metrics.health found it ("": none)
     not_converged: np.ndarray | None = None
     loss_scale: float = 1.0
     pointwise: np.ndarray | None = None

@@ -469,6 +469,7 @@ class Trained:
     train_accuracy: np.ndarray | None
     test_accuracy: np.ndarray | None
     diverged: np.ndarray
+    diverged_by: np.ndarray | None = None  # per model: the rule that found it diverged, or ""
     not_converged: np.ndarray | None = None
     late_decrease: np.ndarray | None = None
     late_fall: np.ndarray | None = None
@@ -623,9 +624,14 @@ def train_stacked(
         readable = health.descends_j(lambdas, decoupled) & (options.schedule == "constant")
         fall = np.where(readable, health.late_fall(objective[late], end, baseline), np.nan)
     lowest = np.fmin.reduce([lowest_so_far(), start, objective[late], end])
-    went_up = health.went_up(start, end, lambdas, decoupled)
-    went_up |= health.relapsed(end, lowest, baseline, lambdas, decoupled)
-    went_up &= ~diverged
+    gather_diverged()
+    relapsed = health.relapsed(end, lowest, baseline, lambdas, decoupled) & ~diverged
+    went_up = health.went_up(start, end, lambdas, decoupled) & ~diverged
+    diverged_by = np.where(diverged, health.BLEW_UP, "").astype(object)  # which rule fired
+    diverged_by[_decay_flips(options, lambdas, lrs)] = health.DECAY_FLIPS
+    diverged_by[relapsed] = health.RELAPSED
+    diverged_by[went_up] = health.WENT_UP
+    went_up |= relapsed
     curves[:, went_up, -1] = acc_curves[:, went_up, -1] = np.nan
     for models, trainer in zip(groups, trainers, strict=True):
         trainer.freeze(went_up[models])
@@ -642,6 +648,7 @@ def train_stacked(
         train_accuracy=accuracy[0],
         test_accuracy=accuracy[1] if X_test is not None else None,
         diverged=diverged,
+        diverged_by=diverged_by,
         not_converged=not_converged & ~diverged,
         late_decrease=late_share,
         late_fall=fall,
@@ -894,6 +901,7 @@ def fit_mlp(
         metrics=metrics,
         curves=curves,
         diverged=run.diverged,
+        diverged_by=run.diverged_by,
         not_converged=run.not_converged,
         loss_scale=units,
         start_weight_sq_norm=start_sq_norm,

@@ -496,6 +496,13 @@ _MEANING = {
     ("not_converged", None): "solver tolerance not met",
 }
 _KNOB = "check the data for extreme values"
+# What a diverged run's `diverged_by` says (wdcli.metrics.health's rules)
+_DIVERGED_BY = {
+    "blew_up": "loss or weights blew up",
+    "went_up": "objective ended above its start",
+    "relapsed": "objective ended far above its lowest: the fit was lost",
+    "decay_flips": "not trained: the decay factor is ≤ 0",
+}
 
 
 def health_note(document: Results, model: Any = None) -> str | None:
@@ -540,6 +547,9 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         or _MEANING.get((status, None), "")
     )
     knob = knobs.get(status, _KNOB)
+    reasons = [_DIVERGED_BY.get(str(run.value("diverged_by")), "") for run in runs]
+    if status == "diverged" and any(reasons):  # the rules that fired, as the runs record them
+        meaning = ", or ".join(dict.fromkeys(r or _MEANING[("diverged", None)] for r in reasons))
 
     def setting(run: Run, key: str) -> Any:  # its tuned value, its grid point's, the config's
         chosen = {**(run.point or {}), **(run.value("tuned") or {})}

@@ -84,8 +84,9 @@ def run_record(
         float(a[k]) for a in (result.train_loss, result.test_loss, result.weight_sq_norm)
     )
     status = _statuses(result, data)[k]
+    reason = result.diverged_by[k] if result.diverged_by is not None else ""
     if not all(math.isfinite(v) for v in (train, test, wsq)):
-        status = health.DIVERGED
+        status, reason = health.DIVERGED, reason or health.BLEW_UP
     if status == health.DIVERGED:  # numbers of a run that blew up mean nothing
         train = test = wsq = math.nan
     baseline = health.baseline_loss(data.y_train, data.task == CLASSIFICATION)
@@ -99,6 +100,8 @@ def run_record(
         "weight_sq_norm": _number(wsq),
         "baseline_loss": _number(baseline),
     }
+    if status == health.DIVERGED and reason:
+        run["diverged_by"] = str(reason)
     run.update({name: _number(values[k]) for name, values in result.metrics.items()})
     run.update({"seconds": round(seconds, 6), "data_fingerprint": fingerprint})
     if result.curves is not None:
