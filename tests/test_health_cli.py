@@ -579,3 +579,16 @@ def test_a_run_that_lost_its_fit_says_so_not_that_it_blew_up(write_config, tmp_p
         "the fit was lost) at λ = 0: lower model.lr;"
     )
     assert all("diverged_by" not in run for run in document["runs"] if run["status"] == "ok")
+
+
+def test_runs_cut_short_by_a_step_schedule_point_to_the_schedule():
+    # "raise model.epochs" could not help: more epochs cut the learning rate further
+    plain = _plain_document({0.01: ["not_converged", "ok"], 0.1: ["ok", "ok"]})
+    plain["config"]["model"].update(schedule="step", step_epochs=10, step_gamma=0.1, epochs=150)
+    note = report.health_note(results_of(plain), MLP)
+    assert ("at λ = 0.01: raise model.step_epochs or model.step_gamma (the step schedule cut the "
+            "learning rate to 1e-14 × model.lr by the end), or model.lr;") in note  # fmt: skip
+    plain["config"]["model"].update(step_epochs=100)  # × 0.1 at the end: epochs may help
+    assert "at λ = 0.01: raise model.epochs or model.lr;" in report.health_note(
+        results_of(plain), MLP
+    )

@@ -565,7 +565,12 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
                     f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
         elif not any(decoupled) and all(r.lambda_ * (setting(r, lr_key) or 0) >= 1 for r in runs):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
-    if (
+    if status == "not_converged" and lr_key and (end := _step_schedule_end(runs, setting)):
+        knob = (  # more epochs would cut it further: "raise model.epochs" could not help
+            f"raise model.step_epochs or model.step_gamma (the step schedule cut the learning "
+            f"rate to {end:.2g} × model.{lr_key} by the end), or model.{lr_key}"
+        )
+    elif (
         status == "not_converged"
         and lr_key
         and any(_above_constant(run, setting(run, "regularization") == "decoupled") for run in runs)
@@ -604,6 +609,17 @@ def _above_constant(run: Run, decoupled: bool) -> bool:
     if not isinstance(objective, (int, float)) or not isinstance(baseline, (int, float)):
         return False
     return bool(descends_j(run.lambda_, decoupled) & far_above_constant(objective, baseline))
+
+
+def _step_schedule_end(runs: list[Run], setting) -> float | None:
+    """The smallest learning-rate multiplier that a step schedule left at the last epoch of
+    these runs, when one is below 0.1 (None otherwise)."""
+    ends = [
+        setting(run, "step_gamma") ** ((setting(run, "epochs") - 1) // setting(run, "step_epochs"))
+        for run in runs
+        if setting(run, "schedule") == "step"
+    ]
+    return min(ends) if ends and min(ends) < 0.1 else None
 
 
 def _bounced(run: Run) -> bool:
