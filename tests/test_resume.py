@@ -108,14 +108,17 @@ def test_a_signal_stops_cleanly_with_a_way_to_resume(
     assert not out.exists()
 
 
-def test_a_torn_last_line_is_ignored_and_rerun(ridge_config, tmp_path):
+def _swept_then_unfinished(config: Path, tmp_path: Path) -> tuple[Path, Path, dict]:
+    """(results path, journal path, document) of a sweep run whole, its results file removed:
+    a journal written by hand from its runs then stands for an unfinished sweep."""
     out = tmp_path / "r.json"
-    complete = runner.invoke(
-        app, ["sweep", str(ridge_config), "--out", str(out), "-q", "-f", "json"]
-    )
-    document = json.loads(complete.stdout)
+    complete = runner.invoke(app, ["sweep", str(config), "--out", str(out), "-q", "-f", "json"])
     out.unlink()
-    journal = tmp_path / "r.journal.jsonl"
+    return out, tmp_path / "r.journal.jsonl", json.loads(complete.stdout)
+
+
+def test_a_torn_last_line_is_ignored_and_rerun(ridge_config, tmp_path):
+    out, journal, document = _swept_then_unfinished(ridge_config, tmp_path)
     header = {
         "kind": "header",
         "name": "tiny-ridge",
@@ -138,13 +141,7 @@ def test_a_torn_last_line_is_ignored_and_rerun(ridge_config, tmp_path):
 
 def test_a_run_recorded_twice_must_hold_the_same_numbers(ridge_config, tmp_path):
     # the last of two lines won: a hand-edited test_loss of 999 became the run's, exit 0
-    out = tmp_path / "r.json"
-    complete = runner.invoke(
-        app, ["sweep", str(ridge_config), "--out", str(out), "-q", "-f", "json"]
-    )
-    document = json.loads(complete.stdout)
-    out.unlink()
-    journal = tmp_path / "r.journal.jsonl"
+    out, journal, document = _swept_then_unfinished(ridge_config, tmp_path)
     header = {"kind": "header", "name": "tiny-ridge", "config_hash": document["config_hash"]}
     first = document["runs"][1]
     again = {**first, "seconds": first["seconds"] + 1}  # a unit cut off and run again

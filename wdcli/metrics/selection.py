@@ -197,18 +197,12 @@ def constant_best_note(runs: list[dict], lam_min: float | None) -> list[str]:
     not health.NEAR_CONSTANT below the baseline's. Every λ that fit the data did worse on the
     test split than ignoring the inputs (or did not train), so λ_min says that no model of
     this grid learnt anything that carries over, not which penalty is best."""
-    from wdcli.metrics.health import NEAR_CONSTANT, OK
+    from wdcli.metrics.health import NEAR_CONSTANT
 
-    if lam_min is None:
+    means = _against_baseline(runs, lam_min, "train_loss")
+    if means is None or means[0] < (1 - NEAR_CONSTANT) * means[1]:
         return []
-    mine = [run for run in runs if run["lambda"] == lam_min and run["status"] == OK]
-    pairs = [(run.get("train_loss"), run.get("baseline_loss")) for run in mine]
-    pairs = [(loss, base) for loss, base in pairs if _finite(loss) and _finite(base)]
-    if not pairs:
-        return []
-    loss, base = (sum(values) / len(pairs) for values in zip(*pairs, strict=True))
-    if loss < (1 - NEAR_CONSTANT) * base:
-        return []
+    loss, base = means
     return [
         f"at λ_min ({lam_min:.3g}) the models predict about a constant (training loss "
         f"{loss:.4g}, the best constant's {base:.4g}): no λ of this grid that trained beat "
@@ -221,23 +215,30 @@ def worse_than_constant_note(runs: list[dict], lam_min: float | None) -> list[st
     than the best constant by more than health.NO_FIT_MARGIN of its loss (the training
     baseline stands in for the held-out one): every λ failed to generalise, so λ_min ranks
     failures (a grokking network before it groks: test accuracy 0, `good`, and λ_min)."""
-    from wdcli.metrics.health import NO_FIT_MARGIN, OK
+    from wdcli.metrics.health import NO_FIT_MARGIN
 
-    if lam_min is None:
+    means = _against_baseline(runs, lam_min, "test_loss")
+    if means is None or means[0] <= (1 + NO_FIT_MARGIN) * means[1]:
         return []
-    mine = [run for run in runs if run["lambda"] == lam_min and run["status"] == OK]
-    pairs = [(run.get("test_loss"), run.get("baseline_loss")) for run in mine]
-    pairs = [(loss, base) for loss, base in pairs if _finite(loss) and _finite(base)]
-    if not pairs:
-        return []
-    loss, base = (sum(values) / len(pairs) for values in zip(*pairs, strict=True))
-    if loss <= (1 + NO_FIT_MARGIN) * base:
-        return []
+    loss, base = means
     return [
         f"at λ_min ({lam_min:.3g}) the held-out loss ({loss:.4g}) is {loss / base:.3g} × the "
         f"best constant's ({base:.4g}, on the training rows): no λ of this grid generalises "
         "better than ignoring the inputs would, so λ_min ranks models that do not generalise"
     ]
+
+
+def _against_baseline(runs: list[dict], lam: float | None, key: str) -> tuple[float, float] | None:
+    """(mean `key` loss, mean baseline) over the ok runs at λ with both finite; None if none."""
+    from wdcli.metrics.health import OK
+
+    mine = [run for run in runs if lam is not None and run["lambda"] == lam and run["status"] == OK]
+    pairs = [(run.get(key), run.get("baseline_loss")) for run in mine]
+    pairs = [(loss, base) for loss, base in pairs if _finite(loss) and _finite(base)]
+    if not pairs:
+        return None
+    loss, base = (sum(values) / len(pairs) for values in zip(*pairs, strict=True))
+    return loss, base
 
 
 def untrained_neighbour_note(summary: list[dict], lam_min: float | None) -> list[str]:
