@@ -151,6 +151,9 @@ def fit_ridge_path(data: Dataset, lambdas: np.ndarray, seed: int, options: Linea
     )
 
 
+LEVERAGE_ONE = 1e-10  # 1 − H_ii at λ = 0 below this: a sample the unpenalised fit interpolates
+
+
 def ridge_loo(
     X: np.ndarray, y: np.ndarray, lambdas: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -169,16 +172,19 @@ def ridge_loo(
     U, s, Vt = U[:, :r], s[:r], Vt[:r]
     z = U.T @ yc
     inverse = 1.0 / (s**2 + n * lambdas[:, None])  # (K, r)
-    if r == n - 1:  # the fit interpolates at λ = 0: r_i and 1 − H_ii both carry a factor nλ
-        # (1, U span every row), so cancel it: e_i = [U·(z/(s² + nλ))]_i / [U²·1/(s² + nλ)]_i,
-        # exact at any λ, and at λ = 0 the minimum-norm refit's (it was 0/0: "diverged")
-        loo = (inverse * z) @ U.T / (inverse @ (U**2).T)
-    else:
-        shrink = s**2 * inverse  # (K, r)
-        residual = yc - (shrink * z) @ U.T  # (K, n)
-        leverage = 1.0 / n + shrink @ (U**2).T  # (K, n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loo = residual / (1.0 - leverage)
+    shrink = s**2 * inverse  # (K, r)
+    residual = yc - (shrink * z) @ U.T  # (K, n)
+    leverage = 1.0 / n + shrink @ (U**2).T  # (K, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loo = residual / (1.0 - leverage)
+    # A sample whose leverage is 1 at λ = 0 (the fit interpolates every row, or only it holds
+    # a category) has r_i and 1 − H_ii both carrying a factor nλ (1 and U span e_i), which
+    # cancels: e_i = [U·(z/(s² + nλ))]_i / [U²·1/(s² + nλ)]_i, exact at any λ and, at λ = 0,
+    # the minimum-norm refit's (it was 0/0: garbage or "diverged")
+    alone = 1.0 - 1.0 / n - np.sum(U**2, axis=1) < LEVERAGE_ONE  # (n,)
+    if alone.any():
+        Ua = U[alone]
+        loo[:, alone] = (inverse * z) @ Ua.T / (inverse @ (Ua**2).T)
     W = (s * z * inverse) @ Vt
     return loo**2, W, y_mean - W @ x_mean, _df(s**2, n * lambdas)
 
