@@ -211,6 +211,30 @@ def test_decimal_commas_in_a_semicolon_file(tmp_path):
     assert len(raw_a) == 5 and np.all(np.isfinite(raw_a))
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "column", "cell"),
+    [
+        ("a;y\n2.626;5201,5\n541;80,25\n3;4\n", 2, "a", "2.626"),  # read as 2.626 for 2626
+        ("a;y\n1,5;2.889,06\n2,5;3\n3;4\n", 2, "y", "2.889,06"),  # "text": use logistic
+    ],
+)
+def test_a_dot_in_a_file_of_decimal_commas_is_refused(tmp_path, text, line, column, cell):
+    (tmp_path / "d.csv").write_text(text)
+    with pytest.raises(DataError) as error:
+        build_dataset(_dataset(tmp_path, path="d.csv", test_size=0.25), 0)
+    assert str(error.value) == (
+        f"{tmp_path / 'd.csv'}: line {line}: column '{column}' is {cell!r}: this file writes its "
+        "decimals with a comma, so the '.' would group thousands or be a second decimal mark; "
+        "write the number without it"
+    )
+
+
+def test_a_semicolon_file_of_dot_decimals_reads_them(tmp_path):
+    (tmp_path / "d.csv").write_text("a;y\n2.5;1\n3.25;2\n4;3\n5;4\n")
+    data = build_dataset(_dataset(tmp_path, path="d.csv", test_size=0.25, seed=0), 0)
+    assert sorted(np.r_[data.y_train, data.y_test]) == [1, 2, 3, 4]
+
+
 def test_utf16_file_with_bom(tmp_path):
     text = "a\tb\ty\n" + "".join(f"{i}\t{i % 3}\t{i * 2}\n" for i in range(10))
     (tmp_path / "u16.csv").write_text(text, encoding="utf-16")

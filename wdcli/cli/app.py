@@ -717,7 +717,8 @@ def validate(
     space = key_space(config, lambdas=[] if auto else None)
     lambdas = lambda_grid.num if auto else len(space.lambdas)  # type: ignore[union-attr]
     seeds, folds, points = len(space.seeds), len(space.folds), len(space.points)
-    runs = f"{lambdas * seeds * folds * points} runs" + (", λ chosen from the data" if auto else "")
+    total = lambdas * seeds * folds * points
+    runs = f"{total} run{'s' * (total != 1)}" + (", λ chosen from the data" if auto else "")
     per_fold = f" × ({folds - 1} folds + the holdout fit)" if folds > 1 else ""
     where = f"{points} point{'s' * (points != 1)} × " if config.grid else ""
     if config.tune:

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from wdcli.config import CLASSIFICATION, REGRESSION, CsvData
-from wdcli.data.csvfile import MISSING, Table, first_missing, parse_numbers, read_table
+from wdcli.data.csvfile import (
+    MISSING,
+    Table,
+    check_no_dot,
+    decimal_comma,
+    first_missing,
+    parse_numbers,
+    read_table,
+)
 from wdcli.data.preprocess import Frame
 from wdcli.errors import DataError
 
@@ -83,7 +91,7 @@ def _names(names: list[str]) -> str:
 
 
 def _split_of(cfg: CsvData, table: Table, features: list[str], task: str) -> CsvSplit:
-    comma = table.delimiter == ";"
+    comma = decimal_comma(table)
     numeric = [name for name in features if name not in cfg.categorical]
     columns = [_numeric(cfg, table, name, comma) for name in numeric]
     X = Frame(
@@ -146,11 +154,13 @@ def _target(cfg: CsvData, table: Table, task: str, comma: bool) -> np.ndarray:
 
 def _task(table: Table, target: str) -> str:
     """regression when every present target cell is a number, classification when none is."""
-    comma = table.delimiter == ";"
+    comma = decimal_comma(table)
     numbers, texts = None, None
     for i, cell in enumerate(table.column(target)):
         if cell in MISSING:
             continue
+        if comma:  # '2.889,06' is no text but a number with its thousands grouped
+            check_no_dot(table, target, i, cell)
         try:
             float(cell.replace(",", ".") if comma else cell)
             numbers = numbers if numbers is not None else i

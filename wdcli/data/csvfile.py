@@ -122,17 +122,44 @@ def _separator_hint(delimiter: str) -> str:
 HUGE = 1e150  # |values| above this square to beyond float64's 1.8e308 in a variance or MSE
 
 
+_COMMA_DECIMAL = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
+_DOTTED_NUMBER = re.compile(r"[+-]?\d*\.[\d.]*(,\d+)?([eE][+-]?\d+)?")
+
+
+def decimal_comma(table: Table) -> bool:
+    """Whether a ';'-separated file writes its decimals with a comma: some cell is a number
+    such as '5201,5'. (A ';' file of '.' decimals, or of whole numbers, reads '.' as usual.)"""
+    if table.delimiter != ";":
+        return False
+    return any(
+        "," in cell and _COMMA_DECIMAL.fullmatch(cell.strip()) for row in table.rows for cell in row
+    )
+
+
+def check_no_dot(table: Table, name: str, i: int, cell: str) -> None:
+    """In a file of decimal commas a '.' in a number groups thousands ('2.626' for 2626), or
+    is a mistake: refuse it rather than read 2.626."""
+    if "." in cell and _DOTTED_NUMBER.fullmatch(cell.strip()):
+        raise DataError(
+            f"{table.path}: line {table.lines[i]}: column '{name}' is {cell!r}: this file writes "
+            "its decimals with a comma, so the '.' would group thousands or be a second "
+            "decimal mark; write the number without it"
+        )
+
+
 def parse_numbers(table: Table, name: str, decimal_comma: bool = False) -> np.ndarray:
     """A column as floats, NaN where a cell is missing (see MISSING).
 
     A cell that is not a number, or is infinite or beyond ±HUGE, is a DataError naming its
-    line and column. With `decimal_comma` (a ';'-separated file), '1,5' reads as 1.5.
+    line and column. With `decimal_comma` (a file of decimal commas, see `decimal_comma`),
+    '1,5' reads as 1.5 and a '.' is refused (`check_no_dot`).
     """
     cells = table.column(name)
     try:  # fast path: numpy parses every cell, all finite and within ±HUGE, plain ASCII
         values = np.asarray(cells, dtype=float)
         joined = "".join(cells)
-        if np.all(np.abs(values) <= HUGE) and joined.isascii() and "_" not in joined:
+        plain = joined.isascii() and "_" not in joined and not (decimal_comma and "." in joined)
+        if np.all(np.abs(values) <= HUGE) and plain:
             return values
     except ValueError:
         pass
@@ -145,6 +172,8 @@ def parse_numbers(table: Table, name: str, decimal_comma: bool = False) -> np.nd
 def _number(table: Table, name: str, i: int, cell: str, decimal_comma: bool) -> float:
     if cell in MISSING:
         return math.nan
+    if decimal_comma:
+        check_no_dot(table, name, i, cell)
     try:
         if not cell.isascii() or "_" in cell:  # float() reads '1_000' and '１２', as no CSV
             raise ValueError(cell)  # reader does (pandas, R): text, not a number
