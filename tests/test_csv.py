@@ -643,3 +643,18 @@ def test_a_path_given_by_set_is_read_from_the_current_folder(tmp_path, monkeypat
     assert whole.exit_code == 0, whole.stderr
     missing = run("validate", str(relative), "--set", "dataset.path=data/nope.csv")
     assert missing.stderr == f"{tmp_path / 'data' / 'nope.csv'}: no such file\n"
+
+
+def test_a_target_so_small_that_its_squares_underflow_is_refused(tmp_path):
+    # every loss was 0, every λ good, and λ_min the largest: "training loss 0, the best
+    # constant's 0"
+    rows = "".join(f"{i},{(i % 7) * 1e-170!r}\n" for i in range(30))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    with pytest.raises(DataError) as error:
+        build_dataset(_dataset(tmp_path, path="d.csv"), 0)
+    assert str(error.value) == (
+        f"{tmp_path / 'd.csv'}: column 'y' (the target) is at most 6e-170 in size, below 1e-150: "
+        "its squares (the losses) underflow to 0; rescale the column"
+    )
+    (tmp_path / "d.csv").write_text("x,y\n" + rows.replace("e-170", "e-140"))
+    assert build_dataset(_dataset(tmp_path, path="d.csv"), 0).y_train.max() > 0

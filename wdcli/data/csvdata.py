@@ -140,6 +140,9 @@ def _shown(cell: str) -> str:
     return "an empty cell" if not cell else repr(cell)
 
 
+TINY = 1e-150  # a target below this in size squares to below 1e-300: losses underflow to 0
+
+
 def _target(cfg: CsvData, table: Table, task: str, comma: bool) -> np.ndarray:
     cells = table.column(cfg.target)
     numbers = None if task == CLASSIFICATION else parse_numbers(table, cfg.target, comma)
@@ -149,6 +152,12 @@ def _target(cfg: CsvData, table: Table, task: str, comma: bool) -> np.ndarray:
                 f"{table.path}: line {table.lines[i]}: column '{cfg.target}' (the target) is "
                 f"missing ({_shown(cell)}); a target is never imputed: drop the row"
             )
+    if numbers is not None and 0 < np.max(np.abs(numbers)) < TINY:
+        raise DataError(
+            f"{table.path}: column '{cfg.target}' (the target) is at most "
+            f"{np.max(np.abs(numbers)):.3g} in size, below {TINY:.0e}: its squares (the "
+            "losses) underflow to 0; rescale the column"
+        )
     return np.asarray(cells, dtype=object) if numbers is None else numbers
 
 
