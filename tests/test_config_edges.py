@@ -56,6 +56,7 @@ def run(*args: str):
         (BASE + "x-base: &b {a: 1}\nlambdas: [0]\nlambdas: [1]\n", "{p}: line 6: duplicate key 'lambdas'"),
         ("x-m: &m {name: mlp, lr: 0.1}\nname: x\ndataset: {name: poly}\nmodel: {<<: *m, lr: 0.2, lr: 0.3}\nlambdas: [0]\n", "{p}: line 4: duplicate key 'lr'"),
         # an option whose owner makes it inert was ignored without a word
+        ("name: x\ndataset: {name: csv, path: a.csv, target: y, test_path: b.csv, test_size: 0.5}\nmodel: {name: linear}\nlambdas: [0]\n", "{p}: dataset.test_size: the test split is test_path's rows, so it would change nothing; remove it (dataset.n_train takes the first rows of path)"),
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, epochs: 2, warmup_epochs: 3}\nlambdas: [0]\n", "{p}: model.warmup_epochs: acts only with schedule: cosine, and this config's schedule is constant, so it would change nothing; set schedule or remove warmup_epochs"),
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, decay_convention: paper}\nlambdas: [0]\n", "{p}: model.decay_convention: acts only with regularization: decoupled, and this config's regularization is l2, so it would change nothing; set regularization or remove decay_convention"),
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, optimizer: sgd, beta2: 0.98}\nlambdas: [0]\n", "{p}: model.beta2: acts only with optimizer: adam, and this config's optimizer is sgd, so it would change nothing; set optimizer or remove beta2"),

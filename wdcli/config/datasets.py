@@ -148,7 +148,9 @@ class CsvData(DatasetBase):
     path: Path = Field(description="CSV file with a header row (relative to the config file).")
     target: str = Field(description="Name of the target column.")
     test_path: Path | None = Field(
-        None, description="Optional CSV with the same columns, used as the test split."
+        None,
+        description="Optional CSV with the same columns, used as the test split (then every "
+        "row of path trains, or its first n_train rows).",
     )
     task: Literal["auto", "regression", "classification"] = Field(
         "auto",

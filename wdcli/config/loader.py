@@ -95,13 +95,21 @@ OWNED_OPTIONS = (
 
 
 def _check_no_inert_options(config: Config, source: str) -> None:
-    """Refuse an MLP option set in the config whose owner makes it do nothing (warmup_epochs
-    under a constant schedule, beta2 with sgd): it was ignored silently. An owner that a grid
+    """Refuse an option set in the config whose owner makes it do nothing (warmup_epochs
+    under a constant schedule, beta2 with sgd, test_size beside a test file): it was ignored
+    silently. An owner that a grid
     or tune axis varies may give the option its use at some point, so that is allowed."""
+    axes = {*(config.grid or {}), *(config.tune or {})}
+    data = config.dataset
+    if getattr(data, "test_path", None) and "test_size" in data.model_fields_set:
+        if "dataset.test_path" not in axes:
+            raise ConfigError(
+                f"{source}: dataset.test_size: the test split is test_path's rows, so it would "
+                "change nothing; remove it (dataset.n_train takes the first rows of path)"
+            )
     model = config.model
     if model.name != "mlp":
         return
-    axes = {*(config.grid or {}), *(config.tune or {})}
     for options, owner, values in OWNED_OPTIONS:
         if getattr(model, owner) in values or {f"model.{owner}", "model.name"} & axes:
             continue
