@@ -592,3 +592,30 @@ def test_the_accuracy_of_cross_validation_is_named_as_its_loss_is():
             "train acc",
             names[1],
         ]
+
+
+def test_a_fold_with_nothing_to_impute_a_column_from_is_refused_before_the_sweep(
+    write_config, tmp_path
+):
+    # validate said ok; the sweep failed midway, its journal written, and once the file was
+    # fixed neither the same command nor --resume ran it
+    rows = "".join(f"{i},{i % 7},{'5' if i == 3 else ''},{i % 5}\n" for i in range(40))
+    (tmp_path / "d.csv").write_text("a,b,rare,y\n" + rows)
+    (tmp_path / "t.csv").write_text("a,b,rare,y\n1,2,3,4\n2,3,4,5\n")
+    path = write_config(
+        "name: f\ndataset: {name: csv, path: d.csv, test_path: t.csv, target: y, impute: mean}\n"
+        "model: {name: linear}\nlambdas: [0.1]\nvalidation: {kind: kfold, folds: 5}\n"
+    )
+    config = _load(path)
+    y = build_split(config.dataset, 0).y_train
+    splitter = RepeatedKFold(n_splits=5, n_repeats=1, random_state=0)
+    number = next(n for n, (train, _) in enumerate(splitter.split(y), start=1) if 3 not in train)
+    for command in ("validate", "sweep"):
+        result = _cli(
+            command, str(path), *(["-o", str(tmp_path / "r.json")] if command == "sweep" else [])
+        )
+        assert (result.exit_code, result.stderr) == (2, (
+            f"{path}: validation: fold {number}: column 'rare' has no value in its training rows "
+            "to fill its missing cells from (dataset.impute); leave it out of dataset.features, or "
+            "use fewer folds\n"))  # fmt: skip
+    assert not (tmp_path / "r.journal.jsonl").exists()

@@ -78,8 +78,12 @@ class Preprocessing:
         if self.impute != "refuse":
             from sklearn.impute import SimpleImputer
 
-            _refuse_empty(X.numeric, X.numeric_names, lambda v: np.isnan(v))
-            _refuse_empty(X.categorical, X.categorical_names, lambda v: v == None)  # noqa: E711
+            empty = empty_columns(X)
+            if empty:
+                raise DataError(
+                    f"dataset.impute: column '{empty[0]}' has no value in the training rows to "
+                    "fill its missing cells from; leave it out of dataset.features"
+                )
             if X.numeric.shape[1]:
                 self._steps["numbers"] = SimpleImputer(strategy=self.impute).fit(X.numeric)
             if X.categorical.shape[1]:
@@ -106,14 +110,15 @@ class Preprocessing:
         return imputer.transform(values) if imputer is not None else values
 
 
-def _refuse_empty(values: np.ndarray, names: list[str], is_missing) -> None:
-    """A column with no value at all in the training rows cannot be imputed from them."""
-    for j, name in enumerate(names):
-        if values.shape[0] and np.all(is_missing(values[:, j])):
-            raise DataError(
-                f"dataset.impute: column '{name}' has no value in the training rows to fill "
-                "its missing cells from; leave it out of dataset.features"
-            )
+def empty_columns(X: Frame) -> list[str]:
+    """The columns with no value at all in these rows: imputing cannot fill them from them."""
+    if not len(X):
+        return []
+    numeric = np.all(np.isnan(X.numeric), axis=0)
+    categorical = np.all(X.categorical == None, axis=0)  # noqa: E711
+    return [name for name, empty in zip(X.numeric_names, numeric, strict=True) if empty] + [
+        name for name, empty in zip(X.categorical_names, categorical, strict=True) if empty
+    ]
 
 
 def _check_width(X: Frame, encoder) -> None:

@@ -7,6 +7,7 @@ from wdcli.config.grid import point_config
 from wdcli.data import Dataset, Split
 from wdcli.data.build import UNSEEN_ADVICE, build_split, source_stamp, unseen_classes
 from wdcli.data.folds import fold_dataset, kfold_indices
+from wdcli.data.preprocess import Frame, empty_columns
 from wdcli.errors import DataError
 from wdcli.sweep.plan import Unit
 
@@ -67,13 +68,23 @@ def unit_dataset(config: Config, unit: Unit) -> Dataset:
 
 def check_folds(config: Config, max_seeds: int = 32) -> None:
     """Cut the folds of the first `max_seeds` seeds now, so that a fold the data cannot give
-    (too few samples, or a class too small to stratify) is an error before anything is
-    written, in `validate` as in `sweep`."""
+    (too few samples, a class too small to stratify, a column with nothing to impute from) is
+    an error before anything is written, in `validate` as in `sweep`."""
     if not isinstance(config.validation, KFold):
         return
     seeds = config.seed_values()[:max_seeds]
+    imputes = getattr(config.dataset, "impute", "refuse") != "refuse"
     for seed in seeds:
         try:
-            kfold_indices(config.validation, split_for(config, seed), seed)
+            split = split_for(config, seed)
+            folds = kfold_indices(config.validation, split, seed)
+            for number, (train, _) in enumerate(folds, start=1):  # as a holdout split is
+                empty = empty_columns(split.X_train[train]) if imputes else []
+                if empty and isinstance(split.X_train, Frame):
+                    raise DataError(
+                        f"validation: fold {number}: column '{empty[0]}' has no value in its "
+                        "training rows to fill its missing cells from (dataset.impute); leave "
+                        "it out of dataset.features, or use fewer folds"
+                    )
         except DataError as exc:
             raise DataError(f"seed {seed}: {exc}" if len(seeds) > 1 else str(exc)) from None
