@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from wdcli.cli.starters import STARTERS
@@ -206,3 +208,11 @@ def test_a_model_without_a_written_starter_gets_one_from_its_defaults(model):
     config = validate(parse_yaml(derived(model), "<init>"), "<init>")
     assert config.model == MODEL_CONFIGS[model].model_validate({"name": model})
     assert config.lambdas == validate(parse_yaml(STARTERS[model], "<init>"), "<init>").lambdas
+
+
+@pytest.mark.parametrize("path", sorted(Path("configs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_config_is_valid_under_the_json_schema(path):
+    # editors were told that `lambdas: auto` (configs/diabetes_cv.yaml) is invalid
+    import jsonschema
+
+    jsonschema.validate(parse_yaml(path.read_text(), str(path)), json_schema())
