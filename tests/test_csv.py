@@ -115,7 +115,8 @@ def broken(draw):
         rows[i][j] = token
         message = (
             f"line {line}: column '{header[j]}' is not a number: '{token}'; "
-            f"list '{header[j]}' in dataset.categorical if it holds categories"
+            f"list '{header[j]}' in dataset.categorical if it holds categories, or leave it "
+            "out of dataset.features if it names the rows (an ID)"
         )
     elif kind == "target_text":
         token = draw(st.sampled_from(["abc", "high", "x1"]))

@@ -84,7 +84,8 @@ def test_csv_dataset(tmp_path):
             "a,y\n1,2\nx,3\n",
             "y",
             "{p}: line 3: column 'a' is not a number: 'x'; list 'a' in dataset.categorical "
-            "if it holds categories",
+            "if it holds categories, or leave it out of dataset.features if it names the rows "
+            "(an ID)",
         ),
         (
             "a,y\n1,2\n3\n",

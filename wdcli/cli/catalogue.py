@@ -37,7 +37,8 @@ def _show(value) -> str:
 
 
 def _summary(cls: type[BaseModel]) -> str:
-    return (cls.__doc__ or "").strip().splitlines()[0]
+    """The docstring's first paragraph, on one line (its first line alone was cut short)."""
+    return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
 
 
 def datasets_table() -> Table:

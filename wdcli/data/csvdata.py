@@ -109,7 +109,8 @@ def _numeric(cfg: CsvData, table: Table, name: str, comma: bool) -> np.ndarray:
     except DataError as exc:
         if name in table.header and "is not a number" in str(exc):
             raise DataError(
-                f"{exc}; list '{name}' in dataset.categorical if it holds categories"
+                f"{exc}; list '{name}' in dataset.categorical if it holds categories, or leave "
+                "it out of dataset.features if it names the rows (an ID)"
             ) from None
         raise
     if cfg.impute == "refuse":
