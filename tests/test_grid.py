@@ -774,3 +774,16 @@ def test_the_tuned_cell_names_the_most_chosen_values_and_ties(chosen, cell):
     assert tuned_cell(document, document.summary[0]) == cell
     header, row = csv_text(document).splitlines()
     assert header.endswith(",tuned,mark") and row.endswith(f",{cell},")  # csv had no column
+
+
+def test_a_point_of_another_dataset_keeps_every_key_the_config_writes(write_config, tmp_path):
+    # noise: 0.3 is poly's default: friedman1's point dropped it for friedman1's own, 1.0
+    config = write_config(
+        "name: g\ndataset: {name: poly, n_samples: 60, n_train: 30, noise: 0.3}\n"
+        "model: {name: linear}\nlambdas: [0, 0.1]\nseeds: 2\n"
+    )
+    grid = _sweep(config, tmp_path / "g.json", "--grid", "dataset.name=poly,friedman1")
+    alone = _sweep(config, tmp_path / "f.json", "--set", "dataset.name=friedman1")
+    point = [r for r in grid["runs"] if r["point"] == {"dataset.name": "friedman1"}]
+    assert [r["test_loss"] for r in point] == [r["test_loss"] for r in alone["runs"]]
+    assert len(point) == 4

@@ -61,16 +61,18 @@ def set_dotted(data: dict, key: str, value: Any) -> None:
 
 def _base_data(config: Config, values: dict[str, Any]) -> dict:
     """The resolved config to set `values` in. A value that changes `dataset.name` or
-    `model.name` starts its section afresh from the keys set away from their defaults, so the
-    defaults of the old dataset or model (diabetes's n_samples: null, ridge's solver) do not
-    carry over into the new one."""
+    `model.name` starts its section afresh from the keys the config sets, so the defaults of
+    the old dataset or model (diabetes's n_samples: null, ridge's solver) do not carry over
+    into the new one, and every key written does (one written at the old one's default value,
+    poly's noise: 0.3, was dropped for the new one's default)."""
     data = config.resolved()
     data["grid"], data["tune"] = {}, {}
     for section in ("dataset", "model"):
         name = values.get(f"{section}.name", data[section]["name"])
         if name != data[section]["name"]:
             part = getattr(config, section)
-            kept = part.model_dump(mode="json", exclude_defaults=True, exclude={"name"})
+            written = part.model_fields_set - {"name"}
+            kept = part.model_dump(mode="json", include=written) if written else {}
             data[section] = {"name": name, **kept}
     return data
 
@@ -94,13 +96,12 @@ def _cached(config_json: str, values_json: str) -> Config:
 def point_config(config: Config, point: str, candidate: dict[str, Any] | None = None) -> Config:
     """The config of one point (canonical JSON) and tune candidate, built once per process."""
     values = {**json.loads(point), **(candidate or {})}
-    if not values:
-        return (
-            config
-            if not config.grid and not config.tune
-            else _cached(config.model_dump_json(), "{}")
-        )
-    return _cached(config.model_dump_json(), json.dumps(values, sort_keys=True))
+    if not values and not config.grid and not config.tune:
+        return config
+    # the keys the config sets, as set: `_base_data` keeps them (and them alone) for a new
+    # dataset or model, so they must survive the round trip through the cache's JSON
+    written = config.model_dump_json(exclude_unset=True)
+    return _cached(written, json.dumps(values, sort_keys=True))
 
 
 def check_axes(config: Config, source: str) -> None:
