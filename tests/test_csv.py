@@ -388,7 +388,7 @@ def test_a_target_of_a_few_whole_numbers_read_as_regression_gets_a_note(tmp_path
     result = run("validate", str(config))
     assert result.exit_code == 0
     assert result.stderr == (
-        "note: the target 'y' holds only the values 0, 1: trained as regression (squared "
+        "note: the target 'y' holds only the whole numbers 0, 1 in its training rows: trained as regression (squared "
         "error); if these are classes, set dataset.task: classification\n"
     )
     config.write_text(config.read_text().replace("target: y", "target: y, task: regression"))

@@ -7,6 +7,7 @@ import math
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -787,3 +788,48 @@ def test_a_point_of_another_dataset_keeps_every_key_the_config_writes(write_conf
     point = [r for r in grid["runs"] if r["point"] == {"dataset.name": "friedman1"}]
     assert [r["test_loss"] for r in point] == [r["test_loss"] for r in alone["runs"]]
     assert len(point) == 4
+
+
+def test_csv_paths_of_the_files_own_axes_are_read_beside_it(tmp_path, monkeypatch):
+    # they were read from the current folder: another a.csv there was swept without a word
+    (tmp_path / "sub").mkdir()
+    for folder, scale in ((tmp_path, 1), (tmp_path / "sub", 30)):
+        for name in ("a.csv", "b.csv"):
+            rows = "".join(f"{i},{(i * 7) % 11},{scale * ((i * 3) % 5)}\n" for i in range(40))
+            (folder / name).write_text("x,z,y\n" + rows)
+    config = tmp_path / "sub" / "g.yaml"
+    config.write_text(
+        "name: g\ndataset: {name: csv, path: a.csv, target: y}\nmodel: {name: linear}\n"
+        "lambdas: [0.1]\ngrid: {dataset.path: [a.csv, b.csv]}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    here = _sweep(config, tmp_path / "here.json")
+    monkeypatch.chdir(tmp_path / "sub")
+    there = _sweep(config, tmp_path / "there.json")
+    assert here["data_fingerprint"] == there["data_fingerprint"]
+    assert here["runs"][0]["baseline_loss"] > 100  # sub's a.csv, its y 30 × larger
+
+
+def test_a_tune_in_k_fold_counts_the_rows_a_fold_trains_on(write_config):
+    # 20 training rows passed; each fold trains on 15, and tune held out 4 of those
+    config = write_config(
+        "name: t\ndataset: {name: friedman1, n_samples: 200, n_train: 20}\nmodel: {name: mlp, "
+        "hidden: [4], epochs: 2}\nlambdas: [0.1]\ntune: {model.lr: [0.01, 0.1]}\n"
+        "validation: {kind: kfold, folds: 4}\n"
+    )
+    result = runner.invoke(app, ["validate", str(config)])
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{config}: tune_holdout: 0.25 of the 15 training rows of a fold holds out 4 and trains "
+        "on 11; each needs at least 5 (the default tune_holdout is 0.25)\n"))  # fmt: skip
+
+
+def test_a_config_named_like_a_field_is_named_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = Path("tune.yaml")  # "tune.yaml: …" read as a field's message: named twice
+    config.write_text(
+        "name: t\ndataset: {name: friedman1, n_samples: 200, n_train: 12}\nmodel: {name: mlp, "
+        "hidden: [4], epochs: 2}\nlambdas: [0.1]\ntune: {model.lr: [0.01, 0.1]}\n"
+    )
+    result = runner.invoke(app, ["validate", str(config), "--grid", "dataset.n_train=12,100"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{config}: point dataset.n_train=12: tune_holdout: ")

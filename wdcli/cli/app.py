@@ -117,8 +117,8 @@ def _named(config_path: Path):
     try:
         yield
     except (ConfigError, DataError) as exc:
-        if FIELD.match(str(exc)):
-            raise type(exc)(f"{config_path}: {exc}") from None
+        if FIELD.match(str(exc)) and not str(exc).startswith(f"{config_path}: "):
+            raise type(exc)(f"{config_path}: {exc}") from None  # (a file tune.yaml matched)
         raise
 
 

@@ -33,6 +33,8 @@ def load_config(
             f"{source}: a results file, not a config: `wdcli show {source}` prints it; its "
             "config is under its `config` key"
         )
+    if isinstance(data, dict):
+        _axis_paths_from_file(data, source)
     if overrides and isinstance(data, dict):
         defaults = _resolved_or_none(data)
         for assignment in overrides:
@@ -50,6 +52,26 @@ def load_config(
     _check_overrides_off_axes(config, overrides)
     _check_no_inert_options(config, source)
     return config
+
+
+def _axis_paths_from_file(data: dict, source: str) -> None:
+    """Make the CSV paths of the file's own grid and tune axes relative to the file, as its
+    `dataset.path` is (they were read from the current folder: another file of that name
+    there was swept without a word); those of --grid are typed, so read from here."""
+    base = Path(source).parent
+    for section in ("grid", "tune"):
+        axes = data.get(section)
+        if not isinstance(axes, dict):
+            continue
+        for key in ("dataset.path", "dataset.test_path"):
+            values = axes.get(key)
+            if isinstance(values, list):
+                axes[key] = [
+                    str(base / value)
+                    if isinstance(value, str) and value and not Path(value).is_absolute()
+                    else value
+                    for value in values
+                ]
 
 
 def _paths_from_here(data: dict, overrides) -> None:

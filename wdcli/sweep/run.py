@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wdcli import interrupts
-from wdcli.config import Config, LambdaAuto, task_of
+from wdcli.config import Config, KFold, LambdaAuto, task_of
 from wdcli.config.grid import grid_points, key_space, point_config, tune_candidates
 from wdcli.data import Dataset
 from wdcli.data.build import (
@@ -242,7 +242,8 @@ def _codes_note(config: Config, data: Dataset) -> str | None:
         return None
     shown = ", ".join(f"{v:g}" for v in values)
     return (
-        f"the target '{config.dataset.target}' holds only the values {shown}: trained as "
+        f"the target '{config.dataset.target}' holds only the whole numbers {shown} in its "
+        "training rows: trained as "
         "regression (squared error); if these are classes, set dataset.task: classification"
     )
 
@@ -252,12 +253,16 @@ def _check_tune_rows(config: Config, n_train: int, where: str) -> None:
     enough to train on and to choose by (else one row decided, as tune_holdout 0.999 did)."""
     if not config.tune:
         return
+    rows = f"{n_train} training rows"
+    if isinstance(config.validation, KFold):  # a fold trains on the rest of them
+        n_train -= math.ceil(n_train / config.validation.folds)
+        rows = f"the {n_train} training rows of a fold"
     n_val = math.ceil(config.tune_holdout * n_train)
     if min(n_val, n_train - n_val) < MIN_TUNE_ROWS:
         raise ConfigError(
-            f"{where}tune_holdout: {config.tune_holdout:g} of {n_train} training rows holds out "
-            f"{n_val} and trains on {n_train - n_val}; each needs at least {MIN_TUNE_ROWS} "
-            "(the default tune_holdout is 0.25)"
+            f"{where}tune_holdout: {config.tune_holdout:g} of {rows} holds out {n_val} and "
+            f"trains on {n_train - n_val}; each needs at least {MIN_TUNE_ROWS} (the default "
+            "tune_holdout is 0.25)"
         )
 
 
