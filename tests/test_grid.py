@@ -833,3 +833,33 @@ def test_a_config_named_like_a_field_is_named_once(tmp_path, monkeypatch):
     result = runner.invoke(app, ["validate", str(config), "--grid", "dataset.n_train=12,100"])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{config}: point dataset.n_train=12: tune_holdout: ")
+
+
+def test_a_data_file_of_a_grid_point_is_part_of_the_data_a_resume_checks(tmp_path):
+    # only the config's own dataset was fingerprinted: after b.csv was edited, a resume mixed
+    # its old runs with runs of the new data, exit 0
+    from wdcli.sweep import prepare
+
+    for name in ("a.csv", "b.csv"):
+        rows = "".join(f"{i},{(i * 7) % 11},{(i * 3) % 5}\n" for i in range(40))
+        (tmp_path / name).write_text("x,z,y\n" + rows)
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        "name: g\ndataset: {name: csv, path: a.csv, target: y}\nmodel: {name: linear}\n"
+        "lambdas: [0.1]\ngrid: {dataset.path: [a.csv, b.csv]}\n"
+    )
+    before = prepare(load_config(path)).data.combined
+    (tmp_path / "b.csv").write_text((tmp_path / "b.csv").read_text().replace("\n3,", "\n30,"))
+    after = prepare(load_config(path)).data.combined
+    assert before != after
+
+
+def test_a_grid_point_whose_test_split_holds_an_unseen_class_is_refused_up_front(write_config):
+    # validate said ok; the sweep stopped partway, naming neither the file nor the point
+    config = write_config(
+        "name: i\ndataset: {name: iris, n_train: 100}\nmodel: {name: logistic}\n"
+        "lambdas: [0.01]\nseeds: 2\n"
+    )
+    result = runner.invoke(app, ["validate", str(config), "--grid", "dataset.n_train=3,100"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{config}: point dataset.n_train=3: dataset: class")

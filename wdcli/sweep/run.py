@@ -98,7 +98,28 @@ def prepare(config: Config) -> Prepared:
         _refuse_unseen_classes(config, list(prints))
     notes = [_unseen_categories_note(config, list(prints))]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
-    return Prepared(DataPrints(combined_fingerprint(runs), prints), [n for n in notes if n])
+    combined = combined_fingerprint(runs)
+    others = _other_data_prints(config, seeds[0])
+    if others:  # a point of other data (another file): a resume must see it changed too
+        text = ";".join([combined, *others])
+        combined = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Prepared(DataPrints(combined, prints), [n for n in notes if n])
+
+
+def _other_data_prints(config: Config, seed: int) -> list[str]:
+    """'point:fingerprint' of the first seed's data at each grid point that reads another
+    data file than the config's own (`--grid dataset.path=a.csv,b.csv`), in grid order: a
+    file can change between a sweep and its resume; generated data cannot."""
+    found = []
+    for point in grid_points(config):
+        point_cfg = point_config(config, point)
+        if point_cfg.dataset != config.dataset and point_cfg.dataset.name == "csv":
+            try:
+                check_fits(data_parts(point_cfg))
+                found.append(f"{point}:{_fingerprint_of(point_cfg, seed)}")
+            except (ConfigError, DataError):  # `check_points` says so, naming the point
+                continue
+    return found
 
 
 def _seeded(seed: int, check: Callable, *args):
@@ -194,6 +215,9 @@ def check_points(config: Config, source: str = "") -> list[str]:
                 check_fits(data_parts(point_cfg))
                 data = dataset_for(point_cfg, seed)
                 check_folds(point_cfg)
+                if data.task == CLASSIFICATION and point_cfg.dataset != config.dataset:
+                    # as `prepare` checks the config's own data
+                    _refuse_unseen_classes(point_cfg, config.seed_values()[:BUILT_AHEAD])
             except (ConfigError, DataError) as exc:
                 raise type(exc)(f"{where}{exc}") from None
             shapes[key], tasks[key] = shape_of(data), data.task
