@@ -173,6 +173,9 @@ def _lambda_curves(document: Results, axis: str):
     for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
         values = [_point(d).get(axis) for d in docs]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        if numeric:  # joined in the order of x, not as written (n_train=100,30,200 zigzagged)
+            order = np.argsort(np.array(values, float), kind="stable")
+            docs, values = [docs[i] for i in order], [values[i] for i in order]
         x = np.array(values, float) if numeric else np.arange(len(values))
         for lam, colour in zip(lambdas, _colours(len(lambdas)), strict=True):
             y = np.array([_mean(d, lam) for d in docs])
@@ -297,15 +300,23 @@ def _candidate_curves(doc: Results, lambdas: list[float]) -> dict[str, np.ndarra
     """Mean test loss of every tune candidate at every λ (from the runs' tune_trials), over the
     runs that the tuned line's mean (the summary's) is over: the healthy runs of the seeds, or
     of the validation folds under cross-validation (not the holdout fit, scored on the test
-    split). A candidate without a loss on one of those runs has no point at that λ."""
+    split), each candidate's over its trials that trained (status ok)."""
     averaged, _ = averaged_runs(run.plain() for run in doc.runs)
     losses: dict[str, dict[float, list[float | None]]] = {}
     for key, runs in averaged.items():
         for run in filter(healthy, runs):
             for trial in run.get("tune_trials", []):
                 by_lambda = losses.setdefault(point_label(trial["values"]), {})
-                by_lambda.setdefault(key.lam, []).append(trial.get("test_loss"))
-    return {
-        label: np.array([np.mean(np.array(by.get(lam, np.nan), float)) for lam in lambdas])
-        for label, by in losses.items()
-    }
+                trained = trial.get("status", "ok") == "ok"  # as a summary's means are
+                by_lambda.setdefault(key.lam, []).append(
+                    trial.get("test_loss") if trained else None
+                )
+    return {label: np.array([_mean_of_trained(by.get(lam, [])) for lam in lambdas])
+            for label, by in losses.items()}  # fmt: skip
+
+
+def _mean_of_trained(values: list[float | None]) -> float:
+    """The mean of the losses of the trials that trained (None: one that did not), NaN when
+    none did: no point at that λ (a fixed lr whose every trial diverged had one)."""
+    trained = [v for v in values if v is not None]
+    return float(np.mean(trained)) if trained else np.nan
