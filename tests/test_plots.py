@@ -477,3 +477,23 @@ def test_one_lambda_of_one_sweep_draws_without_warnings(tmp_path):
         warnings.simplefilter("error")
         fig = validation_figure(load("one_lambda"))  # linear, 2 seeds, λ = 0.1 alone
     assert fig.axes[0].get_xlim() == pytest.approx((0.1 / 3, 0.1 * 3))
+
+
+def test_curves_of_runs_of_other_lengths_average_the_epochs_they_share():
+    # a tune over epochs: one seed's epoch 34 was averaged with the others' epoch 8
+    from wdcli.report.plots import _documents, _mean_curve
+
+    def run(seed, epochs, losses):
+        curve = {"epoch": epochs, "train_loss": losses, "test_loss": losses}
+        return {"point": {}, "lambda": 0.1, "seed": seed, "status": "ok", "train_loss": losses[-1],
+                "test_loss": losses[-1], "curve": curve}  # fmt: skip
+
+    def mean(seed_1_epochs, seed_1_losses):
+        runs = [run(0, [0, 8], [5.0, 4.0]), run(1, seed_1_epochs, seed_1_losses),
+                run(2, [0, 8], [6.0, 5.0])]  # fmt: skip
+        document = results_of({"summary": [{"lambda": 0.1, "test_loss_mean": 3.0}], "runs": runs})
+        (doc,) = _documents(document, None)
+        return [list(values) for values in _mean_curve(doc, 0.1)]
+
+    assert mean([0, 30, 60], [7.0, 3.0, 1.0]) == [[0], [6.0], [6.0]]  # epoch 0 alone is shared
+    assert mean([0, 8, 60], [7.0, 3.0, 1.0]) == [[0, 8], [6.0, 4.0], [6.0, 4.0]]

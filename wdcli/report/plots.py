@@ -696,14 +696,17 @@ def _seed_mean(doc: _Doc, lam: float, keys: Sequence[str]):
     curves = _curves_at(doc, lam)
     if not curves:
         return None
-    n = min(len(c.epoch) for c in curves)
-    means = [
-        np.array(
-            [[np.nan if v is None else v for v in c.value(key)[:n]] for c in curves], float
-        ).mean(0)
-        for key in keys
-    ]
-    return np.asarray(curves[0].epoch[:n], float), *means
+    # the epochs that every run recorded: runs of other lengths (a tune over epochs) were
+    # averaged position by position, one run's epoch 34 with another's epoch 8
+    shared = sorted(set.intersection(*(set(c.epoch) for c in curves)))
+    means = []
+    for key in keys:
+        rows = []
+        for curve in curves:
+            at = dict(zip(curve.epoch, curve.value(key), strict=False))
+            rows.append([np.nan if at.get(e) is None else at[e] for e in shared])
+        means.append(np.array(rows, float).mean(0))
+    return np.asarray(shared, float), *means
 
 
 def _step_curves(docs: list[_Doc], requested):
