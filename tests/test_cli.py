@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -340,6 +342,44 @@ def test_a_closed_stdout_pipe_is_a_quiet_exit_141_not_a_failed_check(command):
     proc.stdout.close()  # the reader is gone before wdcli writes
     _, stderr = proc.communicate(timeout=120)
     assert (proc.returncode, stderr) == (141, "")
+
+
+ALL_THAT_PRINT = [["list", "datasets"], ["list", "models"], ["schema"], ["init"],
+                  ["validate", "configs/poly.yaml"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("args", ALL_THAT_PRINT, ids=" ".join)
+def test_every_command_that_prints_exits_141_on_a_closed_pipe_and_2_on_a_full_disk(args):
+    # they printed a traceback and exited 1 ("a check failed")
+    proc = subprocess.Popen([sys.executable, "-m", "wdcli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=120)
+    assert (proc.returncode, stderr) == (141, "")
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run([sys.executable, "-m", "wdcli", *args], stdout=full,
+                                    stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
+        assert (result.returncode, result.stderr) == (
+            2,
+            "stdout: cannot write: No space left on device\n",
+        )
+
+
+def test_a_reader_that_stops_early_in_a_large_output_gives_141(tmp_path):
+    # one write of 155 KB, cut by the closed pipe after 64 KiB, was dropped without an error:
+    # `| head` saw exit 0
+    document = json.loads((Path(__file__).parent / "fixtures" / "mlp_curves.json").read_text())
+    for run in document["runs"]:  # long curves: some 300 KB in all
+        run["curve"] = {key: list(range(1000)) for key in run["curve"]}
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(document))
+    proc = subprocess.Popen([sys.executable, "-m", "wdcli", "show", str(big), "-f", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.read(10)
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=120)
+    assert (proc.returncode, stderr) == (141, b"")
 
 
 @pytest.mark.parametrize("where", ["before", "after"])

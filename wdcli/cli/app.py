@@ -155,6 +155,14 @@ def _to_stdout():
         raise typer.Exit(code=2) from None
 
 
+def _write(text: str, chunk: int = 1 << 15) -> None:
+    """Write to stdout in flushed chunks: one large write that a closed pipe cut after its
+    first 64 KiB was dropped without an error, and `| head` saw exit 0, not 141."""
+    for start in range(0, len(text), chunk):
+        sys.stdout.write(text[start : start + chunk])
+        sys.stdout.flush()
+
+
 def _silence_stdout() -> None:
     import os
 
@@ -176,11 +184,11 @@ def _write_document(document: Results, fmt: Format, chart: bool | None) -> None:
     if fmt is Format.json:
         from wdcli.store.results import dumps
 
-        sys.stdout.write(dumps(document.plain()))
+        _write(dumps(document.plain()))
     elif fmt is Format.markdown:
-        sys.stdout.write(report.markdown(document))
+        _write(report.markdown(document))
     elif fmt is Format.csv:
-        sys.stdout.write(report.csv_text(document))
+        _write(report.csv_text(document))
     else:
         console = _stdout()
         for table in report.renderables(document):
@@ -593,9 +601,9 @@ def compare(
             refused.append(str(exc))
     with _to_stdout():
         if fmt is CompareFormat.json:
-            sys.stdout.write(json.dumps(comparing.as_json(results, refused), indent=1) + "\n")
+            _write(json.dumps(comparing.as_json(results, refused), indent=1) + "\n")
         elif fmt is CompareFormat.markdown:
-            sys.stdout.write("\n".join(comparing.markdown(r) for r in results))
+            _write("\n".join(comparing.markdown(r) for r in results))
         if fmt is not CompareFormat.table:  # stdout went to a file: the verdict to the log
             for result in results:
                 typer.echo(comparing.headline(result), err=True)
@@ -724,10 +732,12 @@ def validate(
     if config.tune:
         runs += f", each tuned over {len(tune_candidates(config))} candidates"
     names = (config.grid or {}).get("dataset.name", [config.dataset.name])
-    typer.echo(
-        f"{config_path}: ok ({config.model.name} on {', '.join(map(str, dict.fromkeys(names)))}, "
-        f"{where}{lambdas} λ × {seeds} seed{'s' * (seeds != 1)}{per_fold} = {runs})"
-    )
+    with _to_stdout():
+        typer.echo(
+            f"{config_path}: ok ({config.model.name} on "
+            f"{', '.join(map(str, dict.fromkeys(names)))}, {where}{lambdas} λ × {seeds} "
+            f"seed{'s' * (seeds != 1)}{per_fold} = {runs})"
+        )
 
 
 @app.command()
@@ -738,7 +748,8 @@ def schema() -> None:
     """
     from wdcli.config import json_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    with _to_stdout():
+        _write(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")
 
 
 @app.command()
@@ -753,7 +764,8 @@ def init(
     """
     from wdcli.cli.starters import STARTERS
 
-    sys.stdout.write(STARTERS[model.value])
+    with _to_stdout():
+        _write(STARTERS[model.value])
 
 
 @app.command(name="list")
@@ -767,7 +779,8 @@ def list_(
     from wdcli.cli.catalogue import datasets_table, models_table
 
     table = datasets_table() if what is ListWhat.datasets else models_table()
-    _stdout().print(table)
+    with _to_stdout():
+        _stdout().print(table)
 
 
 def main() -> None:
