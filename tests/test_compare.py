@@ -722,3 +722,31 @@ def test_a_candidate_where_no_run_trained_is_worse_in_any_metric(baseline, tmp_p
         assert code == 1 and set(_verdicts(report)) == {"worse"}
     code, _ = _compare(broken, baseline, "--metric", "df")  # nothing to compare against
     assert code == 2
+
+
+def test_a_row_with_no_value_in_either_file_is_not_compared_in_the_json_too(baseline, tmp_path):
+    # its verdict was "ok": a script reading .rows[].verdict counted it as passing
+    def nothing_at_the_last_lambda(d):
+        lam = d["summary"][-1]["lambda"]
+        for run in d["runs"]:
+            if run["lambda"] == lam:
+                run.update(status="diverged", train_loss=None, test_loss=None)
+        d["summary"][-1].update(test_loss_mean=None, train_loss_mean=None, regime=None,
+                                n_diverged=d["summary"][-1]["n_runs"])  # fmt: skip
+
+    a = _edit(baseline, tmp_path, "a.json", nothing_at_the_last_lambda)
+    code, report = _compare(a, a)
+    assert code == 0 and _verdicts(report) == ["ok", "ok", "ok", "not compared"]
+
+
+def test_a_metric_without_a_value_at_any_lambda_is_not_blamed_on_training(baseline, tmp_path):
+    # a grokking step never reached read "(none of its runs trained)", every run being ok
+    def no_df(d):
+        for row in d["summary"]:
+            row["df_mean"] = None
+
+    a = _edit(baseline, tmp_path, "a.json", no_df)
+    result = runner.invoke(app, ["compare", str(a), str(baseline), "--metric", "df"])
+    assert (result.exit_code, result.stderr) == (2, (
+        f"cannot compare {a} and {baseline}: {a} has no df at any λ (its runs trained, but none "
+        "has a value of it: a step never reached, say), so there is nothing to compare against\n"))  # fmt: skip

@@ -57,7 +57,7 @@ class Row:
     candidate: float | None
     baseline_regime: str | None
     candidate_regime: str | None
-    verdict: str  # ok, worse, better, changed (regime or statuses), missing, new
+    verdict: str  # ok, worse, better, changed (regime or statuses), missing, new, not compared
     point: dict = field(default_factory=dict)
     baseline_ok: str = ""  # ok runs of all, e.g. "3/3"; "" when the row is absent
     candidate_ok: str = ""
@@ -127,7 +127,7 @@ class Comparison:
     @property
     def blind(self) -> list[Row]:
         """Rows with no value on either side (no run trained in either file): not compared."""
-        return [row for row in self.rows if row.baseline is None and row.candidate is None]
+        return [row for row in self.rows if row.verdict == NOT_COMPARED]
 
     @property
     def regime_changes(self) -> list[Row]:
@@ -138,6 +138,7 @@ class Comparison:
         ]
 
 
+NOT_COMPARED = "not compared"  # the verdict of a row with no value in either file
 CURVES_ONLY = ("eval_every", "eval_points", "eval_rows")  # where curves are sampled: no loss
 
 
@@ -393,11 +394,16 @@ def compare(
         row.verdict = _row_verdict(
             row, a, b, status_a.get(key), status_b.get(key), row.paired, metric, rtol, atol
         )
+        if row.verdict == "ok" and row.baseline is None and row.candidate is None:
+            row.verdict = NOT_COMPARED  # a script reading the verdicts must not count it
         result.rows.append(row)
     if all(row.baseline is None for row in result.rows):  # a broken reference passes nothing
+        trained = any(counts["ok"] for counts in status_a.values())
+        why = ("its runs trained, but none has a value of it: a step never reached, say"
+               if trained else "none of its runs trained")  # fmt: skip
         raise IncomparableError(
             f"cannot compare {names[0]} and {names[1]}: {names[0]} has no {metric} at any λ "
-            "(none of its runs trained), so there is nothing to compare against"
+            f"({why}), so there is nothing to compare against"
         )
     return result
 
@@ -484,6 +490,7 @@ def _verdict(a: float | None, b: float | None, metric: str, rtol: float, atol: f
 # --------------------------------------------------------------------------- rendering
 
 VERDICT_STYLES = {
+    NOT_COMPARED: "dim",
     "worse": "bold red",
     "missing": "bold red",
     "better": "green",
