@@ -56,6 +56,7 @@ def run(*args: str):
         (BASE + "x-base: &b {a: 1}\nlambdas: [0]\nlambdas: [1]\n", "{p}: line 6: duplicate key 'lambdas'"),
         ("x-m: &m {name: mlp, lr: 0.1}\nname: x\ndataset: {name: poly}\nmodel: {<<: *m, lr: 0.2, lr: 0.3}\nlambdas: [0]\n", "{p}: line 4: duplicate key 'lr'"),
         # an option whose owner makes it inert was ignored without a word
+        (BASE + "lambdas: [0]\ntune_holdout: 0.4\n", "{p}: tune_holdout: acts only with tune:, and this config tunes nothing, so it would change nothing; remove it"),
         ("name: x\ndataset: {name: csv, path: a.csv, target: y, test_path: b.csv, test_size: 0.5}\nmodel: {name: linear}\nlambdas: [0]\n", "{p}: dataset.test_size: the test split is test_path's rows, so it would change nothing; remove it (dataset.n_train takes the first rows of path)"),
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, epochs: 2, warmup_epochs: 3}\nlambdas: [0]\n", "{p}: model.warmup_epochs: acts only with schedule: cosine, and this config's schedule is constant, so it would change nothing; set schedule or remove warmup_epochs"),
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, decay_convention: paper}\nlambdas: [0]\n", "{p}: model.decay_convention: acts only with regularization: decoupled, and this config's regularization is l2, so it would change nothing; set regularization or remove decay_convention"),
@@ -207,3 +208,12 @@ def test_an_option_whose_owner_an_axis_varies_is_allowed(write_config, extra):
     path = write_config("name: x\ndataset: {name: poly, n_samples: 80}\nlambdas: [0]\n" + extra)
     checked = run("validate", str(path))
     assert (checked.exit_code, checked.stderr) == (0, "")
+
+
+def test_n_train_beside_test_size_is_noted(write_config):
+    # the split used n_train; the results file recorded test_size 0.3 without a word
+    path = write_config("name: x\ndataset: {name: poly, n_samples: 60, n_train: 20, test_size: 0.3}\n"
+                        "model: {name: linear}\nlambdas: [0]\n")  # fmt: skip
+    checked = run("validate", str(path))
+    assert (checked.exit_code, checked.stderr) == (
+        0, "note: dataset.n_train (20) sets the split, so test_size (0.3) is not used\n")  # fmt: skip

@@ -129,6 +129,11 @@ def _check_no_inert_options(config: Config, source: str) -> None:
                 f"{source}: dataset.test_size: the test split is test_path's rows, so it would "
                 "change nothing; remove it (dataset.n_train takes the first rows of path)"
             )
+    if "tune_holdout" in config.model_fields_set and not config.tune:
+        raise ConfigError(
+            f"{source}: tune_holdout: acts only with tune:, and this config tunes nothing, so it "
+            "would change nothing; remove it"
+        )
     model = config.model
     if model.name != "mlp":
         return

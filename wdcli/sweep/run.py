@@ -234,7 +234,18 @@ def check_points(config: Config, source: str = "") -> list[str]:
         stacked = lambda_count(point_cfg) * group_size[point] * _stacked_candidates(config, point)
         _check_memory(point_cfg, shapes[key], runs, stacked, where if label else "")
         estimate += seconds(point_cfg, shapes[key], workers=1) * len(candidates)
-    return notes + [note for note in [long_sweep_note(config, estimate)] if note]
+    closing = [_split_note(config), long_sweep_note(config, estimate)]
+    return notes + [note for note in closing if note]
+
+
+def _split_note(config: Config) -> str | None:
+    """A note when the config sets both n_train and test_size: n_train wins, and the
+    test_size that the results file records was not used."""
+    data = config.dataset
+    if {"n_train", "test_size"} <= data.model_fields_set and data.n_train is not None:
+        return (f"note: dataset.n_train ({data.n_train}) sets the split, so test_size "
+                f"({data.test_size:g}) is not used")  # fmt: skip
+    return None
 
 
 def _stacked_candidates(config: Config, point: str) -> int:
