@@ -213,7 +213,7 @@ def test_an_option_whose_owner_an_axis_varies_is_allowed(write_config, extra):
 def test_n_train_beside_test_size_is_noted(write_config):
     # the split used n_train; the results file recorded test_size 0.3 without a word
     path = write_config("name: x\ndataset: {name: poly, n_samples: 60, n_train: 20, test_size: 0.3}\n"
-                        "model: {name: linear}\nlambdas: [0]\n")  # fmt: skip
+                        "model: {name: linear}\nlambdas: [0.1]\n")  # fmt: skip
     checked = run("validate", str(path))
     assert (checked.exit_code, checked.stderr) == (
         0, "note: dataset.n_train (20) sets the split, so test_size (0.3) is not used\n")  # fmt: skip
