@@ -186,18 +186,23 @@ def caption(document: Results) -> str:
     best, one_se = document.best_lambda, document.lambda_1se
     parts = [convention(document.config.plain()) + "; losses are the data loss alone"]
     if document.value("target_scaling"):
-        parts.append("trained on standardised targets; losses in target units")
-    paired = _paired(document)
-    if n_seeds(document) > 1 or n_folds(document) > 0:
-        parts.append(
-            f"±: sample std over {spread(document)}"
-            + (
-                f"; Δ: {loss_name(document)} − its value at λ_min ± its paired SE (over the "
-                "same seeds and folds)"
-                if paired
-                else ""
-            )
+        parts.append(  # Σw² is the standardised network's: the penalty is λ·Σw² × var y
+            "trained on standardised targets; losses and the penalty in target units (λ·Σw² × "
+            "var y)"
         )
+    paired = _paired(document)
+    seeds = n_seeds(document)
+    delta = (
+        f"; Δ: {loss_name(document)} − its value at λ_min ± its paired SE (over the same seeds "
+        "and folds)"
+        if paired
+        else ""
+    )
+    if validation_kind(document) == "loo":  # the loo loss's spread is over samples, not seeds
+        per_seed = f"; the other columns' over {seeds} seed{'s' * (seeds != 1)}"
+        parts.append(f"±: the loo loss's sample std over {spread(document)}{per_seed}{delta}")
+    elif seeds > 1 or n_folds(document) > 0:
+        parts.append(f"±: sample std over {spread(document)}{delta}")
     if best is not None:
         parts.append(
             f"λ_min = {format_lambda(best)}"
