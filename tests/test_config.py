@@ -216,3 +216,12 @@ def test_every_shipped_config_is_valid_under_the_json_schema(path):
     import jsonschema
 
     jsonschema.validate(parse_yaml(path.read_text(), str(path)), json_schema())
+
+
+def test_extension_keys_are_valid_under_the_json_schema():
+    import jsonschema
+
+    text = "x-base: &b {name: poly}\nname: x\ndataset: *b\nmodel: {name: linear}\nlambdas: [0]\n"
+    jsonschema.validate(parse_yaml(text, "<test>"), json_schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(parse_yaml(text.replace("x-base", "y-base"), "<test>"), json_schema())

@@ -14,6 +14,8 @@ def json_schema() -> dict[str, Any]:
     schema["properties"]["lambdas"]["oneOf"].append(
         {"const": "auto", "description": "A grid of 30 λ chosen from the data."}
     )
+    # top-level x-… keys hold YAML anchors to reuse, and are ignored (as in Docker Compose)
+    schema["patternProperties"] = {"^x-": {}}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "wdcli config"
     return schema
