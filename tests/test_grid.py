@@ -878,3 +878,17 @@ def test_lambda_curves_join_the_points_in_the_order_of_their_axis(write_config, 
     figure = gridplots.figure(load_results(tmp_path / "g.json"), "lambda-curves", axis="model.lr")
     for line in figure.axes[0].get_lines():
         assert list(line.get_xdata()) == [1e-3, 1e-2, 3e-2]
+
+
+def test_grid_values_written_as_whole_numbers_or_floats_compare_as_one(write_config, tmp_path):
+    # --grid dataset.noise=1,20 against noise: [1.0, 20.0]: "grid differs", exit 2, and with
+    # --common "no λ in common", though the runs were bit-identical
+    config = write_config(
+        "name: g\ndataset: {name: poly, n_samples: 60}\nmodel: {name: linear}\n"
+        "lambdas: [0.01, 1]\nseeds: 2\ngrid: {dataset.noise: [1.0, 20.0]}\n"
+    )
+    _sweep(config, tmp_path / "f.json")
+    _sweep(config, tmp_path / "i.json", "--grid", "dataset.noise=1,20")
+    result = runner.invoke(app, ["compare", str(tmp_path / "f.json"), str(tmp_path / "i.json"),
+                                 "--direction", "either", "--rtol", "0"])  # fmt: skip
+    assert result.exit_code == 0, result.stdout + result.stderr

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from wdcli.errors import WdcliError
 from wdcli.records import Results, SummaryRow
 from wdcli.report.table import format_lambda, unbroken
-from wdcli.runkey import RowKey, point_text
+from wdcli.runkey import EMPTY_POINT, RowKey, point_text
 
 DIRECTIONS = ("worse", "either")
 # Verdicts that fail a comparison, per direction.
@@ -242,8 +242,31 @@ def _unordered(axes):
     if not isinstance(axes, dict) or not all(isinstance(v, list) for v in axes.values()):
         return axes
     return {
-        key: sorted(json.dumps(v, sort_keys=True) for v in values) for key, values in axes.items()
+        key: sorted(json.dumps(_floats(v), sort_keys=True) for v in values)
+        for key, values in axes.items()
     }
+
+
+def _floats(value):
+    """Whole numbers as floats, in lists and mappings too: a grid value is the same whether
+    written 1 or 1.0 (`--grid dataset.noise=1,20` against noise: [1.0, 20.0] in a file)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    return value
+
+
+def _row(key: RowKey) -> RowKey:
+    """A row key whose point's numbers are compared as floats (see `_floats`)."""
+    return key if key.point == EMPTY_POINT else RowKey(_point_of(key.point), key.lam)
+
+
+def _point_of(point) -> str:
+    """A point's canonical text with its numbers as floats."""
+    return point_text(_floats(json.loads(point) if isinstance(point, str) else point or {}))
 
 
 def _value(options: dict, key: str, section: str):
@@ -286,7 +309,7 @@ def _number(value) -> float | None:
 def _statuses(document: Results) -> dict[RowKey, Counter]:
     counts: dict[RowKey, Counter] = {}
     for run in document.runs:
-        counts.setdefault(run.key().row, Counter())[run.status] += 1
+        counts.setdefault(_row(run.key().row), Counter())[run.status] += 1
     return counts
 
 
@@ -297,7 +320,7 @@ def _ok_values(document: Results, metric: str) -> dict[RowKey, dict]:
         value = _number(run.value(metric))
         if run.status == "ok" and value is not None:
             key = run.key()
-            values.setdefault(key.row, {})[key] = value
+            values.setdefault(_row(key.row), {})[(key.seed, key.fold)] = value
     return values
 
 
@@ -348,8 +371,8 @@ def compare(
             "--common)"
         )
     found = differences(baseline, candidate)
-    rows_a = {row.row_key(): row for row in baseline.summary}
-    rows_b = {row.row_key(): row for row in candidate.summary}
+    rows_a = {_row(row.row_key()): row for row in baseline.summary}
+    rows_b = {_row(row.row_key()): row for row in candidate.summary}
     shared = [key for key in rows_a if key in rows_b]
     if found and not common:
         hint = (
@@ -412,17 +435,18 @@ def _selections(document: Results) -> dict[str, tuple[float | None, float | None
     """(λ_min, λ_1se) per point (canonical text): a grid's per point, else the file's."""
     whole = (document.best_lambda, document.lambda_1se)
     chosen = {
-        point_text(s["point"]): (s.get("best_lambda"), s.get("lambda_1se"))
+        _point_of(s["point"]): (s.get("best_lambda"), s.get("lambda_1se"))
         for s in document.value("points") or []
     }
-    return {point: chosen.get(point, whole) for point in document.points()}
+    return {_point_of(point): chosen.get(_point_of(point), whole) for point in document.points()}
 
 
 def _moved(baseline: Results, candidate: Results, compared: set[str]) -> list[Moved]:
     """The λ_min and λ_1se that differ, at the points compared (in the baseline's order)."""
     a, b = _selections(baseline), _selections(candidate)
+    shown = {_point_of(point): point for point in baseline.points()}  # as the baseline writes it
     return [
-        Moved(json.loads(point), name, a[point][i], b[point][i])
+        Moved(json.loads(point_text(shown[point])), name, a[point][i], b[point][i])
         for point in a
         if point in b and point in compared
         for i, name in enumerate(("λ_min", "λ_1se"))
