@@ -892,3 +892,18 @@ def test_grid_values_written_as_whole_numbers_or_floats_compare_as_one(write_con
     result = runner.invoke(app, ["compare", str(tmp_path / "f.json"), str(tmp_path / "i.json"),
                                  "--direction", "either", "--rtol", "0"])  # fmt: skip
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_a_config_path_that_every_grid_point_replaces_need_not_exist(tmp_path):
+    # it was read all the same: "missing.csv: no such file", naming neither config nor field
+    for name in ("a.csv", "b.csv"):
+        rows = "".join(f"{i},{(i * 7) % 11},{(i * 3) % 5 + 0.5}\n" for i in range(40))
+        (tmp_path / name).write_text("x,z,y\n" + rows)
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        "name: g\ndataset: {name: csv, path: missing.csv, target: y}\nmodel: {name: linear}\n"
+        "lambdas: [0.1]\ngrid: {dataset.path: [a.csv, b.csv]}\n"
+    )
+    document = _sweep(path, tmp_path / "g.json")
+    points = {run["point"]["dataset.path"] for run in document["runs"]}
+    assert points == {str(tmp_path / "a.csv"), str(tmp_path / "b.csv")}  # read beside g.yaml

@@ -79,6 +79,7 @@ def prepare(config: Config) -> Prepared:
     The first BUILT_AHEAD seeds are built in full and fingerprinted (the fingerprint covers
     them); beyond those, datasets read once (CSV, bundled) have each seed's split checked,
     and generated ones are left to their units (their seeds change only the draw)."""
+    whole, config = config, _data_config(config)
     check_fits(data_parts(config))
     seeds = config.seed_values()
     first = dataset_for(config, seeds[0])
@@ -99,21 +100,31 @@ def prepare(config: Config) -> Prepared:
     notes = [_unseen_categories_note(config, list(prints))]
     runs = [{"seed": seed, "data_fingerprint": fp} for seed, fp in prints.items()]
     combined = combined_fingerprint(runs)
-    others = _other_data_prints(config, seeds[0])
+    others = _other_data_prints(whole, config.dataset, seeds[0])
     if others:  # a point of other data (another file): a resume must see it changed too
         text = ";".join([combined, *others])
         combined = hashlib.sha256(text.encode()).hexdigest()[:16]
     return Prepared(DataPrints(combined, prints), [n for n in notes if n])
 
 
-def _other_data_prints(config: Config, seed: int) -> list[str]:
+def _data_config(config: Config) -> Config:
+    """The config whose data `prepare` checks: its own, unless a grid axis replaces that
+    dataset at every point (`grid: {dataset.path: [a.csv, b.csv]}`, where the config's own
+    path was refused when missing), then the first point's."""
+    points = [point_config(config, point) for point in grid_points(config)]
+    if not points or any(point.dataset == config.dataset for point in points):
+        return config
+    return points[0]
+
+
+def _other_data_prints(config: Config, checked, seed: int) -> list[str]:
     """'point:fingerprint' of the first seed's data at each grid point that reads another
-    data file than the config's own (`--grid dataset.path=a.csv,b.csv`), in grid order: a
+    data file than the one checked (`--grid dataset.path=a.csv,b.csv`), in grid order: a
     file can change between a sweep and its resume; generated data cannot."""
     found = []
     for point in grid_points(config):
         point_cfg = point_config(config, point)
-        if point_cfg.dataset != config.dataset and point_cfg.dataset.name == "csv":
+        if point_cfg.dataset != checked and point_cfg.dataset.name == "csv":
             try:
                 check_fits(data_parts(point_cfg))
                 found.append(f"{point}:{_fingerprint_of(point_cfg, seed)}")
