@@ -426,7 +426,11 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
     for selection in selections:  # λ_min, λ_1se and their notes belong to a point
         text = point_text(selection["point"])
         rows, mine = rows_of.get(text, []), runs_of.get(text, [])
-        fields = selection_fields(point_config(config, text), task, mine, rows,
+        point_cfg = point_config(config, text)  # a dataset.name axis may change the task
+        point_task = task_of(point_cfg.dataset) or (
+            dataset_for(point_cfg, mine[0]["seed"]).task if mine else task
+        )
+        fields = selection_fields(point_cfg, point_task, mine, rows,
                                   selection["best_lambda"], selection["lambda_1se"])  # fmt: skip
         selection.update({k: v for k, v in fields.items() if k not in ("validation",)})
     document.update({"validation": config.validation.model_dump(mode="json"), "notes": []})
