@@ -659,3 +659,24 @@ def test_a_target_so_small_that_its_squares_underflow_is_refused(tmp_path):
     )
     (tmp_path / "d.csv").write_text("x,y\n" + rows.replace("e-170", "e-140"))
     assert build_dataset(_dataset(tmp_path, path="d.csv"), 0).y_train.max() > 0
+
+
+def test_categories_that_only_some_seeds_test_splits_hold_are_all_named(tmp_path):
+    # only the first seed's were named: other seeds' unseen values went without a word
+    rows = "".join(f"{i},{'z' + str(i) if i >= 36 else 'north'},{i % 5}\n" for i in range(40))
+    (tmp_path / "d.csv").write_text("x,region,y\n" + rows)
+    config = _write_config(tmp_path, ", categorical: [region]")
+    config.write_text(config.read_text().replace("seeds: 2", "seeds: 3"))
+    unseen = {}
+    for seed in range(3):
+        split = build_split(_dataset(tmp_path, path="d.csv", categorical=["region"]), seed)
+        train = {v for v in split.X_train.categorical[:, 0]}
+        unseen[seed] = {v for v in split.X_test.categorical[:, 0]} - train
+    assert len({frozenset(v) for v in unseen.values()}) > 1  # the seeds miss different ones
+    result = run("validate", str(config))
+    names = ", ".join(f"'{v}'" for v in sorted(set().union(*unseen.values())))
+    seeds = ", ".join(str(s) for s, v in unseen.items() if v)
+    assert result.stderr.splitlines()[0].startswith(
+        f"note: category values in the test split but in no training row (column 'region': "
+        f"{names}; seeds {seeds}): "
+    )

@@ -174,21 +174,25 @@ def _refuse_unseen_classes(config: Config, seeds: list[int]) -> None:
 
 def _unseen_categories_note(config: Config, seeds: list[int]) -> str | None:
     """A note naming a CSV's category values that a test split holds and its training rows do
-    not (the first seed that has any; one dataset.seed or test file is checked once)."""
+    not, over the seeds checked (one dataset.seed or test file is checked once)."""
     if not getattr(config.dataset, "categorical", None):
         return None
-    for seed in seeds[:1] if config.dataset.seed is not None else seeds:
-        found = unseen_categories(split_for(config, seed))
-        if found:
-            shown = "; ".join(
-                f"column '{name}': {_quoted(values)}" for name, values in found.items()
-            )
-            return (
-                f"note: category values in the test split but in no training row ({shown}; "
-                f"seed {seed}): they are encoded as no category (all zeros, as scikit-learn's "
-                "OneHotEncoder(handle_unknown='ignore') does): no model learnt what they mean"
-            )
-    return None
+    found: dict[str, set] = {}  # over every seed checked (the first seed's alone was named)
+    which = []
+    once = config.dataset.seed is not None or getattr(config.dataset, "test_path", None)
+    for seed in seeds[:1] if once else seeds:  # one split for every seed: checked once
+        for name, values in unseen_categories(split_for(config, seed)).items():
+            found.setdefault(name, set()).update(values)
+            which += [seed] if seed not in which else []
+    if not found:
+        return None
+    shown = "; ".join(f"column '{name}': {_quoted(values)}" for name, values in found.items())
+    where = f"seed {which[0]}" if len(which) == 1 else f"seeds {', '.join(map(str, which))}"
+    return (
+        f"note: category values in the test split but in no training row ({shown}; {where}): "
+        "they are encoded as no category (all zeros, as scikit-learn's "
+        "OneHotEncoder(handle_unknown='ignore') does): no model learnt what they mean"
+    )
 
 
 MAX_SHOWN = 8  # values a note names; the rest it counts (25 000 class names made one line)
