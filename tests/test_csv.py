@@ -680,3 +680,13 @@ def test_categories_that_only_some_seeds_test_splits_hold_are_all_named(tmp_path
         f"note: category values in the test split but in no training row (column 'region': "
         f"{names}; seeds {seeds}): "
     )
+
+
+def test_class_labels_with_a_decimal_comma_compare_as_numbers(tmp_path):
+    # '1,0' in a ';' test file was a class of its own: every test row "in no training row"
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    (tmp_path / "t.csv").write_text("x;y\n1;1,0\n2;2,0\n3;0,0\n")
+    split = build_split(
+        _dataset(tmp_path, path="d.csv", test_path="t.csv", task="classification"), 0
+    )
+    assert split.classes == ["0", "1", "2"] and list(split.y_test) == [1, 2, 0]

@@ -22,6 +22,7 @@ from wdcli.data.csvfile import (
     MISSING,
     Table,
     check_no_dot,
+    comma_decimal_as_dot,
     decimal_comma,
     first_missing,
     parse_numbers,
@@ -159,6 +160,8 @@ def _target(cfg: CsvData, table: Table, task: str, comma: bool) -> np.ndarray:
             f"{np.max(np.abs(numbers)):.3g} in size, below {TINY:.0e}: its squares (the "
             "losses) underflow to 0; rescale the column"
         )
+    if numbers is None and comma:  # class labels written 1,0 compare as the number 1.0 does
+        cells = [comma_decimal_as_dot(cell) for cell in cells]
     return np.asarray(cells, dtype=object) if numbers is None else numbers
 
 

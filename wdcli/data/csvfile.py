@@ -136,6 +136,11 @@ def decimal_comma(table: Table) -> bool:
     )
 
 
+def comma_decimal_as_dot(cell: str) -> str:
+    """'1,5' as '1.5' (a number with a decimal comma); any other cell as it is."""
+    return cell.replace(",", ".") if _COMMA_DECIMAL.fullmatch(cell.strip()) else cell
+
+
 def check_no_dot(table: Table, name: str, i: int, cell: str) -> None:
     """In a file of decimal commas a '.' in a number groups thousands ('2.626' for 2626), or
     is a mistake: refuse it rather than read 2.626."""
