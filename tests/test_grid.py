@@ -839,19 +839,25 @@ def test_a_config_named_like_a_field_is_named_once(tmp_path, monkeypatch):
     assert result.stderr.startswith(f"{config}: point dataset.n_train=12: tune_holdout: ")
 
 
+def _csv_grid(folder: Path, own: str) -> Path:
+    """A linear config on `own` with a grid over two CSVs beside it, a.csv and b.csv."""
+    for name in ("a.csv", "b.csv"):
+        rows = "".join(f"{i},{(i * 7) % 11},{(i * 3) % 5 + 0.5}\n" for i in range(40))
+        (folder / name).write_text("x,z,y\n" + rows)
+    path = folder / "g.yaml"
+    path.write_text(
+        f"name: g\ndataset: {{name: csv, path: {own}, target: y}}\nmodel: {{name: linear}}\n"
+        "lambdas: [0.1]\ngrid: {dataset.path: [a.csv, b.csv]}\n"
+    )
+    return path
+
+
 def test_a_data_file_of_a_grid_point_is_part_of_the_data_a_resume_checks(tmp_path):
     # only the config's own dataset was fingerprinted: after b.csv was edited, a resume mixed
     # its old runs with runs of the new data, exit 0
     from wdcli.sweep import prepare
 
-    for name in ("a.csv", "b.csv"):
-        rows = "".join(f"{i},{(i * 7) % 11},{(i * 3) % 5}\n" for i in range(40))
-        (tmp_path / name).write_text("x,z,y\n" + rows)
-    path = tmp_path / "g.yaml"
-    path.write_text(
-        "name: g\ndataset: {name: csv, path: a.csv, target: y}\nmodel: {name: linear}\n"
-        "lambdas: [0.1]\ngrid: {dataset.path: [a.csv, b.csv]}\n"
-    )
+    path = _csv_grid(tmp_path, "a.csv")
     before = prepare(load_config(path)).data.combined
     (tmp_path / "b.csv").write_text((tmp_path / "b.csv").read_text().replace("\n3,", "\n30,"))
     after = prepare(load_config(path)).data.combined
@@ -896,14 +902,7 @@ def test_grid_values_written_as_whole_numbers_or_floats_compare_as_one(write_con
 
 def test_a_config_path_that_every_grid_point_replaces_need_not_exist(tmp_path):
     # it was read all the same: "missing.csv: no such file", naming neither config nor field
-    for name in ("a.csv", "b.csv"):
-        rows = "".join(f"{i},{(i * 7) % 11},{(i * 3) % 5 + 0.5}\n" for i in range(40))
-        (tmp_path / name).write_text("x,z,y\n" + rows)
-    path = tmp_path / "g.yaml"
-    path.write_text(
-        "name: g\ndataset: {name: csv, path: missing.csv, target: y}\nmodel: {name: linear}\n"
-        "lambdas: [0.1]\ngrid: {dataset.path: [a.csv, b.csv]}\n"
-    )
+    path = _csv_grid(tmp_path, "missing.csv")
     document = _sweep(path, tmp_path / "g.json")
     points = {run["point"]["dataset.path"] for run in document["runs"]}
     assert points == {str(tmp_path / "a.csv"), str(tmp_path / "b.csv")}  # read beside g.yaml
