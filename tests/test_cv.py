@@ -336,7 +336,11 @@ def test_a_lambda_min_that_generalises_worse_than_a_constant_is_said():
         "so λ_min ranks models that do not generalise"
     ]
     assert worse_than_constant_note(runs, 1.0) == worse_than_constant_note(runs, None) == []
-    runs[0]["test_loss"] = runs[1]["test_loss"] = 1.25 * 2.5  # within the no_fit margin
+    runs[0]["test_loss"] = runs[1]["test_loss"] = 1.01 * 2.5  # worse than the constant
+    assert worse_than_constant_note(runs, 0.3)[0].startswith(
+        "at λ_min (0.3) the held-out loss (2.525) is 1.01 ×"
+    )
+    runs[0]["test_loss"] = runs[1]["test_loss"] = 2.5  # no worse: it may have learnt a little
     assert worse_than_constant_note(runs, 0.3) == []
 
 
@@ -619,3 +623,19 @@ def test_a_fold_with_nothing_to_impute_a_column_from_is_refused_before_the_sweep
             "to fill its missing cells from (dataset.impute); leave it out of dataset.features, or "
             "use fewer folds\n"))  # fmt: skip
     assert not (tmp_path / "r.journal.jsonl").exists()
+
+
+def test_the_notes_at_lambda_min_read_the_folds_not_the_holdout_refit():
+    # the test split's refit (fold 0) was averaged in: 6.044 for the folds' 6.673
+    from wdcli.sweep.run import selection_fields
+
+    config = _config(lambdas=[1.0], validation={"kind": "kfold", "folds": 3})
+    runs = [{"lambda": 1.0, "seed": 0, "fold": fold, "status": "ok", "test_loss": loss,
+             "train_loss": 0.1, "baseline_loss": 2.0}
+            for fold, loss in [(0, 1.0), (1, 6.0), (2, 7.0), (3, 8.0)]]  # fmt: skip
+    summary = [{"lambda": 1.0, "regime": "good", "test_loss_mean": 7.0, "test_loss_se": 0.5,
+                "test_loss_std": 1.0, "n_runs": 3}]  # fmt: skip
+    notes = selection_fields(config, "regression", runs, summary, 1.0, 1.0)["notes"]
+    assert notes[0].startswith(
+        "at λ_min (1) the held-out loss (7) is 3.5 × the best constant's (2,"
+    )

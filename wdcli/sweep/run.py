@@ -468,10 +468,12 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     from wdcli.metrics.summary import select_lambdas
 
     kind = {LambdaAuto: "auto", list: "list"}.get(type(config.lambdas), "grid")
-    constant = constant_best_note(runs, best)  # then no edge of the grid hides a better λ
+    # the runs λ_min was chosen on: under cross-validation the folds, not the holdout refit
+    chosen_on = [r for r in runs if fold_of(r) != HOLDOUT_FOLD] if is_cv(config) else runs
+    # then no edge of the grid hides a better λ
+    failed = constant_best_note(chosen_on, best) or worse_than_constant_note(chosen_on, best)
     lambdas = [row["lambda"] for row in summary]
-    notes = constant or grid_notes(lambdas, best, kind, decay_ceiling(config))
-    notes += [] if constant else worse_than_constant_note(runs, best)
+    notes = failed or grid_notes(lambdas, best, kind, decay_ceiling(config))
     fixed = config.dataset.seed is not None or getattr(config.dataset, "test_path", None)
     notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary, bool(fixed))
     notes += still_gaining_note(runs)
