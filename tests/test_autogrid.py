@@ -149,3 +149,14 @@ def test_mlp_on_diabetes_agrees_with_mlpregressor_within_one_grid_step():
     best_ours, best_theirs = int(np.argmin(ours)), int(np.argmin(theirs))
     assert 0 < best_ours < len(grid) - 1, ours  # interior
     assert abs(best_ours - best_theirs) <= 1, (grid, ours, theirs)
+
+
+@pytest.mark.parametrize("units", [1.0, 1e-16, 1e-140, 1e140])
+def test_a_target_in_any_units_is_scaled_by_its_own_std(units):
+    # an absolute floor of 2e-15 left a target in units of 1e-16 unscaled: every MLP run no_fit
+    from wdcli.data.dataset import target_scale
+
+    y = np.random.default_rng(0).normal(3.0, 2.0, 50) * units
+    mean, std = target_scale(y)
+    assert (mean, std) == (pytest.approx(np.mean(y)), pytest.approx(np.std(y)))
+    assert target_scale(np.full(5, 7.0 * units))[1] == 1.0  # a constant: not divided

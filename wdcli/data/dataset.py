@@ -64,9 +64,12 @@ class Split:
 
 
 def target_scale(y: np.ndarray) -> tuple[float, float]:
-    """(mean, population std) of the training targets; std 1 for a constant target."""
+    """(mean, population std) of the training targets; std 1 for a constant target, one whose
+    spread is rounding of its values (relative to their size: a target of 1e-16 units, whose
+    std was under an absolute 2e-15, went unscaled and every run came out no_fit)."""
     mean, std = float(np.mean(y)), float(np.std(y))
-    return mean, (std if std > 10 * np.finfo(float).eps * max(1.0, abs(mean)) else 1.0)
+    size = float(np.max(np.abs(y), initial=0.0))
+    return mean, (std if std > 10 * np.finfo(float).eps * size else 1.0)
 
 
 def standardise(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
