@@ -213,26 +213,29 @@ def test_decimal_commas_in_a_semicolon_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("text", "line", "column", "cell"),
+    ("text", "line", "column", "cell", "where"),
     [
-        ("a;y\n2.626;5201,5\n541;80,25\n3;4\n", 2, "a", "2.626"),  # read as 2.626 for 2626
-        ("a;y\n1,5;2.889,06\n2,5;3\n3;4\n", 2, "y", "2.889,06"),  # "text": use logistic
+        ("a;y\n2.626;5201,5\n541;80,25\n3;4\n", 2, "a", "2.626", "line 2, column 'y': '5201,5'"),  # read as 2.626 for 2626
+        ("a;y\n1,5;2.889,06\n2,5;3\n3;4\n", 2, "y", "2.889,06", "line 2, column 'a': '1,5'"),  # "text": use logistic
     ],
-)
-def test_a_dot_in_a_file_of_decimal_commas_is_refused(tmp_path, text, line, column, cell):
+)  # fmt: skip
+def test_a_dot_in_a_file_of_decimal_commas_is_refused(tmp_path, text, line, column, cell, where):
     (tmp_path / "d.csv").write_text(text)
     with pytest.raises(DataError) as error:
         build_dataset(_dataset(tmp_path, path="d.csv", test_size=0.25), 0)
     assert str(error.value) == (
         f"{tmp_path / 'd.csv'}: line {line}: column '{column}' is {cell!r}: this file writes its "
-        "decimals with a comma, so the '.' would group thousands or be a second decimal mark; "
-        "write the number without it"
+        f"decimals with a comma ({where}), so the '.' would group thousands or be a second "
+        "decimal mark; write the number without it"
     )
 
 
 def test_a_semicolon_file_of_dot_decimals_reads_them(tmp_path):
-    (tmp_path / "d.csv").write_text("a;y\n2.5;1\n3.25;2\n4;3\n5;4\n")
-    data = build_dataset(_dataset(tmp_path, path="d.csv", test_size=0.25, seed=0), 0)
+    # a comma in a column that is not read as numbers (a note) made it a decimal-comma file
+    (tmp_path / "d.csv").write_text("a;y;note\n2.5;1;x\n3.25;2;2,5\n4;3;x\n5;4;x\n")
+    data = build_dataset(
+        _dataset(tmp_path, path="d.csv", test_size=0.25, seed=0, features=["a"]), 0
+    )
     assert sorted(np.r_[data.y_train, data.y_test]) == [1, 2, 3, 4]
 
 

@@ -49,7 +49,8 @@ def load_csv(cfg: CsvData) -> tuple[CsvSplit, CsvSplit | None, str]:
         raise DataError(f"{cfg.path}: no feature columns besides '{cfg.target}'")
     _require(table, features, " named in dataset.features")
     _require(table, cfg.categorical, " named in dataset.categorical")
-    task = cfg.task if cfg.task != "auto" else _task(table, cfg.target)
+    numbers = [name for name in features if name not in cfg.categorical] + [cfg.target]
+    task = cfg.task if cfg.task != "auto" else _task(table, cfg.target, numbers)
     train = _split_of(cfg, table, features, task)
     if cfg.test_path is None:
         return train, None, task
@@ -92,8 +93,8 @@ def _names(names: list[str]) -> str:
 
 
 def _split_of(cfg: CsvData, table: Table, features: list[str], task: str) -> CsvSplit:
-    comma = decimal_comma(table)
     numeric = [name for name in features if name not in cfg.categorical]
+    comma = decimal_comma(table, [*numeric, cfg.target])
     columns = [_numeric(cfg, table, name, comma) for name in numeric]
     X = Frame(
         np.column_stack(columns) if columns else np.empty((len(table.rows), 0)),
@@ -104,7 +105,7 @@ def _split_of(cfg: CsvData, table: Table, features: list[str], task: str) -> Csv
     return CsvSplit(X, _target(cfg, table, task, comma))
 
 
-def _numeric(cfg: CsvData, table: Table, name: str, comma: bool) -> np.ndarray:
+def _numeric(cfg: CsvData, table: Table, name: str, comma: str | None) -> np.ndarray:
     try:
         values = parse_numbers(table, name, decimal_comma=comma)
     except DataError as exc:
@@ -145,7 +146,7 @@ def _shown(cell: str) -> str:
 TINY = 1e-150  # a target below this in size squares to below 1e-300: losses underflow to 0
 
 
-def _target(cfg: CsvData, table: Table, task: str, comma: bool) -> np.ndarray:
+def _target(cfg: CsvData, table: Table, task: str, comma: str | None) -> np.ndarray:
     cells = table.column(cfg.target)
     numbers = None if task == CLASSIFICATION else parse_numbers(table, cfg.target, comma)
     for i, cell in enumerate(cells):  # 'NAN' too: a NaN however it is spelt
@@ -165,15 +166,15 @@ def _target(cfg: CsvData, table: Table, task: str, comma: bool) -> np.ndarray:
     return np.asarray(cells, dtype=object) if numbers is None else numbers
 
 
-def _task(table: Table, target: str) -> str:
+def _task(table: Table, target: str, read_as_numbers: list[str]) -> str:
     """regression when every present target cell is a number, classification when none is."""
-    comma = decimal_comma(table)
+    comma = decimal_comma(table, read_as_numbers)
     numbers, texts = None, None
     for i, cell in enumerate(table.column(target)):
         if cell in MISSING:
             continue
         if comma:  # '2.889,06' is no text but a number with its thousands grouped
-            check_no_dot(table, target, i, cell)
+            check_no_dot(table, target, i, cell, comma)
         try:
             float(cell.replace(",", ".") if comma else cell)
             numbers = numbers if numbers is not None else i

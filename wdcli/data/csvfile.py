@@ -126,14 +126,17 @@ _COMMA_DECIMAL = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
 _DOTTED_NUMBER = re.compile(r"[+-]?\d*\.[\d.]*(,\d+)?([eE][+-]?\d+)?")
 
 
-def decimal_comma(table: Table) -> bool:
-    """Whether a ';'-separated file writes its decimals with a comma: some cell is a number
-    such as '5201,5'. (A ';' file of '.' decimals, or of whole numbers, reads '.' as usual.)"""
+def decimal_comma(table: Table, names: list[str]) -> str | None:
+    """Where a ';'-separated file writes a decimal with a comma, in the columns read as
+    numbers (`names`): "line 3, column 'Preis': '5201,5'", or None (a ';' file of '.'
+    decimals, or of whole numbers, reads '.' as usual; a comma in a note column is no sign)."""
     if table.delimiter != ";":
-        return False
-    return any(
-        "," in cell and _COMMA_DECIMAL.fullmatch(cell.strip()) for row in table.rows for cell in row
-    )
+        return None
+    for name in names:
+        for i, cell in enumerate(table.column(name)):
+            if "," in cell and _COMMA_DECIMAL.fullmatch(cell.strip()):
+                return f"line {table.lines[i]}, column '{name}': {cell!r}"
+    return None
 
 
 def comma_decimal_as_dot(cell: str) -> str:
@@ -141,18 +144,18 @@ def comma_decimal_as_dot(cell: str) -> str:
     return cell.replace(",", ".") if _COMMA_DECIMAL.fullmatch(cell.strip()) else cell
 
 
-def check_no_dot(table: Table, name: str, i: int, cell: str) -> None:
-    """In a file of decimal commas a '.' in a number groups thousands ('2.626' for 2626), or
-    is a mistake: refuse it rather than read 2.626."""
+def check_no_dot(table: Table, name: str, i: int, cell: str, comma: str) -> None:
+    """In a file of decimal commas (`comma` says where one is) a '.' in a number groups
+    thousands ('2.626' for 2626), or is a mistake: refuse it rather than read 2.626."""
     if "." in cell and _DOTTED_NUMBER.fullmatch(cell.strip()):
         raise DataError(
             f"{table.path}: line {table.lines[i]}: column '{name}' is {cell!r}: this file writes "
-            "its decimals with a comma, so the '.' would group thousands or be a second "
-            "decimal mark; write the number without it"
+            f"its decimals with a comma ({comma}), so the '.' would group thousands or be a "
+            "second decimal mark; write the number without it"
         )
 
 
-def parse_numbers(table: Table, name: str, decimal_comma: bool = False) -> np.ndarray:
+def parse_numbers(table: Table, name: str, decimal_comma: str | None = None) -> np.ndarray:
     """A column as floats, NaN where a cell is missing (see MISSING).
 
     A cell that is not a number, or is infinite or beyond ±HUGE, is a DataError naming its
@@ -174,11 +177,11 @@ def parse_numbers(table: Table, name: str, decimal_comma: bool = False) -> np.nd
     return values
 
 
-def _number(table: Table, name: str, i: int, cell: str, decimal_comma: bool) -> float:
+def _number(table: Table, name: str, i: int, cell: str, decimal_comma: str | None) -> float:
     if cell in MISSING:
         return math.nan
     if decimal_comma:
-        check_no_dot(table, name, i, cell)
+        check_no_dot(table, name, i, cell, decimal_comma)
     try:
         if not cell.isascii() or "_" in cell:  # float() reads '1_000' and '１２', as no CSV
             raise ValueError(cell)  # reader does (pandas, R): text, not a number
