@@ -812,6 +812,11 @@ def test_csv_paths_of_the_files_own_axes_are_read_beside_it(tmp_path, monkeypatc
     there = _sweep(config, tmp_path / "there.json")
     assert here["data_fingerprint"] == there["data_fingerprint"]
     assert here["runs"][0]["baseline_loss"] > 100  # sub's a.csv, its y 30 × larger
+    # the points keep the paths as written: compared, the two sweeps are one (they were
+    # refused as other grids, "sub/a.csv" against "a.csv")
+    assert {run["point"]["dataset.path"] for run in here["runs"]} == {"a.csv", "b.csv"}
+    args = ["compare", str(tmp_path / "here.json"), str(tmp_path / "there.json")]
+    assert runner.invoke(app, [*args, "--direction", "either", "--rtol", "0"]).exit_code == 0
 
 
 def test_a_tune_in_k_fold_counts_the_rows_a_fold_trains_on(write_config):
@@ -905,4 +910,4 @@ def test_a_config_path_that_every_grid_point_replaces_need_not_exist(tmp_path):
     path = _csv_grid(tmp_path, "missing.csv")
     document = _sweep(path, tmp_path / "g.json")
     points = {run["point"]["dataset.path"] for run in document["runs"]}
-    assert points == {str(tmp_path / "a.csv"), str(tmp_path / "b.csv")}  # read beside g.yaml
+    assert points == {"a.csv", "b.csv"}  # as written: read beside g.yaml

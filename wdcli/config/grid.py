@@ -13,6 +13,7 @@ import copy
 import functools
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 from wdcli.config.messages import validate
@@ -82,15 +83,28 @@ def with_values(config: Config, values: dict[str, Any], source: str = "<point>")
     data = _base_data(config, values)
     for key, value in values.items():
         try:
-            set_dotted(data, key, value)
+            set_dotted(data, key, _beside(config, key, value))
         except (KeyError, IndexError, TypeError):
             raise ConfigError(f"{source}: {key}: not a key of this config") from None
     return validate(data, source)
 
 
+PATH_KEYS = ("dataset.path", "dataset.test_path")
+
+
+def _beside(config: Config, key: str, value: Any) -> Any:
+    """A relative CSV path of an axis, read beside the config file (as its dataset.path is)."""
+    if key in PATH_KEYS and isinstance(value, str) and config._origin is not None:
+        if value and not Path(value).is_absolute():
+            return str(Path(config._origin) / value)
+    return value
+
+
 @functools.lru_cache(maxsize=256)
-def _cached(config_json: str, values_json: str) -> Config:
-    return with_values(Config.model_validate_json(config_json), json.loads(values_json))
+def _cached(config_json: str, values_json: str, origin: str | None) -> Config:
+    config = Config.model_validate_json(config_json)
+    config._origin = origin
+    return with_values(config, json.loads(values_json))
 
 
 def point_config(config: Config, point: str, candidate: dict[str, Any] | None = None) -> Config:
@@ -101,7 +115,7 @@ def point_config(config: Config, point: str, candidate: dict[str, Any] | None = 
     # the keys the config sets, as set: `_base_data` keeps them (and them alone) for a new
     # dataset or model, so they must survive the round trip through the cache's JSON
     written = config.model_dump_json(exclude_unset=True)
-    return _cached(written, json.dumps(values, sort_keys=True))
+    return _cached(written, json.dumps(values, sort_keys=True), config._origin)
 
 
 def check_axes(config: Config, source: str) -> None:

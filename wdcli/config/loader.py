@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 from pydantic import (
@@ -24,7 +25,7 @@ def load_config(
 ) -> Config:
     """Read a YAML config file, apply `--set` overrides and `--grid`/`--tune` axes, validate
     the config and every point of its grid (wdcli.config.grid)."""
-    from wdcli.config.grid import check_axes, parse_axis
+    from wdcli.config.grid import PATH_KEYS, check_axes, parse_axis
 
     source = str(path)
     data = parse_yaml(read_text(path, ConfigError, "config file"), source)  # type: ignore[arg-type]
@@ -33,45 +34,34 @@ def load_config(
             f"{source}: a results file, not a config: `wdcli show {source}` prints it; its "
             "config is under its `config` key"
         )
-    if isinstance(data, dict):
-        _axis_paths_from_file(data, source)
     if overrides and isinstance(data, dict):
         defaults = _resolved_or_none(data)
         for assignment in overrides:
             apply_override(data, assignment, defaults)
         _paths_from_here(data, overrides)
+    origin = str(Path(source).parent)
     for section, options in (("grid", grid), ("tune", tune)):
         for text in options:
             key, values = parse_axis(f"--{section}", text)
+            if key in PATH_KEYS:  # typed here: kept relative to the config file, as its own
+                values = [_from_config(value, origin) for value in values]
             if isinstance(data, dict):
                 if not isinstance(data.get(section), dict):
                     data[section] = {}
                 data[section][key] = values
     config = validate(data, source)
+    config._origin = origin
     check_axes(config, source)
     _check_overrides_off_axes(config, overrides)
     _check_no_inert_options(config, source)
     return config
 
 
-def _axis_paths_from_file(data: dict, source: str) -> None:
-    """Make the CSV paths of the file's own grid and tune axes relative to the file, as its
-    `dataset.path` is (they were read from the current folder: another file of that name
-    there was swept without a word); those of --grid are typed, so read from here."""
-    base = Path(source).parent
-    for section in ("grid", "tune"):
-        axes = data.get(section)
-        if not isinstance(axes, dict):
-            continue
-        for key in ("dataset.path", "dataset.test_path"):
-            values = axes.get(key)
-            if isinstance(values, list):
-                axes[key] = [
-                    str(base / value)
-                    if isinstance(value, str) and value and not Path(value).is_absolute()
-                    else value
-                    for value in values
-                ]
+def _from_config(value, origin: str):
+    """A path typed relative to the current folder, as one relative to the config's folder."""
+    if not isinstance(value, str) or not value or Path(value).is_absolute():
+        return value
+    return os.path.relpath(Path.cwd() / value, Path.cwd() / origin)
 
 
 def _paths_from_here(data: dict, overrides) -> None:

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationInfo,
     field_validator,
@@ -154,6 +155,10 @@ SeedList = Annotated[list[Annotated[int, Field(ge=0)]], Field(max_length=MAX_SEE
 
 class Config(Strict):
     """A wdcli experiment: one dataset, one model, a grid of λ and the seeds."""
+
+    # the config file's folder: CSV paths of its grid and tune axes are read beside it, and
+    # are kept as written (so that a point's key does not depend on where wdcli ran)
+    _origin: str | None = PrivateAttr(default=None)
 
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
