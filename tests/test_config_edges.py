@@ -56,6 +56,7 @@ def run(*args: str):
         (BASE + "x-base: &b {a: 1}\nlambdas: [0]\nlambdas: [1]\n", "{p}: line 6: duplicate key 'lambdas'"),
         ("x-m: &m {name: mlp, lr: 0.1}\nname: x\ndataset: {name: poly}\nmodel: {<<: *m, lr: 0.2, lr: 0.3}\nlambdas: [0]\n", "{p}: line 4: duplicate key 'lr'"),
         # an option whose owner makes it inert was ignored without a word
+        ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, optimizer: sgd, beta2: 0.5}\nlambdas: [0]\ngrid: {model.optimizer: [sgd, momentum]}\n", "{p}: model.beta2: acts only with optimizer: adam, and this config's optimizer is sgd or momentum, so it would change nothing; set optimizer or remove beta2"),
         (BASE + "lambdas: [0]\ntune_holdout: 0.4\n", "{p}: tune_holdout: acts only with tune:, and this config tunes nothing, so it would change nothing; remove it"),
         ("name: x\ndataset: {name: csv, path: a.csv, target: y, test_path: b.csv, test_size: 0.5}\nmodel: {name: linear}\nlambdas: [0]\n", "{p}: dataset.test_size: the test split is test_path's rows, so it would change nothing; remove it (dataset.n_train takes the first rows of path)"),
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp, epochs: 2, warmup_epochs: 3}\nlambdas: [0]\n", "{p}: model.warmup_epochs: acts only with schedule: cosine, and this config's schedule is constant, so it would change nothing; set schedule or remove warmup_epochs"),
@@ -202,6 +203,7 @@ def test_repeated_seeds_are_refused(seeds):
         "model: {name: mlp, momentum: 0.5}\ngrid: {model.optimizer: [momentum, adam]}\n",
         "model: {name: mlp, warmup_epochs: 1, epochs: 3}\ntune: {model.schedule: [cosine, constant]}\n",
         "model: {name: mlp, schedule: cosine, warmup_epochs: 1, epochs: 3}\n",
+        "model: {name: mlp, warmup_epochs: 0}\n",  # its default, written out: harmless
     ],
 )
 def test_an_option_whose_owner_an_axis_varies_is_allowed(write_config, extra):

@@ -127,16 +127,23 @@ def _check_no_inert_options(config: Config, source: str) -> None:
     model = config.model
     if model.name != "mlp":
         return
+    if "model.name" in axes:
+        return
     for options, owner, values in OWNED_OPTIONS:
-        if getattr(model, owner) in values or {f"model.{owner}", "model.name"} & axes:
+        # the owner's values at every point: the config's, and an axis' (any may use it)
+        owned = [getattr(model, owner)]
+        for section in (config.grid or {}, config.tune or {}):
+            owned += section.get(f"model.{owner}", [])
+        if set(owned) & set(values):
             continue
         for option in options:
-            if option in model.model_fields_set:
+            default = type(model).model_fields[option].default
+            if option in model.model_fields_set and getattr(model, option) != default:
+                shown = " or ".join(map(str, dict.fromkeys(owned)))
                 raise ConfigError(
                     f"{source}: model.{option}: acts only with {owner}: "
-                    f"{' or '.join(values)}, and this config's {owner} is "
-                    f"{getattr(model, owner)}, so it would change nothing; set {owner} or "
-                    f"remove {option}"
+                    f"{' or '.join(values)}, and this config's {owner} is {shown}, so it "
+                    f"would change nothing; set {owner} or remove {option}"
                 )
 
 
