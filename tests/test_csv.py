@@ -693,3 +693,27 @@ def test_class_labels_with_a_decimal_comma_compare_as_numbers(tmp_path):
         _dataset(tmp_path, path="d.csv", test_path="t.csv", task="classification"), 0
     )
     assert split.classes == ["0", "1", "2"] and list(split.y_test) == [1, 2, 0]
+
+
+def test_a_seed_beyond_those_checked_ahead_stops_the_sweep_naming_config_and_journal(
+    tmp_path, monkeypatch
+):
+    # it was a bare line, with no word of the journal kept
+    from wdcli.sweep import run as sweep_run
+
+    monkeypatch.setattr(sweep_run, "BUILT_AHEAD", 1)
+    rows = "".join(f"{i},{'ab'[i % 2] if i < 59 else 'c'}\n" for i in range(60))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    split = [build_split(_dataset(tmp_path, path="d.csv"), seed) for seed in range(6)]
+    good = next(s for s in range(6) if 2 in split[s].y_train)
+    bad = next(s for s in range(6) if 2 not in split[s].y_train)
+    config = _classes_config(tmp_path, "", seeds=1)
+    config.write_text(config.read_text().replace("seeds: 1", f"seeds: [{good}, {bad}]"))
+    out = tmp_path / "r.json"
+    result = run("sweep", str(config), "-o", str(out), "-e", "serial")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{config}: dataset: class 'c' is in the test split of seed {bad} but {NO_TRAINING_ROW}",
+        f"the runs finished so far are in {tmp_path / 'r.journal.jsonl'} (a resume meets the same "
+        "data: fix the config, then run with --force)",
+    ]

@@ -270,7 +270,7 @@ def sweep(
 
     Example: wdcli sweep configs/poly.yaml --set dataset.noise=0.5
     """
-    from wdcli.errors import ExecutorError, OutOfMemoryError, WriteError
+    from wdcli.errors import ConfigError, DataError, ExecutorError, OutOfMemoryError, WriteError
     from wdcli.interrupts import check as check_stop
     from wdcli.interrupts import deferred, stop_on_signals
 
@@ -342,6 +342,14 @@ def sweep(
                 f"{exc}\nfinished runs are in {destination.journal.path}; continue with: {again}",
                 err=True,
             )
+            raise typer.Exit(code=exc.exit_code) from None
+        except (ConfigError, DataError) as exc:  # a seed or point beyond those checked ahead
+            if _state["debug"] or destination is None:
+                raise
+            named = str(exc) if str(exc).startswith(f"{config_path}: ") else f"{config_path}: {exc}"
+            typer.echo(f"{named}\nthe runs finished so far are in {destination.journal.path} (a "
+                       "resume meets the same data: fix the config, then run with --force)",
+                       err=True)  # fmt: skip
             raise typer.Exit(code=exc.exit_code) from None
         finally:
             if runner is not None:
