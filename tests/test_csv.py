@@ -410,8 +410,9 @@ def _classes_config(folder: Path, text: str, seeds: int) -> Path:
 NO_TRAINING_ROW = (
     "in no training row: no model can predict a class it never saw, and the test loss of its "
     "rows would measure how long training ran, not λ; use more training rows (n_train, "
-    "test_size), another dataset.seed, or a test file without it"
+    "test_size), another dataset.seed"
 )
+WITH_A_TEST_FILE = NO_TRAINING_ROW + ", or a test file without it"
 
 
 def _refused(config: Path, message: str) -> None:
@@ -429,7 +430,7 @@ def test_a_class_that_only_the_test_file_holds_is_refused(tmp_path):
     (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(40)))
     (tmp_path / "t.csv").write_text("x,y\n1,a\n2,b\n3,c\n")
     config = _classes_config(tmp_path, ", test_path: t.csv", seeds=2)
-    _refused(config, f"dataset: class 'c' is in the test split but {NO_TRAINING_ROW}")
+    _refused(config, f"dataset: class 'c' is in the test split but {WITH_A_TEST_FILE}")
 
 
 def test_a_class_that_some_seeds_split_into_the_test_rows_only_is_refused_naming_those_seeds(
@@ -492,7 +493,7 @@ def test_long_numeric_labels_stay_apart_and_numbers_are_read_from_the_training_l
     (folder / "d.csv").write_text("x,y\n" + "".join(f"{i},{1 + i % 2}.0\n" for i in range(30)))
     (folder / "t.csv").write_text("x,y\n1,1\n2,2\n3,unknown\n")
     config = _classes_config(folder, ", test_path: t.csv, task: classification", seeds=1)
-    _refused(config, f"dataset: class 'unknown' is in the test split but {NO_TRAINING_ROW}")
+    _refused(config, f"dataset: class 'unknown' is in the test split but {WITH_A_TEST_FILE}")
 
 
 def test_a_target_of_one_class_and_a_single_training_row_say_what_is_wrong(tmp_path):

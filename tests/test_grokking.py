@@ -382,3 +382,20 @@ def test_a_loss_that_spikes_between_evaluations_is_diverged_whatever_the_stride(
     document = json.loads(out.read_text())
     assert [r["status"] for r in document["runs"]] == ["diverged", "diverged"]
     assert document["best_lambda"] is None
+
+
+def test_a_modular_split_missing_a_class_names_train_fraction(write_config):
+    # the refusal suggested test_size and a test file, which modular refuses and lacks
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    config = write_config(
+        "name: m\ndataset: {name: modular, p: 31, train_fraction: 0.05, seed: 0}\n"
+        "model: {name: mlp, hidden: [8], batch_size: full, epochs: 2}\nlambdas: [0.1]\n"
+    )
+    result = CliRunner().invoke(app, ["validate", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "use a larger train_fraction (or n_train), or another dataset.seed\n"
+    )

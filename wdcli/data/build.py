@@ -101,11 +101,18 @@ def _check_classes(y_train: np.ndarray, classes: list[str], seed: int) -> None:
         )
 
 
-UNSEEN_ADVICE = (
-    "in no training row: no model can predict a class it never saw, and the test loss of its "
-    "rows would measure how long training ran, not λ; use more training rows (n_train, "
-    "test_size), another dataset.seed, or a test file without it"
-)
+def unseen_advice(cfg) -> str:
+    """The rest of the refusal of a class that the test split holds and no training row does:
+    why, and the keys of this dataset that fix it."""
+    if getattr(cfg, "train_fraction", None) is not None:  # modular: no test_size, no file
+        fix = "a larger train_fraction (or n_train), or another dataset.seed"
+    else:
+        fix = "more training rows (n_train, test_size), another dataset.seed"
+        fix += ", or a test file without it" if getattr(cfg, "test_path", None) else ""
+    return (
+        "in no training row: no model can predict a class it never saw, and the test loss of its "
+        f"rows would measure how long training ran, not λ; use {fix}"
+    )
 
 
 def unseen_classes(split: Split) -> list[str]:

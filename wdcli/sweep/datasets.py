@@ -5,7 +5,7 @@ from __future__ import annotations
 from wdcli.config import Config, KFold
 from wdcli.config.grid import point_config
 from wdcli.data import Dataset, Split
-from wdcli.data.build import UNSEEN_ADVICE, build_split, source_stamp, unseen_classes
+from wdcli.data.build import build_split, source_stamp, unseen_advice, unseen_classes
 from wdcli.data.folds import fold_dataset, kfold_indices
 from wdcli.data.preprocess import Frame, empty_columns
 from wdcli.errors import DataError
@@ -61,7 +61,8 @@ def unit_dataset(config: Config, unit: Unit) -> Dataset:
         names = ", ".join(repr(name) for name in unseen)
         subject = f"class {names} is" if len(unseen) == 1 else f"classes {names} are"
         raise DataError(
-            f"dataset: {subject} in the test split of seed {unit.seed} but {UNSEEN_ADVICE}"
+            f"dataset: {subject} in the test split of seed {unit.seed} but "
+            f"{unseen_advice(config.dataset)}"
         )
     return dataset_for(config, unit.seed, unit.fold)
 

@@ -22,8 +22,8 @@ from wdcli.config.grid import grid_points, key_space, point_config, tune_candida
 from wdcli.data import Dataset
 from wdcli.data.build import (
     SPLIT_ONLY_VARIES,
-    UNSEEN_ADVICE,
     check_split,
+    unseen_advice,
     unseen_categories,
     unseen_classes,
 )
@@ -169,7 +169,9 @@ def _refuse_unseen_classes(config: Config, seeds: list[int]) -> None:
         if len(which) < len(seeds):
             where = f" of seed {which[0]}" if len(which) == 1 else f" of seeds {', '.join(which)}"
             where += f" (of {len(seeds)})"
-    raise DataError(f"dataset: {subject} in the test split{where} but {UNSEEN_ADVICE}")
+    raise DataError(
+        f"dataset: {subject} in the test split{where} but {unseen_advice(config.dataset)}"
+    )
 
 
 def _unseen_categories_note(config: Config, seeds: list[int]) -> str | None:
