@@ -178,9 +178,10 @@ def test_first_reached_and_the_run_fields():
     assert grokking.run_fields({"epoch": [0], "train_loss": [1.0]}) == {}
 
 
-def _document(rows, epochs=2000, batch_size="full"):
+def _document(rows, epochs=2000, batch_size="full", **extra):
     return results_of(
         {
+            **extra,
             "config": {
                 "name": "g",
                 "model": {
@@ -237,7 +238,7 @@ def test_table_cells_over_seeds_say_how_many_reached():
     row = _row(0.3, runs)
     assert row["n_test_acc_99_step"] == 1 and row["train_acc_99_step_mean"] == 400
     _, body = report.rows(_document([row]))
-    assert body[0][-5:-2] == ["400 ± 1.4e+02", "1000 (1 of 2)", "700"]
+    assert body[0][-5:-2] == ["400 ± 1.4e+02", "1000 (1 of 2)", "700 (1 of 2)"]  # delay said 700
 
 
 def test_no_step_columns_for_mini_batches():
@@ -399,3 +400,10 @@ def test_a_modular_split_missing_a_class_names_train_fraction(write_config):
     assert result.stderr.endswith(
         "use a larger train_fraction (or n_train), or another dataset.seed\n"
     )
+
+
+def test_under_k_fold_the_step_column_names_the_folds_accuracy():
+    # it said "step test acc ≥ 99 %" of the held-out folds' accuracy, beside "cv acc"
+    rows = [_row(0.0, [{"train_acc_99_step": 3, "test_acc_99_step": 5, "grok_delay": 2}])]
+    headers, _ = report.rows(_document(rows, validation={"kind": "kfold"}))
+    assert "step cv acc ≥ 99 %" in headers and "step test acc ≥ 99 %" not in headers

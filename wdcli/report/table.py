@@ -234,8 +234,9 @@ def caption(document: Results) -> str:
         parts.append(f"{reason}: nothing can be said about over- or underfitting")
     if grokking.applies(document):
         model = document.config.model
-        when = (
-            f"one of ~{model.value('eval_points')} log-spaced"
+        recorded = max((len(run.curve.epoch) for run in document.runs if run.curve), default=0)
+        when = (  # the points recorded: distinct steps of the log spacing, fewer than asked
+            f"one of {recorded} log-spaced"
             if model.value("eval_points")
             else f"every {_curve_stride(document)}"
         )
@@ -265,7 +266,12 @@ def rows(document: Results) -> tuple[list[str], list[list[str]]]:
     best = _best_loss(document)
     health = any_unhealthy(document)
     steps = _grokking_steps(document)
-    grok = GROKKING_HEADERS if steps is not None else ()
+    held_out = loss_name(document).replace(" loss", " acc")  # cv acc under k-fold
+    grok = (
+        tuple(h.replace("test acc", held_out) for h in GROKKING_HEADERS)
+        if steps is not None
+        else ()
+    )
     headers = ["λ", *(c.header for c in cols), *grok, *(["runs"] if health else []), "regime", ""]
     chosen = (document.best_lambda, document.lambda_1se)
     body = [
