@@ -109,8 +109,7 @@ OWNED_OPTIONS = (
 def _check_no_inert_options(config: Config, source: str) -> None:
     """Refuse an option set in the config whose owner makes it do nothing (warmup_epochs
     under a constant schedule, beta2 with sgd, test_size beside a test file): it was ignored
-    silently. An owner that a grid
-    or tune axis varies may give the option its use at some point, so that is allowed."""
+    silently. It is allowed when some value of its owner, the config's or an axis', uses it."""
     axes = {*(config.grid or {}), *(config.tune or {})}
     data = config.dataset
     if getattr(data, "test_path", None) and "test_size" in data.model_fields_set:
@@ -125,9 +124,7 @@ def _check_no_inert_options(config: Config, source: str) -> None:
             "would change nothing; remove it"
         )
     model = config.model
-    if model.name != "mlp":
-        return
-    if "model.name" in axes:
+    if model.name != "mlp" or "model.name" in axes:
         return
     for options, owner, values in OWNED_OPTIONS:
         # the owner's values at every point: the config's, and an axis' (any may use it)
