@@ -117,9 +117,16 @@ def _named(config_path: Path):
     try:
         yield
     except (ConfigError, DataError) as exc:
-        if FIELD.match(str(exc)) and not str(exc).startswith(f"{config_path}: "):
-            raise type(exc)(f"{config_path}: {exc}") from None  # (a file tune.yaml matched)
+        if FIELD.match(str(exc)):
+            raise type(exc)(_naming(config_path, exc)) from None
         raise
+
+
+def _naming(config_path: Path, exc: Exception) -> str:
+    """The error's message, after the config's path unless it starts with it already (a file
+    named tune.yaml reads as a field)."""
+    text = str(exc)
+    return text if text.startswith(f"{config_path}: ") else f"{config_path}: {text}"
 
 
 def _version(value: bool) -> None:
@@ -346,8 +353,8 @@ def sweep(
         except (ConfigError, DataError) as exc:  # a seed or point beyond those checked ahead
             if _state["debug"] or destination is None:
                 raise
-            named = str(exc) if str(exc).startswith(f"{config_path}: ") else f"{config_path}: {exc}"
-            typer.echo(f"{named}\nthe runs finished so far are in {destination.journal.path} (a "
+            typer.echo(f"{_naming(config_path, exc)}\nthe runs finished so far are in "
+                       f"{destination.journal.path} (a "
                        "resume meets the same data: fix the config, then run with --force)",
                        err=True)  # fmt: skip
             raise typer.Exit(code=exc.exit_code) from None
