@@ -354,9 +354,8 @@ def sweep(
             if _state["debug"] or destination is None:
                 raise
             typer.echo(f"{_naming(config_path, exc)}\nthe runs finished so far are in "
-                       f"{destination.journal.path} (a "
-                       "resume meets the same data: fix the config, then run with --force)",
-                       err=True)  # fmt: skip
+                       f"{destination.journal.path} (a resume meets the same data: fix the "
+                       "config, then run with --force)", err=True)  # fmt: skip
             raise typer.Exit(code=exc.exit_code) from None
         finally:
             if runner is not None:
