@@ -3,6 +3,7 @@ against scikit-learn or an independent computation."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -327,13 +328,13 @@ def test_a_lambda_min_that_predicts_a_constant_is_said():
 
 def test_a_lambda_min_that_generalises_worse_than_a_constant_is_said():
     # a network before it groks: test accuracy 0, test loss 4.6 × ln 13, `good` and λ_min
-    run = {"lambda": 0.3, "status": "ok", "baseline_loss": 2.5}
+    run = {"lambda": 0.3, "status": "ok", "baseline_test_loss": 2.5, "baseline_loss": 2.3}
     runs = [run | {"test_loss": 11.0}, run | {"test_loss": 12.0},
             run | {"status": "diverged", "test_loss": None}, run | {"lambda": 1.0, "test_loss": 0.5}]  # fmt: skip
     assert worse_than_constant_note(runs, 0.3) == [
-        "at λ_min (0.3) the held-out loss (11.5) is 4.6 × the best constant's (2.5, on the "
-        "training rows): no λ of this grid generalises better than ignoring the inputs would, "
-        "so λ_min ranks models that do not generalise"
+        "at λ_min (0.3) the held-out loss (11.5) is 4.6 × the best constant's on the same rows "
+        "(2.5): no λ of this grid generalises better than ignoring the inputs would, so λ_min "
+        "ranks models that do not generalise"
     ]
     assert worse_than_constant_note(runs, 1.0) == worse_than_constant_note(runs, None) == []
     runs[0]["test_loss"] = runs[1]["test_loss"] = 1.01 * 2.5  # worse than the constant
@@ -631,11 +632,40 @@ def test_the_notes_at_lambda_min_read_the_folds_not_the_holdout_refit():
 
     config = _config(lambdas=[1.0], validation={"kind": "kfold", "folds": 3})
     runs = [{"lambda": 1.0, "seed": 0, "fold": fold, "status": "ok", "test_loss": loss,
-             "train_loss": 0.1, "baseline_loss": 2.0}
+             "train_loss": 0.1, "baseline_loss": 2.0, "baseline_test_loss": 2.0}
             for fold, loss in [(0, 1.0), (1, 6.0), (2, 7.0), (3, 8.0)]]  # fmt: skip
     summary = [{"lambda": 1.0, "regime": "good", "test_loss_mean": 7.0, "test_loss_se": 0.5,
                 "test_loss_std": 1.0, "n_runs": 3}]  # fmt: skip
     notes = selection_fields(config, "regression", runs, summary, 1.0, 1.0)["notes"]
     assert notes[0].startswith(
-        "at λ_min (1) the held-out loss (7) is 3.5 × the best constant's (2,"
+        "at λ_min (1) the held-out loss (7) is 3.5 × the best constant's on the same rows (2)"
     )
+
+
+def test_the_constants_held_out_loss_is_the_training_constant_scored_on_held_out_rows():
+    from wdcli.metrics.health import baseline_test_loss
+
+    y_train, y_test = np.array([1.0, 2.0, 6.0]), np.array([0.0, 4.0])
+    assert baseline_test_loss(y_train, y_test, False) == (9.0 + 1.0) / 2
+    labels_train, labels_test = np.array([0, 0, 0, 1]), np.array([0, 1])
+    assert baseline_test_loss(labels_train, labels_test, True) == pytest.approx(
+        -(math.log(0.75) + math.log(0.25)) / 2
+    )
+
+
+def test_models_that_beat_the_constant_on_held_out_rows_get_no_failure_note(tmp_path):
+    # against the training rows' variance (lower by about 2/n), weak-signal models that beat the
+    # constant on every seed were told that no λ generalises
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1200, 5))
+    y = 0.25 * X[:, 0] + 0.15 * X[:, 1] + rng.normal(size=1200)
+    rows = "".join(",".join(f"{v:.6f}" for v in (*x, t)) + "\n" for x, t in zip(X, y, strict=True))
+    (tmp_path / "d.csv").write_text("a,b,c,d,e,y\n" + rows)
+    config = tmp_path / "c.yaml"
+    config.write_text("name: w\ndataset: {name: csv, path: d.csv, target: y, n_train: 150}\n"
+                      "model: {name: linear}\nlambdas: [0.1, 1, 10, 1000000]\nseeds: 5\n")  # fmt: skip
+    assert _sweep(str(config), "-o", str(tmp_path / "r.json"), "-q").exit_code == 0
+    document = json.loads((tmp_path / "r.json").read_text())
+    runs = [r for r in document["runs"] if r["lambda"] == document["best_lambda"]]
+    assert all(r["test_loss"] < r["baseline_test_loss"] for r in runs)  # each beats the constant
+    assert not any("generalises" in note for note in document["notes"])

@@ -82,6 +82,22 @@ def baseline_loss(y: np.ndarray, classification: bool) -> float:
     return float(-np.sum(p * np.log(p)))
 
 
+def baseline_test_loss(y_train: np.ndarray, y_test: np.ndarray, classification: bool) -> float:
+    """The held-out loss of the best constant fitted on the training rows: the training mean
+    (squared error) or class frequencies (cross-entropy) scored on the held-out rows. What a
+    model must beat to have learnt anything that carries over (the training baseline is lower
+    by about 2/n, and by chance)."""
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    if y_train.size == 0 or y_test.size == 0:
+        return float("nan")
+    if not classification:
+        return float(np.mean(np.square(y_test.astype(np.float64) - y_train.mean())))
+    classes = int(max(y_train.max(), y_test.max())) + 1
+    share = np.bincount(y_train.astype(np.int64), minlength=classes) / y_train.size
+    with np.errstate(divide="ignore"):
+        return float(-np.mean(np.log(share[y_test.astype(np.int64)])))
+
+
 def no_fit_threshold(y: np.ndarray, classification: bool, margin: float = NO_FIT_MARGIN) -> float:
     """The training loss above which a run is `no_fit`: (1 + margin) × the baseline, plus a
     rounding allowance (an exact fit of a nearly constant target is not flagged), at the scale

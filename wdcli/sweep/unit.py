@@ -89,7 +89,9 @@ def run_record(
         status, reason = health.DIVERGED, reason or health.BLEW_UP
     if status == health.DIVERGED:  # numbers of a run that blew up mean nothing
         train = test = wsq = math.nan
-    baseline = health.baseline_loss(data.y_train, data.task == CLASSIFICATION)
+    classification = data.task == CLASSIFICATION
+    baseline = health.baseline_loss(data.y_train, classification)
+    held_out = health.baseline_test_loss(data.y_train, data.y_test, classification)
     run = {
         **key.to_json(),
         "status": status,
@@ -99,6 +101,7 @@ def run_record(
         "objective": _number(train + result.loss_scale * lam * wsq),
         "weight_sq_norm": _number(wsq),
         "baseline_loss": _number(baseline),
+        "baseline_test_loss": _number(held_out),  # the constant's on the held-out rows
     }
     if status == health.DIVERGED and reason:
         run["diverged_by"] = str(reason)
