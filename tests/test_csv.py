@@ -653,15 +653,20 @@ def test_a_path_given_by_set_is_read_from_the_current_folder(tmp_path, monkeypat
 def test_a_target_so_small_that_its_squares_underflow_is_refused(tmp_path):
     # every loss was 0, every λ good, and λ_min the largest: "training loss 0, the best
     # constant's 0"
-    rows = "".join(f"{i},{(i % 7) * 1e-170!r}\n" for i in range(30))
+    # at 1e-100 the spreads underflowed (± 0, a paired SE of 0 moved λ_1se); an offset let
+    # 2e-150 + 1e-157·z through, as its size, not its spread, was checked
+    for scale, offset in ((1e-170, 0.0), (1e-100, 0.0), (1e-157, 2e-150)):
+        rows = "".join(f"{i},{offset + (i % 7) * scale!r}\n" for i in range(30))
+        (tmp_path / "d.csv").write_text("x,y\n" + rows)
+        with pytest.raises(DataError) as error:
+            build_dataset(_dataset(tmp_path, path="d.csv"), 0)
+        assert str(error.value) == (
+            f"{tmp_path / 'd.csv'}: column 'y' (the target) varies by at most {3 * scale:.3g}, "
+            "below 1e-70: the losses, its squares, and their spread across seeds underflow to "
+            "0; rescale the column"
+        )
+    rows = "".join(f"{i},{(i % 7) * 1e-60!r}\n" for i in range(30))
     (tmp_path / "d.csv").write_text("x,y\n" + rows)
-    with pytest.raises(DataError) as error:
-        build_dataset(_dataset(tmp_path, path="d.csv"), 0)
-    assert str(error.value) == (
-        f"{tmp_path / 'd.csv'}: column 'y' (the target) is at most 6e-170 in size, below 1e-150: "
-        "its squares (the losses) underflow to 0; rescale the column"
-    )
-    (tmp_path / "d.csv").write_text("x,y\n" + rows.replace("e-170", "e-140"))
     assert build_dataset(_dataset(tmp_path, path="d.csv"), 0).y_train.max() > 0
 
 

@@ -143,7 +143,8 @@ def _shown(cell: str) -> str:
     return "an empty cell" if not cell else repr(cell)
 
 
-TINY = 1e-150  # a target below this in size squares to below 1e-300: losses underflow to 0
+TINY = 1e-70  # a target varying by less: its losses (~1e-140) have spreads whose squares
+# underflow (± 0, a paired SE of 0 moved λ_1se at 1e-100), or underflow themselves
 
 
 def _target(cfg: CsvData, table: Table, task: str, comma: str | None) -> np.ndarray:
@@ -155,11 +156,12 @@ def _target(cfg: CsvData, table: Table, task: str, comma: str | None) -> np.ndar
                 f"{table.path}: line {table.lines[i]}: column '{cfg.target}' (the target) is "
                 f"missing ({_shown(cell)}); a target is never imputed: drop the row"
             )
-    if numbers is not None and 0 < np.max(np.abs(numbers)) < TINY:
+    spread = 0.0 if numbers is None else float(np.max(np.abs(numbers - np.median(numbers))))
+    if 0 < spread < TINY:  # its spread, not its size: 2e-150 + 1e-157·z passed
         raise DataError(
-            f"{table.path}: column '{cfg.target}' (the target) is at most "
-            f"{np.max(np.abs(numbers)):.3g} in size, below {TINY:.0e}: its squares (the "
-            "losses) underflow to 0; rescale the column"
+            f"{table.path}: column '{cfg.target}' (the target) varies by at most {spread:.3g}, "
+            f"below {TINY:.0e}: the losses, its squares, and their spread across seeds underflow "
+            "to 0; rescale the column"
         )
     if numbers is None and comma:  # class labels written 1,0 compare as the number 1.0 does
         cells = [comma_decimal_as_dot(cell) for cell in cells]
