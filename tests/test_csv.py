@@ -443,7 +443,7 @@ def test_a_class_that_some_seeds_split_into_the_test_rows_only_is_refused_naming
     only_test = [str(seed) for seed, part in enumerate(split) if 2 not in part.y_train]
     assert 1 < len(only_test) < 6  # some seeds train on the 'c' row, some test on it
     _refused(config, f"dataset: class 'c' is in the test split of seeds {', '.join(only_test)} "
-                     f"(of 6) but {NO_TRAINING_ROW}")  # fmt: skip
+                     f"(of 6 seeds) but {NO_TRAINING_ROW}")  # fmt: skip
 
 
 def test_classes_missing_from_training_are_named_per_seed_when_the_seeds_differ(tmp_path):
@@ -723,3 +723,22 @@ def test_a_seed_beyond_those_checked_ahead_stops_the_sweep_naming_config_and_jou
         f"the runs finished so far are in {tmp_path / 'r.journal.jsonl'} (a resume meets the same "
         "data: fix the config, then run with --force)",
     ]
+
+
+def test_a_class_refusal_says_when_only_the_first_seeds_were_checked(tmp_path, monkeypatch):
+    # "of 32 seeds" read as the sweep's seed count, with seeds: 40
+    from wdcli.sweep import run as sweep_run
+
+    monkeypatch.setattr(sweep_run, "BUILT_AHEAD", 2)
+    rows = "".join(f"{i},{'ab'[i % 2] if i < 59 else 'c'}\n" for i in range(60))
+    (tmp_path / "d.csv").write_text("x,y\n" + rows)
+    split = [build_split(_dataset(tmp_path, path="d.csv"), seed) for seed in range(6)]
+    good = next(s for s in range(6) if 2 in split[s].y_train)
+    bad = [s for s in range(6) if 2 not in split[s].y_train]
+    config = _classes_config(tmp_path, "", seeds=1)
+    config.write_text(
+        config.read_text().replace("seeds: 1", f"seeds: [{bad[0]}, {good}, {bad[1]}]")
+    )
+    result = run("validate", str(config))
+    assert result.exit_code == 2
+    assert f"of seed {bad[0]} (of the first 2 seeds checked, of 3) but" in result.stderr

@@ -160,7 +160,7 @@ def _refuse_unseen_classes(config: Config, seeds: list[int]) -> None:
         per_seed = [f"seed {seed}: {_quoted(found)}" for seed, found in unseen.items() if found]
         shown = "; ".join(per_seed[:3])
         more = f"; and {len(which) - 3} more seeds" if len(which) > 3 else ""
-        subject, where = "classes are", f" ({shown}{more}; of {len(seeds)} seeds)"
+        subject, where = "classes are", f" ({shown}{more}; {_of_seeds(config, seeds)})"
     else:
         subject = (
             f"class {_quoted(names)} is" if len(names) == 1 else f"classes {_quoted(names)} are"
@@ -168,10 +168,18 @@ def _refuse_unseen_classes(config: Config, seeds: list[int]) -> None:
         where = ""  # every seed's split (or the one split of a dataset.seed or a test_path)
         if len(which) < len(seeds):
             where = f" of seed {which[0]}" if len(which) == 1 else f" of seeds {', '.join(which)}"
-            where += f" (of {len(seeds)})"
+            where += f" ({_of_seeds(config, seeds)})"
     raise DataError(
         f"dataset: {subject} in the test split{where} but {unseen_advice(config.dataset)}"
     )
+
+
+def _of_seeds(config: Config, checked: list[int]) -> str:
+    """'of 3 seeds', or 'of the first 32 seeds checked, of 40' when not all were."""
+    total = len(config.seed_values())
+    if len(checked) >= total:
+        return f"of {total} seed{'s' * (total != 1)}"
+    return f"of the first {len(checked)} seeds checked, of {total}"
 
 
 def _unseen_categories_note(config: Config, seeds: list[int]) -> str | None:
