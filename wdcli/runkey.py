@@ -21,6 +21,19 @@ HOLDOUT_FOLD = 0  # the fold that trains on the whole training split and scores 
 R = TypeVar("R", bound=Mapping[str, Any])
 
 
+def same_numbers(value: Any) -> Any:
+    """A value with whole floats as ints (and so in lists and mappings): 4.0 is 4, [4.0] is
+    [4], so that a value written either way is one (a duplicate in a grid, a point in
+    `compare`: `--grid dataset.noise=1,20` against noise: [1.0, 20.0] in a file)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [same_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: same_numbers(v) for k, v in value.items()}
+    return value
+
+
 def point_text(point: Mapping[str, Any] | str | None) -> str:
     """The canonical JSON text of a point (a mapping, its text, or None for {})."""
     if not point:  # None, {} (or its text): the common case, without a JSON round trip

@@ -69,7 +69,7 @@ MUTANTS += [
     Mutant(
         "compare-status-ignored",
         "wdcli/report/compare.py",
-        "    if healthier < 0:  # a run that trained before",
+        "    if row.share < 0:  # a run that trained before",
         "    if False:  # a run that trained before",
         "compare passes a row where a run now diverges",
     ),

@@ -27,6 +27,7 @@ from wdcli.config.base import Strict, _no_duplicates
 from wdcli.config.datasets import DatasetConfig
 from wdcli.config.models import ModelConfig
 from wdcli.errors import ConfigError
+from wdcli.runkey import same_numbers
 
 # --------------------------------------------------------------------------- grid, seeds
 
@@ -242,7 +243,7 @@ class Config(Strict):
             overlap = [k for k in value if k != key and _nested(k, key)]
             if overlap:
                 raise ValueError(f"{overlap[0]}: lies inside the axis {key}; use one of them")
-            texts = [json.dumps(_as_equal(v), sort_keys=True) for v in values]
+            texts = [json.dumps(same_numbers(v), sort_keys=True) for v in values]
             if len(set(texts)) != len(texts):
                 raise ValueError(f"{key}: duplicate value")
         return value
@@ -329,18 +330,6 @@ NOT_AN_AXIS = {
     "tolerance": "it changes the verdicts, not what trains",
 }
 NOT_TUNABLE = ("model.name", "model.regularization", "model.decay_convention")
-
-
-def _as_equal(value: Any) -> Any:
-    """A value with whole floats as ints (and so in lists and mappings): 4.0 is 4, [4.0]
-    is [4], as the schema makes them, so that duplicates written either way are found."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_as_equal(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _as_equal(v) for k, v in value.items()}
-    return value
 
 
 def _nested(inner: str, outer: str) -> bool:

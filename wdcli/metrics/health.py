@@ -226,21 +226,15 @@ def never_moved(
         return descends_j(lambdas, decoupled) & (start - end < UNTRAINED * np.abs(start))
 
 
-def above_constant(
-    objective: np.ndarray, baseline: float, lambdas: np.ndarray, decoupled: bool
-) -> np.ndarray:
+def above_constant(objective, baseline: float, lambdas: ArrayLike, decoupled: bool) -> np.ndarray:
     """Runs whose objective J = L_data + λ·Σw² ended above (1 + ABOVE_CONSTANT) × the
     baseline, among those whose optimiser descends J (`descends_j`). The constant predictor
     (every weight 0, the biases at the mean or the class frequencies) has J = the baseline at
     any λ, so a minimiser of J is below it: such a run is far from one, its penalty alone
-    larger than the whole J it could have, however well it fits its training data."""
-    return descends_j(lambdas, decoupled) & far_above_constant(objective, baseline)
-
-
-def far_above_constant(objective, baseline) -> np.ndarray:
-    """Whether an objective J is above (1 + ABOVE_CONSTANT) × the baseline (NaN: no)."""
+    larger than the whole J it could have, however well it fits its training data (NaN: no)."""
     with np.errstate(invalid="ignore"):
-        return np.asarray(objective, np.float64) > (1 + ABOVE_CONSTANT) * np.asarray(baseline)
+        far = np.asarray(objective, np.float64) > (1 + ABOVE_CONSTANT) * np.asarray(baseline)
+    return descends_j(lambdas, decoupled) & far
 
 
 def decay_flips(lambdas, lrs, paper) -> np.ndarray:

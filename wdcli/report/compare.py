@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from wdcli.errors import WdcliError
 from wdcli.records import Results, SummaryRow
 from wdcli.report.table import format_lambda, unbroken
-from wdcli.runkey import EMPTY_POINT, RowKey, point_text
+from wdcli.runkey import EMPTY_POINT, RowKey, point_text, same_numbers
 
 DIRECTIONS = ("worse", "either")
 # Verdicts that fail a comparison, per direction.
@@ -62,6 +62,7 @@ class Row:
     baseline_ok: str = ""  # ok runs of all, e.g. "3/3"; "" when the row is absent
     candidate_ok: str = ""
     paired: tuple = (None, None)  # the means over the runs that trained in both files
+    share: int = 0  # the candidate's share of ok runs against the baseline's: -1, 0 or 1
 
     @property
     def delta(self) -> float | None:
@@ -242,31 +243,19 @@ def _unordered(axes):
     if not isinstance(axes, dict) or not all(isinstance(v, list) for v in axes.values()):
         return axes
     return {
-        key: sorted(json.dumps(_floats(v), sort_keys=True) for v in values)
+        key: sorted(json.dumps(same_numbers(v), sort_keys=True) for v in values)
         for key, values in axes.items()
     }
 
 
-def _floats(value):
-    """Whole numbers as floats, in lists and mappings too: a grid value is the same whether
-    written 1 or 1.0 (`--grid dataset.noise=1,20` against noise: [1.0, 20.0] in a file)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, list):
-        return [_floats(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _floats(v) for k, v in value.items()}
-    return value
-
-
 def _row(key: RowKey) -> RowKey:
-    """A row key whose point's numbers are compared as floats (see `_floats`)."""
+    """A row key whose point's numbers compare as one however written (`same_numbers`)."""
     return key if key.point == EMPTY_POINT else RowKey(_point_of(key.point), key.lam)
 
 
 def _point_of(point) -> str:
-    """A point's canonical text with its numbers as floats."""
-    return point_text(_floats(json.loads(point) if isinstance(point, str) else point or {}))
+    """A point's canonical text with whole floats as ints (`same_numbers`)."""
+    return point_text(same_numbers(json.loads(point) if isinstance(point, str) else point or {}))
 
 
 def _value(options: dict, key: str, section: str):
@@ -413,10 +402,12 @@ def compare(
             baseline_ok=_ok_of(status_a.get(key)) if a else "",
             candidate_ok=_ok_of(status_b.get(key)) if b else "",
         )
+        runs_a, runs_b = status_a.get(key) or Counter(), status_b.get(key) or Counter()
+        if a and b:
+            row.share = _share_order(runs_a["ok"], sum(runs_a.values()),
+                                     runs_b["ok"], sum(runs_b.values()))  # fmt: skip
         row.paired = _paired_means(values_a.get(key), values_b.get(key))
-        row.verdict = _row_verdict(
-            row, a, b, status_a.get(key), status_b.get(key), row.paired, metric, rtol, atol
-        )
+        row.verdict = _row_verdict(row, a, b, runs_a, runs_b, metric, rtol, atol)
         if row.verdict == "ok" and row.baseline is None and row.candidate is None:
             row.verdict = NOT_COMPARED  # a script reading the verdicts must not count it
         result.rows.append(row)
@@ -465,22 +456,19 @@ def _ok_of(counts: Counter | None) -> str:
     return f"{counts['ok']}/{sum(counts.values())}"
 
 
-def _row_verdict(row: Row, a, b, runs_a, runs_b, paired, metric, rtol, atol) -> str:
-    """`paired`: both files' means over the runs that trained in both (None, None: none)."""
+def _row_verdict(row: Row, a, b, runs_a: Counter, runs_b: Counter, metric, rtol, atol) -> str:
+    """The verdict of a row of both files (`runs_a`, `runs_b`: its runs' statuses counted)."""
     if b is None:
         return "missing"
     if a is None:
         return "new"
-    runs_a, runs_b = runs_a or Counter(), runs_b or Counter()
-    total_a, total_b = sum(runs_a.values()), sum(runs_b.values())
-    healthier = _share_order(runs_a["ok"], total_a, runs_b["ok"], total_b)
-    if healthier < 0:  # a run that trained before no longer does, whatever the mean says
+    if row.share < 0:  # a run that trained before no longer does, whatever the mean says
         return "worse"
-    if healthier > 0:  # a run that did not train now does: the means are over other runs, so
+    if row.share > 0:  # a run that did not train now does: the means are over other runs, so
         # the runs that trained in both decide whether it is also worse (it passed at +13 %)
-        return (
-            "worse" if _verdict(paired[0], paired[1], metric, rtol, atol) == "worse" else "better"
-        )
+        worse = _verdict(row.paired[0], row.paired[1], metric, rtol, atol) == "worse"
+        return "worse" if worse else "better"
+    total_a, total_b = sum(runs_a.values()), sum(runs_b.values())
     verdict = _verdict(row.baseline, row.candidate, metric, rtol, atol)
     if verdict != "ok":
         return verdict
@@ -562,22 +550,14 @@ def _share_changed(row: Row) -> bool:
     """Whether the share of ok runs differs ("5/5" against "10/10" does not)."""
     if not row.baseline_ok or not row.candidate_ok:
         return row.baseline_ok != row.candidate_ok
-    return _share_rose(row) != 0
-
-
-def _share_rose(row: Row) -> int:
-    """_share_order of the row's "ok/all" texts (both present)."""
-    (ok_a, all_a), (ok_b, all_b) = (
-        map(int, s.split("/")) for s in (row.baseline_ok, row.candidate_ok)
-    )
-    return _share_order(ok_a, all_a, ok_b, all_b)
+    return row.share != 0
 
 
 def _by(row: Row) -> str:
     if _share_changed(row):  # the reason, before any change of the mean
         shares = f"ok runs {row.baseline_ok or '–'} → {row.candidate_ok or '–'}"
         a, b = row.paired
-        if row.verdict == "worse" and a and b is not None and _share_rose(row) > 0:
+        if row.verdict == "worse" and a and b is not None and row.share > 0:
             return (
                 f" ({100 * (b - a) / abs(a):+.3g} % over the runs that trained in both; {shares})"
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
-from wdcli.metrics.health import OK, UNHEALTHY, decay_flips, descends_j, far_above_constant
+from wdcli.metrics.health import OK, UNHEALTHY, above_constant, decay_flips
 from wdcli.metrics.summary import no_verdict
 from wdcli.records import Results, Run, SummaryRow
 from wdcli.runkey import point_label, point_text
@@ -619,7 +619,7 @@ def _above_constant(run: Run, decoupled: bool) -> bool:
     objective, baseline = run.value("objective"), run.value("baseline_loss")
     if not isinstance(objective, (int, float)) or not isinstance(baseline, (int, float)):
         return False
-    return bool(descends_j(run.lambda_, decoupled) & far_above_constant(objective, baseline))
+    return bool(above_constant(objective, baseline, run.lambda_, decoupled))
 
 
 def _step_schedule_end(runs: list[Run], setting) -> float | None:

@@ -7,7 +7,7 @@ from wdcli.config.grid import point_config
 from wdcli.data import Dataset, Split
 from wdcli.data.build import build_split, source_stamp, unseen_advice, unseen_classes
 from wdcli.data.folds import fold_dataset, kfold_indices
-from wdcli.data.preprocess import Frame, empty_columns
+from wdcli.data.preprocess import empty_columns
 from wdcli.errors import DataError
 from wdcli.sweep.plan import Unit
 
@@ -74,14 +74,14 @@ def check_folds(config: Config, max_seeds: int = 32) -> None:
     if not isinstance(config.validation, KFold):
         return
     seeds = config.seed_values()[:max_seeds]
-    imputes = getattr(config.dataset, "impute", "refuse") != "refuse"
+    imputes = getattr(config.dataset, "impute", "refuse") != "refuse"  # a CSV's: a Frame
     for seed in seeds:
         try:
             split = split_for(config, seed)
             folds = kfold_indices(config.validation, split, seed)
             for number, (train, _) in enumerate(folds, start=1):  # as a holdout split is
-                empty = empty_columns(split.X_train[train]) if imputes else []
-                if empty and isinstance(split.X_train, Frame):
+                empty = imputes and empty_columns(split.X_train[train])
+                if empty:
                     raise DataError(
                         f"validation: fold {number}: column '{empty[0]}' has no value in its "
                         "training rows to fill its missing cells from (dataset.impute); leave "
