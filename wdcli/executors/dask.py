@@ -200,9 +200,15 @@ def _connect(distributed, address: str, timeout: float):
         return outcome["client"]
     _quiet_client_cleanup()  # the half-made Client's __del__ would print a traceback at exit
     if thread.is_alive() or not isinstance(error, (OSError, TimeoutError)):
+        if thread.is_alive():
+            why = f"no Dask handshake within {timeout + HANDSHAKE_GRACE:g} s"
+        elif isinstance(error, MemoryError):  # a stranger's bytes read as a frame's length
+            why = "its reply is not a Dask message"
+        else:
+            why = f"{type(error).__name__}: {_first_line(error)}"
         raise ExecutorError(
-            f"--address {address}: something answers there, but not as a Dask scheduler; "
-            "the scheduler listens on port 8786 by default (8787 is its dashboard)"
+            f"--address {address}: something answers there, but not as a Dask scheduler "
+            f"({why}); the scheduler listens on port 8786 by default (8787 is its dashboard)"
         )
     raise ExecutorError(
         f"--address {address}: no Dask scheduler answered within {timeout:g} s; start "
