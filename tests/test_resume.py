@@ -644,3 +644,38 @@ def test_a_signal_while_the_command_loads_is_one_line_and_its_exit_code(
         assert process.returncode == 130
         assert err in ("interrupted\n", "interrupted before any run was recorded\n")
         assert not (tmp_path / "r.json").exists()
+
+
+def test_a_csv_sweep_resumes_from_another_working_folder(tmp_path, monkeypatch):
+    # the config's hash held dataset.path as read from the folder wdcli ran in (sub/d.csv, or
+    # d.csv from sub/): the same sweep, resumed from the config's folder, was "a different
+    # config"
+    from wdcli.store.destination import open_destination
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    rows = [f"{i % 7},{(i * 3) % 5},{i % 7 + 2 * ((i * 3) % 5) + (i % 3) / 10}" for i in range(40)]
+    (sub / "d.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    (sub / "c.yaml").write_text(
+        "name: moved\ndataset: {name: csv, path: d.csv, target: y}\nmodel: {name: linear}\n"
+        "lambdas: [0.01, 1, 100]\nseeds: 3\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    complete = runner.invoke(app, ["sweep", "sub/c.yaml", "-o", "whole.json", "-q"])
+    assert complete.exit_code == 0, complete.stderr
+    runs = json.loads((tmp_path / "whole.json").read_text())["runs"]
+    config = load_config("sub/c.yaml")
+    assert str(config.dataset.path) == "sub/d.csv"  # read beside the config, as before
+    destination = open_destination(config, Path("sub/r.json"))  # stopped after 4 runs
+    for run in runs[:4]:
+        destination.journal.append(run)
+    destination.journal.close()
+
+    monkeypatch.chdir(sub)
+    assert load_config("c.yaml").hash() == config.hash()
+    result = runner.invoke(app, ["sweep", "c.yaml", "-o", "r.json", "--resume", "-q"])
+    assert result.exit_code == 0, result.stderr
+    resumed = json.loads((sub / "r.json").read_text())
+    assert _without_times(resumed) == [{k: v for k, v in run.items() if k != "seconds"}
+                                       for run in runs]  # fmt: skip
+    assert resumed["config"]["dataset"]["path"] == "d.csv"

@@ -158,7 +158,8 @@ def _resolve_paths(config: Config, source: str) -> None:
     data = config.dataset
     if isinstance(data, CsvData) and not source.startswith("<"):
         base = Path(source).parent
-        if not data.path.is_absolute():
-            data.path = base / data.path
-        if data.test_path is not None and not data.test_path.is_absolute():
-            data.test_path = base / data.test_path
+        for field in ("path", "test_path"):
+            path = getattr(data, field)
+            if path is not None and not path.is_absolute():
+                config._written_paths[field] = str(path)
+                setattr(data, field, base / path)

@@ -160,6 +160,9 @@ class Config(Strict):
     # the config file's folder: CSV paths of its grid and tune axes are read beside it, and
     # are kept as written (so that a point's key does not depend on where wdcli ran)
     _origin: str | None = PrivateAttr(default=None)
+    # the dataset's relative CSV paths as the config file writes them, before they were read
+    # beside it: the hash uses these, so that it does not depend on the folder wdcli runs in
+    _written_paths: dict[str, str] = PrivateAttr(default_factory=dict)
 
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
@@ -317,7 +320,9 @@ class Config(Strict):
 
     def hash(self) -> str:
         """A short, stable hash of the resolved config: equal configs, equal hashes."""
-        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
+        resolved = self.resolved()
+        resolved["dataset"].update(self._written_paths)
+        text = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
