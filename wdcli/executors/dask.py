@@ -195,12 +195,12 @@ def _connect(distributed, address: str, timeout: float):
     thread = threading.Thread(target=connect, name="wdcli-dask-connect", daemon=True)
     thread.start()
     thread.join(timeout + HANDSHAKE_GRACE)
-    error = outcome.get("error")
+    error: BaseException | None = outcome.get("error")
     if "client" in outcome:
         return outcome["client"]
     _quiet_client_cleanup()  # the half-made Client's __del__ would print a traceback at exit
-    if thread.is_alive() or not isinstance(error, (OSError, TimeoutError)):
-        if thread.is_alive():
+    if error is None or not isinstance(error, (OSError, TimeoutError)):
+        if error is None:  # still waiting
             why = f"no Dask handshake within {timeout + HANDSHAKE_GRACE:g} s"
         elif isinstance(error, MemoryError):  # a stranger's bytes read as a frame's length
             why = "its reply is not a Dask message"
