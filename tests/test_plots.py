@@ -239,6 +239,15 @@ def test_overlay_colours_each_file_and_labels_it():
     assert fig.get_suptitle().startswith("mlp vs mlp-decoupled: ")
 
 
+def test_an_overlay_of_more_files_than_the_palette_gives_each_its_own_colour():
+    # the eighth file took the first file's colour
+    doc = load("regression")
+    sources = [f"runs/{i}.json" for i in range(9)]
+    fig = validation_figure([doc] * 9, sources=sources)
+    tests = by_gid(fig, "test-loss")
+    assert len(tests) == 9 and len({str(ln.get_color()) for ln in tests}) == 9
+
+
 def test_overlay_of_equal_names_uses_the_file_names():
     doc = load("regression")
     fig = validation_figure([doc, doc], sources=["runs/a.json", "runs/b.json"])

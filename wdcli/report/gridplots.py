@@ -24,13 +24,12 @@ import numpy as np
 from wdcli.errors import WdcliError
 from wdcli.metrics.summary import healthy
 from wdcli.records import Results
+from wdcli.report.style import COLOURS, distinct_colours
 from wdcli.report.table import format_lambda, loss_name, point_documents, varying_axes
 from wdcli.runkey import averaged_runs, point_label, point_text
 from wdcli.store.conventions import convention, lambda_axis
 
 KINDS = ("auto", "curves", "lambda-curves", "heatmap", "isolation")
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
 LEGEND_INSIDE = 6  # λ curves whose legend still fits inside a panel; more go beside it
 
 
@@ -144,7 +143,7 @@ def _curves(document: Results, axis: str):
     fig = Figure(figsize=(6.0 * len(groups), 5.0), layout="constrained")
     panels = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
-        for doc, colour in zip(docs, _colours(len(docs)), strict=True):
+        for doc, colour in zip(docs, distinct_colours(len(docs)), strict=True):
             y = np.array([_mean(doc, lam) for lam in lambdas])
             label = f"{axis.rsplit('.', 1)[-1]}={_value_text(_point(doc).get(axis))}"
             ax.plot(np.arange(len(lambdas)), y, "o-", color=colour, label=label, gid=label)
@@ -177,7 +176,7 @@ def _lambda_curves(document: Results, axis: str):
             order = np.argsort(np.array(values, float), kind="stable")
             docs, values = [docs[i] for i in order], [values[i] for i in order]
         x = np.array(values, float) if numeric else np.arange(len(values))
-        for lam, colour in zip(lambdas, _colours(len(lambdas)), strict=True):
+        for lam, colour in zip(lambdas, distinct_colours(len(lambdas)), strict=True):
             y = np.array([_mean(d, lam) for d in docs])
             label = f"λ = {format_lambda(lam)}"
             ax.plot(x, y, "o-", color=colour, label=label, gid=label, markersize=3)
@@ -194,16 +193,6 @@ def _lambda_curves(document: Results, axis: str):
                   **place)  # fmt: skip
     _title(fig, document, f"{loss_name(document)} against {axis}, one curve per λ")
     return fig
-
-
-def _colours(n: int) -> list:
-    """One colour per curve: the palette while it lasts, else a sequential map (no two curves
-    may share a colour; λ and most grid values are ordered)."""
-    if n <= len(COLOURS):
-        return list(COLOURS[:n])
-    from matplotlib import colormaps
-
-    return [colormaps["viridis"](t) for t in np.linspace(0, 0.95, n)]
 
 
 def _log_scale(ax) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from wdcli.errors import WdcliError
 from wdcli.records import Curve, Results
-from wdcli.report.style import DPI, _style
+from wdcli.report.style import DPI, _style, distinct_colours
 from wdcli.report.table import spread
 from wdcli.report.termchart import REGIME_COLOURS, healthy, regime_label, trained
 from wdcli.runkey import point_label
@@ -164,6 +164,7 @@ class _Doc:
 
     def __init__(self, data: Results, source: str, label: str, index: int):
         self.data, self.source, self.label, self.index = data, source, label, index
+        self.colour = "0.15"  # a file's own colour when several are drawn together
         self.rows = sorted(data.summary, key=lambda row: row.lambda_)
         self.lam = self.column("lambda")
         self.task = data.task if data.has("task") else "regression"
@@ -217,6 +218,9 @@ def _documents(results: Results | Sequence[Results], sources) -> list[_Doc]:
     if len(set(labels)) < len(labels):
         labels = [f"{label} #{i + 1}" for i, label in enumerate(labels)]
     out = [_Doc(*args, i) for i, args in enumerate(zip(docs, sources, labels, strict=True))]
+    if len(out) > 1:
+        for doc, colour in zip(out, distinct_colours(len(out), FILE_COLOURS), strict=True):
+            doc.colour = colour
     tasks = {doc.task for doc in out}
     if len(tasks) > 1:
         raise PlotError(
@@ -245,7 +249,7 @@ def _validation(docs: list[_Doc]):
     rows = _panels(fig, 2 if classification else 1, has_zero)
     single = len(docs) == 1
     for doc in docs:
-        colours = (TRAIN, TEST) if single else (FILE_COLOURS[doc.index % len(FILE_COLOURS)],) * 2
+        colours = (TRAIN, TEST) if single else (doc.colour,) * 2
         _draw(rows[0], doc, "loss", colours, single)
         if classification:
             _draw(rows[1], doc, "accuracy", colours, single)
@@ -452,7 +456,7 @@ def _fmt(lam: float) -> str:
 
 def _mark_lambdas(row, doc: _Doc, legend: bool, single: bool) -> None:
     """Vertical lines at λ_min (dashed) and at the one-standard-error λ (dotted)."""
-    colour = "0.15" if single else FILE_COLOURS[doc.index % len(FILE_COLOURS)]
+    colour = doc.colour
     prefix = "" if single else f"{doc.label}: "
     chosen = (
         ("best_lambda", doc.data.best_lambda, "λ_min", "--"),
