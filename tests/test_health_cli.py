@@ -239,6 +239,38 @@ def test_a_solver_stopped_early_is_not_converged(write_config, tmp_path):
     )
 
 
+def test_lambda_zero_on_separable_classes_has_no_minimiser_and_the_warning_says_so(
+    write_config, tmp_path
+):
+    # it was `ok` with whatever numbers max_iter left (at 20: `good` and λ_min), and once
+    # flagged, "raise model.max_iter" could not help, nor could the λ next to it train "there"
+    config = write_config(
+        """\
+        name: separable
+        dataset: {name: breast_cancer, n_train: 60}
+        model: {name: logistic, max_iter: 20}
+        lambdas: [0, 0.01, 0.1]
+        seeds: 2
+        """
+    )
+    result, document = sweep(config, tmp_path)
+    zero = [run for run in document["runs"] if run["lambda"] == 0]
+    assert {run["status"] for run in zero} == {"not_converged"}
+    assert all(run["grad_norm"] <= 1e-8 and run["converged"] is False for run in zero)
+    assert document["best_lambda"] == 0.01
+    assert stderr_lines(result)[0] == (
+        "warning: 2 of 6 runs did not train: 2 not_converged (no minimiser: the training "
+        "classes are separable, so without a penalty the weights grow without bound and the "
+        "numbers depend on model.max_iter) at λ = 0: any λ > 0 has a minimiser (this row is "
+        "why the penalty is needed); those λ get no regime and are never λ_min or λ_1se "
+        "(docs/health.md)"
+    )
+    assert document["notes"] == [
+        "λ_min is the smallest λ of the grid (0.01): the best may lie below it; extend the "
+        "grid down, e.g. add 0.0001 to lambdas"
+    ]
+
+
 def test_an_absurd_lambda_diverges_and_the_rest_of_the_sweep_stands(write_config, tmp_path):
     config = write_config(TINY_MLP)
     result, document = sweep(

@@ -128,6 +128,14 @@ def no_better_than_constant(
         return (loss > threshold) & (sq_norm > COLLAPSED * np.asarray(start_sq_norm, np.float64))
 
 
+def no_minimiser(lam: float, grad_norm: object, converged: object, tol: object) -> bool:
+    """Whether a logistic run is at λ = 0 with its gradient below the solver's tolerance yet
+    not converged (its Newton step stayed large): J reached its infimum 0 while the weights ran
+    off to infinity, the mark of separable classes. No max_iter trains it; any λ > 0 can be."""
+    numbers = [v for v in (grad_norm, tol) if isinstance(v, (int, float))]
+    return lam == 0 and len(numbers) == 2 and numbers[0] <= numbers[1] and converged is False
+
+
 def weight_limit(y: np.ndarray) -> float:
     """The largest |parameter| a run may reach before it counts as diverged."""
     y = np.asarray(y, np.float64)

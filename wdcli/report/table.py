@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
-from wdcli.metrics.health import OK, UNHEALTHY, above_constant, decay_flips
+from wdcli.metrics.health import OK, UNHEALTHY, above_constant, decay_flips, no_minimiser
 from wdcli.metrics.summary import no_verdict
 from wdcli.records import Results, Run, SummaryRow
 from wdcli.runkey import point_label, point_text
@@ -591,6 +591,14 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
     elif status == "not_converged" and lr_key and any(_bounced(run) for run in runs):
         knob = (f"lower model.{lr_key} (a training loss ended well above its lowest: the steps "
                 f"are too large) or raise model.epochs")  # fmt: skip
+    tol = options.value("tol")
+    if status == "not_converged" and all(
+        no_minimiser(run.lambda_, run.value("grad_norm"), run.value("converged"), tol)
+        for run in runs
+    ):
+        meaning = ("no minimiser: the training classes are separable, so without a penalty the "
+                   "weights grow without bound and the numbers depend on model.max_iter")  # fmt: skip
+        knob = "any λ > 0 has a minimiser (this row is why the penalty is needed)"
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
     elif status == "no_fit" and document.config.model.value("activation") == "identity":

@@ -28,7 +28,7 @@ from wdcli.data.build import (
     unseen_classes,
 )
 from wdcli.errors import ConfigError, DataError, OutOfMemoryError
-from wdcli.metrics.health import decay_rate
+from wdcli.metrics.health import decay_rate, no_minimiser
 from wdcli.metrics.summary import summarise_points
 from wdcli.models import MODELS
 from wdcli.runkey import HOLDOUT_FOLD, RunKey, by_point, fold_of, point_label, point_text
@@ -452,6 +452,20 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
     return document
 
 
+def _without_minimiser(config: Config, runs: list[dict]) -> set[float]:
+    """The λ whose every run has no minimiser to reach (health.no_minimiser: λ = 0 of a
+    logistic model on separable classes)."""
+    tol = getattr(config.model, "tol", None)
+    by_lambda: dict[float, list[dict]] = {}
+    for run in runs:
+        by_lambda.setdefault(run["lambda"], []).append(run)
+    return {
+        lam
+        for lam, mine in by_lambda.items()
+        if all(no_minimiser(lam, r.get("grad_norm"), r.get("converged"), tol) for r in mine)
+    }
+
+
 def decay_ceiling(config: Config) -> float | None:
     """The smallest λ that decoupled decay cannot train (it multiplies the weights by
     1 − r·2λ ≤ 0, r = lr or 1 under the paper's convention; with the lr tuned, its smallest
@@ -482,10 +496,14 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     chosen_on = [r for r in runs if fold_of(r) != HOLDOUT_FOLD] if is_cv(config) else runs
     # then no edge of the grid hides a better λ
     failed = constant_best_note(chosen_on, best) or worse_than_constant_note(chosen_on, best)
-    lambdas = [row["lambda"] for row in summary]
+    # λ = 0 without a minimiser (separable classes) is no λ the best may lie at: the grid
+    # starts above it
+    hopeless = _without_minimiser(config, runs)
+    trainable = [row for row in summary if row["lambda"] not in hopeless]
+    lambdas = [row["lambda"] for row in trainable]
     notes = failed or grid_notes(lambdas, best, kind, decay_ceiling(config))
     fixed = config.dataset.seed is not None or getattr(config.dataset, "test_path", None)
-    notes += untrained_neighbour_note(summary, best) + identical_seeds_note(summary, bool(fixed))
+    notes += untrained_neighbour_note(trainable, best) + identical_seeds_note(summary, bool(fixed))
     notes += still_gaining_note(runs)
     regimes = [row["regime"] for row in summary if row["regime"] is not None]
     if regimes and all(regime in ("flat", "diverged") for regime in regimes):
