@@ -505,6 +505,22 @@ def test_logistic_at_lambda_zero_on_separable_classes_is_not_converged():
     assert not health.no_minimiser(0.0, 1e-9, True, 1e-8)
 
 
+def test_a_run_at_the_constant_is_stuck_where_a_run_at_a_larger_lambda_fits():
+    lambdas = [0.0, 0.01, 0.01, 0.1, 1.0]
+    train = [0.99, 1.0, 0.5, up(0.99, 1), 1.0]  # as ratios to each run's baseline
+    objective = [0.99, 1.0, 0.6, 0.75, 1.0]  # λ = 0.1 fits, just: J = 0.75 × the baseline
+    ok = [True, True, True, True, True]
+    stuck = health.stuck_at_constant(lambdas, train, objective, ok)
+    # 0.99 is near-constant below, not stuck; λ = 1 has no fitting run at or above it
+    assert stuck.tolist() == [False, True, False, True, False]
+    objective[3] = up(0.75, 1)  # λ = 0.1 no longer fits: only λ ≤ 0.01 can be stuck
+    assert health.stuck_at_constant(lambdas, train, objective, ok).tolist() == [
+        False, True, False, False, False]  # fmt: skip
+    ok[2] = False  # a fit that is not ok vouches for nothing
+    assert not health.stuck_at_constant(lambdas, train, objective, ok).any()
+    assert not health.stuck_at_constant([0.1], [np.nan], [np.nan], [True]).any()
+
+
 def _status(fit, data):
     classification = data.task == CLASSIFICATION
     no_fit = None

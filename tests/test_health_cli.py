@@ -271,6 +271,37 @@ def test_lambda_zero_on_separable_classes_has_no_minimiser_and_the_warning_says_
     ]
 
 
+@pytest.mark.slow
+def test_a_dead_network_is_no_fit_at_any_lambda_where_others_fit(write_config, tmp_path):
+    # a deep ReLU stack whose units died sits at the constant predictor; Adam shrank its
+    # weights below a tenth of their start at λ = 1e-3, so it passed for the λ → ∞ limit:
+    # `ok`, averaged in, while the other seeds fit at 0.4 × the baseline there
+    config = write_config(
+        """\
+        name: dead
+        dataset: {name: diabetes}
+        model: {name: mlp, hidden: [8, 8, 8, 8, 8, 8, 8, 8, 8, 8], lr: 0.01, epochs: 30}
+        lambdas: [0, 1.0e-4, 1.0e-3]
+        seeds: 4
+        """
+    )
+    result, document = sweep(config, tmp_path)
+    at = {run["seed"]: run for run in document["runs"] if run["lambda"] == 1e-3}
+    assert [at[seed]["status"] for seed in range(4)] == ["no_fit", "no_fit", "ok", "ok"]
+    assert all(at[s]["train_loss"] >= 0.99 * at[s]["baseline_loss"] for s in (0, 1))
+    assert all(at[s]["objective"] <= 0.75 * at[s]["baseline_loss"] for s in (2, 3))
+    assert at[0]["weight_sq_norm"] < 5  # from about 80: decayed like the λ → ∞ limit
+    assert stderr_lines(result)[0] == (
+        "warning: no λ trained on every seed (5 of 12 runs did not): 4 no_fit (no better on "
+        "the training split than predicting the mean) at λ = 0, 0.0001, 0.001: lower "
+        "model.lr (the training loss fell to the constant predictor's in the first epochs and "
+        "stayed there: steps too large leave units dead); 1 not_converged (training objective "
+        "still falling at the end, barely moved, or ended above the constant predictor's) at "
+        "λ = 0.0001: raise model.epochs or model.lr; so no λ has a regime and there is no "
+        "λ_min (docs/health.md)"
+    )
+
+
 def test_an_absurd_lambda_diverges_and_the_rest_of_the_sweep_stands(write_config, tmp_path):
     config = write_config(TINY_MLP)
     result, document = sweep(

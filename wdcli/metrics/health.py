@@ -16,7 +16,9 @@ Every run gets one status (the first that applies, in this order):
                    variance of y) or the class frequencies (classification: their entropy);
                    or not NEAR_CONSTANT below the baseline while its weights are far from
                    that constant predictor (Σw² above COLLAPSED × its start; `no_better_than_
-                   constant`): a network that learnt nothing, not the λ → ∞ limit.
+                   constant`): a network that learnt nothing, not the λ → ∞ limit; or, once
+                   the sweep is done, not NEAR_CONSTANT below it while another run of the
+                   same network at the same or a larger λ fits (`stuck_at_constant`).
     not_converged  the training objective J = L_data + λ·Σw² was still falling at the end:
                    its last LATE_FRACTION of the epochs (of the learning rate's total, under a
                    schedule: `late_epoch`) brought more than STILL_FALLING of its
@@ -134,6 +136,29 @@ def no_minimiser(lam: float, grad_norm: object, converged: object, tol: object) 
     off to infinity, the mark of separable classes. No max_iter trains it; any λ > 0 can be."""
     numbers = [v for v in (grad_norm, tol) if isinstance(v, (int, float))]
     return lam == 0 and len(numbers) == 2 and numbers[0] <= numbers[1] and converged is False
+
+
+def stuck_at_constant(
+    lambdas: ArrayLike, train_ratio: ArrayLike, objective_ratio: ArrayLike, ok: ArrayLike
+) -> np.ndarray:
+    """Among the `ok` runs of one model and dataset (any seed or fold; losses as ratios to each
+    run's baseline): those whose training loss is not NEAR_CONSTANT below the baseline while a
+    run at the same or a larger λ has J = L_data + λ·Σw² at most (1 − NO_FIT_MARGIN) × its
+    baseline. J at a smaller λ is lower for the same weights, so weights that good exist here
+    too, and the constant predictor (J = the baseline at any λ) is where training stalled
+    (ReLUs that died), not where this λ leads, though its weights decayed like the λ → ∞
+    limit's (Adam shrinks dead units' weights at any λ > 0): `no_fit`."""
+    lambdas = np.asarray(lambdas, np.float64)
+    train_ratio, objective_ratio = (
+        np.asarray(a, np.float64) for a in (train_ratio, objective_ratio)
+    )
+    ok = np.asarray(ok, bool)
+    with np.errstate(invalid="ignore"):
+        fits = ok & (objective_ratio <= 1 - NO_FIT_MARGIN)
+        flat = ok & ~(train_ratio <= 1 - NEAR_CONSTANT)
+    if not fits.any():
+        return np.zeros(lambdas.shape, bool)
+    return flat & (lambdas <= lambdas[fits].max())
 
 
 def weight_limit(y: np.ndarray) -> float:

@@ -73,7 +73,9 @@ class ModelSpec:
     - Health (wdcli.report.table's note on runs that did not train, docs/health.md):
       `meanings` and `knobs` by status, what the status means for this model and which of its
       `model:` keys to turn (default: the solver's tolerance, "check the data");
-      `lr_key`, its learning rate's key, when diverged runs can be blamed on λ·lr ≥ 1.
+      `lr_key`, its learning rate's key, when diverged runs can be blamed on λ·lr ≥ 1;
+      `random_start`: trained from random weights, so a run may stall where another of the
+      same λ trains (wdcli.metrics.health.stuck_at_constant).
     - Costs (wdcli.models.costs, docs/scale.md): `memory` of a unit of its λ, `macs` of a
       sweep's training, and `work` that pays for worker processes (None: it runs serially by
       default); `macs_per_second`, its measured training speed.
@@ -89,6 +91,7 @@ class ModelSpec:
     meanings: Mapping[str, str] = field(default_factory=dict)
     knobs: Mapping[str, str] = field(default_factory=dict)
     lr_key: str | None = None
+    random_start: bool = False
     memory: Callable[..., dict] = costs.newton_memory
     macs: Callable[..., float] = costs.newton_macs
     work: Callable[..., float] | None = None
@@ -134,6 +137,7 @@ MODELS: dict[str, ModelSpec] = {
             "not_converged": "raise model.epochs or model.lr",
         },
         lr_key="lr",
+        random_start=True,
         memory=costs.mlp_memory,
         macs=costs.mlp_macs,
         work=costs.mlp_work,

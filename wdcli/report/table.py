@@ -601,6 +601,9 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         knob = "any λ > 0 has a minimiser (this row is why the penalty is needed)"
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
+    elif status == "no_fit" and lr_key and all(_dropped_to_constant(run) for run in runs):
+        knob = (f"lower model.{lr_key} (the training loss fell to the constant predictor's in "
+                "the first epochs and stayed there: steps too large leave units dead)")  # fmt: skip
     elif status == "no_fit" and document.config.model.value("activation") == "identity":
         knob = (  # more epochs do not make a linear network fit what a linear model cannot
             "use a non-linear model.activation (with identity the network is a linear model, "
@@ -646,6 +649,21 @@ def _bounced(run: Run) -> bool:
     falling steadily ends at its lowest; one whose steps are too large does not."""
     curve = [v for v in (run.curve.train_loss if run.curve else []) if isinstance(v, (int, float))]
     return len(curve) > 1 and curve[-1] > 1.5 * min(curve)
+
+
+def _dropped_to_constant(run: Run) -> bool:
+    """Whether a run's training-loss curve started above 1.05 × the baseline and, from its first
+    quarter on, stayed within 10 % of it (mini-batch noise): it fell to the constant predictor
+    at once and never left (dead ReLUs), where more epochs or a larger lr cannot help. (A
+    network whose output is flat from the start, at the baseline, is not this.)"""
+    curve = run.curve.train_loss if run.curve else []
+    baseline = run.value("baseline_loss")
+    points = [v for v in curve if isinstance(v, (int, float))]
+    if len(points) < 4 or len(points) != len(curve) or not isinstance(baseline, (int, float)):
+        return False
+    later = points[len(points) // 4 :]
+    near = all(abs(v - baseline) <= 0.1 * baseline for v in later)
+    return points[0] > 1.05 * baseline and near
 
 
 def _ended_above_start(run: Run) -> bool:

@@ -28,7 +28,7 @@ from wdcli.data.build import (
     unseen_classes,
 )
 from wdcli.errors import ConfigError, DataError, OutOfMemoryError
-from wdcli.metrics.health import decay_rate, no_minimiser
+from wdcli.metrics.health import NO_FIT, OK, decay_rate, no_minimiser, stuck_at_constant
 from wdcli.metrics.summary import summarise_points
 from wdcli.models import MODELS
 from wdcli.runkey import HOLDOUT_FOLD, RunKey, by_point, fold_of, point_label, point_text
@@ -411,7 +411,7 @@ def execute(
 def finish(config: Config, runs: list[dict], started_at: str, executor_name: str) -> dict:
     """The results document of a complete set of runs, in key order, summarised per point."""
     position = key_space(config).sort_key()
-    runs = sorted(runs, key=lambda run: position(RunKey.of(run)))
+    runs = _mark_stuck(config, sorted(runs, key=lambda run: position(RunKey.of(run))))
     summary, selections = summarise_points(runs, config.tolerance)
     first = point_config(config, point_text(runs[0].get("point")))
     task = task_of(first.dataset) or dataset_for(first, runs[0]["seed"]).task
@@ -450,6 +450,30 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
     document.update({"validation": config.validation.model_dump(mode="json"), "notes": []})
     document["points"] = selections
     return document
+
+
+def _mark_stuck(config: Config, runs: list[dict]) -> list[dict]:
+    """The runs, those that `health.stuck_at_constant` finds among each point's runs of a
+    model trained from a random start made `no_fit` (new records; the others as they are)."""
+
+    def ratio(run: dict, key: str) -> float:
+        value, baseline = run.get(key), run.get("baseline_loss")
+        if isinstance(value, (int, float)) and isinstance(baseline, (int, float)) and baseline > 0:
+            return value / baseline
+        return math.nan
+
+    stuck_ids: set[int] = set()
+    for point, mine in by_point(runs).items():
+        if not MODELS[point_config(config, point).model.name].random_start:
+            continue
+        flags = stuck_at_constant(
+            [run["lambda"] for run in mine],
+            [ratio(run, "train_loss") for run in mine],
+            [ratio(run, "objective") for run in mine],
+            [run["status"] == OK for run in mine],
+        )
+        stuck_ids.update(id(run) for run, flag in zip(mine, flags, strict=True) if flag)
+    return [{**run, "status": NO_FIT} if id(run) in stuck_ids else run for run in runs]
 
 
 def _without_minimiser(config: Config, runs: list[dict]) -> set[float]:
