@@ -585,3 +585,22 @@ def test_ridge_is_never_unhealthy_on_ordinary_data():
     fit = fit_ridge_path(data, np.logspace(-8, 8, 9), 0, LinearModel(name="linear"))
     assert fit.not_converged is None and fit.diverged is None
     assert set(_status(fit, data)) == {"ok"}
+
+
+def test_decoupled_decay_under_plain_sgd_gets_the_statuses_of_l2_whose_step_it_is():
+    # the same update, w ← (1 − lr·2λ)·w − lr·∇L: l2 was ok at lr·2λ ≥ 1 and decoupled
+    # `diverged` (decay_flips) with the note "not trained: the decay factor is ≤ 0"
+    data, lambdas = dataset(), np.array([0.01, 60.0, 99.0])
+    sgd = {"optimizer": "sgd", "lr": 0.01, "epochs": 30}
+    l2 = fit_mlp(data, lambdas, 0, options(**sgd))
+    decoupled = fit_mlp(data, lambdas, 0, options(**sgd, regularization="decoupled"))
+    np.testing.assert_allclose(decoupled.train_loss, l2.train_loss, rtol=1e-12)
+    assert _status(decoupled, data) == _status(l2, data)
+    assert not decoupled.diverged.any()
+    paper = fit_mlp(data, lambdas, 0, options(**sgd, regularization="decoupled",
+                                              decay_convention="paper"))  # fmt: skip
+    assert paper.diverged.tolist() == [False, True, True]  # 1 − 2λ ≤ 0: not l2's step
+    assert health.decouples("decoupled", "adam", "torch")
+    assert not health.decouples("decoupled", "sgd", "torch")
+    assert health.decouples("decoupled", "sgd", "paper")
+    assert not health.decouples("l2", "adam", "torch")

@@ -210,6 +210,18 @@ def late_fall(late: np.ndarray, end: np.ndarray, baseline: float) -> np.ndarray:
         return (np.asarray(late, np.float64) - np.asarray(end, np.float64)) / baseline
 
 
+DECAY_KEYS = ("regularization", "optimizer", "decay_convention")  # `decouples`' arguments
+
+
+def decouples(regularization: object, optimizer: object, convention: object) -> bool:
+    """Whether the decay acts apart from the data loss's gradient: `decoupled`, except under
+    plain SGD at the torch convention, whose step w ← (1 − lr·η·2λ)·w − lr·η·∇L is `l2`'s
+    exactly (so the same runs get the same statuses, and the decay_flips rule does not apply:
+    lr·2λ ≥ 1 is a gradient step on J, which blows up, and is caught, only beyond 2)."""
+    sgd_torch = optimizer == "sgd" and convention != "paper"
+    return regularization == "decoupled" and not sgd_torch
+
+
 def descends_j(lambdas: ArrayLike, decoupled: bool) -> np.ndarray:
     """Runs whose optimiser descends J = L_data + λ·Σw²: all of them under the L2 penalty, and
     at λ = 0 (J is the data loss) under decoupled decay too, whose optimiser descends another

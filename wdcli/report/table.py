@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from wdcli.metrics import grokking
-from wdcli.metrics.health import OK, UNHEALTHY, above_constant, decay_flips, no_minimiser
+from wdcli.metrics.health import (
+    DECAY_KEYS,
+    OK,
+    UNHEALTHY,
+    above_constant,
+    decay_flips,
+    decouples,
+    no_minimiser,
+)
 from wdcli.metrics.summary import no_verdict
 from wdcli.records import Results, Run, SummaryRow
 from wdcli.runkey import point_label, point_text
@@ -567,7 +575,7 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         return chosen.get(f"model.{key}", options.value(key))
 
     if status == "diverged" and lr_key:
-        decoupled = [setting(run, "regularization") == "decoupled" for run in runs]
+        decoupled = [decouples(*(setting(run, key) for key in DECAY_KEYS)) for run in runs]
         paper = [setting(run, "decay_convention") == "paper" for run in runs]
         lrs = [setting(run, lr_key) or 0 for run in runs]
         if all(decoupled) and decay_flips(lambdas, lrs, paper).all():
@@ -584,7 +592,9 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
     elif (
         status == "not_converged"
         and lr_key
-        and any(_above_constant(run, setting(run, "regularization") == "decoupled") for run in runs)
+        and any(
+            _above_constant(run, decouples(*(setting(run, k) for k in DECAY_KEYS))) for run in runs
+        )
     ):
         knob = (f"raise model.epochs or model.{lr_key} (J = data loss + λ·Σw² ended above the "
                 "constant predictor's: far from its minimum)")  # fmt: skip

@@ -28,7 +28,15 @@ from wdcli.data.build import (
     unseen_classes,
 )
 from wdcli.errors import ConfigError, DataError, OutOfMemoryError
-from wdcli.metrics.health import NO_FIT, OK, decay_rate, no_minimiser, stuck_at_constant
+from wdcli.metrics.health import (
+    DECAY_KEYS,
+    NO_FIT,
+    OK,
+    decay_rate,
+    decouples,
+    no_minimiser,
+    stuck_at_constant,
+)
 from wdcli.metrics.summary import summarise_points
 from wdcli.models import MODELS
 from wdcli.runkey import HOLDOUT_FOLD, RunKey, by_point, fold_of, point_label, point_text
@@ -495,7 +503,7 @@ def decay_ceiling(config: Config) -> float | None:
     1 − r·2λ ≤ 0, r = lr or 1 under the paper's convention; with the lr tuned, its smallest
     candidate), or None without decoupled decay."""
     model = config.model
-    if getattr(model, "regularization", None) != "decoupled":
+    if not decouples(*(getattr(model, key, None) for key in DECAY_KEYS)):
         return None
     lrs = config.tune.get("model.lr") or [model.lr]  # every run trains at a tuned lr
     return 1 / (2 * float(decay_rate(min(lrs), model.decay_convention == "paper")))
