@@ -669,3 +669,47 @@ def test_models_that_beat_the_constant_on_held_out_rows_get_no_failure_note(tmp_
     runs = [r for r in document["runs"] if r["lambda"] == document["best_lambda"]]
     assert all(r["test_loss"] < r["baseline_test_loss"] for r in runs)  # each beats the constant
     assert not any("generalises" in note for note in document["notes"])
+
+
+def _one_row_folds(write_config, tmp_path, model: str, extra: str = "") -> str:
+    """A config of 12 training rows (a fixed CSV with its own test file) in 12 folds."""
+    rng = np.random.default_rng(0)
+    for name, n in (("train.csv", 12), ("test.csv", 8)):
+        X = rng.normal(size=(n, 2))
+        rows = [f"{a:.6f},{b:.6f},{a + 2 * b + 0.1 * rng.normal():.6f}" for a, b in X]
+        (tmp_path / name).write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    return str(write_config(
+        f"name: rows\ndataset: {{name: csv, path: train.csv, test_path: test.csv, target: y}}\n"
+        f"model: {model}\nlambdas: [0.01, 1]\nseeds: 2\n"
+        f"validation: {{kind: kfold, folds: 12{extra}}}\n"
+    ))  # fmt: skip
+
+
+def test_one_row_folds_that_would_repeat_their_units_are_refused(write_config, tmp_path):
+    # 12 folds of 12 rows are the same for every seed and repeat: ridge counted each row's loss
+    # once per seed (and repeat), so the SEs shrank √8 times and λ_1se moved, exit 0
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    def validate_(config: str, *args: str):
+        return CliRunner().invoke(app, ["validate", config, *args])
+
+    config = _one_row_folds(write_config, tmp_path, "{name: linear}")
+    result = validate_(config)
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{config}: seeds: 12 folds of 12 training rows hold out one row each, and seeds 0 and "
+        "1 train on the same rows, where linear has no randomness of its own: every seed would "
+        "repeat the same losses, shrinking the SEs; use one seed, or validation: {kind: loo}\n"
+    ))  # fmt: skip
+    assert validate_(config, "--set", "seeds=1").exit_code == 0
+    repeated = validate_(config, "--set", "seeds=1", "--set", "validation.repeats=3")
+    assert (repeated.exit_code, repeated.stderr) == (2, (
+        f"{config}: validation.repeats: 12 folds of 12 training rows hold out one row each, so "
+        "every repeat cuts the same folds and would count each row's loss 3 times, shrinking "
+        "the SEs; set repeats: 1\n"
+    ))  # fmt: skip
+    assert validate_(config, "--set", "validation.folds=6").exit_code == 0  # folds differ
+    # an MLP's seeds start from other weights: other losses, other units
+    mlp = _one_row_folds(write_config, tmp_path, "{name: mlp, hidden: [4], epochs: 5}")
+    assert validate_(mlp).exit_code == 0

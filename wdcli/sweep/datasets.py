@@ -89,3 +89,37 @@ def check_folds(config: Config, max_seeds: int = 32) -> None:
                     )
         except DataError as exc:
             raise DataError(f"seed {seed}: {exc}" if len(seeds) > 1 else str(exc)) from None
+    _check_one_row_folds(config, seeds)
+
+
+def _check_one_row_folds(config: Config, seeds: list[int]) -> None:
+    """Refuse k-fold whose folds hold out one row each where its units would repeat: every
+    repeat cuts the same folds, and so does every seed that trains on the same rows, which a
+    model with no randomness of its own (ridge, logistic) turns into the same losses. Each
+    copy counted as a unit shrank the SEs (12 rows, 8 seeds: ± √8 times too small, λ_1se
+    moved)."""
+    from wdcli.models import MODELS
+
+    validation = config.validation
+    split = split_for(config, seeds[0])
+    n = len(split.y_train)
+    if not isinstance(validation, KFold) or validation.folds != n:
+        return
+    each = f"{validation.folds} folds of {n} training rows hold out one row each"
+    if validation.repeats > 1:
+        raise DataError(
+            f"validation.repeats: {each}, so every repeat cuts the same folds and would count "
+            f"each row's loss {validation.repeats} times, shrinking the SEs; set repeats: 1"
+        )
+    model = config.model.name
+    if MODELS[model].random_start:
+        return
+    first = _fingerprint_of(config, seeds[0])
+    for seed in seeds[1:]:
+        if _fingerprint_of(config, seed) == first:  # the same data, split alike
+            loo = ", or validation: {kind: loo}" if model == "linear" else ""
+            raise DataError(
+                f"seeds: {each}, and seeds {seeds[0]} and {seed} train on the same rows, where "
+                f"{model} has no randomness of its own: every seed would repeat the same losses, "
+                f"shrinking the SEs; use one seed{loo}"
+            )
