@@ -199,6 +199,22 @@ def test_jobs_32_from_the_cli_says_what_it_uses(write_config, tmp_path):
     assert quiet.exit_code == 0 and quiet.stderr == ""  # --quiet: no note either
 
 
+def test_jobs_one_runs_serially_where_the_default_would_take_processes(monkeypatch):
+    # `--jobs 1` fell through to the measured default: an MLP sweep ran two worker processes
+    # on a machine the user had limited it to one core of, and the results said processes
+    from wdcli.sweep import schedule
+
+    config = validate({"name": "x", "dataset": {"name": "regression"}, "model": {"name": "mlp"},
+                       "lambdas": [0.1], "seeds": 1}, "x.yaml")  # fmt: skip
+    monkeypatch.setattr(schedule, "choose", lambda config: ("processes", 2))
+    assert isinstance(make_executor(None, 1, None, config), SerialExecutor)
+    default = make_executor(None, None, None, config)
+    try:
+        assert isinstance(default, ProcessExecutor)
+    finally:
+        default.close()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -370,8 +370,8 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
                   config=None):  # fmt: skip
     """The executor of the sweep command's --executor, --jobs and --address.
 
-    --jobs N (N > 1) alone means processes; --address alone means dask; neither: the sweep's
-    measured default (`wdcli.sweep.schedule.choose`).
+    --jobs 1 alone means serial, --jobs N (N > 1) processes; --address alone means dask;
+    none of them: the sweep's measured default (`wdcli.sweep.schedule.choose`).
     """
     from functools import partial
 
@@ -384,8 +384,8 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
         raise ExecutorError(f"--jobs: must be ≥ 1, or -1 for all cores; got {jobs}")
     if name is None and address:
         name = "dask"
-    if name is None and jobs not in (None, 1):
-        name = "processes"
+    if name is None and jobs is not None:  # one process, or several
+        name = "serial" if jobs == 1 else "processes"
     if address and name != "dask":
         raise ExecutorError(f"--address: only for --executor dask, not {name}")
     if name == "dask":
