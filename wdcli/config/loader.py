@@ -112,10 +112,11 @@ def _check_no_inert_options(config: Config, source: str) -> None:
     silently. It is allowed when some value of its owner, the config's or an axis', uses it."""
     axes = {*(config.grid or {}), *(config.tune or {})}
     data = config.dataset
-    if getattr(data, "test_path", None) and "test_size" in data.model_fields_set:
-        if "dataset.test_path" not in axes:
+    if getattr(data, "test_path", None) and "dataset.test_path" not in axes:
+        if "test_size" in data.model_fields_set or "dataset.test_size" in axes:
+            where = _axis_name(config, "dataset.test_size") or "dataset.test_size"
             raise ConfigError(
-                f"{source}: dataset.test_size: the test split is test_path's rows, so it would "
+                f"{source}: {where}: the test split is test_path's rows, so it would "
                 "change nothing; remove it (dataset.n_train takes the first rows of path)"
             )
     if "tune_holdout" in config.model_fields_set and not config.tune:
@@ -135,13 +136,23 @@ def _check_no_inert_options(config: Config, source: str) -> None:
             continue
         for option in options:
             default = type(model).model_fields[option].default
-            if option in model.model_fields_set and getattr(model, option) != default:
+            axis = _axis_name(config, f"model.{option}")
+            if axis or (option in model.model_fields_set and getattr(model, option) != default):
                 shown = " or ".join(map(str, dict.fromkeys(owned)))
                 raise ConfigError(
-                    f"{source}: model.{option}: acts only with {owner}: "
+                    f"{source}: {axis or f'model.{option}'}: acts only with {owner}: "
                     f"{' or '.join(values)}, and this config's {owner} is {shown}, so it "
-                    f"would change nothing; set {owner} or remove {option}"
+                    f"would change nothing{' (every value repeats the same runs)' if axis else ''}"
+                    f"; set {owner} or remove {'the axis' if axis else option}"
                 )
+
+
+def _axis_name(config: Config, key: str) -> str | None:
+    """'grid model.momentum' (or tune's) when `key` is an axis of the config, else None."""
+    for section in ("grid", "tune"):
+        if key in (getattr(config, section) or {}):
+            return f"{section} {key}"
+    return None
 
 
 def _resolved_or_none(data: dict) -> dict | None:
