@@ -57,6 +57,12 @@ def validate(data: Any, source: str) -> Config:
             f"{source}: validation.kind: loo is exact for ridge only (model.name: linear), "
             f"not '{config.model.name}'; use {{kind: kfold}}"
         )
+    if isinstance(config.validation, LeaveOneOut) and config.tune:
+        raise ConfigError(  # its samples were keyed by data that tune's carving changes
+            f"{source}: tune: not with validation kind loo, which is exact on the whole "
+            "training split, where tune carves its own validation rows out of it; use "
+            "{kind: kfold}"
+        )
     _resolve_paths(config, source)
     return config
 
