@@ -221,6 +221,22 @@ def test_a_point_whose_task_the_model_cannot_learn_is_named(write_config, tmp_pa
     assert not out.exists()
 
 
+def test_a_data_error_at_the_first_point_names_the_point(write_config, tmp_path):
+    # a grid that replaces the data at every point has its first point's data checked first,
+    # and that error named no point (a later point's did)
+    rows = [f"{i},{'a' if i < 12 else 'b'}" for i in range(40)]  # n_train: the first rows
+    (tmp_path / "d.csv").write_text("x,y\n" + "\n".join(rows) + "\n")
+    (tmp_path / "t.csv").write_text("x,y\n1,a\n30,b\n")
+    text = ("name: sw\ndataset: {name: csv, path: d.csv, test_path: t.csv, target: y}\n"
+            "model: {name: logistic}\nlambdas: [1]\n")  # fmt: skip
+    config = write_config(text)
+    for order in ("12,40", "40,12"):
+        result = runner.invoke(app, ["validate", str(config), "--grid", f"dataset.n_train={order}"])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"{config}: point dataset.n_train=12: dataset: the "
+                                        "training split (seed 0) holds only class 'a'")  # fmt: skip
+
+
 def test_a_model_axis_is_checked_against_the_task_before_any_run(write_config):
     # it trained the linear points, then failed mid-sweep in a line naming no point
     text = "name: sw\ndataset: {name: diabetes}\nmodel: {name: linear}\nlambdas: [1]\n"

@@ -104,7 +104,7 @@ def _errors():
         raise typer.Exit(code=exc.exit_code) from None
 
 
-FIELD = re.compile(r"(dataset|model|lambdas|seeds|validation|grid|tune|tune_holdout)\b")
+FIELD = re.compile(r"(dataset|model|lambdas|seeds|validation|grid|tune|tune_holdout|point)\b")
 
 
 @contextmanager

@@ -88,6 +88,17 @@ def prepare(config: Config) -> Prepared:
     them); beyond those, datasets read once (CSV, bundled) have each seed's split checked,
     and generated ones are left to their units (their seeds change only the draw)."""
     whole, config = config, _data_config(config)
+    try:
+        return _prepare(whole, config)
+    except (ConfigError, DataError) as exc:
+        if config is whole:
+            raise
+        label = point_label(grid_points(whole)[0], short=False)
+        raise type(exc)(f"point {label}: {exc}") from None  # the first point's data, checked
+
+
+def _prepare(whole: Config, config: Config) -> Prepared:
+    """`prepare` on the data of `config`: the config's own (`whole`) or its first point's."""
     check_fits(data_parts(config))
     seeds = config.seed_values()
     first = dataset_for(config, seeds[0])
