@@ -324,6 +324,24 @@ def test_curves_default_to_smallest_best_and_largest_lambda(tmp_path):
     assert png_size(save(fig, tmp_path / "c.png")) == (960, 600)
 
 
+def test_curves_of_a_kfold_sweep_average_its_folds_not_the_holdout_refit():
+    # fold 0 (the refit on the whole training split, scored on the test split) was averaged
+    # in: the mean matched neither the cv loss nor the test loss, under a "test" legend
+    document = raw("mlp_curves")
+    runs = []
+    for run in document["runs"]:
+        refit = json.loads(json.dumps(run))
+        refit["curve"]["test_loss"] = [10 * v for v in refit["curve"]["test_loss"]]
+        runs += [refit, {**run, "fold": 1}]
+    document["runs"] = runs
+    document["validation"] = {"kind": "kfold", "folds": 2, "repeats": 1, "stratify": True}
+    fig = curves_figure(check_document(document, "cv.json"))
+    test = by_gid(fig, "curve-test-0.01")[0]
+    folds = [r for r in raw("mlp_curves")["runs"] if r["lambda"] == 0.01]
+    assert test.get_ydata()[-1] == pytest.approx(sum(r["test_loss"] for r in folds) / len(folds))
+    assert "cv" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
 def test_curves_at_given_lambdas_take_the_nearest_in_the_file():
     fig = curves_figure(load("mlp_curves"), lambdas=[2e-3, 0.5, 0.6])
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

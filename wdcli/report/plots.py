@@ -24,7 +24,7 @@ from wdcli.records import Curve, Results
 from wdcli.report.style import DPI, _style, distinct_colours
 from wdcli.report.table import spread
 from wdcli.report.termchart import REGIME_COLOURS, healthy, regime_label, trained
-from wdcli.runkey import point_label
+from wdcli.runkey import HOLDOUT_FOLD, point_label
 
 FORMATS = (".png", ".svg")
 LOSS_FLOOR = 1e-6  # lowest loss shown per step: below it float32 shows only rounding
@@ -633,7 +633,7 @@ def _curves(docs: list[_Doc], requested):
     convention = _convention(docs[0])
     over = max(docs, key=lambda doc: doc.seeds).over
     fig.suptitle(f"{_names(docs)}: loss per epoch, mean over {over}\n{convention}")
-    styles = _styles(axes)
+    styles = _styles(axes, _split_name(docs[0], "test"))
     for ax in axes:
         ax.legend(
             handles=ax.get_legend_handles_labels()[0] + styles,
@@ -670,8 +670,13 @@ def _mean_curve(doc: _Doc, lam: float):
 
 
 def _curves_at(doc: _Doc, lam: float) -> list[Curve]:
-    """The per-epoch curves of the runs at λ."""
-    return [run.curve for run in doc.data.runs if run.lambda_ == lam and run.curve]
+    """The per-epoch curves of the runs at λ that its row averages: with validation folds,
+    theirs (each scored on its held-out rows), not fold 0's refit on the whole training split
+    (mixed in, the mean matched neither the cv loss nor the test loss)."""
+    runs = [run for run in doc.data.runs if run.lambda_ == lam and run.curve]
+    if any(run.fold != HOLDOUT_FOLD for run in doc.data.runs):
+        runs = [run for run in runs if run.fold != HOLDOUT_FOLD]
+    return [run.curve for run in runs if run.curve]
 
 
 def _health_suffix(doc: _Doc, lam: float) -> str:
@@ -773,11 +778,12 @@ def _step_curves(docs: list[_Doc], requested):
     return fig
 
 
-def _styles(axes) -> list:
-    """Legend entries for the line styles (test, train) and, where a curve was cut, the ×."""
+def _styles(axes, held_out: str = "test") -> list:
+    """Legend entries for the line styles (held-out: test, or cv under validation folds;
+    train) and, where a curve was cut, the ×."""
     from matplotlib.lines import Line2D
 
-    styles = [Line2D([], [], color="0.3", ls="-", label="test"),
+    styles = [Line2D([], [], color="0.3", ls="-", label=held_out),
               Line2D([], [], color="0.3", ls="--", label="train")]  # fmt: skip
     if any(str(line.get_gid()).startswith("curve-cut") for ax in axes for line in ax.lines):
         styles.append(Line2D([], [], color="0.3", ls="", marker="x", label="a run diverged"))
