@@ -927,3 +927,32 @@ def test_a_config_path_that_every_grid_point_replaces_need_not_exist(tmp_path):
     document = _sweep(path, tmp_path / "g.json")
     points = {run["point"]["dataset.path"] for run in document["runs"]}
     assert points == {"a.csv", "b.csv"}  # as written: read beside g.yaml
+
+
+def test_a_lambda_where_not_every_run_trained_is_no_point_of_the_grid_figures_or_pivot(
+    write_config, tmp_path
+):
+    # its mean over the seeds that trained was drawn as an ordinary cell (a heatmap's best)
+    # and printed unmarked in the pivot, where docs/grids.md promises it left out
+    from wdcli.report import gridplots
+    from wdcli.report.table import pivot
+
+    document = _sweep(write_config(DEGREE), tmp_path / "g.json")
+    broken = {"dataset.degree": 4}
+    for run in document["runs"]:
+        if run["point"] == broken and run["lambda"] == 1e-3 and run["seed"] == 1:
+            run.update(status="diverged", train_loss=None, test_loss=None)
+    for row in document["summary"]:
+        if row["point"] == broken and row["lambda"] == 1e-3:
+            row.update(n_diverged=1, regime=None)
+    results = check_document(document, "g.json")
+    headers, body = pivot(results)
+    column = headers.index("degree=4")
+    assert [cells[column] for cells in body][2] == "–"
+    assert all(cells[column] != "–" for i, cells in enumerate(body) if i != 2)
+    heatmap = gridplots.figure(results, kind="heatmap", axis="dataset.degree")
+    cells = heatmap.axes[0].images[0].get_array()
+    assert cells.mask.tolist()[2] == [False, True, False]  # λ = 1e-3 × degree 4
+    curves = gridplots.figure(results, kind="curves", axis="dataset.degree")
+    (line,) = [ln for ln in curves.axes[0].lines if ln.get_gid() == "degree=4"]
+    assert np.isnan(line.get_ydata()).tolist() == [False, False, True, False]

@@ -357,7 +357,10 @@ def varying_axes(document: Results) -> list[str]:
 
 
 def pivot(document: Results, metric: str = "test_loss") -> tuple[list[str], list[list[str]]]:
-    """Mean `metric` with rows λ and a column per point; '*' marks each column's λ_min."""
+    """Mean `metric` with rows λ and a column per point; '*' marks each column's λ_min; '–'
+    where not every run of the λ trained (the point's own table has its partial mean)."""
+    from wdcli.report.termchart import healthy
+
     docs = point_documents(document)
     axes = varying_axes(document)
     points = [d.value("point") for d in docs]
@@ -368,7 +371,8 @@ def pivot(document: Results, metric: str = "test_loss") -> tuple[list[str], list
         cells = [format_lambda(lam)]
         for d in docs:
             row = next((r for r in d.summary if r.lambda_ == lam), None)
-            value = None if row is None else row.stat(metric)
+            # a mean over the runs that trained, where some did not, is no curve's point
+            value = None if row is None or not healthy(row) else row.stat(metric)
             text = "–" if value is None else format(value, ".4g")
             cells.append(text + (" *" if d.best_lambda == lam else ""))
         body.append(cells)
@@ -382,7 +386,8 @@ def pivot_table(document: Results, metric: str = "test_loss"):
     headers, body = pivot(document, metric)
     table = Table(
         title=f"{document.config.name}: mean {_metric_name(document, metric)}",
-        caption="* the column's λ_min; " + convention(document.config.plain()),
+        caption="* the column's λ_min; –: not every run of that λ trained (see its point's "
+        "table); " + convention(document.config.plain()),
         caption_justify="left",
     )
     for i, header in enumerate(headers):
