@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -240,6 +240,11 @@ class SummaryRow(Row):
     def count(self, status: str) -> int:
         """How many of the row's runs ended with this status (`n_diverged`, …; 0 if absent)."""
         return self.value(f"n_{status}") or 0
+
+    def all_trained(self) -> bool:
+        """Whether every run of the row trained (an older file's regime `diverged` did not)."""
+        unhealthy = [status for status in get_args(Status) if status != "ok"]
+        return self.regime != "diverged" and not any(self.count(s) for s in unhealthy)
 
 
 def _with_defaults(data, **defaults):

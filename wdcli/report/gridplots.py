@@ -26,7 +26,6 @@ from wdcli.metrics.summary import healthy
 from wdcli.records import Results
 from wdcli.report.style import COLOURS, distinct_colours
 from wdcli.report.table import format_lambda, loss_name, point_documents, varying_axes
-from wdcli.report.termchart import healthy as every_run_trained
 from wdcli.runkey import averaged_runs, point_label, point_text
 from wdcli.store.conventions import convention, lambda_axis
 
@@ -109,7 +108,7 @@ def _mean(doc: Results, lam: float, metric: str = "test_loss") -> float:
     """The mean of `metric` at λ, NaN (not drawn) unless every run of it trained: a mean over
     the seeds that did is no point of the curve (it lit a heatmap's best cell)."""
     row = next((r for r in doc.summary if r.lambda_ == lam), None)
-    value = None if row is None or not every_run_trained(row) else row.stat(metric)
+    value = None if row is None or not row.all_trained() else row.stat(metric)
     return math.nan if value is None else float(value)
 
 

@@ -359,8 +359,6 @@ def varying_axes(document: Results) -> list[str]:
 def pivot(document: Results, metric: str = "test_loss") -> tuple[list[str], list[list[str]]]:
     """Mean `metric` with rows λ and a column per point; '*' marks each column's λ_min; '–'
     where not every run of the λ trained (the point's own table has its partial mean)."""
-    from wdcli.report.termchart import healthy
-
     docs = point_documents(document)
     axes = varying_axes(document)
     points = [d.value("point") for d in docs]
@@ -372,7 +370,7 @@ def pivot(document: Results, metric: str = "test_loss") -> tuple[list[str], list
         for d in docs:
             row = next((r for r in d.summary if r.lambda_ == lam), None)
             # a mean over the runs that trained, where some did not, is no curve's point
-            value = None if row is None or not healthy(row) else row.stat(metric)
+            value = None if row is None or not row.all_trained() else row.stat(metric)
             text = "–" if value is None else format(value, ".4g")
             cells.append(text + (" *" if d.best_lambda == lam else ""))
         body.append(cells)

@@ -106,7 +106,7 @@ def loss_chart(results: Results, width: int = 80, height: int = 8, color: bool =
 
 def healthy(row: SummaryRow) -> bool:
     """Whether every run of a summary row trained (an older file's regime `diverged` did not)."""
-    return row.regime != "diverged" and not any(row.count(status) for status in UNHEALTHY)
+    return row.all_trained()
 
 
 def trained(row: SummaryRow) -> bool:
