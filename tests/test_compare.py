@@ -750,3 +750,42 @@ def test_a_metric_without_a_value_at_any_lambda_is_not_blamed_on_training(baseli
     assert (result.exit_code, result.stderr) == (2, (
         f"cannot compare {a} and {baseline}: {a} has no df at any λ (its runs trained, but none "
         "has a value of it: a step never reached, say), so there is nothing to compare against\n"))  # fmt: skip
+
+
+def _steps(d, missing: int = 0, eval_points=None):
+    """Give every run a grokking step (100) and every row its mean; the first `missing` runs
+    of λ index 1 trained but never reached it."""
+    lam = d["summary"][1]["lambda"]
+    at = [r for r in d["runs"] if r["lambda"] == lam]
+    for run in d["runs"]:
+        run["test_acc_99_step"] = None if run in at[:missing] else 100
+    for row in d["summary"]:
+        row["test_acc_99_step_mean"] = 100.0
+    if eval_points is not None:
+        d["config"]["model"]["eval_points"] = eval_points
+
+
+def test_fewer_runs_reaching_a_grokking_step_is_worse_and_its_resolution_must_match(
+    baseline, tmp_path
+):
+    # the step's mean is over the runs that reached it: a seed that no longer did passed as
+    # "no worse" (the others' mean even fell); and steps measured every 8th evaluation instead
+    # of every one were compared as if alike
+    reference = _edit(baseline, tmp_path, "steps.json", _steps)
+    fewer = _edit(baseline, tmp_path, "fewer.json", lambda d: _steps(d, missing=1))
+    result = runner.invoke(app, ["compare", str(reference), str(fewer), "--metric",
+                                 "test_acc_99_step"])  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stdout.endswith(
+        f"{fewer}: worse than {reference}: test_acc_99_step worse at 1 of 4 λ: 0.001 (runs that "
+        "reached it 2/2 → 1/2) (rtol 0.05)\n"
+    )
+    code, _ = _compare(fewer, reference, "--metric", "test_acc_99_step")
+    assert code == 0  # more runs reaching it, at the same step
+    assert _compare(reference, fewer)[0] == 0  # the loss did not change
+    coarse = _edit(baseline, tmp_path, "coarse.json", lambda d: _steps(d, eval_points=8))
+    result = runner.invoke(app, ["compare", str(reference), str(coarse), "--metric",
+                                 "test_acc_99_step"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "model differs (eval_points: null vs 8)" in result.stderr
+    assert _compare(reference, coarse)[0] == 0  # where curves are sampled changes no loss

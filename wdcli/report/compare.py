@@ -29,6 +29,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from wdcli.errors import WdcliError
+from wdcli.metrics.grokking import FIELDS as STEP_METRICS
 from wdcli.records import Results, SummaryRow
 from wdcli.report.table import format_lambda, unbroken
 from wdcli.runkey import EMPTY_POINT, RowKey, point_text, same_numbers
@@ -63,6 +64,9 @@ class Row:
     candidate_ok: str = ""
     paired: tuple = (None, None)  # the means over the runs that trained in both files
     share: int = 0  # the candidate's share of ok runs against the baseline's: -1, 0 or 1
+    # a step metric's runs that reached the step, of the ok runs ("3/4"), in each file; with
+    # equal ok shares, `share` compares these
+    reached: tuple = ()
 
     @property
     def delta(self) -> float | None:
@@ -184,9 +188,11 @@ def _validation_kind(document: Results) -> str:
     return str(value.get("kind", value) if isinstance(value, dict) else value)
 
 
-def differences(baseline: Results, candidate: Results) -> list[str]:
-    """What makes two results files measure different things, one phrase each."""
+def differences(baseline: Results, candidate: Results, metric: str = "test_loss") -> list[str]:
+    """What makes two results files measure different things, one phrase each. Where curves
+    are sampled changes no loss, but it is the resolution of a step metric (grokking's)."""
     found = []
+    sampling = () if metric in STEP_METRICS else CURVES_ONLY
     prints = (baseline.data_fingerprint, candidate.data_fingerprint)
     known = None not in prints  # then the fingerprints, not the paths, say whether data differ
     for section in ("dataset", "model"):
@@ -198,7 +204,7 @@ def differences(baseline: Results, candidate: Results) -> list[str]:
             f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
             for key in sorted(set(a) | set(b))
             if _value(a, key, section) != _value(b, key, section)
-            and key not in CURVES_ONLY
+            and key not in sampling
             and not (section == "dataset" and known and key in LOCATION)
         ]
         if changed:
@@ -359,7 +365,7 @@ def compare(
             f"cannot compare {names[0]} and {names[1]}: " + "; ".join(never) + " (not even with "
             "--common)"
         )
-    found = differences(baseline, candidate)
+    found = differences(baseline, candidate, metric)
     rows_a = {_row(row.row_key()): row for row in baseline.summary}
     rows_b = {_row(row.row_key()): row for row in candidate.summary}
     shared = [key for key in rows_a if key in rows_b]
@@ -406,6 +412,12 @@ def compare(
         if a and b:
             row.share = _share_order(runs_a["ok"], sum(runs_a.values()),
                                      runs_b["ok"], sum(runs_b.values()))  # fmt: skip
+        if a and b and not row.share and metric in STEP_METRICS:
+            # a run that trained but never reached the step has no value: the mean is over the
+            # runs that reached it, so fewer of them is worse whatever the mean says
+            reached_a, reached_b = len(values_a.get(key, {})), len(values_b.get(key, {}))
+            row.share = _share_order(reached_a, runs_a["ok"], reached_b, runs_b["ok"])
+            row.reached = (f"{reached_a}/{runs_a['ok']}", f"{reached_b}/{runs_b['ok']}")
         row.paired = _paired_means(values_a.get(key), values_b.get(key))
         row.verdict = _row_verdict(row, a, b, runs_a, runs_b, metric, rtol, atol)
         if row.verdict == "ok" and row.baseline is None and row.candidate is None:
@@ -554,6 +566,8 @@ def _share_changed(row: Row) -> bool:
 
 
 def _by(row: Row) -> str:
+    if row.reached and row.share:
+        return f" (runs that reached it {row.reached[0]} → {row.reached[1]})"
     if _share_changed(row):  # the reason, before any change of the mean
         shares = f"ok runs {row.baseline_ok or '–'} → {row.candidate_ok or '–'}"
         a, b = row.paired
@@ -573,9 +587,9 @@ def headline(result: Comparison) -> str:
     n, blind = len(result.rows), result.blind
     lam = "(point, λ)" if any(row.point for row in result.rows) else "λ"  # a grid's rows
     at = f"all {n} {lam}" if not blind else f"the {n - len(blind)} of {n} {lam} compared"
-    unseen = (
-        f"; not compared, as no run trained in either file: λ = {_where(blind)}" if blind else ""
-    )
+    why = ("no run reached it in either file" if result.metric in STEP_METRICS
+           else "no run trained in either file")  # fmt: skip
+    unseen = f"; not compared, as {why}: λ = {_where(blind)}" if blind else ""
     if result.direction == "worse" and not result.failed:
         return (
             f"{result.candidate}: {result.metric} no worse than {result.baseline} at {at} "
