@@ -789,3 +789,22 @@ def test_fewer_runs_reaching_a_grokking_step_is_worse_and_its_resolution_must_ma
     assert result.exit_code == 2
     assert "model differs (eval_points: null vs 8)" in result.stderr
     assert _compare(reference, coarse)[0] == 0  # where curves are sampled changes no loss
+
+
+def test_either_fails_when_another_seed_is_the_one_that_failed(baseline, tmp_path):
+    # the same counts per λ (1 of 2 diverged), but seed 0 trains now and seed 1 does not:
+    # `either` said "run statuses unchanged"
+    def fail(seed):
+        def change(d):
+            lam = d["summary"][1]["lambda"]
+            run = next(r for r in d["runs"] if r["lambda"] == lam and r["seed"] == seed)
+            run.update(status="diverged", train_loss=None, test_loss=None)
+            d["summary"][1].update(n_diverged=1, regime=None)
+
+        return change
+
+    first = _edit(baseline, tmp_path, "first.json", fail(0))
+    second = _edit(baseline, tmp_path, "second.json", fail(1))
+    code, report = _compare(first, second, "--direction", "either")
+    assert code == 1 and _verdicts(report)[1] == "changed"
+    assert _compare(first, first, "--direction", "either")[0] == 0

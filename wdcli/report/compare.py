@@ -308,6 +308,15 @@ def _statuses(document: Results) -> dict[RowKey, Counter]:
     return counts
 
 
+def _run_statuses(document: Results) -> dict[RowKey, dict]:
+    """Per row, each run's status by its unit (seed, fold)."""
+    found: dict[RowKey, dict] = {}
+    for run in document.runs:
+        key = run.key()
+        found.setdefault(_row(key.row), {})[(key.seed, key.fold)] = run.status
+    return found
+
+
 def _ok_values(document: Results, metric: str) -> dict[RowKey, dict]:
     """Per row, the metric of each run that trained, by its key (seed, fold)."""
     values: dict[RowKey, dict] = {}
@@ -395,6 +404,7 @@ def compare(
     )
     status_a, status_b = _statuses(baseline), _statuses(candidate)
     values_a, values_b = _ok_values(baseline, metric), _ok_values(candidate, metric)
+    units_a, units_b = _run_statuses(baseline), _run_statuses(candidate)
     for key in sorted(keys, key=lambda k: (k[0], k[1])):
         a, b = rows_a.get(key), rows_b.get(key)
         row = Row(
@@ -420,6 +430,8 @@ def compare(
             row.reached = (f"{reached_a}/{runs_a['ok']}", f"{reached_b}/{runs_b['ok']}")
         row.paired = _paired_means(values_a.get(key), values_b.get(key))
         row.verdict = _row_verdict(row, a, b, runs_a, runs_b, metric, rtol, atol)
+        if row.verdict == "ok" and _swapped(units_a.get(key, {}), units_b.get(key, {})):
+            row.verdict = "changed"  # the same counts, but another seed's run failed
         if row.verdict == "ok" and row.baseline is None and row.candidate is None:
             row.verdict = NOT_COMPARED  # a script reading the verdicts must not count it
         result.rows.append(row)
@@ -491,6 +503,11 @@ def _row_verdict(row: Row, a, b, runs_a: Counter, runs_b: Counter, metric, rtol,
     if row.baseline_regime != row.candidate_regime or shares_differ:
         return "changed"
     return "ok"
+
+
+def _swapped(a: dict, b: dict) -> bool:
+    """Whether a run of the same unit (seed, fold) ended with another status in each file."""
+    return any(b[unit] != status for unit, status in a.items() if unit in b)
 
 
 def _share_order(count_a: int, total_a: int, count_b: int, total_b: int) -> int:
