@@ -808,3 +808,26 @@ def test_either_fails_when_another_seed_is_the_one_that_failed(baseline, tmp_pat
     code, report = _compare(first, second, "--direction", "either")
     assert code == 1 and _verdicts(report)[1] == "changed"
     assert _compare(first, first, "--direction", "either")[0] == 0
+
+
+def test_options_that_change_no_run_are_no_difference(baseline, tmp_path):
+    # the same runs were refused (exit 2) over a test_size that n_train overrides, a default
+    # written out (scale_target: null vs true, init: auto vs what auto means) and a base value
+    # that an axis replaces at every point
+    def written(n_train_test_size, scale, init, noise):
+        def change(d):
+            d["config"]["dataset"].update(n_train=30, test_size=n_train_test_size,
+                                          scale_target=scale, noise=noise)  # fmt: skip
+            d["config"]["model"]["init"] = init
+            d["config"]["tune"] = {"dataset.noise": [1.0, 2.0]}
+
+        return change
+
+    a = _edit(baseline, tmp_path, "a.json", written(0.25, None, "auto", 5.0))
+    b = _edit(baseline, tmp_path, "b.json", written(0.5, True, "sklearn", 9.0))
+    assert _compare(a, b, "--direction", "either")[0] == 0
+    c = _edit(baseline, tmp_path, "c.json", written(0.25, False, "he", 5.0))
+    result = runner.invoke(app, ["compare", str(a), str(c)])
+    assert result.exit_code == 2
+    assert "dataset differs (scale_target: true vs false)" in result.stderr  # as they act
+    assert "model differs (init: sklearn vs he)" in result.stderr

@@ -195,11 +195,13 @@ def differences(baseline: Results, candidate: Results, metric: str = "test_loss"
     sampling = () if metric in STEP_METRICS else CURVES_ONLY
     prints = (baseline.data_fingerprint, candidate.data_fingerprint)
     known = None not in prints  # then the fingerprints, not the paths, say whether data differ
+    axes = _axis_keys(baseline) & _axis_keys(candidate)  # compared as the grids, below
     for section in ("dataset", "model"):
         a, b = baseline.config.options(section), candidate.config.options(section)
         if a.get("name") != b.get("name"):  # another dataset or model: its options say nothing
             found.append(f"{section} differs ({a.get('name')} vs {b.get('name')})")
             continue
+        a, b = _in_effect(section, a, axes), _in_effect(section, b, axes)
         changed = [
             f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
             for key in sorted(set(a) | set(b))
@@ -232,6 +234,27 @@ def differences(baseline: Results, candidate: Results, metric: str = "test_loss"
     if seeds_a != seeds_b:
         found.append(f"seeds differ ({_show(seeds_a)} vs {_show(seeds_b)})")
     return found
+
+
+def _axis_keys(document: Results) -> set[str]:
+    """The dotted keys of the document's grid and tune axes (their values set every point)."""
+    return {key for section in ("grid", "tune") for key in (_axis(document, section) or {})}
+
+
+def _in_effect(section: str, options: dict, axes: set[str]) -> dict:
+    """A section's options as they act: without keys an axis sets at every point, or that
+    another key overrides (test_size beside n_train), and with `auto`/unset values written out
+    (an MLP's init, a regression's scale_target), so that writing a default out, or a base
+    value no point uses, is no difference."""
+    options = {k: v for k, v in options.items() if f"{section}.{k}" not in axes}
+    if section == "dataset":
+        if options.get("n_train") is not None:
+            options.pop("test_size", None)
+        if "scale_target" in options:
+            options["scale_target"] = options["scale_target"] is not False
+    if section == "model" and options.get("init") == "auto":
+        options["init"] = "he" if options.get("activation") == "sigmoid" else "sklearn"
+    return options
 
 
 def _axis(document: Results, section: str):
