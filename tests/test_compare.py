@@ -121,6 +121,11 @@ def test_files_of_different_experiments_exit_2_and_say_what_differs(
     assert anyway.exit_code in (0, 1)
     rows = json.loads(anyway.stdout)["comparisons"][0]["rows"]
     assert [r["lambda"] for r in rows] == [0.0, 0.001]
+    table = runner.invoke(app, ["compare", str(baseline), str(other), "--common"])
+    assert (
+        "compared on the common λ although: dataset differs (noise: 5.0 vs 9.0); λ grid "
+        "differs (4 vs 3 values, 2 in common)" in " ".join(table.stdout.split())
+    )  # it said nothing
 
 
 def test_unknown_metric_exits_2(baseline):

@@ -705,9 +705,12 @@ def rich_table(result: Comparison):
     from rich.table import Table
     from rich.text import Text
 
+    caption = _selection(result)
+    if result.differences:  # as the markdown says it: what --common compared across
+        caption += "\ncompared on the common λ although: " + "; ".join(result.differences)
     table = Table(
         title=f"{result.metric}: baseline → candidate",
-        caption=_selection(result),
+        caption=caption,
         caption_justify="left",
     )
     body = [[*_cells(result, row), row.verdict] for row in result.rows]
