@@ -715,8 +715,8 @@ def validate(
     grid: GridOpt = None,
     tune: TuneOpt = None,
 ) -> None:
-    """Check a config, its data and every point of its grid without running it; print the
-    resolved λ grid, seeds and runs.
+    """Check a config, its data and every point of its grid without running it; print what
+    would run (model, data, points × λ × seeds × folds = runs) and any notes.
 
     Example: wdcli validate configs/mlp.yaml
     """
