@@ -679,3 +679,38 @@ def test_a_csv_sweep_resumes_from_another_working_folder(tmp_path, monkeypatch):
     assert _without_times(resumed) == [{k: v for k, v in run.items() if k != "seconds"}
                                        for run in runs]  # fmt: skip
     assert resumed["config"]["dataset"]["path"] == "d.csv"
+
+
+def test_a_signal_after_a_sweep_stopped_on_one_leaves_its_message_and_code():
+    # SIGINT then SIGTERM 0.2 s later: the sweep said "interrupted; … continue with" (SIGINT's
+    # cleanup) and the SIGTERM, arriving after it, made the exit code 143
+    from wdcli.interrupts import Interrupted, exit_on_signals, stop_on_signals
+
+    with exit_on_signals():
+        with pytest.raises(Interrupted), stop_on_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler raises at the next bytecode
+        os.kill(os.getpid(), signal.SIGTERM)  # while the command prints and exits: ignored
+        time.sleep(0.1)
+    with pytest.raises(SystemExit) as stopped, exit_on_signals():  # a command of its own
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+    assert stopped.value.code == 143
+
+
+@pytest.mark.slow
+def test_a_sigterm_just_after_a_ctrl_c_does_not_change_the_exit_code(
+    wait_for_runs, write_config, tmp_path
+):
+    # "interrupted; … continue with" and exit 143: the SIGTERM came while worker processes
+    # shut down, after the handlers were restored, and killed the process with its own code
+    config = write_config(SLOW_CONFIG)
+    out, journal = tmp_path / "r.json", tmp_path / "r.journal.jsonl"
+    process = _start(config, out, "--jobs", "2")
+    wait_for_runs(journal, at_least=8)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.startswith(f"interrupted; finished runs are in {journal}\n")

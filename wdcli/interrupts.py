@@ -97,6 +97,8 @@ def _said(signum: int) -> str:
 
 
 def _exit(signum: int, frame) -> None:
+    if _State.stopping:  # a sweep already stopped on a signal: its message and code stand
+        return
     sys.stderr.write(_said(signum) + "\n")
     raise SystemExit(128 + signum)
 
@@ -116,10 +118,21 @@ def exit_on_signals(now: bool = False) -> Iterator[None]:
     an import, or "Aborted!" and exit 1. Ignored signals are treated as `stop_on_signals`
     treats them."""
     previous = _install(_exit_now if now else _exit)
+    _State.stopping = False  # a command of its own (one process may run several: tests)
     try:
         yield
     finally:
         _restore(previous)
+
+
+def deaf_if_stopped() -> None:
+    """After a stop signal was handled, ignore the stop signals for the rest of the process:
+    it is exiting with that signal's code and message, and a second signal in its last moments
+    (SIGTERM 0.2 s after a Ctrl-C, while worker pools shut down) killed it with its own code
+    (143 after "interrupted")."""
+    if _State.stopping and threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _install(handler) -> dict:

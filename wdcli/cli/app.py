@@ -803,7 +803,10 @@ def main() -> None:
     args = sys.argv[1:]
     if "--debug" in args[1:] and "--" not in args[: args.index("--debug")]:
         args = ["--debug", *[arg for arg in args if arg != "--debug"]]
-    from wdcli.interrupts import exit_on_signals
+    from wdcli.interrupts import deaf_if_stopped, exit_on_signals
 
-    with exit_on_signals():  # a sweep's own handling takes over inside it
-        app(args=args)
+    try:
+        with exit_on_signals():  # a sweep's own handling takes over inside it
+            app(args=args)
+    finally:
+        deaf_if_stopped()  # while the process shuts down (worker pools), its code stands
