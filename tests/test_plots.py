@@ -353,6 +353,17 @@ def test_curves_of_several_files_are_side_by_side():
     assert [ax.get_title() for ax in fig.axes] == ["mlp", "mlp-decoupled"]
 
 
+def test_only_a_panel_with_a_cut_curve_explains_the_cross():
+    # every panel's legend said "× a run diverged" when one panel's curve was cut
+    cut = raw("mlp_curves")
+    run = next(r for r in cut["runs"] if r["lambda"] == 0.01)
+    run["curve"]["test_loss"][-1] = run["curve"]["train_loss"][-1] = None
+    fig = curves_figure([load("mlp_curves"), check_document(cut, "cut.json")],
+                        sources=["a.json", "cut.json"])  # fmt: skip
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes]
+    assert "a run diverged" not in legends[0] and "a run diverged" in legends[1]
+
+
 def test_curves_of_many_panels_wrap_into_rows_of_three():
     # nine points of a grid were nine panels in one row, the title cut off at both sides
     files = [load("mlp_curves"), load("mlp_decoupled")] * 2

@@ -633,10 +633,9 @@ def _curves(docs: list[_Doc], requested):
     convention = _convention(docs[0])
     over = max(docs, key=lambda doc: doc.seeds).over
     fig.suptitle(f"{_names(docs)}: loss per epoch, mean over {over}\n{convention}")
-    styles = _styles(axes, _split_name(docs[0], "test"))
-    for ax in axes:
+    for ax in axes:  # each panel's own: "a run diverged" only where one did
         ax.legend(
-            handles=ax.get_legend_handles_labels()[0] + styles,
+            handles=ax.get_legend_handles_labels()[0] + _styles([ax], _split_name(docs[0], "test")),
             loc="best",
             frameon=True,
             framealpha=0.9,
