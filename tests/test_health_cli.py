@@ -269,6 +269,17 @@ def test_lambda_zero_on_separable_classes_has_no_minimiser_and_the_warning_says_
         "λ_min is the smallest λ of the grid (0.01): the best may lie below it; extend the "
         "grid down, e.g. add 0.0001 to lambdas"
     ]
+    # beside a λ > 0 that ran out of iterations, each says its own (lumped, both got
+    # "raise model.max_iter", which for λ = 0 only moves where it stops)
+    result, _ = sweep(config, tmp_path, "--set", "lambdas=[0, 1e-14, 0.01]", "--force")
+    assert stderr_lines(result)[0] == (
+        "warning: only λ = 0.01 trained on every seed (4 of 6 runs did not): 2 not_converged "
+        "(no minimiser: the training classes are separable, so without a penalty the weights "
+        "grow without bound and the numbers depend on model.max_iter) at λ = 0: any λ > 0 has "
+        "a minimiser (this row is why the penalty is needed); 2 not_converged (solver "
+        "tolerance not met) at λ = 1e-14: raise model.max_iter; so no λ has a regime and there "
+        "is no λ_min (docs/health.md)"
+    )
 
 
 @pytest.mark.slow

@@ -48,8 +48,8 @@ class LogisticModel(ModelBase):
     tol: float = Field(
         1e-8,
         gt=0,
-        description="Stop when the gradient's max-norm is below this (at λ = 0 the Newton "
-        "step must be small too: on separable data no minimiser exists).",
+        description="Stop when the gradient's max-norm is below this and the Newton step "
+        "is small (at λ = 0 on separable data no minimiser exists: not_converged).",
     )
     max_iter: int = Field(100, ge=1, description="Most Newton iterations per λ.")
 

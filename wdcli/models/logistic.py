@@ -641,6 +641,10 @@ def _newton(
             break
         steps = directions(problem, eta[active], lambdas[active], grad[active])
         finished = small & _small_step(problem, eta[active], steps, tol)
+        zero = lambdas[active] == 0  # also: the step would gain little of what J has left,
+        # and J is not next to 0 (on separable classes it underflows and so does ∇J)
+        separated = value[active] <= tol
+        finished &= ~zero | (_small_decrement(grad[active], steps, value[active], tol) & ~separated)
         converged[active[finished]] = True
         active, steps = active[~finished], steps[~finished]
         if it == max_iter or active.size == 0:
@@ -734,6 +738,18 @@ def _initial(problem: _Problem, K: int) -> np.ndarray:
 
 def _max_abs(a: np.ndarray) -> np.ndarray:
     return np.abs(a).max(axis=tuple(range(1, a.ndim)), initial=0.0)
+
+
+def _small_decrement(grad: np.ndarray, steps: np.ndarray, value: np.ndarray, tol: float):
+    """The Newton decrement −∇J·d at most tol × J: at a minimiser it falls quadratically; on
+    separable classes at λ = 0, where J → 0 by a constant factor a step while θ runs off to
+    infinity, it stays a fixed share of J. (The step test alone, relative to |θ|, passed there
+    after about 1/√tol steps: λ = 0 `ok` and λ_min at max_iter 2000.) With J ≤ tol the
+    caller stops trusting either: a mean cross-entropy below 1e-8 at λ = 0 needs separated
+    classes (one row on the wrong side of the boundary costs log 2 / n), and there J and ∇J
+    underflow to 0."""
+    decrement = -np.einsum("kmq,kmq->k", grad, steps)
+    return decrement <= tol * np.abs(value)
 
 
 def _small_step(problem: _Problem, eta: np.ndarray, steps: np.ndarray, tol: float) -> np.ndarray:

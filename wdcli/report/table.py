@@ -540,9 +540,16 @@ def health_note(document: Results, model: Any = None) -> str | None:
             bad.setdefault(status, []).append(run)
     if not bad:
         return None
-    parts = [
-        _health_part(document, status, bad[status], model) for status in UNHEALTHY if status in bad
-    ]
+    tol = document.config.model.value("tol")
+    parts = []
+    for unhealthy in UNHEALTHY:
+        mine = bad.get(unhealthy, [])
+        # λ = 0 with no minimiser says so apart: lumped in, the rest's "raise max_iter" was all
+        hopeless = [r for r in mine if no_minimiser(r.lambda_, r.value("grad_norm"),
+                                                     r.value("converged"), tol)]  # fmt: skip
+        rest = [r for r in mine if r not in hopeless]
+        parts += [_health_part(document, unhealthy, group, model)
+                  for group in (hopeless, rest) if group]  # fmt: skip
     total = sum(len(v) for v in bad.values())
     if total == len(runs):
         head, tail = "no run trained", "so no λ has a regime and there is no λ_min"
