@@ -621,7 +621,11 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         knob = "any λ > 0 has a minimiser (this row is why the penalty is needed)"
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
-    elif status == "no_fit" and lr_key and all(_dropped_to_constant(run) for run in runs):
+    elif (
+        status == "no_fit"
+        and lr_key
+        and all(_dropped_to_constant(run) and setting(run, "activation") == "relu" for run in runs)
+    ):  # only ReLU units die (an identity network at the constant may be at its minimiser)
         knob = (f"lower model.{lr_key} (the training loss fell to the constant predictor's in "
                 "the first epochs and stayed there: steps too large leave units dead)")  # fmt: skip
     elif status == "no_fit" and document.config.model.value("activation") == "identity":

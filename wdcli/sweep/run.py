@@ -472,8 +472,10 @@ def finish(config: Config, runs: list[dict], started_at: str, executor_name: str
 
 
 def _mark_stuck(config: Config, runs: list[dict]) -> list[dict]:
-    """The runs, those that `health.stuck_at_constant` finds among each point's runs of a
-    model trained from a random start made `no_fit` (new records; the others as they are)."""
+    """The runs, those that `health.stuck_at_constant` finds among the runs of a model trained
+    from a random start that share a point and their data made `no_fit` (new records; the
+    others as they are). Runs on other data (another seed's split, another fold) vouch for
+    nothing: there the constant may be the minimiser where here it is not."""
 
     def ratio(run: dict, key: str) -> float:
         value, baseline = run.get(key), run.get("baseline_loss")
@@ -481,10 +483,13 @@ def _mark_stuck(config: Config, runs: list[dict]) -> list[dict]:
             return value / baseline
         return math.nan
 
-    stuck_ids: set[int] = set()
+    groups: dict[tuple, list[dict]] = {}  # one point's runs on the same data (seeds, folds)
     for point, mine in by_point(runs).items():
-        if not MODELS[point_config(config, point).model.name].random_start:
-            continue
+        if MODELS[point_config(config, point).model.name].random_start:
+            for run in mine:
+                groups.setdefault((point, run.get("data_fingerprint")), []).append(run)
+    stuck_ids: set[int] = set()
+    for mine in groups.values():
         flags = stuck_at_constant(
             [run["lambda"] for run in mine],
             [ratio(run, "train_loss") for run in mine],
