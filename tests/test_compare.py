@@ -836,3 +836,37 @@ def test_options_that_change_no_run_are_no_difference(baseline, tmp_path):
     assert result.exit_code == 2
     assert "dataset differs (scale_target: true vs false)" in result.stderr  # as they act
     assert "model differs (init: sklearn vs he)" in result.stderr
+
+
+def test_fewer_runs_reaching_the_step_is_worse_even_where_more_runs_trained(baseline, tmp_path):
+    # the reach count was checked only when the share of ok runs was equal: 1 of 2 reaching
+    # it (the other no_fit) against 0 of 2 (both ok) passed as "better"
+    def before(d):
+        _steps(d)
+        lam = d["summary"][1]["lambda"]
+        run = next(r for r in d["runs"] if r["lambda"] == lam and r["seed"] == 1)
+        run.update(status="no_fit", test_acc_99_step=None)
+        d["summary"][1].update(n_no_fit=1, regime=None)
+
+    reference = _edit(baseline, tmp_path, "before.json", before)
+    after = _edit(baseline, tmp_path, "after.json", lambda d: _steps(d, missing=2))
+    result = runner.invoke(app, ["compare", str(reference), str(after), "--metric",
+                                 "test_acc_99_step"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "0.001 (runs that reached it 1/2 → 0/2)" in result.stdout
+
+
+def test_init_auto_is_not_read_as_one_start_when_the_activation_is_an_axis(baseline, tmp_path):
+    # auto is He's start at a sigmoid point and scikit-learn's elsewhere: read as sklearn
+    # throughout, a changed start at the sigmoid point passed
+    def grid(init):
+        def change(d):
+            d["config"]["model"].update(init=init, activation="relu")
+            d["config"]["tune"] = {"model.activation": ["relu", "sigmoid"]}
+
+        return change
+
+    auto = _edit(baseline, tmp_path, "auto.json", grid("auto"))
+    sklearn = _edit(baseline, tmp_path, "sk.json", grid("sklearn"))
+    result = runner.invoke(app, ["compare", str(auto), str(sklearn)])
+    assert result.exit_code == 2 and "model differs (init: auto vs sklearn)" in result.stderr

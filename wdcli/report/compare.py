@@ -246,15 +246,15 @@ def _in_effect(section: str, options: dict, axes: set[str]) -> dict:
     another key overrides (test_size beside n_train), and with `auto`/unset values written out
     (an MLP's init, a regression's scale_target), so that writing a default out, or a base
     value no point uses, is no difference."""
-    options = {k: v for k, v in options.items() if f"{section}.{k}" not in axes}
     if section == "dataset":
-        if options.get("n_train") is not None:
-            options.pop("test_size", None)
+        if options.get("n_train") is not None or "dataset.n_train" in axes:
+            options = {k: v for k, v in options.items() if k != "test_size"}
         if "scale_target" in options:
-            options["scale_target"] = options["scale_target"] is not False
-    if section == "model" and options.get("init") == "auto":
-        options["init"] = "he" if options.get("activation") == "sigmoid" else "sklearn"
-    return options
+            options = {**options, "scale_target": options["scale_target"] is not False}
+    if section == "model" and options.get("init") == "auto" and "model.activation" not in axes:
+        # (with an activation axis, auto means one start at some points and another at others)
+        options = {**options, "init": "he" if options.get("activation") == "sigmoid" else "sklearn"}
+    return {k: v for k, v in options.items() if f"{section}.{k}" not in axes}
 
 
 def _axis(document: Results, section: str):
@@ -445,12 +445,16 @@ def compare(
         if a and b:
             row.share = _share_order(runs_a["ok"], sum(runs_a.values()),
                                      runs_b["ok"], sum(runs_b.values()))  # fmt: skip
-        if a and b and not row.share and metric in STEP_METRICS:
+        if a and b and metric in STEP_METRICS:
             # a run that trained but never reached the step has no value: the mean is over the
-            # runs that reached it, so fewer of them is worse whatever the mean says
+            # runs that reached it, so fewer of them (of all runs) is worse whatever the mean
+            # says, and more of them is better unless those in both got worse
             reached_a, reached_b = len(values_a.get(key, {})), len(values_b.get(key, {}))
-            row.share = _share_order(reached_a, runs_a["ok"], reached_b, runs_b["ok"])
-            row.reached = (f"{reached_a}/{runs_a['ok']}", f"{reached_b}/{runs_b['ok']}")
+            total_a, total_b = sum(runs_a.values()), sum(runs_b.values())
+            reach = _share_order(reached_a, total_a, reached_b, total_b)
+            if reach:
+                row.reached = (f"{reached_a}/{total_a}", f"{reached_b}/{total_b}")
+            row.share = -1 if -1 in (row.share, reach) else max(row.share, reach)
         row.paired = _paired_means(values_a.get(key), values_b.get(key))
         row.verdict = _row_verdict(row, a, b, runs_a, runs_b, metric, rtol, atol)
         if row.verdict == "ok" and _swapped(units_a.get(key, {}), units_b.get(key, {})):
