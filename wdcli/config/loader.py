@@ -119,6 +119,17 @@ def _check_no_inert_options(config: Config, source: str) -> None:
                 f"{source}: {where}: the test split is test_path's rows, so it would "
                 "change nothing; remove it (dataset.n_train takes the first rows of path)"
             )
+    n_train = [v for section in (config.grid or {}, config.tune or {})
+               for v in section.get("dataset.n_train", [])] or [getattr(data, "n_train", None)]  # fmt: skip
+    sized = None not in n_train  # at every point
+    for key in ("dataset.test_size", "dataset.train_fraction"):
+        axis = _axis_name(config, key)
+        if axis and sized:  # a base value is a note (_split_note); an axis repeats its runs
+            raise ConfigError(
+                f"{source}: {axis}: dataset.n_train sets the split at every point, so its "
+                "values would change nothing (every value repeats the same runs); remove the "
+                "axis or n_train"
+            )
     if "tune_holdout" in config.model_fields_set and not config.tune:
         raise ConfigError(
             f"{source}: tune_holdout: acts only with tune:, and this config tunes nothing, so it "
@@ -128,10 +139,10 @@ def _check_no_inert_options(config: Config, source: str) -> None:
     if model.name != "mlp" or "model.name" in axes:
         return
     for options, owner, values in OWNED_OPTIONS:
-        # the owner's values at every point: the config's, and an axis' (any may use it)
-        owned = [getattr(model, owner)]
-        for section in (config.grid or {}, config.tune or {}):
-            owned += section.get(f"model.{owner}", [])
+        # the owner's values at the points: an axis' (any may use it), else the config's (an
+        # axis replaces it at every point: then no point has it)
+        owned = [v for section in (config.grid or {}, config.tune or {})
+                 for v in section.get(f"model.{owner}", [])] or [getattr(model, owner)]  # fmt: skip
         if set(owned) & set(values):
             continue
         for option in options:
