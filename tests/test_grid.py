@@ -956,3 +956,13 @@ def test_a_lambda_where_not_every_run_trained_is_no_point_of_the_grid_figures_or
     curves = gridplots.figure(results, kind="curves", axis="dataset.degree")
     (line,) = [ln for ln in curves.axes[0].lines if ln.get_gid() == "degree=4"]
     assert np.isnan(line.get_ydata()).tolist() == [False, False, True, False]
+    # the best λ per point skips it, even as a point's first λ (min() kept a leading NaN)
+    for row in document["summary"]:
+        if row["point"] == broken and row["lambda"] == 0:
+            row.update(n_diverged=1, regime=None)
+    results = check_document(document, "g.json")
+    lines = gridplots.figure(results, kind="lambda-curves", axis="dataset.degree").axes[0].lines
+    (best,) = [ln for ln in lines if ln.get_gid() == "best"]
+    four = [r["test_loss_mean"] for r in document["summary"]
+            if r["point"] == broken and r["lambda"] in (1e-6, 1e-1)]  # fmt: skip
+    assert best.get_ydata()[1] == min(four)

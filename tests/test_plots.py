@@ -14,6 +14,7 @@ import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import results_of
 
@@ -535,3 +536,27 @@ def test_curves_of_runs_of_other_lengths_average_the_epochs_they_share():
 
     assert mean([0, 30, 60], [7.0, 3.0, 1.0]) == [[0], [6.0], [6.0]]  # epoch 0 alone is shared
     assert mean([0, 8, 60], [7.0, 3.0, 1.0]) == [[0, 8], [6.0, 4.0], [6.0, 4.0]]
+
+
+def _full_batch(scale: float) -> Results:
+    """mlp_curves as a full-batch classifier's sweep (accuracy curves), its losses × scale."""
+    document = raw("mlp_curves")
+    document["config"]["model"]["batch_size"] = "full"
+    for run in document["runs"]:
+        curve = run["curve"]
+        for key in ("train_loss", "test_loss"):
+            curve[key] = [None if v is None else v * scale for v in curve[key]]
+        curve["train_accuracy"] = curve["test_accuracy"] = [0.5] * len(curve["epoch"])
+    return check_document(document, f"x{scale}.json")
+
+
+def test_step_curves_of_several_files_keep_every_panels_losses_on_the_shared_axis():
+    # the loss row's limits were fixed from the first panel alone: another panel's losses,
+    # 1e4 times smaller, fell off the axis
+    fig = curves_figure([_full_batch(1.0), _full_batch(1e-4)], sources=["a.json", "b.json"])
+    bottom = [ax for ax in fig.axes if ax.get_yscale() == "log"]
+    low, high = bottom[0].get_ylim()
+    drawn = np.concatenate([ln.get_ydata() for ax in bottom for ln in ax.lines
+                            if str(ln.get_gid()).startswith("step-")])  # fmt: skip
+    drawn = drawn[np.isfinite(drawn)]
+    assert low <= drawn.min() and drawn.max() <= high

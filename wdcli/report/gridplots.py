@@ -182,7 +182,9 @@ def _lambda_curves(document: Results, axis: str):
             y = np.array([_mean(d, lam) for d in docs])
             label = f"λ = {format_lambda(lam)}"
             ax.plot(x, y, "o-", color=colour, label=label, gid=label, markersize=3)
-        best = np.array([min((_mean(d, lam) for lam in lambdas), default=np.nan) for d in docs])
+        # the best of the λ that trained (min() kept a leading NaN: the line lost that point)
+        best = np.array([min((m for lam in lambdas if not math.isnan(m := _mean(d, lam))),
+                             default=np.nan) for d in docs])  # fmt: skip
         ax.plot(x, best, "k--", linewidth=2.4, label="best λ per point", gid="best")
         if not numeric:
             ax.set_xticks(x, [_value_text(v) for v in values], rotation=45, ha="right")

@@ -759,11 +759,13 @@ def _step_curves(docs: list[_Doc], requested):
         top.set_ylim(-0.03, 1.03)
         top.axhline(0.99, color="0.5", lw=0.8, ls=":", gid="threshold-99")
         bottom.set_yscale("log")
-        low, high = bottom.get_ylim()
-        bottom.set_ylim(max(low, LOSS_FLOOR), high)  # a memorised train loss falls to rounding
         bottom.set_xlabel("step (log scale)")
         if len(docs) > 1:
             top.set_title(doc.label)
+    # once every panel is drawn (the row shares its axis: set from the first panel alone, it
+    # cut off the losses of the others), with a floor: a memorised train loss falls to rounding
+    low, high = axes[1, 0].get_ylim()
+    axes[1, 0].set_ylim(max(low, LOSS_FLOOR), high)
     axes[0, 0].set_ylabel("accuracy")
     axes[1, 0].set_ylabel("loss (cross-entropy)")
     over = max(docs, key=lambda doc: doc.seeds).over
