@@ -175,6 +175,10 @@ def test_first_reached_and_the_run_fields():
         "train_acc_99_step": 10, "test_acc_99_step": 30, "grok_delay": 20}  # fmt: skip
     curve["test_accuracy"][-1] = 0.98
     assert grokking.run_fields(curve)["test_acc_99_step"] is None
+    # the untrained network right by chance on a tiny test split is no generalisation
+    curve["test_accuracy"] = [1.0, 0.0, 0.0, 0.0]
+    assert grokking.run_fields(curve)["test_acc_99_step"] is None
+    assert grokking.run_fields(curve)["grok_delay"] is None
     assert grokking.run_fields({"epoch": [0], "train_loss": [1.0]}) == {}
 
 

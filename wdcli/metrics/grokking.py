@@ -21,9 +21,11 @@ FIELDS = ("train_acc_99_step", "test_acc_99_step", "grok_delay")
 
 
 def first_reached(steps: Sequence[int], values: Sequence[float | None], threshold: float):
-    """The first step whose value is ≥ threshold, or None."""
+    """The first step after step 0 whose value is ≥ threshold, or None. Step 0 is the network
+    before any training: a tiny test split it gets right by chance (2 pairs of p = 3) is no
+    generalisation (it read as step 0, a delay of −35, for a run that ended at accuracy 0)."""
     for step, value in zip(steps, values, strict=True):
-        if value is not None and value >= threshold:
+        if step > 0 and value is not None and value >= threshold:
             return int(step)
     return None
 
