@@ -227,3 +227,14 @@ def test_n_train_beside_test_size_is_noted(write_config):
     checked = run("validate", str(path))
     assert (checked.exit_code, checked.stderr) == (
         0, "note: dataset.n_train (20) sets the split, so test_size (0.3) is not used\n")  # fmt: skip
+
+
+def test_n_train_beside_train_fraction_is_noted(write_config):
+    # modular's train_fraction gave way to n_train without a word
+    path = write_config("name: x\ndataset: {name: modular, p: 31, train_fraction: 0.3, "
+                        "n_train: 700, seed: 0}\nmodel: {name: mlp}\nlambdas: [0.1]\n")  # fmt: skip
+    checked = run("validate", str(path))
+    assert checked.exit_code == 0
+    assert checked.stderr == (
+        "note: dataset.n_train (700) sets the split, so train_fraction (0.3) is not used\n"
+    )

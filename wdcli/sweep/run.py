@@ -283,12 +283,13 @@ def check_points(config: Config, source: str = "") -> list[str]:
 
 
 def _split_note(config: Config) -> str | None:
-    """A note when the config sets both n_train and test_size: n_train wins, and the
-    test_size that the results file records was not used."""
+    """A note when the config sets both n_train and test_size (or train_fraction): n_train
+    wins, and the value that the results file records was not used."""
     data = config.dataset
-    if {"n_train", "test_size"} <= data.model_fields_set and data.n_train is not None:
-        return (f"note: dataset.n_train ({data.n_train}) sets the split, so test_size "
-                f"({data.test_size:g}) is not used")  # fmt: skip
+    for key in ("test_size", "train_fraction"):  # (train_fraction: modular's)
+        if {"n_train", key} <= data.model_fields_set and data.n_train is not None:
+            return (f"note: dataset.n_train ({data.n_train}) sets the split, so {key} "
+                    f"({getattr(data, key):g}) is not used")  # fmt: skip
     return None
 
 
