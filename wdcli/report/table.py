@@ -676,18 +676,24 @@ def _bounced(run: Run) -> bool:
 
 
 def _dropped_to_constant(run: Run) -> bool:
-    """Whether a run's training-loss curve started above 1.05 × the baseline and, from its first
-    quarter on, stayed within 10 % of it (mini-batch noise): it fell to the constant predictor
-    at once and never left (dead ReLUs), where more epochs or a larger lr cannot help. (A
-    network whose output is flat from the start, at the baseline, is not this.)"""
-    curve = run.curve.train_loss if run.curve else []
+    """Whether a run's training loss was above 1.05 × the baseline in the first quarter of
+    its training (at its start, or after a jump) and, from then on, stayed within 10 % of it
+    (mini-batch noise): it fell to the constant predictor at once and never left (dead ReLUs),
+    where more epochs or a larger lr cannot help. (A network whose output is flat from the
+    start, at the baseline, is not this.) Quarters of the epochs, not of the curve's points,
+    which may be log-spaced."""
+    if run.curve is None:
+        return False
+    epochs, curve = run.curve.epoch, run.curve.train_loss
     baseline = run.value("baseline_loss")
     points = [v for v in curve if isinstance(v, (int, float))]
     if len(points) < 4 or len(points) != len(curve) or not isinstance(baseline, (int, float)):
         return False
-    later = points[len(points) // 4 :]
+    quarter = epochs[-1] / 4
+    early = [v for e, v in zip(epochs, points, strict=True) if e < quarter]
+    later = [v for e, v in zip(epochs, points, strict=True) if e >= quarter]
     near = all(abs(v - baseline) <= 0.1 * baseline for v in later)
-    return points[0] > 1.05 * baseline and near
+    return bool(early) and max(early) > 1.05 * baseline and near
 
 
 def _ended_above_start(run: Run) -> bool:
