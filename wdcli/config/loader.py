@@ -155,7 +155,13 @@ def _check_no_inert_options(config: Config, source: str) -> None:
                     f"{' or '.join(values)}, and this config's {owner} is {shown}, so it "
                     f"would change nothing{' (every value repeats the same runs)' if axis else ''}"
                     f"; set {owner} or remove {'the axis' if axis else option}"
+                    + ("" if axis else f" (or --set model.{option}={_yaml(default)}, its default)")
                 )
+
+
+def _yaml(value) -> str:
+    """A default as a --set value reads it: true, 0.999, 50."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _axis_name(config: Config, key: str) -> str | None:
