@@ -966,3 +966,15 @@ def test_a_lambda_where_not_every_run_trained_is_no_point_of_the_grid_figures_or
     four = [r["test_loss_mean"] for r in document["summary"]
             if r["point"] == broken and r["lambda"] in (1e-6, 1e-1)]  # fmt: skip
     assert best.get_ydata()[1] == min(four)
+
+
+def test_a_bracketed_list_given_to_grid_says_how_to_write_its_values(write_config):
+    # "one value makes one point" did not say that the brackets made the list one value
+    config = write_config(DEGREE)
+    result = runner.invoke(app, ["validate", str(config), "--set", "grid={}",
+                                 "--grid", "dataset.noise=[0.1,0.3]"])  # fmt: skip
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{config}: grid: dataset.noise: one value, the list [0.1, 0.3], makes one point, not a "
+        "grid; for a point per item, separate them by commas: --grid dataset.noise=0.1,0.3 (a "
+        "list value keeps its brackets: model.hidden=[16],[32,32])\n"
+    ))  # fmt: skip

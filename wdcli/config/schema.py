@@ -256,6 +256,14 @@ class Config(Strict):
     def _more_than_one_point(cls, value):
         if value and all(len(values) == 1 for values in value.values()):
             key = next(iter(value))
+            (only,) = value[key]
+            if isinstance(only, list) and len(only) > 1:  # `--grid k=[a,b]`: one list value
+                listed = ",".join(str(v) for v in only)
+                raise ValueError(
+                    f"{key}: one value, the list {json.dumps(only)}, makes one point, not a "
+                    f"grid; for a point per item, separate them by commas: --grid {key}={listed} "
+                    "(a list value keeps its brackets: model.hidden=[16],[32,32])"
+                )
             raise ValueError(
                 f"{key}: one value makes one point, not a grid (its results would carry no "
                 f"points); set it under {key.split('.')[0]}: instead"
