@@ -823,7 +823,7 @@ def test_options_that_change_no_run_are_no_difference(baseline, tmp_path):
         def change(d):
             d["config"]["dataset"].update(n_train=30, test_size=n_train_test_size,
                                           scale_target=scale, noise=noise)  # fmt: skip
-            d["config"]["model"]["init"] = init
+            d["config"]["model"].update(name="mlp", init=init)  # (an MLP's options, by name)
             d["config"]["tune"] = {"dataset.noise": [1.0, 2.0]}
 
         return change
@@ -836,6 +836,10 @@ def test_options_that_change_no_run_are_no_difference(baseline, tmp_path):
     assert result.exit_code == 2
     assert "dataset differs (scale_target: true vs false)" in result.stderr  # as they act
     assert "model differs (init: sklearn vs he)" in result.stderr
+    # ridge's fit scales with y exactly: the scale is no difference for it
+    unscaled = _edit(baseline, tmp_path, "u.json",
+                     lambda d: d["config"]["dataset"].update(scale_target=False))  # fmt: skip
+    assert _compare(baseline, unscaled, "--direction", "either")[0] == 0
 
 
 def test_fewer_runs_reaching_the_step_is_worse_even_where_more_runs_trained(baseline, tmp_path):

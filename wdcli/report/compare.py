@@ -201,7 +201,7 @@ def differences(baseline: Results, candidate: Results, metric: str = "test_loss"
         if a.get("name") != b.get("name"):  # another dataset or model: its options say nothing
             found.append(f"{section} differs ({a.get('name')} vs {b.get('name')})")
             continue
-        a, b = _in_effect(section, a, axes), _in_effect(section, b, axes)
+        a, b = _in_effect(section, a, axes, baseline), _in_effect(section, b, axes, candidate)
         changed = [
             f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
             for key in sorted(set(a) | set(b))
@@ -241,15 +241,23 @@ def _axis_keys(document: Results) -> set[str]:
     return {key for section in ("grid", "tune") for key in (_axis(document, section) or {})}
 
 
-def _in_effect(section: str, options: dict, axes: set[str]) -> dict:
+def _in_effect(section: str, options: dict, axes: set[str], document: Results) -> dict:
     """A section's options as they act: without keys an axis sets at every point, or that
-    another key overrides (test_size beside n_train), and with `auto`/unset values written out
-    (an MLP's init, a regression's scale_target), so that writing a default out, or a base
-    value no point uses, is no difference."""
+    another key overrides (test_size beside n_train) or the model ignores (scale_target but
+    for an MLP's regression), and with `auto`/unset values written out (an MLP's init, its
+    scale_target), so that writing a default out, or a base value no point uses, is no
+    difference."""
     if section == "dataset":
         if options.get("n_train") is not None or "dataset.n_train" in axes:
             options = {k: v for k, v in options.items() if k != "test_size"}
-        if "scale_target" in options:
+        scaled = (
+            _task(document) != "classification"
+            and "model.name" not in axes
+            and (document.config.options("model").get("name") == "mlp")
+        )  # ridge's fit scales with y exactly: only an MLP's training sees the scale
+        if "scale_target" in options and not scaled:
+            options = {k: v for k, v in options.items() if k != "scale_target"}
+        elif "scale_target" in options:
             options = {**options, "scale_target": options["scale_target"] is not False}
     if section == "model" and options.get("init") == "auto" and "model.activation" not in axes:
         # (with an activation axis, auto means one start at some points and another at others)
