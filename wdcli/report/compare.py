@@ -64,8 +64,8 @@ class Row:
     candidate_ok: str = ""
     paired: tuple = (None, None)  # the means over the runs that trained in both files
     share: int = 0  # the candidate's share of ok runs against the baseline's: -1, 0 or 1
-    # a step metric's runs that reached the step, of the ok runs ("3/4"), in each file; with
-    # equal ok shares, `share` compares these
+    # a step metric's runs that reached the step, of all runs ("3/4"), in each file, when
+    # that share changed (`share` is then -1 if it or the ok share fell)
     reached: tuple = ()
 
     @property
