@@ -23,6 +23,7 @@ from wdcli.config.grid import grid_points, point_config
 from wdcli.data import Dataset, standardise, target_scale
 from wdcli.metrics.health import DIVERGED, OK
 from wdcli.models import MODELS, Fit
+from wdcli.tasks import CLASSIFICATION
 
 
 def signature(config: Config) -> str:
@@ -87,15 +88,25 @@ class TuneData(Dataset):
     y_val: np.ndarray | None = None
 
 
-def carve(data: Dataset, holdout: float, seed: int) -> TuneData:
+def carve(data: Dataset, holdout: float, seed: int, rescale: bool = True) -> TuneData:
     """Hold out ⌈holdout·n_train⌉ training rows (at least one, leaving at least one) as the
-    validation split, re-standardised on the rows left (an affine map of the old scaling)."""
+    validation split, re-standardised on the rows left (an affine map of the old scaling;
+    `rescale` False for data kept unscaled, as modular's 0/1 codes). Classes are held out in
+    proportion, each keeping a row to train on: a random cut took a rare class's every row,
+    and its runs were `ok` on a model that had never seen it."""
     n = len(data.y_train)
-    n_val = min(max(1, math.ceil(holdout * n)), n - 1)
-    order = np.random.default_rng([seed, 2]).permutation(n)
-    train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
-    X_sub, X_val = standardise(data.X_train[train], data.X_train[val])
-    _, X_test = standardise(data.X_train[train], data.X_test)
+    rng = np.random.default_rng([seed, 2])
+    if data.task == CLASSIFICATION:
+        val = np.sort(_stratified_holdout(data.y_train, holdout, rng))
+        train = np.setdiff1d(np.arange(n), val)
+    else:
+        n_val = min(max(1, math.ceil(holdout * n)), n - 1)
+        order = rng.permutation(n)
+        train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+    X_sub, X_val, X_test = data.X_train[train], data.X_train[val], data.X_test
+    if rescale:
+        X_sub, X_val = standardise(data.X_train[train], data.X_train[val])
+        _, X_test = standardise(data.X_train[train], data.X_test)
     y_sub = data.y_train[train]
     scale = None if data.target_scale is None else target_scale(y_sub)
     return TuneData(
@@ -109,6 +120,19 @@ def carve(data: Dataset, holdout: float, seed: int) -> TuneData:
         X_val=X_val,
         y_val=data.y_train[val],
     )
+
+
+def _stratified_holdout(y: np.ndarray, holdout: float, rng: np.random.Generator) -> np.ndarray:
+    """Rows to hold out: of each class ⌈holdout·its rows⌉, at most all but one (a class of one
+    row holds out none); at least one row in all."""
+    picked = []
+    for cls in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == cls))
+        picked.append(rows[: min(math.ceil(holdout * len(rows)), len(rows) - 1)])
+    val = np.concatenate(picked)
+    if val.size == 0:  # every class a single row: one of them goes (its class unseen)
+        val = rng.permutation(len(y))[:1]
+    return val
 
 
 def fit_tuned(configs: list[Config], tuned: TuneData, lambdas: np.ndarray, seed: int,
