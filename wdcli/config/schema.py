@@ -284,6 +284,11 @@ class Config(Strict):
                     f"{key}: cannot be tuned (it changes the model or what λ means, so the "
                     "candidates' λ would not be comparable); put it under grid:"
                 )
+            if key in CHANGES_NO_FIT:
+                raise ValueError(
+                    f"{key}: cannot be tuned: {CHANGES_NO_FIT[key]}, so every candidate would "
+                    "fit alike, yet tune would hold out training rows to choose among them"
+                )
         if value and all(len(values) == 1 for values in value.values()):
             key = next(iter(value))
             raise ValueError(
@@ -343,6 +348,11 @@ NOT_AN_AXIS = {
     "tolerance": "it changes the verdicts, not what trains",
 }
 NOT_TUNABLE = ("model.name", "model.regularization", "model.decay_convention")
+CHANGES_NO_FIT = {  # keys whose values give the same fit
+    "model.eval_every": "it sets where the curves are recorded, not how the model trains",
+    "model.eval_points": "it sets where the curves are recorded, not how the model trains",
+    "model.eval_rows": "it sets where the curves are recorded, not how the model trains",
+}
 
 
 def _nested(inner: str, outer: str) -> bool:
