@@ -274,6 +274,11 @@ def test_grid_end_notes_suggest_the_extension():
     )
     same[1]["test_loss_std"] = 0.01
     assert identical_seeds_note(same) == []
+    # test losses that tie while the training losses do not (an outlier swamped the test
+    # loss; an MLP's seeds trained apart): no "this model has no other randomness"
+    same[1]["test_loss_std"] = 0.0
+    same[0].update(train_loss_mean=0.5, train_loss_std=0.01)
+    assert identical_seeds_note(same) == []
     # a list has no stop: the suggestion is a value to add
     assert grid_notes(grid, 1.0, kind="list")[0].endswith(
         "extend the grid up, e.g. add 100 to lambdas"
