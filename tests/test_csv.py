@@ -252,7 +252,9 @@ def test_not_utf8(tmp_path):
     (tmp_path / "d.csv").write_bytes("a,y\n1,caf\xe9\n".encode("latin-1"))
     with pytest.raises(DataError) as info:
         build_dataset(_dataset(tmp_path, path="d.csv"), 0)
-    assert str(info.value) == f"{tmp_path / 'd.csv'}: is not UTF-8 text (byte 10); save it as UTF-8"
+    assert str(info.value) == (  # the line, as every other error about a cell gives it
+        f"{tmp_path / 'd.csv'}: line 2: is not UTF-8 text (byte 10: b'\\xe9'); save it as UTF-8"
+    )
 
 
 # --------------------------------------------------------------------------- the task

@@ -68,8 +68,11 @@ def read_text(path: Path, error: type[WdcliError], kind: str, limit: int | None 
             return data.decode("utf-16")  # Excel's "Unicode text"
         return data.decode("utf-8-sig")
     except UnicodeError as exc:
+        start = getattr(exc, "start", 0)
+        line = data[:start].count(b"\n") + 1
         raise error(
-            f"{path}: is not UTF-8 text (byte {getattr(exc, 'start', 0) + 1}); save it as UTF-8"
+            f"{path}: line {line}: is not UTF-8 text (byte {start + 1}: {data[start : start + 1]!r})"
+            "; save it as UTF-8"
         ) from None
 
 

@@ -101,6 +101,9 @@ def _describe(err: dict) -> str:
         return f"{field}: must be a mapping"
     if isinstance(err.get("input"), YamlBoolean):
         return f"{field}: must be a number, not {err['input']!r}{_YAML_BOOLEANS}"
+    if kind == "string_type" and isinstance(err.get("input"), bool):  # target: off
+        return (f"{field}: must be a string, not the boolean {str(err['input']).lower()}"
+                f"{_YAML_BOOLEANS}; quote it: '…'")  # fmt: skip
     message = err["msg"]
     message = message.removeprefix("Value error, ")
     key = re.match(r"(\w+): ", message)
