@@ -744,3 +744,18 @@ def test_a_class_refusal_says_when_only_the_first_seeds_were_checked(tmp_path, m
     result = run("validate", str(config))
     assert result.exit_code == 2
     assert f"of seed {bad[0]} (of the first 2 seeds checked, of 3) but" in result.stderr
+
+
+def test_a_test_file_of_the_training_rows_is_refused(tmp_path):
+    # test_path: the training file itself gave test loss = train loss at every λ, exit 0
+    text = "a,y\n" + "\n".join(f"{i},{2 * i + i % 3}" for i in range(20)) + "\n"
+    (tmp_path / "d.csv").write_text(text)
+    (tmp_path / "copy.csv").write_text(text)
+    for test_path in ("d.csv", "copy.csv"):
+        with pytest.raises(DataError) as info:
+            build_dataset(_dataset(tmp_path, path="d.csv", test_path=test_path), 0)
+        assert str(info.value) == (
+            f"{tmp_path / test_path}: holds the same rows as {tmp_path / 'd.csv'}, so the test "
+            "loss would be the training loss; give a file of other rows, or leave test_path out "
+            "to split path"
+        )

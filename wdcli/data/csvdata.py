@@ -55,6 +55,11 @@ def load_csv(cfg: CsvData) -> tuple[CsvSplit, CsvSplit | None, str]:
     if cfg.test_path is None:
         return train, None, task
     test_table = read_table(cfg.test_path)
+    if (test_table.header, test_table.rows) == (table.header, table.rows):
+        raise DataError(  # its test loss was the training loss, at every λ, exit 0
+            f"{cfg.test_path}: holds the same rows as {cfg.path}, so the test loss would be the "
+            "training loss; give a file of other rows, or leave test_path out to split path"
+        )
     missing = [name for name in [*features, cfg.target] if name not in test_table.header]
     if missing:
         raise DataError(
