@@ -759,3 +759,23 @@ def test_a_test_file_of_the_training_rows_is_refused(tmp_path):
             "loss would be the training loss; give a file of other rows, or leave test_path out "
             "to split path"
         )
+
+
+def test_labels_that_differ_only_in_case_are_noted(tmp_path, write_config):
+    # 'cat', 'Cat' and 'CAT ' were three classes without a word: half the accuracy
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    labels = ["cat", "Cat", "dog", "dog", "cat", "Dog"] * 6
+    rows = [f"{i % 7},{i % 5},{label}" for i, label in enumerate(labels)]
+    (tmp_path / "d.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    config = write_config("name: x\ndataset: {name: csv, path: d.csv, target: y, seed: 0}\n"
+                          "model: {name: logistic}\nlambdas: [1]\n")  # fmt: skip
+    result = CliRunner().invoke(app, ["validate", str(config)])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "note: the target 'y' holds labels that differ only in case or spacing ('Cat', 'cat'; "
+        "'Dog', 'dog'): each is a class of its own (4 classes); write them alike if they are "
+        "one\n"
+    )
