@@ -13,6 +13,7 @@ is a number, classification when none is; a target mixing numbers and text is re
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,6 +174,9 @@ def _target(cfg: CsvData, table: Table, task: str, comma: str | None) -> np.ndar
     return np.asarray(cells, dtype=object) if numbers is None else numbers
 
 
+GROUPED = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")  # 17,037,399 or 1,234.5
+
+
 def _task(table: Table, target: str, read_as_numbers: list[str]) -> str:
     """regression when every present target cell is a number, classification when none is."""
     comma = decimal_comma(table, read_as_numbers)
@@ -193,5 +197,13 @@ def _task(table: Table, target: str, read_as_numbers: list[str]) -> str:
             f"{table.lines[numbers]}) and text (line {table.lines[texts]}: "
             f"{table.column(target)[texts]!r}); set dataset.task: classification to read it "
             "as class labels, or fix the cell"
+        )
+    cells = [cell for cell in table.column(target) if cell not in MISSING]
+    if texts is not None and cells and all(GROUPED.fullmatch(cell) for cell in cells):
+        i = texts
+        raise DataError(  # read as text, it became hundreds of classes, each refused as unseen
+            f"{table.path}: line {table.lines[i]}: column '{target}' (the target) writes its "
+            f"numbers with thousands separators ({table.column(target)[i]!r}); remove them, or "
+            "set dataset.task: classification if these are class labels"
         )
     return REGRESSION if texts is None else CLASSIFICATION
