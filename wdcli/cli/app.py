@@ -502,7 +502,7 @@ def _progress(quiet: bool):
 
     def step(event: dict) -> None:
         if event["unit"] not in units:
-            units[event["unit"]] = bar.add_task(event["unit"], note="")
+            units[event["unit"]] = bar.add_task(event["unit"], total=event["steps"], note="")
         unit = units[event["unit"]]
         bar.update(unit, completed=event["step"], total=event["steps"],  # type: ignore[arg-type]
                    note=progress.describe(event), visible=not event["done"])  # fmt: skip
