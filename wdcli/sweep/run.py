@@ -507,8 +507,9 @@ def _mark_stuck(config: Config, runs: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}  # one point's runs on the same data (seeds, folds)
     for point, mine in by_point(runs).items():
         if MODELS[point_config(config, point).model.name].random_start:
-            for run in mine:
-                groups.setdefault((point, run.get("data_fingerprint")), []).append(run)
+            for run in mine:  # (a tune trains each seed on rows of its own carving)
+                seed = run["seed"] if config.tune else None
+                groups.setdefault((point, run.get("data_fingerprint"), seed), []).append(run)
     stuck_ids: set[int] = set()
     for mine in groups.values():
         flags = stuck_at_constant(
