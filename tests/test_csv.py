@@ -784,15 +784,20 @@ def test_labels_that_differ_only_in_case_are_noted(tmp_path, write_config):
 def test_a_target_with_thousands_separators_says_so(tmp_path):
     # read as text it became a classification of 300 prices, refused as classes "in the test
     # split but in no training row"
-    rows = [f'{i},"{1000 * (i + 1) + 17:,}"' for i in range(30)]
+    rows = [f'{i},"{99_000 * (i + 1) + 17:,}"' for i in range(30)]
     (tmp_path / "d.csv").write_text("a,price\n" + "\n".join(rows) + "\n")
     with pytest.raises(DataError) as info:
         build_dataset(_dataset(tmp_path, path="d.csv", target="price"), 0)
     assert str(info.value) == (
         f"{tmp_path / 'd.csv'}: line 2: column 'price' (the target) writes its numbers with "
-        "thousands separators ('1,017'); remove them, or set dataset.task: classification if "
+        "thousands separators ('99,017'); remove them, or set dataset.task: classification if "
         "these are class labels"
     )
+    # '16,419' alone may be a decimal comma (as '0,005' surely is): not said to be thousands,
+    # whose removal would make the target 1000 times too large
+    decimals = [f"{i}\t{i % 9},{(37 * i) % 1000:03d}" for i in range(30)]
+    (tmp_path / "c.tsv").write_text("a\ty\n" + "\n".join(decimals) + "\n")
+    assert build_dataset(_dataset(tmp_path, path="c.tsv"), 0).task == "classification"
     labels = build_dataset(_dataset(tmp_path, path="d.csv", target="price",
                                     task="classification"), 0)  # fmt: skip
     assert len(labels.classes) == 30

@@ -175,6 +175,18 @@ def _target(cfg: CsvData, table: Table, task: str, comma: str | None) -> np.ndar
 
 
 GROUPED = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")  # 17,037,399 or 1,234.5
+SURELY_GROUPED = re.compile(r"[-+]?[1-9]\d{0,2}(,\d{3}){2,}(\.\d+)?|[-+]?[1-9]\d{0,2},\d{3}\.\d+")
+
+
+def _thousands(cells: list[str]) -> bool:
+    """Whether every cell is a number with thousands separators, and some cell can be nothing
+    else (two groups, or a decimal point after one): '16,419' alone may be a decimal comma,
+    as '0,005' surely is."""
+    return (
+        bool(cells)
+        and all(GROUPED.fullmatch(c) for c in cells)
+        and any(SURELY_GROUPED.fullmatch(c) for c in cells)
+    )
 
 
 def _task(table: Table, target: str, read_as_numbers: list[str]) -> str:
@@ -199,7 +211,7 @@ def _task(table: Table, target: str, read_as_numbers: list[str]) -> str:
             "as class labels, or fix the cell"
         )
     cells = [cell for cell in table.column(target) if cell not in MISSING]
-    if texts is not None and cells and all(GROUPED.fullmatch(cell) for cell in cells):
+    if texts is not None and _thousands(cells):
         i = texts
         raise DataError(  # read as text, it became hundreds of classes, each refused as unseen
             f"{table.path}: line {table.lines[i]}: column '{target}' (the target) writes its "
