@@ -584,15 +584,18 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         chosen = {**(run.point or {}), **(run.value("tuned") or {})}
         return chosen.get(f"model.{key}", options.value(key))
 
+    def decoupled(run: Run) -> bool:  # decay apart from the gradient (health.decouples)
+        return decouples(*(setting(run, key) for key in DECAY_KEYS))
+
     if status == "diverged" and lr_key:
-        decoupled = [decouples(*(setting(run, key) for key in DECAY_KEYS)) for run in runs]
+        apart = [decoupled(run) for run in runs]
         paper = [setting(run, "decay_convention") == "paper" for run in runs]
         lrs = [setting(run, lr_key) or 0 for run in runs]
-        if all(decoupled) and decay_flips(lambdas, lrs, paper).all():
+        if all(apart) and decay_flips(lambdas, lrs, paper).all():
             factor = "1 − 2λ" if all(paper) else f"1 − model.{lr_key}·2λ"
             knob = (f"lower the largest λ (decoupled decay multiplies the weights by "
                     f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
-        elif not any(decoupled) and all(r.lambda_ * (setting(r, lr_key) or 0) >= 1 for r in runs):
+        elif not any(apart) and all(r.lambda_ * (setting(r, lr_key) or 0) >= 1 for r in runs):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
     if status == "not_converged" and lr_key and (end := _step_schedule_end(runs, setting)):
         knob = (  # more epochs would cut it further: "raise model.epochs" could not help
@@ -602,9 +605,7 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
     elif (
         status == "not_converged"
         and lr_key
-        and any(
-            _above_constant(run, decouples(*(setting(run, k) for k in DECAY_KEYS))) for run in runs
-        )
+        and any(_above_constant(run, decoupled(run)) for run in runs)
     ):
         knob = (f"raise model.epochs or model.{lr_key} (J = data loss + λ·Σw² ended above the "
                 "constant predictor's: far from its minimum)")  # fmt: skip
