@@ -321,13 +321,15 @@ def test_a_classifier_on_a_numeric_target_points_to_dataset_task(tmp_path):
 
 
 def test_test_file_columns_are_matched_by_name(tmp_path):
-    rows = [(i, (i * 7) % 11, i * 0.5 + (i % 3)) for i in range(30)]
-    (tmp_path / "train.csv").write_text("a,b,y\n" + "".join(f"{a},{b},{y}\n" for a, b, y in rows))
+    rows = [(i, (i * 7) % 11, i * 0.5 + (i % 3)) for i in range(39)]
+    (tmp_path / "train.csv").write_text(
+        "a,b,y\n" + "".join(f"{a},{b},{y}\n" for a, b, y in rows[:30])
+    )
     (tmp_path / "test.csv").write_text(
-        "a,b,y\n" + "".join(f"{a},{b},{y}\n" for a, b, y in rows[:9])
+        "a,b,y\n" + "".join(f"{a},{b},{y}\n" for a, b, y in rows[30:])
     )
     (tmp_path / "swap.csv").write_text(
-        "y,b,a,extra\n" + "".join(f"{y},{b},{a},0\n" for a, b, y in rows[:9])
+        "y,b,a,extra\n" + "".join(f"{y},{b},{a},0\n" for a, b, y in rows[30:])
     )
     same = build_dataset(_dataset(tmp_path, path="train.csv", test_path="test.csv"), 0)
     swapped = build_dataset(_dataset(tmp_path, path="train.csv", test_path="swap.csv"), 0)
@@ -748,17 +750,22 @@ def test_a_class_refusal_says_when_only_the_first_seeds_were_checked(tmp_path, m
 
 def test_a_test_file_of_the_training_rows_is_refused(tmp_path):
     # test_path: the training file itself gave test loss = train loss at every λ, exit 0
-    text = "a,y\n" + "\n".join(f"{i},{2 * i + i % 3}" for i in range(20)) + "\n"
-    (tmp_path / "d.csv").write_text(text)
-    (tmp_path / "copy.csv").write_text(text)
-    for test_path in ("d.csv", "copy.csv"):
+    rows = [f"{i},{2 * i + i % 3}" for i in range(20)]
+    (tmp_path / "d.csv").write_text("a,y\n" + "\n".join(rows) + "\n")
+    (tmp_path / "copy.csv").write_text("a,y\n" + "\n".join(rows) + "\n")
+    (tmp_path / "shuffled.csv").write_text("y,a\n" + "\n".join(  # rows and columns reordered
+        ",".join(row.split(",")[::-1]) for row in rows[::-1]) + "\n")  # fmt: skip
+    (tmp_path / "part.csv").write_text("a,y\n" + "\n".join(rows[5:9]) + "\n")
+    for test_path in ("d.csv", "copy.csv", "shuffled.csv", "part.csv"):
         with pytest.raises(DataError) as info:
             build_dataset(_dataset(tmp_path, path="d.csv", test_path=test_path), 0)
         assert str(info.value) == (
-            f"{tmp_path / test_path}: holds the same rows as {tmp_path / 'd.csv'}, so the test "
-            "loss would be the training loss; give a file of other rows, or leave test_path out "
-            "to split path"
+            f"{tmp_path / test_path}: holds only rows that {tmp_path / 'd.csv'} holds, so the "
+            "test loss would measure the training rows; give a file of other rows, or leave "
+            "test_path out to split path"
         )
+    (tmp_path / "other.csv").write_text("a,y\n" + "\n".join(rows[5:9] + ["99,7"]) + "\n")
+    assert build_dataset(_dataset(tmp_path, path="d.csv", test_path="other.csv"), 0)
 
 
 def test_labels_that_differ_only_in_case_are_noted(tmp_path, write_config):

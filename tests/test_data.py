@@ -133,7 +133,7 @@ def test_more_samples_or_training_rows_than_the_data_has_are_refused(tmp_path):
     )
     rows = "".join(f"{i},{2 * i}\n" for i in range(40))
     (tmp_path / "train.csv").write_text("x,y\n" + rows)
-    (tmp_path / "test.csv").write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(20)))
+    (tmp_path / "test.csv").write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(40, 60)))
     dataset = {"name": "csv", "path": str(tmp_path / "train.csv"), "target": "y",
                "test_path": str(tmp_path / "test.csv"), "n_train": 100}  # fmt: skip
     config = validate({"name": "x", "dataset": dataset, "model": {"name": "linear"},

@@ -226,7 +226,7 @@ def test_a_data_error_at_the_first_point_names_the_point(write_config, tmp_path)
     # and that error named no point (a later point's did)
     rows = [f"{i},{'a' if i < 12 else 'b'}" for i in range(40)]  # n_train: the first rows
     (tmp_path / "d.csv").write_text("x,y\n" + "\n".join(rows) + "\n")
-    (tmp_path / "t.csv").write_text("x,y\n1,a\n30,b\n")
+    (tmp_path / "t.csv").write_text("x,y\n1.5,a\n30.5,b\n")
     text = ("name: sw\ndataset: {name: csv, path: d.csv, test_path: t.csv, target: y}\n"
             "model: {name: logistic}\nlambdas: [1]\n")  # fmt: skip
     config = write_config(text)
