@@ -255,6 +255,15 @@ def test_not_utf8(tmp_path):
     assert str(info.value) == (  # the line, as every other error about a cell gives it
         f"{tmp_path / 'd.csv'}: line 2: is not UTF-8 text (byte 10: b'\\xe9'); save it as UTF-8"
     )
+    # after a byte-order mark (the offset missed its 3 bytes), and with old Mac CR line ends
+    for name, data in (("bom.csv", b"\xef\xbb\xbfa,y\nK\xf6ln,1\n"),
+                       ("mac.csv", b"a,y\rx,1\rK\xf6ln,2\r")):  # fmt: skip
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(DataError) as info:
+            build_dataset(_dataset(tmp_path, path=name), 0)
+        line = {"bom.csv": 2, "mac.csv": 3}[name]
+        assert str(info.value).startswith(f"{tmp_path / name}: line {line}: is not UTF-8 text (")
+        assert str(info.value).endswith(": b'\\xf6'); save it as UTF-8")
 
 
 # --------------------------------------------------------------------------- the task

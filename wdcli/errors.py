@@ -68,8 +68,9 @@ def read_text(path: Path, error: type[WdcliError], kind: str, limit: int | None 
             return data.decode("utf-16")  # Excel's "Unicode text"
         return data.decode("utf-8-sig")
     except UnicodeError as exc:
-        start = getattr(exc, "start", 0)
-        line = data[:start].count(b"\n") + 1
+        start = getattr(exc, "start", 0) + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        ends = b"\n" if b"\n" in data else b"\r"  # old Mac files end their lines with CR
+        line = data[:start].count(ends) + 1
         raise error(
             f"{path}: line {line}: is not UTF-8 text (byte {start + 1}: {data[start : start + 1]!r})"
             "; save it as UTF-8"
