@@ -978,6 +978,11 @@ def test_a_bracketed_list_given_to_grid_says_how_to_write_its_values(write_confi
         "grid; for a point per item, separate them by commas: --grid dataset.noise=0.1,0.3 (a "
         "list value keeps its brackets: model.hidden=[16],[32,32])\n"
     ))  # fmt: skip
+    # a list-valued option's items keep their brackets (hidden=8,16 is refused)
+    mlp = write_config(LR, "lr.yaml")
+    result = runner.invoke(app, ["validate", str(mlp), "--set", "grid={}",
+                                 "--grid", "model.hidden=[8,16]"])  # fmt: skip
+    assert "separate them by commas: --grid model.hidden=[8],[16] (" in result.stderr
 
 
 def test_tune_holds_out_each_class_in_proportion_and_keeps_a_row_of_each_to_train_on():

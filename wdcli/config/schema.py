@@ -258,7 +258,7 @@ class Config(Strict):
             key = next(iter(value))
             (only,) = value[key]
             if isinstance(only, list) and len(only) > 1:  # `--grid k=[a,b]`: one list value
-                listed = ",".join(str(v) for v in only)
+                listed = ",".join(f"[{v}]" if key in LIST_KEYS else str(v) for v in only)
                 raise ValueError(
                     f"{key}: one value, the list {json.dumps(only)}, makes one point, not a "
                     f"grid; for a point per item, separate them by commas: --grid {key}={listed} "
@@ -348,6 +348,7 @@ NOT_AN_AXIS = {
     "tolerance": "it changes the verdicts, not what trains",
 }
 NOT_TUNABLE = ("model.name", "model.regularization", "model.decay_convention")
+LIST_KEYS = ("model.hidden", "dataset.features", "dataset.categorical")  # list-valued options
 CHANGES_NO_FIT = {  # keys whose values give the same fit
     "model.eval_every": "it sets where the curves are recorded, not how the model trains",
     "model.eval_points": "it sets where the curves are recorded, not how the model trains",
