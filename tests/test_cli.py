@@ -344,6 +344,17 @@ def test_a_closed_stdout_pipe_is_a_quiet_exit_141_not_a_failed_check(command):
     assert (proc.returncode, stderr) == (141, "")
 
 
+def test_a_closed_stderr_pipe_is_exit_141_too(tmp_path):
+    # `wdcli sweep … 2>&1 | head`: the reader gone before "wrote …", Typer made it exit 1
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "wdcli", "sweep", "configs/poly.yaml", "-o",
+                             str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert out.exists()  # the results were written; only the line saying so was lost
+
+
 ALL_THAT_PRINT = [["list", "datasets"], ["list", "models"], ["schema"], ["init"],
                   ["validate", "configs/poly.yaml"]]  # fmt: skip
 

@@ -805,8 +805,43 @@ def main() -> None:
         args = ["--debug", *[arg for arg in args if arg != "--debug"]]
     from wdcli.interrupts import deaf_if_stopped, exit_on_signals
 
+    sys.stderr = _ClosedPipeExits(sys.stderr)
     try:
         with exit_on_signals():  # a sweep's own handling takes over inside it
             app(args=args)
     finally:
         deaf_if_stopped()  # while the process shuts down (worker pools), its code stands
+
+
+class _ClosedPipeExits:
+    """stderr, whose reader closing the pipe (`2>&1 | head`) ends the command with 141 =
+    128 + SIGPIPE, as stdout's does (`_to_stdout`): Typer made it exit 1, which says that a
+    check failed."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._closed()
+            return 0
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed()
+
+    def _closed(self) -> None:
+        import os
+
+        try:  # what is still buffered must not fail again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError):
+            pass
+        raise typer.Exit(code=128 + 13)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
