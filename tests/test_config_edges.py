@@ -68,6 +68,8 @@ def run(*args: str):
         ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0.1]\nvalidation: {kind: loo}\ntune: {model.solver: [svd, eigh]}\n", "{p}: tune: not with validation kind loo, which is exact on the whole training split, where tune carves its own validation rows out of it; use {{kind: kfold}}"),
         # a name YAML reads as a boolean said only "must be a valid string"
         ("name: off\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\n", "{p}: name: must be a string, not the boolean false (YAML reads yes/no/on/off/true/false as booleans); quote it: '…'"),
+        # a column named by a number (a year) said only "must be a valid string"
+        ("name: x\ndataset: {name: csv, path: a.csv, target: 2019}\nmodel: {name: linear}\nlambdas: [0]\n", "{p}: dataset.target: must be a string, not the number 2019 (YAML reads it as a number); quote it: '2019'"),
         # a tune over where the curves are recorded held out rows to choose among equal fits
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\ntune: {model.eval_every: [1, 5]}\n", "{p}: tune: model.eval_every: cannot be tuned: it sets where the curves are recorded, not how the model trains, so every candidate would fit alike, yet tune would hold out training rows to choose among them"),
         # ... and so were the values of an axis over it: every point repeated the same runs

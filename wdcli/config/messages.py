@@ -101,6 +101,10 @@ def _describe(err: dict) -> str:
         return f"{field}: must be a mapping"
     if isinstance(err.get("input"), YamlBoolean):
         return f"{field}: must be a number, not {err['input']!r}{_YAML_BOOLEANS}"
+    number = err.get("input")
+    if kind == "string_type" and isinstance(number, (int, float)) and not isinstance(number, bool):
+        return (f"{field}: must be a string, not the number {number} (YAML reads it as a "
+                f"number); quote it: '{number}'")  # fmt: skip  # target: 2019, a year column
     if kind == "string_type" and isinstance(err.get("input"), bool):  # target: off
         return (f"{field}: must be a string, not the boolean {str(err['input']).lower()}"
                 f"{_YAML_BOOLEANS}; quote it: '…'")  # fmt: skip
