@@ -155,7 +155,7 @@ def _to_stdout():
         yield
         sys.stdout.flush()
     except OSError as exc:
-        _silence_stdout()  # what is still buffered must not fail again at exit
+        _silence(sys.stdout)  # what is still buffered must not fail again at exit
         if isinstance(exc, BrokenPipeError):
             raise typer.Exit(code=128 + 13) from None  # SIGPIPE is 13 on every POSIX system
         typer.echo(f"stdout: cannot write: {exc.strerror or exc}", err=True)
@@ -170,11 +170,13 @@ def _write(text: str, chunk: int = 1 << 15) -> None:
         sys.stdout.flush()
 
 
-def _silence_stdout() -> None:
+def _silence(stream) -> None:
+    """Point a closed pipe's stream at /dev/null: what is still buffered must not fail again
+    at exit."""
     import os
 
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
     except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
         pass
 
@@ -835,12 +837,7 @@ class _ClosedPipeExits:
             self._closed()
 
     def _closed(self) -> None:
-        import os
-
-        try:  # what is still buffered must not fail again at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-        except (OSError, ValueError):
-            pass
+        _silence(self._stream)
         raise typer.Exit(code=128 + 13)
 
     def __getattr__(self, name: str):

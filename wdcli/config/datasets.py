@@ -20,6 +20,7 @@ from wdcli.tasks import CLASSIFICATION, REGRESSION
 
 class DatasetBase(Strict):
     TASK: ClassVar[str | None] = REGRESSION  # what a model must learn; None: read from the data
+    STANDARDISE: ClassVar[bool] = True  # X scaled on the training rows (modular's 0/1: no)
 
     n_samples: int | None = Field(
         None, ge=2, description="Samples to draw (synthetic) or to subsample (bundled, csv)."

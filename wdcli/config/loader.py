@@ -119,9 +119,7 @@ def _check_no_inert_options(config: Config, source: str) -> None:
                 f"{source}: {where}: the test split is test_path's rows, so it would "
                 "change nothing; remove it (dataset.n_train takes the first rows of path)"
             )
-    n_train = [v for section in (config.grid or {}, config.tune or {})
-               for v in section.get("dataset.n_train", [])] or [getattr(data, "n_train", None)]  # fmt: skip
-    sized = None not in n_train  # at every point
+    sized = None not in _at_points(config, "dataset.n_train", getattr(data, "n_train", None))
     for key in ("dataset.test_size", "dataset.train_fraction"):
         axis = _axis_name(config, key)
         if axis and sized:  # a base value is a note (_split_note); an axis repeats its runs
@@ -139,10 +137,7 @@ def _check_no_inert_options(config: Config, source: str) -> None:
     if model.name != "mlp" or "model.name" in axes:
         return
     for options, owner, values in OWNED_OPTIONS:
-        # the owner's values at the points: an axis' (any may use it), else the config's (an
-        # axis replaces it at every point: then no point has it)
-        owned = [v for section in (config.grid or {}, config.tune or {})
-                 for v in section.get(f"model.{owner}", [])] or [getattr(model, owner)]  # fmt: skip
+        owned = _at_points(config, f"model.{owner}", getattr(model, owner))
         if set(owned) & set(values):
             continue
         for option in options:
@@ -157,6 +152,13 @@ def _check_no_inert_options(config: Config, source: str) -> None:
                     f"; set {owner} or remove {'the axis' if axis else option}"
                     + ("" if axis else f" (or --set model.{option}={_yaml(default)}, its default)")
                 )
+
+
+def _at_points(config: Config, key: str, base) -> list:
+    """The values `key` takes at the points: its axes' (grid and tune), else the config's own
+    `base` (an axis replaces that at every point: then no point has it)."""
+    axes = (config.grid or {}, config.tune or {})
+    return [v for section in axes for v in section.get(key, [])] or [base]
 
 
 def _yaml(value) -> str:

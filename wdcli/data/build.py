@@ -40,7 +40,7 @@ def build_dataset(cfg: DatasetBase, seed: int) -> Dataset:
 def finish_dataset(cfg: DatasetBase, X_train, y_train, X_test, y_test, split: Split) -> Dataset:
     """Preprocess X (a CSV's imputation and one-hot encoding, then standardisation), fitted
     on the training rows only, and note the target's scale."""
-    if getattr(cfg, "STANDARDISE", True):  # modular's one-hot codes stay 0/1
+    if cfg.STANDARDISE:  # modular's one-hot codes stay 0/1
         X_train, (X_test,) = prepare(X_train, [X_test], impute=getattr(cfg, "impute", "refuse"))
     scale = None
     if split.task == REGRESSION and cfg.scale_target is not False:

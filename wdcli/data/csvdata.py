@@ -203,8 +203,9 @@ def _thousands(cells: list[str]) -> bool:
 def _task(table: Table, target: str, read_as_numbers: list[str]) -> str:
     """regression when every present target cell is a number, classification when none is."""
     comma = decimal_comma(table, read_as_numbers)
+    column = table.column(target)
     numbers, texts = None, None
-    for i, cell in enumerate(table.column(target)):
+    for i, cell in enumerate(column):
         if cell in MISSING:
             continue
         if comma:  # '2.889,06' is no text but a number with its thousands grouped
@@ -218,15 +219,13 @@ def _task(table: Table, target: str, read_as_numbers: list[str]) -> str:
         raise DataError(
             f"{table.path}: column '{target}' (the target) holds numbers (line "
             f"{table.lines[numbers]}) and text (line {table.lines[texts]}: "
-            f"{table.column(target)[texts]!r}); set dataset.task: classification to read it "
+            f"{column[texts]!r}); set dataset.task: classification to read it "
             "as class labels, or fix the cell"
         )
-    cells = [cell for cell in table.column(target) if cell not in MISSING]
-    if texts is not None and _thousands(cells):
-        i = texts
+    if texts is not None and _thousands([cell for cell in column if cell not in MISSING]):
         raise DataError(  # read as text, it became hundreds of classes, each refused as unseen
-            f"{table.path}: line {table.lines[i]}: column '{target}' (the target) writes its "
-            f"numbers with thousands separators ({table.column(target)[i]!r}); remove them, or "
+            f"{table.path}: line {table.lines[texts]}: column '{target}' (the target) writes its "
+            f"numbers with thousands separators ({column[texts]!r}); remove them, or "
             "set dataset.task: classification if these are class labels"
         )
     return REGRESSION if texts is None else CLASSIFICATION

@@ -141,8 +141,8 @@ def no_minimiser(lam: float, grad_norm: object, converged: object, tol: object) 
 def stuck_at_constant(
     lambdas: ArrayLike, train_ratio: ArrayLike, objective_ratio: ArrayLike, ok: ArrayLike
 ) -> np.ndarray:
-    """Among the `ok` runs of one model and dataset (any seed or fold; losses as ratios to each
-    run's baseline): those whose training loss is not NEAR_CONSTANT below the baseline while a
+    """Among the `ok` runs of one model on the same data (seeds that start from other weights;
+    losses as ratios to the baseline): those whose training loss is not NEAR_CONSTANT below the baseline while a
     run at the same or a larger λ has J = L_data + λ·Σw² at most (1 − NO_FIT_MARGIN) × its
     baseline. J at a smaller λ is lower for the same weights, so weights that good exist here
     too, and the constant predictor (J = the baseline at any λ) is where training stalled
@@ -211,6 +211,11 @@ def late_fall(late: np.ndarray, end: np.ndarray, baseline: float) -> np.ndarray:
 
 
 DECAY_KEYS = ("regularization", "optimizer", "decay_convention")  # `decouples`' arguments
+
+
+def decouples_in(options) -> bool:
+    """`decouples` for a model's options (a model without these keys: False)."""
+    return decouples(*(getattr(options, key, None) for key in DECAY_KEYS))
 
 
 def decouples(regularization: object, optimizer: object, convention: object) -> bool:

@@ -562,8 +562,7 @@ def train_stacked(
     late = health.late_epoch(options.epochs, epoch_rates(options, trainers[0].steps_per_epoch)
                              if options.schedule != "constant" and trainers else None)  # fmt: skip
     baseline = trainers[0].baseline if trainers else np.nan
-    decoupled = health.decouples(options.regularization, options.optimizer,
-                                 options.decay_convention)  # fmt: skip
+    decoupled = health.decouples_in(options)
     curves = np.full((len(evaluators), K, len(record)), np.nan)
     acc_curves = np.full_like(curves, np.nan)
     objective = {}  # J = L_data + λ·Σw² on the training split at epochs 0, `late` and the last
@@ -663,7 +662,7 @@ def train_stacked(
 
 def _decay_flips(options: MLPModel, lambdas: np.ndarray, lrs: np.ndarray | None) -> np.ndarray:
     """The models that `health.decay_flips`: `diverged` from the start, not trained."""
-    if not health.decouples(options.regularization, options.optimizer, options.decay_convention):
+    if not health.decouples_in(options):
         return np.zeros(len(lambdas), bool)
     lr = options.lr if lrs is None else lrs
     return health.decay_flips(lambdas, lr, options.decay_convention == "paper")

@@ -24,7 +24,7 @@ from wdcli.records import Curve, Results
 from wdcli.report.style import DPI, _style, distinct_colours
 from wdcli.report.table import spread
 from wdcli.report.termchart import REGIME_COLOURS, healthy, regime_label, trained
-from wdcli.runkey import HOLDOUT_FOLD, point_label
+from wdcli.runkey import HOLDOUT_FOLD, point_label, validated
 
 FORMATS = (".png", ".svg")
 LOSS_FLOOR = 1e-6  # lowest loss shown per step: below it float32 shows only rounding
@@ -162,8 +162,8 @@ def nearest_lambda(grid: Sequence[float], value: float) -> float:
 class _Doc:
     """One results document with the columns a figure needs (None → nan)."""
 
-    def __init__(self, data: Results, source: str, label: str, index: int):
-        self.data, self.source, self.label, self.index = data, source, label, index
+    def __init__(self, data: Results, source: str, label: str):
+        self.data, self.source, self.label = data, source, label
         self.colour = "0.15"  # a file's own colour when several are drawn together
         self.rows = sorted(data.summary, key=lambda row: row.lambda_)
         self.lam = self.column("lambda")
@@ -217,7 +217,7 @@ def _documents(results: Results | Sequence[Results], sources) -> list[_Doc]:
     ]
     if len(set(labels)) < len(labels):
         labels = [f"{label} #{i + 1}" for i, label in enumerate(labels)]
-    out = [_Doc(*args, i) for i, args in enumerate(zip(docs, sources, labels, strict=True))]
+    out = [_Doc(*args) for args in zip(docs, sources, labels, strict=True)]
     if len(out) > 1:
         for doc, colour in zip(out, distinct_colours(len(out), FILE_COLOURS), strict=True):
             doc.colour = colour
@@ -672,10 +672,9 @@ def _curves_at(doc: _Doc, lam: float) -> list[Curve]:
     """The per-epoch curves of the runs at λ that its row averages: with validation folds,
     theirs (each scored on its held-out rows), not fold 0's refit on the whole training split
     (mixed in, the mean matched neither the cv loss nor the test loss)."""
-    runs = [run for run in doc.data.runs if run.lambda_ == lam and run.curve]
-    if any(run.fold != HOLDOUT_FOLD for run in doc.data.runs):
-        runs = [run for run in runs if run.fold != HOLDOUT_FOLD]
-    return [run.curve for run in runs if run.curve]
+    folds = validated(run.key() for run in doc.data.runs)
+    return [run.curve for run in doc.data.runs
+            if run.lambda_ == lam and run.curve and not (folds and run.fold == HOLDOUT_FOLD)]  # fmt: skip
 
 
 def _health_suffix(doc: _Doc, lam: float) -> str:

@@ -29,11 +29,10 @@ from wdcli.data.build import (
 )
 from wdcli.errors import ConfigError, DataError, OutOfMemoryError
 from wdcli.metrics.health import (
-    DECAY_KEYS,
     NO_FIT,
     OK,
     decay_rate,
-    decouples,
+    decouples_in,
     no_minimiser,
     stuck_at_constant,
 )
@@ -541,7 +540,7 @@ def decay_ceiling(config: Config) -> float | None:
     1 − r·2λ ≤ 0, r = lr or 1 under the paper's convention; with the lr tuned, its smallest
     candidate), or None without decoupled decay."""
     model = config.model
-    if not decouples(*(getattr(model, key, None) for key in DECAY_KEYS)):
+    if not decouples_in(model):
         return None
     lrs = config.tune.get("model.lr") or [model.lr]  # every run trains at a tuned lr
     return 1 / (2 * float(decay_rate(min(lrs), model.decay_convention == "paper")))

@@ -43,8 +43,7 @@ def run_unit(config: Config, unit: Unit, data: Dataset | None = None) -> list[di
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         trained_on = data  # a tune trains on the rows left by carving: their baseline is its
         if config.tune:
-            rescale = getattr(configs[0].dataset, "STANDARDISE", True)  # modular: 0/1
-            trained_on = carve(data, config.tune_holdout, unit.seed, rescale)
+            trained_on = carve(data, config.tune_holdout, unit.seed, configs[0].dataset.STANDARDISE)
             fits, elapsed = fit_tuned(configs, trained_on, lambdas, unit.seed, fit, **extra)
         else:
             fits, elapsed = fit_variants(configs, data, lambdas, unit.seed, fit, **extra)
