@@ -817,3 +817,76 @@ def test_a_target_with_thousands_separators_says_so(tmp_path):
     labels = build_dataset(_dataset(tmp_path, path="d.csv", target="price",
                                     task="classification"), 0)  # fmt: skip
     assert len(labels.classes) == 30
+
+
+def _doubled_file(tmp_path: Path) -> None:
+    """200 distinct rows written twice: a file appended to itself."""
+    rows = [f"{i},{(i * 7) % 13},{i % 3 + 0.5 * i}" for i in range(200)]
+    (tmp_path / "d.csv").write_text("a,b,y\n" + "\n".join(rows + rows) + "\n")
+
+
+def test_rows_copied_across_the_split_are_noted(tmp_path, write_config):
+    # a file appended to itself scored memorised rows on the test split without a word
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    _doubled_file(tmp_path)
+    config = write_config("name: x\ndataset: {name: csv, path: d.csv, target: y, seed: 0}\n"
+                          "model: {name: linear}\nlambdas: [1]\n")  # fmt: skip
+    data = build_dataset(load_config(config).dataset, 0)  # counted here with sets of row tuples
+    train = [tuple(row) for row in np.column_stack([data.X_train, data.y_train])]
+    in_test = sum(tuple(row) in set(train) for row in np.column_stack([data.X_test, data.y_test]))
+    in_train = len(train) - len(set(train))
+    assert (in_test, in_train) == (70, 115)  # 200 pairs: 15 both test, 115 both train, 70 split
+    result = CliRunner().invoke(app, ["validate", str(config)])
+    assert result.exit_code == 0
+    tail = (
+        " (features and target): a held-out loss that scores memorised rows favours small λ; "
+        "drop the duplicate rows unless they are real repeated measurements\n"
+    )
+    assert result.stderr == "note: 70 of the 100 test rows are exact copies of training rows" + tail
+    tuned = write_config("name: x\ndataset: {name: csv, path: d.csv, target: y, seed: 0}\n"
+                         "model: {name: mlp}\nlambdas: [1]\ntune: {model.lr: [0.1, 0.01]}\n",
+                         "tuned.yaml")  # fmt: skip
+    for command, held_out in [(["validate", str(config), "--set", "validation.kind=kfold"],
+                               "k-fold's folds hold"),
+                              (["validate", str(tuned)], "tune's holdout holds")]:  # fmt: skip
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 0, result.output
+        assert result.stderr == (
+            "note: 70 of the 100 test rows are exact copies of training rows; 115 of the 300 "
+            f"training rows copy another training row, so {held_out} rows that the model "
+            "trained on" + tail
+        )
+
+
+@pytest.mark.parametrize("hashes", ["real", "all equal"])
+def test_copied_rows_counts_copies_of_features_and_target_together(hashes, monkeypatch):
+    from wdcli.data import Dataset, copied_rows
+    from wdcli.data import dataset as module
+
+    if hashes == "all equal":  # every row collides: the exact comparison still counts right
+        monkeypatch.setattr(module, "_row_hashes", lambda X, y: np.zeros(len(y), np.uint64))
+
+    X = np.array([[0.0, 1.0], [2.0, 3.0], [-0.0, 1.0], [4.0, 5.0]])
+    y = np.array([1.0, 2.0, 1.0, 3.0])
+    # test: one copy of row 1, one row with row 0's features but another target, one new row
+    X_test, y_test = np.array([[2.0, 3.0], [0.0, 1.0], [9.0, 9.0]]), np.array([2.0, 7.0, 1.0])
+    data = Dataset(X, y, X_test, y_test, "regression")
+    assert copied_rows(data) == (1, 1)  # row 2 repeats row 0 (-0.0 is 0.0)
+
+
+@pytest.mark.parametrize(("copies", "noted"), [(4, False), (5, True)])
+def test_copies_are_noted_from_one_in_twenty_test_rows(copies, noted, write_config):
+    # iris repeats one flower: a copy or two is data, a twentieth of the test rows a mistake
+    from wdcli.data import Dataset
+    from wdcli.sweep.run import _copies_note
+
+    config = load_config(
+        write_config("name: x\ndataset: {name: iris}\nmodel: {name: linear}\nlambdas: [1]\n")
+    )
+    X = np.arange(200.0).reshape(100, 2)
+    X_test = np.vstack([X[:copies], X[: 100 - copies] + 1000])
+    data = Dataset(X, np.zeros(100), X_test, np.zeros(100), "regression")
+    assert (_copies_note(config, data, tuned=False) is not None) == noted

@@ -9,11 +9,20 @@ from wdcli.data.dataset import (
     REGRESSION,
     Dataset,
     Split,
+    copied_rows,
     standardise,
     target_scale,
 )
 
-__all__ = ["CLASSIFICATION", "REGRESSION", "Dataset", "Split", "standardise", "target_scale"]
+__all__ = [
+    "CLASSIFICATION",
+    "REGRESSION",
+    "Dataset",
+    "Split",
+    "copied_rows",
+    "standardise",
+    "target_scale",
+]
 
 
 def __getattr__(name: str):

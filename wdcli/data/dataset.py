@@ -18,7 +18,15 @@ from wdcli.tasks import CLASSIFICATION, REGRESSION
 if TYPE_CHECKING:
     from wdcli.data.preprocess import Frame
 
-__all__ = ["CLASSIFICATION", "REGRESSION", "Dataset", "Split", "standardise", "target_scale"]
+__all__ = [
+    "CLASSIFICATION",
+    "REGRESSION",
+    "Dataset",
+    "Split",
+    "copied_rows",
+    "standardise",
+    "target_scale",
+]
 
 
 @dataclass(frozen=True)
@@ -79,3 +87,43 @@ def standardise(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np
     """
     X_train, (X_test,) = prepare(X_train, [X_test])
     return X_train, X_test
+
+
+def copied_rows(data: Dataset) -> tuple[int, int]:
+    """(test rows that are exact copies of a training row, training rows that copy an earlier
+    training row), features and target alike: a copy on both sides of a split is scored on
+    what the model memorised. Rows are compared by a hash, then exactly where hashes meet."""
+    Xa, ya, Xb, yb = data.X_train, data.y_train, data.X_test, data.y_test
+    train_hash, test_hash = _row_hashes(Xa, ya), _row_hashes(Xb, yb)
+    met = np.isin(test_hash, train_hash)
+    twins = np.isin(train_hash, test_hash[met])
+    in_test = np.isin(_row_keys(Xb[met], yb[met]), _row_keys(Xa[twins], ya[twins])).sum()
+    hashes, counts = np.unique(train_hash, return_counts=True)
+    repeated = np.isin(train_hash, hashes[counts > 1])
+    in_train = repeated.sum() - np.unique(_row_keys(Xa[repeated], ya[repeated])).size
+    return int(in_test), int(in_train)
+
+
+HASHED_ROWS = 4096  # rows hashed at a time: memory stays bounded on large data
+
+
+def _row_hashes(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of (X | y): equal rows, equal hashes; unequal ones rarely."""
+    weights = np.arange(1, X.shape[1] + 2, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    weights |= np.uint64(1)  # odd: no bit of a value is lost to the wrap-around
+    hashes = np.empty(len(y), dtype=np.uint64)
+    for start in range(0, len(y), HASHED_ROWS):
+        rows = _rows(X[start : start + HASHED_ROWS], y[start : start + HASHED_ROWS])
+        hashes[start : start + HASHED_ROWS] = rows.view(np.uint64) @ weights
+    return hashes
+
+
+def _row_keys(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """One opaque, comparable key per row of (X | y): its bytes."""
+    rows = _rows(X, y)
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+
+
+def _rows(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(X | y) as one C-ordered float64 array, -0.0 made 0.0 (equal values, equal bits)."""
+    return np.ascontiguousarray(np.column_stack([X, y]).astype(float) + 0.0)

@@ -19,7 +19,7 @@ import numpy as np
 from wdcli import interrupts
 from wdcli.config import Config, KFold, LambdaAuto, task_of
 from wdcli.config.grid import grid_points, key_space, point_config, tune_candidates
-from wdcli.data import Dataset
+from wdcli.data import Dataset, copied_rows
 from wdcli.data.build import (
     SPLIT_ONLY_VARIES,
     check_split,
@@ -266,7 +266,8 @@ def check_points(config: Config, source: str = "") -> list[str]:
             shapes[key], tasks[key] = shape_of(data), data.task
             _check_tune_rows(config, len(data.y_train), where)
             found = (_zero_lambda_note(point_cfg, data), _batch_note(point_cfg, data),
-                     _codes_note(point_cfg, data), _case_note(point_cfg, data))  # fmt: skip
+                     _codes_note(point_cfg, data), _case_note(point_cfg, data),
+                     _copies_note(point_cfg, data, bool(config.tune)))  # fmt: skip
             for note in found:
                 if note:
                     notes.append(f"note: point {label}: {note}" if label else f"note: {note}")
@@ -344,6 +345,32 @@ def _case_note(config: Config, data: Dataset) -> str | None:
         f"the target '{getattr(config.dataset, 'target', 'y')}' holds labels that differ only "
         f"in case or spacing ({shown}): each is a class of its own ({len(data.classes)} "
         "classes); write them alike if they are one"
+    )
+
+
+COPIES_NOTED = 0.05  # a share of rows copied across a split that is likely a mistake
+
+
+def _copies_note(config: Config, data: Dataset, tuned: bool) -> str | None:
+    """Rows copied across a split (a file appended to itself, a class oversampled before the
+    split): the held-out loss then scores memorised rows, which favours small λ. Noted from
+    COPIES_NOTED of the held-out rows on (iris's one repeated flower is not). `tuned`: the
+    sweep carves tune's holdout from the training rows."""
+    in_test, in_train = copied_rows(data)
+    parts = []
+    if in_test >= max(2, COPIES_NOTED * len(data.y_test)):
+        parts.append(f"{in_test} of the {len(data.y_test)} test rows are exact copies of "
+                     "training rows")  # fmt: skip
+    kfold = isinstance(config.validation, KFold)
+    if (kfold or tuned) and in_train >= max(2, COPIES_NOTED * len(data.y_train)):
+        held_out = "k-fold's folds hold" if kfold else "tune's holdout holds"
+        parts.append(f"{in_train} of the {len(data.y_train)} training rows copy another "
+                     f"training row, so {held_out} rows that the model trained on")  # fmt: skip
+    if not parts:
+        return None
+    return (
+        "; ".join(parts) + " (features and target): a held-out loss that scores memorised rows "
+        "favours small λ; drop the duplicate rows unless they are real repeated measurements"
     )
 
 
