@@ -279,6 +279,12 @@ def test_grid_end_notes_suggest_the_extension():
     same[1]["test_loss_std"] = 0.0
     same[0].update(train_loss_mean=0.5, train_loss_std=0.01)
     assert identical_seeds_note(same) == []
+    # λ = 0 interpolating: training losses at round-off (2e-30 and 1.9e-30) tie on the test
+    # loss's scale; the note went missing and 19.05 ± 0 looked certain
+    same[0].update(train_loss_mean=2e-30, train_loss_std=7e-32)
+    assert identical_seeds_note(same)[0].startswith("the 3 seeds gave the same numbers")
+    same[0].update(train_loss_mean=2e-3, train_loss_std=7e-4)  # seeds that fit apart
+    assert identical_seeds_note(same) == []
     # a list has no stop: the suggestion is a value to add
     assert grid_notes(grid, 1.0, kind="list")[0].endswith(
         "extend the grid up, e.g. add 100 to lambdas"
