@@ -43,16 +43,17 @@ def column_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each column's mean and standard deviation, the deviation 1 for a constant column.
 
     Constant is decided as scikit-learn's StandardScaler does, relative to the column's own
-    size: a feature measured in tiny units (values near 1e-15, or 1e-200 whose variance
-    underflows) is standardised like any other, not mistaken for a constant."""
+    size: a feature measured in tiny units (values near 1e-15, or 1e-160 whose variance
+    is subnormal) is standardised like any other, not mistaken for a constant."""
     peak = np.abs(X).max(axis=0, initial=0.0)
     peak = np.where(peak > 0, peak, 1.0)
     unit = X / peak  # columns of size 1, so that their variance cannot underflow
     n, eps = len(X), np.finfo(np.float64).eps
     var = unit.var(axis=0)
     constant = var <= n * eps * var + (n * eps * unit.mean(axis=0)) ** 2
-    std = X.std(axis=0)
-    std = np.where(std > 0, std, np.sqrt(var) * peak)
+    # X's own std as StandardScaler computes it, unless its variance is subnormal (values
+    # near 1e-160: digits lost, every number 20 % off) or zero: then the unit columns'
+    std = np.where(X.var(axis=0) >= np.finfo(np.float64).tiny, X.std(axis=0), np.sqrt(var) * peak)
     return X.mean(axis=0), np.where(constant, 1.0, std)
 
 
