@@ -765,7 +765,9 @@ def test_a_test_file_of_the_training_rows_is_refused(tmp_path):
     (tmp_path / "shuffled.csv").write_text("y,a\n" + "\n".join(  # rows and columns reordered
         ",".join(row.split(",")[::-1]) for row in rows[::-1]) + "\n")  # fmt: skip
     (tmp_path / "part.csv").write_text("a,y\n" + "\n".join(rows[5:9]) + "\n")
-    for test_path in ("d.csv", "copy.csv", "shuffled.csv", "part.csv"):
+    (tmp_path / "written.csv").write_text("a,y\n" + "\n".join(  # written as %.8f: same values
+        ",".join(f"{float(v):.8f}" for v in row.split(",")) for row in rows) + "\n")  # fmt: skip
+    for test_path in ("d.csv", "copy.csv", "shuffled.csv", "part.csv", "written.csv"):
         with pytest.raises(DataError) as info:
             build_dataset(_dataset(tmp_path, path="d.csv", test_path=test_path), 0)
         assert str(info.value) == (

@@ -62,23 +62,25 @@ def load_csv(cfg: CsvData) -> tuple[CsvSplit, CsvSplit | None, str]:
             f"{cfg.test_path}: no column {_names(missing)} (that {cfg.path} has); "
             f"its columns: {', '.join(test_table.header)}"
         )
-    names = [*features, cfg.target]
-    seen = _rows_of(table, names)
+    test = _split_of(cfg, test_table, features, task)
+    seen = _rows_of(train)
     # (data of few distinct rows, categories alone, repeat rows by nature: not this)
-    if len(seen) >= 0.9 * len(table.rows) and _rows_of(test_table, names) <= seen:
+    if len(seen) >= 0.9 * len(train.y) and _rows_of(test) <= seen:
         raise DataError(  # its test loss was (part of) the training loss, at every λ, exit 0
             f"{cfg.test_path}: holds only rows that {cfg.path} holds, so the test loss would "
             "measure the training rows; give a file of other rows, or leave test_path out to "
             "split path"
         )
-    return train, _split_of(cfg, test_table, features, task), task
+    return train, test, task
 
 
-def _rows_of(table: Table, names: list[str]) -> set[tuple[str, ...]]:
-    """The table's rows as tuples of the named columns' cells (in that order): the same rows
-    whatever the order of rows or columns."""
-    columns = [table.column(name) for name in names]
-    return set(zip(*columns, strict=True))
+def _rows_of(split: CsvSplit) -> set[tuple]:
+    """The split's rows as tuples of their values as read (numbers parsed: 0.29875 and
+    0.29875000 are one value), features then target: the same rows whatever the order of
+    rows or columns in the file."""
+    numeric = np.where(np.isnan(split.X.numeric), None, split.X.numeric).tolist()
+    cells = split.X.categorical.tolist()
+    return {(*a, *b, y) for a, b, y in zip(numeric, cells, split.y.tolist(), strict=True)}
 
 
 def _all_but(table: Table, target: str) -> list[str]:
