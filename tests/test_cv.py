@@ -329,8 +329,9 @@ def test_a_lambda_min_that_predicts_a_constant_is_said():
             run | {"lambda": 0.0, "train_loss": 0.01}, run | {"status": "no_fit", "train_loss": 0.0}]  # fmt: skip
     assert constant_best_note(runs, 1.0) == [
         "at λ_min (1) the models predict about a constant (training loss 2.293, the best "
-        "constant's 2.303): no λ of this grid that trained beat ignoring the inputs on the test "
-        "split, so λ_min does not say which penalty is best"
+        "constant's 2.303): every λ of this grid whose models fit their training rows more did "
+        "worse on the held-out rows, so little of what the inputs say carries over, and λ_min "
+        "does not say which penalty is best"
     ]
     assert constant_best_note(runs, 0.0) == constant_best_note(runs, None) == []
     runs[0]["train_loss"] = runs[1]["train_loss"] = 0.99 * 2.3026 - 1e-9  # 1 % below: learnt

@@ -238,8 +238,8 @@ MUTANTS += [
     Mutant(
         "standardise-ddof1",
         "wdcli/data/preprocess.py",
-        "std = X.std(axis=0)",
-        "std = X.std(axis=0, ddof=1)",
+        "tiny, X.std(axis=0), np.sqrt",
+        "tiny, X.std(axis=0, ddof=1), np.sqrt",
         "features scaled by the sample std instead of the population std",
     ),
 ]

@@ -78,7 +78,7 @@ def _rows_of(split: CsvSplit) -> set[tuple]:
     """The split's rows as tuples of their values as read (numbers parsed: 0.29875 and
     0.29875000 are one value), features then target: the same rows whatever the order of
     rows or columns in the file."""
-    numeric = np.where(np.isnan(split.X.numeric), None, split.X.numeric).tolist()
+    numeric = [[None if v != v else v for v in row] for row in split.X.numeric.tolist()]  # NaN
     cells = split.X.categorical.tolist()
     return {(*a, *b, y) for a, b, y in zip(numeric, cells, split.y.tolist(), strict=True)}
 

@@ -14,7 +14,8 @@ Every run gets one status (the first that applies, in this order):
     no_fit         its loss on its own training split is above (1 + NO_FIT_MARGIN) × the
                    baseline: the loss of predicting the training mean (regression: the
                    variance of y) or the class frequencies (classification: their entropy);
-                   or not NEAR_CONSTANT below the baseline while its weights are far from
+                   or not NEAR_CONSTANT below the baseline (half the least-squares fit's
+                   gain on a weak signal: `weak_signal_margin`) while its weights are far from
                    that constant predictor (Σw² above COLLAPSED × its start; `no_better_than_
                    constant`): a network that learnt nothing, not the λ → ∞ limit; or, once
                    the sweep is done, not NEAR_CONSTANT below it while another run of the
@@ -53,6 +54,7 @@ BLEW_UP, WENT_UP, RELAPSED, DECAY_FLIPS = "blew_up", "went_up", "relapsed", "dec
 NO_FIT_MARGIN = 0.25  # no_fit: training loss above 1.25 × the baseline's ...
 COLLAPSED = 0.1  # ... or not 1 % below the baseline's with Σw² above 10 % of its start
 NEAR_CONSTANT = 0.01
+CHANCE = 3  # a linear fit's gain is a signal above 3 × what noise gives, (d + 1) / n
 RELAPSE = 0.25  # diverged: J ended 0.25 × the baseline above its lowest (0.5 missed a
 # 10-class network that rose from 0.001 to 0.80 nats, the baseline being 2.3)
 LOSS_BLOWUP = 10.0  # diverged: training loss above 10 × max(its start, the baseline)
@@ -111,20 +113,40 @@ def no_fit_threshold(y: np.ndarray, classification: bool, margin: float = NO_FIT
     return (1 + margin) * baseline_loss(y, classification) + allowance
 
 
+def weak_signal_margin(X: np.ndarray, y: np.ndarray) -> float:
+    """How far below the baseline a regression's training loss must be to count as a fit:
+    NEAR_CONSTANT, or half the relative gain of the least-squares linear fit when that gain is
+    below NEAR_CONSTANT yet CHANCE × above what d features gain on pure noise, (d + 1) / n
+    (a weak real signal: 0.07·x plus unit noise, whose best fit is 0.992 × the baseline, was
+    `no_fit` at every λ). A target no linear fit explains keeps NEAR_CONSTANT, so a flat
+    network on y = x² is still caught."""
+    n, d = X.shape
+    centred = y - y.mean()
+    total = float(centred @ centred)
+    if n <= CHANCE * (d + 1) or total == 0:
+        return NEAR_CONSTANT
+    coef = np.linalg.lstsq(X - X.mean(axis=0), centred, rcond=None)[0]
+    residual = centred - (X - X.mean(axis=0)) @ coef
+    gain = 1 - float(residual @ residual) / total
+    return gain / 2 if CHANCE * (d + 1) / n < gain < NEAR_CONSTANT else NEAR_CONSTANT
+
+
 def no_better_than_constant(
     train_loss: np.ndarray,
     y: np.ndarray,
     classification: bool,
     sq_norm: np.ndarray,
     start_sq_norm: np.ndarray,
+    near: float = NEAR_CONSTANT,
 ) -> np.ndarray:
-    """Runs whose training loss is not NEAR_CONSTANT below the baseline's while their Σw² is
+    """Runs whose training loss is not `near` (NEAR_CONSTANT, or `weak_signal_margin`) × the
+    baseline below it while their Σw² is
     above COLLAPSED × its value at the start: not the λ → ∞ limit, whose weights decay to 0
     (it *is* the constant predictor, jitter and all), but a network that learnt nothing (a
     deep sigmoid stack whose output stays flat ends 1e-6 below the baseline, by chance on
     either side) or fits worse than ignoring its inputs. For models trained from a random
     start."""
-    threshold = no_fit_threshold(y, classification, margin=-NEAR_CONSTANT)
+    threshold = no_fit_threshold(y, classification, margin=-near)
     loss, sq_norm = np.asarray(train_loss, np.float64), np.asarray(sq_norm, np.float64)
     with np.errstate(invalid="ignore"):
         return (loss > threshold) & (sq_norm > COLLAPSED * np.asarray(start_sq_norm, np.float64))

@@ -200,9 +200,10 @@ def still_gaining_note(runs: list[dict]) -> list[str]:
 
 def constant_best_note(runs: list[dict], lam_min: float | None) -> list[str]:
     """A note when the models at λ_min predict about a constant: their mean training loss is
-    not health.NEAR_CONSTANT below the baseline's. Every λ that fit the data did worse on the
-    test split than ignoring the inputs (or did not train), so λ_min says that no model of
-    this grid learnt anything that carries over, not which penalty is best."""
+    not health.NEAR_CONSTANT below the baseline's. Every λ whose models fit more did worse on
+    the held-out rows (or did not train), so λ_min says that little any model of this grid
+    learnt carries over (nothing, or a weak signal: a 0.99 × baseline fit that beats the
+    constant on the test split), not which penalty is best."""
     from wdcli.metrics.health import NEAR_CONSTANT
 
     means = _against_baseline(runs, lam_min, "train_loss")
@@ -211,8 +212,9 @@ def constant_best_note(runs: list[dict], lam_min: float | None) -> list[str]:
     loss, base = means
     return [
         f"at λ_min ({lam_min:.3g}) the models predict about a constant (training loss "
-        f"{loss:.4g}, the best constant's {base:.4g}): no λ of this grid that trained beat "
-        "ignoring the inputs on the test split, so λ_min does not say which penalty is best"
+        f"{loss:.4g}, the best constant's {base:.4g}): every λ of this grid whose models fit "
+        "their training rows more did worse on the held-out rows, so little of what the inputs "
+        "say carries over, and λ_min does not say which penalty is best"
     ]
 
 

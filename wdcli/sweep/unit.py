@@ -122,8 +122,12 @@ def _statuses(result, data: Dataset) -> list[str]:
     classification = data.task == CLASSIFICATION
     no_fit = None
     if result.start_weight_sq_norm is not None:  # trained from a random start
-        no_fit = health.no_better_than_constant(result.train_loss, data.y_train, classification,
-                                            result.weight_sq_norm, result.start_weight_sq_norm)  # fmt: skip
+        flags = (result.train_loss, data.y_train, classification, result.weight_sq_norm,
+                 result.start_weight_sq_norm)  # fmt: skip
+        no_fit = health.no_better_than_constant(*flags)
+        if no_fit.any() and not classification:  # the least-squares fit, when it matters
+            near = health.weak_signal_margin(data.X_train, data.y_train)
+            no_fit = health.no_better_than_constant(*flags, near=near)
     return health.statuses(
         result.train_loss,
         health.no_fit_threshold(data.y_train, classification),
