@@ -278,6 +278,47 @@ def test_resume_of_a_finished_sweep_prints_it_and_passes(ridge_config, tmp_path)
     )
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["--grid", "dataset.noise=1,5"],  # each point its own data: exit 2, "pass --force"
+        ["--set", "seeds=40"],  # beyond the 32 seeds whose data are built ahead
+        ["--grid", "dataset.path=a.csv,b.csv"],
+    ],  # fmt: skip
+    ids=["noise-grid", "40-seeds", "csv-grid"],
+)
+def test_resume_of_a_finished_sweep_passes_whatever_data_its_points_and_seeds_have(
+    overrides, ridge_config, tmp_path
+):
+    for name, slope in (("a.csv", 2), ("b.csv", 3)):
+        rows = [
+            f"{i % 7},{i % 5},{slope * (i % 7) - i % 5 + (i * 37 % 11) / 10}" for i in range(40)
+        ]
+        (tmp_path / name).write_text("u,v,y\n" + "\n".join(rows) + "\n")
+    if "dataset.path=a.csv,b.csv" in overrides:
+        ridge_config.write_text(ridge_config.read_text().replace(
+            "{name: regression, n_samples: 60, n_features: 20, noise: 5.0, test_size: 0.5}",
+            "{name: csv, path: a.csv, target: y}"))  # fmt: skip
+    out = tmp_path / "r.json"
+    overrides = [
+        o.replace("a.csv,b.csv", f"{tmp_path / 'a.csv'},{tmp_path / 'b.csv'}") for o in overrides
+    ]
+    command = ["sweep", str(ridge_config), "--out", str(out), "-f", "csv", *overrides]
+    first = runner.invoke(app, command)
+    assert first.exit_code == 0, first.stderr
+    result = runner.invoke(app, [*command, "--resume"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.endswith("already holds this sweep, finished, on the same data: "
+                                  "nothing to resume (--force runs it again)\n")  # fmt: skip
+    if "dataset.path=a.csv,b.csv" in overrides:  # the second point's file edited since
+        (tmp_path / "b.csv").write_text((tmp_path / "b.csv").read_text().replace("3,", "4,", 1))
+        result = runner.invoke(app, [*command, "--resume"])
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"{out}: already exists; pass --force to overwrite it or --out another file\n",
+        )
+
+
 @pytest.mark.slow
 def test_resume_finds_the_newest_journal_of_the_config(
     wait_for_runs, write_config, tmp_path, monkeypatch

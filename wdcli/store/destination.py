@@ -17,7 +17,7 @@ from wdcli import versions
 from wdcli.config import Config
 from wdcli.errors import ResultsError
 from wdcli.records import Results
-from wdcli.runkey import HOLDOUT_FOLD, RunKey, fold_of, point_label
+from wdcli.runkey import HOLDOUT_FOLD, RunKey, fold_of, point_label, point_text
 from wdcli.store.journal import (
     JOURNAL_SUFFIX,
     Journal,
@@ -61,15 +61,30 @@ def _finished_here(out: Path, config: Config, data: DataPrints | None) -> Result
         return None
     if document.config_hash != config.hash():
         return None
-    return document if data is None or document.data_fingerprint == data.combined else None
+    return document if data is None or _holds_data(document, data) else None
+
+
+def _holds_data(document: Results, data: DataPrints) -> bool:
+    """Whether the document's runs were trained on these data: each seed's print (of the data
+    `prepare` checked) and each other data file's (at its point) is a holdout run's. The
+    document's own fingerprint covers every point and seed, which `prepare` does not build."""
+    have = {(point_text(run.point), run.seed, run.data_fingerprint)
+            for run in document.runs if run.fold == HOLDOUT_FOLD}  # fmt: skip
+    seeds = {(seed, fp) for _, seed, fp in have}
+    first = min(data.per_seed, key=list(data.per_seed).index)  # the first seed's, at points
+    return all(item in seeds for item in data.per_seed.items()) and all(
+        (point, first, fp) in have for point, fp in data.at_points.items()
+    )
 
 
 @dataclass(frozen=True)
 class DataPrints:
-    """The data's fingerprint (all seeds) and each seed's, as the journal records them."""
+    """The data's fingerprint (all seeds) and each seed's, as the journal records them;
+    `at_points`: the first seed's at each grid point that reads another data file."""
 
     combined: str
     per_seed: dict[int, str]
+    at_points: dict[str, str] = field(default_factory=dict)
 
 
 def open_destination(

@@ -120,9 +120,9 @@ def _prepare(whole: Config, config: Config) -> Prepared:
     combined = combined_fingerprint(runs)
     others = _other_data_prints(whole, config.dataset, seeds[0])
     if others:  # a point of other data (another file): a resume must see it changed too
-        text = ";".join([combined, *others])
+        text = ";".join([combined, *(f"{point}:{fp}" for point, fp in others.items())])
         combined = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return Prepared(DataPrints(combined, prints), [n for n in notes if n])
+    return Prepared(DataPrints(combined, prints, others), [n for n in notes if n])
 
 
 def _data_config(config: Config) -> Config:
@@ -135,17 +135,17 @@ def _data_config(config: Config) -> Config:
     return points[0]
 
 
-def _other_data_prints(config: Config, checked, seed: int) -> list[str]:
-    """'point:fingerprint' of the first seed's data at each grid point that reads another
+def _other_data_prints(config: Config, checked, seed: int) -> dict[str, str]:
+    """{point: fingerprint} of the first seed's data at each grid point that reads another
     data file than the one checked (`--grid dataset.path=a.csv,b.csv`), in grid order: a
     file can change between a sweep and its resume; generated data cannot."""
-    found = []
+    found = {}
     for point in grid_points(config):
         point_cfg = point_config(config, point)
         if point_cfg.dataset != checked and point_cfg.dataset.name == "csv":
             try:
                 check_fits(data_parts(point_cfg))
-                found.append(f"{point}:{_fingerprint_of(point_cfg, seed)}")
+                found[point] = _fingerprint_of(point_cfg, seed)
             except (ConfigError, DataError):  # `check_points` says so, naming the point
                 continue
     return found
