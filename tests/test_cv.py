@@ -23,6 +23,7 @@ from wdcli.metrics.selection import (
     constant_best_note,
     grid_notes,
     identical_seeds_note,
+    untrained_better_note,
     untrained_neighbour_note,
     worse_than_constant_note,
 )
@@ -320,6 +321,35 @@ def test_an_extension_up_stays_below_the_lambda_decoupled_decay_cannot_train():
                       "tune": {"model.lr": [0.01, 0.1]}}, "<test>")  # fmt: skip
     assert decay_ceiling(tuned) == 50.0
     assert decay_ceiling(_config()) is None  # ridge: the penalty is exact at any λ
+
+
+def test_untrained_lambdas_that_beat_lambda_min_are_named_and_the_flat_verdict_is_not_said():
+    # a deep net: λ = 1e-5 and 1e-3 trained on 3 of 4 seeds at 0.4 × the constant's test
+    # loss, λ_min = 10 (a constant) and "λ makes no measurable difference in this range"
+    from wdcli.metrics.selection import NO_DIFFERENCE
+    from wdcli.sweep.run import selection_fields
+
+    summary = [
+        {"lambda": 1e-5, "regime": None, "test_loss_mean": 12.04, "test_loss_se": 1.4},
+        {"lambda": 1e-3, "regime": None, "test_loss_mean": 9.621, "test_loss_se": 0.9},
+        {"lambda": 0.1, "regime": "flat", "test_loss_mean": 26.83, "test_loss_se": 0.12},
+        {"lambda": 10.0, "regime": "flat", "test_loss_mean": 26.75, "test_loss_se": 0.06},
+    ]
+    note = (
+        "λ = 1e-05, 0.001, where not every run trained, did better in the runs that did "
+        "(held-out loss 12.04, 9.621, against 26.75 at λ_min): λ_min is chosen only among the λ "
+        "where every run trained; make those runs train (see the warning) before trusting it"
+    )
+    assert untrained_better_note(summary, 10.0) == [note]
+    runs = [{"lambda": 10.0, "seed": 0, "status": "ok", "train_loss": 23.46,
+             "baseline_loss": 23.45, "test_loss": 26.75}]  # fmt: skip
+    assert selection_fields(_config(), "regression", runs, summary, 10.0, 10.0)["notes"] == [note]
+    summary[0]["test_loss_mean"] = summary[1]["test_loss_mean"] = 26.70  # within λ_min's SE
+    assert untrained_better_note(summary, 10.0) == []
+    notes = selection_fields(_config(), "regression", runs, summary, 10.0, 10.0)["notes"]
+    assert notes[-1] == NO_DIFFERENCE and notes[0].startswith("at λ_min (10) the models predict")
+    summary[1]["test_loss_mean"] = None  # no run of it trained
+    assert untrained_better_note(summary, 10.0) == untrained_better_note(summary, None) == []
 
 
 def test_a_lambda_min_that_predicts_a_constant_is_said():

@@ -269,6 +269,31 @@ def untrained_neighbour_note(summary: list[dict], lam_min: float | None) -> list
     ]
 
 
+def untrained_better_note(summary: list[dict], lam_min: float | None) -> list[str]:
+    """A note naming the λ whose runs did not all train (no regime) but whose runs that did
+    beat λ_min's held-out loss by more than its SE: λ_min was chosen among the λ where every
+    run trained, so "flat" or "about a constant" there says nothing of these (a deep network
+    whose λ = 1e-5 runs that trained reached 0.4 × the constant's test loss, beside λ_min =
+    10, a constant, and "λ makes no measurable difference")."""
+    rows = {row["lambda"]: row for row in summary}
+    if lam_min is None or lam_min not in rows:
+        return []
+    best = rows[lam_min]
+    bar = best["test_loss_mean"] - (best.get("test_loss_se") or 0.0)
+    better = [row for row in summary if row["regime"] is None
+              and _finite(row.get("test_loss_mean")) and row["test_loss_mean"] < bar]  # fmt: skip
+    if not better:
+        return []
+    shown = ", ".join(f"{row['lambda']:.3g}" for row in better)
+    losses = ", ".join(f"{row['test_loss_mean']:.4g}" for row in better)
+    return [
+        f"λ = {shown}, where not every run trained, did better in the runs that did (held-out "
+        f"loss {losses}, against {best['test_loss_mean']:.4g} at λ_min): λ_min is chosen only "
+        "among the λ where every run trained; make those runs train (see the warning) before "
+        "trusting it"
+    ]
+
+
 def _extended(key: str, value: float, low: float, high: float, num: int, kind: str) -> str:
     if kind == "list":
         return f"add {value:.3g} to lambdas"

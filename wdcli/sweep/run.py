@@ -582,6 +582,7 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
         grid_notes,
         identical_seeds_note,
         still_gaining_note,
+        untrained_better_note,
         untrained_neighbour_note,
         worse_than_constant_note,
     )
@@ -597,12 +598,16 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     hopeless = _without_minimiser(config, runs)
     trainable = [row for row in summary if row["lambda"] not in hopeless]
     lambdas = [row["lambda"] for row in trainable]
-    notes = failed or grid_notes(lambdas, best, kind, decay_ceiling(config))
+    # λ whose trained runs beat λ_min: what the trained λ alone say (an edge, a constant,
+    # no difference) is not said of the grid
+    better = untrained_better_note(trainable, best)
+    notes = better or failed or grid_notes(lambdas, best, kind, decay_ceiling(config))
     fixed = config.dataset.seed is not None or getattr(config.dataset, "test_path", None)
-    notes += untrained_neighbour_note(trainable, best) + identical_seeds_note(summary, bool(fixed))
-    notes += still_gaining_note(runs)
+    if not better:
+        notes += untrained_neighbour_note(trainable, best)
+    notes += identical_seeds_note(summary, bool(fixed)) + still_gaining_note(runs)
     regimes = [row["regime"] for row in summary if row["regime"] is not None]
-    if regimes and all(regime in ("flat", "diverged") for regime in regimes):
+    if not better and regimes and all(regime in ("flat", "diverged") for regime in regimes):
         notes.append(NO_DIFFERENCE)
     scaled = task == "regression" and config.dataset.scale_target is not False
     fields = {
