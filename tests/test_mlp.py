@@ -522,3 +522,21 @@ def test_no_lambdas_give_empty_results():
     assert fit.train_loss.shape == fit.weight_sq_norm.shape == fit.diverged.shape == (0,)
     assert fit.curves["test_loss"].shape == (0, 5)
     assert fit.metrics["test_accuracy"].shape == (0,)
+
+
+def test_an_input_constant_in_the_training_rows_starts_and_stays_at_zero_weight():
+    # `site`: 7 in every training row, 7 ± 50 in the test file: its random first-layer
+    # weights only decayed, and the test loss (701 against 0.065) measured them
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X[:, 1] = 0.0  # constant in the training rows (centred)
+    X_test = rng.normal(size=(100, 3)) * [1, 50, 1]
+    y, y_test = X[:, 0] - X[:, 2], X_test[:, 0] - X_test[:, 2]
+    data = Dataset(X, y, X_test, y_test, REGRESSION)
+    opts = MLPModel(name="mlp", hidden=[8], lr=0.01, batch_size=20, epochs=30)
+    fit = fit_mlp(data, np.array([0.0, 1e-3]), 0, opts)
+    moved = fit_mlp(
+        Dataset(X, y, X_test * [1, 0, 1], y_test, REGRESSION), np.array([0.0, 1e-3]), 0, opts
+    )
+    np.testing.assert_array_equal(fit.test_loss, moved.test_loss)  # the column changes nothing
+    assert (fit.test_loss < 0.1 * np.var(y_test)).all()

@@ -860,6 +860,9 @@ def fit_mlp(
     sizes = (data.X_train.shape[1], *options.hidden, Y.shape[1])
     init_rng = np.random.default_rng(init_stream)
     params = init_params(sizes, options.activation, options.init, init_rng)
+    # an input constant in the training rows gets no gradient: its random weights would only
+    # decay, and test rows where it varies would be scored on them (701 against 0.065)
+    params[0][np.ptp(data.X_train, axis=0) == 0] = 0.0
     order_rng = np.random.default_rng(order_stream)
     full = options.batch_size == "full"  # one fixed order: nothing to draw
     orders = () if full else (order_rng.permutation(len(Y)) for _ in range(options.epochs))
