@@ -311,6 +311,5 @@ def _mean_if_all_trained(values: list[float | None]) -> float:
     """The mean of the trials' losses, NaN (no point) when one did not train (None) or there
     are none: a mean over the seeds whose trial trained drew a failing lr 8 % better than
     its runs were."""
-    if not values or any(v is None for v in values):
-        return np.nan
-    return float(np.mean(values))
+    trained = [v for v in values if v is not None]
+    return float(np.mean(trained)) if trained and len(trained) == len(values) else np.nan
