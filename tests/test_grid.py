@@ -484,6 +484,24 @@ def test_warmup_longer_than_training_is_refused(write_config):
     assert result.stderr.strip().endswith("model: warmup_epochs (4) must be < epochs (4)")
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [(["model.step_epochs=4"], "model: step_epochs (4) must be < epochs (4): the learning rate "
+      "would never drop"),
+     (["model.step_epochs=1", "model.step_gamma=1"], "model.step_gamma: 1 drops nothing, so "
+      "schedule: step would train as constant; set step_gamma < 1 or schedule: constant")],
+)  # fmt: skip
+def test_a_step_schedule_that_never_drops_is_refused(write_config, overrides, message):
+    # it trained as constant, bit for bit, and the results file said schedule: step
+    config = write_config(LR)
+    sets = [part for o in ["model.schedule=step", *overrides] for part in ("--set", o)]
+    result = runner.invoke(app, ["validate", str(config), *sets])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith(message)
+    ok = runner.invoke(app, ["validate", str(config), *sets[:-2], "--set", "model.step_epochs=3"])
+    assert ok.exit_code == (2 if "step_gamma=1" in overrides else 0), ok.stderr
+
+
 def _fit(lambdas=(0.0, 0.05), **kw):
     from wdcli.models.mlp import fit_mlp
     from wdcli.sweep import dataset_for

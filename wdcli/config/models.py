@@ -111,6 +111,16 @@ class MLPModel(ModelBase):
             raise ValueError(
                 f"warmup_epochs ({self.warmup_epochs}) must be < epochs ({self.epochs})"
             )
+        if self.schedule == "step" and self.step_epochs >= self.epochs:
+            raise ValueError(  # it trained as constant, and the results said step
+                f"step_epochs ({self.step_epochs}) must be < epochs ({self.epochs}): the "
+                "learning rate would never drop"
+            )
+        if self.schedule == "step" and self.step_gamma == 1:
+            raise ValueError(
+                "step_gamma: 1 drops nothing, so schedule: step would train as constant; set "
+                "step_gamma < 1 or schedule: constant"
+            )
         if self.eval_points is not None and self.eval_every != "auto":
             raise ValueError(  # one of them sets where the curves are recorded
                 f"eval_every ({self.eval_every}) and eval_points ({self.eval_points}): set one; "
