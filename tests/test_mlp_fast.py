@@ -206,3 +206,20 @@ def test_kernels_compile_without_a_cache_where_none_can_be_written(monkeypatch):
     Z = np.array([-1.0, 2.0])
     kernels["relu_forward"](Z, 0.0, 1.0)
     assert Z.tolist() == [0.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("mode", "numba", "message"),
+    [("bogus", True, "WDCLI_KERNELS: 'bogus' is not one of auto, numpy, numba"),
+     ("numba", False, "WDCLI_KERNELS=numba: numba is not installed; pip install 'wdcli[fast]', "
+      "or unset WDCLI_KERNELS")],
+)  # fmt: skip
+def test_a_kernels_setting_that_names_no_path_is_refused(monkeypatch, mode, numba, message):
+    # both ran the numpy path without a word
+    monkeypatch.setenv("WDCLI_KERNELS", mode)
+    monkeypatch.setattr(fused, "MODE", mode)  # as read when wdcli.fused was imported
+    monkeypatch.setattr(fused, "available", lambda: numba)
+    result = CliRunner().invoke(app, ["list", "models"])
+    assert (result.exit_code, result.stderr) == (2, message + "\n")
+    monkeypatch.setattr(fused, "MODE", "numpy")
+    assert CliRunner().invoke(app, ["list", "models"]).exit_code == 0

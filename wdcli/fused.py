@@ -30,7 +30,8 @@ Kernels = dict[str, Callable[..., None]]
 
 FLUSH_EVERY = 16  # numpy path: steps between two flushes of subnormal numbers
 MIN_WORK = 3e8  # element-steps (see kernels_for) from which loading numba pays for itself
-MODE = os.environ.get("WDCLI_KERNELS", "auto")  # auto | numpy | numba
+MODES = ("auto", "numpy", "numba")
+MODE = os.environ.get("WDCLI_KERNELS", "auto")  # one of MODES (`check_mode`)
 _compiled: Kernels | None = None
 _work_seen = 0.0  # element-steps trained in this process so far
 
@@ -152,6 +153,20 @@ def _build_numba(numba: ModuleType, cache: bool = True) -> Kernels:
     return {"relu_forward": relu_forward, "relu_backward": relu_backward,
             "relu_backward_outer": relu_backward_outer, "sgd": sgd, "momentum": momentum,
             "adam": adam}  # fmt: skip
+
+
+def check_mode() -> None:
+    """Refuse a WDCLI_KERNELS that names no path, or numba where it is not installed: both
+    used to run the numpy path without a word."""
+    from wdcli.errors import ConfigError
+
+    if MODE not in MODES:
+        raise ConfigError(f"WDCLI_KERNELS: '{MODE}' is not one of {', '.join(MODES)}")
+    if MODE == "numba" and not available():
+        raise ConfigError(
+            "WDCLI_KERNELS=numba: numba is not installed; pip install 'wdcli[fast]', or unset "
+            "WDCLI_KERNELS"
+        )
 
 
 def available() -> bool:

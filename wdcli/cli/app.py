@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shlex
 import sys
@@ -144,6 +145,11 @@ def _main(
     ] = None,
 ) -> None:
     _state["debug"] = debug
+    if "WDCLI_KERNELS" in os.environ:  # (numpy is not imported otherwise, for --help's sake)
+        from wdcli.fused import check_mode
+
+        with _errors():
+            check_mode()
 
 
 @contextmanager
