@@ -874,3 +874,25 @@ def test_init_auto_is_not_read_as_one_start_when_the_activation_is_an_axis(basel
     sklearn = _edit(baseline, tmp_path, "sk.json", grid("sklearn"))
     result = runner.invoke(app, ["compare", str(auto), str(sklearn)])
     assert result.exit_code == 2 and "model differs (init: auto vs sklearn)" in result.stderr
+
+
+def test_other_seeds_are_not_called_other_data_and_another_tolerance_is_named(tmp_path):
+    # poly with seeds 3 against 5 blamed "a changed data file" (each seed draws its own
+    # data); a tolerance of 0.5 against 0.05 relabelled regimes as if the code had changed
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\ndataset: {name: poly, n_samples: 60}\nmodel: {name: linear}\n"
+                      "lambdas: [0, 0.1, 1]\nseeds: 3\n")  # fmt: skip
+    runs = {}
+    for name, sets in (("a", []), ("b", ["seeds=2"]), ("c", ["tolerance=0.5"])):
+        out = tmp_path / f"{name}.json"
+        sets = [part for s in sets for part in ("--set", s)]
+        assert (
+            runner.invoke(app, ["sweep", str(config), "-o", str(out), "-q", *sets]).exit_code == 0
+        )
+        runs[name] = out
+    for other, reason in (("b", "seeds differ ([0, 1, 2] vs [0, 1])"),
+                          ("c", "tolerance differs (0.05 vs 0.5)")):  # fmt: skip
+        result = runner.invoke(app, ["compare", str(runs["a"]), str(runs[other])])
+        assert (result.exit_code, result.stderr) == (2, (
+            f"cannot compare {runs['a']} and {runs[other]}: {reason}; pass --common to compare "
+            "anyway on the 3 λ both have\n"))  # fmt: skip

@@ -32,7 +32,7 @@ from wdcli.errors import WdcliError
 from wdcli.metrics.grokking import FIELDS as STEP_METRICS
 from wdcli.records import Results, SummaryRow
 from wdcli.report.table import format_lambda, unbroken
-from wdcli.runkey import EMPTY_POINT, RowKey, point_text, same_numbers
+from wdcli.runkey import EMPTY_POINT, HOLDOUT_FOLD, RowKey, point_text, same_numbers
 
 DIRECTIONS = ("worse", "either")
 # Verdicts that fail a comparison, per direction.
@@ -211,7 +211,9 @@ def differences(baseline: Results, candidate: Results, metric: str = "test_loss"
         ]
         if changed:
             found.append(f"{section} differs ({'; '.join(changed)})")
-    if not found and known and prints[0] != prints[1]:
+    seeds_a, seeds_b = _seeds(baseline), _seeds(candidate)
+    if (not found and known and prints[0] != prints[1]
+            and (seeds_a == seeds_b or _data_of_common_runs_differ(baseline, candidate))):  # fmt: skip
         found.append(
             f"the data differ (fingerprint {prints[0]} → {prints[1]}: a changed data file, or "
             "a change in how wdcli prepares the data)"
@@ -230,10 +232,25 @@ def differences(baseline: Results, candidate: Results, metric: str = "test_loss"
             f"λ grid differs ({len(grid_a)} vs {len(grid_b)} values, "
             f"{len(set(grid_a) & set(grid_b))} in common)"
         )
-    seeds_a, seeds_b = _seeds(baseline), _seeds(candidate)
     if seeds_a != seeds_b:
         found.append(f"seeds differ ({_show(seeds_a)} vs {_show(seeds_b)})")
+    tolerances = [document.config.value("tolerance") for document in (baseline, candidate)]
+    if tolerances[0] != tolerances[1]:  # the `good` band: other regimes from the same runs
+        found.append(f"tolerance differs ({_show(tolerances[0])} vs {_show(tolerances[1])})")
     return found
+
+
+def _data_of_common_runs_differ(baseline: Results, candidate: Results) -> bool:
+    """Whether the data differ where both files have runs (the same point and seed): with
+    other seeds, the files' fingerprints (over every seed) differ by the seeds alone, which a
+    changed data file does not explain."""
+    prints = [
+        {(point_text(run.point), run.seed): run.data_fingerprint for run in document.runs
+         if run.fold == HOLDOUT_FOLD}
+        for document in (baseline, candidate)
+    ]  # fmt: skip
+    common = prints[0].keys() & prints[1].keys()
+    return not common or any(prints[0][key] != prints[1][key] for key in common)
 
 
 def _axis_keys(document: Results) -> set[str]:
