@@ -224,7 +224,7 @@ def test_every_command_has_help(command):
     [
         ("sweep", "[default: results/NAME-TIME.json]"),
         ("sweep", "[default: measured best]"),
-        ("plot", "[default: RESULTS.png]"),
+        ("plot", "[default: RESULTS.png, RESULTS-curves.png with --curves, FIRST-overlay.png"),
     ],
 )
 def test_defaults_written_in_help_texts_are_shown(command, default):
@@ -267,6 +267,11 @@ def test_plot_writes_a_png_and_refuses_other_extensions(ridge_config, tmp_path):
     bad = run("plot", str(results), "-o", str(tmp_path / "r.pdf"))
     assert bad.exit_code == 2
     assert bad.stderr == f"{tmp_path / 'r.pdf'}: the figure file must end in .png or .svg\n"
+    # two files overlaid: not r.png, which held r's own figure and was overwritten
+    overlay = run("plot", str(results), str(results))
+    assert overlay.stderr == f"wrote {tmp_path / 'r-overlay.png'}\n"
+    assert run("plot", str(results), "-o", str(tmp_path / "x.png")).exit_code == 0
+    assert (tmp_path / "x.png").read_bytes() == png.read_bytes()  # r.png is still r's figure
     curves = run("plot", str(results), "--curves", "-o", str(tmp_path / "c.svg"))
     assert curves.exit_code == 2
     assert curves.stderr == (

@@ -106,6 +106,21 @@ def test_bad_extension_is_refused_before_drawing(tmp_path):
     assert isinstance(info.value, WdcliError) and info.value.exit_code == 2
     with pytest.raises(PlotError, match=r"^sweep: the figure file must end in \.png or \.svg$"):
         output_path("sweep")
+    # `.png` ends in .png, yet is a hidden file without an extension: "must end in .png"
+    with pytest.raises(PlotError, match=r"^\.PNG: the figure file needs a name before \.PNG$"):
+        output_path(".PNG")
+
+
+def test_curves_refuse_a_kind_that_they_would_ignore(tmp_path):
+    # --curves --kind heatmap drew the plain curves, byte for byte, exit 0
+    doc = load("regression")
+    with pytest.raises(PlotError) as info:
+        render([doc], tmp_path / "c.png", curves=True, kind="heatmap")
+    assert str(info.value) == (
+        "--kind heatmap: picks the figure of a grid or tune sweep, and --curves draws per-epoch "
+        "curves; leave out one of them"
+    )
+    assert not (tmp_path / "c.png").exists()
 
 
 def test_unwritable_folder_is_a_plot_error(tmp_path, regression_fig):

@@ -650,7 +650,12 @@ def plot(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Figure file, .png or .svg \\[default: RESULTS.png]."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Figure file, .png or .svg \\[default: RESULTS.png, "
+            "RESULTS-curves.png with --curves, FIRST-overlay.png for several].",
+        ),
     ] = None,
     curves: Annotated[
         bool, typer.Option("--curves", help="Per-epoch train/test loss for a few λ instead.")
@@ -693,7 +698,7 @@ def plot(
         for value in lambdas or []:
             if not (math.isfinite(value) and value >= 0):
                 raise WdcliError(f"--lambda {value:g}: must be a λ ≥ 0 (a number, not inf or nan)")
-        target = plots.output_path(out or results_paths[0].with_suffix(".png"))
+        target = plots.output_path(out or _figure_name(results_paths, curves))
         documents = [load_results(path) for path in results_paths]
         for path, document in zip(results_paths, documents, strict=True):
             grid = sorted({row.lambda_ for row in document.summary})
@@ -712,6 +717,15 @@ def plot(
             axis=axis,
         )
     typer.echo(f"wrote {written}", err=True)
+
+
+def _figure_name(results_paths: list[Path], curves: bool) -> Path:
+    """The default figure file beside the first results file, named for what it draws: one
+    name for all overwrote the validation figure with the curves or an overlay."""
+    first = results_paths[0]
+    suffix = "-curves" if curves else ""
+    suffix += "-overlay" if len(results_paths) > 1 else ""
+    return first.with_name(f"{first.stem}{suffix}.png")
 
 
 @app.command(short_help="Check a config, its data and every grid point without running it.")

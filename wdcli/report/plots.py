@@ -77,6 +77,11 @@ def render(
     if axis is not None:  # it was ignored
         drawn = "--curves draws per-epoch curves" if curves else "this figure has no grid"
         raise PlotError(f"--axis {axis}: picks the grid axis of a grid figure, and {drawn}")
+    if curves and kind != "auto":  # it was ignored: the same figure as without it
+        raise PlotError(
+            f"--kind {kind}: picks the figure of a grid or tune sweep, and --curves draws "
+            "per-epoch curves; leave out one of them"
+        )
     if curves:
         fig = curves_figure(results, lambdas=lambdas, sources=sources)
     else:
@@ -85,8 +90,11 @@ def render(
 
 
 def output_path(out) -> Path:
-    """`out` as a Path, or PlotError when its extension is not one matplotlib is asked for."""
+    """`out` as a Path, or PlotError when its extension is not one matplotlib is asked for
+    (a name that is only an extension, `.png`, has none: Python reads it as a hidden file)."""
     path = Path(out)
+    if path.name.lower() in FORMATS:
+        raise PlotError(f"{out}: the figure file needs a name before {path.name}")
     if path.suffix.lower() not in FORMATS:
         raise PlotError(f"{out}: the figure file must end in .png or .svg")
     return path
