@@ -1016,6 +1016,13 @@ def test_a_bracketed_list_given_to_grid_says_how_to_write_its_values(write_confi
     result = runner.invoke(app, ["validate", str(mlp), "--set", "grid={}",
                                  "--grid", "model.hidden=[8,16]"])  # fmt: skip
     assert "separate them by commas: --grid model.hidden=[8],[16] (" in result.stderr
+    # items that are lists already keep theirs, and the suggestion then validates
+    result = runner.invoke(app, ["validate", str(mlp), "--set", "grid={}",
+                                 "--grid", "model.hidden=[[8],[16,4]]"])  # fmt: skip
+    assert "separate them by commas: --grid model.hidden=[8],[16,4] (" in result.stderr
+    result = runner.invoke(app, ["validate", str(mlp), "--set", "grid={}",
+                                 "--grid", "model.hidden=[8],[16,4]"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
 
 
 def test_tune_holds_out_each_class_in_proportion_and_keeps_a_row_of_each_to_train_on():

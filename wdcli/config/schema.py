@@ -101,6 +101,14 @@ class LambdaAuto(Strict):
         return {"auto": True} if value == "auto" else value
 
 
+def _as_item(value, list_key: bool) -> str:
+    """One value of a `--grid` list as written on the command line: a list key's items keep
+    (or get) their brackets, `[16]` (not `[[16]]` for the item [16], nor `16`)."""
+    if list_key:
+        value = value if isinstance(value, list) else [value]
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, list) else str(value)
+
+
 def _lambdas_tag(value) -> str:
     if isinstance(value, BaseModel):  # serialising: the model's own type
         return "auto" if isinstance(value, LambdaAuto) else "grid"
@@ -258,7 +266,7 @@ class Config(Strict):
             key = next(iter(value))
             (only,) = value[key]
             if isinstance(only, list) and len(only) > 1:  # `--grid k=[a,b]`: one list value
-                listed = ",".join(f"[{v}]" if key in LIST_KEYS else str(v) for v in only)
+                listed = ",".join(_as_item(v, key in LIST_KEYS) for v in only)
                 raise ValueError(
                     f"{key}: one value, the list {json.dumps(only)}, makes one point, not a "
                     f"grid; for a point per item, separate them by commas: --grid {key}={listed} "
