@@ -361,6 +361,12 @@ CHANGES_NO_FIT = {  # keys whose values give the same fit
     "model.eval_every": "it sets where the curves are recorded, not how the model trains",
     "model.eval_points": "it sets where the curves are recorded, not how the model trains",
     "model.eval_rows": "it sets where the curves are recorded, not how the model trains",
+    "model.max_iter": "it caps the solver's iterations, and every candidate that converges "
+    "reaches the same minimiser (one that does not is not_converged)",
+    "model.tol": "it sets where the solver stops, and every candidate that converges reaches "
+    "the same minimiser, to its tolerance",
+    "model.dtype": "it sets the floating point type, not the model (the candidates differ by "
+    "rounding)",
 }
 
 
