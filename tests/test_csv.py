@@ -420,12 +420,13 @@ def _classes_config(folder: Path, text: str, seeds: int) -> Path:
     return config
 
 
-NO_TRAINING_ROW = (
+NEVER_SAW = (
     "in no training row: no model can predict a class it never saw, and the test loss of its "
-    "rows would measure how long training ran, not λ; use more training rows (n_train, "
-    "test_size), another dataset.seed"
+    "rows would measure how long training ran, not λ; use "
 )
-WITH_A_TEST_FILE = NO_TRAINING_ROW + ", or a test file without it"
+NO_TRAINING_ROW = NEVER_SAW + "more training rows (n_train, test_size), or another dataset.seed"
+# the files fix the split: test_size and dataset.seed are refused or change nothing there
+WITH_A_TEST_FILE = NEVER_SAW + "a training file that holds the class, or a test file without it"
 
 
 def _refused(config: Path, message: str) -> None:

@@ -106,9 +106,10 @@ def unseen_advice(cfg) -> str:
     why, and the keys of this dataset that fix it."""
     if getattr(cfg, "train_fraction", None) is not None:  # modular: no test_size, no file
         fix = "a larger train_fraction (or n_train), or another dataset.seed"
+    elif getattr(cfg, "test_path", None):  # the files fix the split: no seed or size moves it
+        fix = "a training file that holds the class, or a test file without it"
     else:
-        fix = "more training rows (n_train, test_size), another dataset.seed"
-        fix += ", or a test file without it" if getattr(cfg, "test_path", None) else ""
+        fix = "more training rows (n_train, test_size), or another dataset.seed"
     return (
         "in no training row: no model can predict a class it never saw, and the test loss of its "
         f"rows would measure how long training ran, not λ; use {fix}"
