@@ -264,6 +264,19 @@ def test_not_utf8(tmp_path):
         line = {"bom.csv": 2, "mac.csv": 3}[name]
         assert str(info.value).startswith(f"{tmp_path / name}: line {line}: is not UTF-8 text (")
         assert str(info.value).endswith(": b'\\xf6'); save it as UTF-8")
+    # UTF-16 without a byte order mark is valid UTF-8 with a NUL after each character: it
+    # said "line 2: 1 fields, the header has 2"
+    for name, data, what in (
+        ("le.csv", "a,y\r\n1,2\r\n".encode("utf-16-le"), "every other byte is 0: UTF-16 "
+         "text without a byte order mark"),
+        ("be.csv", "a,y\n1,2\n".encode("utf-16-be"), "every other byte is 0: UTF-16 text "
+         "without a byte order mark"),
+        ("nul.csv", b"a,y\n1,\x002\n", "not text"),
+    ):  # fmt: skip
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(DataError) as info:
+            build_dataset(_dataset(tmp_path, path=name), 0)
+        assert str(info.value) == f"{tmp_path / name}: holds NUL bytes ({what}); save it as UTF-8"
 
 
 # --------------------------------------------------------------------------- the task

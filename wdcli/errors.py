@@ -66,6 +66,11 @@ def read_text(path: Path, error: type[WdcliError], kind: str, limit: int | None 
     try:
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return data.decode("utf-16")  # Excel's "Unicode text"
+        if b"\x00" in data:  # valid UTF-8, yet no text holds it: "1 fields" on every line
+            half = "every other byte is 0: UTF-16 text without a byte order mark" if (
+                data[1::2].count(0) > 0.9 * len(data) / 2 or data[::2].count(0) > 0.9 * len(data) / 2
+            ) else "not text"  # fmt: skip
+            raise error(f"{path}: holds NUL bytes ({half}); save it as UTF-8")
         return data.decode("utf-8-sig")
     except UnicodeError as exc:
         start = getattr(exc, "start", 0) + (3 if data.startswith(codecs.BOM_UTF8) else 0)
