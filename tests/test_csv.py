@@ -196,6 +196,17 @@ def test_bad_files(tmp_path, content, message):
     assert str(info.value) == message.format(p=path)
 
 
+def test_a_target_given_by_position_says_columns_are_named(tmp_path):
+    # target: 1 was refused as a number, quoted it became "no column '1'" without a word why
+    (tmp_path / "d.csv").write_text("x1,x2,y\n1,2,3\n4,5,6\n")
+    with pytest.raises(DataError) as info:
+        build_dataset(_dataset(tmp_path, path="d.csv", target="1"), 0)
+    assert str(info.value) == (
+        f"{tmp_path / 'd.csv'}: no column '1' named in dataset.target (columns: x1, x2, y); "
+        "columns are named by their header, not numbered"
+    )
+
+
 def test_quoted_fields_with_separators_newlines_and_doubled_quotes(tmp_path):
     text = 'a,"the ""name""",y\n1,"Paris, FR",2\n2,"two\nlines",3\n3,Oslo,4\n'
     (tmp_path / "d.csv").write_text(text)

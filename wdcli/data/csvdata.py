@@ -92,6 +92,8 @@ def _require(table: Table, names: list[str], what: str) -> None:
     if missing:
         near = _closest(missing[0], table.header)
         hint = f"; did you mean '{near}'?" if near and len(missing) == 1 else ""
+        if not hint and all(name.isdigit() for name in missing):  # target: 1, a position
+            hint = "; columns are named by their header, not numbered"
         raise DataError(
             f"{table.path}: no column {_names(missing)}{what} (columns: "
             f"{', '.join(table.header)}){hint}"
