@@ -14,7 +14,7 @@ from sklearn.model_selection import RepeatedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from wdcli.config import validate
+from wdcli.config import load_config, validate
 from wdcli.data.build import build_split
 from wdcli.data.folds import fold_numbers
 from wdcli.errors import ConfigError
@@ -755,3 +755,22 @@ def test_one_row_folds_that_would_repeat_their_units_are_refused(write_config, t
     # an MLP's seeds start from other weights: other losses, other units
     mlp = _one_row_folds(write_config, tmp_path, "{name: mlp, hidden: [4], epochs: 5}")
     assert validate_(mlp).exit_code == 0
+    # without a test file: 5 rows, of which seeds 0 and 1 draw the same 3 to train on, in
+    # another order (the fingerprint saw two datasets, and 6 folds counted as 6 units)
+    (tmp_path / "five.csv").write_text(
+        "a,b,y\n-0.80,2.19,-2.84\n-1.32,1.08,-6.14\n-0.25,,-1.96\n0.42,-0.93,1.81\n"
+        "1.14,-1.15,4.55\n"
+    )
+    five = str(write_config(
+        "name: five\ndataset: {name: csv, path: five.csv, target: y, impute: mean}\n"
+        "model: {name: linear}\nlambdas: [0, 0.1]\nseeds: 2\nvalidation: {kind: kfold, "
+        "folds: 3}\n", "five.yaml"
+    ))  # fmt: skip
+    first, second = (build_split(load_config(five).dataset, seed) for seed in (0, 1))
+    assert first.X_train.numeric.tolist() != second.X_train.numeric.tolist()  # other order
+    result = validate_(five)
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{five}: seeds: 3 folds of 3 training rows hold out one row each, and seeds 0 and 1 "
+        "train on the same rows, where linear has no randomness of its own: every seed would "
+        "repeat the same losses, shrinking the SEs; use one seed, or validation: {kind: loo}\n"
+    ))  # fmt: skip
