@@ -723,10 +723,16 @@ def test_a_candidate_where_no_run_trained_is_worse_in_any_metric(baseline, tmp_p
 
     broken = _edit(baseline, tmp_path, "broken.json", nothing_trained)
     for metric in ("df", "test_loss"):
-        code, report = _compare(baseline, broken, "--metric", metric)
+        code, report = _compare(baseline, broken, "--metric", metric, "-d", "either")
         assert code == 1 and set(_verdicts(report)) == {"worse"}
-    code, _ = _compare(broken, baseline, "--metric", "df")  # nothing to compare against
+    code, _ = _compare(broken, baseline, "--metric", "df", "-d", "either")  # nothing to compare
     assert code == 2
+    # Σw² and df have no worse side: a larger Σw² failed the gate as "worse", a smaller passed
+    for metric in ("df", "weight_sq_norm"):
+        result = runner.invoke(app, ["compare", str(baseline), str(baseline), "--metric", metric])
+        assert (result.exit_code, result.stderr) == (2, (
+            f"--metric {metric}: has no better or worse side, so --direction worse cannot judge "
+            "it; pass --direction either to fail on any change beyond the tolerance\n"))  # fmt: skip
 
 
 def test_a_row_with_no_value_in_either_file_is_not_compared_in_the_json_too(baseline, tmp_path):
@@ -751,7 +757,8 @@ def test_a_metric_without_a_value_at_any_lambda_is_not_blamed_on_training(baseli
             row["df_mean"] = None
 
     a = _edit(baseline, tmp_path, "a.json", no_df)
-    result = runner.invoke(app, ["compare", str(a), str(baseline), "--metric", "df"])
+    result = runner.invoke(app, ["compare", str(a), str(baseline), "--metric", "df", "-d",
+                                 "either"])  # fmt: skip
     assert (result.exit_code, result.stderr) == (2, (
         f"cannot compare {a} and {baseline}: {a} has no df at any λ (its runs trained, but none "
         "has a value of it: a step never reached, say), so there is nothing to compare against\n"))  # fmt: skip

@@ -151,6 +151,9 @@ def higher_is_better(metric: str) -> bool:
     return "accuracy" in metric
 
 
+WITHOUT_SIDE = ("weight_sq_norm", "df")  # neither more nor less is worse: only a change
+
+
 LOCATION = ("path", "test_path")  # where a file is read from: the fingerprint says what it held
 
 
@@ -408,6 +411,11 @@ def compare(
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+    if metric in WITHOUT_SIDE and direction == "worse":  # a larger Σw² was called worse
+        raise IncomparableError(
+            f"--metric {metric}: has no better or worse side, so --direction worse cannot "
+            "judge it; pass --direction either to fail on any change beyond the tolerance"
+        )
     for name, document in zip(names, (baseline, candidate), strict=True):
         trained = any(run.status == "ok" for run in document.runs)
         if document is candidate and not trained:  # it has no value: worse where the baseline
