@@ -986,6 +986,9 @@ def test_a_lambda_where_not_every_run_trained_is_no_point_of_the_grid_figures_or
     heatmap = gridplots.figure(results, kind="heatmap", axis="dataset.degree")
     cells = heatmap.axes[0].images[0].get_array()
     assert cells.mask.tolist()[2] == [False, True, False]  # λ = 1e-3 × degree 4
+    # ... and marked: a blank cell said nothing (a point of lr = 3 whose runs all diverged)
+    assert [t.get_gid() for t in heatmap.axes[0].texts] == ["untrained-1-2"]
+    assert "; × not every run trained" in " ".join(heatmap.get_suptitle().split())
     curves = gridplots.figure(results, kind="curves", axis="dataset.degree")
     (line,) = [ln for ln in curves.axes[0].lines if ln.get_gid() == "degree=4"]
     assert np.isnan(line.get_ydata()).tolist() == [False, False, True, False]

@@ -147,6 +147,8 @@ def _curves(document: Results, axis: str):
         for doc, colour in zip(docs, distinct_colours(len(docs)), strict=True):
             y = np.array([_mean(doc, lam) for lam in lambdas])
             label = f"{axis.rsplit('.', 1)[-1]}={_value_text(_point(doc).get(axis))}"
+            # a legend entry without a line said nothing of why (every run diverged)
+            label += " (no λ trained on every seed)" if np.isnan(y).all() else ""
             ax.plot(np.arange(len(lambdas)), y, "o-", color=colour, label=label, gid=label)
             best = doc.best_lambda
             if best is not None:
@@ -229,6 +231,9 @@ def _heatmaps(document: Results, axis: str):
         grid = np.array([[_mean(d, lam) for d in docs] for lam in lambdas])
         image = ax.imshow(np.ma.masked_invalid(grid), origin="lower", aspect="auto",
                           cmap="viridis_r", norm=norm)  # fmt: skip
+        for i, j in zip(*np.nonzero(np.isnan(grid)), strict=True):  # a blank cell said nothing
+            ax.text(j, i, "×", ha="center", va="center", color="0.35", fontsize=12,
+                    gid=f"untrained-{j}-{i}")  # fmt: skip
         for j, doc in enumerate(docs):
             best = doc.best_lambda
             if best is not None:
@@ -242,7 +247,8 @@ def _heatmaps(document: Results, axis: str):
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.grid(False)
     fig.colorbar(image, ax=list(panels), label=f"mean {loss_name(document)} (log colour scale)")  # type: ignore[arg-type]
-    _title(fig, document, f"{loss_name(document)} over λ × {axis}; ★ λ_min of each column")
+    marks = "; × not every run trained" if any(t.get_gid() for a in panels for t in a.texts) else ""
+    _title(fig, document, f"{loss_name(document)} over λ × {axis}; ★ λ_min of each column{marks}")
     return fig
 
 
