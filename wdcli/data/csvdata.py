@@ -29,7 +29,7 @@ from wdcli.data.csvfile import (
     parse_numbers,
     read_table,
 )
-from wdcli.data.preprocess import Frame
+from wdcli.data.preprocess import Frame, row_tuples
 from wdcli.errors import DataError
 
 
@@ -63,24 +63,15 @@ def load_csv(cfg: CsvData) -> tuple[CsvSplit, CsvSplit | None, str]:
             f"its columns: {', '.join(test_table.header)}"
         )
     test = _split_of(cfg, test_table, features, task)
-    seen = _rows_of(train)
+    seen = set(row_tuples(train.X, train.y))
     # (data of few distinct rows, categories alone, repeat rows by nature: not this)
-    if len(seen) >= 0.9 * len(train.y) and _rows_of(test) <= seen:
+    if len(seen) >= 0.9 * len(train.y) and set(row_tuples(test.X, test.y)) <= seen:
         raise DataError(  # its test loss was (part of) the training loss, at every λ, exit 0
             f"{cfg.test_path}: holds only rows that {cfg.path} holds, so the test loss would "
             "measure the training rows; give a file of other rows, or leave test_path out to "
             "split path"
         )
     return train, test, task
-
-
-def _rows_of(split: CsvSplit) -> set[tuple]:
-    """The split's rows as tuples of their values as read (numbers parsed: 0.29875 and
-    0.29875000 are one value), features then target: the same rows whatever the order of
-    rows or columns in the file."""
-    numeric = [[None if v != v else v for v in row] for row in split.X.numeric.tolist()]  # NaN
-    cells = split.X.categorical.tolist()
-    return {(*a, *b, y) for a, b, y in zip(numeric, cells, split.y.tolist(), strict=True)}
 
 
 def _all_but(table: Table, target: str) -> list[str]:

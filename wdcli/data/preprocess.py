@@ -39,6 +39,16 @@ class Frame:
         )
 
 
+def row_tuples(X: np.ndarray | Frame, y: np.ndarray) -> list[tuple]:
+    """The rows of (X, y) as tuples of their values as read (features, then the target), a
+    missing cell None: rows compare equal however their file wrote the numbers, and a NaN
+    matches a NaN."""
+    numeric = X.numeric if isinstance(X, Frame) else X
+    cells = [[None if v != v else v for v in row] for row in numeric.tolist()]  # NaN: None
+    text = X.categorical.tolist() if isinstance(X, Frame) else [[] for _ in cells]
+    return [(*a, *b, t) for a, b, t in zip(cells, text, y.tolist(), strict=True)]
+
+
 def column_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each column's mean and standard deviation, the deviation 1 for a constant column.
 

@@ -9,7 +9,7 @@ from wdcli.config.grid import point_config
 from wdcli.data import Dataset, Split
 from wdcli.data.build import build_split, source_stamp, unseen_advice, unseen_classes
 from wdcli.data.folds import fold_dataset, kfold_indices
-from wdcli.data.preprocess import Frame, empty_columns
+from wdcli.data.preprocess import empty_columns, row_tuples
 from wdcli.errors import DataError
 from wdcli.sweep.plan import Unit
 
@@ -94,18 +94,6 @@ def check_folds(config: Config, max_seeds: int = 32) -> None:
     _check_one_row_folds(config, seeds)
 
 
-def _training_rows(split: Split) -> Counter:
-    """The training rows of a split as a multiset of (features, target) tuples, whatever their
-    order (seeds that draw the same rows shuffle them differently); a missing cell is None."""
-    X = split.X_train
-    numeric = X.numeric if isinstance(X, Frame) else X
-    cells = [[None if v != v else v for v in row] for row in numeric.tolist()]  # NaN: None
-    parts = [cells, X.categorical.tolist()] if isinstance(X, Frame) else [cells]
-    rows = zip(*parts, split.y_train.tolist(), strict=True)
-    return Counter(tuple(tuple(part) if isinstance(part, list) else part for part in row)
-                   for row in rows)  # fmt: skip
-
-
 def _check_one_row_folds(config: Config, seeds: list[int]) -> None:
     """Refuse k-fold whose folds hold out one row each where its units would repeat: every
     repeat cuts the same folds, and so does every seed that trains on the same rows, which a
@@ -128,9 +116,10 @@ def _check_one_row_folds(config: Config, seeds: list[int]) -> None:
     model = config.model.name
     if MODELS[model].random_start:
         return
-    first = _training_rows(split)
+    first = Counter(row_tuples(split.X_train, split.y_train))  # the rows, in any order
     for seed in seeds[1:]:
-        if _training_rows(split_for(config, seed)) == first:  # the same rows, in any order
+        other = split_for(config, seed)
+        if Counter(row_tuples(other.X_train, other.y_train)) == first:
             loo = ", or validation: {kind: loo}" if model == "linear" else ""
             raise DataError(
                 f"seeds: {each}, and seeds {seeds[0]} and {seed} train on the same rows, where "
