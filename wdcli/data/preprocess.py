@@ -49,8 +49,9 @@ def row_tuples(X: np.ndarray | Frame, y: np.ndarray) -> list[tuple]:
     return [(*a, *b, t) for a, b, t in zip(cells, text, y.tolist(), strict=True)]
 
 
-def column_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each column's mean and standard deviation, the deviation 1 for a constant column.
+def column_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation, the deviation 1 for a constant column, and
+    which columns are constant.
 
     Constant is decided as scikit-learn's StandardScaler does, relative to the column's own
     size: a feature measured in tiny units (values near 1e-15, or 1e-160 whose variance
@@ -64,7 +65,7 @@ def column_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # X's own std as StandardScaler computes it, unless its variance is subnormal (values
     # near 1e-160: digits lost, every number 20 % off) or zero: then the unit columns'
     std = np.where(X.var(axis=0) >= np.finfo(np.float64).tiny, X.std(axis=0), np.sqrt(var) * peak)
-    return X.mean(axis=0), np.where(constant, 1.0, std)
+    return X.mean(axis=0), np.where(constant, 1.0, std), constant
 
 
 @dataclass
@@ -82,8 +83,13 @@ class Preprocessing:
 
     def transform(self, X) -> np.ndarray:
         encoded = self._encode(X) if isinstance(X, Frame) else X
-        mean, std = self._steps["scale"]
+        mean, std, _ = self._steps["scale"]
         return (encoded - mean) / std
+
+    @property
+    def constant(self) -> np.ndarray:
+        """Which columns are constant in the training rows (the fitted ones)."""
+        return self._steps["scale"][2]
 
     def _fit_encoding(self, X: Frame) -> np.ndarray:
         if self.impute != "refuse":
@@ -148,6 +154,12 @@ def _check_width(X: Frame, encoder) -> None:
 
 
 def prepare(X_train, others=(), impute: str = "refuse") -> tuple[np.ndarray, list[np.ndarray]]:
-    """Fit the preprocessing on X_train and apply it to X_train and to each of `others`."""
+    """Fit the preprocessing on X_train and apply it to X_train and to each of `others`; a
+    column constant in the training rows is 0 there, centred and not divided elsewhere."""
     step = Preprocessing(impute).fit(X_train)
-    return step.transform(X_train), [step.transform(X) for X in others]
+    train = step.transform(X_train)
+    # what varies in a constant column's training rows is rounding (0.3 beside
+    # 0.30000000000000004): exactly 0, so that no model reads it as a feature (an MLP's
+    # first-layer weights on it start at 0 and stay there)
+    train[:, step.constant] = 0.0
+    return train, [step.transform(X) for X in others]
