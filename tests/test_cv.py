@@ -329,27 +329,39 @@ def test_untrained_lambdas_that_beat_lambda_min_are_named_and_the_flat_verdict_i
     from wdcli.metrics.selection import NO_DIFFERENCE
     from wdcli.sweep.run import selection_fields
 
-    summary = [
-        {"lambda": 1e-5, "regime": None, "test_loss_mean": 12.04, "test_loss_se": 1.4},
-        {"lambda": 1e-3, "regime": None, "test_loss_mean": 9.621, "test_loss_se": 0.9},
-        {"lambda": 0.1, "regime": "flat", "test_loss_mean": 26.83, "test_loss_se": 0.12},
-        {"lambda": 10.0, "regime": "flat", "test_loss_mean": 26.75, "test_loss_se": 0.06},
-    ]
+    tests = {1e-5: [12.0, 11.0, 13.0, None], 1e-3: [9.0, None, 10.0, 10.5],
+             0.1: [26.9, 26.6, 26.8, 26.8], 10.0: [26.7, 26.8, 26.7, 26.8]}  # fmt: skip
+    runs = [{"lambda": lam, "seed": seed, "fold": 0, "test_loss": loss, "train_loss": 23.46,
+             "baseline_loss": 23.45, "status": "ok" if loss is not None else "not_converged"}
+            for lam, losses in tests.items() for seed, loss in enumerate(losses)]  # fmt: skip
+    summary, lam_min, _ = summarise(runs, 0.05)
+    assert lam_min == 10.0 and [row["regime"] for row in summary] == [None, None, "flat", "flat"]
     note = (
-        "λ = 1e-05, 0.001, where not every run trained, did better in the runs that did "
-        "(held-out loss 12.04, 9.621, against 26.75 at λ_min): λ_min is chosen only among the λ "
-        "where every run trained; make those runs train (see the warning) before trusting it"
+        "λ = 1e-05, 0.001, where not every run trained, beat λ_min (10) on the seeds where they "
+        "did (held-out loss -14.73 over 3 runs, -16.9 over 3 runs): λ_min is chosen only among "
+        "the λ where every run trained; make those runs train (see the warning) before trusting "
+        "it"
     )
-    assert untrained_better_note(summary, 10.0) == [note]
-    runs = [{"lambda": 10.0, "seed": 0, "status": "ok", "train_loss": 23.46,
-             "baseline_loss": 23.45, "test_loss": 26.75}]  # fmt: skip
+    assert untrained_better_note(summary, runs, 10.0) == [note]
     assert selection_fields(_config(), "regression", runs, summary, 10.0, 10.0)["notes"] == [note]
-    summary[0]["test_loss_mean"] = summary[1]["test_loss_mean"] = 26.70  # within λ_min's SE
-    assert untrained_better_note(summary, 10.0) == []
-    notes = selection_fields(_config(), "regression", runs, summary, 10.0, 10.0)["notes"]
-    assert notes[-1] == NO_DIFFERENCE and notes[0].startswith("at λ_min (10) the models predict")
-    summary[1]["test_loss_mean"] = None  # no run of it trained
-    assert untrained_better_note(summary, 10.0) == untrained_better_note(summary, None) == []
+    # one lucky seed's split: below λ_min's mean over every seed (26.825), above λ_min's
+    # loss on that seed (26.6): named before, as a better λ
+    lucky = [{**run, "test_loss": loss, "status": "ok" if loss else "not_converged"}
+             for run, loss in zip([r for r in runs if r["lambda"] in (1e-3, 10.0)],
+                                  [None, None, None, 26.7, 26.9, 26.9, 26.9, 26.6], strict=True)]  # fmt: skip
+    two, _, _ = summarise(lucky, 0.05)
+    assert two[0]["test_loss_mean"] < two[1]["test_loss_mean"]  # unpaired, it looked better
+    assert untrained_better_note(two, lucky, 10.0) == []
+    # better on average, but by less than the paired SE: no evidence either
+    lucky[:4] = [{**run, "status": "ok", "test_loss": loss}
+                 for run, loss in zip(lucky[:4], [26.0, 27.5, 26.2, 27.0], strict=True)]  # fmt: skip
+    assert untrained_better_note(two, lucky + [{**lucky[0], "seed": 9, "test_loss": None,
+                                                "status": "diverged"}], 10.0) == []  # fmt: skip
+    two, _, _ = summarise(lucky, 0.05)
+    assert [row["regime"] for row in two] == ["flat", "flat"]
+    notes = selection_fields(_config(), "regression", lucky, two, 10.0, 10.0)["notes"]
+    assert NO_DIFFERENCE in notes
+    assert untrained_better_note(two, lucky, None) == []
 
 
 def test_a_lambda_min_that_predicts_a_constant_is_said():

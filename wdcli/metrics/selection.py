@@ -269,29 +269,50 @@ def untrained_neighbour_note(summary: list[dict], lam_min: float | None) -> list
     ]
 
 
-def untrained_better_note(summary: list[dict], lam_min: float | None) -> list[str]:
+def untrained_better_note(
+    summary: list[dict], runs: list[dict], lam_min: float | None
+) -> list[str]:
     """A note naming the λ whose runs did not all train (no regime) but whose runs that did
-    beat λ_min's held-out loss by more than its SE: λ_min was chosen among the λ where every
-    run trained, so "flat" or "about a constant" there says nothing of these (a deep network
-    whose λ = 1e-5 runs that trained reached 0.4 × the constant's test loss, beside λ_min =
-    10, a constant, and "λ makes no measurable difference")."""
-    rows = {row["lambda"]: row for row in summary}
-    if lam_min is None or lam_min not in rows:
+    beat λ_min on the same seeds and folds, by more than the paired SE (with one pair, at all):
+    λ_min was chosen among the λ where every run trained, so "flat" or "about a constant"
+    there says nothing of these (a deep network whose λ = 1e-5 runs that trained reached
+    0.4 × the constant's test loss, beside λ_min = 10, a constant, and "λ makes no measurable
+    difference"). Paired: one lucky seed's split beside every seed's mean is no evidence.
+    `runs`: those λ_min was chosen on (the folds under cross-validation)."""
+    from wdcli.metrics.health import OK
+
+    if lam_min is None:
         return []
-    best = rows[lam_min]
-    bar = best["test_loss_mean"] - (best.get("test_loss_se") or 0.0)
-    better = [row for row in summary if row["regime"] is None
-              and _finite(row.get("test_loss_mean")) and row["test_loss_mean"] < bar]  # fmt: skip
+    losses: dict[float, dict[tuple, float]] = {}
+    for run in runs:
+        if run["status"] == OK and _finite(run.get("test_loss")):
+            key = (run["seed"], run.get("fold", 0))
+            losses.setdefault(run["lambda"], {})[key] = run["test_loss"]
+    best = losses.get(lam_min, {})
+    better = []
+    for row in summary:
+        mine = losses.get(row["lambda"], {})
+        pairs = [mine[key] - best[key] for key in mine if key in best]
+        if row["regime"] is not None or not pairs:
+            continue
+        mean = sum(pairs) / len(pairs)
+        se = 0.0 if len(pairs) == 1 else _sample_std(pairs) / math.sqrt(len(pairs))
+        if mean < -se:
+            better.append((row["lambda"], mean, len(pairs)))
     if not better:
         return []
-    shown = ", ".join(f"{row['lambda']:.3g}" for row in better)
-    losses = ", ".join(f"{row['test_loss_mean']:.4g}" for row in better)
+    shown = ", ".join(f"{lam:.3g}" for lam, _, _ in better)
+    gains = ", ".join(f"{gain:+.4g} over {n} run{'s' * (n != 1)}" for _, gain, n in better)
     return [
-        f"λ = {shown}, where not every run trained, did better in the runs that did (held-out "
-        f"loss {losses}, against {best['test_loss_mean']:.4g} at λ_min): λ_min is chosen only "
-        "among the λ where every run trained; make those runs train (see the warning) before "
-        "trusting it"
+        f"λ = {shown}, where not every run trained, beat λ_min ({lam_min:.3g}) on the seeds "
+        f"where they did (held-out loss {gains}): λ_min is chosen only among the λ where every "
+        "run trained; make those runs train (see the warning) before trusting it"
     ]
+
+
+def _sample_std(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def _extended(key: str, value: float, low: float, high: float, num: int, kind: str) -> str:

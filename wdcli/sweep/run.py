@@ -600,7 +600,7 @@ def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> 
     lambdas = [row["lambda"] for row in trainable]
     # λ whose trained runs beat λ_min: what the trained λ alone say (an edge, a constant,
     # no difference) is not said of the grid
-    better = untrained_better_note(trainable, best)
+    better = untrained_better_note(trainable, chosen_on, best)
     notes = better or failed or grid_notes(lambdas, best, kind, decay_ceiling(config))
     fixed = config.dataset.seed is not None or getattr(config.dataset, "test_path", None)
     if not better:
