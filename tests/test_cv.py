@@ -378,6 +378,13 @@ def test_a_lambda_min_that_predicts_a_constant_is_said():
     assert constant_best_note(runs, 0.0) == constant_best_note(runs, None) == []
     runs[0]["train_loss"] = runs[1]["train_loss"] = 0.99 * 2.3026 - 1e-9  # 1 % below: learnt
     assert constant_best_note(runs, 1.0) == []
+    # a weak signal: λ_min = 0 is the best fit of all (0.4 % below the constant) and beats
+    # the constant on the test split; no λ fit more, so none "did worse by fitting more"
+    weak = [run | {"lambda": lam, "train_loss": fit} for lam, fit in
+            ((0.0, 2.2934), (0.0, 2.2930), (0.1, 2.2990), (1.0, 2.3020))]  # fmt: skip
+    assert constant_best_note(weak, 0.0) == []
+    weak.append(run | {"lambda": 1e-3, "train_loss": 2.2})  # one that did fit more, by 4 %
+    assert constant_best_note(weak, 0.0)[0].startswith("at λ_min (0) the models predict")
 
 
 def test_a_lambda_min_that_generalises_worse_than_a_constant_is_said():

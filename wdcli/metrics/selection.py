@@ -200,7 +200,9 @@ def still_gaining_note(runs: list[dict]) -> list[str]:
 
 def constant_best_note(runs: list[dict], lam_min: float | None) -> list[str]:
     """A note when the models at λ_min predict about a constant: their mean training loss is
-    not health.NEAR_CONSTANT below the baseline's. Every λ whose models fit more did worse on
+    not health.NEAR_CONSTANT below the baseline's, and some λ's models fit their training rows
+    better by more than that (else λ_min is the best fit the models find: a weak signal whose
+    whole gain is under NEAR_CONSTANT, λ_min = 0). Every λ whose models fit more did worse on
     the held-out rows (or did not train), so λ_min says that little any model of this grid
     learnt carries over (nothing, or a weak signal: a 0.99 × baseline fit that beats the
     constant on the test split), not which penalty is best."""
@@ -210,6 +212,10 @@ def constant_best_note(runs: list[dict], lam_min: float | None) -> list[str]:
     if means is None or means[0] < (1 - NEAR_CONSTANT) * means[1]:
         return []
     loss, base = means
+    fits = [m[0] for lam in {run["lambda"] for run in runs}
+            if (m := _against_baseline(runs, lam, "train_loss")) is not None]  # fmt: skip
+    if not any(fit < loss - NEAR_CONSTANT * base for fit in fits):
+        return []  # no λ fit more (a weak signal: λ_min = 0 is the best fit there is)
     return [
         f"at λ_min ({lam_min:.3g}) the models predict about a constant (training loss "
         f"{loss:.4g}, the best constant's {base:.4g}): every λ of this grid whose models fit "
