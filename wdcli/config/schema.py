@@ -292,7 +292,10 @@ class Config(Strict):
                     f"{key}: cannot be tuned (it changes the model or what λ means, so the "
                     "candidates' λ would not be comparable); put it under grid:"
                 )
-            if key in CHANGES_NO_FIT:
+            model = info.data.get("model")  # (a key the model lacks is refused as unknown)
+            if key in CHANGES_NO_FIT and (
+                model is None or key.split(".", 1)[1] in type(model).model_fields
+            ):
                 raise ValueError(
                     f"{key}: cannot be tuned: {CHANGES_NO_FIT[key]}, so every candidate would "
                     "fit alike, yet tune would hold out training rows to choose among them"
