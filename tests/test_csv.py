@@ -869,8 +869,9 @@ def test_rows_copied_across_the_split_are_noted(tmp_path, write_config):
     result = CliRunner().invoke(app, ["validate", str(config)])
     assert result.exit_code == 0
     tail = (
-        " (features and target): a held-out loss that scores memorised rows favours small λ; "
-        "drop the duplicate rows unless they are real repeated measurements\n"
+        " (features and target): a held-out loss that scores memorised rows favours the models "
+        "that memorise them (small λ); drop the duplicate rows unless they are real repeated "
+        "measurements\n"
     )
     assert result.stderr == "note: 70 of the 100 test rows are exact copies of training rows" + tail
     tuned = write_config("name: x\ndataset: {name: csv, path: d.csv, target: y, seed: 0}\n"
@@ -886,6 +887,32 @@ def test_rows_copied_across_the_split_are_noted(tmp_path, write_config):
             f"training rows copy another training row, so {held_out} rows that the model "
             "trained on" + tail
         )
+
+
+def test_copies_under_leave_one_out_are_noted_and_categories_that_repeat_by_nature_are_not(
+    tmp_path, write_config
+):
+    from typer.testing import CliRunner
+
+    from wdcli.cli import app
+
+    _doubled_file(tmp_path)  # LOO holds out a row whose copy it trains on: no note was given
+    config = write_config("name: x\ndataset: {name: csv, path: d.csv, target: y, seed: 0}\n"
+                          "model: {name: linear}\nlambdas: [1]\nvalidation: {kind: loo}\n")  # fmt: skip
+    result = CliRunner().invoke(app, ["validate", str(config)])
+    assert "115 of the 300 training rows copy another training row, so leave-one-out holds out "\
+        "rows that the model trained on" in result.stderr  # fmt: skip
+    # 400 rows of three categories and a yes/no target: 36 possible rows, all repeated, and
+    # "drop the duplicate rows" would leave 36
+    colours, sizes = ["red", "green", "blue"], ["S", "M", "L"]
+    rows = [f"{colours[i % 3]},{sizes[i * 7 % 3]},{'ab'[i * 5 % 2]},{'ny'[i * 11 % 7 % 2]}"
+            for i in range(400)]  # fmt: skip
+    (tmp_path / "cat.csv").write_text("colour,size,shape,bought\n" + "\n".join(rows) + "\n")
+    cat = write_config("name: c\ndataset: {name: csv, path: cat.csv, target: bought, categorical: "
+                       "[colour, size, shape], test_size: 0.5, seed: 0}\nmodel: {name: logistic}\n"
+                       "lambdas: [1]\n", "cat.yaml")  # fmt: skip
+    result = CliRunner().invoke(app, ["validate", str(cat)])
+    assert result.exit_code == 0 and "copies" not in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("hashes", ["real", "all equal"])

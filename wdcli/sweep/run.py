@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wdcli import interrupts
-from wdcli.config import Config, KFold, LambdaAuto, task_of
+from wdcli.config import Config, KFold, LambdaAuto, LeaveOneOut, task_of
 from wdcli.config.grid import grid_points, key_space, point_config, tune_candidates
 from wdcli.data import Dataset, copied_rows
 from wdcli.data.build import (
@@ -353,25 +353,46 @@ COPIES_NOTED = 0.05  # a share of rows copied across a split that is likely a mi
 
 def _copies_note(config: Config, data: Dataset, tuned: bool) -> str | None:
     """Rows copied across a split (a file appended to itself, a class oversampled before the
-    split): the held-out loss then scores memorised rows, which favours small λ. Noted from
-    COPIES_NOTED of the held-out rows on (iris's one repeated flower is not). `tuned`: the
-    sweep carves tune's holdout from the training rows."""
+    split): the held-out loss then scores memorised rows, which favours the models that
+    memorise them. Noted from COPIES_NOTED of the held-out rows on (iris's one repeated
+    flower is not), and from CHANCE_TIMES what chance gives where the features take few
+    values (categories alone repeat rows by nature). `tuned`: the sweep carves tune's
+    holdout from the training rows."""
     in_test, in_train = copied_rows(data)
+    floor = max(COPIES_NOTED, CHANCE_TIMES * _chance_of_a_copy(data.X_train))
     parts = []
-    if in_test >= max(2, COPIES_NOTED * len(data.y_test)):
+    if in_test >= max(2, floor * len(data.y_test)):
         parts.append(f"{in_test} of the {len(data.y_test)} test rows are exact copies of "
                      "training rows")  # fmt: skip
-    kfold = isinstance(config.validation, KFold)
-    if (kfold or tuned) and in_train >= max(2, COPIES_NOTED * len(data.y_train)):
-        held_out = "k-fold's folds hold" if kfold else "tune's holdout holds"
+    held_out = {KFold: "k-fold's folds hold", LeaveOneOut: "leave-one-out holds out"}.get(
+        type(config.validation), "tune's holdout holds" if tuned else None
+    )
+    if held_out and in_train >= max(2, floor * len(data.y_train)):
         parts.append(f"{in_train} of the {len(data.y_train)} training rows copy another "
                      f"training row, so {held_out} rows that the model trained on")  # fmt: skip
     if not parts:
         return None
     return (
         "; ".join(parts) + " (features and target): a held-out loss that scores memorised rows "
-        "favours small λ; drop the duplicate rows unless they are real repeated measurements"
+        "favours the models that memorise them (small λ); drop the duplicate rows unless they "
+        "are real repeated measurements"
     )
+
+
+CHANCE_TIMES = 3  # copies are noted from 3 × the share that chance gives
+
+
+def _chance_of_a_copy(X: np.ndarray) -> float:
+    """About how likely a new row is to repeat one of these by chance: their count over the
+    number of rows the features' values make (each column's distinct values multiplied), at
+    most 1. 400 rows of three categories (18 possible rows) repeat by nature, and dropping the
+    copies would leave 36 rows."""
+    space = 1.0
+    for column in X.T:
+        space *= len(np.unique(column))
+        if space >= CHANCE_TIMES * len(X) / COPIES_NOTED:  # COPIES_NOTED is the floor then
+            return 0.0
+    return min(1.0, len(X) / space)
 
 
 def _check_tune_rows(config: Config, n_train: int, where: str) -> None:
