@@ -890,7 +890,8 @@ def test_other_seeds_are_not_called_other_data_and_another_tolerance_is_named(tm
     config.write_text("name: c\ndataset: {name: poly, n_samples: 60}\nmodel: {name: linear}\n"
                       "lambdas: [0, 0.1, 1]\nseeds: 3\n")  # fmt: skip
     runs = {}
-    for name, sets in (("a", []), ("b", ["seeds=2"]), ("c", ["tolerance=0.5"])):
+    for name, sets in (("a", []), ("b", ["seeds=2"]), ("c", ["tolerance=0.5"]),
+                       ("d", ["seeds=[3, 4, 5]"])):  # fmt: skip
         out = tmp_path / f"{name}.json"
         sets = [part for s in sets for part in ("--set", s)]
         assert (
@@ -898,7 +899,8 @@ def test_other_seeds_are_not_called_other_data_and_another_tolerance_is_named(tm
         )
         runs[name] = out
     for other, reason in (("b", "seeds differ ([0, 1, 2] vs [0, 1])"),
-                          ("c", "tolerance differs (0.05 vs 0.5)")):  # fmt: skip
+                          ("c", "tolerance differs (0.05 vs 0.5)"),
+                          ("d", "seeds differ ([0, 1, 2] vs [3, 4, 5])")):  # fmt: skip
         result = runner.invoke(app, ["compare", str(runs["a"]), str(runs[other])])
         assert (result.exit_code, result.stderr) == (2, (
             f"cannot compare {runs['a']} and {runs[other]}: {reason}; pass --common to compare "
