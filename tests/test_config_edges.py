@@ -77,6 +77,9 @@ def run(*args: str):
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\ntune: {model.dtype: [float32, float64]}\n", "{p}: tune: model.dtype: cannot be tuned: it sets the floating point type, not the model (the candidates differ by rounding), so every candidate would fit alike, yet tune would hold out training rows to choose among them"),
         # an MLP has no max_iter: the solver's explanation was given for a key it lacks
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\ntune: {model.max_iter: [2, 100]}\n", "{p}: tune model.max_iter=2: model.max_iter: unknown key"),
+        # tol 0.1 stopped every λ at the constant predictor Newton starts from, `ok`, and
+        # called λ = 0 separable (its J below tol)
+        ("name: x\ndataset: {name: iris}\nmodel: {name: logistic, tol: 0.1}\nlambdas: [0]\n", "{p}: model.tol: must be ≤ 0.0001: a looser tolerance can stop at the constant predictor that Newton starts from, whose gradient is often that small (Newton needs a step or two more for 1e-8, the default)"),
         # ... and so were the values of an axis over it: every point repeated the same runs
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\ngrid: {model.momentum: [0.5, 0.9]}\n", "{p}: grid model.momentum: acts only with optimizer: momentum, and this config's optimizer is adam, so it would change nothing (every value repeats the same runs); set optimizer or remove the axis"),
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\ngrid: {model.optimizer: [sgd, momentum], model.beta1: [0.5, 0.9]}\n", "{p}: grid model.beta1: acts only with optimizer: adam, and this config's optimizer is sgd or momentum, so it would change nothing (every value repeats the same runs); set optimizer or remove the axis"),

@@ -41,6 +41,9 @@ class LinearModel(ModelBase):
     )
 
 
+MAX_TOL = 1e-4  # logistic's loosest tolerance (scikit-learn's default)
+
+
 class LogisticModel(ModelBase):
     """L2-regularised logistic (two classes) or softmax (more) regression."""
 
@@ -52,6 +55,17 @@ class LogisticModel(ModelBase):
         "is small (at λ = 0 on separable data no minimiser exists: not_converged).",
     )
     max_iter: int = Field(100, ge=1, description="Most Newton iterations per λ.")
+
+    @field_validator("tol")
+    @classmethod
+    def _tight_enough(cls, value: float) -> float:
+        if value > MAX_TOL:  # tol 0.1 stopped every λ at the constant predictor it starts
+            raise ValueError(  # from (its gradient 0.02), ok, and called λ = 0 separable
+                f"must be ≤ {MAX_TOL:g}: a looser tolerance can stop at the constant predictor "
+                "that Newton starts from, whose gradient is often that small (Newton needs a "
+                "step or two more for 1e-8, the default)"
+            )
+        return value
 
 
 class MLPModel(ModelBase):
