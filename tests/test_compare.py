@@ -749,6 +749,22 @@ def test_a_row_with_no_value_in_either_file_is_not_compared_in_the_json_too(base
     code, report = _compare(a, a)
     assert code == 0 and _verdicts(report) == ["ok", "ok", "ok", "not compared"]
 
+    # failed otherwise in the other file (not_converged, not diverged): it was "changed",
+    # counted as compared, and passed under --direction worse
+    def no_fit_instead(d):
+        nothing_at_the_last_lambda(d)
+        lam = d["summary"][-1]["lambda"]
+        for run in d["runs"]:
+            if run["lambda"] == lam:
+                run.update(status="no_fit")
+        d["summary"][-1].update(n_diverged=0, n_no_fit=d["summary"][-1]["n_runs"])
+
+    b = _edit(baseline, tmp_path, "b.json", no_fit_instead)
+    code, report = _compare(a, b)
+    assert code == 0 and _verdicts(report) == ["ok", "ok", "ok", "not compared"]
+    code, report = _compare(a, b, "--direction", "either")  # any change fails there
+    assert code == 1 and _verdicts(report) == ["ok", "ok", "ok", "changed"]
+
 
 def test_a_metric_without_a_value_at_any_lambda_is_not_blamed_on_training(baseline, tmp_path):
     # a grokking step never reached read "(none of its runs trained)", every run being ok

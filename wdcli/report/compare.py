@@ -492,8 +492,11 @@ def compare(
         row.verdict = _row_verdict(row, a, b, runs_a, runs_b, metric, rtol, atol)
         if row.verdict == "ok" and _swapped(units_a.get(key, {}), units_b.get(key, {})):
             row.verdict = "changed"  # the same counts, but another seed's run failed
-        if row.verdict == "ok" and row.baseline is None and row.candidate is None:
-            row.verdict = NOT_COMPARED  # a script reading the verdicts must not count it
+        # a script reading the verdicts must not count it; under `either` a run that failed
+        # otherwise is a change, under `worse` no comparison (it passed as "changed")
+        blind = row.baseline is None and row.candidate is None
+        if blind and (row.verdict == "ok" or (row.verdict == "changed" and direction == "worse")):
+            row.verdict = NOT_COMPARED
         result.rows.append(row)
     if all(row.baseline is None for row in result.rows):  # a broken reference passes nothing
         trained = any(counts["ok"] for counts in status_a.values())
