@@ -313,10 +313,9 @@ def test_resume_of_a_finished_sweep_passes_whatever_data_its_points_and_seeds_ha
     if "dataset.path=a.csv,b.csv" in overrides:  # the second point's file edited since
         (tmp_path / "b.csv").write_text((tmp_path / "b.csv").read_text().replace("3,", "4,", 1))
         result = runner.invoke(app, [*command, "--resume"])
-        assert (result.exit_code, result.stderr) == (
-            2,
-            f"{out}: already exists; pass --force to overwrite it or --out another file\n",
-        )
+        assert (result.exit_code, result.stderr) == (2, (
+            f"{out}: holds this sweep, finished, on other data (a data file changed since); pass "
+            "--force to run it again on the data as they are now, or --out another file\n"))  # fmt: skip
 
 
 @pytest.mark.slow

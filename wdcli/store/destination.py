@@ -64,6 +64,14 @@ def _finished_here(out: Path, config: Config, data: DataPrints | None) -> Result
     return document if data is None or _holds_data(document, data) else None
 
 
+def _finished_on_other_data(out: Path, config: Config) -> bool:
+    """Whether `out` holds this config's finished results (its data, then, differ)."""
+    try:
+        return load_results(out).config_hash == config.hash()
+    except ResultsError:
+        return False
+
+
 def _holds_data(document: Results, data: DataPrints) -> bool:
     """Whether the document's runs were trained on these data: each seed's print (of the data
     `prepare` checked) and each other data file's (at its point) is a holdout run's. The
@@ -171,6 +179,12 @@ def _open_named(
         )
         if done is not None:
             raise AlreadyFinished(out, done)
+        if resume and not journal_path(out).exists() and _finished_on_other_data(out, config):
+            raise ResultsError(
+                f"{out}: holds this sweep, finished, on other data (a data file changed "
+                "since); pass --force to run it again on the data as they are now, or --out "
+                "another file"
+            )
         raise ResultsError(
             f"{out}: already exists; pass --force to overwrite it or --out another file"
         )
