@@ -277,17 +277,22 @@ def test_not_utf8(tmp_path):
         assert str(info.value).endswith(": b'\\xf6'); save it as UTF-8")
     # UTF-16 without a byte order mark is valid UTF-8 with a NUL after each character: it
     # said "line 2: 1 fields, the header has 2"
-    for name, data, what in (
-        ("le.csv", "a,y\r\n1,2\r\n".encode("utf-16-le"), "every other byte is 0: UTF-16 "
-         "text without a byte order mark"),
-        ("be.csv", "a,y\n1,2\n".encode("utf-16-be"), "every other byte is 0: UTF-16 text "
-         "without a byte order mark"),
-        ("nul.csv", b"a,y\n1,\x002\n", "not text"),
+    wide = "UTF-16 or UTF-32 text without a byte order mark"
+    for name, data, where in (
+        ("le.csv", "a,y\r\n1,2\r\n".encode("utf-16-le"), f"line 1: holds a NUL byte (byte 2): {wide}"),
+        ("be.csv", "a,y\n1,2\n".encode("utf-16-be"), f"line 1: holds a NUL byte (byte 1): {wide}"),
+        ("32.csv", "a,y\n1,2\n".encode("utf-32-le"), f"line 1: holds a NUL byte (byte 2): {wide}"),
+        ("nul.csv", b"a,y\n1,3\n1,\x002\n", "line 3: holds a NUL byte (byte 11): not text"),
     ):  # fmt: skip
         (tmp_path / name).write_bytes(data)
         with pytest.raises(DataError) as info:
             build_dataset(_dataset(tmp_path, path=name), 0)
-        assert str(info.value) == f"{tmp_path / name}: holds NUL bytes ({what}); save it as UTF-8"
+        assert str(info.value) == f"{tmp_path / name}: {where}; save it as UTF-8"
+    # UTF-32 with its mark is read (the mark of UTF-32-LE begins as UTF-16-LE's: misread)
+    (tmp_path / "u32.csv").write_bytes("a,y\n1,2\n3,5\n4,7\n".encode("utf-32"))
+    (tmp_path / "u8.csv").write_text("a,y\n1,2\n3,5\n4,7\n")
+    assert (build_dataset(_dataset(tmp_path, path="u32.csv"), 0).fingerprint()
+            == build_dataset(_dataset(tmp_path, path="u8.csv"), 0).fingerprint())  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the task

@@ -64,13 +64,12 @@ def read_text(path: Path, error: type[WdcliError], kind: str, limit: int | None 
     if len(data) > limit:
         raise error(f"{path}: larger than {_size(limit)}, too large for a {kind}")
     try:
+        if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # (before UTF-16's,
+            return data.decode("utf-32")  # which UTF-32-LE's begins with)
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return data.decode("utf-16")  # Excel's "Unicode text"
         if b"\x00" in data:  # valid UTF-8, yet no text holds it: "1 fields" on every line
-            half = "every other byte is 0: UTF-16 text without a byte order mark" if (
-                data[1::2].count(0) > 0.9 * len(data) / 2 or data[::2].count(0) > 0.9 * len(data) / 2
-            ) else "not text"  # fmt: skip
-            raise error(f"{path}: holds NUL bytes ({half}); save it as UTF-8")
+            raise error(_nul_message(path, data))
         return data.decode("utf-8-sig")
     except UnicodeError as exc:
         start = getattr(exc, "start", 0) + (3 if data.startswith(codecs.BOM_UTF8) else 0)
@@ -80,6 +79,16 @@ def read_text(path: Path, error: type[WdcliError], kind: str, limit: int | None 
             f"{path}: line {line}: is not UTF-8 text (byte {start + 1}: {data[start : start + 1]!r})"
             "; save it as UTF-8"
         ) from None
+
+
+def _nul_message(path: Path, data: bytes) -> str:
+    """Where a file's first NUL byte is, and what a file of them likely is: UTF-16 or UTF-32
+    text without a byte order mark has one after (or before) every ASCII character."""
+    start = data.index(b"\x00")
+    line = data[:start].count(b"\n" if b"\n" in data else b"\r") + 1
+    wide = max(data[1::2].count(0), data[::2].count(0)) > 0.9 * len(data) / 2
+    what = "UTF-16 or UTF-32 text without a byte order mark" if wide else "not text"
+    return f"{path}: line {line}: holds a NUL byte (byte {start + 1}): {what}; save it as UTF-8"
 
 
 def _size(nbytes: int) -> str:
