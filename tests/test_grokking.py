@@ -243,6 +243,10 @@ def test_table_cells_over_seeds_say_how_many_reached():
     assert row["n_test_acc_99_step"] == 1 and row["train_acc_99_step_mean"] == 400
     _, body = report.rows(_document([row]))
     assert body[0][-5:-2] == ["400 ± 1.4e+02", "1000 (1 of 2)", "700 (1 of 2)"]  # delay said 700
+    # a mean that is not a whole step keeps its half (7.5 and 6.5 read "8" and "6")
+    halves = [{"train_acc_99_step": 1, "test_acc_99_step": t, "grok_delay": t - 1} for t in (2, 13)]
+    _, body = report.rows(_document([_row(1.0, halves)]))
+    assert [cell.split(" ±")[0] for cell in body[0][-5:-2]] == ["1", "7.5", "6.5"]
 
 
 def test_no_step_columns_for_mini_batches():

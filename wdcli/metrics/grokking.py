@@ -73,7 +73,9 @@ def cell(row: SummaryRow, key: str, steps: int | None) -> str:
         if key == "grok_delay" or runs == 0:
             return "–"
         return f"not within {steps}" if steps is not None else "not reached"
-    text = f"{mean:.0f}"
+    # a mean of whole steps: 7.5 is not 8 (rounded half to even, 7.5 and 6.5 read as 8 and 6,
+    # and the delay no longer matched the steps)
+    text = f"{mean:.0f}" if mean == round(mean) else f"{mean:.1f}"
     std = row.stat(key, "std")
     if std is not None:
         text += f" ± {std:.2g}"
