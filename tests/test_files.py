@@ -366,6 +366,18 @@ def test_a_schema_version_wdcli_does_not_read_is_named(place, bad_inputs, data):
             "summary[0].fold_loss_mean: expected a number or null, got 'x'",
         ),
         (lambda d: d["runs"][0].update(fold=-1), "runs[0].fold: expected an integer ≥ 0, got -1"),
+        (  # a grokking step: "x" read as "not reached", and compare said fewer runs reached it
+            lambda d: d["runs"][0].update(test_acc_99_step="x"),
+            "runs[0].test_acc_99_step: expected a step (an integer ≥ 0) or null, got 'x'",
+        ),
+        (
+            lambda d: d["runs"][0].update(train_acc_99_step=-5),
+            "runs[0].train_acc_99_step: expected a step (an integer ≥ 0) or null, got -5",
+        ),
+        (
+            lambda d: d["runs"][0].update(grok_delay=1.5),
+            "runs[0].grok_delay: expected an integer (steps) or null, got 1.5",
+        ),
         (
             lambda d: d["config"].update(model="linear"),
             "config.model: expected an object, got 'linear'",

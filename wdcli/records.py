@@ -108,6 +108,13 @@ class Row(Record):
             elif name.startswith("n_") and value is not None:
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise _field_error(name, "expected an integer ≥ 0", value)
+            elif name.endswith("_step") and value is not None:  # a run's grokking step ("x"
+                # read as "not reached", and compare said fewer runs reached it)
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise _field_error(name, "expected a step (an integer ≥ 0) or null", value)
+            elif name == "grok_delay" and value is not None:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise _field_error(name, "expected an integer (steps) or null", value)
         return self
 
     _names: tuple[str, ...] = PrivateAttr(default=())
