@@ -260,8 +260,8 @@ def test_lambda_zero_on_separable_classes_has_no_minimiser_and_the_warning_says_
     assert document["best_lambda"] == 0.01
     assert stderr_lines(result)[0] == (
         "warning: 2 of 6 runs did not train: 2 not_converged (no minimiser: the training "
-        "classes are separable, so without a penalty the weights grow without bound and the "
-        "numbers depend on model.max_iter) at λ = 0: any λ > 0 has a minimiser (this row is "
+        "classes are separable, wholly or in part, so without a penalty the weights grow "
+        "without bound and the numbers depend on model.max_iter) at λ = 0: any λ > 0 has a minimiser (this row is "
         "why the penalty is needed); those λ get no regime and are never λ_min or λ_1se "
         "(docs/health.md)"
     )
@@ -274,8 +274,9 @@ def test_lambda_zero_on_separable_classes_has_no_minimiser_and_the_warning_says_
     result, _ = sweep(config, tmp_path, "--set", "lambdas=[0, 1e-14, 0.01]", "--force")
     assert stderr_lines(result)[0] == (
         "warning: only λ = 0.01 trained on every seed (4 of 6 runs did not): 2 not_converged "
-        "(no minimiser: the training classes are separable, so without a penalty the weights "
-        "grow without bound and the numbers depend on model.max_iter) at λ = 0: any λ > 0 has "
+        "(no minimiser: the training classes are separable, wholly or in part, so without a "
+        "penalty the weights grow without bound and the numbers depend on model.max_iter) at "
+        "λ = 0: any λ > 0 has "
         "a minimiser (this row is why the penalty is needed); 2 not_converged (solver "
         "tolerance not met) at λ = 1e-14: raise model.max_iter; so no λ has a regime and there "
         "is no λ_min (docs/health.md)"

@@ -617,8 +617,9 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         no_minimiser(run.lambda_, run.value("grad_norm"), run.value("converged"), tol)
         for run in runs
     ):
-        meaning = ("no minimiser: the training classes are separable, so without a penalty the "
-                   "weights grow without bound and the numbers depend on model.max_iter")  # fmt: skip
+        meaning = ("no minimiser: the training classes are separable, wholly or in part, so "
+                   "without a penalty the weights grow without bound and the numbers depend on "
+                   "model.max_iter")  # fmt: skip
         knob = "any λ > 0 has a minimiser (this row is why the penalty is needed)"
     if status == "no_fit" and any(_ended_above_start(run) for run in runs):
         knob = "lower model.lr (training left the loss above where it started)"
