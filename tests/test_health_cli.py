@@ -155,7 +155,7 @@ def test_decoupled_decay_that_would_flip_the_weights_is_not_trained(
     assert stderr_lines(result)[0] == (
         f"warning: 2 of 4 runs did not train: 2 diverged (not trained: the decay factor is ≤ 0) at λ = "
         f"{top[0]}, {top[1]}: lower the largest λ (decoupled decay multiplies the weights by "
-        f"{factor} ≤ 0 at every step there: they were not trained); those λ get no regime "
+        f"{factor} ≤ 0 there at the full rate, η_t = 1: they were not trained); those λ get no regime "
         "and are never λ_min or λ_1se (docs/health.md)"
     )
 

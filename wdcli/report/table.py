@@ -594,7 +594,7 @@ def _health_part(document: Results, status: str, runs: list[Run], spec: Any) -> 
         if all(apart) and decay_flips(lambdas, lrs, paper).all():
             factor = "1 − 2λ" if all(paper) else f"1 − model.{lr_key}·2λ"
             knob = (f"lower the largest λ (decoupled decay multiplies the weights by "
-                    f"{factor} ≤ 0 at every step there: they were not trained)")  # fmt: skip
+                    f"{factor} ≤ 0 there at the full rate, η_t = 1: they were not trained)")  # fmt: skip
         elif not any(apart) and all(r.lambda_ * (setting(r, lr_key) or 0) >= 1 for r in runs):
             knob = f"lower the largest λ (every diverged run has λ·model.{lr_key} ≥ 1)"
     if status == "not_converged" and lr_key and (end := _step_schedule_end(runs, setting)):
