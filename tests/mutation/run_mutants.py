@@ -37,6 +37,9 @@ def run_suite(tree: Path, timeout: float) -> bool:
 
 def main(pattern: str = "") -> int:
     chosen = [m for m in MUTANTS if pattern in m.name]
+    if not chosen:  # "0 of 0 killed" passed a misspelt name (or --help) as a success
+        print(f"no mutant's name contains {pattern!r}; the names are in tests/mutation/*.py")
+        return 2
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch) / "tree"
         shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(".venv", ".git", "results"))
