@@ -494,8 +494,8 @@ def test_logistic_at_lambda_zero_on_separable_classes_is_not_converged():
     # stopped it, and one such run (max_iter 20) was `ok`, `good` and λ_min
     data = dataset("separable")
     # the step test, relative to |θ|, passed after about 1/√tol steps: at max_iter 2000 (or
-    # tol 1e-3 in 40 steps) λ = 0 was converged, `ok` and λ_min again
-    for max_iter, tol in ((20, 1e-8), (100, 1e-8), (2000, 1e-8), (100, 1e-3)):
+    # tol 1e-4, the loosest allowed, in some 100) λ = 0 was converged, `ok` and λ_min again
+    for max_iter, tol in ((20, 1e-8), (100, 1e-8), (2000, 1e-8), (400, 1e-4)):
         options = LogisticModel(name="logistic", max_iter=max_iter, tol=tol)
         fit = fit_logistic(data, np.array([0.0, 0.01]), 0, options)
         assert fit.metrics["grad_norm"][0] <= options.tol and fit.train_loss[0] < 1e-6

@@ -78,6 +78,6 @@ HEALTH_MUTANTS = [
            "np.nan if r.value(key) is None else r.value(key)",
            "the figure draws unhealthy λ as fine"),
     Mutant("health-no-stderr-line", "wdcli/cli/app.py",
-           "    if not quiet:\n        _health_warning(document)\n", "    if not quiet:\n",
+           "    _health_warning(document)  # runs that did not train", "    # (no warning)",
            "sweep says nothing on stderr about runs that did not train"),
 ]  # fmt: skip

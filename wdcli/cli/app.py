@@ -279,7 +279,9 @@ def sweep(
     ] = None,
     fmt: FormatOpt = Format.table,
     chart: ChartOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress or notes (warnings still print).")
+    ] = False,
 ) -> None:
     """Train the model at every λ and seed of CONFIG and print train/test loss per λ.
 
@@ -369,8 +371,8 @@ def sweep(
             if runner is not None:
                 runner.close()
     _print_document(document, fmt, chart)
+    _health_warning(document)  # runs that did not train are said under --quiet too (CI logs)
     if not quiet:
-        _health_warning(document)
         typer.echo(f"wrote {destination.results_path}", err=True)  # type: ignore[union-attr]
 
 
