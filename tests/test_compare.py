@@ -789,8 +789,13 @@ def _steps(d, missing: int = 0, eval_points=None):
         run["test_acc_99_step"] = None if run in at[:missing] else 100
     for row in d["summary"]:
         row["test_acc_99_step_mean"] = 100.0
+    epochs = list(range(0, 201, 20))  # the steps the curves were evaluated at
     if eval_points is not None:
         d["config"]["model"]["eval_points"] = eval_points
+        epochs = [0, 20, 60, 200][:eval_points]
+    for run in d["runs"]:
+        run["curve"] = {"epoch": epochs, "train_loss": [1.0] * len(epochs),
+                        "test_loss": [1.0] * len(epochs)}  # fmt: skip
 
 
 def test_fewer_runs_reaching_a_grokking_step_is_worse_and_its_resolution_must_match(
@@ -811,12 +816,20 @@ def test_fewer_runs_reaching_a_grokking_step_is_worse_and_its_resolution_must_ma
     code, _ = _compare(fewer, reference, "--metric", "test_acc_99_step")
     assert code == 0  # more runs reaching it, at the same step
     assert _compare(reference, fewer)[0] == 0  # the loss did not change
-    coarse = _edit(baseline, tmp_path, "coarse.json", lambda d: _steps(d, eval_points=8))
-    result = runner.invoke(app, ["compare", str(reference), str(coarse), "--metric",
-                                 "test_acc_99_step"])  # fmt: skip
-    assert result.exit_code == 2
-    assert "model differs (eval_points: null vs 8)" in result.stderr
+    coarse = _edit(baseline, tmp_path, "coarse.json", lambda d: _steps(d, eval_points=4))
+    for more in ([], ["--common"]):  # --common compared them, and failed on resolution alone
+        result = runner.invoke(app, ["compare", str(reference), str(coarse), "--metric",
+                                     "test_acc_99_step", *more])  # fmt: skip
+        assert (result.exit_code, result.stderr) == (2, (
+            f"cannot compare {reference} and {coarse}: the curves were evaluated at other steps "
+            "(11 vs 4 points: eval_every or eval_points): test_acc_99_step has another "
+            "resolution (not even with --common)\n"))  # fmt: skip
     assert _compare(reference, coarse)[0] == 0  # where curves are sampled changes no loss
+    # the same steps, however the options said so (eval_every 20 and eval_points 11 of 200
+    # epochs), are one resolution: no refusal
+    same = _edit(reference, tmp_path, "same.json",
+                 lambda d: d["config"]["model"].update(eval_points=11))  # fmt: skip
+    assert _compare(reference, same, "--metric", "test_acc_99_step")[0] == 0
 
 
 def test_either_fails_when_another_seed_is_the_one_that_failed(baseline, tmp_path):

@@ -157,9 +157,15 @@ WITHOUT_SIDE = ("weight_sq_norm", "df")  # neither more nor less is worse: only 
 LOCATION = ("path", "test_path")  # where a file is read from: the fingerprint says what it held
 
 
-def unlike(baseline: Results, candidate: Results) -> list[str]:
+def unlike(baseline: Results, candidate: Results, metric: str = "test_loss") -> list[str]:
     """What makes the two files' metrics mean different things (never compared)."""
     found = []
+    steps = [_evaluated_steps(document) for document in (baseline, candidate)]
+    if metric in STEP_METRICS and all(steps) and steps[0] != steps[1]:
+        found.append(  # the step a run first reached 99 % is found on this grid
+            f"the curves were evaluated at other steps ({len(steps[0])} vs {len(steps[1])} "
+            f"points: eval_every or eval_points): {metric} has another resolution"
+        )
     tasks = [_task(document) for document in (baseline, candidate)]
     if None not in tasks and tasks[0] != tasks[1]:
         found.append(f"task differs ({tasks[0]} vs {tasks[1]}): other losses")
@@ -172,6 +178,12 @@ def unlike(baseline: Results, candidate: Results) -> list[str]:
         )
         found.append(f"validation differs ({kinds[0]} vs {kinds[1]}): {why}")
     return found
+
+
+def _evaluated_steps(document: Results) -> frozenset[int]:
+    """Every step (epoch) at which the file's runs were evaluated: the grid a grokking step is
+    found on, whatever options set it (eval_every 1 and eval_points 40 of 40 are one grid)."""
+    return frozenset(e for run in document.runs if run.curve is not None for e in run.curve.epoch)
 
 
 def _task(document: Results) -> str | None:
@@ -195,7 +207,7 @@ def differences(baseline: Results, candidate: Results, metric: str = "test_loss"
     """What makes two results files measure different things, one phrase each. Where curves
     are sampled changes no loss, but it is the resolution of a step metric (grokking's)."""
     found = []
-    sampling = () if metric in STEP_METRICS else CURVES_ONLY
+    sampling = CURVES_ONLY  # where curves were evaluated: `unlike`, by the steps themselves
     prints = (baseline.data_fingerprint, candidate.data_fingerprint)
     known = None not in prints  # then the fingerprints, not the paths, say whether data differ
     axes = _axis_keys(baseline) & _axis_keys(candidate)  # compared as the grids, below
@@ -424,7 +436,7 @@ def compare(
             raise IncomparableError(
                 f"{name}: no metric '{metric}' (it has: {', '.join(metric_names(document))})"
             )
-    never = unlike(baseline, candidate)
+    never = unlike(baseline, candidate, metric)
     if never:
         raise IncomparableError(
             f"cannot compare {names[0]} and {names[1]}: " + "; ".join(never) + " (not even with "
