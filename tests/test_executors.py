@@ -332,6 +332,22 @@ def test_stopping_right_after_a_submit_kills_the_workers_without_tracebacks(monk
     assert failures == []
 
 
+def test_logistic_lambdas_stay_in_one_unit_whatever_the_workers(write_config):
+    # cut into units for two workers, each λ was rounded by other stack neighbours and the
+    # solver stopped elsewhere: 2e-7 apart on the training loss, grad_norm 29 %
+    from wdcli.config import load_config
+
+    config = load_config(write_config(
+        "name: lg\ndataset: {name: digits, n_train: 300}\nmodel: {name: logistic}\n"
+        "lambdas: [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1]\nseeds: 1\n"))  # fmt: skip
+    for workers in (1, 2, 8):
+        assert [unit.lambdas for unit in plan_units(config, workers=workers)] == [
+            tuple(config.lambda_values())
+        ]
+    mlp = load_config(write_config(TINY_MLP, "mlp.yaml"))  # an MLP's are cut to keep 8 busy
+    assert len(plan_units(mlp, workers=8)) > len(plan_units(mlp, workers=1))
+
+
 def test_serial_and_processes_give_the_same_numbers(write_config, tmp_path):
     for text in (RIDGE, TINY_MLP, TINY_MLP_CV):
         config = write_config(text, name=text.split()[1] + ".yaml")

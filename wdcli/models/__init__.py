@@ -76,6 +76,10 @@ class ModelSpec:
       `lr_key`, its learning rate's key, when diverged runs can be blamed on λ·lr ≥ 1;
       `random_start`: trained from random weights, so a run may stall where another of the
       same λ trains (wdcli.metrics.health.stuck_at_constant).
+    - `split_lambdas`: whether a seed's λ may be cut into several units to keep workers busy.
+      Not where a run depends on which λ share its stack: logistic's one GEMM for all λ
+      rounds each by its neighbours, its solver stops on that, and 2e-7 apart on the training
+      loss is not the executors' 1e-9 (DESIGN.md); its λ stay in one unit on every executor.
     - Costs (wdcli.models.costs, docs/scale.md): `memory` of a unit of its λ, `macs` of a
       sweep's training, and `work` that pays for worker processes (None: it runs serially by
       default); `macs_per_second`, its measured training speed.
@@ -92,6 +96,7 @@ class ModelSpec:
     knobs: Mapping[str, str] = field(default_factory=dict)
     lr_key: str | None = None
     random_start: bool = False
+    split_lambdas: bool = True
     memory: Callable[..., dict] = costs.newton_memory
     macs: Callable[..., float] = costs.newton_macs
     work: Callable[..., float] | None = None
@@ -119,6 +124,7 @@ MODELS: dict[str, ModelSpec] = {
         "logistic / softmax regression, all λ by batched Newton or L-BFGS",
         lambda_range=lazy("wdcli.models.ranges.logistic_range"),
         knobs={"no_fit": "raise model.max_iter", "not_converged": "raise model.max_iter"},
+        split_lambdas=False,
         macs_per_second=1e10,
     ),
     "mlp": ModelSpec(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wdcli.config import Config, task_of
-from wdcli.config.grid import key_space
+from wdcli.config.grid import key_space, point_config
 from wdcli.errors import ConfigError
 from wdcli.models import MODELS
 from wdcli.runkey import EMPTY_POINT, RunKey
@@ -41,15 +41,22 @@ class Unit:
 
 def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int = 1) -> list[Unit]:
     """Every (group of stackable points, seed, fold)'s λ grid, in chunks of lambdas_per_unit;
-    by default in as few near-equal chunks as keep `workers` units running at once."""
+    by default in as few near-equal chunks as keep `workers` units running at once (one,
+    whatever the workers, for a model whose runs depend on their stack: `split_lambdas`)."""
     space = key_space(config)
     lambdas, seeds, folds = space.lambdas, space.seeds, space.folds
     groups = stack_groups(config)
     chunks = chunks_per_seed(len(seeds) * len(folds) * len(groups), len(lambdas), workers)
-    size = lambdas_per_unit or -(-len(lambdas) // chunks) or 1
+    split = -(-len(lambdas) // chunks) or 1
+    sizes = {  # (a model.name axis: each group's own model)
+        points: split if MODELS[point_config(config, points[0]).model.name].split_lambdas
+        else len(lambdas) or 1  # the same stacks on every executor
+        for points in groups
+    }  # fmt: skip
     return [
         Unit(seed, tuple(lambdas[i : i + size]), fold, points)
         for points in groups
+        for size in [lambdas_per_unit or sizes[points]]
         for seed in seeds
         for fold in folds
         for i in range(0, len(lambdas), size)
