@@ -349,7 +349,7 @@ def test_a_closed_stdout_pipe_is_a_quiet_exit_141_not_a_failed_check(command):
     assert (proc.returncode, stderr) == (141, "")
 
 
-def test_a_closed_stderr_pipe_is_exit_141_too(tmp_path):
+def test_a_closed_stderr_pipe_is_exit_141_too_and_a_full_one_2(tmp_path):
     # `wdcli sweep … 2>&1 | head`: the reader gone before "wrote …", Typer made it exit 1
     out = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "wdcli", "sweep", "configs/poly.yaml", "-o",
@@ -358,6 +358,13 @@ def test_a_closed_stderr_pipe_is_exit_141_too(tmp_path):
     proc.stderr.close()
     assert proc.wait(timeout=120) == 141
     assert out.exists()  # the results were written; only the line saying so was lost
+    if os.path.exists("/dev/full"):  # a full disk under stderr: a traceback and exit 1
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "wdcli", "sweep", "configs/poly.yaml",
+                                   "-o", str(out), "--force"], stdout=subprocess.PIPE,
+                                  stderr=full, timeout=120)  # fmt: skip
+        assert done.returncode == 2 and done.stdout.startswith(b" ")  # the table still printed
+        assert json.loads(out.read_text())["runs"]
 
 
 ALL_THAT_PRINT = [["list", "datasets"], ["list", "models"], ["schema"], ["init"],

@@ -829,10 +829,14 @@ def main() -> None:
         args = ["--debug", *[arg for arg in args if arg != "--debug"]]
     from wdcli.interrupts import deaf_if_stopped, exit_on_signals
 
-    sys.stderr = _ClosedPipeExits(sys.stderr)
+    sys.stderr = stderr = _ClosedPipeExits(sys.stderr)
     try:
         with exit_on_signals():  # a sweep's own handling takes over inside it
             app(args=args)
+    except SystemExit as done:  # (Typer ends every command so)
+        if stderr.lost and done.code in (0, None):  # its messages were lost: not a success
+            raise SystemExit(2) from None
+        raise
     finally:
         deaf_if_stopped()  # while the process shuts down (worker pools), its code stands
 
@@ -840,23 +844,33 @@ def main() -> None:
 class _ClosedPipeExits:
     """stderr, whose reader closing the pipe (`2>&1 | head`) ends the command with 141 =
     128 + SIGPIPE, as stdout's does (`_to_stdout`): Typer made it exit 1, which says that a
-    check failed."""
+    check failed. Any other write error (a full disk, 2>/dev/full) sets `lost`: the command
+    goes on, silent, and a success becomes exit 2 (it was a traceback and exit 1)."""
 
     def __init__(self, stream):
         self._stream = stream
+        self.lost = False
 
     def write(self, text: str) -> int:
         try:
             return self._stream.write(text)
         except BrokenPipeError:
             self._closed()
-            return 0
+        except OSError:
+            self._lose()
+        return 0
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except BrokenPipeError:
             self._closed()
+        except OSError:
+            self._lose()
+
+    def _lose(self) -> None:
+        self.lost = True
+        _silence(self._stream)
 
     def _closed(self) -> None:
         _silence(self._stream)
