@@ -225,6 +225,10 @@ def test_jobs_one_runs_serially_where_the_default_would_take_processes(monkeypat
             "--address: only for --executor dask, not serial",
         ),
         (("dask", None, None), "--executor dask needs --address, e.g. tcp://scheduler-host:8786"),
+        (  # an unset $DASK_ADDR ran the sweep locally, exit 0
+            (None, None, ""),
+            "--address: is empty; give the Dask scheduler's, e.g. tcp://127.0.0.1:8786",
+        ),
         (("serial", 2, None), "--jobs: not with --executor serial (one process); got 2"),
         (
             ("dask", 2, "tcp://127.0.0.1:8786"),
@@ -1029,3 +1033,35 @@ def test_a_unit_lost_too_often_names_the_knob_of_its_executor():
         f"a unit (seed 0, fold 0, 2 λ) was lost {MAX_ATTEMPTS} times with its Dask worker; "
         "resume once the cause is fixed (out of memory? fewer workers per machine)"
     )
+
+
+class _Client:
+    """A stand-in Dask client whose scatter fails as a cluster that went away makes it."""
+
+    def __init__(self, status: str, error: Exception):
+        self.status, self.error = status, error
+
+    def scatter(self, data, hash=False):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("client", "message"),
+    [  # the scheduler stopped while data was being sent: it blamed the workers' install
+        (None, "lost the Dask scheduler"),
+        (_Client("closed", OSError("connection closed")), "lost the Dask scheduler"),
+        # every worker killed: "cannot send data to the Dask workers (No valid workers found)"
+        (_Client("running", ValueError("No valid workers found")),
+         "the scheduler has no workers left (they were lost); start some with `dask worker "
+         "tcp://127.0.0.1:1`"),
+        (_Client("running", ImportError("No module named 'wdcli'")),
+         "cannot send data to the Dask workers (No module named 'wdcli'); install the same "
+         "wdcli on every worker"),
+    ],
+)  # fmt: skip
+def test_a_cluster_that_goes_away_while_data_is_sent_is_named(client, message):
+    executor = object.__new__(DaskExecutor)  # (no connection: only _scatter is under test)
+    executor.address, executor.client = "tcp://127.0.0.1:1", client
+    with pytest.raises(ExecutorError) as caught:
+        executor._scatter({"x": 1})
+    assert str(caught.value) == f"--address tcp://127.0.0.1:1: {message}"

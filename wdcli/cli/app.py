@@ -392,6 +392,10 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
 
     if jobs is not None and (jobs == 0 or jobs < -1):
         raise ExecutorError(f"--jobs: must be ≥ 1, or -1 for all cores; got {jobs}")
+    if address is not None and not address.strip():  # an unset $DASK_ADDR ran it locally
+        raise ExecutorError(
+            "--address: is empty; give the Dask scheduler's, e.g. tcp://127.0.0.1:8786"
+        )
     if name is None and address:
         name = "dask"
     if name is None and jobs is not None:  # one process, or several

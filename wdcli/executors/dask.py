@@ -111,7 +111,12 @@ class DaskExecutor:
                 submit(todo.popleft())
             for future in stream:
                 unit = running.pop(future)
-                runs = _outcome(future)
+                try:
+                    runs = _outcome(future)
+                except OSError:  # gathering it: the scheduler went away (CommClosedError)
+                    raise ExecutorError(
+                        f"--address {self.address}: lost the Dask scheduler"
+                    ) from None
                 if runs is None:  # lost with a worker: run it again (or give up)
                     _count_loss(lost, unit, None, "Dask worker",
                                 "fewer workers per machine, each with more memory")  # fmt: skip
@@ -135,19 +140,33 @@ class DaskExecutor:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 return self.client.scatter(data, hash=False)
-            except OSError as exc:  # the connection to the chosen worker closed
-                if attempt == MAX_ATTEMPTS:
+            except Exception as exc:
+                self._refuse_if_gone(exc)
+                if not isinstance(exc, OSError):  # e.g. a worker that joined later cannot
+                    raise ExecutorError(  # import wdcli
+                        f"--address {self.address}: cannot send data to the Dask workers "
+                        f"({_first_line(exc)}); install the same wdcli on every worker"
+                    ) from None
+                if attempt == MAX_ATTEMPTS:  # the connection to the chosen worker closed
                     raise ExecutorError(
                         f"--address {self.address}: cannot send data to the Dask workers "
                         f"({_first_line(exc)})"
                     ) from None
                 time.sleep(0.2 * attempt)
-            except Exception as exc:  # e.g. a worker that joined later cannot import wdcli
-                raise ExecutorError(
-                    f"--address {self.address}: cannot send data to the Dask workers "
-                    f"({_first_line(exc)}); install the same wdcli on every worker"
-                ) from None
         raise AssertionError("unreachable")
+
+    def _refuse_if_gone(self, exc: Exception) -> None:
+        """The one-line error of a scheduler that went away, or whose workers all did, while
+        data was being sent (they read as "'NoneType' object has no attribute 'scatter'" and
+        "No valid workers found", with advice to reinstall)."""
+        client = self.client
+        if client is None or client.status != "running":
+            raise ExecutorError(f"--address {self.address}: lost the Dask scheduler") from None
+        if "No valid workers" in str(exc):
+            raise ExecutorError(
+                f"--address {self.address}: the scheduler has no workers left (they were "
+                f"lost); start some with `dask worker {self.address}`"
+            ) from None
 
     def close(self) -> None:
         client, self.client = getattr(self, "client", None), None
