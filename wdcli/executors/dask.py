@@ -114,6 +114,8 @@ class DaskExecutor:
                 try:
                     runs = _outcome(future)
                 except OSError:  # gathering it: the scheduler went away (CommClosedError)
+                    if future.status == "error":  # the unit's own
+                        raise
                     raise ExecutorError(
                         f"--address {self.address}: lost the Dask scheduler"
                     ) from None
