@@ -125,8 +125,8 @@ def weak_signal_margin(X: np.ndarray, y: np.ndarray) -> float:
     total = float(centred @ centred)
     if n <= CHANCE * (d + 1) or total == 0:
         return NEAR_CONSTANT
-    coef = np.linalg.lstsq(X - X.mean(axis=0), centred, rcond=None)[0]
-    residual = centred - (X - X.mean(axis=0)) @ coef
+    Xc = X - X.mean(axis=0)
+    residual = centred - Xc @ np.linalg.lstsq(Xc, centred, rcond=None)[0]
     gain = 1 - float(residual @ residual) / total
     return gain / 2 if CHANCE * (d + 1) / n < gain < NEAR_CONSTANT else NEAR_CONSTANT
 
