@@ -77,6 +77,28 @@ def test_mlp_grid_tops_at_the_constant_predictors_loss():
     assert mlp_range(data, digits)[1] == pytest.approx(-np.sum(prior * np.log(prior)))
 
 
+def test_an_auto_grid_has_num_distinct_values_however_narrow_its_range():
+    # rounding to 3 digits merged neighbours: num 1000 over 2 decades ran 898 λ, no word
+    from wdcli.sweep.autogrid import log_grid
+
+    for num in (30, 465, 1000, 10_000):
+        values = log_grid(0.01, 1.0, num)
+        assert len(values) == num and values == sorted(set(values))
+        assert values[0] == pytest.approx(0.01) and values[-1] == pytest.approx(1.0)
+    assert log_grid(1e-5, 1.0, 6) == [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]  # 3 digits still
+
+
+def test_an_auto_grid_under_decoupled_decay_stays_below_its_ceiling():
+    # the paper convention's ceiling is λ = 0.5 (1 − 2λ ≤ 0): the auto top, 1, could never
+    # train and "lower the largest λ" could not be done under auto
+    dataset = {"name": "friedman1", "n_samples": 200, "seed": 0}
+    model = {"name": "mlp", "regularization": "decoupled", "decay_convention": "paper"}
+    values = resolve_grid(_config(dataset, model, {"auto": True, "num": 11})).lambda_values()
+    assert len(values) == 11 and values[-1] == 0.25  # half the ceiling
+    torch = resolve_grid(_config(dataset, {**model, "decay_convention": "torch"})).lambda_values()
+    assert torch[-1] == 1.0  # 1/(2·lr) = 500: far above the loss rule's top
+
+
 def test_target_scale_is_fitted_on_training_rows_for_regression_only():
     config = _config({"name": "diabetes", "seed": 0}, {"name": "linear"}, lambdas=[1])
     data = build_dataset(config.dataset, 0)

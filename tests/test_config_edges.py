@@ -80,6 +80,10 @@ def run(*args: str):
         # tol 0.1 stopped every λ at the constant predictor Newton starts from, `ok`, and
         # called λ = 0 separable (its J below tol)
         ("name: x\ndataset: {name: iris}\nmodel: {name: logistic, tol: 0.1}\nlambdas: [0]\n", "{p}: model.tol: must be ≤ 0.0001: a looser tolerance can stop at the constant predictor that Newton starts from, whose gradient is often that small (Newton needs a step or two more for 1e-8, the default)"),
+        # validation's members are told apart by kind: "validation.name: required key is missing"
+        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\nvalidation: {folds: 5}\n", "{p}: validation.kind: required key is missing"),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: [0]\nvalidation: kfold\n", "{p}: validation: must be a mapping: write {{kind: kfold}}"),
+        ("name: x\ndataset: {name: poly}\nmodel: {name: linear}\nlambdas: {auto: false, num: 5}\n", "{p}: lambdas.auto: must be true (a grid chosen from the data); for a grid of your own drop auto and give start, stop and num, or a list"),
         # ... and so were the values of an axis over it: every point repeated the same runs
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\ngrid: {model.momentum: [0.5, 0.9]}\n", "{p}: grid model.momentum: acts only with optimizer: momentum, and this config's optimizer is adam, so it would change nothing (every value repeats the same runs); set optimizer or remove the axis"),
         ("name: x\ndataset: {name: poly}\nmodel: {name: mlp}\nlambdas: [0]\ngrid: {model.optimizer: [sgd, momentum], model.beta1: [0.5, 0.9]}\n", "{p}: grid model.beta1: acts only with optimizer: adam, and this config's optimizer is sgd or momentum, so it would change nothing (every value repeats the same runs); set optimizer or remove the axis"),

@@ -30,11 +30,23 @@ lambdas:                    # the grid of λ: an explicit list such as [0, 1e-4,
   num: 13                   #   how many nonzero λ
   scale: log                #   log or linear spacing
   include_zero: true        #   also run λ = 0 (no penalty) as its own row
-seeds: 3                    # seeds 0, 1, 2: each draws its own data, split and initial weights
+seeds: 3                    # seeds 0, 1, 2: each draws its own data and split (an MLP: its start too)
 tolerance: 0.05             # a λ is 'good' within 5 % of the best mean test loss
 validation:                 # holdout: choose λ on the test split; or {kind: kfold, folds: 10}
   kind: holdout             #   to choose it on folds of the training split (loo: ridge only)
 """
+
+
+def _grid(task: str) -> str:
+    """The λ grid and what follows it; a classifier's starter trains on separable classes
+    (breast_cancer), where λ = 0 has no minimiser, so it runs λ > 0 only."""
+    if task != CLASSIFICATION:
+        return _GRID
+    return _GRID.replace(
+        "  include_zero: true        #   also run λ = 0 (no penalty) as its own row",
+        "  include_zero: false       #   true adds λ = 0: no minimiser on these separable classes",
+    )
+
 
 WRITTEN = {
     "mlp": _HEAD
@@ -79,7 +91,7 @@ model:
   name: logistic
   tol: 1.0e-8               # stop when the gradient's max-norm is below this
 """
-    + _GRID,
+    + _grid(CLASSIFICATION),
 }
 
 # The dataset of a derived starter, by the first task its model learns.
@@ -110,7 +122,7 @@ def derived(name: str) -> str:
         about = re.split(r"\. |; | \(", field.description or "")[0].rstrip(".")
         setting = f"  {key}: {value.strip()}"
         lines.append(f"{setting:<27} # {about}" if about else setting)
-    return _HEAD + "\n".join(lines) + "\n" + _GRID
+    return _HEAD + "\n".join(lines) + "\n" + _grid(MODELS[name].tasks[0])
 
 
 STARTERS = {name: WRITTEN.get(name) or derived(name) for name in MODELS}

@@ -90,15 +90,20 @@ def _describe(err: dict) -> str:
         close = difflib.get_close_matches(str(given), list(names), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"{field}.name: unknown name '{given}'{hint}; choose from {', '.join(names)}"
-    if kind == "union_tag_not_found":
-        return f"{field}.name: required key is missing"
+    if kind == "union_tag_not_found":  # validation's members are told apart by kind
+        return f"{field}.{'kind' if loc == ['validation'] else 'name'}: required key is missing"
     if (kind == "model_attributes_type" or kind == "model_type") and loc == ["lambdas"]:
         return "lambdas: must be a list of λ, a mapping, or auto"
     if kind == "model_attributes_type" or kind == "model_type":
         known = list(DATASET_CONFIGS if field == "dataset" else MODEL_CONFIGS)
         if field in ("dataset", "model") and err.get("input") in known:  # model: logistic
             return f"{field}: must be a mapping: write {{name: {err['input']}}}"
+        if field == "validation" and err.get("input") in VALIDATIONS:  # validation: kfold
+            return f"{field}: must be a mapping: write {{kind: {err['input']}}}"
         return f"{field}: must be a mapping"
+    if kind == "literal_error" and loc == ["lambdas", "auto"]:  # auto: false
+        return ("lambdas.auto: must be true (a grid chosen from the data); for a grid of your "
+                "own drop auto and give start, stop and num, or a list")  # fmt: skip
     if isinstance(err.get("input"), YamlBoolean):
         return f"{field}: must be a number, not {err['input']!r}{_YAML_BOOLEANS}"
     number = err.get("input")

@@ -31,8 +31,6 @@ from wdcli.errors import ConfigError, DataError, OutOfMemoryError
 from wdcli.metrics.health import (
     NO_FIT,
     OK,
-    decay_rate,
-    decouples_in,
     no_minimiser,
     stuck_at_constant,
 )
@@ -42,6 +40,7 @@ from wdcli.runkey import HOLDOUT_FOLD, RunKey, by_point, fold_of, point_label, p
 from wdcli.store.conventions import convention
 from wdcli.store.destination import DataPrints, Destination
 from wdcli.store.results import build_document, dumps, now, write_atomic
+from wdcli.sweep.autogrid import decay_ceiling
 from wdcli.sweep.budget import (
     Shape,
     check_fits,
@@ -581,17 +580,6 @@ def _without_minimiser(config: Config, runs: list[dict]) -> set[float]:
         for lam, mine in by_lambda.items()
         if all(no_minimiser(lam, r.get("grad_norm"), r.get("converged"), tol) for r in mine)
     }
-
-
-def decay_ceiling(config: Config) -> float | None:
-    """The smallest λ that decoupled decay cannot train (it multiplies the weights by
-    1 − r·2λ ≤ 0, r = lr or 1 under the paper's convention; with the lr tuned, its smallest
-    candidate), or None without decoupled decay."""
-    model = config.model
-    if not decouples_in(model):
-        return None
-    lrs = config.tune.get("model.lr") or [model.lr]  # every run trains at a tuned lr
-    return 1 / (2 * float(decay_rate(min(lrs), model.decay_convention == "paper")))
 
 
 def selection_fields(config: Config, task: str, runs, summary, best, one_se) -> dict:
