@@ -75,6 +75,9 @@ def test_costs_follow_the_entry():
         8.0 * 8 * n * 15 + 8 * (3 * n * 15 + 2 * 15**2),
         f"the data ({n} × 15) and its factorisation",
     )  # ridge's factorisation adds to the data's part
+    wide = costs.ridge_memory(None, costs.Shape(n_train=750, n_test=250, d=60_000), 4, 1, 4)
+    assert wide[costs.DATA][0] == 8 * (3 * 1000 * 60_000 + 2 * 750**2)  # XXᵀ, not
+    # 2·d²: 60 000 features on 750 rows were refused as 58.6 GB, and took 1.45 GB
     assert parts["lambdas"] == (3 * 8 * 3 * (15 + n), "3 λ's weights")
     assert budget.seconds(config, shape, 1) == pytest.approx(
         2 * (4.0 * 100 * 15 * 15 + 3 * 150 * 15) / 1e10 + 3 * 2 * budget.RUN_SECONDS
