@@ -110,7 +110,8 @@ def test_a_sweep_that_cannot_fit_in_memory_is_refused(
     out = tmp_path / "out" / "r.json"
     out.parent.mkdir()
     sets = [arg for item in overrides for arg in ("--set", item)]
-    result = run("sweep", str(path), *sets, "--out", str(out))
+    # (one process: the default takes 2 on 2 cores, each unit's memory twice)
+    result = run("sweep", str(path), *sets, "--out", str(out), "--jobs", "1")
     assert (result.exit_code, result.stderr) == (2, f"{path}: {message}\n")
     assert list(out.parent.iterdir()) == []
 
@@ -188,7 +189,7 @@ def test_learning_rates_trained_in_one_stack_are_counted_in_its_memory(
     path = write_config(CONFIG.replace("hidden: [16]", "hidden: [2000, 2000]"))
     out = tmp_path / "out" / "r.json"
     out.parent.mkdir()
-    more = ["--out", str(out)] if command == "sweep" else []
+    more = ["--out", str(out), "--jobs", "1"] if command == "sweep" else []
     assert run("validate", str(path)).exit_code == 0
     result = run(command, str(path), option, "model.lr=1e-4,1e-3,1e-2,1e-1", *more)
     where = f"{path}: point model.lr=0.0001: " if option == "--grid" else f"{path}: "
@@ -199,6 +200,24 @@ def test_learning_rates_trained_in_one_stack_are_counted_in_its_memory(
         "make it smaller\n",
     )
     assert list(out.parent.iterdir()) == []
+
+
+def test_the_units_that_local_workers_run_at_once_are_counted_in_the_memory(
+    write_config, tmp_path, monkeypatch
+):
+    # 3 networks of 4e6 weights a unit fit in 1 GB; two worker processes ran a unit each,
+    # twice that, and the check of one unit passed
+    monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
+    path = write_config(CONFIG.replace("hidden: [16]", "hidden: [2000, 2000]"))
+    assert run("validate", str(path)).exit_code == 0
+    serial = run("sweep", str(path), "--jobs", "1", "--out", str(tmp_path / "a.json"), "-q")
+    assert serial.exit_code == 0, serial.stderr
+    result = run("sweep", str(path), "--jobs", "2", "--out", str(tmp_path / "b.json"))
+    assert (result.exit_code, result.stderr) == (2, (
+        f"{path}: model.hidden: the sweep would need about 1.46 GB of memory for 4.03e+06 "
+        "weights × 3 networks, with their gradients and optimiser state, in each of 2 worker "
+        "processes, more than the 1 GB available; make it smaller\n"))  # fmt: skip
+    assert not (tmp_path / "b.json").exists()
 
 
 def test_running_out_of_memory_while_training_is_one_line_and_keeps_the_journal(

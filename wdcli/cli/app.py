@@ -311,11 +311,13 @@ def sweep(
             with _named(config_path):
                 check_task(config)
                 prepared = prepare(config)  # data and memory checked before anything is written
-                notes = prepared.notes + check_points(config, str(config_path))  # memory, time
+                flags = (executor.value if executor else None, jobs, address, config)
+                local = executor_plan(*flags)[1]  # the units this machine runs at once
+                notes = prepared.notes + check_points(config, str(config_path), max(1, local))
             for note in [] if quiet else notes:
                 typer.echo(note, err=True)
             config = resolve_grid(config)
-            runner = make_executor(executor.value if executor else None, jobs, address, config)
+            runner = make_executor(*flags[:3], config)
             if getattr(runner, "note", None) and not quiet:
                 typer.echo(runner.note, err=True)
             try:
@@ -378,16 +380,32 @@ def sweep(
 
 def make_executor(name: str | None = None, jobs: int | None = None, address: str | None = None,
                   config=None):  # fmt: skip
-    """The executor of the sweep command's --executor, --jobs and --address.
-
-    --jobs 1 alone means serial, --jobs N (N > 1) processes; --address alone means dask;
-    none of them: the sweep's measured default (`wdcli.sweep.schedule.choose`).
-    """
+    """The executor of the sweep command's --executor, --jobs and --address (`executor_plan`)."""
     from functools import partial
 
-    from wdcli.errors import ExecutorError
     from wdcli.executors import DaskExecutor, ProcessExecutor, SerialExecutor
     from wdcli.sweep import warm_worker
+
+    name, workers, note = executor_plan(name, jobs, address, config)
+    if name == "dask":
+        return DaskExecutor(address)  # type: ignore[arg-type]
+    if name == "processes":
+        model = config.model.name if config is not None else "linear"
+        executor = ProcessExecutor(workers, partial(warm_worker, model))
+        executor.note = note
+        executor.start()
+        return executor
+    return SerialExecutor()
+
+
+def executor_plan(
+    name: str | None, jobs: int | None, address: str | None, config=None
+) -> tuple[str, int, str | None]:
+    """(executor, local worker processes, a note) of --executor, --jobs and --address,
+    refusing flags that do not go together; nothing is started. --jobs 1 alone means serial,
+    --jobs N (N > 1) processes; --address alone means dask (its workers are the cluster's:
+    0 here); none of them: the sweep's measured default (`wdcli.sweep.schedule.choose`)."""
+    from wdcli.errors import ExecutorError
     from wdcli.sweep.schedule import choose, useful_jobs
 
     if jobs is not None and (jobs == 0 or jobs < -1):
@@ -407,19 +425,15 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
             raise ExecutorError("--jobs: not with --executor dask (the cluster's workers decide)")
         if not address:
             raise ExecutorError("--executor dask needs --address, e.g. tcp://scheduler-host:8786")
-        return DaskExecutor(address)
+        return "dask", 0, None
     if name is None:
         name, jobs = choose(config)
     if name == "processes":
-        model = config.model.name if config is not None else "linear"
         workers, note = useful_jobs(jobs, config)
-        executor = ProcessExecutor(workers, partial(warm_worker, model))
-        executor.note = note
-        executor.start()
-        return executor
+        return "processes", workers, note
     if jobs not in (None, 1):
         raise ExecutorError(f"--jobs: not with --executor serial (one process); got {jobs}")
-    return SerialExecutor()
+    return "serial", 1, None
 
 
 def _health_warning(document: Results) -> None:

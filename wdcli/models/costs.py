@@ -119,7 +119,8 @@ def mlp_memory(options: Any, shape: Shape, K: int, workers: int, runs: int) -> d
     return {
         "model.hidden": (
             workers * FLOAT * (8 * params + activations + 3 * shape.n_train * shape.d),
-            f"{params // K:.3g} weights × {K} networks, with their gradients and optimiser state",
+            f"{params // K:.3g} weights × {K} networks, with their gradients and optimiser state"
+            + (f", in each of {workers} worker processes" if workers > 1 else ""),
         ),
         "model.epochs": (
             workers * 2 * FLOAT * K * points + runs * points * POINT_BYTES,

@@ -59,7 +59,7 @@ from wdcli.sweep.datasets import (
     split_for,
     unit_dataset,
 )
-from wdcli.sweep.plan import check_task, plan_units, split_done
+from wdcli.sweep.plan import check_task, chunks_per_seed, plan_units, split_done
 from wdcli.sweep.stacking import signature, stack_groups
 from wdcli.sweep.unit import run_unit
 from wdcli.tasks import CLASSIFICATION
@@ -237,7 +237,7 @@ MAX_CODES = 10  # a CSV target of at most this many whole numbers may be class c
 MIN_TUNE_ROWS = 5  # rows on each side of a tune split, at least
 
 
-def check_points(config: Config, source: str = "") -> list[str]:
+def check_points(config: Config, source: str = "", workers: int = 1) -> list[str]:
     """Build the first seed's data of every grid point (of the config itself without a grid)
     with its own dataset settings, so that a point whose data cannot be built (n_train above
     the samples) or whose sweep cannot fit in memory fails before any run, in one line naming
@@ -247,6 +247,9 @@ def check_points(config: Config, source: str = "") -> list[str]:
     runs = run_count(config)  # every point's records are kept until the results are written
     candidates = tune_candidates(config)  # each trains: the time is theirs added up
     group_size = {point: len(group) for group in stack_groups(config) for point in group}
+    # `workers` local processes run as many units at once, each of its share of the λ (a
+    # check of one unit passed sweeps that 2 workers took to twice its memory)
+    per_unit, running = _units_at_once(config, workers)
     for point in grid_points(config):
         point_cfg = point_config(config, point)
         label = point_label(point, short=False)
@@ -274,11 +277,24 @@ def check_points(config: Config, source: str = "") -> list[str]:
             check_task(point_cfg, tasks[key])
         except ConfigError as exc:
             raise ConfigError(f"{where}{exc}") from None
-        stacked = lambda_count(point_cfg) * group_size[point] * _stacked_candidates(config, point)
-        _check_memory(point_cfg, shapes[key], runs, stacked, where if label else "")
+        stacked = min(per_unit, lambda_count(point_cfg)) * group_size[point]
+        stacked *= _stacked_candidates(config, point)
+        _check_memory(point_cfg, shapes[key], runs, stacked, running, where if label else "")
         estimate += seconds(point_cfg, shapes[key], workers=1) * len(candidates)
     closing = [_split_note(config), long_sweep_note(config, estimate)]
     return notes + [note for note in closing if note]
+
+
+def _units_at_once(config: Config, workers: int) -> tuple[int, int]:
+    """(λ in a unit, units running at once) of `workers` local processes, as plan_units cuts
+    them (counted before an automatic grid is chosen: its num)."""
+    lambdas = lambda_count(config)
+    per_seed = run_count(config) // lambdas  # (points, seeds and folds: the unit keys)
+    stacks = per_seed // max(1, max(len(group) for group in stack_groups(config)))
+    chunks = chunks_per_seed(stacks, lambdas, workers)
+    if not MODELS[config.model.name].split_lambdas:
+        chunks = 1
+    return -(-lambdas // chunks), max(1, min(workers, stacks * chunks))
 
 
 def _split_note(config: Config) -> str | None:
@@ -300,13 +316,15 @@ def _stacked_candidates(config: Config, point: str) -> int:
     return max(signatures.count(s) for s in set(signatures))
 
 
-def _check_memory(point_cfg: Config, shape: Shape, runs: int, stacked: int, where: str) -> None:
+def _check_memory(
+    point_cfg: Config, shape: Shape, runs: int, stacked: int, running: int, where: str
+) -> None:
     """Refuse a point whose unit of `stacked` networks (its λ, times the points and tune
     candidates trained with them), beside the records of all `runs`, cannot fit in memory
     (prefixed with `where`; without a grid the field alone names it, as `prepare`'s check of
     the data's memory does)."""
     try:
-        check_fits(sweep_parts(point_cfg, shape, stacked, 1, runs))
+        check_fits(sweep_parts(point_cfg, shape, stacked, running, runs))
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from None
 
