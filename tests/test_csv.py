@@ -918,6 +918,24 @@ def test_copies_under_leave_one_out_are_noted_and_categories_that_repeat_by_natu
                        "lambdas: [1]\n", "cat.yaml")  # fmt: skip
     result = CliRunner().invoke(app, ["validate", str(cat)])
     assert result.exit_code == 0 and "copies" not in result.stderr, result.stderr
+    # one 15-level category (15 one-hot flags: "2^15 possible rows" said the rows were rare)
+    # and skewed 0/1 symptom flags repeat by nature too
+    rng = np.random.default_rng(0)
+    towns = rng.integers(0, 15, 400)
+    (tmp_path / "city.csv").write_text("city,label\n" + "\n".join(
+        f"town{t},{'eo'[t % 2]}" for t in towns) + "\n")  # fmt: skip
+    flags = (rng.random((400, 15)) < 0.05).astype(int)
+    (tmp_path / "flags.csv").write_text(",".join(f"s{j}" for j in range(15)) + ",sick\n" + "\n".join(
+        ",".join(map(str, row)) + f",{int(row[:3].any())}" for row in flags) + "\n")  # fmt: skip
+    for name, target, extra in (
+        ("city", "label", ", categorical: [city]"),
+        ("flags", "sick", ", task: classification"),
+    ):
+        config = write_config(f"name: c\ndataset: {{name: csv, path: {name}.csv, target: {target}"
+                              f"{extra}, seed: 0}}\nmodel: {{name: logistic}}\nlambdas: [1]\n",
+                              f"{name}.yaml")  # fmt: skip
+        result = CliRunner().invoke(app, ["validate", str(config)])
+        assert result.exit_code == 0 and "copies" not in result.stderr, (name, result.stderr)
 
 
 @pytest.mark.parametrize("hashes", ["real", "all equal"])

@@ -372,22 +372,20 @@ def _copies_note(config: Config, data: Dataset, tuned: bool) -> str | None:
     """Rows copied across a split (a file appended to itself, a class oversampled before the
     split): the held-out loss then scores memorised rows, which favours the models that
     memorise them. Noted from COPIES_NOTED of the held-out rows on (iris's one repeated
-    flower is not), and from CHANCE_TIMES what chance gives where the features take few
-    values (categories alone repeat rows by nature). `tuned`: the sweep carves tune's
-    holdout from the training rows."""
+    flower is not), unless every feature takes few values (categories, flags, ratings), where
+    rows repeat by nature. `tuned`: the sweep carves tune's holdout from the training rows."""
     in_test, in_train = copied_rows(data)
-    floor = max(COPIES_NOTED, CHANCE_TIMES * _chance_of_a_copy(data.X_train))
     parts = []
-    if in_test >= max(2, floor * len(data.y_test)):
+    if in_test >= max(2, COPIES_NOTED * len(data.y_test)):
         parts.append(f"{in_test} of the {len(data.y_test)} test rows are exact copies of "
                      "training rows")  # fmt: skip
     held_out = {KFold: "k-fold's folds hold", LeaveOneOut: "leave-one-out holds out"}.get(
         type(config.validation), "tune's holdout holds" if tuned else None
     )
-    if held_out and in_train >= max(2, floor * len(data.y_train)):
+    if held_out and in_train >= max(2, COPIES_NOTED * len(data.y_train)):
         parts.append(f"{in_train} of the {len(data.y_train)} training rows copy another "
                      f"training row, so {held_out} rows that the model trained on")  # fmt: skip
-    if not parts:
+    if not parts or _all_discrete(data.X_train):
         return None
     return (
         "; ".join(parts) + " (features and target): a held-out loss that scores memorised rows "
@@ -396,20 +394,14 @@ def _copies_note(config: Config, data: Dataset, tuned: bool) -> str | None:
     )
 
 
-CHANCE_TIMES = 3  # copies are noted from 3 × the share that chance gives
+FEW_VALUES = 20  # a feature of at most this many values (a category's one-hot flag, a rating)
 
 
-def _chance_of_a_copy(X: np.ndarray) -> float:
-    """About how likely a new row is to repeat one of these by chance: their count over the
-    number of rows the features' values make (each column's distinct values multiplied), at
-    most 1. 400 rows of three categories (18 possible rows) repeat by nature, and dropping the
-    copies would leave 36 rows."""
-    space = 1.0
-    for column in X.T:
-        space *= len(np.unique(column))
-        if space >= CHANCE_TIMES * len(X) / COPIES_NOTED:  # COPIES_NOTED is the floor then
-            return 0.0
-    return min(1.0, len(X) / space)
+def _all_discrete(X: np.ndarray) -> bool:
+    """Whether every column takes at most FEW_VALUES values in these rows: then rows repeat by
+    nature (400 rows of one 15-level category hold 15 distinct rows; skewed symptom flags
+    or 1–5 ratings repeat as often), and a copy says nothing of how the file was made."""
+    return all(len(np.unique(column)) <= FEW_VALUES for column in X.T)
 
 
 def _check_tune_rows(config: Config, n_train: int, where: str) -> None:
