@@ -85,8 +85,13 @@ def fit_logistic(data: Dataset, lambdas: np.ndarray, seed: int, options: Logisti
     path = solve_logistic(
         data.X_train, data.y_train, data.n_classes, lambdas, options.tol, options.max_iter
     )
-    train_loss, train_accuracy = cross_entropy(data.X_train, data.y_train, path)
-    test_loss, test_accuracy = cross_entropy(data.X_test, data.y_test, path)
+    from threadpoolctl import threadpool_limits
+
+    # as the solver: one BLAS thread, so that serial (the machine's threads) and worker
+    # processes (one each) round the losses alike, bit for bit
+    with threadpool_limits(limits=_BLAS_THREADS, user_api="blas"):
+        train_loss, train_accuracy = cross_entropy(data.X_train, data.y_train, path)
+        test_loss, test_accuracy = cross_entropy(data.X_test, data.y_test, path)
     return Fit(
         train_loss=train_loss,
         test_loss=test_loss,
