@@ -367,8 +367,17 @@ def test_a_closed_stderr_pipe_is_exit_141_too_and_a_full_one_2(tmp_path):
         assert json.loads(out.read_text())["runs"]
 
 
-ALL_THAT_PRINT = [["list", "datasets"], ["list", "models"], ["schema"], ["init"],
-                  ["validate", "configs/poly.yaml"]]  # fmt: skip
+ALL_THAT_PRINT = [
+    ["list", "datasets"],
+    ["list", "models"],
+    ["schema"],
+    ["init"],
+    ["validate", "configs/poly.yaml"],
+    ["--version"],
+    ["--help"],
+    ["sweep", "--help"],
+]  # fmt: skip  (those three
+# are Typer's and rich's: exit 1, and a traceback on a full disk)
 
 
 @pytest.mark.parametrize("args", ALL_THAT_PRINT, ids=" ".join)

@@ -351,6 +351,8 @@ def test_quiet_keeps_the_warning_and_the_runs_column(write_config, tmp_path):
     assert [line.split(":")[0] for line in stderr_lines(result)] == ["warning"]
     assert stderr_lines(result)[0].startswith("warning: ")
     assert "| 0 | – | – | – | – | 2/2 diverged | – |  |" in result.stdout
+    again, _ = sweep(write_config(TINY_MLP), tmp_path, "--quiet", "--resume")  # a retry loop
+    assert stderr_lines(again) == stderr_lines(result)  # on the finished sweep: it said nothing
 
 
 def test_a_healthy_sweep_prints_no_warning_and_no_runs_column(ridge_config, tmp_path):

@@ -332,8 +332,8 @@ def sweep(
                     )
             except AlreadyFinished as finished:  # a retry loop passes --resume every time
                 _print_document(finished.document, fmt, chart)
+                _health_warning(finished.document)  # (with --quiet too: a retry loop's log)
                 if not quiet:
-                    _health_warning(finished.document)
                     typer.echo(f"note: {finished.path} already holds this sweep, finished, on "
                                "the same data: nothing to resume (--force runs it again)",
                                err=True)  # fmt: skip
@@ -848,15 +848,47 @@ def main() -> None:
     from wdcli.interrupts import deaf_if_stopped, exit_on_signals
 
     sys.stderr = stderr = _ClosedPipeExits(sys.stderr)
+    from rich.console import Console
+
+    Console.on_broken_pipe = _rich_broken_pipe  # type: ignore[method-assign,assignment]
     try:
         with exit_on_signals():  # a sweep's own handling takes over inside it
             app(args=args)
     except SystemExit as done:  # (Typer ends every command so)
+        if done.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            raise SystemExit(128 + 13) from None  # Click's exit 1 for a closed pipe (--help)
+        _flush_stdout()  # what --help or --version left in its buffer
         if stderr.lost and done.code in (0, None):  # its messages were lost: not a success
             raise SystemExit(2) from None
         raise
+    except OSError as exc:  # stdout of --help or --version, which Typer prints itself
+        _stdout_failed(exc)
     finally:
         deaf_if_stopped()  # while the process shuts down (worker pools), its code stands
+
+
+def _rich_broken_pipe(console) -> None:
+    """A rich console (Typer's help among them) whose reader closed the pipe: 141, as every
+    other output of wdcli; rich's own exits 1, which says that a check failed."""
+    _silence(sys.stdout)
+    raise SystemExit(128 + 13)
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _stdout_failed(exc)
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """End a command whose stdout failed as `_to_stdout` does: 141 for a closed pipe, else a
+    line and exit 2 (--help and --version, which Typer prints itself, gave a traceback and 1)."""
+    _silence(sys.stdout)
+    if isinstance(exc, BrokenPipeError):
+        raise SystemExit(128 + 13) from None
+    print(f"stdout: cannot write: {exc.strerror or exc}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 
 class _ClosedPipeExits:
