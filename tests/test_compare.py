@@ -822,8 +822,8 @@ def test_fewer_runs_reaching_a_grokking_step_is_worse_and_its_resolution_must_ma
                                      "test_acc_99_step", *more])  # fmt: skip
         assert (result.exit_code, result.stderr) == (2, (
             f"cannot compare {reference} and {coarse}: the curves were evaluated at other steps "
-            "(11 vs 4 points: eval_every or eval_points): test_acc_99_step has another "
-            "resolution (not even with --common)\n"))  # fmt: skip
+            "(11 and 4 steps, steps 40, 80, 100, … in the first file only: eval_every or "
+            "eval_points): test_acc_99_step has another resolution (not even with --common)\n"))  # fmt: skip
     assert _compare(reference, coarse)[0] == 0  # where curves are sampled changes no loss
     # the same steps, however the options said so (eval_every 20 and eval_points 11 of 200
     # epochs), are one resolution: no refusal

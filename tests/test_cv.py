@@ -338,9 +338,9 @@ def test_untrained_lambdas_that_beat_lambda_min_are_named_and_the_flat_verdict_i
     assert lam_min == 10.0 and [row["regime"] for row in summary] == [None, None, "flat", "flat"]
     note = (
         "λ = 1e-05, 0.001, where not every run trained, beat λ_min (10) on the seeds where they "
-        "did (held-out loss -14.73 over 3 runs, -16.9 over 3 runs): λ_min is chosen only among "
-        "the λ where every run trained; make those runs train (see the warning) before trusting "
-        "it"
+        "did (held-out loss lower by 14.73 over 3 runs, 16.9 over 3 runs): λ_min is chosen only "
+        "among the λ where every run trained; make those runs train (see the warning) before "
+        "trusting it"
     )
     assert untrained_better_note(summary, runs, 10.0) == [note]
     assert selection_fields(_config(), "regression", runs, summary, 10.0, 10.0)["notes"] == [note]

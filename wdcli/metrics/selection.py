@@ -308,11 +308,11 @@ def untrained_better_note(
     if not better:
         return []
     shown = ", ".join(f"{lam:.3g}" for lam, _, _ in better)
-    gains = ", ".join(f"{gain:+.4g} over {n} run{'s' * (n != 1)}" for _, gain, n in better)
+    gains = ", ".join(f"{-gain:.4g} over {n} run{'s' * (n != 1)}" for _, gain, n in better)
     return [
         f"λ = {shown}, where not every run trained, beat λ_min ({lam_min:.3g}) on the seeds "
-        f"where they did (held-out loss {gains}): λ_min is chosen only among the λ where every "
-        "run trained; make those runs train (see the warning) before trusting it"
+        f"where they did (held-out loss lower by {gains}): λ_min is chosen only among the λ "
+        "where every run trained; make those runs train (see the warning) before trusting it"
     ]
 
 

@@ -162,9 +162,12 @@ def unlike(baseline: Results, candidate: Results, metric: str = "test_loss") -> 
     found = []
     steps = [_evaluated_steps(document) for document in (baseline, candidate)]
     if metric in STEP_METRICS and all(steps) and steps[0] != steps[1]:
+        only = [sorted(a - b) for a, b in ((steps[0], steps[1]), (steps[1], steps[0]))]
+        where = "; ".join(f"{_steps_text(o)} in the {which} file only"
+                          for o, which in zip(only, ("first", "second"), strict=True) if o)  # fmt: skip
         found.append(  # the step a run first reached 99 % is found on this grid
-            f"the curves were evaluated at other steps ({len(steps[0])} vs {len(steps[1])} "
-            f"points: eval_every or eval_points): {metric} has another resolution"
+            f"the curves were evaluated at other steps ({len(steps[0])} and {len(steps[1])} "
+            f"steps, {where}: eval_every or eval_points): {metric} has another resolution"
         )
     tasks = [_task(document) for document in (baseline, candidate)]
     if None not in tasks and tasks[0] != tasks[1]:
@@ -178,6 +181,12 @@ def unlike(baseline: Results, candidate: Results, metric: str = "test_loss") -> 
         )
         found.append(f"validation differs ({kinds[0]} vs {kinds[1]}): {why}")
     return found
+
+
+def _steps_text(steps: list[int]) -> str:
+    """'step 40', 'steps 40, 80, 100, …' (the first three)."""
+    shown = ", ".join(map(str, steps[:3])) + (", …" if len(steps) > 3 else "")
+    return f"step{'s' * (len(steps) > 1)} {shown}"
 
 
 def _evaluated_steps(document: Results) -> frozenset[int]:
