@@ -49,9 +49,14 @@ def mlp_config(n: int, d: int, lambdas: int, seeds: int, **model) -> dict:
             "n_features": d,
         },  # fmt: skip
         "model": {**MLP, **model},
-        "lambdas": {"start": 1e-6, "stop": 1.0, "num": lambdas},
+        "lambdas": _grid(lambdas),
         "seeds": seeds,
     }
+
+
+def _grid(lambdas: int):
+    """`lambdas` λ from 1e-6 to 1; one λ is a list (num 1 with a stop is refused)."""
+    return [1e-6] if lambdas == 1 else {"start": 1e-6, "stop": 1.0, "num": lambdas}
 
 
 def ridge_config(n: int, d: int, lambdas: int, seeds: int) -> dict:
@@ -64,7 +69,7 @@ def ridge_config(n: int, d: int, lambdas: int, seeds: int) -> dict:
             "n_features": d,
         },  # fmt: skip
         "model": {"name": "linear"},
-        "lambdas": {"start": 1e-6, "stop": 1.0, "num": lambdas},
+        "lambdas": _grid(lambdas),
         "seeds": seeds,
     }
 
