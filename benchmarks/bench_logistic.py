@@ -22,17 +22,20 @@ thread whatever the limit (see docs/logistic.md); scikit-learn runs at the limit
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-from wdcli.config import BreastCancerData, ClassificationData, DigitsData, LogisticModel
-from wdcli.data import Dataset, build_dataset
-from wdcli.models.logistic import fit_logistic, solve_logistic
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+from wdcli.config import BreastCancerData, ClassificationData, DigitsData, LogisticModel  # noqa: E402
+from wdcli.data import Dataset, build_dataset  # noqa: E402
+from wdcli.models.logistic import fit_logistic, solve_logistic  # noqa: E402
 
 LAMBDAS = np.logspace(-6, 0, 30)
 TOL = 1e-8
@@ -94,21 +97,13 @@ def objective_and_gradient(X, y, coef, intercept, lam) -> tuple[float, float]:
     return float(loss.mean() + lam * np.sum(coef**2)), float(np.abs(grad).max())
 
 
-def timed(fn, *args) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
 def bench(case: str, repeats: int, solvers: tuple[str, ...]) -> list[dict]:
     data = build_dataset(CASES[case], 0)
     runs = {"wdcli": lambda: wdcli_sweep(data)}
     for solver in solvers:
         runs[solver] = lambda s=solver: sklearn_sweep(data, s)
-    seconds = {name: [] for name in runs}
-    for _ in range(repeats):  # interleaved, so that a slow spell of the machine hits all sides
-        for name, run in runs.items():
-            seconds[name].append(timed(run))
+    # interleaved, so that a slow spell of the machine hits all sides
+    times = common.interleaved(runs, repeats)
     path = solve_logistic(data.X_train, data.y_train, data.n_classes, LAMBDAS, TOL)
     X, y = data.X_train, data.y_train
     ours = [
@@ -118,8 +113,8 @@ def bench(case: str, repeats: int, solvers: tuple[str, ...]) -> list[dict]:
     rows = [
         {
             "method": "wdcli",
-            "seconds": statistics.median(seconds["wdcli"]),
-            "range": (min(seconds["wdcli"]), max(seconds["wdcli"])),
+            "time": times["wdcli"],
+            "ratio": "1",
             "gap": 0.0,
             "grad": max(g for _, g in ours),
             "iterations": int(path.iterations.sum()),
@@ -137,8 +132,8 @@ def bench(case: str, repeats: int, solvers: tuple[str, ...]) -> list[dict]:
         rows.append(
             {
                 "method": solver,
-                "seconds": statistics.median(seconds[solver]),
-                "range": (min(seconds[solver]), max(seconds[solver])),
+                "time": times[solver],
+                "ratio": common.ratio(times[solver], times["wdcli"]),
                 "gap": max(gaps, key=abs),
                 "grad": max(g for _, g in theirs),
                 "iterations": int(sum(m.n_iter_[0] for m in models)),
@@ -147,18 +142,8 @@ def bench(case: str, repeats: int, solvers: tuple[str, ...]) -> list[dict]:
         )
     shape = f"{X.shape[0]}×{X.shape[1]}, C={data.n_classes}"
     for row in rows:
-        row.update(case=case, shape=shape, speedup=row["seconds"] / rows[0]["seconds"])
+        row.update(case=case, shape=shape)
     return rows
-
-
-def blas() -> str:
-    """The BLAS libraries numpy and scipy loaded: library, version, kernel, default threads."""
-    return "; ".join(
-        f"{i['internal_api']} {i['version']} {i.get('architecture', '?')}, "
-        f"{i['num_threads']} threads"
-        for i in threadpool_info()
-        if i["user_api"] == "blas"
-    )
 
 
 def main() -> None:
@@ -174,29 +159,21 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("error")  # a ConvergenceWarning would make the comparison unfair
     solvers = tuple(args.solvers.split(","))
-    print(f"BLAS: {blas()}")
-    print(
-        f"{len(LAMBDAS)} λ in [{LAMBDAS[0]:g}, {LAMBDAS[-1]:g}], tol {TOL:g}, "
-        f"median [min–max] of {args.repeats}"
-    )
-    print(
-        f"{'threads':<8} {'case':<9} {'n×d, classes':<17} {'method':<16} {'seconds':>8} "
-        f"{'[min–max]':>15} {'vs wdcli':>9} {'iters':>6} {'conv':>5} {'max|∇J|':>9} "
-        f"{'rel ΔJ':>9}"
-    )
+    common.header("wdcli's batched logistic sweep against a scikit-learn LogisticRegression loop")
+    print(f"{len(LAMBDAS)} λ in [{LAMBDAS[0]:g}, {LAMBDAS[-1]:g}], tol {TOL:g}, "
+          f"median (min–max) of {args.repeats}\n")  # fmt: skip
+    columns = ["threads", "case", "n×d, classes", "method", "time: median (min–max)",
+               "× wdcli's time", "iterations", "converged", "max abs ∇J", "rel ΔJ"]  # fmt: skip
+    rows = []
     for threads in args.threads.split(","):
         limit = None if threads == "default" else int(threads)
         with threadpool_limits(limits=limit):
             for case in args.cases.split(","):
                 for r in bench(case, args.repeats, solvers):
-                    low, high = r["range"]
-                    print(
-                        f"{threads:<8} {r['case']:<9} {r['shape']:<17} {r['method']:<16} "
-                        f"{r['seconds']:>8.3f} {f'[{low:.3f}–{high:.3f}]':>15} "
-                        f"{r['speedup']:>8.2f}× {r['iterations']:>6} {r['converged']:>5} "
-                        f"{r['grad']:>9.1e} {r['gap']:>9.1e}",
-                        flush=True,
-                    )
+                    rows.append([threads, r["case"], r["shape"], r["method"], r["time"],
+                                 r["ratio"], r["iterations"], r["converged"],
+                                 f"{r['grad']:.1e}", f"{r['gap']:.1e}"])  # fmt: skip
+    common.table(columns, rows)
 
 
 if __name__ == "__main__":

@@ -311,13 +311,13 @@ def sweep(
             with _named(config_path):
                 check_task(config)
                 prepared = prepare(config)  # data and memory checked before anything is written
-                flags = (executor.value if executor else None, jobs, address, config)
-                local = executor_plan(*flags)[1]  # the units this machine runs at once
+                flags = (executor.value if executor else None, jobs, address)
+                local = executor_plan(*flags, _sized(config))[1]  # units run here at once
                 notes = prepared.notes + check_points(config, str(config_path), max(1, local))
             for note in [] if quiet else notes:
                 typer.echo(note, err=True)
             config = resolve_grid(config)
-            runner = make_executor(*flags[:3], config)
+            runner = make_executor(*flags, config)
             if getattr(runner, "note", None) and not quiet:
                 typer.echo(runner.note, err=True)
             try:
@@ -396,6 +396,15 @@ def make_executor(name: str | None = None, jobs: int | None = None, address: str
         executor.start()
         return executor
     return SerialExecutor()
+
+
+def _sized(config):
+    """The config as the executor's choice sees it: an automatic grid not chosen yet stands
+    as `num` placeholder λ (the choice counts them; their values come with the data)."""
+    grid = config.lambdas
+    if getattr(grid, "auto", False) and grid.values is None:
+        return config.model_copy(update={"lambdas": [float(i) for i in range(1, grid.num + 1)]})
+    return config
 
 
 def executor_plan(

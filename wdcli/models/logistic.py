@@ -640,6 +640,15 @@ def _newton(
     active = np.arange(K)
     for it in range(max_iter + 1):
         small = _max_abs(problem.full(grad[active])) <= tol
+        # where the gradient alone pins J to within √tol·J (as the step test pins θ), no
+        # Newton step is needed to trust it (one for every λ made the digits sweep 1.6×
+        # slower): J is 2λ-strongly convex in the weights, so J − J* ≤ ‖∇J‖²/(4λ) ≤
+        # p·tol²/(4λ). A tiny λ (1e-12: 5× its J at a small gradient) still takes the step test
+        pinned = small & (
+            problem.p * tol**2 <= 4 * lambdas[active] * np.sqrt(tol) * np.abs(value[active])
+        )
+        converged[active[pinned]] = True
+        active, small = active[~pinned], small[~pinned]
         if it == max_iter:  # only the step test is left to do
             active, small = active[small], small[small]
         if active.size == 0:
