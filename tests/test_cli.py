@@ -424,3 +424,24 @@ def test_debug_shows_the_traceback_before_or_after_the_command(tmp_path, where):
     assert "Traceback" in result.stderr
     assert " ".join(result.stderr.split()).endswith(f"{tmp_path / 'nope.yaml'}: no such file")
     assert result.returncode == 2  # still the input's fault (it was 1: "a check failed")
+
+
+def test_a_results_table_fits_an_80_column_terminal():
+    # rich laid it out 83 wide on 80 columns, and every row wrapped
+    import io
+
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from wdcli.cli.app import _print_fitting
+    from wdcli.report.table import rich_table
+    from wdcli.store.results import load_results
+
+    document = load_results(Path("results/reference/mlp.json"))
+    for width in (80, 120):
+        out = io.StringIO()
+        _print_fitting(Console(file=out, width=width, highlight=False), rich_table(document))
+        assert max(cell_len(line) for line in out.getvalue().splitlines()) <= width
+    wide = io.StringIO()  # where it fits, as rich lays it out itself
+    Console(file=wide, width=120, highlight=False).print(rich_table(document), crop=False)
+    assert out.getvalue() == wide.getvalue()

@@ -207,7 +207,7 @@ def _write_document(document: Results, fmt: Format, chart: bool | None) -> None:
     else:
         console = _stdout()
         for table in report.renderables(document):
-            console.print(table, crop=False)  # too narrow a terminal wraps, never cuts
+            _print_fitting(console, table)
         if chart or (chart is None and console.is_terminal and console.width >= 100):
             from wdcli.report.termchart import grid_chart, loss_chart
 
@@ -219,6 +219,21 @@ def _write_document(document: Results, fmt: Format, chart: bool | None) -> None:
                     color=not console.no_color and console.is_terminal,
                 )
             )
+
+
+def _print_fitting(console, table) -> None:
+    """Print a table no wider than the terminal where it can be: rich lays a table whose
+    columns' minimum widths nearly fill the width out 3 columns wider than asked (83 on 80,
+    every row wrapping), and narrower at a smaller width; so the widest width whose lines fit
+    is taken. Too narrow a terminal still wraps the table, never cuts it."""
+    from rich.segment import Segment
+
+    for width in range(console.width, max(console.width - 40, 20), -1):
+        lines = Segment.split_lines(console.render(table, console.options.update(width=width)))
+        if max((Segment.get_line_length(line) for line in lines), default=0) <= console.width:
+            console.print(table, crop=False, width=width)
+            return
+    console.print(table, crop=False)
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="A YAML config file.", show_default=False)]
