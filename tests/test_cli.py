@@ -437,7 +437,7 @@ def test_a_results_table_fits_an_80_column_terminal():
     from wdcli.report.table import rich_table
     from wdcli.store.results import load_results
 
-    document = load_results(Path("results/reference/mlp.json"))
+    document = load_results(Path(__file__).parent / "fixtures" / "regression.json")
     for width in (80, 120):
         out = io.StringIO()
         _print_fitting(Console(file=out, width=width, highlight=False), rich_table(document))
