@@ -161,11 +161,7 @@ def _to_stdout():
         yield
         sys.stdout.flush()
     except OSError as exc:
-        _silence(sys.stdout)  # what is still buffered must not fail again at exit
-        if isinstance(exc, BrokenPipeError):
-            raise typer.Exit(code=128 + 13) from None  # SIGPIPE is 13 on every POSIX system
-        typer.echo(f"stdout: cannot write: {exc.strerror or exc}", err=True)
-        raise typer.Exit(code=2) from None
+        _stdout_failed(exc)
 
 
 def _write(text: str, chunk: int = 1 << 15) -> None:
@@ -906,12 +902,14 @@ def _flush_stdout() -> None:
 
 
 def _stdout_failed(exc: OSError) -> None:
-    """End a command whose stdout failed as `_to_stdout` does: 141 for a closed pipe, else a
-    line and exit 2 (--help and --version, which Typer prints itself, gave a traceback and 1)."""
+    """End a command whose stdout failed: 141 = 128 + SIGPIPE for a closed pipe (SIGPIPE is
+    13 on every POSIX system), else a line and exit 2; what is still buffered is silenced so
+    that it cannot fail again at exit. (--help and --version, which Typer prints itself, gave
+    a traceback and 1.)"""
     _silence(sys.stdout)
     if isinstance(exc, BrokenPipeError):
-        raise SystemExit(128 + 13) from None
-    print(f"stdout: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        raise SystemExit(128 + 13) from None  # (SystemExit: also from main, outside Typer)
+    typer.echo(f"stdout: cannot write: {exc.strerror or exc}", err=True)
     raise SystemExit(2) from None
 
 

@@ -285,26 +285,21 @@ def untrained_better_note(
     0.4 × the constant's test loss, beside λ_min = 10, a constant, and "λ makes no measurable
     difference"). Paired: one lucky seed's split beside every seed's mean is no evidence.
     `runs`: those λ_min was chosen on (the folds under cross-validation)."""
-    from wdcli.metrics.health import OK
-
     if lam_min is None:
         return []
-    losses: dict[float, dict[tuple, float]] = {}
+    by_lambda: dict[float, list[dict]] = {}
     for run in runs:
-        if run["status"] == OK and _finite(run.get("test_loss")):
-            key = (run["seed"], run.get("fold", 0))
-            losses.setdefault(run["lambda"], {})[key] = run["test_loss"]
-    best = losses.get(lam_min, {})
+        by_lambda.setdefault(run["lambda"], []).append(run)
+    best = unit_losses(by_lambda.get(lam_min, []))
     better = []
     for row in summary:
-        mine = losses.get(row["lambda"], {})
-        pairs = [mine[key] - best[key] for key in mine if key in best]
-        if row["regime"] is not None or not pairs:
+        mine = unit_losses(by_lambda.get(row["lambda"], []))
+        diffs = [mine[unit] - best[unit] for unit in mine if unit in best]
+        if row["regime"] is not None or not diffs:
             continue
-        mean = sum(pairs) / len(pairs)
-        se = 0.0 if len(pairs) == 1 else _sample_std(pairs) / math.sqrt(len(pairs))
-        if mean < -se:
-            better.append((row["lambda"], mean, len(pairs)))
+        mean, _, se = mean_std_se(diffs)
+        if mean is not None and mean < -(se or 0.0):
+            better.append((row["lambda"], mean, len(diffs)))
     if not better:
         return []
     shown = ", ".join(f"{lam:.3g}" for lam, _, _ in better)
@@ -314,11 +309,6 @@ def untrained_better_note(
         f"where they did (held-out loss lower by {gains}): λ_min is chosen only among the λ "
         "where every run trained; make those runs train (see the warning) before trusting it"
     ]
-
-
-def _sample_std(values: list[float]) -> float:
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def _extended(key: str, value: float, low: float, high: float, num: int, kind: str) -> str:

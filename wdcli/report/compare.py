@@ -212,11 +212,11 @@ def _validation_kind(document: Results) -> str:
     return str(value.get("kind", value) if isinstance(value, dict) else value)
 
 
-def differences(baseline: Results, candidate: Results, metric: str = "test_loss") -> list[str]:
+def differences(baseline: Results, candidate: Results) -> list[str]:
     """What makes two results files measure different things, one phrase each. Where curves
-    are sampled changes no loss, but it is the resolution of a step metric (grokking's)."""
+    are sampled (CURVES_ONLY) changes no loss; a step metric's resolution is `unlike`'s, judged
+    by the steps themselves."""
     found = []
-    sampling = CURVES_ONLY  # where curves were evaluated: `unlike`, by the steps themselves
     prints = (baseline.data_fingerprint, candidate.data_fingerprint)
     known = None not in prints  # then the fingerprints, not the paths, say whether data differ
     axes = _axis_keys(baseline) & _axis_keys(candidate)  # compared as the grids, below
@@ -230,7 +230,7 @@ def differences(baseline: Results, candidate: Results, metric: str = "test_loss"
             f"{key}: {_show(a.get(key))} vs {_show(b.get(key))}"
             for key in sorted(set(a) | set(b))
             if _value(a, key, section) != _value(b, key, section)
-            and key not in sampling
+            and key not in CURVES_ONLY
             and not (section == "dataset" and known and key in LOCATION)
         ]
         if changed:
@@ -451,7 +451,7 @@ def compare(
             f"cannot compare {names[0]} and {names[1]}: " + "; ".join(never) + " (not even with "
             "--common)"
         )
-    found = differences(baseline, candidate, metric)
+    found = differences(baseline, candidate)
     rows_a = {_row(row.row_key()): row for row in baseline.summary}
     rows_b = {_row(row.row_key()): row for row in candidate.summary}
     shared = [key for key in rows_a if key in rows_b]

@@ -226,9 +226,10 @@ def _heatmaps(document: Results, axis: str):
     norm = LogNorm(vmin=min(values), vmax=max(values))
     fig = Figure(figsize=(1.2 + 4.6 * len(groups), 5.4), layout="constrained")
     panels = fig.subplots(1, len(groups), squeeze=False)[0]
-    image = None
+    image, marked = None, False
     for ax, (rest, docs) in zip(panels, groups.items(), strict=True):
         grid = np.array([[_mean(d, lam) for d in docs] for lam in lambdas])
+        marked |= bool(np.isnan(grid).any())
         image = ax.imshow(np.ma.masked_invalid(grid), origin="lower", aspect="auto",
                           cmap="viridis_r", norm=norm)  # fmt: skip
         for i, j in zip(*np.nonzero(np.isnan(grid)), strict=True):  # a blank cell said nothing
@@ -247,7 +248,7 @@ def _heatmaps(document: Results, axis: str):
         ax.set_title(point_label(rest) or "", fontsize=10)
         ax.grid(False)
     fig.colorbar(image, ax=list(panels), label=f"mean {loss_name(document)} (log colour scale)")  # type: ignore[arg-type]
-    marks = "; × not every run trained" if any(t.get_gid() for a in panels for t in a.texts) else ""
+    marks = "; × not every run trained" if marked else ""
     _title(fig, document, f"{loss_name(document)} over λ × {axis}; ★ λ_min of each column{marks}")
     return fig
 

@@ -53,23 +53,13 @@ class AlreadyFinished(Exception):  # noqa: N818 (not an error: the sweep is done
         self.path, self.document = path, document
 
 
-def _finished_here(out: Path, config: Config, data: DataPrints | None) -> Results | None:
-    """`out` read, when it holds this config's finished results on these data; else None."""
+def _finished_sweep(out: Path, config: Config) -> Results | None:
+    """`out` read, when it holds this config's finished results (on whatever data); else None."""
     try:
         document = load_results(out)
     except ResultsError:
         return None
-    if document.config_hash != config.hash():
-        return None
-    return document if data is None or _holds_data(document, data) else None
-
-
-def _finished_on_other_data(out: Path, config: Config) -> bool:
-    """Whether `out` holds this config's finished results (its data, then, differ)."""
-    try:
-        return load_results(out).config_hash == config.hash()
-    except ResultsError:
-        return False
+    return document if document.config_hash == config.hash() else None
 
 
 def _holds_data(document: Results, data: DataPrints) -> bool:
@@ -79,7 +69,7 @@ def _holds_data(document: Results, data: DataPrints) -> bool:
     have = {(point_text(run.point), run.seed, run.data_fingerprint)
             for run in document.runs if run.fold == HOLDOUT_FOLD}  # fmt: skip
     seeds = {(seed, fp) for _, seed, fp in have}
-    first = min(data.per_seed, key=list(data.per_seed).index)  # the first seed's, at points
+    first = next(iter(data.per_seed))  # the first seed: its data are checked at the points
     return all(item in seeds for item in data.per_seed.items()) and all(
         (point, first, fp) in have for point, fp in data.at_points.items()
     )
@@ -174,12 +164,10 @@ def _open_named(
         raise ResultsError(f"{out.parent}: {what}")
     _check_folder(out.parent)
     if out.exists() and not force:
-        done = (
-            None if not resume or journal_path(out).exists() else _finished_here(out, config, data)
-        )
-        if done is not None:
+        done = None if not resume or journal_path(out).exists() else _finished_sweep(out, config)
+        if done is not None and (data is None or _holds_data(done, data)):
             raise AlreadyFinished(out, done)
-        if resume and not journal_path(out).exists() and _finished_on_other_data(out, config):
+        if done is not None:
             raise ResultsError(
                 f"{out}: holds this sweep, finished, on other data (a data file changed "
                 "since); pass --force to run it again on the data as they are now, or --out "

@@ -46,13 +46,7 @@ def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int
     space = key_space(config)
     lambdas, seeds, folds = space.lambdas, space.seeds, space.folds
     groups = stack_groups(config)
-    chunks = chunks_per_seed(len(seeds) * len(folds) * len(groups), len(lambdas), workers)
-    split = -(-len(lambdas) // chunks) or 1
-    sizes = {  # (a model.name axis: each group's own model)
-        points: split if MODELS[point_config(config, points[0]).model.name].split_lambdas
-        else len(lambdas) or 1  # the same stacks on every executor
-        for points in groups
-    }  # fmt: skip
+    sizes = unit_sizes(config, groups, len(lambdas), workers)
     return [
         Unit(seed, tuple(lambdas[i : i + size]), fold, points)
         for points in groups
@@ -61,6 +55,20 @@ def plan_units(config: Config, lambdas_per_unit: int | None = None, workers: int
         for fold in folds
         for i in range(0, len(lambdas), size)
     ]
+
+
+def unit_sizes(config: Config, groups: list, lambdas: int, workers: int) -> dict:
+    """{group of points: λ per unit} when each (group, seed, fold)'s `lambdas` λ are cut into
+    near-equal chunks that keep `workers` units running at once; uncut for a model whose runs
+    depend on their stack (`split_lambdas`: the same stacks on every executor)."""
+    stacks = len(config.seed_values()) * len(config.fold_values()) * len(groups)
+    split = -(-lambdas // chunks_per_seed(stacks, lambdas, workers)) or 1
+    return {  # (a model.name axis: each group's own model)
+        points: split
+        if MODELS[point_config(config, points[0]).model.name].split_lambdas
+        else lambdas or 1
+        for points in groups
+    }
 
 
 def chunks_per_seed(seeds: int, lambdas: int, workers: int, target: float = 0.9) -> int:

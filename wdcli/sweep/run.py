@@ -59,7 +59,7 @@ from wdcli.sweep.datasets import (
     split_for,
     unit_dataset,
 )
-from wdcli.sweep.plan import check_task, chunks_per_seed, plan_units, split_done
+from wdcli.sweep.plan import check_task, plan_units, split_done, unit_sizes
 from wdcli.sweep.stacking import signature, stack_groups
 from wdcli.sweep.unit import run_unit
 from wdcli.tasks import CLASSIFICATION
@@ -286,15 +286,15 @@ def check_points(config: Config, source: str = "", workers: int = 1) -> list[str
 
 
 def _units_at_once(config: Config, workers: int) -> tuple[int, int]:
-    """(λ in a unit, units running at once) of `workers` local processes, as plan_units cuts
-    them (counted before an automatic grid is chosen: its num)."""
-    lambdas = lambda_count(config)
-    per_seed = run_count(config) // lambdas  # (points, seeds and folds: the unit keys)
-    stacks = per_seed // max(1, max(len(group) for group in stack_groups(config)))
-    chunks = chunks_per_seed(stacks, lambdas, workers)
-    if not MODELS[config.model.name].split_lambdas:
-        chunks = 1
-    return -(-lambdas // chunks), max(1, min(workers, stacks * chunks))
+    """(λ in the largest unit, units running at once) of `workers` local processes, as
+    plan_units cuts them (counted before an automatic grid is chosen: its num)."""
+    groups = stack_groups(config)
+    sizes = unit_sizes(config, groups, lambda_count(config), workers)
+    units = sum(
+        len(config.seed_values()) * len(config.fold_values()) * -(-lambda_count(config) // size)
+        for size in sizes.values()
+    )
+    return max(sizes.values()), max(1, min(workers, units))
 
 
 def _split_note(config: Config) -> str | None:
